@@ -1,0 +1,371 @@
+"""City configuration: one TOML file per city, so that a new city is data, not code.
+
+A city file names its home jurisdiction, the neighboring agencies and where their
+boundaries come from, the ward and district layers, the address and service-request
+history sources with their field mappings, the time zone and the projected CRS used
+for metric work. ``cities/la.toml`` is the annotated reference.
+
+Data paths in the file are relative to the data folder (``GEO311_DATA_DIR``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyproj
+
+from app.errors import ConfigError
+
+#: The roles a boundary layer can play for a city.
+LAYER_ROLES = ("jurisdiction", "agencies", "wards", "districts")
+AREA_ROLES = ("wards", "districts")
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """Keep (or drop) features whose ``field`` has one of ``values``."""
+
+    field: str
+    values: tuple[str, ...]
+
+    def matches(self, value: object) -> bool:
+        return ("" if value is None else str(value)) in self.values
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Where a boundary layer's features come from."""
+
+    path: Path
+    layer: str | None = None  # a layer name inside a GeoPackage
+    crs: str | None = None  # used only when the file declares none
+    where: FieldFilter | None = None
+
+
+@dataclass(frozen=True)
+class AreaLayerSpec:
+    """A ward or district layer: one feature per area, with an id and a name."""
+
+    role: str
+    label: str
+    source: LayerSource
+    id_field: str
+    name_field: str | None = None
+    name_template: str = "{name}"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach an agency."""
+
+    name: str
+    phone: str | None = None
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class JurisdictionSpec:
+    """The home jurisdiction: the dissolved union of the source's (filtered) features."""
+
+    contact: Contact
+    source: LayerSource
+
+
+@dataclass(frozen=True)
+class AgencyRule:
+    """Contact details for every agency feature matching all the ``where`` filters.
+
+    ``name`` may use ``{name}``, the feature's own name (e.g. "Unincorporated {name}").
+    """
+
+    where: tuple[FieldFilter, ...]
+    name: str
+    phone: str | None = None
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class AgenciesSpec:
+    """Neighboring agencies: every feature of a layer except the home jurisdiction's.
+
+    Features sharing a non-empty ``group_field`` value are one agency (the segments
+    of a city); the others are an agency each, keyed by ``id_field``. Contact details
+    come from ``contacts`` (by agency key), else from the first matching rule, else
+    only the feature's name is known.
+    """
+
+    source: LayerSource
+    id_field: str
+    name_field: str
+    group_field: str | None = None
+    exclude: FieldFilter | None = None
+    contacts: Mapping[str, Contact] = field(default_factory=dict)
+    rules: tuple[AgencyRule, ...] = ()
+
+    def contact_for(self, key: str, feature_name: str, properties: Mapping[str, Any]) -> Contact:
+        """The contact of the agency ``key`` whose (first) feature is ``feature_name``."""
+        if key in self.contacts:
+            return self.contacts[key]
+        for rule in self.rules:
+            if all(f.matches(properties.get(f.field)) for f in rule.where):
+                return Contact(rule.name.format(name=feature_name), rule.phone, rule.website)
+        return Contact(feature_name)
+
+
+@dataclass(frozen=True)
+class SourceMapping:
+    """A tabular source (addresses, request history) and how its columns map to ours."""
+
+    paths: tuple[Path, ...]
+    fields: Mapping[str, str]
+    where: FieldFilter | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    """Everything that makes one city different from another."""
+
+    key: str
+    name: str
+    timezone: str
+    projected_crs: str
+    contact: Contact
+    jurisdiction: JurisdictionSpec
+    agencies: AgenciesSpec | None
+    areas: Mapping[str, AreaLayerSpec]
+    addresses: SourceMapping | None
+    requests: SourceMapping | None
+    path: Path
+    data_dir: Path
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def ward_layer(self) -> AreaLayerSpec | None:
+        return self.areas.get("wards")
+
+    @property
+    def district_layer(self) -> AreaLayerSpec | None:
+        return self.areas.get("districts")
+
+    def roles(self) -> tuple[str, ...]:
+        """The layer roles this city configures, in load order."""
+        roles = ["jurisdiction"]
+        if self.agencies is not None:
+            roles.append("agencies")
+        roles.extend(role for role in AREA_ROLES if role in self.areas)
+        return tuple(roles)
+
+
+def available_cities(cities_dir: Path) -> list[str]:
+    """The names of the city configurations in ``cities_dir``."""
+    return sorted(p.stem for p in cities_dir.glob("*.toml"))
+
+
+def load_city(name: str, cities_dir: Path, data_dir: Path) -> CityConfig:
+    """Read and check the city configuration ``<cities_dir>/<name>.toml``.
+
+    Raises :class:`ConfigError` with the file and key at fault.
+    """
+    path = cities_dir / f"{name}.toml"
+    if not name or not name.replace("-", "").replace("_", "").isalnum() or not path.is_file():
+        known = ", ".join(available_cities(cities_dir)) or "none"
+        raise ConfigError(
+            f"Unknown city {name!r}: there is no {path.name} in {cities_dir} "
+            f"(known cities: {known}); set GEO311_CITY to one of them or add the file."
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file.") from exc
+    return _CityParser(path, data_dir).parse(raw, name)
+
+
+class _CityParser:
+    """Turns the TOML tables into checked dataclasses, naming the key at fault."""
+
+    def __init__(self, path: Path, data_dir: Path) -> None:
+        self.path = path
+        self.data_dir = data_dir
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path.name}: [{key}] {problem}.")
+
+    def table(self, raw: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any] | None:
+        value = raw.get(key.rsplit(".", 1)[-1])
+        if value is None:
+            if required:
+                raise self.fail(key, "is missing; add the table")
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table")
+        return value
+
+    def string(self, raw: Mapping[str, Any], table: str, key: str, *, required: bool = True) -> str | None:
+        value = raw.get(key)
+        if value is None or value == "":
+            if required:
+                raise self.fail(table, f"needs {key} = \"...\"")
+            return None
+        if not isinstance(value, str):
+            raise self.fail(table, f"{key} must be a string")
+        return value
+
+    def data_path(self, table: str, value: object) -> Path:
+        if not isinstance(value, str) or not value:
+            raise self.fail(table, "source must be a file path relative to the data folder")
+        return (self.data_dir / value).resolve()
+
+    def filter(self, table: str, raw: object) -> FieldFilter | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or "field" not in raw:
+            raise self.fail(table, 'filters are written { field = "...", values = ["..."] }')
+        values = raw.get("values", [raw["equals"]] if "equals" in raw else None)
+        if not isinstance(values, list) or not values:
+            raise self.fail(table, f"the filter on {raw['field']!r} needs a non-empty values list")
+        return FieldFilter(str(raw["field"]), tuple(str(v) for v in values))
+
+    def source(self, table: str, raw: Mapping[str, Any]) -> LayerSource:
+        return LayerSource(
+            path=self.data_path(table, raw.get("source")),
+            layer=self.string(raw, table, "layer", required=False),
+            crs=self.crs(table, raw.get("crs")) if raw.get("crs") else None,
+            where=self.filter(table, raw.get("where")),
+        )
+
+    def crs(self, table: str, value: object) -> str:
+        try:
+            pyproj.CRS.from_user_input(value)
+        except (pyproj.exceptions.CRSError, TypeError) as exc:
+            raise self.fail(table, f"{value!r} is not a CRS pyproj knows (use e.g. \"EPSG:32611\")") from exc
+        return str(value)
+
+    def contact(self, table: str, raw: Mapping[str, Any], default_name: str | None = None) -> Contact:
+        name = self.string(raw, table, "name", required=default_name is None) or default_name
+        return Contact(
+            name=str(name),
+            phone=self.string(raw, table, "phone", required=False),
+            website=self.string(raw, table, "website", required=False),
+        )
+
+    def parse(self, raw: Mapping[str, Any], expected_key: str) -> CityConfig:
+        city = self.table(raw, "city")
+        assert city is not None
+        key = self.string(city, "city", "key")
+        if key != expected_key:
+            raise self.fail("city", f"key is {key!r} but the file is {self.path.name}; make them agree")
+        timezone = self.string(city, "city", "timezone")
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise self.fail("city", f"timezone {timezone!r} is not an IANA time zone (e.g. America/Los_Angeles)") from exc
+        projected = self.crs("city", self.string(city, "city", "projected_crs"))
+        if not pyproj.CRS.from_user_input(projected).is_projected:
+            raise self.fail("city", f"projected_crs {projected!r} is geographic; name a projected CRS in metres or feet")
+
+        jurisdiction_raw = self.table(raw, "jurisdiction")
+        assert jurisdiction_raw is not None
+        contact = self.contact("city", city)
+        jurisdiction = JurisdictionSpec(contact=contact, source=self.source("jurisdiction", jurisdiction_raw))
+
+        agencies = None
+        agencies_raw = self.table(raw, "agencies", required=False)
+        if agencies_raw is not None:
+            agencies = self.agencies(agencies_raw)
+
+        areas: dict[str, AreaLayerSpec] = {}
+        layers_raw = self.table(raw, "layers", required=False) or {}
+        for role, layer_raw in layers_raw.items():
+            table = f"layers.{role}"
+            if role not in AREA_ROLES:
+                raise self.fail(table, f"is not a known layer; use one of {', '.join(AREA_ROLES)}")
+            if not isinstance(layer_raw, dict):
+                raise self.fail(table, "must be a table")
+            name_field = self.string(layer_raw, table, "name_field", required=False)
+            template = self.string(layer_raw, table, "name_template", required=False)
+            if not name_field and not template:
+                raise self.fail(table, "needs name_field or name_template (which may use {id})")
+            areas[role] = AreaLayerSpec(
+                role=role,
+                label=self.string(layer_raw, table, "label") or role,
+                source=self.source(table, layer_raw),
+                id_field=str(self.string(layer_raw, table, "id_field")),
+                name_field=name_field,
+                name_template=template or "{name}",
+            )
+
+        return CityConfig(
+            key=str(key),
+            name=contact.name,
+            timezone=str(timezone),
+            projected_crs=projected,
+            contact=contact,
+            jurisdiction=jurisdiction,
+            agencies=agencies,
+            areas=areas,
+            addresses=self.mapping(raw, "addresses"),
+            requests=self.mapping(raw, "requests"),
+            path=self.path,
+            data_dir=self.data_dir,
+        )
+
+    def agencies(self, raw: Mapping[str, Any]) -> AgenciesSpec:
+        contacts_raw = raw.get("contacts", {})
+        if not isinstance(contacts_raw, dict):
+            raise self.fail("agencies.contacts", "must be a table of agency key = { name, phone, website }")
+        contacts = {
+            key: self.contact(f"agencies.contacts.{key}", value) for key, value in contacts_raw.items()
+        }
+        rules = []
+        for i, rule in enumerate(raw.get("rules", [])):
+            table = f"agencies.rules #{i + 1}"
+            where_raw = rule.get("where")
+            where = tuple(
+                f for f in (self.filter(table, w) for w in (where_raw if isinstance(where_raw, list) else [where_raw]))
+                if f is not None
+            )
+            if not where:
+                raise self.fail(table, "needs a where filter")
+            rules.append(
+                AgencyRule(
+                    where=where,
+                    name=str(self.string(rule, table, "name")),
+                    phone=self.string(rule, table, "phone", required=False),
+                    website=self.string(rule, table, "website", required=False),
+                )
+            )
+        return AgenciesSpec(
+            source=self.source("agencies", raw),
+            id_field=str(self.string(raw, "agencies", "id_field")),
+            name_field=str(self.string(raw, "agencies", "name_field")),
+            group_field=self.string(raw, "agencies", "group_field", required=False),
+            exclude=self.filter("agencies", raw.get("exclude")),
+            contacts=contacts,
+            rules=tuple(rules),
+        )
+
+    def mapping(self, raw: Mapping[str, Any], key: str) -> SourceMapping | None:
+        table = self.table(raw, key, required=False)
+        if table is None:
+            return None
+        sources = table.get("sources")
+        if not isinstance(sources, list) or not sources:
+            raise self.fail(key, "needs sources = [\"file\", ...] relative to the data folder")
+        fields = table.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise self.fail(f"{key}.fields", "is missing; map our field names to the source's columns")
+        options = {k: v for k, v in table.items() if k not in ("sources", "fields", "where")}
+        return SourceMapping(
+            paths=tuple(self.data_path(key, s) for s in sources),
+            fields={str(k): str(v) for k, v in fields.items()},
+            where=self.filter(key, table.get("where")),
+            options=options,
+        )

@@ -1,0 +1,92 @@
+"""Settings from the environment.
+
+Everything that differs between a laptop, CI and production is read here and nowhere
+else. Environment variables:
+
+``DATABASE_URL``
+    A PostgreSQL server to use. Unset: the app runs its own private cluster.
+``GEO311_CITY``
+    The city configuration to run (a file ``<name>.toml`` in the cities folder); default ``la``.
+``GEO311_CITIES_DIR``
+    Folder of city configuration files; default ``cities/`` in the project.
+``GEO311_DATA_DIR``
+    Folder the city configurations' data paths are relative to; default ``../shared/data``.
+``GEO311_PG_DIR``
+    Folder of the embedded PostgreSQL cluster; default ``var/postgres`` in the project.
+``GEO311_ENV``
+    ``development`` (default), ``production`` or ``test``.
+``SECRET_KEY``
+    Flask's secret key; required in production.
+``GEO311_TILE_URL`` / ``GEO311_TILE_ATTRIBUTION``
+    An optional basemap tile server (``https://host/{z}/{x}/{y}.png``); without it maps
+    show the city's own boundaries as the base.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from app.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production", "test")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The deployment's settings; build with :meth:`from_env`."""
+
+    city: str = "la"
+    cities_dir: Path = PROJECT_ROOT / "cities"
+    data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    pg_dir: Path = PROJECT_ROOT / "var" / "postgres"
+    database_url: str | None = None
+    env: str = "development"
+    secret_key: str | None = None
+    tile_url: str | None = None
+    tile_attribution: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        """Read settings from ``environ`` (default ``os.environ``); keyword overrides win."""
+        env = os.environ if environ is None else environ
+
+        def path(name: str, default: Path) -> Path:
+            value = env.get(name)
+            return Path(value).expanduser().resolve() if value else default.resolve()
+
+        settings = cls(
+            city=env.get("GEO311_CITY", "la") or "la",
+            cities_dir=path("GEO311_CITIES_DIR", cls.cities_dir),
+            data_dir=path("GEO311_DATA_DIR", cls.data_dir),
+            pg_dir=path("GEO311_PG_DIR", cls.pg_dir),
+            database_url=env.get("DATABASE_URL") or None,
+            env=env.get("GEO311_ENV", "development") or "development",
+            secret_key=env.get("SECRET_KEY") or None,
+            tile_url=env.get("GEO311_TILE_URL") or None,
+            tile_attribution=env.get("GEO311_TILE_ATTRIBUTION", ""),
+        )
+        settings = replace(settings, **overrides)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings that cannot work, with the fix in the message."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(
+                f"GEO311_ENV is {self.env!r}; set it to one of {', '.join(ENVIRONMENTS)}."
+            )
+        if self.env == "production" and not self.secret_key:
+            raise ConfigError(
+                "SECRET_KEY is not set; production mode refuses to start without one "
+                "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        if self.database_url and not self.database_url.startswith(("postgresql", "postgres:")):
+            raise ConfigError(
+                "DATABASE_URL must be a PostgreSQL URL such as "
+                "postgresql://user:password@host:5432/dbname; unset it to use the embedded database."
+            )
