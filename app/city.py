@@ -69,10 +69,15 @@ class Contact:
 
 @dataclass(frozen=True)
 class JurisdictionSpec:
-    """The home jurisdiction: the dissolved union of the source's (filtered) features."""
+    """The home jurisdiction: the dissolved union of the source's (filtered) features.
+
+    Dissolving districts whose lines do not quite meet leaves sliver holes; holes
+    smaller than ``fill_holes_below_m2`` are filled (and the load reports it).
+    """
 
     contact: Contact
     source: LayerSource
+    fill_holes_below_m2: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -274,7 +279,12 @@ class _CityParser:
         jurisdiction_raw = self.table(raw, "jurisdiction")
         assert jurisdiction_raw is not None
         contact = self.contact("city", city)
-        jurisdiction = JurisdictionSpec(contact=contact, source=self.source("jurisdiction", jurisdiction_raw))
+        fill = jurisdiction_raw.get("fill_holes_below_m2", 0)
+        if not isinstance(fill, (int, float)) or fill < 0:
+            raise self.fail("jurisdiction", "fill_holes_below_m2 must be a number of square metres, 0 or more")
+        jurisdiction = JurisdictionSpec(
+            contact=contact, source=self.source("jurisdiction", jurisdiction_raw), fill_holes_below_m2=float(fill)
+        )
 
         agencies = None
         agencies_raw = self.table(raw, "agencies", required=False)

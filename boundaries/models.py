@@ -40,6 +40,7 @@ class LayerVersion(Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(Text)
     source_sha256: Mapped[str] = mapped_column(String(64))
+    config_digest: Mapped[str] = mapped_column(String(64))
     feature_count: Mapped[int] = mapped_column(Integer)
     repairs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

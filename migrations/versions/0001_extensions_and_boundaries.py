@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("is_current", sa.Boolean, nullable=False),
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("source_sha256", sa.String(64), nullable=False),
+        sa.Column("config_digest", sa.String(64), nullable=False),
         sa.Column("feature_count", sa.Integer, nullable=False),
         sa.Column("repairs", JSONB, nullable=False),
         sa.Column("loaded_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),

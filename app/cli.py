@@ -1,0 +1,202 @@
+"""``flask`` commands: the database, and the city's boundaries.
+
+Every command reports a :class:`~app.errors.UserError` as one sentence and exits 1.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from flask import Flask, current_app
+
+from app.city import LAYER_ROLES, LayerSource
+from app.database import check_reachable, current_revision, head_revision, upgrade
+from app.errors import UserError
+from app.factory import Services
+
+
+def _services() -> Services:
+    return current_app.extensions["geo311"]
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a UserError into a plain one-line CLI error."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+# -- flask db ------------------------------------------------------------------------------
+
+db_cli = click.Group("db", help="The database: schema migrations and the embedded server.")
+
+
+@db_cli.command("upgrade")
+@user_errors
+def db_upgrade() -> None:
+    """Migrate the schema to the newest revision."""
+    database = _services().database
+    check_reachable(database)
+    upgrade(database.engine)
+    click.echo(f"Schema at revision {head_revision()}.")
+
+
+@db_cli.command("current")
+@user_errors
+def db_current() -> None:
+    """Print the schema revision of the database and of the code."""
+    database = _services().database
+    check_reachable(database)
+    with database.engine.connect() as conn:
+        click.echo(f"database: {current_revision(conn) or 'empty'}; code: {head_revision()}")
+
+
+@db_cli.command("start")
+@user_errors
+def db_start() -> None:
+    """Start the embedded PostgreSQL server and leave it running."""
+    cluster = _services().database.cluster
+    if cluster is None:
+        raise UserError("DATABASE_URL is set: that server is not ours to start.")
+    started = cluster.ensure_running()
+    cluster.started_here = False  # left running on purpose
+    click.echo(f"{'Started' if started else 'Already running'}: {cluster.data_dir} (socket in {cluster.socket_dir})")
+
+
+@db_cli.command("stop")
+@user_errors
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL server."""
+    cluster = _services().database.cluster
+    if cluster is None:
+        raise UserError("DATABASE_URL is set: that server is not ours to stop.")
+    running = cluster.is_running()
+    cluster.stop()
+    click.echo("Stopped." if running else "It was not running.")
+
+
+@db_cli.command("status")
+@user_errors
+def db_status() -> None:
+    """Say which database the app uses and whether it runs."""
+    database = _services().database
+    if database.cluster is None:
+        check_reachable(database)
+        click.echo("Using DATABASE_URL: reachable.")
+        return
+    cluster = database.cluster
+    state = "running" if cluster.is_running() else ("stopped" if cluster.is_initialized() else "not created yet")
+    click.echo(f"Embedded PostgreSQL in {cluster.data_dir}: {state}.")
+
+
+# -- flask boundaries ----------------------------------------------------------------------
+
+boundaries_cli = click.Group("boundaries", help="The city's boundary layers: load, list versions, look up points.")
+
+
+@boundaries_cli.command("load-city")
+@click.option("--role", "roles", multiple=True, type=click.Choice(LAYER_ROLES),
+              help="Load only this layer (repeatable); default: every configured layer.")
+@click.option("--force", is_flag=True, help="Load even the layers whose file and settings have not changed.")
+@user_errors
+def load_city_command(roles: tuple[str, ...], force: bool) -> None:
+    """Load the city's configured boundary layers, all in one transaction.
+
+    A layer whose file and settings are those of its current version is skipped.
+    """
+    from boundaries.loader import load_city
+
+    s = _services()
+    with s.database.session() as session:
+        reports = load_city(session, s.city, roles or None, force=force)
+    for report in reports:
+        click.echo(report.summary())
+    if not reports:
+        click.echo(f"The boundaries of {s.city.name} are up to date.")
+
+
+@boundaries_cli.command("load")
+@click.argument("role", type=click.Choice(LAYER_ROLES))
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--layer", help="The layer to read from a GeoPackage with several.")
+@click.option("--crs", help="The CRS to assume when the file declares none (e.g. EPSG:2229).")
+@click.option("--id-field", help="The field holding each feature's id (default: the city file's).")
+@click.option("--name-field", help="The field holding each feature's name (default: the city file's).")
+@click.option("--where", "where", nargs=2, metavar="FIELD VALUE",
+              help="Keep only the features whose FIELD equals VALUE.")
+@user_errors
+def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None, id_field: str | None,
+                       name_field: str | None, where: tuple[str, str] | None) -> None:
+    """Load one boundary layer from a GeoJSON, Shapefile or GeoPackage file as a new version.
+
+    The previous version stays on record; if anything is wrong with the file,
+    nothing changes.
+    """
+    from app.city import FieldFilter
+    from boundaries.loader import build_layer, load_layers
+
+    s = _services()
+    source = LayerSource(
+        path=path.resolve(),
+        layer=layer,
+        crs=crs,
+        where=FieldFilter(where[0], (where[1],)) if where else None,
+    )
+    built = build_layer(s.city, role, source, id_field=id_field, name_field=name_field)
+    with s.database.session() as session:
+        (report,) = load_layers(session, s.city, [built])
+    click.echo(report.summary())
+
+
+@boundaries_cli.command("versions")
+@user_errors
+def versions_command() -> None:
+    """List every loaded version of the city's layers."""
+    from boundaries.queries import layer_versions
+
+    s = _services()
+    with s.database.session() as session:
+        versions = layer_versions(session, s.city.key)
+    if not versions:
+        click.echo("No boundary layer is loaded yet: run `flask boundaries load-city`.")
+    for v in versions:
+        mark = "*" if v.is_current else " "
+        click.echo(f"{mark} {v.role:<12} v{v.version:<3} {v.feature_count:>5} features  "
+                   f"{v.loaded_at:%Y-%m-%d %H:%M}  {v.source}  ({len(v.repairs)} repairs)")
+
+
+@boundaries_cli.command("locate", context_settings={"ignore_unknown_options": True})
+@click.argument("lon")
+@click.argument("lat")
+@user_errors
+def locate_command(lon: str, lat: str) -> None:
+    """Say whose point LON LAT is (decimal degrees, WGS 84)."""
+    from boundaries.lookup import locate
+
+    s = _services()
+    with s.database.session() as session:
+        location = locate(session, s.city.key, lon, lat)
+    if location.status == "inside":
+        click.echo(f"Inside {s.city.name}; ward: {location.ward.name if location.ward else '-'}; "
+                   f"district: {location.district.name if location.district else '-'}")
+    elif location.agency is not None:
+        agency = location.agency
+        click.echo(f"Outside {s.city.name}: {agency.name}, phone {agency.phone or 'not on file'}"
+                   f"{', ' + agency.website if agency.website else ''}")
+    else:
+        click.echo(f"Outside {s.city.name} and every known agency.")
+
+
+def register_cli(app: Flask) -> None:
+    """Add the command groups to ``app``."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(boundaries_cli)

@@ -1,0 +1,69 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from flask import Flask, g
+
+from app.city import CityConfig, load_city
+from app.database import Database
+from app.settings import Settings
+from boundaries.index import IndexCache
+
+
+@dataclass
+class Services:
+    """What every view needs, built once per application."""
+
+    settings: Settings
+    city: CityConfig
+    database: Database
+    boundary_index: IndexCache
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+    """Build the app from ``settings`` (default: the environment) and its database.
+
+    ``database`` replaces the one the settings name (tests bind it to a transaction).
+    """
+    settings = settings or Settings.from_env()
+    city = load_city(settings.city, settings.cities_dir, settings.data_dir)
+
+    app = Flask(__name__)
+    app.config.update(
+        # Development without SECRET_KEY gets a per-process key; production refuses to
+        # start without one (Settings.check).
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        TESTING=settings.env == "test",
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.extensions["geo311"] = Services(
+        settings=settings,
+        city=city,
+        database=database or Database.from_settings(settings),
+        boundary_index=IndexCache(),
+    )
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app.cli import register_cli
+    from app.web import api, assets, errors, health, pages
+
+    for blueprint in (pages.bp, api.bp, health.bp, assets.bp):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    register_cli(app)
+
+    @app.teardown_appcontext
+    def close_session(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+    return app

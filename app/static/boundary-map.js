@@ -1,0 +1,88 @@
+/* The landing map: city limit, wards and districts, and point lookup on click.
+   Every URL comes from data attributes on #map; nothing is loaded from outside the app. */
+(function () {
+  "use strict";
+  const el = document.getElementById("map");
+  if (!el || typeof L === "undefined") { return; }
+  const cfg = el.dataset;
+  const map = L.map(el, { preferCanvas: true });
+  if (cfg.tileUrl) {
+    L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution, maxZoom: 19 }).addTo(map);
+  }
+  const styles = {
+    jurisdiction: { color: "#1d2733", weight: 3, fillColor: "#f3e9d2", fillOpacity: 0.55 },
+    wards: { color: "#0b5cad", weight: 2, fill: false },
+    districts: { color: "#8a5a00", weight: 1, dashArray: "4 3", fill: false }
+  };
+  const overlays = {};
+  const control = L.control.layers(null, null, { collapsed: false }).addTo(map);
+
+  function escapeHtml(text) {
+    const div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function addLayer(role, url, label, onTop) {
+    if (!url) { return Promise.resolve(); }
+    return fetch(url, { headers: { Accept: "application/geo+json" } })
+      .then((r) => { if (!r.ok) { throw new Error(label + ": HTTP " + r.status); } return r.json(); })
+      .then((data) => {
+        const layer = L.geoJSON(data, {
+          style: styles[role],
+          interactive: false
+        });
+        layer.addTo(map);
+        if (onTop) { layer.bringToFront(); }
+        overlays[role] = layer;
+        control.addOverlay(layer, label + " (" + data.features.length + ")");
+        el.dataset[role + "Count"] = String(data.features.length);
+        return layer;
+      });
+  }
+
+  const result = document.getElementById("locate-result");
+  let marker = null;
+
+  function describe(loc) {
+    if (loc.status === "inside") {
+      let html = '<span class="status-inside">Inside the city.</span>';
+      if (loc.ward) { html += "<br>" + escapeHtml(cfg.wardLabel || "Ward") + ": " + escapeHtml(loc.ward.name); }
+      if (loc.district) { html += "<br>" + escapeHtml(cfg.districtLabel || "District") + ": " + escapeHtml(loc.district.name); }
+      return html;
+    }
+    if (loc.status === "outside") {
+      const a = loc.agency;
+      let html = '<span class="status-outside">Not in the city.</span> This point lies within the boundaries of <strong>' +
+        escapeHtml(a.name) + "</strong>.";
+      html += a.phone ? "<br>Contact them at " + escapeHtml(a.phone) + "." : "<br>No phone number on file for this agency.";
+      if (a.website) { html += '<br><a href="' + encodeURI(a.website) + '" rel="noopener">' + escapeHtml(a.website) + "</a>"; }
+      return html;
+    }
+    return '<span class="status-unknown">Outside the city and every known agency.</span>';
+  }
+
+  map.on("click", (event) => {
+    const lon = event.latlng.lng.toFixed(6), lat = event.latlng.lat.toFixed(6);
+    if (marker) { marker.setLatLng(event.latlng); } else { marker = L.circleMarker(event.latlng, { radius: 7, color: "#c0002a" }).addTo(map); }
+    fetch(cfg.locateUrl + "?lon=" + lon + "&lat=" + lat)
+      .then((r) => r.json())
+      .then((loc) => {
+        result.innerHTML = loc.error ? escapeHtml(loc.error.description) : describe(loc) +
+          '<br><small>' + lat + ", " + lon + "</small>";
+        result.dataset.status = loc.status || "error";
+      })
+      .catch((err) => { result.textContent = "The lookup failed: " + err.message; });
+  });
+
+  addLayer("jurisdiction", cfg.jurisdictionUrl, "City limit")
+    .then((layer) => {
+      if (layer && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); } else { map.setView([0, 0], 2); }
+      return Promise.all([
+        addLayer("districts", cfg.districtsUrl, cfg.districtLabel || "Districts"),
+        addLayer("wards", cfg.wardsUrl, cfg.wardLabel || "Wards", true)
+      ]);
+    })
+    .then(() => { el.dataset.ready = "true"; })
+    .catch((err) => { result.textContent = "The map could not load its layers: " + err.message; el.dataset.ready = "error"; });
+})();

@@ -1,0 +1,63 @@
+"""Readable error pages for people, and JSON errors for API clients."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.errors import DatabaseUnavailable, UserError
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "That request could not be understood",
+    403: "You may not see this page",
+    404: "There is no such page",
+    405: "That action is not allowed here",
+    413: "What you sent is too large",
+    500: "Something went wrong on our side",
+    503: "The service is unavailable for a moment",
+}
+
+
+def wants_json() -> bool:
+    """API paths and clients that prefer JSON get JSON errors."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, message: str):
+    title = TITLES.get(status, "Error")
+    if wants_json():
+        return jsonify(error={"code": status, "title": title, "description": message}), status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on ``app``."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if isinstance(exc, InternalServerError):
+            return internal_error(exc)
+        return error_response(exc.code or 500, exc.description or "")
+
+    @app.errorhandler(UserError)
+    def user_error(exc: UserError):
+        status = 503 if isinstance(exc, DatabaseUnavailable) else 400
+        return error_response(status, str(exc))
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: OperationalError):
+        log.error("database unavailable: %s", exc)
+        return error_response(503, "The database cannot be reached right now; please try again in a minute.")
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: BaseException):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "The error has been logged. Please try again; if it persists, tell the system administrator.")

@@ -1,0 +1,31 @@
+"""The health endpoint: is the database there, with PostGIS and the current schema?"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.database import current_revision, head_revision
+from app.errors import DatabaseUnavailable
+from app.web import db_session, services
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health")
+def health():
+    """200 with the database's facts when it can serve; 503 with the reason when not."""
+    city = services().city.key
+    try:
+        session = db_session()
+        postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
+        revision = current_revision(session.connection())
+    except (SQLAlchemyError, DatabaseUnavailable) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return jsonify(status="unavailable", city=city, database="unreachable", detail=reason), 503
+    expected = head_revision()
+    if revision != expected:
+        return jsonify(status="unavailable", city=city, database="ok", postgis=postgis, schema=revision,
+                       detail=f"the schema is at {revision}, the code expects {expected}: run `flask db upgrade`"), 503
+    return jsonify(status="ok", city=city, database="ok", postgis=postgis, schema=revision)

@@ -1,0 +1,24 @@
+"""Pages for people."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from app.web import db_session, services
+from boundaries.queries import layer_versions
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    """The landing page: the city limit, wards and districts on a map."""
+    s = services()
+    versions = layer_versions(db_session(), s.city.key, current_only=True)
+    return render_template(
+        "index.html",
+        city=s.city,
+        versions=versions,
+        tile_url=s.settings.tile_url,
+        tile_attribution=s.settings.tile_attribution,
+    )

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs everything, prepares the database with the demo city (Los Angeles unless
+# GEO311_CITY says otherwise) and serves the app on http://127.0.0.1:${PORT:-5000}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+export FLASK_APP=app
+.venv/bin/flask db upgrade
+.venv/bin/flask boundaries load-city
+echo "==> serving ${GEO311_CITY:-la} on http://127.0.0.1:${PORT:-5000} (Ctrl-C stops the app and its database)"
+exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -1,0 +1,111 @@
+"""Test fixtures: a real PostGIS database for the session, a rolled-back transaction per test.
+
+The session database is created fresh (``geo311_test_<pid>``) in the embedded cluster,
+or on ``DATABASE_URL``'s server when it is set, migrated, loaded with the boundaries of
+the ``la`` and ``gardena`` cities, and dropped at the end. Each test runs inside an outer
+transaction that is rolled back, so tests cannot see each other's writes even when the
+code under test commits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.city import CityConfig, load_city
+from app.cluster import EmbeddedCluster
+from app.database import BoundDatabase, Database, normalize_url, upgrade
+from app.factory import create_app
+from app.settings import Settings
+from boundaries.loader import load_city as load_city_boundaries
+
+TEST_DBNAME = f"geo311_test_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings.from_env(env="test")
+
+
+@pytest.fixture(scope="session")
+def la(settings: Settings) -> CityConfig:
+    return load_city("la", settings.cities_dir, settings.data_dir)
+
+
+@pytest.fixture(scope="session")
+def gardena(settings: Settings) -> CityConfig:
+    return load_city("gardena", settings.cities_dir, settings.data_dir)
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterator[Database]:
+    """A fresh, migrated database with both cities' boundaries, dropped afterwards."""
+    cluster: EmbeddedCluster | None = None
+    if settings.database_url:
+        server_url = normalize_url(settings.database_url)
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{TEST_DBNAME}"'))
+        db = Database(url=make_url(server_url).set(database=TEST_DBNAME).render_as_string(hide_password=False))
+    else:
+        cluster = EmbeddedCluster(settings.pg_dir)
+        db = Database(cluster=cluster, dbname=TEST_DBNAME)
+        admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+
+    upgrade(db.engine)
+    for city in (la, gardena):
+        with db.session() as session:
+            load_city_boundaries(session, city)
+    yield db
+
+    db.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{TEST_DBNAME}" WITH (FORCE)'))
+    admin.dispose()
+    if cluster is not None:
+        cluster.stop_if_started_here()
+
+
+@pytest.fixture
+def bound_database(database: Database) -> Iterator[BoundDatabase]:
+    """The session database seen through one connection whose transaction is rolled back."""
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    try:
+        yield BoundDatabase(connection)
+    finally:
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(bound_database: BoundDatabase) -> Iterator[Session]:
+    """A session whose commits are undone after the test."""
+    s = bound_database.session()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def app(settings: Settings, bound_database: BoundDatabase) -> Flask:
+    return create_app(settings, database=bound_database)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def data_dir(settings: Settings) -> Path:
+    return settings.data_dir / "la"
