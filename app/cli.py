@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from app.city import LAYER_ROLES, LayerSource
 from app.database import check_reachable, current_revision, head_revision, upgrade
@@ -37,7 +38,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 # -- flask db ------------------------------------------------------------------------------
 
-db_cli = click.Group("db", help="The database: schema migrations and the embedded server.")
+db_cli = AppGroup("db", help="The database: schema migrations and the embedded server.")
 
 
 @db_cli.command("upgrade")
@@ -100,7 +101,7 @@ def db_status() -> None:
 
 # -- flask boundaries ----------------------------------------------------------------------
 
-boundaries_cli = click.Group("boundaries", help="The city's boundary layers: load, list versions, look up points.")
+boundaries_cli = AppGroup("boundaries", help="The city's boundary layers: load, list versions, look up points.")
 
 
 @boundaries_cli.command("load-city")

@@ -49,7 +49,7 @@ def test_loads_geojson_shapefile_and_geopackage(session, la, wards_frame, tmp_pa
     path = tmp_path / f"wards{suffix}"
     wards_frame.to_file(path, driver=driver)
 
-    report = load_file(session, la, "wards", path, id_field="DISTRICT")
+    report = load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
     assert report.feature_count == 15
     assert report.version == current(session, "la", "wards").version
@@ -60,7 +60,7 @@ def test_reprojects_to_wgs84(session, la, wards_frame, tmp_path):
     path = tmp_path / "wards_state_plane.shp"
     wards_frame.to_crs("EPSG:2229").to_file(path)  # California zone 5, US feet
 
-    load_file(session, la, "wards", path, id_field="DISTRICT")
+    load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
     srid, minx = session.execute(
         text("SELECT ST_SRID(geom), ST_XMin(geom) FROM boundary_feature WHERE version_id = :v LIMIT 1"),
@@ -76,8 +76,8 @@ def test_a_shapefile_without_crs_needs_one(session, la, wards_frame, tmp_path):
     path.with_suffix(".prj").unlink()
 
     with pytest.raises(DataFileError, match="does not say which coordinate reference system"):
-        load_file(session, la, "wards", path, id_field="DISTRICT")
-    report = load_file(session, la, "wards", path, id_field="DISTRICT", crs="EPSG:4326")
+        load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
+    report = load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT", crs="EPSG:4326")
     assert report.feature_count == 15
 
 
@@ -86,7 +86,7 @@ def test_projected_coordinates_labelled_as_degrees_are_refused(session, la, ward
     wards_frame.to_crs("EPSG:2229").set_crs("EPSG:4326", allow_override=True).to_file(path)
 
     with pytest.raises(DataFileError, match="CRS is probably wrong"):
-        load_file(session, la, "wards", path, id_field="DISTRICT")
+        load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
 
 def test_degrees_labelled_as_projected_are_refused(session, la, wards_frame, tmp_path):
@@ -94,7 +94,7 @@ def test_degrees_labelled_as_projected_are_refused(session, la, wards_frame, tmp
     wards_frame.set_crs("EPSG:2229", allow_override=True).to_file(path)
 
     with pytest.raises(DataFileError, match="nowhere near the city's jurisdiction"):
-        load_file(session, la, "wards", path, id_field="DISTRICT")
+        load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
 
 # -- validation and repair -----------------------------------------------------------------
@@ -107,7 +107,7 @@ def test_invalid_geometry_is_repaired_and_reported(session, la, wards_frame, tmp
     path = tmp_path / "bowtie.geojson"
     frame.to_file(path)
 
-    report = load_file(session, la, "wards", path, id_field="DISTRICT")
+    report = load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
     assert len(report.repairs) == 1
     assert report.repairs[0].feature == f"DISTRICT={frame.DISTRICT.iloc[0]}"
@@ -139,7 +139,7 @@ def test_points_are_not_boundaries(session, la, tmp_path):
     gpd.GeoDataFrame({"DISTRICT": ["1", "2"]}, geometry=[Point(-118.2, 34.0), LineString([(-118, 34), (-118.1, 34.1)])],
                      crs="EPSG:4326").to_file(path)
     with pytest.raises(DataFileError, match="not a polygon layer: 2 feature"):
-        load_file(session, la, "wards", path, id_field="DISTRICT")
+        load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
 
 def test_missing_and_unreadable_files(session, la, tmp_path):
@@ -171,7 +171,7 @@ def test_features_without_id_are_refused(session, la, wards_frame, tmp_path):
     path = tmp_path / "noid.geojson"
     frame.to_file(path)
     with pytest.raises(DataFileError, match="1 feature\\(s\\) have no DISTRICT \\(feature number 4\\)"):
-        load_file(session, la, "wards", path, id_field="DISTRICT")
+        load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
 
 def test_geopackage_with_several_layers_needs_a_layer_name(session, la, wards_frame, tmp_path):
@@ -179,8 +179,8 @@ def test_geopackage_with_several_layers_needs_a_layer_name(session, la, wards_fr
     wards_frame.to_file(path, layer="wards_2012")
     wards_frame.to_file(path, layer="wards_2022")
     with pytest.raises(DataFileError, match="several layers \\(wards_2012, wards_2022\\)"):
-        load_file(session, la, "wards", path, id_field="DISTRICT")
-    assert load_file(session, la, "wards", path, id_field="DISTRICT", layer="wards_2022").feature_count == 15
+        load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
+    assert load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT", layer="wards_2022").feature_count == 15
 
 
 # -- versions and atomicity ----------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_a_failed_load_leaves_the_loaded_layer_untouched(session, la, wards_fram
                       '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}}')  # truncated
 
     with pytest.raises(DataFileError):
-        load_file(session, la, "wards", broken, id_field="DISTRICT")
+        load_file(session, la, "wards", broken, id_field="DISTRICT", name_field="DISTRICT")
 
     after = current(session, "la", "wards")
     assert (after.id, after.version) == (before_id, before_version)

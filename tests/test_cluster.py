@@ -1,0 +1,88 @@
+"""The embedded PostgreSQL cluster: created on first use, reused, stopped cleanly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from app.cluster import EmbeddedCluster
+from app.settings import PROJECT_ROOT
+
+
+@pytest.fixture
+def cluster_root():
+    # Under the project (reachable by the server's user when the tests run as root).
+    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="cluster-test-", dir=PROJECT_ROOT / "var"))
+    yield root / "pg"
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_created_on_first_use_reused_and_stopped_cleanly(cluster_root):
+    cluster = EmbeddedCluster(cluster_root)
+    try:
+        assert not cluster.is_initialized()
+        assert cluster.ensure_running() is True  # created and started
+        cluster.ensure_database("city")
+        with psycopg.connect(cluster.conninfo("city"), autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (n int)")
+            conn.execute("INSERT INTO kept VALUES (311)")
+            assert conn.execute("CREATE EXTENSION postgis").statusmessage == "CREATE EXTENSION"
+
+        again = EmbeddedCluster(cluster_root)  # another process finds it running
+        assert again.ensure_running() is False
+        again.stop_if_started_here()  # it did not start it: leaves it running
+        assert cluster.is_running()
+
+        cluster.stop()
+        assert not cluster.is_running()
+        assert not (cluster.data_dir / "postmaster.pid").exists()
+        assert "database system is shut down" in cluster.log_file.read_text()
+
+        assert cluster.ensure_running() is True  # reused: same data
+        with psycopg.connect(cluster.conninfo("city")) as conn:
+            assert conn.execute("SELECT n FROM kept").fetchone() == (311,)
+    finally:
+        cluster.stop()
+
+
+def test_reachable_only_through_a_private_socket(cluster_root):
+    cluster = EmbeddedCluster(cluster_root)
+    try:
+        cluster.ensure_running()
+        conf = (cluster.data_dir / "postgresql.conf").read_text()
+        assert "listen_addresses = ''" in conf
+        assert oct(cluster.socket_dir.stat().st_mode & 0o777) == "0o700"
+        assert oct(cluster.root.stat().st_mode & 0o777) == "0o700"
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_the_server_runs_as_an_unprivileged_user(cluster_root):
+    cluster = EmbeddedCluster(cluster_root)
+    try:
+        cluster.ensure_running()
+        pid = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+        assert os.stat(f"/proc/{pid}").st_uid != 0
+        assert cluster.user in ("postgres", "geo311")
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_as_root_a_folder_the_server_user_cannot_reach_is_moved(tmp_path):
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    cluster = EmbeddedCluster(private / "pg")
+    try:
+        assert str(cluster.root).startswith("/var/lib/geo311/")
+        assert cluster.ensure_running() is True
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
