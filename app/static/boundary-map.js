@@ -6,6 +6,7 @@
   if (!el || typeof L === "undefined") { return; }
   const cfg = el.dataset;
   const map = L.map(el, { preferCanvas: true });
+  el.geo311Map = map; // for scripted checks (browser tests, kiosk pages)
   if (cfg.tileUrl) {
     L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution, maxZoom: 19 }).addTo(map);
   }
@@ -44,11 +45,18 @@
   const result = document.getElementById("locate-result");
   let marker = null;
 
+  // "Council District 13" needs no "Council district:" before it; "ECHO PARK NC" does.
+  function areaLine(label, area) {
+    const name = String(area.name);
+    const labelled = label && !name.toLowerCase().startsWith(label.toLowerCase());
+    return "<br>" + (labelled ? escapeHtml(label) + ": " : "") + escapeHtml(name);
+  }
+
   function describe(loc) {
     if (loc.status === "inside") {
       let html = '<span class="status-inside">Inside the city.</span>';
-      if (loc.ward) { html += "<br>" + escapeHtml(cfg.wardLabel || "Ward") + ": " + escapeHtml(loc.ward.name); }
-      if (loc.district) { html += "<br>" + escapeHtml(cfg.districtLabel || "District") + ": " + escapeHtml(loc.district.name); }
+      if (loc.ward) { html += areaLine(cfg.wardLabel || "Ward", loc.ward); }
+      if (loc.district) { html += areaLine(cfg.districtLabel || "District", loc.district); }
       return html;
     }
     if (loc.status === "outside") {
