@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import atexit
 import logging
+import signal
+import sys
+import threading
 
 from alembic import command
 from alembic.config import Config
@@ -56,6 +59,10 @@ class Database:
         self.dbname = dbname
         self._engine: Engine | None = None
         self._sessionmaker: sessionmaker[Session] | None = None
+        if cluster is not None:
+            # The cluster may be started later in a request thread, where no signal
+            # handler can be installed: prepare the clean exit now.
+            _exit_cleanly_on_sigterm()
 
     @classmethod
     def from_settings(cls, settings: Settings, dbname: str | None = None) -> "Database":
@@ -113,6 +120,15 @@ class Database:
             self._engine.dispose()
             self._engine = None
             self._sessionmaker = None
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM run atexit handlers (Python's default skips them), so that a
+    server this process starts is stopped; only where nobody else handles SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 class BoundDatabase(Database):

@@ -86,3 +86,44 @@ def test_as_root_a_folder_the_server_user_cannot_reach_is_moved(tmp_path):
     finally:
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def test_the_app_stops_the_server_it_started_when_terminated(cluster_root):
+    """`flask run` starts the embedded server on first use and stops it on SIGTERM."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "GEO311_PG_DIR": str(cluster_root), "GEO311_ENV": "development"}
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "run", "--port", str(port)],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    cluster = EmbeddedCluster(cluster_root)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+                break
+            except urllib.error.HTTPError:
+                break  # 503 (schema not migrated) still means the server answered
+            except OSError:
+                time.sleep(0.3)
+        assert cluster.is_running()
+
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        assert not cluster.is_running()
+        assert "database system is shut down" in cluster.log_file.read_text().splitlines()[-1]
+    finally:
+        server.kill()
+        cluster.stop()
