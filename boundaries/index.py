@@ -2,13 +2,12 @@
 
 The same subdivided pieces the database probes, held in an ``rtree`` index with
 prepared shapely geometries. :class:`IndexCache` rebuilds it when the current layer
-versions change, checking the database at most once per ``max_age`` seconds.
+versions change (see :mod:`app.caching`).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Sequence
 
 import shapely
@@ -17,6 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.caching import VersionedCache
 from boundaries.lookup import Hit, Location, check_lon_lat, resolve
 
 
@@ -73,30 +73,8 @@ class BoundaryIndex:
         return resolve(x, y, hits)
 
 
-class IndexCache:
-    """A :class:`BoundaryIndex` per city, rebuilt when its layer versions change."""
+class IndexCache(VersionedCache[BoundaryIndex]):
+    """A :class:`BoundaryIndex` per city, rebuilt when its current layer versions change."""
 
     def __init__(self, max_age: float = 1.0) -> None:
-        self.max_age = max_age
-        self._indexes: dict[str, tuple[BoundaryIndex, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, city: str) -> BoundaryIndex:
-        """The index of ``city``, checked against the database at most every ``max_age`` s."""
-        now = time.monotonic()
-        cached = self._indexes.get(city)
-        if cached and now - cached[1] < self.max_age:
-            return cached[0]
-        versions = current_version_ids(session, city)
-        with self._lock:
-            cached = self._indexes.get(city)
-            if cached and cached[0].version_ids == versions:
-                index = cached[0]
-            else:
-                index = BoundaryIndex.build(session, city)
-            self._indexes[city] = (index, now)
-        return index
-
-    def clear(self) -> None:
-        with self._lock:
-            self._indexes.clear()
+        super().__init__(BoundaryIndex.build, current_version_ids, max_age)

@@ -1,0 +1,1 @@
+"""Spatial analytics and maps, and the Python API analysts import in notebooks."""

@@ -1,0 +1,100 @@
+"""The address database: address points (and parcels, and intersections) of a city.
+
+Each point keeps its source, a stable ``address_id``, the standardized components, the
+point, and the jurisdiction the point falls in (never taken from the ZIP code or the
+postal city). ``address_street`` lists the distinct streets, for fuzzy street matching
+and suggestions. ``address_load`` records each load of a city's addresses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.database import Base
+
+
+class AddressLoad(Base):
+    """One load of a city's address database."""
+
+    __tablename__ = "address_load"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64), index=True)
+    sources: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    rows_read: Mapped[int] = mapped_column(Integer)
+    addresses: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    report_path: Mapped[str | None] = mapped_column(Text)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AddressPoint(Base):
+    """An address, an intersection or a parcel, as a point."""
+
+    __tablename__ = "address_point"
+    __table_args__ = (
+        UniqueConstraint("city", "address_id"),
+        CheckConstraint("kind IN ('address', 'intersection', 'parcel')", name="kind_known"),
+        Index("address_point_street_number", "city", "street_name", "house_number"),
+        Index("address_point_number_prefix", "city", "house_number", "street_name",
+              postgresql_ops={"street_name": "text_pattern_ops"}),
+        Index("address_point_cross", "city", "cross_name", "street_name"),
+        Index("address_point_geom_idx", "geom", postgresql_using="gist"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64))
+    address_id: Mapped[str] = mapped_column(String(64))
+    load_id: Mapped[int] = mapped_column(ForeignKey("address_load.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    house_number: Mapped[int | None] = mapped_column(Integer)
+    number_suffix: Mapped[str | None] = mapped_column(String(16))
+    predir: Mapped[str | None] = mapped_column(String(2))
+    street_name: Mapped[str] = mapped_column(Text)
+    suffix: Mapped[str | None] = mapped_column(String(16))
+    postdir: Mapped[str | None] = mapped_column(String(2))
+    cross_predir: Mapped[str | None] = mapped_column(String(2))
+    cross_name: Mapped[str | None] = mapped_column(Text)
+    cross_suffix: Mapped[str | None] = mapped_column(String(16))
+    cross_postdir: Mapped[str | None] = mapped_column(String(2))
+    unit_type: Mapped[str | None] = mapped_column(String(16))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    postal_city: Mapped[str | None] = mapped_column(Text)
+    zipcode: Mapped[str | None] = mapped_column(String(5))
+    standardized: Mapped[str] = mapped_column(Text)
+    parcel_number: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_jurisdiction: Mapped[bool | None] = mapped_column(Boolean)
+    agency_key: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    parcel_geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+
+
+class AddressStreet(Base):
+    """A distinct street of a city's address database (from addresses and intersections)."""
+
+    __tablename__ = "address_street"
+    __table_args__ = (
+        Index("address_street_name", "city", "name"),
+        Index("address_street_name_prefix", "city", "name", postgresql_ops={"name": "text_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64))
+    predir: Mapped[str | None] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(Text)
+    suffix: Mapped[str | None] = mapped_column(String(16))
+    postdir: Mapped[str | None] = mapped_column(String(2))
+    zipcodes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    min_number: Mapped[int | None] = mapped_column(Integer)
+    max_number: Mapped[int | None] = mapped_column(Integer)
+    addresses: Mapped[int] = mapped_column(Integer)
