@@ -275,7 +275,7 @@ def _stage_row(record: AddressRecord) -> tuple[object, ...]:
 
 def store_addresses(session: Session, city: str, records: Iterable[AddressRecord], *, sources: list[str],
                     rows_read: int, rejected: int, report_path: Path | None = None,
-                    synthetic: bool = False) -> tuple[int, int]:
+                    synthetic: bool = False, digest: str | None = None) -> tuple[int, int]:
     """Replace the address set of ``city`` with ``records`` (the caller commits).
 
     Returns (load id, number of addresses). Rows are streamed with COPY into a
@@ -300,13 +300,14 @@ def store_addresses(session: Session, city: str, records: Iterable[AddressRecord
     load_id = session.execute(
         text(
             """
-            INSERT INTO address_load (city, sources, rows_read, addresses, rejected, report_path, synthetic)
-            VALUES (:city, :sources, :rows_read, (SELECT count(*) FROM address_stage), :rejected, :report, :synthetic)
+            INSERT INTO address_load (city, sources, rows_read, addresses, rejected, report_path, synthetic, digest)
+            VALUES (:city, :sources, :rows_read, (SELECT count(*) FROM address_stage), :rejected, :report,
+                    :synthetic, :digest)
             RETURNING id
             """
         ),
         {"city": city, "sources": sources, "rows_read": rows_read, "rejected": rejected,
-         "report": str(report_path) if report_path else None, "synthetic": synthetic},
+         "report": str(report_path) if report_path else None, "synthetic": synthetic, "digest": digest},
     ).scalar_one()
     session.execute(text("DELETE FROM address_point WHERE city = :city"), {"city": city})
     count = session.execute(
@@ -393,12 +394,38 @@ def write_rejected_report(rejected: list[RejectedRow], city: str, report_dir: Pa
     return path
 
 
+def source_digest(mapping: SourceMapping) -> str:
+    """A fingerprint of the sources' contents and the mapping: same digest, same address set."""
+    digest = hashlib.sha256(repr(mapping).encode())
+    for path in mapping.paths:
+        if path.is_file():
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def is_up_to_date(session: Session, city: str, digest: str) -> bool:
+    """Whether the last address load of ``city`` came from the same sources and mapping."""
+    last = session.execute(
+        text("SELECT digest FROM address_load WHERE city = :city ORDER BY id DESC LIMIT 1"), {"city": city}
+    ).scalar()
+    return last == digest
+
+
 def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | None = None,
-                   report_dir: Path = DEFAULT_REPORT_DIR) -> AddressLoadReport:
-    """Load the address database of ``city`` from its configured sources (or ``mapping``)."""
+                   report_dir: Path = DEFAULT_REPORT_DIR, force: bool = True) -> AddressLoadReport | None:
+    """Load the address database of ``city`` from its configured sources (or ``mapping``).
+
+    With ``force=False`` nothing is done (and None returned) when the sources and the
+    mapping are those of the last load.
+    """
     mapping = mapping or city.addresses
     if mapping is None:
         raise UserError(f"The city {city.key} configures no address source; add [addresses] to {city.path.name}.")
+    digest = source_digest(mapping)
+    if not force and is_up_to_date(session, city.key, digest):
+        return None
     records, rejected, read, duplicates = records_from(read_rows(mapping))
     if not records:
         raise DataFileError(
@@ -409,7 +436,7 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
     try:
         load_id, count = store_addresses(
             session, city.key, records, sources=[str(p) for p in mapping.paths], rows_read=read,
-            rejected=len(rejected), report_path=report_path,
+            rejected=len(rejected), report_path=report_path, digest=digest,
         )
         session.commit()
     except BaseException:

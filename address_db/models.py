@@ -32,6 +32,7 @@ class AddressLoad(Base):
     addresses: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
     report_path: Mapped[str | None] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(64))
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

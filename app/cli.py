@@ -197,7 +197,59 @@ def locate_command(lon: str, lat: str) -> None:
         click.echo(f"Outside {s.city.name} and every known agency.")
 
 
+# -- flask addresses -----------------------------------------------------------------------
+
+addresses_cli = AppGroup("addresses", help="The address database: load, assign jurisdictions, validate.")
+
+
+@addresses_cli.command("load")
+@click.option("--if-changed", is_flag=True, help="Do nothing when the sources and mapping are those of the last load.")
+@click.option("--report-dir", type=click.Path(path_type=Path), help="Where to write the rejected-rows report.")
+@user_errors
+def addresses_load(if_changed: bool, report_dir: Path | None) -> None:
+    """Load the city's address database from its configured sources (replacing the previous set)."""
+    from address_db.loader import DEFAULT_REPORT_DIR, load_addresses
+
+    s = _services()
+    with s.database.session() as session:
+        report = load_addresses(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR, force=not if_changed)
+    click.echo(report.summary() if report else f"The address database of {s.city.name} is up to date.")
+
+
+@addresses_cli.command("assign")
+@user_errors
+def addresses_assign() -> None:
+    """Recompute every address's jurisdiction from its point (after boundaries change)."""
+    from address_db.loader import assign_jurisdiction
+
+    s = _services()
+    with s.database.session() as session:
+        assign_jurisdiction(session, s.city.key)
+        session.commit()
+    click.echo(f"Jurisdictions of the addresses of {s.city.name} recomputed from the current boundaries.")
+
+
+@addresses_cli.command("validate")
+@click.argument("address", nargs=-1, required=True)
+@user_errors
+def addresses_validate(address: tuple[str, ...]) -> None:
+    """Validate ADDRESS as intake would, and print the answer."""
+    s = _services()
+    with s.database.session() as session:
+        result = s.validator.validate(session, " ".join(address))
+    click.echo(f"{result.status}: {result.match.text if result.match else result.standardized or ''}")
+    if result.ward or result.district:
+        click.echo(f"  {result.ward.name if result.ward else '-'}; {result.district.name if result.district else '-'}")
+    if result.agency:
+        click.echo(f"  {result.agency.name}, phone {result.agency.phone or 'not on file'}")
+    if result.reason:
+        click.echo(f"  {result.reason}")
+    for candidate in result.candidates or result.suggestions:
+        click.echo(f"  {candidate.score:.2f}  {candidate.text}")
+
+
 def register_cli(app: Flask) -> None:
     """Add the command groups to ``app``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(boundaries_cli)
+    app.cli.add_command(addresses_cli)

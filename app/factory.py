@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from flask import Flask, g
 
+from address_db.streets import StreetIndexCache
+from address_db.validation import Validator
 from app.city import CityConfig, load_city
 from app.database import Database
 from app.settings import Settings
@@ -22,6 +24,7 @@ class Services:
     city: CityConfig
     database: Database
     boundary_index: IndexCache
+    validator: Validator
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
@@ -41,19 +44,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    boundary_index = IndexCache()
     app.extensions["geo311"] = Services(
         settings=settings,
         city=city,
         database=database or Database.from_settings(settings),
-        boundary_index=IndexCache(),
+        boundary_index=boundary_index,
+        validator=Validator(city.key, boundaries=boundary_index, streets=StreetIndexCache()),
     )
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from app.cli import register_cli
-    from app.web import api, assets, errors, health, pages
+    from app.web import addresses, api, assets, errors, health, pages
 
-    for blueprint in (pages.bp, api.bp, health.bp, assets.bp):
+    for blueprint in (pages.bp, api.bp, addresses.bp, health.bp, assets.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     register_cli(app)

@@ -19,8 +19,9 @@ def layer_versions(session: Session, city: str, current_only: bool = False) -> l
     return list(session.scalars(query.order_by(LayerVersion.role, LayerVersion.version.desc())))
 
 
-def layer_geojson(session: Session, city: str, role: str, tolerance: float = 0.0) -> dict[str, Any]:
-    """The current ``role`` layer of ``city`` as a GeoJSON FeatureCollection.
+def layer_geojson(session: Session, city: str, role: str, tolerance: float = 0.0,
+                  key: str | None = None) -> dict[str, Any]:
+    """The current ``role`` layer of ``city`` (or its feature ``key``) as a GeoJSON FeatureCollection.
 
     ``tolerance`` (degrees) simplifies the outlines for display, keeping topology.
     """
@@ -41,8 +42,9 @@ def layer_geojson(session: Session, city: str, role: str, tolerance: float = 0.0
             FROM boundary_feature f
             JOIN boundary_layer_version v ON v.id = f.version_id
             WHERE v.city = :city AND v.role = :role AND v.is_current
+              AND (CAST(:key AS text) IS NULL OR f.key = :key)
             """
         ),
-        {"city": city, "role": role, "tolerance": tolerance},
+        {"city": city, "role": role, "tolerance": tolerance, "key": key},
     )
     return collection if isinstance(collection, dict) else json.loads(collection)

@@ -15,11 +15,14 @@ DISPLAY_TOLERANCE = 0.00005
 
 
 @bp.get("/boundaries/<role>.geojson")
-def boundary_layer(role: str):
-    """The current ``role`` layer of the city as GeoJSON, simplified for display."""
+@bp.get("/boundaries/<role>/<key>.geojson")
+def boundary_layer(role: str, key: str | None = None):
+    """The current ``role`` layer of the city (or one feature of it) as GeoJSON, simplified for display."""
     if role not in LAYER_ROLES:
         abort(404, f"There is no boundary layer {role!r}; the layers are {', '.join(LAYER_ROLES)}.")
-    collection = layer_geojson(db_session(), services().city.key, role, DISPLAY_TOLERANCE)
+    collection = layer_geojson(db_session(), services().city.key, role, DISPLAY_TOLERANCE, key=key)
+    if key is not None and not collection["features"]:
+        abort(404, f"The {role} layer has no feature {key!r}.")
     response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("addresses", sa.Integer, nullable=False),
         sa.Column("rejected", sa.Integer, nullable=False),
         sa.Column("report_path", sa.Text),
+        sa.Column("digest", sa.String(64)),
         sa.Column("synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("loaded_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     )

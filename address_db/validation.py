@@ -1,0 +1,457 @@
+"""Address validation: is this an address, which one, and whose is it?
+
+:meth:`Validator.validate` answers one of
+
+- ``valid``: the matched address (address_id, standardized text, point) with its ward
+  and district;
+- ``ambiguous``: ranked candidates with scores (the directional is missing and both N
+  and S exist, say);
+- ``not_found``: ranked suggestions (nearest house numbers on the same street, similar
+  street names);
+- ``outside``: the address exists but its point lies in another agency's area: that
+  agency's name, phone and website, and the point;
+- ``invalid``: not an address, with the reason.
+
+Only an existing house number on the street is ever ``valid``. Whose an address is comes
+from its point and the current boundaries, never from its ZIP code or postal city.
+:meth:`Validator.suggest` serves as-you-type suggestions and :meth:`Validator.reverse`
+turns a point picked on a map into the nearest address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from address_db.normalize import DIRECTIONALS, InvalidAddress, ParsedAddress, Street, parse_address
+from address_db.streets import StreetIndex, StreetIndexCache
+from boundaries.index import IndexCache
+from boundaries.lookup import Agency, Area, Location, check_lon_lat
+
+#: The best candidate is ``valid`` from this score, when no other comes within MARGIN.
+VALID_SCORE = 0.80
+MARGIN = 0.10
+#: Below this a candidate is not worth offering.
+MIN_SCORE = 0.45
+EDIT_PENALTY = 0.08
+DIRECTION_MISMATCH = 0.35
+SUFFIX_MISMATCH = 0.10
+ZIP_MISMATCH = 0.12
+#: 3008 and 3008 1/2 are different addresses: one is never taken for the other without confirmation.
+NUMBER_SUFFIX_MISMATCH = 0.25
+#: Reverse lookup: the nearest address within this distance (metres).
+REVERSE_TOLERANCE_M = 100.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An address of the database offered as an answer, with how well it matches."""
+
+    address_id: str | None
+    text: str
+    kind: str
+    lon: float | None
+    lat: float | None
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ValidationResult:
+    """The answer to one address query."""
+
+    status: str
+    query: str
+    standardized: str | None = None
+    match: Candidate | None = None
+    ward: Area | None = None
+    district: Area | None = None
+    agency: Agency | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    suggestions: list[Candidate] = field(default_factory=list)
+    reason: str | None = None
+    unit: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["candidates"] = [c.as_dict() for c in self.candidates]
+        data["suggestions"] = [c.as_dict() for c in self.suggestions]
+        return data
+
+
+@dataclass(frozen=True)
+class ReverseResult:
+    """The nearest address to a point (within the tolerance), and whose the point is."""
+
+    address: Candidate | None
+    distance_m: float | None
+    location: Location
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address.as_dict() if self.address else None,
+            "distance_m": self.distance_m,
+            "location": self.location.as_dict(),
+        }
+
+
+_COLUMNS = """address_id, standardized, kind, ST_X(geom) AS lon, ST_Y(geom) AS lat, house_number, number_suffix,
+              predir, street_name, suffix, postdir, cross_predir, cross_name, cross_suffix, cross_postdir, zipcode"""
+
+
+class Validator:
+    """Address validation for one city, with the in-process indexes it keeps warm."""
+
+    def __init__(self, city: str, boundaries: IndexCache | None = None, streets: StreetIndexCache | None = None) -> None:
+        self.city = city
+        self.boundaries = boundaries or IndexCache()
+        self.streets = streets or StreetIndexCache()
+
+    # -- validate -------------------------------------------------------------------
+
+    def validate(self, session: Session, query: object) -> ValidationResult:
+        """Validate one address, intersection or free-text location."""
+        shown = query if isinstance(query, str) else repr(query)
+        try:
+            parsed = parse_address(query)
+        except InvalidAddress as exc:
+            return ValidationResult("invalid", shown[:300], reason=str(exc))
+        streets = self.streets.get(session, self.city)
+        if parsed.kind == "intersection":
+            ranked, suggestions, reason = self._match_intersection(session, streets, parsed)
+        else:
+            ranked, suggestions, reason = self._match_address(session, streets, parsed)
+        result = ValidationResult("not_found", shown, standardized=parsed.text(), unit=parsed.unit_text or None)
+        ranked = [c for c in ranked if c.score >= MIN_SCORE]
+        if not ranked:
+            result.suggestions = suggestions
+            result.reason = reason
+            return result
+        best = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if best.score < VALID_SCORE or best.score - runner_up < MARGIN:
+            result.status = "ambiguous"
+            result.candidates = ranked[:8]
+            result.reason = _ambiguity_reason(parsed, ranked)
+            return result
+        location = self.boundaries.get(session, self.city).locate(best.lon, best.lat)
+        result.match = best
+        result.ward, result.district = location.ward, location.district
+        if location.in_jurisdiction:
+            result.status = "valid"
+        else:
+            result.status = "outside"
+            result.agency = location.agency
+            result.reason = (
+                f"The address lies within the boundaries of {location.agency.name}." if location.agency
+                else "The address lies outside the city and every agency this system knows."
+            )
+        return result
+
+    def _match_address(self, session: Session, streets: StreetIndex,
+                       parsed: ParsedAddress) -> tuple[list[Candidate], list[Candidate], str]:
+        names = dict(streets.similar(parsed.street.name))
+        if not names:
+            resembling = streets.resembling(parsed.street.name)
+            reason = f"There is no street named {parsed.street.name} in the address database."
+            return [], self._street_suggestions(session, resembling), reason
+        rows = session.execute(
+            text(f"SELECT {_COLUMNS} FROM address_point WHERE city = :city AND street_name = ANY(:names) "
+                 "AND house_number = :number AND kind <> 'intersection'"),
+            {"city": self.city, "names": list(names), "number": parsed.number},
+        ).mappings().all()
+        ranked = sorted((_candidate(row, _address_score(parsed, row, names[row["street_name"]])) for row in rows),
+                        key=lambda c: (-c.score, c.text))
+        if ranked:
+            return ranked, [], ""
+        suggestions = self._nearest_numbers(session, parsed, names)
+        street = min(names, key=names.get)  # type: ignore[arg-type]
+        reason = f"There is no number {parsed.house} on {street} in the address database."
+        return [], suggestions, reason
+
+    def _nearest_numbers(self, session: Session, parsed: ParsedAddress, names: dict[str, int]) -> list[Candidate]:
+        """Existing numbers on the street: digit transpositions of the typed one, then the nearest."""
+        direction = parsed.street.predir or parsed.street.postdir
+        rows = session.execute(
+            text(
+                f"""
+                SELECT {_COLUMNS} FROM address_point
+                WHERE city = :city AND street_name = ANY(:names) AND kind <> 'intersection'
+                  AND (CAST(:direction AS text) IS NULL OR coalesce(predir, postdir) = :direction)
+                ORDER BY house_number = ANY(:transposed) DESC, abs(house_number - :number), house_number
+                LIMIT 6
+                """
+            ),
+            {"city": self.city, "names": list(names), "number": parsed.number, "direction": direction,
+             "transposed": _transpositions(parsed.number or 0)},
+        ).mappings().all()
+        return [_candidate(row, round(0.5 - 0.05 * i, 2)) for i, row in enumerate(rows)]
+
+    def _match_intersection(self, session: Session, streets: StreetIndex,
+                            parsed: ParsedAddress) -> tuple[list[Candidate], list[Candidate], str]:
+        assert parsed.cross_street is not None
+        first = dict(streets.similar(parsed.street.name))
+        second = dict(streets.similar(parsed.cross_street.name))
+        missing = [s.name for s, names in ((parsed.street, first), (parsed.cross_street, second)) if not names]
+        if missing:
+            reason = f"There is no street named {' or '.join(missing)} in the address database."
+            return [], self._street_suggestions(session, streets.resembling(missing[0])), reason
+        rows = session.execute(
+            text(
+                f"""
+                SELECT {_COLUMNS} FROM address_point
+                WHERE city = :city AND kind = 'intersection'
+                  AND ((street_name = ANY(:a) AND cross_name = ANY(:b)) OR (street_name = ANY(:b) AND cross_name = ANY(:a)))
+                """
+            ),
+            {"city": self.city, "a": list(first), "b": list(second)},
+        ).mappings().all()
+        ranked = sorted((_candidate(row, _intersection_score(parsed, row, first, second)) for row in rows),
+                        key=lambda c: (-c.score, c.text))
+        if ranked:
+            return ranked, [], ""
+        suggestions = session.execute(
+            text(
+                f"""
+                SELECT {_COLUMNS} FROM address_point
+                WHERE city = :city AND kind = 'intersection' AND (street_name = ANY(:names) OR cross_name = ANY(:names))
+                ORDER BY standardized LIMIT 6
+                """
+            ),
+            {"city": self.city, "names": list(first) + list(second)},
+        ).mappings().all()
+        reason = (f"{parsed.street.name} and {parsed.cross_street.name} do not cross in the address database "
+                  "(or the crossing is not recorded).")
+        return [], [_candidate(row, 0.4) for row in suggestions], reason
+
+    def _street_suggestions(self, session: Session, names: Sequence[str]) -> list[Candidate]:
+        rows = session.execute(
+            text(
+                """
+                SELECT DISTINCT ON (name, predir, suffix) predir, name, suffix, postdir, zipcodes, addresses
+                FROM address_street WHERE city = :city AND name = ANY(:names)
+                ORDER BY name, predir, suffix, addresses DESC
+                """
+            ),
+            {"city": self.city, "names": list(names)},
+        ).mappings().all()
+        order = {name: i for i, name in enumerate(names)}
+        rows = sorted(rows, key=lambda r: (order[r["name"]], -r["addresses"]))[:6]
+        return [
+            Candidate(None, Street(r["name"], r["predir"], r["suffix"], r["postdir"]).text
+                      + (f" ({', '.join(r['zipcodes'][:3])})" if r["zipcodes"] else ""),
+                      "street", None, None, round(0.4 - 0.05 * i, 2))
+            for i, r in enumerate(rows)
+        ]
+
+    # -- suggest (as you type) --------------------------------------------------------
+
+    def suggest(self, session: Session, typed: object, limit: int = 8) -> list[Candidate]:
+        """Addresses, intersections or streets that complete what has been typed so far."""
+        if not isinstance(typed, str):
+            return []
+        cleaned = re.sub(r"[^A-Z0-9 &/@]", " ", typed.upper().replace(".", ""))[:200]
+        cleaned = re.sub(r"\s+", " ", cleaned).strip()
+        if len(cleaned) < 2:
+            return []
+        limit = max(1, min(int(limit), 20))
+        number_match = re.match(r"^(\d{1,7})\s+(.+)$", cleaned)
+        if number_match:
+            return self._suggest_addresses(session, int(number_match.group(1)), number_match.group(2).split(), limit)
+        parts = re.split(r"\s*(?:&|@|/|\bAND\b|\bAT\b)\s*", cleaned, maxsplit=1)
+        if len(parts) == 2 and parts[0]:
+            return self._suggest_intersections(session, parts[0].split(), parts[1].split(), limit)
+        if cleaned.isdigit():
+            return []
+        return self._suggest_streets(session, cleaned.split(), limit)
+
+    def _suggest_addresses(self, session: Session, number: int, words: list[str], limit: int) -> list[Candidate]:
+        direction = DIRECTIONALS.get(words[0]) if len(words) > 1 else None
+        words = words[1:] if direction else words
+        if not words:
+            return []
+        typed = " ".join(words)
+        rows = self._addresses_by_prefix(session, number, words[0], direction, limit * 4)
+        if not rows:  # a typo in the street name: the streets it could mean
+            streets = self.streets.get(session, self.city)
+            guess = _name_guess(words)
+            names = [name for name, _ in streets.similar(guess)] or streets.completing(guess)
+            rows = session.execute(
+                text(f"SELECT {_COLUMNS} FROM address_point WHERE city = :city AND house_number = :number "
+                     "AND street_name = ANY(:names) AND kind <> 'intersection' ORDER BY standardized LIMIT :limit"),
+                {"city": self.city, "number": number, "names": names, "limit": limit},
+            ).mappings().all()
+        ranked = sorted(rows, key=lambda r: (not _street_words(r).startswith(typed), r["standardized"]))
+        return [_candidate(row, 1.0) for row in ranked[:limit]]
+
+    def _addresses_by_prefix(self, session: Session, number: int, first_word: str, direction: str | None,
+                             limit: int) -> Sequence[Any]:
+        return session.execute(
+            text(
+                f"""
+                SELECT {_COLUMNS} FROM address_point
+                WHERE city = :city AND house_number = :number AND street_name LIKE :prefix
+                  AND kind <> 'intersection'
+                  AND (CAST(:direction AS text) IS NULL OR coalesce(predir, postdir) = :direction)
+                ORDER BY street_name, predir LIMIT :limit
+                """
+            ),
+            {"city": self.city, "number": number, "prefix": _like_prefix(first_word), "direction": direction,
+             "limit": limit},
+        ).mappings().all()
+
+    def _suggest_intersections(self, session: Session, first: list[str], second: list[str],
+                               limit: int) -> list[Candidate]:
+        streets = self.streets.get(session, self.city)
+        names = [name for name, _ in streets.similar(_name_guess(first))]
+        if not names:
+            return []
+        rows = session.execute(
+            text(
+                f"""
+                SELECT {_COLUMNS} FROM address_point
+                WHERE city = :city AND kind = 'intersection'
+                  AND ((street_name = ANY(:names) AND cross_name LIKE :prefix)
+                       OR (cross_name = ANY(:names) AND street_name LIKE :prefix))
+                ORDER BY standardized LIMIT :limit
+                """
+            ),
+            {"city": self.city, "names": names, "prefix": _like_prefix(" ".join(second)), "limit": limit},
+        ).mappings().all()
+        return [_candidate(row, 1.0) for row in rows]
+
+    def _suggest_streets(self, session: Session, words: list[str], limit: int) -> list[Candidate]:
+        direction = DIRECTIONALS.get(words[0]) if len(words) > 1 else None
+        words = words[1:] if direction else words
+        rows = session.execute(
+            text(
+                """
+                SELECT predir, name, suffix, postdir, zipcodes, addresses FROM address_street
+                WHERE city = :city AND name LIKE :prefix
+                  AND (CAST(:direction AS text) IS NULL OR coalesce(predir, postdir) = :direction)
+                ORDER BY addresses DESC, name LIMIT :limit
+                """
+            ),
+            {"city": self.city, "prefix": _like_prefix(" ".join(words)), "direction": direction, "limit": limit},
+        ).mappings().all()
+        return [
+            Candidate(None, Street(r["name"], r["predir"], r["suffix"], r["postdir"]).text
+                      + (f" ({', '.join(r['zipcodes'][:3])})" if r["zipcodes"] else ""), "street", None, None, 1.0)
+            for r in rows
+        ]
+
+    # -- reverse (a point picked on the map) ---------------------------------------------
+
+    def reverse(self, session: Session, lon: object, lat: object,
+                tolerance_m: float = REVERSE_TOLERANCE_M) -> ReverseResult:
+        """The nearest address to the point within ``tolerance_m``, and whose the point is."""
+        x, y = check_lon_lat(lon, lat)
+        location = self.boundaries.get(session, self.city).locate(x, y)
+        row = session.execute(
+            text(
+                f"""
+                SELECT {_COLUMNS}, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) AS d
+                FROM (SELECT * FROM address_point WHERE city = :city
+                      ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:x, :y), 4326) LIMIT 5) nearest
+                ORDER BY d LIMIT 1
+                """
+            ),
+            {"city": self.city, "x": x, "y": y},
+        ).mappings().first()
+        if row is None:
+            return ReverseResult(None, None, location)
+        distance = round(float(row["d"]), 1)
+        address = _candidate(row, 1.0) if distance <= tolerance_m else None
+        return ReverseResult(address, distance, location)
+
+
+# -- scoring ------------------------------------------------------------------------------
+
+def _direction(predir: str | None, postdir: str | None) -> str | None:
+    return predir or postdir
+
+
+def _street_penalty(query: Street, predir: str | None, suffix: str | None, postdir: str | None) -> float:
+    penalty = 0.0
+    wanted, found = _direction(query.predir, query.postdir), _direction(predir, postdir)
+    if wanted and found and wanted != found:
+        penalty += DIRECTION_MISMATCH
+    elif found and not wanted:
+        penalty += 0.02
+    elif wanted and not found:
+        penalty += 0.05
+    if query.suffix and suffix and query.suffix != suffix:
+        penalty += SUFFIX_MISMATCH
+    elif suffix and not query.suffix:
+        penalty += 0.01
+    elif query.suffix and not suffix:
+        penalty += 0.02
+    return penalty
+
+
+def _address_score(parsed: ParsedAddress, row: Any, edits: int) -> float:
+    score = 1.0 - EDIT_PENALTY * edits - _street_penalty(parsed.street, row["predir"], row["suffix"], row["postdir"])
+    if parsed.zipcode and row["zipcode"] and parsed.zipcode != row["zipcode"]:
+        score -= ZIP_MISMATCH
+    if (parsed.number_suffix or None) != (row["number_suffix"] or None):
+        score -= NUMBER_SUFFIX_MISMATCH
+    return round(score, 3)
+
+
+def _intersection_score(parsed: ParsedAddress, row: Any, first: dict[str, int], second: dict[str, int]) -> float:
+    assert parsed.cross_street is not None
+    row_a = (row["street_name"], row["predir"], row["suffix"], row["postdir"])
+    row_b = (row["cross_name"], row["cross_predir"], row["cross_suffix"], row["cross_postdir"])
+
+    def oriented(a: tuple, b: tuple) -> float:
+        if a[0] not in first or b[0] not in second:
+            return 0.0
+        return (1.0 - EDIT_PENALTY * (first[a[0]] + second[b[0]])
+                - _street_penalty(parsed.street, *a[1:]) - _street_penalty(parsed.cross_street, *b[1:]))
+
+    score = max(oriented(row_a, row_b), oriented(row_b, row_a))
+    if parsed.zipcode and row["zipcode"] and parsed.zipcode != row["zipcode"]:
+        score -= ZIP_MISMATCH
+    return round(score, 3)
+
+
+def _candidate(row: Any, score: float) -> Candidate:
+    return Candidate(row["address_id"], row["standardized"], row["kind"], row["lon"], row["lat"], score)
+
+
+def _ambiguity_reason(parsed: ParsedAddress, ranked: list[Candidate]) -> str:
+    if len(ranked) == 1:
+        return f"The closest address is {ranked[0].text}, which differs from what was typed: please confirm."
+    return f"{len(ranked)} addresses match {parsed.text(unit=False)}: please choose one."
+
+
+def _transpositions(number: int) -> list[int]:
+    digits = str(number)
+    swapped = {
+        int(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:])
+        for i in range(len(digits) - 1) if digits[i] != digits[i + 1] and not (i == 0 and digits[1] == "0")
+    }
+    return sorted(swapped - {number})
+
+
+def _like_prefix(value: str) -> str:
+    return value.replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+
+def _street_words(row: Any) -> str:
+    return " ".join(p for p in (row["street_name"], row["suffix"], row["postdir"]) if p)
+
+
+def _name_guess(words: list[str]) -> str:
+    """The street name in typed words: without a trailing street type."""
+    from address_db.normalize import STREET_TYPES, standardize_name
+
+    if len(words) > 1 and words[-1] in STREET_TYPES:
+        words = words[:-1]
+    return standardize_name(" ".join(words))

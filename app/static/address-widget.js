@@ -1,0 +1,292 @@
+/* The intake address widget: as-you-type suggestions (ARIA combobox), validation,
+   the redirect dialog for addresses another agency serves, and a map to confirm the
+   point or pick one. Fully usable by keyboard. Every URL comes from data attributes. */
+(function () {
+  "use strict";
+  const root = document.getElementById("address-widget");
+  if (!root) { return; }
+  const cfg = root.dataset;
+  const input = document.getElementById("address-input");
+  const list = document.getElementById("address-suggestions");
+  const result = document.getElementById("address-result");
+  const fields = {
+    id: document.getElementById("address-id"),
+    lon: document.getElementById("address-lon"),
+    lat: document.getElementById("address-lat"),
+    confirmed: document.getElementById("address-confirmed")
+  };
+  const dialog = document.getElementById("redirect-dialog");
+  let options = [];
+  let active = -1;
+  let typingTimer = null;
+  let lastTyped = "";
+  let requestSeq = 0;
+
+  function escapeHtml(text) {
+    const div = document.createElement("div");
+    div.textContent = text == null ? "" : String(text);
+    return div.innerHTML;
+  }
+
+  function getJson(url) {
+    return fetch(url, { headers: { Accept: "application/json" } }).then((r) => r.json());
+  }
+
+  /* ---- map ---------------------------------------------------------------------- */
+  let map = null;
+  let marker = null;
+  const mapEl = document.getElementById(cfg.mapId);
+  if (mapEl && typeof L !== "undefined") {
+    map = L.map(mapEl, { keyboard: true });
+    mapEl.geo311Map = map;
+    if (cfg.tileUrl) { L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution, maxZoom: 19 }).addTo(map); }
+    const crosshair = document.createElement("div");
+    crosshair.className = "map-crosshair";
+    mapEl.appendChild(crosshair);
+    map.setView([0, 0], 2);
+    getJson(cfg.jurisdictionUrl).then((data) => {
+      const layer = L.geoJSON(data, { style: { color: "#1d2733", weight: 2, fillColor: "#f3e9d2", fillOpacity: 0.5 }, interactive: false }).addTo(map);
+      if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
+      mapEl.dataset.ready = "true";
+    });
+    map.on("click", (event) => pickPoint(event.latlng.lng, event.latlng.lat));
+  }
+
+  function showPoint(lon, lat, label) {
+    if (!map || lon == null || lat == null) { return; }
+    const latlng = [lat, lon];
+    if (marker) { marker.setLatLng(latlng); } else { marker = L.marker(latlng, { keyboard: false }).addTo(map); }
+    marker.bindTooltip(label || "", { permanent: false });
+    map.setView(latlng, Math.max(map.getZoom(), 16));
+  }
+
+  /* ---- suggestions (combobox) ------------------------------------------------------ */
+  function closeList() {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  }
+
+  function renderList(items) {
+    options = items;
+    list.innerHTML = "";
+    items.forEach((item, i) => {
+      const li = document.createElement("li");
+      li.id = "address-option-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      li.textContent = item.text;
+      li.addEventListener("mousedown", (event) => { event.preventDefault(); choose(i); });
+      list.appendChild(li);
+    });
+    if (items.length) {
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    } else {
+      closeList();
+    }
+  }
+
+  function highlight(i) {
+    const items = list.querySelectorAll("[role=option]");
+    items.forEach((el, j) => el.setAttribute("aria-selected", j === i ? "true" : "false"));
+    active = i;
+    if (i >= 0 && items[i]) {
+      input.setAttribute("aria-activedescendant", items[i].id);
+      items[i].scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function choose(i) {
+    const item = options[i];
+    closeList();
+    if (!item) { return; }
+    if (item.kind === "street") {  // a street: keep typing the number
+      input.value = item.text.replace(/\s*\(.*\)$/, "") + " ";
+      input.focus();
+      return;
+    }
+    input.value = item.text;
+    validate(item.text);
+  }
+
+  input.addEventListener("input", () => {
+    clearTimeout(typingTimer);
+    fields.confirmed.value = "";
+    const typed = input.value;
+    typingTimer = setTimeout(() => {
+      if (typed.trim().length < 2 || typed === lastTyped) { return; }
+      lastTyped = typed;
+      const seq = ++requestSeq;
+      getJson(cfg.suggestUrl + "?q=" + encodeURIComponent(typed))
+        .then((data) => { if (seq === requestSeq && input.value === typed) { renderList(data.suggestions || []); } })
+        .catch(() => closeList());
+    }, 120);
+  });
+
+  input.addEventListener("keydown", (event) => {
+    const open = !list.hidden && options.length > 0;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      if (open) { highlight((active + 1) % options.length); }
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      if (open) { highlight(active <= 0 ? options.length - 1 : active - 1); }
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (open && active >= 0) { choose(active); } else { closeList(); validate(input.value); }
+    } else if (event.key === "Escape") {
+      closeList();
+    } else if (event.key === "Tab") {
+      closeList();
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(closeList, 150));
+
+  /* ---- validation ----------------------------------------------------------------- */
+  function setChosen(candidate) {
+    fields.id.value = candidate ? (candidate.address_id || "") : "";
+    fields.lon.value = candidate && candidate.lon != null ? candidate.lon : "";
+    fields.lat.value = candidate && candidate.lat != null ? candidate.lat : "";
+  }
+
+  function areaText(r) {
+    const parts = [];
+    if (r.ward) { parts.push(r.ward.name); }
+    if (r.district) { parts.push(r.district.name); }
+    return parts.join(" · ");
+  }
+
+  function candidateButtons(title, items) {
+    if (!items || !items.length) { return ""; }
+    return "<p>" + escapeHtml(title) + "</p><ul>" + items.map((c, i) =>
+      '<li><button type="button" class="suggestion-button" data-index="' + i + '">' + escapeHtml(c.text) +
+      "</button></li>").join("") + "</ul>";
+  }
+
+  function render(r) {
+    result.dataset.status = r.status;
+    let html = "";
+    if (r.status === "valid") {
+      html = '<p class="outcome outcome-valid">Valid address</p><p>' + escapeHtml(r.match.text) +
+        (r.unit ? " (" + escapeHtml(r.unit) + ")" : "") + "</p><p>" + escapeHtml(areaText(r)) + "</p>" +
+        '<button type="button" id="address-confirm">Confirm this location</button>';
+      setChosen(r.match);
+      showPoint(r.match.lon, r.match.lat, r.match.text);
+    } else if (r.status === "outside") {
+      html = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p><p>" +
+        escapeHtml(r.reason) + "</p>";
+      setChosen(null);
+      showPoint(r.match.lon, r.match.lat, r.match.text);
+      openRedirect(r.match.text, r.agency, r.match.lon, r.match.lat);
+    } else if (r.status === "ambiguous") {
+      html = '<p class="outcome outcome-ambiguous">Which one?</p><p>' + escapeHtml(r.reason) + "</p>" +
+        candidateButtons("Choose the address:", r.candidates);
+      setChosen(null);
+    } else if (r.status === "not_found") {
+      html = '<p class="outcome outcome-not_found">Not found</p><p>' + escapeHtml(r.reason) + "</p>" +
+        candidateButtons("Nearby or similar:", r.suggestions);
+      setChosen(null);
+    } else {
+      html = '<p class="outcome outcome-invalid">Not an address</p><p>' + escapeHtml(r.reason) + "</p>";
+      setChosen(null);
+    }
+    result.innerHTML = html;
+    const choices = r.status === "ambiguous" ? r.candidates : r.suggestions;
+    result.querySelectorAll(".suggestion-button").forEach((button) => {
+      button.addEventListener("click", () => {
+        const c = choices[Number(button.dataset.index)];
+        input.value = c.text.replace(/\s*\(.*\)$/, "");
+        if (c.kind === "street") { input.value += " "; input.focus(); return; }
+        validate(input.value);
+      });
+    });
+    const confirm = document.getElementById("address-confirm");
+    if (confirm) {
+      confirm.addEventListener("click", () => {
+        fields.confirmed.value = "yes";
+        confirm.textContent = "Location confirmed";
+        confirm.disabled = true;
+        input.focus();
+      });
+    }
+    const first = result.querySelector(".suggestion-button");
+    if (first && (r.status === "ambiguous")) { first.focus(); }
+  }
+
+  function validate(text) {
+    if (!text || !text.trim()) {
+      render({ status: "invalid", reason: "Type an address first." });
+      return;
+    }
+    const seq = ++requestSeq;
+    result.dataset.status = "checking";
+    getJson(cfg.validateUrl + "?q=" + encodeURIComponent(text))
+      .then((r) => { if (seq === requestSeq) { render(r); } })
+      .catch(() => { result.textContent = "The check failed; try again."; result.dataset.status = "error"; });
+  }
+
+  document.getElementById("address-check").addEventListener("click", () => validate(input.value));
+
+  /* ---- picking a point on the map ---------------------------------------------------------- */
+  function pickPoint(lon, lat) {
+    const seq = ++requestSeq;
+    getJson(cfg.reverseUrl + "?lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6)).then((r) => {
+      if (seq !== requestSeq) { return; }
+      const loc = r.location;
+      showPoint(lon, lat, r.address ? r.address.text : "Picked point");
+      if (loc.status === "outside" || loc.status === "unknown") {
+        result.dataset.status = loc.status;
+        result.innerHTML = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p>";
+        setChosen(null);
+        if (loc.agency) { openRedirect(r.address ? r.address.text : "the point you picked", loc.agency, lon, lat); }
+        return;
+      }
+      if (r.address) { input.value = r.address.text; }
+      setChosen({ address_id: r.address ? r.address.address_id : "", lon: lon, lat: lat });
+      result.dataset.status = "picked";
+      result.innerHTML = '<p class="outcome outcome-valid">Point picked on the map</p><p>' +
+        (r.address ? "Nearest address: " + escapeHtml(r.address.text) + " (" + Math.round(r.distance_m) + " m)"
+          : "No address within 100 m: the point itself will be used.") +
+        "</p><p>" + escapeHtml(areaText(loc)) + "</p>";
+    });
+  }
+
+  document.getElementById("address-pick-centre").addEventListener("click", () => {
+    if (map) { const c = map.getCenter(); pickPoint(c.lng, c.lat); }
+  });
+
+  /* ---- the redirect dialog ----------------------------------------------------------------- */
+  let dialogMap = null;
+  function openRedirect(addressText, agency, lon, lat) {
+    document.getElementById("redirect-address").textContent = addressText;
+    document.getElementById("redirect-agency").textContent = agency ? agency.name : "an agency this system does not know";
+    const contact = document.getElementById("redirect-contact");
+    contact.innerHTML = agency && agency.phone ? "Contact them at <strong>" + escapeHtml(agency.phone) + "</strong>." :
+      "No phone number is on file for this agency.";
+    if (agency && agency.website) {
+      contact.innerHTML += ' <a href="' + encodeURI(agency.website) + '" rel="noopener">' + escapeHtml(agency.website) + "</a>";
+    }
+    if (typeof dialog.showModal === "function") { dialog.showModal(); } else { dialog.setAttribute("open", ""); }
+    const el = document.getElementById("redirect-map");
+    if (!dialogMap && typeof L !== "undefined") {
+      dialogMap = L.map(el, { zoomControl: true });
+      if (cfg.tileUrl) { L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution }).addTo(dialogMap); }
+    }
+    if (!dialogMap) { return; }
+    dialogMap.eachLayer((layer) => { if (!(layer instanceof L.TileLayer)) { dialogMap.removeLayer(layer); } });
+    dialogMap.invalidateSize();
+    const point = L.circleMarker([lat, lon], { radius: 8, color: "#c0002a", fillOpacity: 0.9 }).addTo(dialogMap);
+    dialogMap.setView([lat, lon], 14);
+    if (agency) {
+      getJson(cfg.agencyUrl.replace("__KEY__", encodeURIComponent(agency.key))).then((data) => {
+        const area = L.geoJSON(data, { style: { color: "#9a3c00", weight: 2, fillOpacity: 0.15 } }).addTo(dialogMap);
+        point.bringToFront();
+        if (area.getBounds().isValid()) { dialogMap.fitBounds(area.getBounds(), { maxZoom: 15 }); }
+        el.dataset.ready = "true";
+      });
+    }
+  }
+  dialog.addEventListener("close", () => input.focus());
+})();

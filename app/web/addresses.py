@@ -1,0 +1,57 @@
+"""Address validation: the JSON endpoints and the intake widget's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, render_template, request
+
+from app.web import db_session, services
+
+bp = Blueprint("addresses", __name__)
+
+
+def _query() -> str:
+    """The address text from ?q= or a JSON/form body's ``q`` / ``address``."""
+    body = request.get_json(silent=True) if request.is_json else request.form
+    value = request.args.get("q")
+    if value is None and body:
+        value = body.get("q", body.get("address"))
+    if value is None:
+        abort(400, "Give the address to check as ?q=... (or q in a JSON or form body).")
+    if not isinstance(value, str):
+        abort(400, "The address must be text.")
+    return value
+
+
+@bp.route("/api/addresses/validate", methods=["GET", "POST"])
+def validate():
+    """Validate one address: valid, ambiguous, not_found, outside or invalid (always HTTP 200)."""
+    s = services()
+    return jsonify(s.validator.validate(db_session(), _query()).as_dict())
+
+
+@bp.get("/api/addresses/suggest")
+def suggest():
+    """Completions for what has been typed so far (addresses, intersections, streets)."""
+    try:
+        limit = int(request.args.get("limit", 8))
+    except ValueError:
+        abort(400, "limit must be a whole number.")
+    suggestions = services().validator.suggest(db_session(), request.args.get("q", ""), limit=limit)
+    return jsonify(suggestions=[c.as_dict() for c in suggestions])
+
+
+@bp.get("/api/addresses/reverse")
+def reverse():
+    """The nearest address to a point picked on the map, and whose the point is."""
+    lon, lat = request.args.get("lon"), request.args.get("lat")
+    if lon is None or lat is None:
+        abort(400, "Give the point as ?lon=...&lat=... in decimal degrees (WGS 84).")
+    return jsonify(services().validator.reverse(db_session(), lon, lat).as_dict())
+
+
+@bp.get("/intake/address")
+def intake_address():
+    """The address widget on its own: type, get suggestions, validate, confirm on the map."""
+    s = services()
+    return render_template("intake_address.html", city=s.city, tile_url=s.settings.tile_url,
+                           tile_attribution=s.settings.tile_attribution)
