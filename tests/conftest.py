@@ -1,8 +1,8 @@
 """Test fixtures: a real PostGIS database for the session, a rolled-back transaction per test.
 
 The session database is created fresh (``geo311_test_<pid>``) in the embedded cluster,
-or on ``DATABASE_URL``'s server when it is set, migrated, loaded with the boundaries of
-the ``la`` and ``gardena`` cities, and dropped at the end. Each test runs inside an outer
+or on ``DATABASE_URL``'s server when it is set, migrated, loaded with the boundaries and
+addresses of the ``la`` and ``gardena`` cities, and dropped at the end. Each test runs inside an outer
 transaction that is rolled back, so tests cannot see each other's writes even when the
 code under test commits.
 """
@@ -24,10 +24,12 @@ from app.city import CityConfig, load_city
 from app.cluster import EmbeddedCluster
 from app.database import BoundDatabase, Database, normalize_url, upgrade
 from app.factory import create_app
-from app.settings import Settings
+from app.settings import PROJECT_ROOT, Settings
+from address_db.loader import load_addresses
 from boundaries.loader import load_city as load_city_boundaries
 
 TEST_DBNAME = f"geo311_test_{os.getpid()}"
+REPORT_DIR = PROJECT_ROOT / "var" / "test-reports"
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +49,7 @@ def gardena(settings: Settings) -> CityConfig:
 
 @pytest.fixture(scope="session")
 def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterator[Database]:
-    """A fresh, migrated database with both cities' boundaries, dropped afterwards."""
+    """A fresh, migrated database with both cities' boundaries and addresses, dropped afterwards."""
     cluster: EmbeddedCluster | None = None
     if settings.database_url:
         server_url = normalize_url(settings.database_url)
@@ -64,6 +66,7 @@ def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterato
     for city in (la, gardena):
         with db.session() as session:
             load_city_boundaries(session, city)
+            load_addresses(session, city, report_dir=REPORT_DIR)
     yield db
 
     db.dispose()
@@ -109,3 +112,17 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture(scope="session")
 def data_dir(settings: Settings) -> Path:
     return settings.data_dir / "la"
+
+
+@pytest.fixture
+def validator(la: CityConfig):
+    from address_db.validation import Validator
+
+    return Validator(la.key)
+
+
+@pytest.fixture
+def gardena_validator(gardena: CityConfig):
+    from address_db.validation import Validator
+
+    return Validator(gardena.key)

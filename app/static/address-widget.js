@@ -20,7 +20,8 @@
   let active = -1;
   let typingTimer = null;
   let lastTyped = "";
-  let requestSeq = 0;
+  let suggestSeq = 0;  // answers to older requests are dropped, per kind of request
+  let checkSeq = 0;
 
   function escapeHtml(text) {
     const div = document.createElement("div");
@@ -118,9 +119,13 @@
     typingTimer = setTimeout(() => {
       if (typed.trim().length < 2 || typed === lastTyped) { return; }
       lastTyped = typed;
-      const seq = ++requestSeq;
+      const seq = ++suggestSeq;
       getJson(cfg.suggestUrl + "?q=" + encodeURIComponent(typed))
-        .then((data) => { if (seq === requestSeq && input.value === typed) { renderList(data.suggestions || []); } })
+        .then((data) => {
+          if (seq === suggestSeq && input.value === typed && result.dataset.status !== "checking") {
+            renderList(data.suggestions || []);
+          }
+        })
         .catch(() => closeList());
     }, 120);
   });
@@ -216,14 +221,17 @@
   }
 
   function validate(text) {
+    clearTimeout(typingTimer);  // the answer is coming: no suggestion list over it
+    ++suggestSeq;
+    closeList();
     if (!text || !text.trim()) {
       render({ status: "invalid", reason: "Type an address first." });
       return;
     }
-    const seq = ++requestSeq;
+    const seq = ++checkSeq;
     result.dataset.status = "checking";
     getJson(cfg.validateUrl + "?q=" + encodeURIComponent(text))
-      .then((r) => { if (seq === requestSeq) { render(r); } })
+      .then((r) => { if (seq === checkSeq) { render(r); } })
       .catch(() => { result.textContent = "The check failed; try again."; result.dataset.status = "error"; });
   }
 
@@ -231,9 +239,9 @@
 
   /* ---- picking a point on the map ---------------------------------------------------------- */
   function pickPoint(lon, lat) {
-    const seq = ++requestSeq;
+    const seq = ++checkSeq;
     getJson(cfg.reverseUrl + "?lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6)).then((r) => {
-      if (seq !== requestSeq) { return; }
+      if (seq !== checkSeq) { return; }
       const loc = r.location;
       showPoint(lon, lat, r.address ? r.address.text : "Picked point");
       if (loc.status === "outside" || loc.status === "unknown") {
@@ -277,16 +285,16 @@
     if (!dialogMap) { return; }
     dialogMap.eachLayer((layer) => { if (!(layer instanceof L.TileLayer)) { dialogMap.removeLayer(layer); } });
     dialogMap.invalidateSize();
-    const point = L.circleMarker([lat, lon], { radius: 8, color: "#c0002a", fillOpacity: 0.9 }).addTo(dialogMap);
+    // Street scale around the point, with both outlines: where the city line runs is what the caller needs.
     dialogMap.setView([lat, lon], 14);
+    const point = L.circleMarker([lat, lon], { radius: 8, color: "#c0002a", fillOpacity: 0.9 });
+    const layers = [getJson(cfg.jurisdictionUrl).then((data) => L.geoJSON(data, {
+      style: { color: "#1d2733", weight: 3, dashArray: "6 4", fill: false }, interactive: false }).addTo(dialogMap))];
     if (agency) {
-      getJson(cfg.agencyUrl.replace("__KEY__", encodeURIComponent(agency.key))).then((data) => {
-        const area = L.geoJSON(data, { style: { color: "#9a3c00", weight: 2, fillOpacity: 0.15 } }).addTo(dialogMap);
-        point.bringToFront();
-        if (area.getBounds().isValid()) { dialogMap.fitBounds(area.getBounds(), { maxZoom: 15 }); }
-        el.dataset.ready = "true";
-      });
+      layers.push(getJson(cfg.agencyUrl.replace("__KEY__", encodeURIComponent(agency.key))).then((data) =>
+        L.geoJSON(data, { style: { color: "#9a3c00", weight: 2, fillOpacity: 0.15 }, interactive: false }).addTo(dialogMap)));
     }
+    Promise.all(layers).then(() => { point.addTo(dialogMap); el.dataset.ready = "true"; });
   }
   dialog.addEventListener("close", () => input.focus());
 })();
