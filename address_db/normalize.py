@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import usaddress
@@ -60,16 +60,45 @@ class InvalidAddress(UserError):
 
 @dataclass(frozen=True)
 class Street:
-    """A standardized street: ``W BELLEVUE AVE`` is predir W, name BELLEVUE, suffix AVE."""
+    """A standardized street: ``W BELLEVUE AVE`` is predir W, name BELLEVUE, suffix AVE.
+
+    ``predir_word`` and ``suffix_word`` keep those words as typed, for the other
+    readings a street allows (:meth:`readings`); they take no part in equality.
+    """
 
     name: str
     predir: str | None = None
     suffix: str | None = None
     postdir: str | None = None
+    predir_word: str | None = field(default=None, compare=False, repr=False)
+    suffix_word: str | None = field(default=None, compare=False, repr=False)
+    postdir_word: str | None = field(default=None, compare=False, repr=False)
+    trailing_words: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
         return " ".join(p for p in (self.predir, self.name, self.suffix, self.postdir) if p)
+
+    def readings(self) -> list["Street"]:
+        """This street, then the readings in which a directional or street-type word is part
+        of the name, or the other way round: BEVERLY GLEN (BLVD), ECHO PARK (AVE),
+        WEST KENSINGTON (RD), S WEST (BLVD)."""
+        readings = [self]
+        first, _, rest = self.name.partition(" ")
+        if not self.predir and rest and first in DIRECTIONALS:  # "S WEST" read as one name: S + WEST (BLVD)
+            readings.append(Street(rest, DIRECTIONALS[first], self.suffix, self.postdir))
+        if not self.predir and self.name in DIRECTIONALS and self.postdir_word:  # "3800 S WEST": name S, postdir WEST
+            readings.append(Street(self.postdir_word, DIRECTIONALS[self.name], self.suffix, None))
+        if self.trailing_words and not self.suffix:  # "521 W CESAR E CHAVEZ": CHAVEZ was taken for a city
+            middle = f" {self.postdir_word}" if self.postdir_word else ""
+            readings.append(Street(f"{self.name}{middle} {self.trailing_words}", self.predir, None, None))
+        if self.suffix_word:
+            readings.append(Street(f"{self.name} {self.suffix_word}", self.predir, None, self.postdir))
+        if self.predir_word:
+            readings.append(Street(f"{self.predir_word} {self.name}", None, self.suffix, self.postdir))
+        if self.suffix_word and self.predir_word:
+            readings.append(Street(f"{self.predir_word} {self.name} {self.suffix_word}", None, None, self.postdir))
+        return readings
 
 
 @dataclass(frozen=True)
@@ -143,11 +172,16 @@ def standardize_name(name: str) -> str:
 def standardize_street(name: str, predir: str | None = None, suffix: str | None = None,
                        postdir: str | None = None) -> Street:
     """A :class:`Street` from its parts as a source or a parser gives them."""
+    predir_word = " ".join(_clean_words(predir)) or None
+    postdir_word = " ".join(_clean_words(postdir)) or None
     return Street(
         name=standardize_name(name),
         predir=_directional(predir),
         suffix=_street_type(suffix),
         postdir=_directional(postdir),
+        predir_word=predir_word if predir_word and len(predir_word) > 2 else None,  # WEST, not W
+        suffix_word=" ".join(_clean_words(suffix)) or None,
+        postdir_word=postdir_word,
     )
 
 
@@ -198,7 +232,7 @@ def _parse_cached(text: str) -> ParsedAddress:
         raise InvalidAddress("That is only a ZIP code: add the house number and street.")
     if re.fullmatch(r"[\d\s,#\-/]+", cleaned):
         raise InvalidAddress("That is only a number: add the street name (e.g. 200 N Spring St).")
-    if not re.search(r"[A-Z]{2}|\d+(?:ST|ND|RD|TH)\b|^[A-Z]\b", cleaned):
+    if not re.search(r"[A-Z]{2}|\d+(?:ST|ND|RD|TH)\b|^[A-Z]\b|^\d+\s+(?:[NSEW]\s+)?[A-Z]\b", cleaned):
         raise InvalidAddress("There is no street name: give the house number and street (e.g. 200 N Spring St).")
 
     intersection = _parse_intersection(cleaned, zipcode)
@@ -240,6 +274,7 @@ def _parse_intersection(cleaned: str, zipcode: str | None) -> ParsedAddress | No
 
 def _parse_street(text: str) -> Street:
     """A bare street (no number): ``N FIGUEROA ST``."""
+    text = _SAINT_AT_START.sub(r"\1SAINT ", text)
     try:
         tags, _ = usaddress.tag(f"1 {text}")
     except usaddress.RepeatedLabelError:
@@ -247,12 +282,25 @@ def _parse_street(text: str) -> Street:
     name = _join(tags, "StreetNamePreModifier", "StreetNamePreType", "StreetName")
     if not name or tags.get("AddressNumber") != "1":
         return _rule_based_street(text.split())
-    return standardize_street(
+    street = standardize_street(
         name, tags.get("StreetNamePreDirectional"), tags.get("StreetNamePostType"), tags.get("StreetNamePostDirectional")
     )
+    return _with_trailing_words(street, tags)
+
+
+def _with_trailing_words(street: Street, tags: dict[str, str]) -> Street:
+    """Keep the words usaddress took for a city when a street has no type: they may be its name."""
+    if tags.get("PlaceName") and not tags.get("StreetNamePostType") and not tags.get("StateName"):
+        return replace(street, trailing_words=" ".join(_clean_words(tags["PlaceName"])))
+    return street
+
+
+_SAINT_AFTER_NUMBER = re.compile(r"^(\d+\S*\s+(?:\d/\d\s+)?(?:[NSEW]\s+)?)ST\s+(?=[A-Z]{2})")
+_SAINT_AT_START = re.compile(r"^((?:[NSEW]\s+)?)ST\s+(?=[A-Z]{2})")
 
 
 def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
+    cleaned = _SAINT_AFTER_NUMBER.sub(r"\1SAINT ", cleaned)  # "161 S ST ANDREWS PL": Saint Andrews
     try:
         tags, kind = usaddress.tag(cleaned)
     except usaddress.RepeatedLabelError:
@@ -268,13 +316,19 @@ def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     if tags.get("AddressNumberSuffix"):
         number_suffix = tags["AddressNumberSuffix"].replace(" ", "")
     name = _join(tags, "StreetNamePreModifier", "StreetNamePreType", "StreetName")
+    if not name and tags.get("StreetNamePostDirectional"):  # "6610 S WEST (BLVD)": a street named WEST
+        name = tags.pop("StreetNamePostDirectional")
     if not name:
         raise InvalidAddress("There is no street name after the house number.")
     unit_type, unit = _unit(tags)
+    street = _with_trailing_words(
+        standardize_street(name, tags.get("StreetNamePreDirectional"), tags.get("StreetNamePostType"),
+                           tags.get("StreetNamePostDirectional")),
+        tags,
+    )
     return ParsedAddress(
         kind="address",
-        street=standardize_street(name, tags.get("StreetNamePreDirectional"), tags.get("StreetNamePostType"),
-                                  tags.get("StreetNamePostDirectional")),
+        street=street,
         number=number,
         number_suffix=number_suffix,
         unit_type=unit_type,

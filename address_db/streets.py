@@ -2,8 +2,8 @@
 
 Intake staff mistype street names; residents misspell them. The distinct street names
 of a city (a few thousand even for a large city) are held in memory and compared with
-the optimal-string-alignment distance (a transposition counts as one edit), so that one-
-and two-letter typos still find the street. Numbered streets must keep their digits:
+the Damerau-Levenshtein distance (a transposition counts as one edit, also next to
+another edit), so that one- and two-letter typos still find the street. Numbered streets must keep their digits:
 136TH is not a typo of 135TH.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -51,12 +51,15 @@ class StreetIndex:
         """
         if name in self._known:
             return [(name, 0)]
-        budget = allowed_edits(name)
-        if budget == 0:
+        if allowed_edits(name) == 0:
             return []
         digits = re.sub(r"\D", "", name)
-        matches = process.extract(name, self.names, scorer=OSA.distance, score_cutoff=budget, limit=limit * 3)
-        found = [(match, int(distance)) for match, distance, _ in matches if re.sub(r"\D", "", match) == digits]
+        matches = process.extract(name, self.names, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=limit * 3)
+        found = [
+            (match, int(distance)) for match, distance, _ in matches
+            # the budget follows the longer word: FAIRF is two letters short of FAIRFAX
+            if distance <= allowed_edits(max(name, match, key=len)) and re.sub(r"\D", "", match) == digits
+        ]
         found.sort(key=lambda item: (item[1], item[0]))
         return found[:limit]
 
@@ -68,7 +71,7 @@ class StreetIndex:
         found = [
             name for name in self.names
             # the typed part may have one letter missing or extra: compare with beginnings one shorter and longer
-            if min(OSA.distance(prefix, name[:n], score_cutoff=1) for n in (size - 1, size, size + 1)) <= 1
+            if min(DamerauLevenshtein.distance(prefix, name[:n], score_cutoff=1) for n in (size - 1, size, size + 1)) <= 1
         ]
         return found[:limit]
 

@@ -39,7 +39,10 @@ MARGIN = 0.10
 MIN_SCORE = 0.45
 EDIT_PENALTY = 0.08
 DIRECTION_MISMATCH = 0.35
-SUFFIX_MISMATCH = 0.10
+#: The query says W; the record has no directional (the LA data holds both "1424 S CONSTANCE ST"
+#: and "1424 CONSTANCE ST"): a weaker fit than the record that says W.
+DIRECTION_UNSTATED = 0.15
+SUFFIX_MISMATCH = 0.15
 ZIP_MISMATCH = 0.12
 #: 3008 and 3008 1/2 are different addresses: one is never taken for the other without confirmation.
 NUMBER_SUFFIX_MISMATCH = 0.25
@@ -135,7 +138,7 @@ class Validator:
             return result
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score < VALID_SCORE or best.score - runner_up < MARGIN:
+        if best.score < VALID_SCORE or round(best.score - runner_up, 3) < MARGIN:
             result.status = "ambiguous"
             result.candidates = ranked[:8]
             result.reason = _ambiguity_reason(parsed, ranked)
@@ -156,28 +159,34 @@ class Validator:
 
     def _match_address(self, session: Session, streets: StreetIndex,
                        parsed: ParsedAddress) -> tuple[list[Candidate], list[Candidate], str]:
-        names = dict(streets.similar(parsed.street.name))
-        if not names:
+        readings = _readings(streets, parsed.street)
+        if not readings:
             resembling = streets.resembling(parsed.street.name)
             reason = f"There is no street named {parsed.street.name} in the address database."
             return [], self._street_suggestions(session, resembling), reason
+        names = {name for _, found in readings for name in found}
         rows = session.execute(
             text(f"SELECT {_COLUMNS} FROM address_point WHERE city = :city AND street_name = ANY(:names) "
                  "AND house_number = :number AND kind <> 'intersection'"),
             {"city": self.city, "names": list(names), "number": parsed.number},
         ).mappings().all()
-        ranked = sorted((_candidate(row, _address_score(parsed, row, names[row["street_name"]])) for row in rows),
-                        key=lambda c: (-c.score, c.text))
+        ranked = sorted(
+            (_candidate(row, max(_address_score(parsed, street, row, found[row["street_name"]])
+                                 for street, found in readings if row["street_name"] in found))
+             for row in rows),
+            key=lambda c: (-c.score, c.text),
+        )
         if ranked:
             return ranked, [], ""
-        suggestions = self._nearest_numbers(session, parsed, names)
-        street = min(names, key=names.get)  # type: ignore[arg-type]
-        reason = f"There is no number {parsed.house} on {street} in the address database."
+        street, found = readings[0]
+        suggestions = self._nearest_numbers(session, parsed, street, found)
+        reason = f"There is no number {parsed.house} on {min(found, key=found.get)} in the address database."  # type: ignore[arg-type]
         return [], suggestions, reason
 
-    def _nearest_numbers(self, session: Session, parsed: ParsedAddress, names: dict[str, int]) -> list[Candidate]:
+    def _nearest_numbers(self, session: Session, parsed: ParsedAddress, street: Street,
+                         names: dict[str, int]) -> list[Candidate]:
         """Existing numbers on the street: digit transpositions of the typed one, then the nearest."""
-        direction = parsed.street.predir or parsed.street.postdir
+        direction = street.predir or street.postdir
         rows = session.execute(
             text(
                 f"""
@@ -196,12 +205,13 @@ class Validator:
     def _match_intersection(self, session: Session, streets: StreetIndex,
                             parsed: ParsedAddress) -> tuple[list[Candidate], list[Candidate], str]:
         assert parsed.cross_street is not None
-        first = dict(streets.similar(parsed.street.name))
-        second = dict(streets.similar(parsed.cross_street.name))
-        missing = [s.name for s, names in ((parsed.street, first), (parsed.cross_street, second)) if not names]
+        first, second = _readings(streets, parsed.street), _readings(streets, parsed.cross_street)
+        missing = [s.name for s, found in ((parsed.street, first), (parsed.cross_street, second)) if not found]
         if missing:
             reason = f"There is no street named {' or '.join(missing)} in the address database."
             return [], self._street_suggestions(session, streets.resembling(missing[0])), reason
+        names_a = [name for _, found in first for name in found]
+        names_b = [name for _, found in second for name in found]
         rows = session.execute(
             text(
                 f"""
@@ -210,7 +220,7 @@ class Validator:
                   AND ((street_name = ANY(:a) AND cross_name = ANY(:b)) OR (street_name = ANY(:b) AND cross_name = ANY(:a)))
                 """
             ),
-            {"city": self.city, "a": list(first), "b": list(second)},
+            {"city": self.city, "a": names_a, "b": names_b},
         ).mappings().all()
         ranked = sorted((_candidate(row, _intersection_score(parsed, row, first, second)) for row in rows),
                         key=lambda c: (-c.score, c.text))
@@ -224,7 +234,7 @@ class Validator:
                 ORDER BY standardized LIMIT 6
                 """
             ),
-            {"city": self.city, "names": list(first) + list(second)},
+            {"city": self.city, "names": names_a + names_b},
         ).mappings().all()
         reason = (f"{parsed.street.name} and {parsed.cross_street.name} do not cross in the address database "
                   "(or the crossing is not recorded).")
@@ -373,19 +383,17 @@ class Validator:
 
 # -- scoring ------------------------------------------------------------------------------
 
-def _direction(predir: str | None, postdir: str | None) -> str | None:
-    return predir or postdir
-
-
 def _street_penalty(query: Street, predir: str | None, suffix: str | None, postdir: str | None) -> float:
     penalty = 0.0
-    wanted, found = _direction(query.predir, query.postdir), _direction(predir, postdir)
-    if wanted and found and wanted != found:
+    # Directionals compare as a set, wherever they stand: "HUNTINGTON DR S" fits E HUNTINGTON DR S.
+    wanted = {d for d in (query.predir, query.postdir) if d}
+    found = {d for d in (predir, postdir) if d}
+    if wanted and found and not wanted <= found:
         penalty += DIRECTION_MISMATCH
-    elif found and not wanted:
-        penalty += 0.02
     elif wanted and not found:
-        penalty += 0.05
+        penalty += DIRECTION_UNSTATED
+    elif found - wanted:
+        penalty += 0.02
     if query.suffix and suffix and query.suffix != suffix:
         penalty += SUFFIX_MISMATCH
     elif suffix and not query.suffix:
@@ -395,8 +403,15 @@ def _street_penalty(query: Street, predir: str | None, suffix: str | None, postd
     return penalty
 
 
-def _address_score(parsed: ParsedAddress, row: Any, edits: int) -> float:
-    score = 1.0 - EDIT_PENALTY * edits - _street_penalty(parsed.street, row["predir"], row["suffix"], row["postdir"])
+def _readings(streets: StreetIndex, street: Street) -> list[tuple[Street, dict[str, int]]]:
+    """The readings of a typed street with the known names each could mean (exact readings only, if any)."""
+    readings = [(reading, dict(streets.similar(reading.name))) for reading in street.readings()]
+    exact = [(reading, found) for reading, found in readings if 0 in found.values()]
+    return exact or [(reading, found) for reading, found in readings if found]
+
+
+def _address_score(parsed: ParsedAddress, street: Street, row: Any, edits: int) -> float:
+    score = 1.0 - EDIT_PENALTY * edits - _street_penalty(street, row["predir"], row["suffix"], row["postdir"])
     if parsed.zipcode and row["zipcode"] and parsed.zipcode != row["zipcode"]:
         score -= ZIP_MISMATCH
     if (parsed.number_suffix or None) != (row["number_suffix"] or None):
@@ -404,18 +419,22 @@ def _address_score(parsed: ParsedAddress, row: Any, edits: int) -> float:
     return round(score, 3)
 
 
-def _intersection_score(parsed: ParsedAddress, row: Any, first: dict[str, int], second: dict[str, int]) -> float:
-    assert parsed.cross_street is not None
+def _intersection_score(parsed: ParsedAddress, row: Any, first: list[tuple[Street, dict[str, int]]],
+                        second: list[tuple[Street, dict[str, int]]]) -> float:
     row_a = (row["street_name"], row["predir"], row["suffix"], row["postdir"])
     row_b = (row["cross_name"], row["cross_predir"], row["cross_suffix"], row["cross_postdir"])
 
-    def oriented(a: tuple, b: tuple) -> float:
-        if a[0] not in first or b[0] not in second:
-            return 0.0
-        return (1.0 - EDIT_PENALTY * (first[a[0]] + second[b[0]])
-                - _street_penalty(parsed.street, *a[1:]) - _street_penalty(parsed.cross_street, *b[1:]))
+    def side(readings: list[tuple[Street, dict[str, int]]], found_street: tuple) -> float | None:
+        scores = [1.0 - EDIT_PENALTY * found[found_street[0]] - _street_penalty(street, *found_street[1:])
+                  for street, found in readings if found_street[0] in found]
+        return max(scores) if scores else None
 
-    score = max(oriented(row_a, row_b), oriented(row_b, row_a))
+    orientations = []
+    for a, b in ((row_a, row_b), (row_b, row_a)):
+        left, right = side(first, a), side(second, b)
+        if left is not None and right is not None:
+            orientations.append(left + right - 1.0)
+    score = max(orientations, default=0.0)
     if parsed.zipcode and row["zipcode"] and parsed.zipcode != row["zipcode"]:
         score -= ZIP_MISMATCH
     return round(score, 3)
