@@ -27,7 +27,9 @@ from typing import Any, Sequence
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from address_db.normalize import DIRECTIONALS, InvalidAddress, ParsedAddress, Street, parse_address
+from address_db.normalize import (
+    DIRECTIONALS, STREET_TYPES, InvalidAddress, ParsedAddress, Street, parse_address, standardize_name,
+)
 from address_db.streets import StreetIndex, StreetIndexCache
 from boundaries.index import IndexCache
 from boundaries.lookup import Agency, Area, Location, check_lon_lat
@@ -469,8 +471,6 @@ def _street_words(row: Any) -> str:
 
 def _name_guess(words: list[str]) -> str:
     """The street name in typed words: without a trailing street type."""
-    from address_db.normalize import STREET_TYPES, standardize_name
-
     if len(words) > 1 and words[-1] in STREET_TYPES:
         words = words[:-1]
     return standardize_name(" ".join(words))

@@ -123,6 +123,19 @@ def load_city_command(roles: tuple[str, ...], force: bool) -> None:
         click.echo(report.summary())
     if not reports:
         click.echo(f"The boundaries of {s.city.name} are up to date.")
+    else:
+        _reassign_addresses()
+
+
+def _reassign_addresses() -> None:
+    """Addresses take their jurisdiction from the current boundaries: recompute after a load."""
+    from address_db.loader import assign_jurisdiction
+
+    s = _services()
+    with s.database.session() as session:
+        assign_jurisdiction(session, s.city.key)
+        session.commit()
+    click.echo("Address jurisdictions recomputed from the new boundaries.")
 
 
 @boundaries_cli.command("load")
@@ -156,6 +169,7 @@ def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None
     with s.database.session() as session:
         (report,) = load_layers(session, s.city, [built])
     click.echo(report.summary())
+    _reassign_addresses()
 
 
 @boundaries_cli.command("versions")
@@ -220,13 +234,7 @@ def addresses_load(if_changed: bool, report_dir: Path | None) -> None:
 @user_errors
 def addresses_assign() -> None:
     """Recompute every address's jurisdiction from its point (after boundaries change)."""
-    from address_db.loader import assign_jurisdiction
-
-    s = _services()
-    with s.database.session() as session:
-        assign_jurisdiction(session, s.city.key)
-        session.commit()
-    click.echo(f"Jurisdictions of the addresses of {s.city.name} recomputed from the current boundaries.")
+    _reassign_addresses()
 
 
 @addresses_cli.command("validate")

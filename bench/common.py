@@ -1,0 +1,68 @@
+"""What every benchmark shares: its own database, timing, and the results files."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from app.city import CityConfig, load_city
+from app.database import Database, upgrade
+from app.settings import PROJECT_ROOT, Settings
+from boundaries.loader import load_city as load_boundaries
+
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+BENCH_DBNAME = "geo311_bench"
+
+
+def bench_database(settings: Settings | None = None) -> tuple[Database, CityConfig]:
+    """The benchmark database (never the demo's): migrated, with the Los Angeles boundaries."""
+    settings = settings or Settings.from_env()
+    database = Database.from_settings(settings, dbname=BENCH_DBNAME)
+    upgrade(database.engine)
+    city = load_city("la", settings.cities_dir, settings.data_dir)
+    with database.session() as session:
+        load_boundaries(session, city)  # skips layers already loaded from the same files
+    return database, city
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    """p50, p95, p99, mean and max of timings in milliseconds."""
+    ordered = sorted(samples_ms)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"n": len(ordered), "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99),
+            "mean": round(statistics.fmean(ordered), 3), "max": round(ordered[-1], 3)}
+
+
+def time_each(items: Iterable[Any], call: Callable[[Any], object], warmup: int = 20) -> dict[str, float]:
+    """Call ``call`` on every item; percentiles of the wall time per call (after a warm-up)."""
+    items = list(items)
+    for item in items[:warmup]:
+        call(item)
+    samples = []
+    for item in items:
+        start = time.perf_counter()
+        call(item)
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentiles(samples)
+
+
+def write_results(name: str, results: dict[str, Any], table: list[tuple[str, str, str, str]]) -> Path:
+    """Write ``bench/results/<name>.json`` and ``.md``; return the JSON path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamped = {"benchmark": name, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "machine": {"python": platform.python_version(), "processor": platform.machine()}, **results}
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(stamped, indent=2))
+    lines = [f"# {name} ({stamped['at']})", "", "| measure | result | target | floor / baseline |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table]
+    (RESULTS_DIR / f"{name}.md").write_text("\n".join(lines) + "\n")
+    return path

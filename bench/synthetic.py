@@ -1,0 +1,95 @@
+"""Synthetic data on real geography, for benchmarks (never for the demo).
+
+:func:`synthetic_addresses` grows a city-sized address database from the real Los Angeles
+address points: every real street keeps its name, directional, suffix and ZIP code, and
+gets house numbers across (and a little beyond) its real range, placed by interpolating
+between the street's real points (or along a bearing where a street has one point).
+Every record is marked ``synthetic``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from address_db.loader import AddressRecord, address_id_for, read_rows, records_from
+from address_db.normalize import ParsedAddress
+from app.city import CityConfig
+
+METRES_PER_DEGREE = 111_320.0
+
+
+def real_addresses(city: CityConfig) -> list[AddressRecord]:
+    """The city's real address records, read from its configured sources (not stored)."""
+    assert city.addresses is not None
+    records, _, _, _ = records_from(read_rows(city.addresses))
+    return records
+
+
+def synthetic_addresses(city: CityConfig, total: int, seed: int = 311) -> list[AddressRecord]:
+    """About ``total`` synthetic addresses on the real streets of ``city`` (plus its real intersections)."""
+    rng = np.random.default_rng(seed)
+    real = real_addresses(city)
+    streets: dict[tuple, list[AddressRecord]] = defaultdict(list)
+    intersections = []
+    for record in real:
+        p = record.parsed
+        if p.kind == "intersection":
+            intersections.append(record)
+        elif p.number is not None:
+            streets[(p.street, p.zipcode)].append(record)
+
+    ranges = {key: (max(1, min(r.parsed.number for r in rows) - 200), max(r.parsed.number for r in rows) + 200)
+              for key, rows in streets.items()}
+    sizes = {key: high - low + 1 for key, (low, high) in ranges.items()}
+    # Addresses per unit of house number, such that the streets (each holding at most one
+    # address per number) add up to the total.
+    wanted = total - len(intersections)
+    per_number = wanted / sum(sizes.values())
+    for _ in range(20):
+        made = sum(min(size, round(size * per_number)) for size in sizes.values())
+        per_number *= wanted / max(made, 1)
+    records: list[AddressRecord] = []
+    seen: set[str] = set()
+    for key, rows in streets.items():
+        street, zipcode = key
+        rows.sort(key=lambda r: r.parsed.number)
+        numbers = np.array([r.parsed.number for r in rows], dtype=float)
+        lons = np.array([r.lon for r in rows])
+        lats = np.array([r.lat for r in rows])
+        low, high = ranges[key]
+        count = max(1, min(sizes[key], round(sizes[key] * per_number)))
+        generated = np.sort(rng.choice(np.arange(low, high + 1), size=count, replace=False))
+        if len(rows) >= 2 and numbers[-1] > numbers[0]:
+            lon = np.interp(generated, numbers, lons)
+            lat = np.interp(generated, numbers, lats)
+        else:  # one known point: lay the numbers along a random bearing, ~1.5 m per number
+            bearing = rng.uniform(0, 2 * math.pi)
+            offset = (generated - numbers[0]) * 1.5 / METRES_PER_DEGREE
+            lon = lons[0] + offset * math.cos(bearing) / math.cos(math.radians(lats[0]))
+            lat = lats[0] + offset * math.sin(bearing)
+        jitter = rng.normal(0, 8 / METRES_PER_DEGREE, size=(2, len(generated)))  # ~8 m off the centre line
+        for number, x, y, dx, dy in zip(generated, lon, lat, jitter[0], jitter[1]):
+            parsed = ParsedAddress(kind="address", street=street, number=int(number), zipcode=zipcode)
+            address_id = address_id_for(parsed)
+            if address_id in seen:
+                continue
+            seen.add(address_id)
+            records.append(AddressRecord(address_id, parsed, float(x + dx), float(y + dy), "synthetic", synthetic=True))
+    for record in intersections:
+        if record.address_id not in seen:
+            seen.add(record.address_id)
+            records.append(AddressRecord(record.address_id, record.parsed, record.lon, record.lat, "synthetic",
+                                         synthetic=True))
+    return records
+
+
+def synthetic_address_count(session: Session, city: str) -> int:
+    """How many synthetic addresses ``city`` holds in this database."""
+    return session.execute(
+        text("SELECT count(*) FROM address_point WHERE city = :city AND synthetic"), {"city": city}
+    ).scalar_one()
