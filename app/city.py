@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyproj
 
+from app.catalogue import Catalogue, parse_catalogue
 from app.errors import ConfigError
 
 #: The roles a boundary layer can play for a city.
@@ -147,6 +148,7 @@ class CityConfig:
     requests: SourceMapping | None
     path: Path
     data_dir: Path
+    catalogue: Catalogue = field(default_factory=Catalogue)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -325,6 +327,7 @@ class _CityParser:
             requests=self.mapping(raw, "requests"),
             path=self.path,
             data_dir=self.data_dir,
+            catalogue=parse_catalogue(raw, self.fail),
         )
 
     def agencies(self, raw: Mapping[str, Any]) -> AgenciesSpec:

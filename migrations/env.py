@@ -2,6 +2,9 @@
 
 from alembic import context
 
+import address_db.models  # noqa: F401  (every package's tables, for autogenerate)
+import app.service_requests.models  # noqa: F401
+import boundaries.models  # noqa: F401
 from app.database import Base
 
 target_metadata = Base.metadata
@@ -10,6 +13,11 @@ connection = context.config.attributes.get("connection")
 if connection is None:
     raise SystemExit("Run migrations with `flask db upgrade` (it passes the app's database connection).")
 
-context.configure(connection=connection, target_metadata=target_metadata)
+def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+    """PostGIS's own tables are not ours to migrate."""
+    return not (type_ == "table" and name in ("spatial_ref_sys",))
+
+
+context.configure(connection=connection, target_metadata=target_metadata, include_object=include_object)
 with context.begin_transaction():
     context.run_migrations()

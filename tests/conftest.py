@@ -26,6 +26,7 @@ from app.database import BoundDatabase, Database, normalize_url, upgrade
 from app.factory import create_app
 from app.settings import PROJECT_ROOT, Settings
 from address_db.loader import load_addresses
+from app.service_requests.catalogue import sync_catalogue
 from boundaries.loader import load_city as load_city_boundaries
 
 TEST_DBNAME = f"geo311_test_{os.getpid()}"
@@ -67,6 +68,8 @@ def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterato
         with db.session() as session:
             load_city_boundaries(session, city)
             load_addresses(session, city, report_dir=REPORT_DIR)
+            sync_catalogue(session, city)
+            session.commit()
     yield db
 
     db.dispose()

@@ -1,0 +1,31 @@
+"""Public tracking references: unguessable, readable over the phone.
+
+128 random bits written in Crockford's base32 (no I, L, O, U): 26 characters in groups
+of five. Nothing about a reference reveals another one, so a public lookup by reference
+cannot be enumerated the way sequential request numbers can.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_reference() -> str:
+    """A fresh reference such as ``7K3MQ-9XAB0-...``."""
+    number = secrets.randbits(128)
+    digits = "".join(ALPHABET[(number >> (5 * i)) & 31] for i in range(26))
+    return "-".join(digits[i:i + 5] for i in range(0, 26, 5))
+
+
+def normalize_reference(typed: str) -> str | None:
+    """The canonical form of a typed reference (case, dashes, O/0 and I/L/1 forgiven), or None."""
+    if not isinstance(typed, str):
+        return None
+    compact = re.sub(r"[\s-]", "", typed.upper()).translate(_CONFUSABLE)
+    if len(compact) != 26 or any(c not in ALPHABET for c in compact):
+        return None
+    return "-".join(compact[i:i + 5] for i in range(0, 26, 5))
