@@ -128,14 +128,16 @@ def load_city_command(roles: tuple[str, ...], force: bool) -> None:
 
 
 def _reassign_addresses() -> None:
-    """Addresses take their jurisdiction from the current boundaries: recompute after a load."""
+    """Addresses and requests take their areas from the current boundaries: recompute after a load."""
     from address_db.loader import assign_jurisdiction
+    from app.service_requests.importer import assign_areas
 
     s = _services()
     with s.database.session() as session:
         assign_jurisdiction(session, s.city.key)
+        requests = assign_areas(session, s.city.key)
         session.commit()
-    click.echo("Address jurisdictions recomputed from the new boundaries.")
+    click.echo(f"Address jurisdictions and the areas of {requests} requests recomputed from the new boundaries.")
 
 
 @boundaries_cli.command("load")
@@ -256,8 +258,69 @@ def addresses_validate(address: tuple[str, ...]) -> None:
         click.echo(f"  {candidate.score:.2f}  {candidate.text}")
 
 
+# -- flask services / requests / notifications -----------------------------------------------
+
+services_cli = AppGroup("services", help="The service catalogue.")
+
+
+@services_cli.command("sync")
+@user_errors
+def services_sync() -> None:
+    """Copy the city file's departments and services into the database (existing requests keep their terms)."""
+    from app.service_requests.catalogue import sync_catalogue
+
+    s = _services()
+    with s.database.session() as session:
+        departments, services = sync_catalogue(session, s.city)
+        session.commit()
+    click.echo(f"{departments} departments and {services} services of {s.city.name} are in the catalogue.")
+
+
+requests_cli = AppGroup("requests", help="Service requests: history import, areas, escalation.")
+
+
+@requests_cli.command("import")
+@click.option("--report-dir", type=click.Path(path_type=Path), help="Where to write the rejected-rows report.")
+@user_errors
+def requests_import(report_dir: Path | None) -> None:
+    """Import the request history from the city's configured sources (idempotent on request numbers)."""
+    from app.service_requests.importer import DEFAULT_REPORT_DIR, import_history
+
+    s = _services()
+    with s.database.session() as session:
+        report = import_history(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR)
+    click.echo(report.summary())
+
+
+@requests_cli.command("assign-areas")
+@user_errors
+def requests_assign_areas() -> None:
+    """Recompute every request's jurisdiction, ward and district from the current boundaries."""
+    from app.service_requests.importer import assign_areas
+
+    s = _services()
+    with s.database.session() as session:
+        count = assign_areas(session, s.city.key)
+        session.commit()
+    click.echo(f"{count} requests reassigned to the current wards and districts.")
+
+
+@requests_cli.command("escalate")
+@user_errors
+def requests_escalate() -> None:
+    """Escalate newly overdue requests to their department's supervisor (run it from cron)."""
+    from app.service_requests.lifecycle import escalate_overdue
+
+    s = _services()
+    with s.database.session() as session:
+        count = escalate_overdue(session, s.city.key)
+    click.echo(f"{count} overdue request(s) escalated.")
+
+
 def register_cli(app: Flask) -> None:
     """Add the command groups to ``app``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(boundaries_cli)
     app.cli.add_command(addresses_cli)
+    app.cli.add_command(services_cli)
+    app.cli.add_command(requests_cli)

@@ -8,5 +8,7 @@ export FLASK_APP=app
 .venv/bin/flask db upgrade
 .venv/bin/flask boundaries load-city
 .venv/bin/flask addresses load --if-changed
+.venv/bin/flask services sync
+.venv/bin/flask requests import
 echo "==> serving ${GEO311_CITY:-la} on http://127.0.0.1:${PORT:-5000} (Ctrl-C stops the app and its database)"
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

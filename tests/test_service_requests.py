@@ -219,3 +219,17 @@ def test_business_days(made, days, expected):
     start = datetime.fromisoformat(made).replace(tzinfo=LA_TZ)
     due = due_at(start, ServiceLevel(business_days=days), LA_TZ)
     assert due.strftime("%Y-%m-%d %H:%M") == expected
+
+
+def test_bulk_due_dates_follow_the_same_rule():
+    import pandas as pd
+
+    moments = pd.Series(pd.date_range("2026-11-16 00:30", periods=400, freq="7h17min", tz="UTC"))
+    for level in (ServiceLevel(business_days=1), ServiceLevel(business_days=5), ServiceLevel(hours=48)):
+        hours = pd.Series([level.hours or 0] * len(moments))
+        days = pd.Series([level.business_days] * len(moments), dtype="float")
+        from app.service_requests.service_levels import due_at_many
+
+        bulk = due_at_many(moments, hours, days, LA_TZ)
+        one_by_one = [due_at(m.to_pydatetime(), level, LA_TZ) for m in moments]
+        assert [b.to_pydatetime() for b in bulk] == one_by_one

@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
+
 from app.catalogue import ServiceLevel
 
 
@@ -27,3 +30,20 @@ def due_at(requested_at: datetime, level: ServiceLevel, tz: ZoneInfo) -> datetim
         if day.weekday() < 5:
             remaining -= 1
     return datetime.combine(day.date(), local.timetz().replace(tzinfo=None), tzinfo=tz)
+
+
+def due_at_many(requested_at: pd.Series, hours: pd.Series, business_days: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """:func:`due_at` for whole columns (UTC timestamps), for bulk imports; same rule, same answers."""
+    clock = requested_at + pd.to_timedelta(hours.astype(float), unit="h")
+    wall_clock = requested_at.dt.tz_convert(tz).dt.tz_localize(None)  # days are counted on the wall clock
+    weekday = wall_clock.dt.day_of_week
+    monday = wall_clock.dt.normalize() + pd.to_timedelta(7 - weekday, unit="D") + pd.Timedelta(hours=8)
+    start = wall_clock.where(weekday < 5, monday)
+    days = business_days.fillna(0).astype(int).to_numpy()
+    valid = start.notna().to_numpy()
+    dates = start.dt.normalize().to_numpy().astype("datetime64[D]")
+    shifted = dates.copy()
+    shifted[valid] = np.busday_offset(dates[valid], days[valid], roll="forward")
+    wall = pd.Series(shifted.astype("datetime64[ns]"), index=start.index) + (start - start.dt.normalize())
+    by_days = wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    return by_days.where(business_days.notna(), clock)

@@ -1,0 +1,346 @@
+"""Importing a city's request history from CSV, in bulk.
+
+Rows are read through the city file's ``[requests]`` mapping (column names match
+case-insensitively; datetimes are local time in the formats given), checked in pandas,
+streamed with COPY into a staging table, and moved with one set-based upsert keyed on the
+source's request number: importing the same file again updates instead of duplicating.
+Wards, districts and jurisdiction come from one set-based spatial update. Rows that cannot
+be imported go to a rejected-rows report with the reason.
+
+Many systems put requests of unknown location on one default point (city hall).
+:func:`fix_placeholders` finds a coordinate shared by many requests with different
+addresses, moves those requests to their address where the address database knows it,
+and flags the rest so that maps and hot spots leave them out (and say how many).
+"""
+
+from __future__ import annotations
+
+import csv
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from address_db.normalize import InvalidAddress, parse_address
+from app.catalogue import Service
+from app.city import CityConfig, SourceMapping
+from app.errors import DataFileError, UserError
+from app.service_requests.references import new_reference
+from app.service_requests.service_levels import due_at_many
+from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, STATES
+from app.settings import PROJECT_ROOT
+
+DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
+#: A placeholder: at least this many requests, with at least this many different addresses, on one point.
+PLACEHOLDER_MIN_REQUESTS = 10
+PLACEHOLDER_MIN_ADDRESSES = 5
+
+_STAGE = (
+    "source_id", "public_ref", "service_code", "service_name", "department_code", "status", "channel", "description",
+    "address", "zipcode", "lon", "lat", "requested_at", "updated_at", "closed_at", "due_at", "service_level",
+)
+
+
+@dataclass
+class ImportReport:
+    city: str
+    rows_read: int
+    inserted: int
+    updated: int
+    rejected: list[tuple[str, int, str]] = field(default_factory=list)
+    without_location: int = 0
+    report_path: Path | None = None
+    placeholders: "PlaceholderReport | None" = None
+
+    def summary(self) -> str:
+        text_ = (f"{self.city}: {self.rows_read} rows read, {self.inserted} requests added, {self.updated} updated, "
+                 f"{len(self.rejected)} rejected, {self.without_location} without a location")
+        if self.placeholders and self.placeholders.points:
+            text_ += f"; {self.placeholders.summary()}"
+        if self.report_path:
+            text_ += f"; rejected rows with reasons: {self.report_path}"
+        return text_
+
+
+@dataclass
+class PlaceholderReport:
+    points: int = 0
+    relocated: int = 0
+    flagged: int = 0
+
+    def summary(self) -> str:
+        return (f"{self.points} placeholder point(s): {self.relocated} request(s) moved to their address, "
+                f"{self.flagged} flagged and left off maps")
+
+
+def read_history(mapping: SourceMapping) -> pd.DataFrame:
+    """Every source of ``mapping`` as one frame with our field names (and its file and row)."""
+    frames = []
+    for path in mapping.paths:
+        if not path.is_file():
+            raise DataFileError(f"The request history file {path} does not exist; check GEO311_DATA_DIR and [requests].")
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding_errors="replace")
+        except (pd.errors.ParserError, UnicodeError, OSError) as exc:
+            raise DataFileError(f"{path.name} cannot be read as CSV ({str(exc).splitlines()[0]}).") from exc
+        by_lower = {str(c).lower(): c for c in frame.columns}
+        columns = {}
+        for ours, theirs in mapping.fields.items():
+            if theirs.lower() not in by_lower:
+                raise DataFileError(f"{path.name} has no column {theirs!r} (mapped to {ours}); fix [requests.fields].")
+            columns[ours] = by_lower[theirs.lower()]
+        part = pd.DataFrame({ours: frame[col] for ours, col in columns.items()})
+        part["_file"] = path.name
+        part["_row"] = np.arange(len(part)) + 2  # header is row 1
+        frames.append(part)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
+    """Local datetimes in any of ``formats`` as UTC; unparseable ones become NaT."""
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        missing = parsed.isna() & values.notna()
+        if not missing.any():
+            break
+        parsed.loc[missing] = pd.to_datetime(values[missing], format=fmt, errors="coerce")
+    return parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Service]) -> tuple[pd.DataFrame, list]:
+    """The rows ready to stage, and the rejected ones as (file, row, reason)."""
+    mapping = city.requests
+    assert mapping is not None
+    formats = list(mapping.options.get("datetime_formats", ["%Y-%m-%d %H:%M:%S"]))
+    status_map = dict(mapping.options.get("status_map", {}))
+    channel_map = dict(mapping.options.get("channel_map", {}))
+    by_source_name = {(s.source_name or s.name): s for s in services.values()}
+
+    reasons = pd.Series("", index=frame.index, dtype=object)
+
+    def reject(mask: pd.Series, reason: str) -> None:
+        reasons[mask & (reasons == "")] = reason
+
+    frame = frame.copy()
+    frame["source_id"] = frame["source_id"].str.strip()
+    reject(frame["source_id"].isna() | (frame["source_id"] == ""), "no request number")
+    reject(frame["source_id"].duplicated(keep="last") & frame["source_id"].notna(),
+           "the same request number appears again later in the files (the later row is imported)")
+    frame["requested_at"] = _datetimes(frame["requested_at"], formats, city.timezone)
+    reject(frame["requested_at"].isna(), "no readable creation date")
+    for column in ("updated_at", "closed_at"):
+        frame[column] = _datetimes(frame[column], formats, city.timezone) if column in frame else pd.NaT
+
+    service = frame["service_name"].map(lambda name: by_source_name.get(name))
+    reject(service.isna(), "a service that is not in the catalogue")
+    frame["service_code"] = service.map(lambda s: s.code if s else None)
+    frame["service_name"] = service.map(lambda s: s.name if s else None)
+    frame["service_level"] = service.map(lambda s: s.service_level.describe() if s else None)
+    hours = service.map(lambda s: s.service_level.hours if s else None)
+    days = service.map(lambda s: s.service_level.business_days if s else None)
+    frame["due_at"] = due_at_many(frame["requested_at"], hours.fillna(0), days, city.tz)
+
+    frame["status"] = frame["status"].map(status_map)
+    reject(~frame["status"].isin(STATES), "a status the city file does not map ([requests.status_map])")
+    frame["channel"] = frame["channel"].map(channel_map)
+    reject(~frame["channel"].isin(CHANNELS), "a channel the city file does not map ([requests.channel_map])")
+    closed = frame["status"].isin(["fixed", "duplicate", "not_our_responsibility", "referred_out", "cancelled"])
+    frame.loc[closed & frame["closed_at"].isna(), "closed_at"] = frame["updated_at"]
+    frame.loc[~closed, "closed_at"] = pd.NaT
+    frame["updated_at"] = frame["updated_at"].fillna(frame["requested_at"])
+
+    lon = pd.to_numeric(frame.get("longitude"), errors="coerce")
+    lat = pd.to_numeric(frame.get("latitude"), errors="coerce")
+    usable = lon.between(-180, 180) & lat.between(-90, 90) & (lon != 0) & (lat != 0)
+    frame["lon"], frame["lat"] = lon.where(usable), lat.where(usable)
+    frame["department_code"] = frame.get("department")
+    frame["description"] = frame.get("description", pd.Series("", index=frame.index)).fillna("").str.slice(0, MAX_DESCRIPTION)
+    frame["address"] = frame.get("address")
+    frame["zipcode"] = frame.get("zipcode", pd.Series(None, index=frame.index)).str.extract(r"^(\d{5})", expand=False)
+
+    bad = reasons != ""
+    rejected = [(f, int(r), why) for f, r, why in zip(frame.loc[bad, "_file"], frame.loc[bad, "_row"], reasons[bad])]
+    good = frame.loc[~bad].copy()
+    good["public_ref"] = [new_reference() for _ in range(len(good))]
+    return good, rejected
+
+
+def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[int, int]:
+    """COPY ``rows`` into a staging table and upsert them; returns (inserted, updated)."""
+    session.execute(text(
+        """
+        CREATE TEMP TABLE request_stage (
+            source_id text, public_ref text, service_code text, service_name text, department_code text, status text,
+            channel text, description text, address text, zipcode text, lon float8, lat float8,
+            requested_at timestamptz, updated_at timestamptz, closed_at timestamptz, due_at timestamptz,
+            service_level text
+        ) ON COMMIT DROP
+        """
+    ))
+    raw = session.connection().connection.driver_connection
+    columns = rows[list(_STAGE)].astype(object).where(rows[list(_STAGE)].notna(), None)
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN") as copy:
+            for record in columns.itertuples(index=False, name=None):
+                copy.write_row(record)
+    counts = session.execute(text(
+        """
+        WITH upserted AS (
+            INSERT INTO service_request (
+                city, source_id, public_ref, service_code, service_name, department_code, status, channel,
+                response_method, description, attributes, address, zipcode, location_quality, geom,
+                requested_at, updated_at, closed_at, due_at, service_level, source)
+            SELECT :city, source_id, public_ref, service_code, service_name, department_code, status, channel,
+                   'none', description, '{}'::jsonb, address, zipcode,
+                   CASE WHEN lon IS NULL THEN 'none' ELSE 'source' END,
+                   CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+                   requested_at, updated_at, closed_at, due_at, service_level, 'import'
+            FROM request_stage
+            ON CONFLICT (city, source_id) WHERE source_id IS NOT NULL DO UPDATE SET
+                status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, closed_at = EXCLUDED.closed_at,
+                department_code = EXCLUDED.department_code, description = EXCLUDED.description
+            RETURNING id, (xmax = 0) AS inserted
+        ), events AS (
+            INSERT INTO request_event (request_id, actor, kind, to_status, note, public, data)
+            SELECT id, 'import', 'imported', NULL, 'Imported from the request history.', false, '{}'::jsonb
+            FROM upserted WHERE inserted
+        )
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+        """
+    ), {"city": city}).one()
+    return int(counts[0]), int(counts[1])
+
+
+def assign_areas(session: Session, city: str, only_stale: bool = False) -> int:
+    """Set jurisdiction, agency, ward and district of requests from their points (set-based).
+
+    Run after an import (``only_stale``: just the requests not assigned yet) and, for
+    all requests, after boundaries change: areas are never frozen at creation.
+    """
+    stale = "AND r.in_jurisdiction IS NULL" if only_stale else ""
+    result = session.execute(text(
+        f"""
+        WITH hits AS (
+            SELECT r.id,
+                   bool_or(v.role = 'jurisdiction') AS inside,
+                   min(f.key) FILTER (WHERE v.role = 'agencies') AS agency,
+                   min(f.key) FILTER (WHERE v.role = 'wards') AS ward,
+                   min(f.key) FILTER (WHERE v.role = 'districts') AS district
+            FROM service_request r
+            LEFT JOIN boundary_piece p ON ST_Intersects(p.geom, r.geom)
+            LEFT JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = r.city
+            LEFT JOIN boundary_feature f ON f.id = p.feature_id AND v.id IS NOT NULL
+            WHERE r.city = :city AND r.geom IS NOT NULL {stale}
+            GROUP BY r.id
+        )
+        UPDATE service_request r SET
+            in_jurisdiction = coalesce(h.inside, false),
+            agency_key = CASE WHEN coalesce(h.inside, false) THEN NULL ELSE h.agency END,
+            ward_key = h.ward, district_key = h.district
+        FROM hits h WHERE r.id = h.id
+        """
+    ), {"city": city})
+    session.execute(text(
+        "UPDATE service_request SET in_jurisdiction = NULL, agency_key = NULL, ward_key = NULL, district_key = NULL "
+        "WHERE city = :city AND geom IS NULL AND (ward_key IS NOT NULL OR district_key IS NOT NULL "
+        "OR agency_key IS NOT NULL OR in_jurisdiction IS NOT NULL)"
+    ), {"city": city})
+    return result.rowcount
+
+
+def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDER_MIN_REQUESTS,
+                     min_addresses: int = PLACEHOLDER_MIN_ADDRESSES) -> PlaceholderReport:
+    """Find placeholder points; move their requests to their address where known, flag the rest."""
+    points = session.execute(text(
+        """
+        SELECT geom FROM service_request
+        WHERE city = :city AND geom IS NOT NULL AND location_quality IN ('source', 'placeholder')
+        GROUP BY geom HAVING count(*) >= :n AND count(DISTINCT address) >= :a
+        """
+    ), {"city": city, "n": min_requests, "a": min_addresses}).scalars().all()
+    report = PlaceholderReport(points=len(points))
+    if not points:
+        return report
+    rows = session.execute(text(
+        "SELECT id, address FROM service_request WHERE city = :city AND geom = ANY(:points)"
+    ), {"city": city, "points": points}).all()
+    standardized = {}
+    for request_id, address in rows:
+        try:
+            standardized[request_id] = parse_address(address or "").text()
+        except InvalidAddress:
+            continue
+    session.execute(text("CREATE TEMP TABLE placeholder_fix (id bigint, standardized text) ON COMMIT DROP"))
+    if standardized:
+        session.execute(text("INSERT INTO placeholder_fix VALUES (:id, :s)"),
+                        [{"id": k, "s": v} for k, v in standardized.items()])
+    moved = session.execute(text(
+        """
+        UPDATE service_request r SET geom = a.geom, location_quality = 'relocated', address_id = a.address_id,
+               in_jurisdiction = NULL
+        FROM placeholder_fix f JOIN address_point a ON a.city = :city AND a.standardized = f.standardized
+        WHERE r.id = f.id
+        """
+    ), {"city": city}).rowcount
+    flagged = session.execute(text(
+        "UPDATE service_request SET location_quality = 'placeholder' "
+        "WHERE city = :city AND geom = ANY(:points) AND location_quality <> 'relocated'"
+    ), {"city": city, "points": points}).rowcount
+    report.relocated, report.flagged = moved, flagged
+    if moved:
+        assign_areas(session, city, only_stale=True)
+    return report
+
+
+def import_history(session: Session, city: CityConfig, mapping: SourceMapping | None = None,
+                   report_dir: Path = DEFAULT_REPORT_DIR) -> ImportReport:
+    """Import the request history of ``city`` (its configured sources, or ``mapping``); commits once."""
+    from app.service_requests.catalogue import active_services
+
+    mapping = mapping or city.requests
+    if mapping is None:
+        raise UserError(f"The city {city.key} configures no request history; add [requests] to {city.path.name}.")
+    if mapping is not city.requests:
+        city = _with_requests(city, mapping)
+    services = {s.code: s for s in active_services(session, city.key)}
+    if not services:
+        raise UserError("The service catalogue is empty: run `flask services sync` first.")
+    frame = read_history(mapping)
+    rows, rejected = prepare_rows(frame, city, services)
+    report = ImportReport(city.key, len(frame), 0, 0, rejected, without_location=int(rows["lon"].isna().sum()))
+    try:
+        report.inserted, report.updated = stage_and_upsert(session, city.key, rows)
+        assign_areas(session, city.key, only_stale=True)
+        report.placeholders = fix_placeholders(session, city.key)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    report.report_path = _write_rejected(rejected, city.key, report_dir)
+    return report
+
+
+def _with_requests(city: CityConfig, mapping: SourceMapping) -> CityConfig:
+    from dataclasses import replace
+
+    return replace(city, requests=mapping)
+
+
+def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir: Path) -> Path | None:
+    if not rejected:
+        return None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / f"requests-{city}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-rejected.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "row", "reason"])
+        writer.writerows(rejected)
+    return path
+
+
+__all__ = ["ImportReport", "PlaceholderReport", "assign_areas", "fix_placeholders", "import_history"]

@@ -1,0 +1,117 @@
+"""Importing request history: the real LA files, bad rows, idempotence, placeholders, areas."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import text
+
+from app.errors import DataFileError
+from app.service_requests.importer import assign_areas, import_history
+
+
+def count(session, where: str = "true") -> int:
+    return session.execute(text(f"SELECT count(*) FROM service_request WHERE city = 'la' AND {where}")).scalar()
+
+
+def test_the_los_angeles_history(session):
+    assert count(session, "source = 'import'") == 19_999
+    assert count(session, "status = 'fixed'") == 19_462
+    assert count(session, "status = 'cancelled'") == 490
+    assert count(session, "geom IS NULL") == 1_764
+    assert count(session, "in_jurisdiction") > 18_000
+    assert count(session, "in_jurisdiction AND ward_key IS NOT NULL") >= count(session, "in_jurisdiction") - 5
+    row = session.execute(text(
+        "SELECT requested_at, service_code, department_code, channel, address, ward_key FROM service_request "
+        "WHERE city = 'la' AND source_id = '1-870704831'")).one()
+    # 12/31/2017 11:59:58 PM, Los Angeles time
+    assert row.requested_at == datetime(2018, 1, 1, 7, 59, 58, tzinfo=timezone.utc)
+    assert (row.service_code, row.department_code, row.channel) == ("homeless-encampment", "BOS", "phone")
+    assert row.address == "2111 W BELLEVUE AVE, 90026" and row.ward_key == "13"
+    events = session.execute(text(
+        "SELECT count(*) FROM request_event e JOIN service_request r ON r.id = e.request_id "
+        "WHERE r.city = 'la' AND e.kind = 'imported'")).scalar()
+    assert events == 19_999
+
+
+def test_importing_again_updates_and_adds_nothing(session, la, tmp_path):
+    report = import_history(session, la, report_dir=tmp_path)
+    assert (report.inserted, report.updated) == (0, 19_999)
+    assert count(session, "source = 'import'") == 19_999
+
+
+def write_csv(path, rows):
+    header = ["SRNumber", "CreatedDate", "UpdatedDate", "ClosedDate", "RequestType", "Owner", "Status",
+              "RequestSource", "Address", "ZipCode", "Latitude", "Longitude"]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def test_bad_rows_are_reported_with_reasons(session, la, tmp_path):
+    source = tmp_path / "history.csv"
+    good = ["X-1", "2020-01-02 10:00:00", "2020-01-03 10:00:00", "2020-01-03 10:00:00", "Graffiti Removal", "OCB",
+            "Closed", "Call", "2111 W BELLEVUE AVE, 90026", "90026", "34.073216645", "-118.266861909"]
+    write_csv(source, [
+        good,
+        ["", *good[1:]],
+        ["X-3", "yesterday", *good[2:]],
+        ["X-4", *good[1:4], "Alien Abduction", *good[5:]],
+        ["X-5", *good[1:6], "Maybe", *good[7:]],
+        ["X-6", *good[1:7], "Carrier Pigeon", *good[8:]],
+        ["X-7", *good[1:10], "", ""],  # no location: imported, left off maps
+    ])
+    mapping = dataclasses.replace(la.requests, paths=(source,))
+    report = import_history(session, la, mapping, report_dir=tmp_path)
+    assert (report.rows_read, report.inserted, len(report.rejected), report.without_location) == (7, 2, 5, 1)
+    with open(report.report_path) as handle:
+        reasons = [row["reason"] for row in csv.DictReader(handle)]
+    assert reasons == ["no request number", "no readable creation date", "a service that is not in the catalogue",
+                       "a status the city file does not map ([requests.status_map])",
+                       "a channel the city file does not map ([requests.channel_map])"]
+
+
+def test_a_broken_source_imports_nothing(session, la, tmp_path):
+    before = count(session)
+    missing = dataclasses.replace(la.requests, paths=(tmp_path / "gone.csv",))
+    with pytest.raises(DataFileError, match="does not exist"):
+        import_history(session, la, missing, report_dir=tmp_path)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    with pytest.raises(DataFileError, match="has no column 'SRNumber'"):
+        import_history(session, la, dataclasses.replace(la.requests, paths=(wrong,)), report_dir=tmp_path)
+    assert count(session) == before
+
+
+def test_placeholder_points_are_fixed_or_flagged(session, la, tmp_path):
+    """Twelve requests on 'city hall' with different addresses: known ones move, the rest are flagged."""
+    city_hall = ("34.0537", "-118.2427")
+    known = ["2111 W BELLEVUE AVE, 90026", "986 E 51ST ST, 90011", "700 N FAIRFAX AVE, 90036", "4926 S COOLIDGE AVE, 90230"]
+    unknown = [f"{100 + i} NOWHERE LN" for i in range(8)]
+    rows = [[f"P-{i}", "2020-01-02 10:00:00", "", "", "Illegal Dumping Pickup", "BOS", "Open", "Call", address, "",
+             *city_hall] for i, address in enumerate(known + unknown)]
+    source = tmp_path / "placeholders.csv"
+    write_csv(source, rows)
+    report = import_history(session, la, dataclasses.replace(la.requests, paths=(source,)), report_dir=tmp_path)
+    assert report.placeholders.points == 1
+    assert (report.placeholders.relocated, report.placeholders.flagged) == (4, 8)
+    moved = session.execute(text("SELECT address, ward_key FROM service_request WHERE source_id = 'P-0'")).one()
+    assert moved.ward_key == "13"  # at 2111 W Bellevue Ave now, not at city hall
+    assert count(session, "location_quality = 'placeholder'") == 8
+
+
+def test_repeated_reports_at_one_address_are_not_placeholders(session):
+    """The real data has 38 requests at 5550 N Winnetka Ave: one address, so a real hot spot."""
+    assert count(session, "location_quality = 'placeholder'") == 0
+    assert count(session, "address = '5550 N WINNETKA AVE, 91364' AND location_quality = 'source'") == 38
+
+
+def test_areas_follow_the_boundaries(session):
+    session.execute(text("UPDATE service_request SET ward_key = 'stale' WHERE city = 'la'"))
+    changed = assign_areas(session, "la")
+    assert changed >= 18_000
+    assert count(session, "ward_key = 'stale'") == 0
