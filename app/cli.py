@@ -317,6 +317,21 @@ def requests_escalate() -> None:
     click.echo(f"{count} overdue request(s) escalated.")
 
 
+@requests_cli.command("notify")
+@user_errors
+def requests_notify() -> None:
+    """Send the queued e-mails through GEO311_SMTP_HOST (run it from cron; failures are retried)."""
+    from app.service_requests.notifications import deliver_pending
+
+    s = _services()
+    with s.database.session() as session:
+        report = deliver_pending(session, s.settings, s.city.key)
+    if not s.settings.smtp_host:
+        click.echo(f"No mail server is configured (GEO311_SMTP_HOST): {report.waiting} message(s) wait in the outbox.")
+    else:
+        click.echo(report.summary())
+
+
 def register_cli(app: Flask) -> None:
     """Add the command groups to ``app``."""
     app.cli.add_command(db_cli)

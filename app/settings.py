@@ -20,6 +20,9 @@ else. Environment variables:
 ``GEO311_TILE_URL`` / ``GEO311_TILE_ATTRIBUTION``
     An optional basemap tile server (``https://host/{z}/{x}/{y}.png``); without it maps
     show the city's own boundaries as the base.
+``GEO311_SMTP_HOST``, ``GEO311_SMTP_PORT``, ``GEO311_SMTP_USER``, ``GEO311_SMTP_PASSWORD``,
+``GEO311_SMTP_STARTTLS``, ``GEO311_MAIL_FROM``
+    Optional mail server for notifications; without it e-mails wait in the outbox.
 """
 
 from __future__ import annotations
@@ -48,6 +51,12 @@ class Settings:
     secret_key: str | None = None
     tile_url: str | None = None
     tile_attribution: str = ""
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "311@localhost"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +78,12 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or None,
             tile_url=env.get("GEO311_TILE_URL") or None,
             tile_attribution=env.get("GEO311_TILE_ATTRIBUTION", ""),
+            smtp_host=env.get("GEO311_SMTP_HOST") or None,
+            smtp_port=_port(env.get("GEO311_SMTP_PORT", "25")),
+            smtp_user=env.get("GEO311_SMTP_USER") or None,
+            smtp_password=env.get("GEO311_SMTP_PASSWORD") or None,
+            smtp_starttls=env.get("GEO311_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+            mail_from=env.get("GEO311_MAIL_FROM", "311@localhost"),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -90,3 +105,9 @@ class Settings:
                 "DATABASE_URL must be a PostgreSQL URL such as "
                 "postgresql://user:password@host:5432/dbname; unset it to use the embedded database."
             )
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"GEO311_SMTP_PORT is {value!r}; give a port number such as 25 or 587.")
+    return int(value)
