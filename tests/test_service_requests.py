@@ -42,7 +42,7 @@ def test_a_request_is_validated_routed_and_given_a_due_date(session, la, validat
     assert request.location_quality == "address"
     assert request.service_level == "48 hours"
     assert request.due_at - request.requested_at == timedelta(hours=48)
-    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{5}-){5}[0-9A-HJKMNP-TV-Z]", request.public_ref)
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{5}-){4}[0-9A-HJKMNP-TV-Z]{6}", request.public_ref)
     events = session.scalars(select(RequestEvent).where(RequestEvent.request_id == request.id).order_by(RequestEvent.id)).all()
     assert [(e.kind, e.actor) for e in events] == [("created", "intake:maria"), ("assigned", "routing")]
     notice = session.scalar(select(Notification).where(Notification.request_id == request.id))

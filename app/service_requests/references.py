@@ -1,7 +1,7 @@
 """Public tracking references: unguessable, readable over the phone.
 
-128 random bits written in Crockford's base32 (no I, L, O, U): 26 characters in groups
-of five. Nothing about a reference reveals another one, so a public lookup by reference
+128 random bits written in Crockford's base32 (no I, L, O, U): 26 characters in four
+groups of five and one of six. Nothing about a reference reveals another one, so a public lookup by reference
 cannot be enumerated the way sequential request numbers can.
 """
 
@@ -15,10 +15,13 @@ _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def new_reference() -> str:
-    """A fresh reference such as ``7K3MQ-9XAB0-...``."""
+    """A fresh reference such as ``7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK``."""
     number = secrets.randbits(128)
-    digits = "".join(ALPHABET[(number >> (5 * i)) & 31] for i in range(26))
-    return "-".join(digits[i:i + 5] for i in range(0, 26, 5))
+    return _grouped("".join(ALPHABET[(number >> (5 * i)) & 31] for i in range(26)))
+
+
+def _grouped(digits: str) -> str:
+    return "-".join((digits[0:5], digits[5:10], digits[10:15], digits[15:20], digits[20:26]))
 
 
 def normalize_reference(typed: str) -> str | None:
@@ -28,4 +31,4 @@ def normalize_reference(typed: str) -> str | None:
     compact = re.sub(r"[\s-]", "", typed.upper()).translate(_CONFUSABLE)
     if len(compact) != 26 or any(c not in ALPHABET for c in compact):
         return None
-    return "-".join(compact[i:i + 5] for i in range(0, 26, 5))
+    return _grouped(compact)

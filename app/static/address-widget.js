@@ -115,6 +115,7 @@
   input.addEventListener("input", () => {
     clearTimeout(typingTimer);
     fields.confirmed.value = "";
+    if (fields.id.value || fields.lon.value) { setChosen(null); }
     const typed = input.value;
     typingTimer = setTimeout(() => {
       if (typed.trim().length < 2 || typed === lastTyped) { return; }
@@ -154,6 +155,10 @@
     fields.id.value = candidate ? (candidate.address_id || "") : "";
     fields.lon.value = candidate && candidate.lon != null ? candidate.lon : "";
     fields.lat.value = candidate && candidate.lat != null ? candidate.lat : "";
+    // Pages that hold the widget (request forms) react to the chosen place: duplicates nearby.
+    document.dispatchEvent(new CustomEvent("address:chosen", {
+      detail: { lon: candidate ? candidate.lon : null, lat: candidate ? candidate.lat : null }
+    }));
   }
 
   function areaText(r) {
@@ -296,5 +301,6 @@
     }
     Promise.all(layers).then(() => { point.addTo(dialogMap); el.dataset.ready = "true"; });
   }
+  document.getElementById("redirect-close").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => input.focus());
 })();

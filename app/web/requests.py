@@ -1,0 +1,155 @@
+"""Filing and following service requests: the resident and staff forms, the public status page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.service_requests.catalogue import active_services, get_service
+from app.service_requests.intake import DUPLICATE_RADIUS_M, IntakeError, RequestInput, create_request, nearby_open_requests
+from app.service_requests.models import RequestEvent, ServiceRequest
+from app.service_requests.references import normalize_reference
+from app.service_requests.states import CHANNELS, STATE_LABELS
+from app.web import db_session, services
+
+bp = Blueprint("requests", __name__)
+
+STAFF_CHANNELS = [c for c in CHANNELS if c not in ("web", "mobile_app", "open311")]
+
+
+def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInput:
+    form = request.form
+    attributes: dict[str, Any] = {}
+    for key in form:
+        match = re.fullmatch(r"attribute\[([A-Za-z0-9_]{1,64})\](\[\])?", key)
+        if match:
+            values = [v for v in form.getlist(key) if v != ""]
+            attributes[match.group(1)] = values if match.group(2) else (values[0] if values else "")
+    return RequestInput(
+        service_code=service_code, channel=channel, description=form.get("description", ""), attributes=attributes,
+        address=form.get("address") or None, address_id=form.get("address_id") or None,
+        lon=form.get("lon") or None, lat=form.get("lat") or None, location_note=form.get("location_note") or None,
+        first_name=form.get("first_name") or None, last_name=form.get("last_name") or None,
+        email=form.get("email") or None, phone=form.get("phone") or None,
+        contact_notes=form.get("contact_notes") or None, response_method=form.get("response_method", "none"),
+        idempotency_key=form.get("idempotency_key") or None, actor=actor,
+    )
+
+
+def _form_page(service_code: str, staff: bool):
+    s = services()
+    session = db_session()
+    service = get_service(session, s.city.key, service_code)
+    if service is None:
+        abort(404, f"There is no service {service_code!r}.")
+    error = None
+    if request.method == "POST":
+        channel = request.form.get("channel", "phone") if staff else "web"
+        if staff and channel not in STAFF_CHANNELS:
+            channel = "phone"
+        try:
+            created = create_request(session, s.city, s.validator,
+                                     _input_from_form(service.code, channel, "staff" if staff else "public"))
+        except IntakeError as exc:
+            session.rollback()
+            error = exc
+        else:
+            return redirect(url_for("requests.status", reference=created.request.public_ref, new=1), code=303)
+    return render_template(
+        "request_form.html", city=s.city, service=service, staff=staff, channels=STAFF_CHANNELS, error=error,
+        form=request.form, tile_url=s.settings.tile_url, tile_attribution=s.settings.tile_attribution,
+        duplicate_radius=DUPLICATE_RADIUS_M["staff" if staff else "public"],
+    ), (400 if error else 200)
+
+
+@bp.get("/report")
+def choose_service():
+    """The catalogue, by group, for residents."""
+    s = services()
+    return render_template("services.html", city=s.city, services=active_services(db_session(), s.city.key),
+                           staff=False)
+
+
+@bp.route("/report/<service_code>", methods=["GET", "POST"])
+def report(service_code: str):
+    """The resident's form for one service."""
+    return _form_page(service_code, staff=False)
+
+
+@bp.get("/intake/new")
+def staff_choose_service():
+    """The catalogue, by group, for intake staff."""
+    s = services()
+    return render_template("services.html", city=s.city, services=active_services(db_session(), s.city.key),
+                           staff=True)
+
+
+@bp.route("/intake/new/<service_code>", methods=["GET", "POST"])
+def staff_intake(service_code: str):
+    """The intake form for staff taking a call or a walk-in."""
+    return _form_page(service_code, staff=True)
+
+
+@bp.get("/api/requests/nearby")
+def nearby():
+    """Open requests of a service near a point: perhaps the problem is already reported."""
+    s = services()
+    try:
+        from boundaries.lookup import check_lon_lat
+
+        lon, lat = check_lon_lat(request.args.get("lon"), request.args.get("lat"))
+    except Exception as exc:  # InvalidCoordinates is a UserError: say why
+        abort(400, str(exc))
+    service_code = request.args.get("service", "")
+    radius = DUPLICATE_RADIUS_M["staff" if request.args.get("staff") else "public"]
+    found = nearby_open_requests(db_session(), s.city.key, service_code, lon, lat, radius)
+    return jsonify(nearby=[{
+        "reference": n.public_ref, "service": n.service_name, "status": STATE_LABELS[n.status],
+        "address": _approximate(n.address), "distance_m": n.distance_m,
+        "url": url_for("requests.status", reference=n.public_ref),
+    } for n in found])
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status_lookup():
+    """Find a request by its reference."""
+    s = services()
+    typed = request.values.get("reference", "")
+    if typed:
+        reference = normalize_reference(typed)
+        if reference:
+            return redirect(url_for("requests.status", reference=reference), code=303)
+    return render_template("status_lookup.html", city=s.city, typed=typed,
+                           error="That is not a request reference." if typed else None), (400 if typed else 200)
+
+
+@bp.get("/status/<reference>")
+def status(reference: str):
+    """A request's public page: status, service, approximate place, dates, public notes; never contact data."""
+    s = services()
+    canonical = normalize_reference(reference)
+    session = db_session()
+    found = session.scalar(select(ServiceRequest).where(ServiceRequest.city == s.city.key,
+                                                        ServiceRequest.public_ref == canonical)) if canonical else None
+    if found is None:
+        abort(404, "No request has that reference. Check it and try again.")
+    notes = session.scalars(select(RequestEvent).where(RequestEvent.request_id == found.id, RequestEvent.public)
+                            .order_by(RequestEvent.at)).all()
+    original = session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None
+    return render_template("status.html", city=s.city, r=found, notes=notes, label=STATE_LABELS[found.status],
+                           place=_approximate(found.address) or found.location_note, original=original,
+                           new=request.args.get("new") == "1")
+
+
+def _approximate(address: str | None) -> str | None:
+    """``2111 W BELLEVUE AVE, 90026`` -> ``2100 block of W BELLEVUE AVE``: where, not whose door."""
+    if not address:
+        return None
+    match = re.match(r"^(?:near )?(\d+)(?:\s+\d/\d|[A-Z])?\s+([^,]+)", address, flags=re.I)
+    if not match:
+        return address.split(",")[0]
+    block = int(match.group(1)) // 100 * 100
+    return f"{block} block of {match.group(2).upper()}"

@@ -1,0 +1,83 @@
+"""The resident and staff forms and the public status page."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from app.service_requests.models import ServiceRequest
+
+
+def count(session) -> int:
+    return session.scalar(select(func.count()).select_from(ServiceRequest))
+
+
+def file_graffiti(client, **fields):
+    data = {"address": "2111 W Bellevue Ave", "attribute[surface]": "wall", "description": "Tags", **fields}
+    return client.post("/report/graffiti", data=data)
+
+
+def test_the_catalogue_by_group(client):
+    html = client.get("/report").get_data(as_text=True)
+    assert "Graffiti Removal" in html and "Street lighting" in html and "48 hours" in html
+
+
+def test_a_resident_files_and_follows_a_request(client, session):
+    response = file_graffiti(client, email="ana@example.org", phone="2135550100", first_name="Ana",
+                             response_method="email", description="<script>alert('x')</script>")
+    assert response.status_code == 303
+    reference = re.search(r"/status/([0-9A-Z-]+)", response.headers["Location"]).group(1)
+    page = client.get(f"/status/{reference}").get_data(as_text=True)
+    assert "Graffiti Removal" in page and "Submitted" in page
+    assert "2100 block of W BELLEVUE AVE" in page and "2111" not in page  # where, not whose door
+    assert "&lt;script&gt;" in page and "<script>alert" not in page       # stored as text, escaped on display
+    assert "ana@example.org" not in page and "2135550100" not in page and "Ana" not in page
+    assert client.get(f"/status/{reference.lower()}").status_code == 200  # forgiving of how it is typed
+
+
+def test_errors_name_the_field_and_keep_what_was_typed(client, session):
+    before = count(session)
+    response = file_graffiti(client, **{"attribute[surface]": "roof", "description": "Still there"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="error-attribute-surface"' in html and "is not one of the choices" in html
+    assert "Still there" in html
+    assert count(session) == before
+    outside = file_graffiti(client, address="La Cienega Blvd & Blackwelder St")
+    assert outside.status_code == 400 and "City of Culver City" in outside.get_data(as_text=True)
+    assert count(session) == before
+
+
+def test_a_resubmitted_form_makes_one_request(client, session):
+    before = count(session)
+    first = file_graffiti(client, idempotency_key="form-42")
+    again = file_graffiti(client, idempotency_key="form-42")
+    assert first.headers["Location"] == again.headers["Location"]
+    assert count(session) == before + 1
+
+
+def test_staff_record_the_channel(client, session):
+    response = client.post("/intake/new/graffiti", data={
+        "channel": "walk_in", "address": "2111 W Bellevue Ave", "attribute[surface]": "fence"})
+    assert response.status_code == 303
+    reference = re.search(r"/status/([0-9A-Z-]+)", response.headers["Location"]).group(1)
+    assert session.scalar(select(ServiceRequest.channel).where(ServiceRequest.public_ref == reference)) == "walk_in"
+
+
+def test_references_cannot_be_enumerated(client):
+    assert client.get("/status/1").status_code == 404
+    assert client.get("/status/00000-00000-00000-00000-000000").status_code == 404
+    assert client.post("/status", data={"reference": "1-870704831"}).status_code == 400  # not a public reference
+    assert client.get("/status/1-870704831").status_code == 404  # the city's own number is no key either
+
+
+def test_nearby_requests_for_the_form(client):
+    file_graffiti(client)
+    found = client.get("/api/requests/nearby?service=graffiti&lon=-118.2669&lat=34.0733").get_json()["nearby"]
+    assert found and found[0]["address"] == "2100 block of W BELLEVUE AVE"
+    assert client.get("/api/requests/nearby?service=graffiti&lon=x&lat=1").status_code == 400
+
+
+def test_unknown_service_is_404(client):
+    assert client.get("/report/teleportation").status_code == 404
