@@ -26,8 +26,12 @@ CHROMIUM_ARGS = [
 
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    """Serve ``app`` on a free loopback port in a thread; yields the base URL.
+
+    One request at a time: the app is bound to the test's single connection, whose
+    transaction is rolled back afterwards, so browser tests leave nothing behind.
+    """
+    server = make_server("127.0.0.1", 0, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

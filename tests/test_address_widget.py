@@ -22,8 +22,8 @@ def open_widget(browser, base: str):
     return page, requests
 
 
-def test_keyboard_only_intake(settings, database):
-    app = create_app(settings, database=database)
+def test_keyboard_only_intake(settings, bound_database):
+    app = create_app(settings, database=bound_database)
     with live_server(app) as base, chromium() as browser:
         page, requests = open_widget(browser, base)
         assert page.evaluate("document.activeElement.id") == "address-input"  # ready to type on arrival
@@ -56,8 +56,8 @@ def test_keyboard_only_intake(settings, database):
     assert all(url.startswith(base) for url in requests)
 
 
-def test_the_gardena_redirect_screen(settings, database):
-    app = create_app(dataclasses.replace(settings, city="gardena"), database=database)
+def test_the_gardena_redirect_screen(settings, bound_database):
+    app = create_app(dataclasses.replace(settings, city="gardena"), database=bound_database)
     with live_server(app) as base, chromium() as browser:
         page, requests = open_widget(browser, base)
         page.fill("#address-input", "16117 S Menlo Ave, Gardena CA 90247")

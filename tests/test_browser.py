@@ -23,8 +23,8 @@ def click_map_at(page, lon: float, lat: float) -> None:
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
 
 
-def test_landing_map(settings, database):
-    app = create_app(settings, database=database)
+def test_landing_map(settings, bound_database):
+    app = create_app(settings, database=bound_database)
     requests: list[str] = []
     console_errors: list[str] = []
     with live_server(app) as base, chromium() as browser:

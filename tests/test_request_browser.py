@@ -11,8 +11,8 @@ from tests.test_browser import SCREENSHOTS
 pytestmark = pytest.mark.browser
 
 
-def test_file_a_request_and_follow_it(settings, database):
-    app = create_app(settings, database=database)
+def test_file_a_request_and_follow_it(settings, bound_database):
+    app = create_app(settings, database=bound_database)
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         requests: list[str] = []
