@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import address_validation
+from bench import address_validation, requests
 from bench.common import RESULTS_DIR
 
 BENCHMARKS = {
     "address_validation": address_validation.run,
+    "requests": requests.run,
 }
 
 

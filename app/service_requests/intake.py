@@ -181,12 +181,15 @@ def nearby_open_requests(session: Session, city: str, service_code: str, lon: fl
             WHERE city = :city AND is_open AND service_code = :service AND duplicate_of IS NULL
               AND requested_at >= now() - make_interval(days => :days)
               AND (CAST(:exclude AS bigint) IS NULL OR id <> :exclude)
+              -- the box lets the GiST index on geom answer; the geography test is exact
+              AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :dx, :dy)
               AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius)
             ORDER BY distance LIMIT :limit
             """
         ),
         {"city": city, "service": service_code, "lon": lon, "lat": lat, "radius": radius_m, "days": days,
-         "exclude": exclude_id, "limit": limit},
+         "exclude": exclude_id, "limit": limit, "dy": radius_m / 110_000,
+         "dx": radius_m / (110_000 * max(0.01, math.cos(math.radians(lat))))},
     )
     return [NearbyRequest(r.public_ref, r.service_name, r.status, r.address, r.requested_at, round(r.distance, 1))
             for r in rows]

@@ -1,0 +1,160 @@
+"""Benchmarks: importing 1,000,000 requests, and creating one request with 1,000,000 stored.
+
+Import (issue 4): rows/s of ``import_history`` on a generated history file in the city's
+own format, beside the floor measured in the same run: a raw COPY of the same file into a
+plain table plus one set-based spatial UPDATE (the ward of every row). Target: within
+1.5x of the floor.
+
+Creation: ``create_request`` (address validation, routing, duplicate check, spatial
+assignment, commit) p95 <= 50 ms with the imported requests stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+
+from app.service_requests.catalogue import sync_catalogue
+from app.service_requests.importer import import_history
+from app.service_requests.intake import RequestInput, create_request
+from app.settings import PROJECT_ROOT
+from address_db.validation import Validator
+from bench.address_validation import ensure_addresses
+from bench.common import bench_database, time_each, write_results
+
+DATA_DIR = PROJECT_ROOT / "var" / "bench"
+# Shares of the request types in the real 2017 and 2020 samples.
+SERVICE_SHARES = {
+    "Bulky Items": 0.445, "Graffiti Removal": 0.275, "Illegal Dumping Pickup": 0.085,
+    "Metal/Household Appliances": 0.079, "Electronic Waste": 0.037, "Homeless Encampment": 0.033,
+    "Dead Animal Removal": 0.02, "Other": 0.013, "Single Streetlight Issue": 0.006,
+    "Multiple Streetlight Issue": 0.005, "Report Water Waste": 0.002,
+}
+OWNERS = {"Graffiti Removal": "OCB", "Single Streetlight Issue": "BSL", "Multiple Streetlight Issue": "BSL",
+          "Report Water Waste": "LADWP", "Other": "ITA"}
+
+
+def history_file(session: Any, rows: int, seed: int = 311) -> Path:
+    """A generated history CSV in the MyLA311 format, on the synthetic addresses (made once)."""
+    path = DATA_DIR / f"history-{rows}.csv"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    addresses = pd.DataFrame(session.execute(text(
+        "SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
+        "WHERE city = 'la' AND kind = 'address' ORDER BY random() LIMIT :n"), {"n": min(rows, 400_000)}).all())
+    pick = addresses.iloc[rng.integers(0, len(addresses), rows)].reset_index(drop=True)
+    names = list(SERVICE_SHARES)
+    shares = np.array(list(SERVICE_SHARES.values()))
+    services = rng.choice(names, size=rows, p=shares / shares.sum())
+    created = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.uniform(0, 3 * 365 * 86400, rows), unit="s")
+    closed = created + pd.to_timedelta(rng.exponential(4 * 86400, rows), unit="s")
+    status = rng.choice(["Closed", "Cancelled", "Open", "Pending"], size=rows, p=[0.95, 0.03, 0.01, 0.01])
+    frame = pd.DataFrame({
+        "SRNumber": [f"B-{i}" for i in range(rows)],
+        "CreatedDate": created.strftime("%Y-%m-%d %H:%M:%S"),
+        "UpdatedDate": closed.strftime("%Y-%m-%d %H:%M:%S"),
+        "ClosedDate": np.where(status == "Closed", closed.strftime("%Y-%m-%d %H:%M:%S"), ""),
+        "RequestType": services,
+        "Owner": [OWNERS.get(s, "BOS") for s in services],
+        "Status": status,
+        "RequestSource": rng.choice(["Call", "Mobile App", "Self Service", "Driver Self Report", "Email"], size=rows,
+                                    p=[0.44, 0.22, 0.13, 0.2, 0.01]),
+        "Address": pick["standardized"], "ZipCode": pick["zipcode"],
+        "Latitude": pick["lat"].round(7), "Longitude": pick["lon"].round(7),
+    })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def floor(database: Any, path: Path) -> dict[str, float]:
+    """A raw COPY of the file into a plain table plus one set-based spatial UPDATE: the floor."""
+    with database.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_raw"))
+        conn.execute(text(
+            "CREATE UNLOGGED TABLE bench_raw (sr text, created text, updated text, closed text, type text, owner text, "
+            "status text, source text, address text, zip text, lat float8, lon float8, ward text)"))
+        raw = conn.connection.driver_connection
+        start = time.perf_counter()
+        with raw.cursor() as cursor, open(path, "rb") as handle:
+            with cursor.copy("COPY bench_raw (sr, created, updated, closed, type, owner, status, source, address, zip, "
+                             "lat, lon) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    copy.write(block)
+        copied = time.perf_counter() - start
+        start = time.perf_counter()
+        conn.execute(text(
+            """
+            UPDATE bench_raw b SET ward = w.key FROM (
+                SELECT r.ctid AS row_id, min(f.key) AS key
+                FROM bench_raw r
+                JOIN boundary_piece p ON ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326))
+                JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.role = 'wards' AND v.city = 'la'
+                JOIN boundary_feature f ON f.id = p.feature_id
+                GROUP BY r.ctid) w
+            WHERE b.ctid = w.row_id
+            """))
+        updated = time.perf_counter() - start
+        conn.execute(text("DROP TABLE bench_raw"))
+    return {"copy_s": round(copied, 1), "spatial_update_s": round(updated, 1), "total_s": round(copied + updated, 1)}
+
+
+def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[str, Any]:
+    """Run both benchmarks and write bench/results/requests.{json,md}."""
+    ensure_addresses(total, seed)
+    database, city = bench_database()
+    with database.session() as session:
+        sync_catalogue(session, city)
+        session.commit()
+        path = history_file(session, total, seed)
+        session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
+        session.commit()
+    floor_s = floor(database, path)
+    mapping = dataclasses.replace(city.requests, paths=(path,))
+    with database.session() as session:
+        start = time.perf_counter()
+        report = import_history(session, city, mapping, report_dir=DATA_DIR)
+        import_s = time.perf_counter() - start
+        stored = session.execute(text("SELECT count(*) FROM service_request")).scalar()
+        session.execute(text("ANALYZE service_request"))
+        session.commit()
+
+    validator = Validator(city.key)
+    rng = random.Random(seed)
+    with database.session() as session:
+        addresses = session.execute(text(
+            "SELECT standardized FROM address_point WHERE city = 'la' AND kind = 'address' AND in_jurisdiction "
+            "ORDER BY random() LIMIT :n"), {"n": creations + 20}).scalars().all()
+        forms = [RequestInput(service_code=rng.choice(["graffiti", "illegal-dumping", "dead-animal"]),
+                              channel="phone", address=a, actor="bench",
+                              attributes={"surface": "wall"}) for a in addresses]
+        for form in forms:
+            if form.service_code != "graffiti":
+                form.attributes = {}
+        creation = time_each(forms, lambda form: create_request(session, city, validator, form))
+
+    rows_per_s = report.rows_read / import_s
+    floor_rows_per_s = report.rows_read / floor_s["total_s"]
+    summary = {"rows": report.rows_read, "inserted": report.inserted, "rejected": len(report.rejected),
+               "import_s": round(import_s, 1), "import_rows_per_s": round(rows_per_s),
+               "floor": floor_s, "floor_rows_per_s": round(floor_rows_per_s),
+               "ratio_to_floor": round(import_s / floor_s["total_s"], 2), "stored_requests": stored,
+               "create_ms": creation, "targets": {"ratio_to_floor": 1.5, "create_p95_ms": 50}}
+    table = [
+        (f"import {report.rows_read:,} requests", f"{import_s:.0f} s, {rows_per_s:,.0f} rows/s",
+         "<= 1.5x floor", f"floor {floor_s['total_s']:.0f} s ({floor_rows_per_s:,.0f} rows/s): "
+                          f"{import_s / floor_s['total_s']:.2f}x"),
+        (f"create one request ({stored:,} stored)", f"p50 {creation['p50']} ms, p95 {creation['p95']} ms",
+         "p95 <= 50 ms", "-"),
+    ]
+    write_results("requests", summary, table)
+    return summary
