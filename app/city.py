@@ -133,6 +133,18 @@ class SourceMapping:
 
 
 @dataclass(frozen=True)
+class IntakeSettings:
+    """Duplicate hints at intake: open requests of the same service this close and this recent."""
+
+    duplicate_radius_public_m: float = 250.0
+    duplicate_radius_staff_m: float = 1000.0
+    duplicate_days: int = 30
+
+    def radius(self, staff: bool) -> float:
+        return self.duplicate_radius_staff_m if staff else self.duplicate_radius_public_m
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """Everything that makes one city different from another."""
 
@@ -149,6 +161,7 @@ class CityConfig:
     path: Path
     data_dir: Path
     catalogue: Catalogue = field(default_factory=Catalogue)
+    intake: "IntakeSettings" = field(default_factory=lambda: IntakeSettings())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -328,7 +341,22 @@ class _CityParser:
             path=self.path,
             data_dir=self.data_dir,
             catalogue=parse_catalogue(raw, self.fail),
+            intake=self.intake(raw),
         )
+
+    def intake(self, raw: Mapping[str, Any]) -> IntakeSettings:
+        table = self.table(raw, "intake", required=False) or {}
+        defaults = IntakeSettings()
+        values = {}
+        for key in ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days"):
+            value = table.get(key, getattr(defaults, key))
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100_000:
+                raise self.fail("intake", f"{key} must be a positive number")
+            values[key] = int(value) if key == "duplicate_days" else float(value)
+        unknown = sorted(set(table) - set(values))
+        if unknown:
+            raise self.fail("intake", f"does not know {unknown[0]!r}")
+        return IntakeSettings(**values)
 
     def agencies(self, raw: Mapping[str, Any]) -> AgenciesSpec:
         contacts_raw = raw.get("contacts", {})

@@ -21,6 +21,8 @@ def test_shipped_cities(settings):
     gardena = load_city("gardena", settings.cities_dir, settings.data_dir)
     assert gardena.roles() == ("jurisdiction", "agencies")
     assert gardena.agencies.contacts["los-angeles"].name == "City of Los Angeles"
+    assert (la.intake.radius(staff=False), la.intake.radius(staff=True), la.intake.duplicate_days) == (250, 1000, 30)
+    assert len(la.catalogue.services) == 12 and la.catalogue.services["graffiti"].service_level.hours == 48
 
 
 def write_city(tmp_path: Path, body: str, name: str = "testville") -> Path:
@@ -56,6 +58,9 @@ def test_a_minimal_city_needs_no_code(tmp_path):
         (('key = "testville"', 'key = "elsewhere"'), "make them agree"),
         (("[jurisdiction]", "[jurisdictions]"), r"\[jurisdiction\] is missing"),
         (('name = "Testville"', ""), 'needs name = "..."'),
+        (("[jurisdiction]", "[intake]\nduplicate_days = -1\n[jurisdiction]"), "duplicate_days must be a positive"),
+        (("[jurisdiction]", "[[services]]\ncode = \"x\"\ndepartment = \"nope\"\n[jurisdiction]"),
+         "names department 'nope'"),
     ],
 )
 def test_mistakes_are_named_with_their_fix(tmp_path, change, message):

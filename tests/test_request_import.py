@@ -115,3 +115,15 @@ def test_areas_follow_the_boundaries(session):
     changed = assign_areas(session, "la")
     assert changed >= 18_000
     assert count(session, "ward_key = 'stale'") == 0
+
+
+def test_local_times_around_the_clock_changes(session, la, tmp_path):
+    """01:30 happens twice on 3 November 2024 in Los Angeles; 02:30 never happens on 10 March 2024."""
+    source = tmp_path / "dst.csv"
+    row = ["Graffiti Removal", "OCB", "Open", "Call", "2111 W BELLEVUE AVE, 90026", "90026", "34.0732", "-118.2668"]
+    write_csv(source, [["D-1", "11/03/2024 01:30:00 AM", "", "", *row], ["D-2", "03/10/2024 02:30:00 AM", "", "", *row]])
+    report = import_history(session, la, dataclasses.replace(la.requests, paths=(source,)), report_dir=tmp_path)
+    assert (report.inserted, len(report.rejected)) == (2, 0)
+    times = dict(session.execute(text("SELECT source_id, requested_at FROM service_request WHERE source_id LIKE 'D-%'")).all())
+    assert times["D-1"] == datetime(2024, 11, 3, 8, 30, tzinfo=timezone.utc)  # 01:30 daylight time, the first one
+    assert times["D-2"] == datetime(2024, 3, 10, 10, 30, tzinfo=timezone.utc)  # 02:30 does not exist: read as 03:30 PDT

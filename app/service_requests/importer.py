@@ -4,7 +4,7 @@ Rows are read through the city file's ``[requests]`` mapping (column names match
 case-insensitively; datetimes are local time in the formats given), checked in pandas,
 streamed with COPY into a staging table, and moved with one set-based upsert keyed on the
 source's request number: importing the same file again updates instead of duplicating.
-Wards, districts and jurisdiction come from one set-based spatial update. Rows that cannot
+Wards, districts and jurisdiction are looked up in the same statement, from the points. Rows that cannot
 be imported go to a rejected-rows report with the reason.
 
 Many systems put requests of unknown location on one default point (city hall).
@@ -16,8 +16,9 @@ and flags the rest so that maps and hot spots leave them out (and say how many).
 from __future__ import annotations
 
 import csv
+import io
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from address_db.normalize import InvalidAddress, parse_address
 from app.catalogue import Service
 from app.city import CityConfig, SourceMapping
 from app.errors import DataFileError, UserError
+from app.service_requests.catalogue import active_services
 from app.service_requests.references import new_reference
 from app.service_requests.service_levels import due_at_many
 from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, STATES
@@ -109,7 +111,11 @@ def _datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
         if not missing.any():
             break
         parsed.loc[missing] = pd.to_datetime(values[missing], format=fmt, errors="coerce")
-    return parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    # The hour repeated when clocks fall back is read as its first occurrence (daylight time);
+    # a time skipped when they spring forward is read with the offset before the change
+    # (02:30 -> 03:30 daylight time), as Python's zoneinfo reads it at intake.
+    first_occurrence = np.ones(len(parsed), dtype=bool)
+    return parsed.dt.tz_localize(tz, ambiguous=first_occurrence, nonexistent=pd.Timedelta(hours=1)).dt.tz_convert("UTC")
 
 
 def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Service]) -> tuple[pd.DataFrame, list]:
@@ -171,7 +177,11 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
 
 
 def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[int, int]:
-    """COPY ``rows`` into a staging table and upsert them; returns (inserted, updated)."""
+    """COPY ``rows`` into a staging table and upsert them with their areas; returns (inserted, updated).
+
+    Each staged point is looked up once (a lateral GiST probe over the current boundary
+    pieces) as the rows are inserted, so the big table is written once.
+    """
     session.execute(text(
         """
         CREATE TEMP TABLE request_stage (
@@ -182,25 +192,50 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         ) ON COMMIT DROP
         """
     ))
+    staged = rows[list(_STAGE)].copy()
+    for column in ("description", "address", "department_code"):
+        staged[column] = staged[column].str.replace("\x00", "", regex=False)
+    buffer = io.StringIO()
+    staged.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S%z")
     raw = session.connection().connection.driver_connection
-    columns = rows[list(_STAGE)].astype(object).where(rows[list(_STAGE)].notna(), None)
     with raw.cursor() as cursor:
-        with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN") as copy:
-            for record in columns.itertuples(index=False, name=None):
-                copy.write_row(record)
+        with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+    # The current pieces of this city only, with their role and key: each probe needs no joins.
+    session.execute(text(
+        """
+        CREATE TEMP TABLE current_pieces ON COMMIT DROP AS
+        SELECT p.geom, v.role, f.key FROM boundary_piece p
+        JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = :city
+        JOIN boundary_feature f ON f.id = p.feature_id
+        """
+    ), {"city": city})
+    session.execute(text("CREATE INDEX ON current_pieces USING gist (geom)"))
+    session.execute(text("ANALYZE current_pieces"))
     counts = session.execute(text(
         """
         WITH upserted AS (
             INSERT INTO service_request (
                 city, source_id, public_ref, service_code, service_name, department_code, status, channel,
                 response_method, description, attributes, address, zipcode, location_quality, geom,
+                in_jurisdiction, agency_key, ward_key, district_key,
                 requested_at, updated_at, closed_at, due_at, service_level, source)
-            SELECT :city, source_id, public_ref, service_code, service_name, department_code, status, channel,
-                   'none', description, '{}'::jsonb, address, zipcode,
-                   CASE WHEN lon IS NULL THEN 'none' ELSE 'source' END,
-                   CASE WHEN lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-                   requested_at, updated_at, closed_at, due_at, service_level, 'import'
-            FROM request_stage
+            SELECT :city, s.source_id, s.public_ref, s.service_code, s.service_name, s.department_code, s.status,
+                   s.channel, 'none', coalesce(s.description, ''), '{}'::jsonb, s.address, s.zipcode,
+                   CASE WHEN s.lon IS NULL THEN 'none' ELSE 'source' END,
+                   CASE WHEN s.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END,
+                   CASE WHEN s.lon IS NULL THEN NULL ELSE coalesce(a.inside, false) END,
+                   CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END, a.ward, a.district,
+                   s.requested_at, s.updated_at, s.closed_at, s.due_at, s.service_level, 'import'
+            FROM request_stage s
+            LEFT JOIN LATERAL (
+                SELECT bool_or(c.role = 'jurisdiction') AS inside,
+                       min(c.key) FILTER (WHERE c.role = 'agencies') AS agency,
+                       min(c.key) FILTER (WHERE c.role = 'wards') AS ward,
+                       min(c.key) FILTER (WHERE c.role = 'districts') AS district
+                FROM current_pieces c
+                WHERE s.lon IS NOT NULL AND ST_Intersects(c.geom, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326))
+            ) a ON true
             ON CONFLICT (city, source_id) WHERE source_id IS NOT NULL DO UPDATE SET
                 status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, closed_at = EXCLUDED.closed_at,
                 department_code = EXCLUDED.department_code, description = EXCLUDED.description
@@ -300,13 +335,11 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
 def import_history(session: Session, city: CityConfig, mapping: SourceMapping | None = None,
                    report_dir: Path = DEFAULT_REPORT_DIR) -> ImportReport:
     """Import the request history of ``city`` (its configured sources, or ``mapping``); commits once."""
-    from app.service_requests.catalogue import active_services
-
     mapping = mapping or city.requests
     if mapping is None:
         raise UserError(f"The city {city.key} configures no request history; add [requests] to {city.path.name}.")
     if mapping is not city.requests:
-        city = _with_requests(city, mapping)
+        city = replace(city, requests=mapping)
     services = {s.code: s for s in active_services(session, city.key)}
     if not services:
         raise UserError("The service catalogue is empty: run `flask services sync` first.")
@@ -315,7 +348,6 @@ def import_history(session: Session, city: CityConfig, mapping: SourceMapping | 
     report = ImportReport(city.key, len(frame), 0, 0, rejected, without_location=int(rows["lon"].isna().sum()))
     try:
         report.inserted, report.updated = stage_and_upsert(session, city.key, rows)
-        assign_areas(session, city.key, only_stale=True)
         report.placeholders = fix_placeholders(session, city.key)
         session.commit()
     except BaseException:
@@ -323,12 +355,6 @@ def import_history(session: Session, city: CityConfig, mapping: SourceMapping | 
         raise
     report.report_path = _write_rejected(rejected, city.key, report_dir)
     return report
-
-
-def _with_requests(city: CityConfig, mapping: SourceMapping) -> CityConfig:
-    from dataclasses import replace
-
-    return replace(city, requests=mapping)
 
 
 def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir: Path) -> Path | None:

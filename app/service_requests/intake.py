@@ -34,9 +34,6 @@ from app.service_requests.service_levels import due_at
 from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, RESPONSE_METHODS
 from boundaries.lookup import check_lon_lat
 
-#: Duplicate hints: open requests of the same service this close and this recent.
-DUPLICATE_RADIUS_M = {"public": 250, "staff": 1000}
-DUPLICATE_DAYS = 30
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 
 
@@ -162,15 +159,16 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
             body=(f"We received your request ({service.name}). Its reference is {request.public_ref}.\n"
                   f"The service level is {request.service_level}: expected by {expected}.\n"),
         ))
-    radius = DUPLICATE_RADIUS_M["public" if data.actor == "public" else "staff"]
+    radius = city.intake.radius(staff=data.actor != "public")
     nearby = (nearby_open_requests(session, city.key, service.code, location.lon, location.lat, radius,
-                                   exclude_id=request.id) if location.lon is not None else [])
+                                   days=city.intake.duplicate_days, exclude_id=request.id)
+              if location.lon is not None else [])
     session.commit()
     return CreatedRequest(request, nearby)
 
 
 def nearby_open_requests(session: Session, city: str, service_code: str, lon: float, lat: float, radius_m: float,
-                         days: int = DUPLICATE_DAYS, exclude_id: int | None = None, limit: int = 10) -> list[NearbyRequest]:
+                         days: int = 30, exclude_id: int | None = None, limit: int = 10) -> list[NearbyRequest]:
     """Open requests of the same service within ``radius_m`` metres made in the last ``days`` days."""
     rows = session.execute(
         text(

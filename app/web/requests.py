@@ -9,7 +9,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from sqlalchemy import select
 
 from app.service_requests.catalogue import active_services, get_service
-from app.service_requests.intake import DUPLICATE_RADIUS_M, IntakeError, RequestInput, create_request, nearby_open_requests
+from app.service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests
 from app.service_requests.models import RequestEvent, ServiceRequest
 from app.service_requests.references import normalize_reference
 from app.service_requests.states import CHANNELS, STATE_LABELS
@@ -61,7 +61,7 @@ def _form_page(service_code: str, staff: bool):
     return render_template(
         "request_form.html", city=s.city, service=service, staff=staff, channels=STAFF_CHANNELS, error=error,
         form=request.form, tile_url=s.settings.tile_url, tile_attribution=s.settings.tile_attribution,
-        duplicate_radius=DUPLICATE_RADIUS_M["staff" if staff else "public"],
+        duplicate_radius=round(s.city.intake.radius(staff)),
     ), (400 if error else 200)
 
 
@@ -104,8 +104,8 @@ def nearby():
     except Exception as exc:  # InvalidCoordinates is a UserError: say why
         abort(400, str(exc))
     service_code = request.args.get("service", "")
-    radius = DUPLICATE_RADIUS_M["staff" if request.args.get("staff") else "public"]
-    found = nearby_open_requests(db_session(), s.city.key, service_code, lon, lat, radius)
+    radius = s.city.intake.radius(staff=bool(request.args.get("staff")))
+    found = nearby_open_requests(db_session(), s.city.key, service_code, lon, lat, radius, days=s.city.intake.duplicate_days)
     return jsonify(nearby=[{
         "reference": n.public_ref, "service": n.service_name, "status": STATE_LABELS[n.status],
         "address": _approximate(n.address), "distance_m": n.distance_m,
