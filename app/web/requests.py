@@ -8,12 +8,14 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from app.errors import InvalidCoordinates
 from app.service_requests.catalogue import active_services, get_service
 from app.service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests
 from app.service_requests.models import RequestEvent, ServiceRequest
 from app.service_requests.references import normalize_reference
 from app.service_requests.states import CHANNELS, STATE_LABELS
 from app.web import db_session, services
+from boundaries.lookup import check_lon_lat
 
 bp = Blueprint("requests", __name__)
 
@@ -65,12 +67,16 @@ def _form_page(service_code: str, staff: bool):
     ), (400 if error else 200)
 
 
+def _catalogue_page(staff: bool):
+    s = services()
+    return render_template("services.html", city=s.city, services=active_services(db_session(), s.city.key),
+                           staff=staff)
+
+
 @bp.get("/report")
 def choose_service():
     """The catalogue, by group, for residents."""
-    s = services()
-    return render_template("services.html", city=s.city, services=active_services(db_session(), s.city.key),
-                           staff=False)
+    return _catalogue_page(staff=False)
 
 
 @bp.route("/report/<service_code>", methods=["GET", "POST"])
@@ -82,9 +88,7 @@ def report(service_code: str):
 @bp.get("/intake/new")
 def staff_choose_service():
     """The catalogue, by group, for intake staff."""
-    s = services()
-    return render_template("services.html", city=s.city, services=active_services(db_session(), s.city.key),
-                           staff=True)
+    return _catalogue_page(staff=True)
 
 
 @bp.route("/intake/new/<service_code>", methods=["GET", "POST"])
@@ -98,10 +102,8 @@ def nearby():
     """Open requests of a service near a point: perhaps the problem is already reported."""
     s = services()
     try:
-        from boundaries.lookup import check_lon_lat
-
         lon, lat = check_lon_lat(request.args.get("lon"), request.args.get("lat"))
-    except Exception as exc:  # InvalidCoordinates is a UserError: say why
+    except InvalidCoordinates as exc:
         abort(400, str(exc))
     service_code = request.args.get("service", "")
     radius = s.city.intake.radius(staff=bool(request.args.get("staff")))
