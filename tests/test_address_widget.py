@@ -61,7 +61,7 @@ def test_the_gardena_redirect_screen(settings, bound_database):
     with live_server(app) as base, chromium() as browser:
         page, requests = open_widget(browser, base)
         page.fill("#address-input", "16117 S Menlo Ave, Gardena CA 90247")
-        page.click("#address-check")
+        page.press("#address-input", "Enter")
         page.wait_for_selector("#redirect-dialog[open]")
         page.wait_for_selector('#redirect-map[data-ready="true"]')
         text = page.inner_text("#redirect-dialog")
@@ -71,3 +71,13 @@ def test_the_gardena_redirect_screen(settings, bound_database):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "gardena-redirect.png"))
     assert all(url.startswith(base) for url in requests)
+
+
+def test_the_suggestion_list_never_covers_the_buttons(settings, bound_database):
+    app = create_app(settings, database=bound_database)
+    with live_server(app) as base, chromium() as browser:
+        page, _ = open_widget(browser, base)
+        page.keyboard.type("2111 w bellevue ave", delay=30)
+        page.wait_for_selector("#address-suggestions:not([hidden]) [role=option]")
+        page.click("#address-check")  # with the list open, by mouse
+        page.wait_for_selector('#address-result[data-status="valid"]')
