@@ -81,3 +81,34 @@ def test_nearby_requests_for_the_form(client):
 
 def test_unknown_service_is_404(client):
     assert client.get("/report/teleportation").status_code == 404
+
+
+HOSTILE = [
+    {"idempotency_key": "k\x00ey"},
+    {"idempotency_key": "k" * 10_000},
+    {"media_url": "https://example.org/a\x00b"},
+    {"lat": "1e309", "lon": "-118.2", "address": ""},
+    {"lat": "", "lon": "abc", "address": ""},
+    {"attribute[surface][]": ["wall", "fence"]},
+    {"attribute[surface]": "wall\x00"},
+    {"attribute[unknown]": "x"},
+    {"description": "a\x00b" * 10},
+    {"email": "a\x00@b.org", "response_method": "email"},
+    {"address": "'; DROP TABLE service_request; --"},
+    {"address_id": "' OR 1=1 --"},
+    {"address_id": "x" * 5000},
+    {"location_note": "<img src=x onerror=alert(1)>" * 100},
+    {"response_method": ["email", "phone"]},
+    {"first_name": "\u202e\u0000 Bobby"},
+]
+
+
+def test_hostile_form_input_never_breaks_the_server(client, session):
+    before = count(session)
+    for payload in HOSTILE:
+        response = file_graffiti(client, **payload)
+        assert response.status_code in (303, 400), (payload, response.status_code)
+    stored = count(session) - before
+    assert stored <= len(HOSTILE)  # what was accepted was accepted whole, the rest not at all
+    for path in ("/status/%00", "/status/" + "A" * 5000, "/report/%00", "/api/requests/nearby?service=%00&lon=1&lat=1"):
+        assert client.get(path).status_code in (200, 400, 404), path

@@ -75,6 +75,10 @@ def test_references_cannot_be_guessed_from_one_another(session, la, validator):
         ({"response_method": "email"}, "email", "give an e-mail address"),
         ({"channel": "pigeon"}, "channel", "The channel must be one of"),
         ({"media_url": "javascript:alert(1)"}, "media_url", "http(s)"),
+        ({"media_url": "https://example.org/a\x00b"}, "media_url", "http(s)"),
+        ({"idempotency_key": "k\x00ey"}, "idempotency_key", "An idempotency key is 1 to 200 printable characters."),
+        ({"idempotency_key": "k" * 201}, "idempotency_key", "An idempotency key is"),
+        ({"service_code": "graffiti\x00"}, "service_code", "There is no service"),
     ],
 )
 def test_bad_requests_name_the_field_and_store_nothing(session, la, validator, changes, field, message):

@@ -7,6 +7,8 @@ creation, so changing a service level never rewrites history.
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -70,6 +72,8 @@ def active_services(session: Session, city: str) -> list[Service]:
 
 def get_service(session: Session, city: str, code: str) -> Service | None:
     """The active service ``code`` of ``city``, or None."""
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", code):
+        return None
     record = session.scalar(
         select(ServiceRecord).where(ServiceRecord.city == city, ServiceRecord.code == code, ServiceRecord.active)
     )

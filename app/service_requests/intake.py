@@ -34,7 +34,8 @@ from app.service_requests.service_levels import due_at
 from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, RESPONSE_METHODS
 from boundaries.lookup import check_lon_lat
 
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
+_EMAIL = re.compile(r"^[^@\s<>\x00]+@[^@\s<>\x00]+\.[A-Za-z]{2,}$")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 
 
 class IntakeError(UserError):
@@ -104,6 +105,9 @@ class _Location:
 
 def create_request(session: Session, city: CityConfig, validator: Validator, data: RequestInput) -> CreatedRequest:
     """Check, store and commit a new request; raise :class:`IntakeError` (nothing stored) if it cannot be."""
+    if data.idempotency_key is not None and not (
+            isinstance(data.idempotency_key, str) and _IDEMPOTENCY_KEY.fullmatch(data.idempotency_key)):
+        raise IntakeError("idempotency_key", "An idempotency key is 1 to 200 printable characters.")
     if data.idempotency_key:
         existing = _by_idempotency_key(session, city.key, data.idempotency_key)
         if existing is not None:
@@ -304,7 +308,7 @@ def _short(value: Any, name: str, limit: int = 200) -> str | None:
 def _media_url(value: Any) -> str | None:
     if not value:
         return None
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s<>\"]{1,2000}$", value):
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s<>\"\x00-\x1f]{1,2000}", value):
         raise IntakeError("media_url", "The media URL must be an http(s) address.")
     return value
 

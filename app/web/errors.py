@@ -39,7 +39,15 @@ def error_response(status: int, message: str):
 
 
 def register(app: Flask) -> None:
-    """Install the error handlers on ``app``."""
+    """Install the error handlers on ``app``, and refuse input no person types."""
+
+    @app.before_request
+    def refuse_nul_characters():
+        # No address, name or note contains a NUL; PostgreSQL cannot store one in text.
+        values = [request.path, *(v for _, vs in request.values.lists() for v in vs)]
+        if any("\x00" in value for value in values):
+            return error_response(400, "The request contains a NUL character, which no field may hold.")
+        return None
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -106,6 +106,8 @@ def nearby():
     except InvalidCoordinates as exc:
         abort(400, str(exc))
     service_code = request.args.get("service", "")
+    if not re.fullmatch(r"[a-z0-9-]{1,64}", service_code):
+        abort(400, "Name the service by its code, e.g. ?service=graffiti.")
     radius = s.city.intake.radius(staff=bool(request.args.get("staff")))
     found = nearby_open_requests(db_session(), s.city.key, service_code, lon, lat, radius, days=s.city.intake.duplicate_days)
     return jsonify(nearby=[{
