@@ -31,7 +31,9 @@ def test_a_resident_files_and_follows_a_request(client, session):
     page = client.get(f"/status/{reference}").get_data(as_text=True)
     assert "Graffiti Removal" in page and "Submitted" in page
     assert "2100 block of W BELLEVUE AVE" in page and "2111" not in page  # where, not whose door
-    assert "&lt;script&gt;" in page and "<script>alert" not in page       # stored as text, escaped on display
+    assert "<script>alert" not in page                                    # the requester's words stay off
+    staff = client.get(f"/staff/requests/{reference}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(" in staff and "<script>alert" not in staff  # stored as text, escaped on display
     assert "ana@example.org" not in page and "2135550100" not in page and "Ana" not in page
     assert client.get(f"/status/{reference.lower()}").status_code == 200  # forgiving of how it is typed
 
@@ -112,3 +114,13 @@ def test_hostile_form_input_never_breaks_the_server(client, session):
     assert stored <= len(HOSTILE)  # what was accepted was accepted whole, the rest not at all
     for path in ("/status/%00", "/status/" + "A" * 5000, "/report/%00", "/api/requests/nearby?service=%00&lon=1&lat=1"):
         assert client.get(path).status_code in (200, 400, 404), path
+
+
+def test_the_public_page_shows_no_free_text_of_the_requester(client, session, la, validator):
+    from app.service_requests.intake import RequestInput, create_request
+
+    request = create_request(session, la, validator, RequestInput(
+        service_code="graffiti", channel="web", address="Jane Doe house, 12 Elm", lon=-118.26690, lat=34.07325,
+        attributes={"surface": "wall"}, description="Call me at 213 555 0100, I am Jane")).request
+    page = client.get(f"/status/{request.public_ref}").get_data(as_text=True)
+    assert "Jane" not in page and "555" not in page and "Elm" not in page

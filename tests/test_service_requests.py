@@ -237,3 +237,25 @@ def test_bulk_due_dates_follow_the_same_rule():
         bulk = due_at_many(moments, hours, days, LA_TZ)
         one_by_one = [due_at(m.to_pydatetime(), level, LA_TZ) for m in moments]
         assert [b.to_pydatetime() for b in bulk] == one_by_one
+
+
+def test_a_reused_key_with_other_content_is_refused_not_swallowed(session, la, validator):
+    create_request(session, la, validator, graffiti(idempotency_key="form-7", description="first caller"))
+    with pytest.raises(IntakeError, match="already sent for another request") as caught:
+        create_request(session, la, validator, graffiti(idempotency_key="form-7", description="second caller"))
+    assert caught.value.field == "idempotency_key"
+
+
+def test_imported_history_is_not_escalated(session):
+    stale = session.execute(text("SELECT count(*) FROM service_request WHERE city = 'la' AND source = 'import' "
+                                 "AND is_open AND due_at < now()")).scalar()
+    assert stale > 0  # the 2017 and 2020 samples hold open requests long past due
+    escalate_overdue(session, "la")
+    assert session.execute(text("SELECT count(*) FROM service_request WHERE source = 'import' "
+                                "AND escalated_at IS NOT NULL")).scalar() == 0
+
+
+def test_backoff_is_capped_however_often_delivery_failed():
+    from app.service_requests.notifications import MAX_BACKOFF
+
+    assert min(MAX_BACKOFF, timedelta(minutes=2 ** min(60, 9))) == MAX_BACKOFF

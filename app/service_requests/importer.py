@@ -160,14 +160,18 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame.loc[~closed, "closed_at"] = pd.NaT
     frame["updated_at"] = frame["updated_at"].fillna(frame["requested_at"])
 
-    lon = pd.to_numeric(frame.get("longitude"), errors="coerce")
-    lat = pd.to_numeric(frame.get("latitude"), errors="coerce")
+    def optional(column: str) -> pd.Series:  # a field the mapping may leave out
+        return frame[column].astype("string") if column in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+
+    lon = pd.to_numeric(optional("longitude"), errors="coerce")
+    lat = pd.to_numeric(optional("latitude"), errors="coerce")
     usable = lon.between(-180, 180) & lat.between(-90, 90) & (lon != 0) & (lat != 0)
     frame["lon"], frame["lat"] = lon.where(usable), lat.where(usable)
-    frame["department_code"] = frame.get("department")
-    frame["description"] = frame.get("description", pd.Series("", index=frame.index)).fillna("").str.slice(0, MAX_DESCRIPTION)
-    frame["address"] = frame.get("address")
-    frame["zipcode"] = frame.get("zipcode", pd.Series(None, index=frame.index)).str.extract(r"^(\d{5})", expand=False)
+    frame["department_code"] = optional("department").str.strip()
+    reject(frame["department_code"].str.len().fillna(0) > 32, "a department code longer than 32 characters")
+    frame["description"] = optional("description").fillna("").str.slice(0, MAX_DESCRIPTION)
+    frame["address"] = optional("address").str.slice(0, 500)
+    frame["zipcode"] = optional("zipcode").str.extract(r"^(\d{5})", expand=False)
 
     bad = reasons != ""
     rejected = [(f, int(r), why) for f, r, why in zip(frame.loc[bad, "_file"], frame.loc[bad, "_row"], reasons[bad])]
@@ -236,9 +240,10 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
                 FROM current_pieces c
                 WHERE s.lon IS NOT NULL AND ST_Intersects(c.geom, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326))
             ) a ON true
+            -- a re-import brings the source's state up to date; routing done here (reassignments) stays
             ON CONFLICT (city, source_id) WHERE source_id IS NOT NULL DO UPDATE SET
                 status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, closed_at = EXCLUDED.closed_at,
-                department_code = EXCLUDED.department_code, description = EXCLUDED.description
+                description = EXCLUDED.description
             RETURNING id, (xmax = 0) AS inserted
         ), events AS (
             INSERT INTO request_event (request_id, actor, kind, to_status, note, public, data)

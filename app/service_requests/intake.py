@@ -111,6 +111,9 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
     if data.idempotency_key:
         existing = _by_idempotency_key(session, city.key, data.idempotency_key)
         if existing is not None:
+            if (existing.service_code, existing.description) != (data.service_code, _description(data.description)):
+                raise IntakeError("idempotency_key", "This form was already sent for another request; "
+                                                     "reload the form to file a new one.")
             return CreatedRequest(existing, [], created=False)
     service = get_service(session, city.key, data.service_code) if isinstance(data.service_code, str) else None
     if service is None:

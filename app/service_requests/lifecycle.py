@@ -103,8 +103,7 @@ def reopen(session: Session, request: ServiceRequest, actor: str, reason: str) -
     _record(session, request, actor, "reopened", reason.strip(), True, "submitted")
     request.status = "submitted"
     request.closed_at = None
-    request.duplicate_of = None
-    request.escalated_at = None
+    request.duplicate_of = None  # escalated_at stays: a reopened late request is not escalated twice
     request.updated_at = datetime.now(timezone.utc)
     session.commit()
     return request
@@ -130,15 +129,22 @@ def overdue(session: Session, city: str, department: str | None = None,
     return list(session.scalars(query.order_by(ServiceRequest.due_at).limit(5000)))
 
 
-def escalate_overdue(session: Session, city: str, now: datetime | None = None) -> int:
-    """Escalate each newly overdue request to its department's supervisor; returns how many."""
+def escalate_overdue(session: Session, city: str, now: datetime | None = None, limit: int = 5000) -> int:
+    """Escalate each newly overdue request to its department's supervisor; returns how many.
+
+    Imported history is not escalated: it describes the past, not today's work.
+    """
     now = now or datetime.now(timezone.utc)
     supervisors = dict(session.execute(select(Department.code, Department.supervisor_email)
                                        .where(Department.city == city)).all())
     count = 0
-    for request in overdue(session, city, now=now):
-        if request.escalated_at is not None:
-            continue
+    newly_overdue = session.scalars(
+        select(ServiceRequest).where(
+            ServiceRequest.city == city, ServiceRequest.is_open, ServiceRequest.due_at < now,
+            ServiceRequest.escalated_at.is_(None), ServiceRequest.source != "import",
+        ).order_by(ServiceRequest.due_at).limit(limit)
+    )
+    for request in newly_overdue:
         supervisor = supervisors.get(request.department_code)
         _record(session, request, "escalation", "escalated", f"Past its due date ({request.service_level}).",
                 data={"supervisor": supervisor})
@@ -148,7 +154,8 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None) -
                 request_id=request.id, method="email", recipient=supervisor,
                 subject=f"Overdue: {request.service_name} {request.public_ref}",
                 body=(f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
-                      f"was due {request.due_at:%Y-%m-%d %H:%M} UTC and is still {STATE_LABELS[request.status]}.\n"),
+                      f"was due {request.due_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC and is still "
+                      f"{STATE_LABELS[request.status]}.\n"),
             ))
         count += 1
     session.commit()

@@ -54,7 +54,7 @@ def deliver_pending(session: Session, settings: Settings, city: str, now: dateti
         except (OSError, smtplib.SMTPException) as exc:
             notification.attempts += 1
             notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            notification.next_attempt_at = now + min(MAX_BACKOFF, timedelta(minutes=2 ** notification.attempts))
+            notification.next_attempt_at = now + min(MAX_BACKOFF, timedelta(minutes=2 ** min(notification.attempts, 9)))
             failed += 1
         else:
             notification.attempts += 1

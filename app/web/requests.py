@@ -144,7 +144,7 @@ def status(reference: str):
                             .order_by(RequestEvent.at)).all()
     original = session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None
     return render_template("status.html", city=s.city, r=found, notes=notes, label=STATE_LABELS[found.status],
-                           place=_approximate(found.address) or found.location_note, original=original,
+                           place=_approximate(found.address), original=original,
                            new=request.args.get("new") == "1")
 
 
@@ -152,8 +152,10 @@ def _approximate(address: str | None) -> str | None:
     """``2111 W BELLEVUE AVE, 90026`` -> ``2100 block of W BELLEVUE AVE``: where, not whose door."""
     if not address:
         return None
-    match = re.match(r"^(?:near )?(\d+)(?:\s+\d/\d|[A-Z])?\s+([^,]+)", address, flags=re.I)
+    match = re.match(r"^(?:near )?(\d+)(?:\s+\d/\d|[A-Z])?\s+([A-Z0-9 ]+?)(?:,.*)?$", address, flags=re.I)
     if not match:
-        return address.split(",")[0]
+        if re.fullmatch(r"[A-Z0-9 ]+ AT [A-Z0-9 ]+(, \d{5})?", address):  # an intersection is public already
+            return address.split(",")[0]
+        return None  # free text typed by a person: not shown publicly
     block = int(match.group(1)) // 100 * 100
     return f"{block} block of {match.group(2).upper()}"
