@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.city import LAYER_ROLES, LayerSource
+from app.cluster import EmbeddedCluster
 from app.database import check_reachable, current_revision, head_revision, upgrade
 from app.errors import UserError
 from app.factory import Services
@@ -61,13 +62,19 @@ def db_current() -> None:
         click.echo(f"database: {current_revision(conn) or 'empty'}; code: {head_revision()}")
 
 
+def _embedded_cluster(action: str) -> EmbeddedCluster:
+    """The embedded cluster, or a clear refusal when DATABASE_URL names another server."""
+    cluster = _services().database.cluster
+    if cluster is None:
+        raise UserError(f"DATABASE_URL is set: that server is not ours to {action}.")
+    return cluster
+
+
 @db_cli.command("start")
 @user_errors
 def db_start() -> None:
     """Start the embedded PostgreSQL server and leave it running."""
-    cluster = _services().database.cluster
-    if cluster is None:
-        raise UserError("DATABASE_URL is set: that server is not ours to start.")
+    cluster = _embedded_cluster("start")
     started = cluster.ensure_running()
     cluster.started_here = False  # left running on purpose
     click.echo(f"{'Started' if started else 'Already running'}: {cluster.data_dir} (socket in {cluster.socket_dir})")
@@ -77,9 +84,7 @@ def db_start() -> None:
 @user_errors
 def db_stop() -> None:
     """Stop the embedded PostgreSQL server."""
-    cluster = _services().database.cluster
-    if cluster is None:
-        raise UserError("DATABASE_URL is set: that server is not ours to stop.")
+    cluster = _embedded_cluster("stop")
     running = cluster.is_running()
     cluster.stop()
     click.echo("Stopped." if running else "It was not running.")

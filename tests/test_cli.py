@@ -70,3 +70,16 @@ def test_db_current_names_both_revisions(runner):
     result = runner.invoke(args=["db", "current"])
     assert result.exit_code == 0
     assert result.output.startswith("database: 0") and "code: 0" in result.output
+
+
+def test_db_start_and_stop_refuse_a_server_that_is_not_ours(settings, bound_database):
+    import dataclasses
+
+    from app.database import Database
+    from app.factory import create_app
+
+    app = create_app(dataclasses.replace(settings, database_url="postgresql://u@db.example/x"),
+                     database=Database(url="postgresql://u@db.example/x"))
+    for action in ("start", "stop"):
+        result = app.test_cli_runner().invoke(args=["db", action])
+        assert result.exit_code == 1 and f"not ours to {action}" in result.output
