@@ -34,6 +34,7 @@ from address_db.normalize import (
 from app.city import CityConfig, SourceMapping
 from app.errors import DataFileError, UserError
 from app.settings import PROJECT_ROOT
+from boundaries.queries import areas_at, stage_current_pieces
 
 GEO_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg"}
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
@@ -328,27 +329,16 @@ def store_addresses(session: Session, city: str, records: Iterable[AddressRecord
 
 
 def assign_jurisdiction(session: Session, city: str) -> None:
-    """Set each address's jurisdiction from its point and the current boundaries."""
+    """Set each address's jurisdiction (and, outside it, agency) from its point and the current boundaries."""
+    stage_current_pieces(session, city)
     session.execute(
         text(
-            """
-            UPDATE address_point a SET in_jurisdiction = EXISTS (
-                SELECT 1 FROM boundary_piece p JOIN boundary_layer_version v ON v.id = p.version_id
-                WHERE v.city = a.city AND v.role = 'jurisdiction' AND v.is_current AND ST_Intersects(p.geom, a.geom))
-            WHERE a.city = :city
-            """
-        ),
-        {"city": city},
-    )
-    session.execute(
-        text(
-            """
-            UPDATE address_point a SET agency_key = CASE WHEN a.in_jurisdiction THEN NULL ELSE (
-                SELECT min(f.key) FROM boundary_piece p
-                JOIN boundary_layer_version v ON v.id = p.version_id
-                JOIN boundary_feature f ON f.id = p.feature_id
-                WHERE v.city = a.city AND v.role = 'agencies' AND v.is_current AND ST_Intersects(p.geom, a.geom)) END
-            WHERE a.city = :city
+            f"""
+            UPDATE address_point p SET
+                in_jurisdiction = coalesce(a.inside, false),
+                agency_key = CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END
+            FROM address_point t CROSS JOIN LATERAL ({areas_at("t.geom")}) a
+            WHERE p.id = t.id AND t.city = :city
             """
         ),
         {"city": city},

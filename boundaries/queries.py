@@ -48,3 +48,38 @@ def layer_geojson(session: Session, city: str, role: str, tolerance: float = 0.0
         {"city": city, "role": role, "tolerance": tolerance, "key": key},
     )
     return collection if isinstance(collection, dict) else json.loads(collection)
+
+
+def stage_current_pieces(session: Session, city: str) -> None:
+    """A temporary, GiST-indexed table ``current_pieces(geom, role, key)`` of the current pieces of ``city``.
+
+    For set-based area lookups of many points at once (imports, reassignment after a
+    boundary change); use it with :func:`areas_at`. It lives until the transaction ends.
+    """
+    session.execute(text("DROP TABLE IF EXISTS current_pieces"))
+    session.execute(text(
+        """
+        CREATE TEMP TABLE current_pieces ON COMMIT DROP AS
+        SELECT p.geom, v.role, f.key FROM boundary_piece p
+        JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = :city
+        JOIN boundary_feature f ON f.id = p.feature_id
+        """
+    ), {"city": city})
+    session.execute(text("CREATE INDEX ON current_pieces USING gist (geom)"))
+    session.execute(text("ANALYZE current_pieces"))
+
+
+def areas_at(point: str) -> str:
+    """SQL of a subquery (one row) giving ``inside``, ``agency``, ``ward``, ``district`` of the
+    point expression ``point``, from :func:`stage_current_pieces`'s table.
+
+    A point covered by two features of a layer gets the smaller key, the rule of
+    :func:`boundaries.lookup.resolve`. ``inside`` is NULL for a NULL point.
+    """
+    return f"""
+        SELECT bool_or(c.role = 'jurisdiction') AS inside,
+               min(c.key) FILTER (WHERE c.role = 'agencies') AS agency,
+               min(c.key) FILTER (WHERE c.role = 'wards') AS ward,
+               min(c.key) FILTER (WHERE c.role = 'districts') AS district
+        FROM current_pieces c WHERE ST_Intersects(c.geom, {point})
+    """

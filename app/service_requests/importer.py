@@ -36,6 +36,7 @@ from app.service_requests.references import new_reference
 from app.service_requests.service_levels import due_at_many
 from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, STATES
 from app.settings import PROJECT_ROOT
+from boundaries.queries import areas_at, stage_current_pieces
 
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
 #: A placeholder: at least this many requests, with at least this many different addresses, on one point.
@@ -205,19 +206,9 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(buffer.getvalue())
-    # The current pieces of this city only, with their role and key: each probe needs no joins.
-    session.execute(text(
-        """
-        CREATE TEMP TABLE current_pieces ON COMMIT DROP AS
-        SELECT p.geom, v.role, f.key FROM boundary_piece p
-        JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = :city
-        JOIN boundary_feature f ON f.id = p.feature_id
-        """
-    ), {"city": city})
-    session.execute(text("CREATE INDEX ON current_pieces USING gist (geom)"))
-    session.execute(text("ANALYZE current_pieces"))
+    stage_current_pieces(session, city)
     counts = session.execute(text(
-        """
+        f"""
         WITH upserted AS (
             INSERT INTO service_request (
                 city, source_id, public_ref, service_code, service_name, department_code, status, channel,
@@ -225,21 +216,14 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
                 in_jurisdiction, agency_key, ward_key, district_key,
                 requested_at, updated_at, closed_at, due_at, service_level, source)
             SELECT :city, s.source_id, s.public_ref, s.service_code, s.service_name, s.department_code, s.status,
-                   s.channel, 'none', coalesce(s.description, ''), '{}'::jsonb, s.address, s.zipcode,
+                   s.channel, 'none', coalesce(s.description, ''), '{{}}'::jsonb, s.address, s.zipcode,
                    CASE WHEN s.lon IS NULL THEN 'none' ELSE 'source' END,
                    CASE WHEN s.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END,
                    CASE WHEN s.lon IS NULL THEN NULL ELSE coalesce(a.inside, false) END,
                    CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END, a.ward, a.district,
                    s.requested_at, s.updated_at, s.closed_at, s.due_at, s.service_level, 'import'
             FROM request_stage s
-            LEFT JOIN LATERAL (
-                SELECT bool_or(c.role = 'jurisdiction') AS inside,
-                       min(c.key) FILTER (WHERE c.role = 'agencies') AS agency,
-                       min(c.key) FILTER (WHERE c.role = 'wards') AS ward,
-                       min(c.key) FILTER (WHERE c.role = 'districts') AS district
-                FROM current_pieces c
-                WHERE s.lon IS NOT NULL AND ST_Intersects(c.geom, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326))
-            ) a ON true
+            LEFT JOIN LATERAL ({areas_at("ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)")}) a ON true
             -- a re-import brings the source's state up to date; routing done here (reassignments) stays
             ON CONFLICT (city, source_id) WHERE source_id IS NOT NULL DO UPDATE SET
                 status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, closed_at = EXCLUDED.closed_at,
@@ -247,7 +231,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
             RETURNING id, (xmax = 0) AS inserted
         ), events AS (
             INSERT INTO request_event (request_id, actor, kind, to_status, note, public, data)
-            SELECT id, 'import', 'imported', NULL, 'Imported from the request history.', false, '{}'::jsonb
+            SELECT id, 'import', 'imported', NULL, 'Imported from the request history.', false, '{{}}'::jsonb
             FROM upserted WHERE inserted
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
@@ -259,30 +243,19 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
 def assign_areas(session: Session, city: str, only_stale: bool = False) -> int:
     """Set jurisdiction, agency, ward and district of requests from their points (set-based).
 
-    Run after an import (``only_stale``: just the requests not assigned yet) and, for
-    all requests, after boundaries change: areas are never frozen at creation.
+    Run for the requests not assigned yet (``only_stale``, after relocating placeholders)
+    and, for all requests, after boundaries change: areas are never frozen at creation.
     """
-    stale = "AND r.in_jurisdiction IS NULL" if only_stale else ""
+    stale = "AND t.in_jurisdiction IS NULL" if only_stale else ""
+    stage_current_pieces(session, city)
     result = session.execute(text(
         f"""
-        WITH hits AS (
-            SELECT r.id,
-                   bool_or(v.role = 'jurisdiction') AS inside,
-                   min(f.key) FILTER (WHERE v.role = 'agencies') AS agency,
-                   min(f.key) FILTER (WHERE v.role = 'wards') AS ward,
-                   min(f.key) FILTER (WHERE v.role = 'districts') AS district
-            FROM service_request r
-            LEFT JOIN boundary_piece p ON ST_Intersects(p.geom, r.geom)
-            LEFT JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = r.city
-            LEFT JOIN boundary_feature f ON f.id = p.feature_id AND v.id IS NOT NULL
-            WHERE r.city = :city AND r.geom IS NOT NULL {stale}
-            GROUP BY r.id
-        )
         UPDATE service_request r SET
-            in_jurisdiction = coalesce(h.inside, false),
-            agency_key = CASE WHEN coalesce(h.inside, false) THEN NULL ELSE h.agency END,
-            ward_key = h.ward, district_key = h.district
-        FROM hits h WHERE r.id = h.id
+            in_jurisdiction = coalesce(a.inside, false),
+            agency_key = CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END,
+            ward_key = a.ward, district_key = a.district
+        FROM service_request t CROSS JOIN LATERAL ({areas_at("t.geom")}) a
+        WHERE r.id = t.id AND t.city = :city AND t.geom IS NOT NULL {stale}
         """
     ), {"city": city})
     session.execute(text(
