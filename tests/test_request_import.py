@@ -127,3 +127,38 @@ def test_local_times_around_the_clock_changes(session, la, tmp_path):
     times = dict(session.execute(text("SELECT source_id, requested_at FROM service_request WHERE source_id LIKE 'D-%'")).all())
     assert times["D-1"] == datetime(2024, 11, 3, 8, 30, tzinfo=timezone.utc)  # 01:30 daylight time, the first one
     assert times["D-2"] == datetime(2024, 3, 10, 10, 30, tzinfo=timezone.utc)  # 02:30 does not exist: read as 03:30 PDT
+
+
+def test_a_large_first_load_rebuilds_the_secondary_indexes(session):
+    from app.service_requests.importer import _secondary_indexes_rebuilt
+
+    def indexes() -> set[tuple[str, str]]:
+        return set(session.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('service_request', 'request_event')")).all())
+
+    before = indexes()
+    with _secondary_indexes_rebuilt(session, incoming=10**9) as rebuilt:
+        assert rebuilt
+        during = {name for name, _ in indexes()}
+        assert "service_request_geom_idx" not in during and "service_request_ward" not in during
+        assert "service_request_source" in during  # unique indexes stay: the upsert needs them
+    assert indexes() == before
+    with _secondary_indexes_rebuilt(session, incoming=10) as rebuilt:  # a small load keeps them
+        assert not rebuilt and indexes() == before
+
+
+def test_bulk_references_encode_128_bits_like_single_ones(monkeypatch):
+    import secrets
+
+    import numpy as np
+
+    from app.service_requests import references
+
+    raw = secrets.token_bytes(16 * 500)
+    monkeypatch.setattr(references.secrets, "token_bytes", lambda n: raw)
+    bulk = references.new_references(500)
+    words = np.frombuffer(raw, dtype=np.uint64).reshape(500, 2)
+    for k, ref in enumerate(bulk):
+        number = int(words[k, 0]) | (int(words[k, 1]) << 64)
+        assert ref == references._grouped("".join(references.ALPHABET[(number >> (5 * i)) & 31] for i in range(26)))
+        assert references.normalize_reference(ref) == ref

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -32,7 +34,7 @@ from app.catalogue import Service
 from app.city import CityConfig, SourceMapping
 from app.errors import DataFileError, UserError
 from app.service_requests.catalogue import active_services
-from app.service_requests.references import new_reference
+from app.service_requests.references import new_references
 from app.service_requests.service_levels import due_at_many
 from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, STATES
 from app.settings import PROJECT_ROOT
@@ -47,6 +49,20 @@ _STAGE = (
     "source_id", "public_ref", "service_code", "service_name", "department_code", "status", "channel", "description",
     "address", "zipcode", "lon", "lat", "requested_at", "updated_at", "closed_at", "due_at", "service_level",
 )
+
+
+_TIMES = ("requested_at", "updated_at", "closed_at", "due_at")
+
+
+def _epoch_microseconds(values: pd.Series) -> pd.Series:
+    """UTC datetimes as integer microseconds since 1970 (missing stays missing)."""
+    values = pd.to_datetime(values, utc=True)
+    micros = values.dt.tz_convert(None).to_numpy(dtype="datetime64[us]").view("int64")
+    return pd.Series(micros, index=values.index).astype("Int64").where(values.notna())
+
+
+def _from_epoch(column: str) -> str:
+    return f"(timestamptz 'epoch' + {column} * interval '1 microsecond')"
 
 
 @dataclass
@@ -177,7 +193,7 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     bad = reasons != ""
     rejected = [(f, int(r), why) for f, r, why in zip(frame.loc[bad, "_file"], frame.loc[bad, "_row"], reasons[bad])]
     good = frame.loc[~bad].copy()
-    good["public_ref"] = [new_reference() for _ in range(len(good))]
+    good["public_ref"] = new_references(len(good))
     return good, rejected
 
 
@@ -192,7 +208,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         CREATE TEMP TABLE request_stage (
             source_id text, public_ref text, service_code text, service_name text, department_code text, status text,
             channel text, description text, address text, zipcode text, lon float8, lat float8,
-            requested_at timestamptz, updated_at timestamptz, closed_at timestamptz, due_at timestamptz,
+            requested_at bigint, updated_at bigint, closed_at bigint, due_at bigint,
             service_level text
         ) ON COMMIT DROP
         """
@@ -200,13 +216,35 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
     staged = rows[list(_STAGE)].copy()
     for column in ("description", "address", "department_code"):
         staged[column] = staged[column].str.replace("\x00", "", regex=False)
+    for column in _TIMES:  # epoch microseconds: formatting datetimes as text costs more than the COPY
+        staged[column] = _epoch_microseconds(staged[column])
     buffer = io.StringIO()
-    staged.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S%z")
+    staged.to_csv(buffer, index=False, header=False)
     raw = session.connection().connection.driver_connection
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(buffer.getvalue())
+    _stage_point_areas(session, city)
+    with _secondary_indexes_rebuilt(session, len(staged)):
+        counts = _upsert_staged(session, city)
+    return counts
+
+
+def _stage_point_areas(session: Session, city: str) -> None:
+    """Look up the areas of each distinct staged point once (requests repeat at the same addresses)."""
     stage_current_pieces(session, city)
+    session.execute(text(
+        f"""
+        CREATE TEMP TABLE request_stage_areas ON COMMIT DROP AS
+        SELECT p.lon, p.lat, a.inside, a.agency, a.ward, a.district
+        FROM (SELECT DISTINCT lon, lat FROM request_stage WHERE lon IS NOT NULL) p
+        CROSS JOIN LATERAL ({areas_at("ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)")}) a
+        """
+    ))
+    session.execute(text("ANALYZE request_stage_areas"))
+
+
+def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
     counts = session.execute(text(
         f"""
         WITH upserted AS (
@@ -221,9 +259,10 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
                    CASE WHEN s.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END,
                    CASE WHEN s.lon IS NULL THEN NULL ELSE coalesce(a.inside, false) END,
                    CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END, a.ward, a.district,
-                   s.requested_at, s.updated_at, s.closed_at, s.due_at, s.service_level, 'import'
+                   {_from_epoch("s.requested_at")}, {_from_epoch("s.updated_at")}, {_from_epoch("s.closed_at")},
+                   {_from_epoch("s.due_at")}, s.service_level, 'import'
             FROM request_stage s
-            LEFT JOIN LATERAL ({areas_at("ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)")}) a ON true
+            LEFT JOIN request_stage_areas a ON a.lon = s.lon AND a.lat = s.lat
             -- a re-import brings the source's state up to date; routing done here (reassignments) stays
             ON CONFLICT (city, source_id) WHERE source_id IS NOT NULL DO UPDATE SET
                 status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, closed_at = EXCLUDED.closed_at,
@@ -238,6 +277,40 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         """
     ), {"city": city}).one()
     return int(counts[0]), int(counts[1])
+
+
+#: A bulk import at least this large that at least doubles the table rebuilds its secondary indexes.
+BULK_REBUILD_MIN_ROWS = 50_000
+_REBUILT_TABLES = ("service_request", "request_event")
+
+
+@contextmanager
+def _secondary_indexes_rebuilt(session: Session, incoming: int) -> Iterator[bool]:
+    """Drop the non-unique indexes for a large bulk load and build them again afterwards.
+
+    Building an index once over sorted data is many times faster than a million single
+    inserts into it (above all the GiST index of the points). The drop and the rebuild
+    are part of the import's transaction, so a failed import leaves the indexes as they
+    were; while it runs the table is locked, which is why only a load that at least
+    doubles the table does this (a first history load, not a monthly update).
+    """
+    existing = session.execute(text("SELECT count(*) FROM service_request")).scalar_one()
+    if incoming < BULK_REBUILD_MIN_ROWS or incoming < existing:
+        yield False
+        return
+    definitions = session.execute(text(
+        """
+        SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        WHERE i.indrelid = ANY(CAST(:tables AS regclass[])) AND NOT i.indisunique AND NOT i.indisprimary
+        """
+    ), {"tables": list(_REBUILT_TABLES)}).all()
+    for name, _ in definitions:
+        session.execute(text(f"DROP INDEX {name}"))  # regclass text: already quoted where needed
+    yield True
+    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    for _, definition in definitions:
+        session.execute(text(definition))
 
 
 def assign_areas(session: Session, city: str, only_stale: bool = False) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 
+import numpy as np
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
@@ -18,6 +20,27 @@ def new_reference() -> str:
     """A fresh reference such as ``7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK``."""
     number = secrets.randbits(128)
     return _grouped("".join(ALPHABET[(number >> (5 * i)) & 31] for i in range(26)))
+
+
+def new_references(count: int) -> list[str]:
+    """``count`` fresh references at once (a bulk import), with the same 128 random bits each."""
+    words = np.frombuffer(secrets.token_bytes(16 * count), dtype=np.uint64).reshape(count, 2)
+    low, high = words[:, 0], words[:, 1]
+    digits = np.empty((count, 26), dtype=np.uint8)
+    for i in range(26):  # digit i holds bits 5i..5i+4 of the 128-bit number, as in new_reference
+        shift = 5 * i
+        if shift + 5 <= 64:
+            digits[:, i] = (low >> np.uint64(shift)) & np.uint64(31)
+        elif shift >= 64:
+            digits[:, i] = (high >> np.uint64(shift - 64)) & np.uint64(31)
+        else:
+            digits[:, i] = (low >> np.uint64(shift)) | ((high << np.uint64(64 - shift)) & np.uint64(31))
+    letters = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)[digits]
+    dash = np.full((count, 1), ord("-"), dtype=np.uint8)
+    grouped = np.hstack([letters[:, 0:5], dash, letters[:, 5:10], dash, letters[:, 10:15], dash,
+                         letters[:, 15:20], dash, letters[:, 20:26]])
+    text = grouped.tobytes().decode("ascii")
+    return [text[30 * k:30 * k + 30] for k in range(count)]
 
 
 def _grouped(digits: str) -> str:
