@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from app.errors import ConfigError
 
@@ -111,39 +111,53 @@ def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigErr
 
     services: dict[str, Service] = {}
     for i, entry in enumerate(raw.get("services", [])):
-        table = f"services #{i + 1}"
-        code = entry.get("code")
-        if not isinstance(code, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", code):
-            raise fail(table, "needs a code of lower-case letters, digits and - (it appears in URLs)")
-        if code in services:
-            raise fail(table, f"repeats the code {code!r}")
-        department = entry.get("department")
-        if department not in departments:
-            raise fail(table, f"names department {department!r}, which is not among [[departments]]")
-        contact, location = entry.get("contact", "ask"), entry.get("location", "required")
-        if contact not in CONTACT_POLICIES:
-            raise fail(table, f"contact must be one of {', '.join(CONTACT_POLICIES)}")
-        if location not in LOCATION_POLICIES:
-            raise fail(table, f"location must be one of {', '.join(LOCATION_POLICIES)}")
-        services[code] = Service(
-            code=code,
-            name=str(entry.get("name") or code),
-            department=str(department),
-            service_level=_service_level(table, entry.get("service_level"), fail),
-            description=str(entry.get("description", "")),
-            group=str(entry.get("group", "")),
-            keywords=tuple(str(k) for k in entry.get("keywords", [])),
-            default_assignee=entry.get("default_assignee"),
-            contact=contact,
-            location=location,
-            attributes=tuple(_attribute(f"{table} attribute #{j + 1}", a, j, fail)
-                             for j, a in enumerate(entry.get("attributes", []))),
-            source_name=entry.get("source_name"),
-        )
+        service = parse_service(entry, departments, fail, f"services #{i + 1}")
+        if service.code in services:
+            raise fail(f"services #{i + 1}", f"repeats the code {service.code!r}")
+        services[service.code] = service
     return Catalogue(departments, services)
 
 
-def _service_level(table: str, raw: object, fail: Callable[[str, str], ConfigError]) -> ServiceLevel:
+def parse_service(entry: Mapping[str, Any], departments: Collection[str],
+                  fail: Callable[[str, str], Exception], table: str = "service") -> Service:
+    """One service in the city file's shape (also what the admin page submits), checked.
+
+    ``fail(table, message)`` builds the exception to raise, so that the city file and the
+    admin page each report problems in their own terms.
+    """
+    code = entry.get("code")
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", code):
+        raise fail(table, "needs a code of lower-case letters, digits and - (it appears in URLs)")
+    department = entry.get("department")
+    if department not in departments:
+        raise fail(table, f"names department {department!r}, which is not among the departments")
+    contact, location = entry.get("contact", "ask"), entry.get("location", "required")
+    if contact not in CONTACT_POLICIES:
+        raise fail(table, f"contact must be one of {', '.join(CONTACT_POLICIES)}")
+    if location not in LOCATION_POLICIES:
+        raise fail(table, f"location must be one of {', '.join(LOCATION_POLICIES)}")
+    attributes = tuple(_attribute(f"{table} attribute #{j + 1}", a, j, fail)
+                       for j, a in enumerate(entry.get("attributes", [])))
+    codes = [a.code for a in attributes]
+    if len(set(codes)) != len(codes):
+        raise fail(table, "gives two attributes the same code")
+    return Service(
+        code=code,
+        name=str(entry.get("name") or code),
+        department=str(department),
+        service_level=_service_level(table, entry.get("service_level"), fail),
+        description=str(entry.get("description", "")),
+        group=str(entry.get("group", "")),
+        keywords=tuple(str(k) for k in entry.get("keywords", [])),
+        default_assignee=entry.get("default_assignee"),
+        contact=contact,
+        location=location,
+        attributes=attributes,
+        source_name=entry.get("source_name"),
+    )
+
+
+def _service_level(table: str, raw: object, fail: Callable[[str, str], Exception]) -> ServiceLevel:
     if not isinstance(raw, dict) or len(raw) != 1 or not set(raw) <= {"hours", "business_days"}:
         raise fail(table, "needs service_level = { hours = N } or { business_days = N }")
     (unit, amount), = raw.items()
@@ -152,13 +166,19 @@ def _service_level(table: str, raw: object, fail: Callable[[str, str], ConfigErr
     return ServiceLevel(**{unit: amount})
 
 
-def _attribute(table: str, raw: Mapping[str, Any], order: int, fail: Callable[[str, str], ConfigError]) -> Attribute:
+def _attribute(table: str, raw: Mapping[str, Any], order: int, fail: Callable[[str, str], Exception]) -> Attribute:
     code, datatype = raw.get("code"), raw.get("datatype")
     if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,64}", code):
         raise fail(table, "needs a code of letters, digits and _")
     if datatype not in DATATYPES:
         raise fail(table, f"datatype must be one of {', '.join(DATATYPES)}")
-    values = tuple(AttributeValue(str(v["key"]), str(v.get("name", v["key"]))) for v in raw.get("values", []))
+    raw_values = raw.get("values", [])
+    if not isinstance(raw_values, list) or not all(isinstance(v, Mapping) and str(v.get("key", "")).strip()
+                                                   for v in raw_values):
+        raise fail(table, "gives a value without a key: write values = [{ key = ..., name = ... }, ...]")
+    values = tuple(AttributeValue(str(v["key"]).strip(), str(v.get("name") or v["key"]).strip()) for v in raw_values)
+    if len({v.key for v in values}) != len(values):
+        raise fail(table, "repeats a value key")
     if datatype.endswith("valuelist") and not values:
         raise fail(table, f"a {datatype} needs values = [{{ key = ..., name = ... }}, ...]")
     return Attribute(

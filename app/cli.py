@@ -269,16 +269,20 @@ services_cli = AppGroup("services", help="The service catalogue.")
 
 
 @services_cli.command("sync")
+@click.option("--overwrite-edits", is_flag=True, help="Also replace services changed on the admin page.")
 @user_errors
-def services_sync() -> None:
+def services_sync(overwrite_edits: bool) -> None:
     """Copy the city file's departments and services into the database (existing requests keep their terms)."""
-    from app.service_requests.catalogue import sync_catalogue
+    from app.service_requests.catalogue import edited_services, sync_catalogue
 
     s = _services()
     with s.database.session() as session:
-        departments, services = sync_catalogue(session, s.city)
+        departments, services = sync_catalogue(session, s.city, overwrite_edits=overwrite_edits)
         session.commit()
+        kept = edited_services(session, s.city.key)
     click.echo(f"{departments} departments and {services} services of {s.city.name} are in the catalogue.")
+    if kept:
+        click.echo(f"Kept the admin page's edits of {', '.join(kept)} (--overwrite-edits replaces them).")
 
 
 requests_cli = AppGroup("requests", help="Service requests: history import, areas, escalation.")

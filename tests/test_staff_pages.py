@@ -52,15 +52,62 @@ def test_overdue_view(client, session, la, validator):
     assert late.public_ref in html
 
 
+GRAFFITI_FORM = {
+    "name": "Graffiti Removal", "description": "Paint on walls.", "group": "Beautification",
+    "keywords": "tagging, paint", "department": "OCB", "default_assignee": "", "sla_amount": "24",
+    "sla_unit": "hours", "contact": "ask", "location": "required", "active": "1", "attribute_count": "2",
+    "attribute-0-code": "surface", "attribute-0-description": "Where is the graffiti?",
+    "attribute-0-datatype": "singlevaluelist", "attribute-0-required": "1", "attribute-0-order": "1",
+    "attribute-0-values": "wall = Building wall\nfence = Fence\nother = Other",
+}
+
+
 def test_catalogue_admin_changes_new_requests_only(client, session, la, validator):
     before = make(session, la, validator)
-    form = {"code": "graffiti", "sla_amount": "24", "sla_unit": "hours", "department_code": "OCB",
-            "contact_policy": "ask", "location_policy": "required", "active": "1"}
-    assert client.post("/staff/services", data=form).status_code == 303
-    assert session.scalar(select(ServiceRecord.sla_hours).where(ServiceRecord.city == "la",
-                                                                ServiceRecord.code == "graffiti")) == 24
+    page = client.get("/staff/services/graffiti").get_data(as_text=True)
+    assert "Where is the graffiti?" in page and "wall = Building wall" in page
+    assert client.post("/staff/services/graffiti", data=GRAFFITI_FORM).status_code == 303
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti"))
+    assert record.sla_hours == 24 and record.edited_by == "staff" and record.keywords == ["tagging", "paint"]
+    assert [v["key"] for v in record.attributes[0]["values"]] == ["wall", "fence", "other"]
     assert make(session, la, validator).service_level == "24 hours"
     session.refresh(before)
     assert before.service_level == "48 hours"
-    bad = client.post("/staff/services", data={**form, "sla_amount": "-3"})
-    assert bad.status_code == 400 and "whole number" in bad.get_data(as_text=True)
+    bad = client.post("/staff/services/graffiti", data={**GRAFFITI_FORM, "sla_amount": "-3"})
+    assert bad.status_code == 400 and "service_level" in bad.get_data(as_text=True)
+
+
+def test_catalogue_admin_edits_questions(client, session):
+    form = {**GRAFFITI_FORM, "attribute-1-code": "pole_number", "attribute-1-description": "Pole number",
+            "attribute-1-datatype": "string", "attribute-1-order": "2"}
+    assert client.post("/staff/services/graffiti", data=form).status_code == 303
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti"))
+    assert [a["code"] for a in record.attributes] == ["surface", "pole_number"]
+    removed = {**form, "attribute-0-delete": "1"}
+    assert client.post("/staff/services/graffiti", data=removed).status_code == 303
+    session.refresh(record)
+    assert [a["code"] for a in record.attributes] == ["pole_number"]
+    for broken, message in [({"attribute-1-datatype": "multivaluelist"}, "needs values"),
+                            ({"attribute-1-code": "surface"}, "same code"),
+                            ({"attribute-1-code": "no spaces"}, "letters, digits and _"),
+                            ({"department": "NOPE"}, "NOPE")]:
+        response = client.post("/staff/services/graffiti", data={**form, **broken})
+        assert response.status_code == 400 and message in response.get_data(as_text=True), broken
+    session.refresh(record)
+    assert [a["code"] for a in record.attributes] == ["pole_number"]  # nothing stored from a refused form
+
+
+def test_catalogue_admin_adds_a_service_and_sync_keeps_edits(client, session, la):
+    from app.service_requests.catalogue import get_service, sync_catalogue
+
+    form = {**GRAFFITI_FORM, "code": "mural-damage", "name": "Mural damage", "attribute_count": "0"}
+    assert client.post("/staff/services/new", data=form).status_code == 303
+    assert get_service(session, "la", "mural-damage").name == "Mural damage"
+    again = client.post("/staff/services/new", data=form)
+    assert again.status_code == 400 and "already a service" in again.get_data(as_text=True)
+    assert client.post("/staff/services/graffiti", data=GRAFFITI_FORM).status_code == 303
+    sync_catalogue(session, la)
+    assert get_service(session, "la", "graffiti").service_level.hours == 24  # the edit survives a sync
+    sync_catalogue(session, la, overwrite_edits=True)
+    assert get_service(session, "la", "graffiti").service_level.hours == 48
+    assert client.get("/staff/services/nothing-here").status_code == 404

@@ -8,18 +8,24 @@ creation, so changing a service level never rewrites history.
 from __future__ import annotations
 
 import re
+from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.catalogue import Attribute, AttributeValue, Service, ServiceLevel
+from app.catalogue import Attribute, AttributeValue, Service, ServiceLevel, parse_service
 from app.city import CityConfig
+from app.errors import UserError
 from app.service_requests.models import Department, ServiceRecord
 
 
-def sync_catalogue(session: Session, city: CityConfig) -> tuple[int, int]:
-    """Upsert the city file's departments and services (the caller commits); returns their counts."""
+def sync_catalogue(session: Session, city: CityConfig, overwrite_edits: bool = False) -> tuple[int, int]:
+    """Upsert the city file's departments and services (the caller commits); returns their counts.
+
+    A service changed on the admin page keeps its edits unless ``overwrite_edits``: the
+    file is where a city starts, the admin page is where staff maintain it.
+    """
     for department in city.catalogue.departments.values():
         session.execute(
             insert(Department)
@@ -37,11 +43,60 @@ def sync_catalogue(session: Session, city: CityConfig) -> tuple[int, int]:
             "location_policy": service.location, "attributes": [a.as_dict() for a in service.attributes],
             "source_name": service.source_name, "active": True,
         }
+        if overwrite_edits:
+            values.update(edited_by=None, edited_at=None)
         session.execute(
             insert(ServiceRecord).values(city=city.key, code=service.code, **values)
-            .on_conflict_do_update(index_elements=["city", "code"], set_=values)
+            .on_conflict_do_update(index_elements=["city", "code"], set_=values,
+                                   where=None if overwrite_edits else ServiceRecord.edited_at.is_(None))
         )
     return len(city.catalogue.departments), len(city.catalogue.services)
+
+
+def edited_services(session: Session, city: str) -> list[str]:
+    """Codes of the services whose admin-page edits a sync keeps."""
+    return list(session.scalars(select(ServiceRecord.code).where(
+        ServiceRecord.city == city, ServiceRecord.edited_at.is_not(None)).order_by(ServiceRecord.code)))
+
+
+class CatalogueError(UserError):
+    """A service definition that cannot be saved as given."""
+
+
+def save_service(session: Session, city: str, entry: Mapping[str, Any], actor: str,
+                 new: bool = False) -> ServiceRecord:
+    """Check ``entry`` (a service in the city file's shape) and store it; the caller commits.
+
+    ``new`` creates a service (its code must be free); otherwise the service ``entry["code"]``
+    is replaced. Requests already made keep the service level and name they were given.
+    """
+    departments = set(session.scalars(select(Department.code).where(Department.city == city)))
+
+    def fail(table: str, message: str) -> CatalogueError:
+        return CatalogueError(f"The service {message}.")
+
+    service = parse_service(entry, departments, fail)
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city,
+                                                        ServiceRecord.code == service.code))
+    if new and record is not None:
+        raise CatalogueError(f"There is already a service with the code {service.code!r}; choose another code.")
+    if not new and record is None:
+        raise CatalogueError(f"There is no service {service.code!r}.")
+    if record is None:
+        record = ServiceRecord(city=city, code=service.code)
+        session.add(record)
+    record.name, record.description, record.group_name = service.name, service.description, service.group
+    record.keywords = list(service.keywords)
+    record.department_code, record.default_assignee = service.department, service.default_assignee
+    record.sla_hours, record.sla_business_days = service.service_level.hours, service.service_level.business_days
+    record.contact_policy, record.location_policy = service.contact, service.location
+    record.attributes = [a.as_dict() for a in service.attributes]
+    record.source_name = service.source_name if new else record.source_name
+    record.active = bool(entry.get("active", True))
+    record.edited_by, record.edited_at = actor, func.now()
+    record.updated_at = func.now()
+    session.flush()
+    return record
 
 
 def to_service(record: ServiceRecord) -> Service:

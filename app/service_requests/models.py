@@ -61,6 +61,9 @@ class ServiceRecord(Base):
     source_name: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set when the admin page changes the service: syncing the city file leaves it alone then.
+    edited_by: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ServiceRequest(Base):

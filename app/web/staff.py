@@ -5,10 +5,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from app.catalogue import DATATYPES
 from app.errors import UserError
+from app.service_requests.catalogue import save_service
 from app.service_requests.lifecycle import add_note, change_status, mark_duplicate, overdue, reassign, reopen
 from app.service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from app.service_requests.references import normalize_reference
@@ -80,47 +85,94 @@ def overdue_view():
                            department=department, labels=STATE_LABELS)
 
 
-@bp.route("/services", methods=["GET", "POST"])
+@bp.get("/services")
 def services_admin():
-    """The catalogue as stored: service levels, routing, rules; changes apply to new requests only."""
+    """The catalogue as stored, with links to edit each service or add one."""
     session = db_session()
     city = services().city
-    error = None
-    if request.method == "POST":
-        record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city.key,
-                                                            ServiceRecord.code == request.form.get("code", "")))
+    records = session.scalars(select(ServiceRecord).where(ServiceRecord.city == city.key)
+                              .order_by(ServiceRecord.group_name, ServiceRecord.name)).all()
+    return render_template("staff_services.html", city=city, records=records)
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@bp.route("/services/<code>", methods=["GET", "POST"])
+def service_edit(code: str | None = None):
+    """Edit one service (or add one): its terms, routing, rules and questions; new requests only."""
+    session = db_session()
+    city = services().city
+    record = None
+    if code is not None:
+        record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city.key, ServiceRecord.code == code))
         if record is None:
             abort(404, "There is no such service.")
+    error, entry = None, None
+    if request.method == "POST":
+        entry = service_entry_from_form(request.form, code)
         try:
-            _update_service(session, record, request.form)
+            saved = save_service(session, city.key, entry, actor="staff", new=record is None)
             session.commit()
         except UserError as exc:
             session.rollback()
-            error = f"{record.name}: {exc}"
+            error = str(exc)
         else:
-            return redirect(url_for("staff.services_admin"), code=303)
-    records = session.scalars(select(ServiceRecord).where(ServiceRecord.city == city.key)
-                              .order_by(ServiceRecord.group_name, ServiceRecord.name)).all()
+            return redirect(url_for("staff.service_edit", code=saved.code, saved=1), code=303)
     departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
-    return render_template("staff_services.html", city=city, records=records, departments=departments,
-                           error=error), (400 if error else 200)
+    return render_template(
+        "staff_service_edit.html", city=city, record=record, entry=entry or _entry_of(record), error=error,
+        departments=departments, datatypes=DATATYPES, saved=request.args.get("saved") == "1",
+    ), (400 if error else 200)
 
 
-def _update_service(session, record: ServiceRecord, form) -> None:  # noqa: ANN001
-    amount, unit = form.get("sla_amount", ""), form.get("sla_unit", "")
-    if not amount.isdigit() or not 0 < int(amount) <= 10_000 or unit not in ("hours", "business_days"):
-        raise UserError("the service level must be a whole number of hours or business days.")
-    department = form.get("department_code", "")
-    if session.scalar(select(Department.id).where(Department.city == record.city, Department.code == department)) is None:
-        raise UserError(f"there is no department {department!r}.")
-    if form.get("contact_policy") not in ("ask", "require", "never"):
-        raise UserError("contact must be ask, require or never.")
-    if form.get("location_policy") not in ("required", "optional", "none"):
-        raise UserError("location must be required, optional or none.")
-    record.sla_hours = int(amount) if unit == "hours" else None
-    record.sla_business_days = int(amount) if unit == "business_days" else None
-    record.department_code = department
-    record.default_assignee = (form.get("default_assignee") or "").strip()[:200] or None
-    record.contact_policy = form["contact_policy"]
-    record.location_policy = form["location_policy"]
-    record.active = form.get("active") == "1"
+#: The most questions one service can have on the admin form.
+MAX_ATTRIBUTES = 40
+
+
+def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[str, Any]:
+    """The admin form as a service in the city file's shape (checked by :func:`save_service`)."""
+    amount, unit = form.get("sla_amount", "").strip(), form.get("sla_unit", "")
+    level = {unit: int(amount)} if amount.isdigit() and unit in ("hours", "business_days") else {}
+    attributes = []
+    count = form.get("attribute_count", "0")
+    for i in range(min(int(count) if count.isdigit() else 0, MAX_ATTRIBUTES)):
+        field = lambda name: form.get(f"attribute-{i}-{name}", "").strip()  # noqa: E731
+        if form.get(f"attribute-{i}-delete") == "1" or not (field("code") or field("description")):
+            continue
+        values = []
+        for line in field("values").splitlines():
+            key, _, name = line.partition("=")
+            if key.strip():
+                values.append({"key": key.strip(), "name": name.strip() or key.strip()})
+        order = field("order")
+        attributes.append({"code": field("code"), "description": field("description") or field("code"),
+                           "datatype": field("datatype"), "required": form.get(f"attribute-{i}-required") == "1",
+                           "order": int(order) if order.isdigit() else len(attributes) + 1, "values": values})
+    return {
+        "code": code or form.get("code", "").strip(),
+        "name": form.get("name", "").strip()[:200],
+        "description": form.get("description", "").strip()[:4000],
+        "group": form.get("group", "").strip()[:200],
+        "keywords": [k.strip() for k in form.get("keywords", "").split(",") if k.strip()][:50],
+        "department": form.get("department", ""),
+        "default_assignee": form.get("default_assignee", "").strip()[:200] or None,
+        "service_level": level,
+        "contact": form.get("contact", ""),
+        "location": form.get("location", ""),
+        "active": form.get("active") == "1",
+        "attributes": sorted(attributes, key=lambda a: a["order"]),
+    }
+
+
+def _entry_of(record: ServiceRecord | None) -> dict[str, Any]:
+    if record is None:
+        return {"code": "", "name": "", "description": "", "group": "", "keywords": [], "department": "",
+                "default_assignee": None, "service_level": {"hours": 72}, "contact": "ask", "location": "required",
+                "active": True, "attributes": []}
+    return {
+        "code": record.code, "name": record.name, "description": record.description, "group": record.group_name,
+        "keywords": list(record.keywords or []), "department": record.department_code,
+        "default_assignee": record.default_assignee,
+        "service_level": {"hours": record.sla_hours} if record.sla_hours else {"business_days": record.sla_business_days},
+        "contact": record.contact_policy, "location": record.location_policy, "active": record.active,
+        "attributes": list(record.attributes or []),
+    }
