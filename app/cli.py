@@ -348,3 +348,6 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(addresses_cli)
     app.cli.add_command(services_cli)
     app.cli.add_command(requests_cli)
+    from app.cli_users import users_cli  # imports this module: registered last
+
+    app.cli.add_command(users_cli)

@@ -43,7 +43,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         TESTING=settings.env == "test",
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        SESSION_COOKIE_NAME="geo311_session",
+        PERMANENT_SESSION_LIFETIME=43200,  # seconds; the staff session itself also ends after 2 idle hours
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a long call must not lose its form
     )
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)  # type: ignore[method-assign]
     boundary_index = IndexCache()
     app.extensions["geo311"] = Services(
         settings=settings,
@@ -56,11 +66,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from app.cli import register_cli
-    from app.web import addresses, api, assets, errors, health, pages, requests, staff
+    from app.web import access, addresses, admin, api, assets, auth, errors, health, pages, requests, staff
 
-    for blueprint in (pages.bp, api.bp, addresses.bp, requests.bp, staff.bp, health.bp, assets.bp):
+    for blueprint in (pages.bp, api.bp, addresses.bp, requests.bp, staff.bp, auth.bp, admin.bp, health.bp, assets.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
+    access.install(app)
     register_cli(app)
 
     @app.teardown_appcontext

@@ -23,6 +23,12 @@ else. Environment variables:
 ``GEO311_SMTP_HOST``, ``GEO311_SMTP_PORT``, ``GEO311_SMTP_USER``, ``GEO311_SMTP_PASSWORD``,
 ``GEO311_SMTP_STARTTLS``, ``GEO311_MAIL_FROM``
     Optional mail server for notifications; without it e-mails wait in the outbox.
+``GEO311_RATE_LOGIN``, ``GEO311_RATE_PUBLIC_FORMS``, ``GEO311_RATE_PUBLIC_API``
+    Rate limits per client address, such as ``10/minute`` (login attempts), ``20/minute``
+    (public form submissions) and ``300/minute`` (public lookups: addresses, status, nearby).
+``GEO311_TRUSTED_PROXIES``
+    How many reverse proxies in front of the app set ``X-Forwarded-For`` (default 0): the
+    client address that rate limits and the audit log use.
 """
 
 from __future__ import annotations
@@ -57,6 +63,10 @@ class Settings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "311@localhost"
+    rate_login: str = "10/minute"
+    rate_public_forms: str = "20/minute"
+    rate_public_api: str = "300/minute"
+    trusted_proxies: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -84,6 +94,10 @@ class Settings:
             smtp_password=env.get("GEO311_SMTP_PASSWORD") or None,
             smtp_starttls=env.get("GEO311_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
             mail_from=env.get("GEO311_MAIL_FROM", "311@localhost"),
+            rate_login=env.get("GEO311_RATE_LOGIN") or cls.rate_login,
+            rate_public_forms=env.get("GEO311_RATE_PUBLIC_FORMS") or cls.rate_public_forms,
+            rate_public_api=env.get("GEO311_RATE_PUBLIC_API") or cls.rate_public_api,
+            trusted_proxies=_count("GEO311_TRUSTED_PROXIES", env.get("GEO311_TRUSTED_PROXIES", "0")),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -100,11 +114,24 @@ class Settings:
                 "SECRET_KEY is not set; production mode refuses to start without one "
                 "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')."
             )
+        from app.ratelimit import Limit  # here: app.ratelimit imports the database, which imports settings
+
+        for name in ("rate_login", "rate_public_forms", "rate_public_api"):
+            try:
+                Limit.parse(name, getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"GEO311_{name.upper()}: {exc}") from None
         if self.database_url and not self.database_url.startswith(("postgresql", "postgres:")):
             raise ConfigError(
                 "DATABASE_URL must be a PostgreSQL URL such as "
                 "postgresql://user:password@host:5432/dbname; unset it to use the embedded database."
             )
+
+
+def _count(name: str, value: str) -> int:
+    if not value.strip().isdigit():
+        raise ConfigError(f"{name} is {value!r}; give a whole number such as 0 or 1.")
+    return int(value)
 
 
 def _port(value: str) -> int:

@@ -83,3 +83,16 @@ def areas_at(point: str) -> str:
                min(c.key) FILTER (WHERE c.role = 'districts') AS district
         FROM current_pieces c WHERE ST_Intersects(c.geom, {point})
     """
+
+
+def feature_names(session: Session, city: str, role: str) -> list[tuple[str, str]]:
+    """(key, name) of the features of the current ``role`` layer of ``city``, in natural key order."""
+    rows = session.execute(text(
+        """
+        SELECT f.key, coalesce(f.name, f.key) FROM boundary_feature f
+        JOIN boundary_layer_version v ON v.id = f.version_id AND v.is_current
+        WHERE v.city = :city AND v.role = :role
+        ORDER BY length(f.key), f.key
+        """
+    ), {"city": city, "role": role}).all()
+    return [(key, name) for key, name in rows]

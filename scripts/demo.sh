@@ -10,5 +10,12 @@ export FLASK_APP=app
 .venv/bin/flask addresses load --if-changed
 .venv/bin/flask services sync
 .venv/bin/flask requests import
+# A first administrator for the demo, once: its password is printed and kept in var/ (git-ignored).
+if [ -z "$(.venv/bin/flask users list)" ]; then
+  password="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(15))')"
+  printf '%s\n' "$password" | .venv/bin/flask users create-admin admin --name "Demo administrator" --password-stdin
+  (umask 077; printf '%s\n' "$password" > var/demo-admin-password)
+fi
+[ -f var/demo-admin-password ] && echo "==> staff login: admin / $(cat var/demo-admin-password) (kept in var/demo-admin-password)"
 echo "==> serving ${GEO311_CITY:-la} on http://127.0.0.1:${PORT:-5000} (Ctrl-C stops the app and its database)"
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -54,3 +54,14 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def log_in_page(page: object, base: str, username: str, next_path: str = "/") -> None:
+    """Log in through the login form, as staff do, then land on ``next_path``."""
+    from tests.accounts import PASSWORD
+
+    page.goto(f"{base}/login?next={next_path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{next_path}")

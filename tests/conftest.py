@@ -112,7 +112,30 @@ def app(settings: Settings, bound_database: BoundDatabase) -> Flask:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    """An anonymous visitor whose form posts carry the page's CSRF token."""
+    from tests.accounts import CsrfClient
+
+    app.test_client_class = CsrfClient
     return app.test_client()
+
+
+@pytest.fixture
+def client_as(app: Flask, session: Session):
+    """``client_as("supervisor")``: a new client logged in as a new user of that role (scope optional)."""
+    from tests.accounts import CsrfClient, log_in, make_user
+
+    def make(role: str, **scope: object) -> FlaskClient:
+        app.test_client_class = CsrfClient
+        client = app.test_client()
+        log_in(client, make_user(session, role, **scope))
+        return client
+    return make
+
+
+@pytest.fixture
+def admin_client(client_as) -> FlaskClient:
+    """A client logged in as an administrator."""
+    return client_as("admin")
 
 
 @pytest.fixture(scope="session")

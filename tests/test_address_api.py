@@ -45,6 +45,6 @@ def test_agency_outline_for_the_redirect_map(client):
     assert client.get("/api/boundaries/agencies/atlantis.geojson").status_code == 404
 
 
-def test_intake_page_has_the_widget(client):
-    html = client.get("/intake/address").get_data(as_text=True)
+def test_intake_page_has_the_widget(client_as):
+    html = client_as("intake").get("/intake/address").get_data(as_text=True)
     assert 'role="combobox"' in html and 'id="redirect-dialog"' in html

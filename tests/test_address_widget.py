@@ -7,17 +7,20 @@ import dataclasses
 import pytest
 
 from app.factory import create_app
-from tests.browser import chromium, live_server
+from tests.accounts import make_user
+from tests.browser import chromium, live_server, log_in_page
 from tests.test_browser import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
 
-def open_widget(browser, base: str):
+def open_widget(browser, base: str, database, city: str = "la"):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
-    page.goto(base + "/intake/address")
+    with database.session() as session:
+        username = make_user(session, "intake", city=city)
+    log_in_page(page, base, username, "/intake/address")
     page.wait_for_selector('#intake-map[data-ready="true"]')
     return page, requests
 
@@ -25,7 +28,7 @@ def open_widget(browser, base: str):
 def test_keyboard_only_intake(settings, bound_database):
     app = create_app(settings, database=bound_database)
     with live_server(app) as base, chromium() as browser:
-        page, requests = open_widget(browser, base)
+        page, requests = open_widget(browser, base, bound_database)
         assert page.evaluate("document.activeElement.id") == "address-input"  # ready to type on arrival
 
         page.keyboard.type("2111 w bel", delay=40)
@@ -59,7 +62,7 @@ def test_keyboard_only_intake(settings, bound_database):
 def test_the_gardena_redirect_screen(settings, bound_database):
     app = create_app(dataclasses.replace(settings, city="gardena"), database=bound_database)
     with live_server(app) as base, chromium() as browser:
-        page, requests = open_widget(browser, base)
+        page, requests = open_widget(browser, base, bound_database, city="gardena")
         page.fill("#address-input", "16117 S Menlo Ave, Gardena CA 90247")
         page.press("#address-input", "Enter")
         page.wait_for_selector("#redirect-dialog[open]")
@@ -76,7 +79,7 @@ def test_the_gardena_redirect_screen(settings, bound_database):
 def test_the_suggestion_list_never_covers_the_buttons(settings, bound_database):
     app = create_app(settings, database=bound_database)
     with live_server(app) as base, chromium() as browser:
-        page, _ = open_widget(browser, base)
+        page, _ = open_widget(browser, base, bound_database)
         page.keyboard.type("2111 w bellevue ave", delay=30)
         page.wait_for_selector("#address-suggestions:not([hidden]) [role=option]")
         page.click("#address-check")  # with the list open, by mouse

@@ -16,39 +16,39 @@ def make(session, la, validator, **changes):
     return create_request(session, la, validator, RequestInput(**{**base, **changes})).request
 
 
-def test_the_record_shows_contact_and_history_to_staff(client, session, la, validator):
+def test_the_record_shows_contact_and_history_to_staff(admin_client, session, la, validator):
     request = make(session, la, validator)
-    html = client.get(f"/staff/requests/{request.public_ref}").get_data(as_text=True)
+    html = admin_client.get(f"/staff/requests/{request.public_ref}").get_data(as_text=True)
     assert "ana@example.org" in html and "created" in html and "Change status" in html
 
 
-def test_actions_append_to_the_history(client, session, la, validator):
+def test_actions_append_to_the_history(admin_client, session, la, validator):
     request = make(session, la, validator)
     url = f"/staff/requests/{request.public_ref}"
-    assert client.post(url, data={"action": "status", "status": "in_progress", "note": "Crew sent", "public": "1"}).status_code == 303
-    refused = client.post(url, data={"action": "status", "status": "cancelled"})
+    assert admin_client.post(url, data={"action": "status", "status": "in_progress", "note": "Crew sent", "public": "1"}).status_code == 303
+    refused = admin_client.post(url, data={"action": "status", "status": "cancelled"})
     assert refused.status_code == 400 and "needs a note" in refused.get_data(as_text=True)
-    assert client.post(url, data={"action": "reassign", "department": "BSS", "reason": "Sidewalk"}).status_code == 303
-    assert client.post(url, data={"action": "status", "status": "fixed", "note": "Done"}).status_code == 303
-    assert client.post(url, data={"action": "reopen", "reason": "Back again"}).status_code == 303
+    assert admin_client.post(url, data={"action": "reassign", "department": "BSS", "reason": "Sidewalk"}).status_code == 303
+    assert admin_client.post(url, data={"action": "status", "status": "fixed", "note": "Done"}).status_code == 303
+    assert admin_client.post(url, data={"action": "reopen", "reason": "Back again"}).status_code == 303
     kinds = session.scalars(select(RequestEvent.kind).where(RequestEvent.request_id == request.id)
                             .order_by(RequestEvent.id)).all()
     assert kinds == ["created", "assigned", "status", "assigned", "status", "reopened"]
-    public = client.get(f"/status/{request.public_ref}").get_data(as_text=True)
+    public = admin_client.get(f"/status/{request.public_ref}").get_data(as_text=True)
     assert "Crew sent" in public and "Sidewalk" not in public  # reassignment reasons are internal
 
 
-def test_mark_duplicate_by_reference(client, session, la, validator):
+def test_mark_duplicate_by_reference(admin_client, session, la, validator):
     original, copy = make(session, la, validator), make(session, la, validator)
-    response = client.post(f"/staff/requests/{copy.public_ref}", data={"action": "duplicate", "original": original.public_ref})
+    response = admin_client.post(f"/staff/requests/{copy.public_ref}", data={"action": "duplicate", "original": original.public_ref})
     assert response.status_code == 303
     session.refresh(copy)
     assert copy.duplicate_of == original.id and copy.status == "duplicate"
 
 
-def test_overdue_view(client, session, la, validator):
+def test_overdue_view(admin_client, session, la, validator):
     late = make(session, la, validator, requested_at=datetime.now(timezone.utc) - timedelta(days=5))
-    html = client.get("/staff/overdue?department=OCB").get_data(as_text=True)
+    html = admin_client.get("/staff/overdue?department=OCB").get_data(as_text=True)
     assert late.public_ref in html
 
 
@@ -62,52 +62,52 @@ GRAFFITI_FORM = {
 }
 
 
-def test_catalogue_admin_changes_new_requests_only(client, session, la, validator):
+def test_catalogue_admin_changes_new_requests_only(admin_client, session, la, validator):
     before = make(session, la, validator)
-    page = client.get("/staff/services/graffiti").get_data(as_text=True)
+    page = admin_client.get("/staff/services/graffiti").get_data(as_text=True)
     assert "Where is the graffiti?" in page and "wall = Building wall" in page
-    assert client.post("/staff/services/graffiti", data=GRAFFITI_FORM).status_code == 303
+    assert admin_client.post("/staff/services/graffiti", data=GRAFFITI_FORM).status_code == 303
     record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti"))
-    assert record.sla_hours == 24 and record.edited_by == "staff" and record.keywords == ["tagging", "paint"]
+    assert record.sla_hours == 24 and record.edited_by.startswith("admin") and record.keywords == ["tagging", "paint"]
     assert [v["key"] for v in record.attributes[0]["values"]] == ["wall", "fence", "other"]
     assert make(session, la, validator).service_level == "24 hours"
     session.refresh(before)
     assert before.service_level == "48 hours"
-    bad = client.post("/staff/services/graffiti", data={**GRAFFITI_FORM, "sla_amount": "-3"})
+    bad = admin_client.post("/staff/services/graffiti", data={**GRAFFITI_FORM, "sla_amount": "-3"})
     assert bad.status_code == 400 and "service_level" in bad.get_data(as_text=True)
 
 
-def test_catalogue_admin_edits_questions(client, session):
+def test_catalogue_admin_edits_questions(admin_client, session):
     form = {**GRAFFITI_FORM, "attribute-1-code": "pole_number", "attribute-1-description": "Pole number",
             "attribute-1-datatype": "string", "attribute-1-order": "2"}
-    assert client.post("/staff/services/graffiti", data=form).status_code == 303
+    assert admin_client.post("/staff/services/graffiti", data=form).status_code == 303
     record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti"))
     assert [a["code"] for a in record.attributes] == ["surface", "pole_number"]
     removed = {**form, "attribute-0-delete": "1"}
-    assert client.post("/staff/services/graffiti", data=removed).status_code == 303
+    assert admin_client.post("/staff/services/graffiti", data=removed).status_code == 303
     session.refresh(record)
     assert [a["code"] for a in record.attributes] == ["pole_number"]
     for broken, message in [({"attribute-1-datatype": "multivaluelist"}, "needs values"),
                             ({"attribute-1-code": "surface"}, "same code"),
                             ({"attribute-1-code": "no spaces"}, "letters, digits and _"),
                             ({"department": "NOPE"}, "NOPE")]:
-        response = client.post("/staff/services/graffiti", data={**form, **broken})
+        response = admin_client.post("/staff/services/graffiti", data={**form, **broken})
         assert response.status_code == 400 and message in response.get_data(as_text=True), broken
     session.refresh(record)
     assert [a["code"] for a in record.attributes] == ["pole_number"]  # nothing stored from a refused form
 
 
-def test_catalogue_admin_adds_a_service_and_sync_keeps_edits(client, session, la):
+def test_catalogue_admin_adds_a_service_and_sync_keeps_edits(admin_client, session, la):
     from app.service_requests.catalogue import get_service, sync_catalogue
 
     form = {**GRAFFITI_FORM, "code": "mural-damage", "name": "Mural damage", "attribute_count": "0"}
-    assert client.post("/staff/services/new", data=form).status_code == 303
+    assert admin_client.post("/staff/services/new", data=form).status_code == 303
     assert get_service(session, "la", "mural-damage").name == "Mural damage"
-    again = client.post("/staff/services/new", data=form)
+    again = admin_client.post("/staff/services/new", data=form)
     assert again.status_code == 400 and "already a service" in again.get_data(as_text=True)
-    assert client.post("/staff/services/graffiti", data=GRAFFITI_FORM).status_code == 303
+    assert admin_client.post("/staff/services/graffiti", data=GRAFFITI_FORM).status_code == 303
     sync_catalogue(session, la)
     assert get_service(session, "la", "graffiti").service_level.hours == 24  # the edit survives a sync
     sync_catalogue(session, la, overwrite_edits=True)
     assert get_service(session, "la", "graffiti").service_level.hours == 48
-    assert client.get("/staff/services/nothing-here").status_code == 404
+    assert admin_client.get("/staff/services/nothing-here").status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request
 
 from app.web import db_session, services
+from app.web.access import csrf, public, rate_limited, requires
 
 bp = Blueprint("addresses", __name__)
 
@@ -23,6 +24,9 @@ def _query() -> str:
 
 
 @bp.route("/api/addresses/validate", methods=["GET", "POST"])
+@csrf.exempt  # a read-only JSON lookup that API clients also POST to
+@public
+@rate_limited("public_api")
 def validate():
     """Validate one address: valid, ambiguous, not_found, outside or invalid (always HTTP 200)."""
     s = services()
@@ -30,6 +34,8 @@ def validate():
 
 
 @bp.get("/api/addresses/suggest")
+@public
+@rate_limited("public_api")
 def suggest():
     """Completions for what has been typed so far (addresses, intersections, streets)."""
     try:
@@ -41,6 +47,8 @@ def suggest():
 
 
 @bp.get("/api/addresses/reverse")
+@public
+@rate_limited("public_api")
 def reverse():
     """The nearest address to a point picked on the map, and whose the point is."""
     lon, lat = request.args.get("lon"), request.args.get("lat")
@@ -50,6 +58,7 @@ def reverse():
 
 
 @bp.get("/intake/address")
+@requires("requests.create")
 def intake_address():
     """The address widget on its own: type, get suggestions, validate, confirm on the map."""
     s = services()

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from app.city import LAYER_ROLES
 from app.web import db_session, services
+from app.web.access import public, rate_limited
 from boundaries.queries import layer_geojson
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -16,6 +17,7 @@ DISPLAY_TOLERANCE = 0.00005
 
 @bp.get("/boundaries/<role>.geojson")
 @bp.get("/boundaries/<role>/<key>.geojson")
+@public
 def boundary_layer(role: str, key: str | None = None):
     """The current ``role`` layer of the city (or one feature of it) as GeoJSON, simplified for display."""
     if role not in LAYER_ROLES:
@@ -29,6 +31,8 @@ def boundary_layer(role: str, key: str | None = None):
 
 
 @bp.get("/locate")
+@public
+@rate_limited("public_api")
 def locate():
     """Where is ``lon``, ``lat``: inside the city (ward, district), or whose is it?"""
     lon, lat = request.args.get("lon"), request.args.get("lat")

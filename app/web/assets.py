@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, send_from_directory
 
 from app.settings import PROJECT_ROOT
+from app.web.access import public
 
 bp = Blueprint("assets", __name__)
 
@@ -18,6 +19,7 @@ PACKAGES = {"leaflet": "dist"}
 
 
 @bp.get("/vendor/<package>/<path:filename>")
+@public
 def vendor(package: str, filename: str):
     """A file of an allowed front-end package (cached by browsers for a day)."""
     if package not in PACKAGES:

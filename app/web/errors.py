@@ -14,10 +14,12 @@ log = logging.getLogger(__name__)
 
 TITLES = {
     400: "That request could not be understood",
+    401: "Please log in",
     403: "You may not see this page",
     404: "There is no such page",
     405: "That action is not allowed here",
     413: "What you sent is too large",
+    429: "Too many requests",
     500: "Something went wrong on our side",
     503: "The service is unavailable for a moment",
 }

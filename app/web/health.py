@@ -9,11 +9,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.database import current_revision, head_revision
 from app.errors import DatabaseUnavailable
 from app.web import db_session, services
+from app.web.access import public
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
+@public
 def health():
     """200 with the database's facts when it can serve; 503 with the reason when not."""
     city = services().city.key

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from app.web import db_session, services
+from app.web.access import public
 from boundaries.queries import layer_versions
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
+@public
 def index():
     """The landing page: the city limit, wards and districts on a map."""
     s = services()

@@ -15,6 +15,7 @@ from app.service_requests.models import RequestEvent, ServiceRequest
 from app.service_requests.references import normalize_reference
 from app.service_requests.states import CHANNELS, STATE_LABELS
 from app.web import db_session, services
+from app.web.access import current_user, public, rate_limited, requires
 from boundaries.lookup import check_lon_lat
 
 bp = Blueprint("requests", __name__)
@@ -53,8 +54,8 @@ def _form_page(service_code: str, staff: bool):
         if staff and channel not in STAFF_CHANNELS:
             channel = "phone"
         try:
-            created = create_request(session, s.city, s.validator,
-                                     _input_from_form(service.code, channel, "staff" if staff else "public"))
+            actor = current_user().username if staff else "public"
+            created = create_request(session, s.city, s.validator, _input_from_form(service.code, channel, actor))
         except IntakeError as exc:
             session.rollback()
             error = exc
@@ -74,30 +75,37 @@ def _catalogue_page(staff: bool):
 
 
 @bp.get("/report")
+@public
 def choose_service():
     """The catalogue, by group, for residents."""
     return _catalogue_page(staff=False)
 
 
 @bp.route("/report/<service_code>", methods=["GET", "POST"])
+@public
+@rate_limited("public_forms", methods=("POST",))
 def report(service_code: str):
     """The resident's form for one service."""
     return _form_page(service_code, staff=False)
 
 
 @bp.get("/intake/new")
+@requires("requests.create")
 def staff_choose_service():
     """The catalogue, by group, for intake staff."""
     return _catalogue_page(staff=True)
 
 
 @bp.route("/intake/new/<service_code>", methods=["GET", "POST"])
+@requires("requests.create")
 def staff_intake(service_code: str):
     """The intake form for staff taking a call or a walk-in."""
     return _form_page(service_code, staff=True)
 
 
 @bp.get("/api/requests/nearby")
+@public
+@rate_limited("public_api")
 def nearby():
     """Open requests of a service near a point: perhaps the problem is already reported."""
     s = services()
@@ -118,6 +126,8 @@ def nearby():
 
 
 @bp.route("/status", methods=["GET", "POST"])
+@public
+@rate_limited("public_api")
 def status_lookup():
     """Find a request by its reference."""
     s = services()
@@ -131,6 +141,8 @@ def status_lookup():
 
 
 @bp.get("/status/<reference>")
+@public
+@rate_limited("public_api")
 def status(reference: str):
     """A request's public page: status, service, approximate place, dates, public notes; never contact data."""
     s = services()

@@ -1,6 +1,7 @@
 """Staff pages: a request's full record and its actions, the overdue view, the catalogue admin.
 
-(Access control by role comes with staff accounts; these views only call the domain.)
+Each view names its permission; a request outside the user's scope (another department's,
+another ward's) answers 404 like a request that does not exist.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from app.accounts import audit
+from app.accounts.roles import ROLES
 from app.catalogue import DATATYPES
 from app.errors import UserError
 from app.service_requests.catalogue import save_service
@@ -19,6 +22,7 @@ from app.service_requests.models import Department, RequestContact, RequestEvent
 from app.service_requests.references import normalize_reference
 from app.service_requests.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from app.web import db_session, services
+from app.web.access import allowed, client_ip, current_user, requires
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -27,12 +31,18 @@ def _request_or_404(reference: str) -> ServiceRequest:
     canonical = normalize_reference(reference)
     found = db_session().scalar(select(ServiceRequest).where(
         ServiceRequest.city == services().city.key, ServiceRequest.public_ref == canonical)) if canonical else None
-    if found is None:
+    if found is None or not allowed("requests.view", found):
         abort(404, "No request has that reference.")
     return found
 
 
+#: The permission each action of the request page needs.
+ACTIONS = {"status": "requests.update", "reassign": "requests.reassign", "duplicate": "requests.update",
+           "reopen": "requests.update", "note": "requests.update"}
+
+
 @bp.route("/requests/<reference>", methods=["GET", "POST"])
+@requires("requests.view")
 def request_detail(reference: str):
     """Everything about a request, its history, and what staff can do with it."""
     session = db_session()
@@ -40,9 +50,18 @@ def request_detail(reference: str):
     error = None
     if request.method == "POST":
         form = request.form
-        actor = "staff"
+        user = current_user()
+        actor = user.username
+        action = form.get("action", "")
+        if action not in ACTIONS:
+            abort(400, "Unknown action.")
+        if not allowed(ACTIONS[action], found):
+            abort(403, "Your role does not allow this action on this request.")
+        # Added first, so that the action's own commit stores it with the change (or neither).
+        audit.record(session, found.city, actor, f"request.{action}", found.public_ref, client_ip(),
+                     from_status=found.status, to_status=form.get("status") or None,
+                     department=form.get("department") or None)
         try:
-            action = form.get("action")
             if action == "status":
                 change_status(session, found, form.get("status", ""), actor, form.get("note") or None,
                               public=form.get("public") == "1")
@@ -54,10 +73,8 @@ def request_detail(reference: str):
                 mark_duplicate(session, found, original, actor, form.get("note") or None)
             elif action == "reopen":
                 reopen(session, found, actor, form.get("reason", ""))
-            elif action == "note":
-                add_note(session, found, actor, form.get("note", ""), public=form.get("public") == "1")
             else:
-                abort(400, "Unknown action.")
+                add_note(session, found, actor, form.get("note", ""), public=form.get("public") == "1")
         except UserError as exc:
             session.rollback()
             error = str(exc)
@@ -67,16 +84,21 @@ def request_detail(reference: str):
     departments = session.scalars(select(Department).where(Department.city == found.city).order_by(Department.name)).all()
     return render_template(
         "staff_request.html", city=services().city, r=found, events=events, error=error,
-        contact=session.get(RequestContact, found.id), departments=departments, labels=STATE_LABELS,
+        contact=session.get(RequestContact, found.id) if allowed("requests.contact", found) else None,
+        departments=departments, labels=STATE_LABELS,
         open_states=list(OPEN_STATES), closed_states=[s for s in CLOSED_STATES if s != "duplicate"],
         original=session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None,
     ), (400 if error else 200)
 
 
 @bp.get("/overdue")
+@requires("requests.overdue")
 def overdue_view():
-    """Open requests past their due date, by department."""
+    """Open requests past their due date, by department (department staff see their own)."""
     department = request.args.get("department") or None
+    user = current_user()
+    if user.department_code and ROLES[user.role].scope == "department":
+        department = user.department_code
     session = db_session()
     city = services().city
     rows = overdue(session, city.key, department=department)
@@ -86,6 +108,7 @@ def overdue_view():
 
 
 @bp.get("/services")
+@requires("catalogue.manage")
 def services_admin():
     """The catalogue as stored, with links to edit each service or add one."""
     session = db_session()
@@ -97,6 +120,7 @@ def services_admin():
 
 @bp.route("/services/new", methods=["GET", "POST"])
 @bp.route("/services/<code>", methods=["GET", "POST"])
+@requires("catalogue.manage")
 def service_edit(code: str | None = None):
     """Edit one service (or add one): its terms, routing, rules and questions; new requests only."""
     session = db_session()
@@ -110,7 +134,10 @@ def service_edit(code: str | None = None):
     if request.method == "POST":
         entry = service_entry_from_form(request.form, code)
         try:
-            saved = save_service(session, city.key, entry, actor="staff", new=record is None)
+            actor = current_user().username
+            saved = save_service(session, city.key, entry, actor=actor, new=record is None)
+            audit.record(session, city.key, actor, "service.create" if record is None else "service.update",
+                         saved.code, client_ip(), entry=entry)
             session.commit()
         except UserError as exc:
             session.rollback()

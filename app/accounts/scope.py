@@ -1,0 +1,48 @@
+"""What part of the city a user's permissions reach.
+
+Department staff and supervisors act on their department's requests; a council account
+reads requests of its ward or district (maps and reports stay citywide); the other roles
+reach the whole city. A request outside a user's scope is treated as not there (404), so
+that its existence is not confirmed either.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, true
+
+from app.accounts.models import StaffUser
+from app.accounts.roles import ROLES, role_allows
+from app.service_requests.models import ServiceRequest
+
+
+def in_scope(user: StaffUser, request: ServiceRequest) -> bool:
+    """Whether ``request`` is within ``user``'s scope."""
+    scope = ROLES[user.role].scope if user.role in ROLES else None
+    if scope == "city":
+        return True
+    if scope == "department":
+        return request.department_code is not None and request.department_code == user.department_code
+    if scope == "area":
+        key = request.ward_key if user.area_role == "wards" else request.district_key
+        return key is not None and key == user.area_key
+    return False
+
+
+def scope_clause(user: StaffUser) -> ColumnElement[bool]:
+    """The same rule as a WHERE condition on ``service_request``, for lists and queues."""
+    scope = ROLES[user.role].scope if user.role in ROLES else None
+    if scope == "city":
+        return true()
+    if scope == "department":
+        return ServiceRequest.department_code == user.department_code
+    if scope == "area":
+        column = ServiceRequest.ward_key if user.area_role == "wards" else ServiceRequest.district_key
+        return column == user.area_key
+    return false()
+
+
+def may(user: StaffUser | None, permission: str, request: ServiceRequest | None = None) -> bool:
+    """Whether ``user`` has ``permission``, and, for a request, whether the request is in scope."""
+    if user is None or not role_allows(user.role, permission):
+        return False
+    return request is None or in_scope(user, request)

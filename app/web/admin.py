@@ -1,0 +1,105 @@
+"""Administration: staff users and roles, and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.accounts import audit
+from app.accounts.roles import ROLES
+from app.accounts.users import UserFields, create_user, find_user, list_users, set_password, update_user
+from app.errors import UserError
+from app.service_requests.models import Department
+from app.web import db_session, services
+from boundaries.queries import feature_names
+from app.web.access import client_ip, current_user, requires
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _fields_from_form() -> UserFields:
+    form = request.form
+    area = form.get("area", "")
+    area_role, _, area_key = area.partition(":")
+    return UserFields(
+        display_name=form.get("display_name", ""), role=form.get("role", ""), email=form.get("email") or None,
+        department_code=form.get("department_code") or None, area_role=area_role or None,
+        area_key=area_key or None, active=form.get("active", "1") == "1",
+    )
+
+
+def _choices() -> dict:
+    session = db_session()
+    city = services().city
+    departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
+    areas = [(f"{role}:{key}", name) for role in ("wards", "districts")
+             for key, name in feature_names(session, city.key, role)]
+    return {"roles": ROLES, "departments": departments, "areas": areas}
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@requires("users.manage")
+def users():
+    """Every staff user, and the form to add one."""
+    session = db_session()
+    city = services().city
+    error = None
+    if request.method == "POST":
+        actor = current_user()
+        try:
+            if request.form.get("password", "") != request.form.get("repeat", ""):
+                raise UserError("The two passwords differ.")
+            create_user(session, city.key, request.form.get("username", ""), request.form.get("password", ""),
+                        _fields_from_form(), actor=actor.username, ip=client_ip())
+            session.commit()
+        except UserError as exc:
+            session.rollback()
+            error = str(exc)
+        else:
+            return redirect(url_for("admin.users"), code=303)
+    return render_template("admin_users.html", city=city, users=list_users(session, city.key), error=error,
+                           form=request.form, **_choices()), (400 if error else 200)
+
+
+@bp.route("/users/<username>", methods=["GET", "POST"])
+@requires("users.manage")
+def user_edit(username: str):
+    """Change a user's role, scope or access, or set a new password."""
+    session = db_session()
+    city = services().city
+    user = find_user(session, city.key, username)
+    if user is None:
+        abort(404, "There is no such user.")
+    error = None
+    if request.method == "POST":
+        actor = current_user()
+        try:
+            if request.form.get("action") == "password":
+                if request.form.get("password", "") != request.form.get("repeat", ""):
+                    raise UserError("The two passwords differ.")
+                set_password(session, user, request.form.get("password", ""), actor=actor.username, ip=client_ip())
+            else:
+                fields = _fields_from_form()
+                if user.id == actor.id and (fields.role != "admin" or not fields.active):
+                    raise UserError("You cannot take away your own administrator access; ask another administrator.")
+                update_user(session, user, fields, actor=actor.username, ip=client_ip())
+            session.commit()
+        except UserError as exc:
+            session.rollback()
+            error = str(exc)
+        else:
+            return redirect(url_for("admin.user_edit", username=user.username, saved=1), code=303)
+    return render_template("admin_user_edit.html", city=city, user=user, error=error,
+                           saved=request.args.get("saved") == "1", **_choices()), (400 if error else 200)
+
+
+@bp.get("/audit")
+@requires("audit.view")
+def audit_log():
+    """The newest audit entries, filtered by kind of action or actor."""
+    kind = request.args.get("kind") or None
+    if kind not in (None, "login", "logout", "user", "request", "service", "config"):
+        abort(400, "Choose a kind among login, logout, user, request, service, config.")
+    actor = (request.args.get("actor") or "").strip()[:64] or None
+    entries = audit.recent(db_session(), services().city.key, action_prefix=kind, actor=actor)
+    return render_template("admin_audit.html", city=services().city, entries=entries, kind=kind, actor=actor or "")
