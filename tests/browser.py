@@ -65,3 +65,16 @@ def log_in_page(page: object, base: str, username: str, next_path: str = "/") ->
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{next_path}")
+
+
+@contextmanager
+def live_server_threaded(app: Flask) -> Iterator[str]:
+    """Serve ``app`` with a thread per request (for load and fault tests on a real database)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
