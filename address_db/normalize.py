@@ -47,6 +47,7 @@ _ZIP_AT_END = re.compile(r"[\s,]*\b(\d{5})(?:-\d{4})?\s*$")
 _COUNTRY_AT_END = re.compile(r"[\s,]+(?:USA|US|UNITED STATES(?: OF AMERICA)?)\s*$")
 _STATE_AT_END = re.compile(r"[\s,]+(?:CA|CALIF|CALIFORNIA)\s*$")
 # "X AT Y", "X AND Y", "X & Y", "X @ Y", "X / Y" (between words: "1/2" is a fraction, "N/R" a roadway).
+_DANGLING_CONNECTORS = re.compile(r"^(?:(?:AT|AND)\s+|[&@/]\s*)+|(?:\s+(?:AT|AND)|\s*[&@/])+$")
 _INTERSECTION = re.compile(r"\s+(?:AT|AND)\s+|\s*[&@]\s*|\s+/\s*|(?<=[A-Z]{2})/\s*(?=[A-Z0-9])")
 # "EXPOSITION BLVD N/R": which roadway of a divided street; not part of its name.
 _ROADWAY = re.compile(r"\b[NSEW]/?B?R\b|\b[NSEW]/B\b")
@@ -159,9 +160,9 @@ def standardize_name(name: str) -> str:
         return ""
     if len(words) == 1:
         word = words[0]
-        if word.isdigit():
+        if word.isdigit() and int(word) > 0:
             return ordinal(int(word))
-        if re.fullmatch(r"\d+(ST|ND|RD|TH)", word):
+        if re.fullmatch(r"\d+(ST|ND|RD|TH)", word) and int(word[:-2]) > 0:
             return ordinal(int(word[:-2]))
         return WORD_ORDINALS.get(word, word)
     if words[0] == "SAINT":
@@ -228,6 +229,7 @@ def _parse_cached(text: str) -> ParsedAddress:
         zipcode = match.group(1)
         cleaned = cleaned[: match.start()]
     cleaned = _STATE_AT_END.sub("", cleaned).strip(" ,")
+    cleaned = _DANGLING_CONNECTORS.sub("", cleaned).strip(" ,")  # "MAIN ST &": no second street was given
     if not cleaned:
         raise InvalidAddress("That is only a ZIP code: add the house number and street.")
     if re.fullmatch(r"[\d\s,#\-/]+", cleaned):
@@ -376,7 +378,7 @@ def _rule_based_street(words: list[str]) -> Street:
 def _house_number(text: str) -> tuple[int | None, str | None]:
     text = text.replace(" ", "")
     match = _NUMBER.match(text)
-    if not match:
+    if not match or int(match.group(1)) == 0:  # house numbers start at 1
         return None, None
     return int(match.group(1)), match.group(2)
 

@@ -203,6 +203,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
     Each staged point is looked up once (a lateral GiST probe over the current boundary
     pieces) as the rows are inserted, so the big table is written once.
     """
+    session.execute(text("DROP TABLE IF EXISTS request_stage, request_stage_areas"))  # a second import in one transaction
     session.execute(text(
         """
         CREATE TEMP TABLE request_stage (
@@ -361,6 +362,7 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
             standardized[request_id] = parse_address(address or "").text()
         except InvalidAddress:
             continue
+    session.execute(text("DROP TABLE IF EXISTS placeholder_fix"))
     session.execute(text("CREATE TEMP TABLE placeholder_fix (id bigint, standardized text) ON COMMIT DROP"))
     if standardized:
         session.execute(text("INSERT INTO placeholder_fix VALUES (:id, :s)"),
