@@ -47,7 +47,7 @@ _ZIP_AT_END = re.compile(r"[\s,]*\b(\d{5})(?:-\d{4})?\s*$")
 _COUNTRY_AT_END = re.compile(r"[\s,]+(?:USA|US|UNITED STATES(?: OF AMERICA)?)\s*$")
 _STATE_AT_END = re.compile(r"[\s,]+(?:CA|CALIF|CALIFORNIA)\s*$")
 # "X AT Y", "X AND Y", "X & Y", "X @ Y", "X / Y" (between words: "1/2" is a fraction, "N/R" a roadway).
-_DANGLING_CONNECTORS = re.compile(r"^(?:(?:AT|AND)\s+|[&@/]\s*)+|(?:\s+(?:AT|AND)|\s*[&@/])+$")
+_DANGLING_CONNECTORS = re.compile(r"(?:\s+(?:AT|AND)|\s*[&@/])+$")
 _INTERSECTION = re.compile(r"\s+(?:AT|AND)\s+|\s*[&@]\s*|\s+/\s*|(?<=[A-Z]{2})/\s*(?=[A-Z0-9])")
 # "EXPOSITION BLVD N/R": which roadway of a divided street; not part of its name.
 _ROADWAY = re.compile(r"\b[NSEW]/?B?R\b|\b[NSEW]/B\b")
