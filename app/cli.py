@@ -37,6 +37,18 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _audit(action: str, target: str | None = None, **detail: Any) -> None:
+    """Record a configuration change made from the command line in the audit log."""
+    import getpass
+
+    from app.accounts import audit
+
+    s = _services()
+    with s.database.session() as session:
+        audit.record(session, s.city.key, f"cli:{getpass.getuser()}", action, target, **detail)
+        session.commit()
+
+
 # -- flask db ------------------------------------------------------------------------------
 
 db_cli = AppGroup("db", help="The database: schema migrations and the embedded server.")
@@ -126,6 +138,8 @@ def load_city_command(roles: tuple[str, ...], force: bool) -> None:
         reports = load_city(session, s.city, roles or None, force=force)
     for report in reports:
         click.echo(report.summary())
+        _audit("config.boundaries", report.role, version=report.version, features=report.feature_count,
+               source=report.source)
     if not reports:
         click.echo(f"The boundaries of {s.city.name} are up to date.")
     else:
@@ -176,6 +190,8 @@ def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None
     with s.database.session() as session:
         (report,) = load_layers(session, s.city, [built])
     click.echo(report.summary())
+    _audit("config.boundaries", report.role, version=report.version, features=report.feature_count,
+           source=report.source)
     _reassign_addresses()
 
 
@@ -235,6 +251,8 @@ def addresses_load(if_changed: bool, report_dir: Path | None) -> None:
     with s.database.session() as session:
         report = load_addresses(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR, force=not if_changed)
     click.echo(report.summary() if report else f"The address database of {s.city.name} is up to date.")
+    if report:
+        _audit("config.addresses", str(report.load_id), addresses=report.addresses, rejected=len(report.rejected))
 
 
 @addresses_cli.command("assign")
@@ -280,6 +298,7 @@ def services_sync(overwrite_edits: bool) -> None:
         departments, services = sync_catalogue(session, s.city, overwrite_edits=overwrite_edits)
         session.commit()
         kept = edited_services(session, s.city.key)
+    _audit("config.catalogue", None, departments=departments, services=services, kept_edits=kept)
     click.echo(f"{departments} departments and {services} services of {s.city.name} are in the catalogue.")
     if kept:
         click.echo(f"Kept the admin page's edits of {', '.join(kept)} (--overwrite-edits replaces them).")
@@ -299,6 +318,8 @@ def requests_import(report_dir: Path | None) -> None:
     with s.database.session() as session:
         report = import_history(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR)
     click.echo(report.summary())
+    _audit("config.history_import", None, inserted=report.inserted, updated=report.updated,
+           rejected=len(report.rejected))
 
 
 @requests_cli.command("assign-areas")

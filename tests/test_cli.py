@@ -33,6 +33,10 @@ def test_load_a_shapefile_as_a_new_version(runner, session, la, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"la wards: version {before[1] + 1}, 15 feature(s)" in result.output
     assert current_wards(session)[1] == before[1] + 1
+    from app.accounts.models import AuditEntry
+
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "config.boundaries")).all()[-1]
+    assert entry.target == "wards" and entry.actor.startswith("cli:") and entry.detail["version"] == before[1] + 1
 
 
 def test_a_broken_file_fails_cleanly_and_changes_nothing(runner, session, tmp_path):
