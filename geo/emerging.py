@@ -34,7 +34,7 @@ from app.city import CityConfig
 from geo.cache import RESULTS
 from geo.filters import FilterError, LeftOut, RequestFilter
 from geo.grid import auto_sized_counts
-from geo.hotspots import DEFAULT_RINGS, HotspotParams, gi_star, spatial_weights
+from geo.hotspots import DEFAULT_RINGS, MIN_SHARE, NOT_TESTED, HotspotParams, gi_star, spatial_weights
 from geo.layers import projected_srid
 
 SLICES = ("week", "month", "quarter")
@@ -103,7 +103,8 @@ class EmergingResult:
         return (
             f"{len(self.slices)} {self.slice_by}ly slices from {self.slices[0]} to "
             f"{_slice_end(self.slices[-1], self.slice_by)}; {self.points:,} requests counted in "
-            f"{len(self.cells):,} hexagons of {self.cell_m:,.0f} m edge ({self.crs}). For each slice, Getis-Ord Gi* "
+            f"{len(self.cells):,} hexagons of {self.cell_m:,.0f} m edge ({self.crs}; counts divided by the share of "
+            f"the cell inside the city, cells less than {MIN_SHARE:.0%} inside not tested). For each slice, Getis-Ord Gi* "
             f"(esda G_Local, star=True, binary weights: {weights}) with "
             f"{'false discovery rate correction' if self.fdr else 'no multiple-testing correction'}; a cell is "
             f"significant in a slice at 90 % confidence. Trend: Mann-Kendall test on each cell's "
@@ -158,23 +159,30 @@ def _emerging(session: Session, city: CityConfig, flt: RequestFilter, params: Ho
     band = None
     if params.weights == "distance":
         band = params.band_m or DEFAULT_RINGS * math.sqrt(3) * cell_m * 1.01
-    w = spatial_weights(cells[["x", "y"]].to_numpy(), params.weights, band, params.k)
+    tested = cells["share"].to_numpy() >= MIN_SHARE
+    w = spatial_weights(cells.loc[tested, ["x", "y"]].to_numpy(), params.weights, band, params.k)
+    share = cells.loc[tested, "share"].to_numpy()
 
-    z = np.zeros((len(cells), len(starts)))
-    b = np.zeros((len(cells), len(starts)), dtype=int)
+    z = np.zeros((int(tested.sum()), len(starts)))
+    b = np.zeros((int(tested.sum()), len(starts)), dtype=int)
     for n, start in enumerate(starts):
         column = f"count_{start.isoformat()}"
-        y = cells[column].to_numpy() if column in cells else np.zeros(len(cells))
+        y = cells.loc[tested, column].to_numpy() / share if column in cells else np.zeros(len(share))
         result = gi_star(y, w, params.fdr)
         z[:, n], b[:, n] = result["z"].to_numpy(), result["bin"].to_numpy()
 
     patterns, tau, trend_p = classify(z, b)
-    cells = cells[["cell", "i", "j", "x", "y", "count", "geometry"]].copy()
-    cells["pattern"] = patterns
-    cells["trend_tau"], cells["trend_p"] = tau, trend_p
-    cells["hot_slices"] = (b > 0).sum(axis=1)
-    cells["cold_slices"] = (b < 0).sum(axis=1)
-    cells["final_z"], cells["final_bin"] = z[:, -1], b[:, -1]
+    out = cells[["cell", "i", "j", "x", "y", "share", "count", "geometry"]].copy()
+    out["pattern"] = NOT_TESTED
+    out.loc[tested, "pattern"] = patterns
+    out["trend_tau"], out["trend_p"] = np.nan, np.nan
+    out.loc[tested, "trend_tau"], out.loc[tested, "trend_p"] = tau, trend_p
+    out["hot_slices"], out["cold_slices"] = 0, 0
+    out.loc[tested, "hot_slices"], out.loc[tested, "cold_slices"] = (b > 0).sum(axis=1), (b < 0).sum(axis=1)
+    out["final_z"], out["final_bin"] = np.nan, 0
+    out.loc[tested, "final_z"], out.loc[tested, "final_bin"] = z[:, -1], b[:, -1]
+    out.attrs = cells.attrs
+    cells = out
     return EmergingResult(
         cells=cells, slices=starts, slice_by=slice_by, filter=flt, crs=f"EPSG:{projected_srid(city)}",
         cell_m=cell_m, weights=params.weights, band_m=band, k=params.k if params.weights == "knn" else None,

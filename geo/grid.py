@@ -83,7 +83,8 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
     """The cells of edge ``size_m`` touching the home jurisdiction.
 
     Columns ``i``, ``j`` (the ``ST_HexagonGrid`` indices), ``x``, ``y`` (centre, projected
-    CRS), ``cell`` (``"i:j"``) and the hexagon in EPSG:4326. Kept per jurisdiction version.
+    CRS), ``cell`` (``"i:j"``), ``share`` (of its area inside the jurisdiction) and the
+    hexagon in EPSG:4326. Kept per jurisdiction version.
     """
     size_m = check_cell_size(size_m)
     srid = projected_srid(city)
@@ -98,17 +99,23 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
         raise FilterError(f"A {size_m:.0f} m cell makes more than {MAX_CELLS:,} cells over {city.name}; "
                           f"use at least {math.ceil(smallest / 25) * 25:.0f} m.")
     # Hexagons over the jurisdiction's extent, kept where they touch one of its subdivided
-    # pieces (GiST-indexed): far faster than testing each against the whole outline.
+    # pieces (GiST-indexed: far faster than testing each against the whole outline), with
+    # the share of their area inside (pieces do not overlap: the shares add up).
     rows = session.execute(text(
         """
         WITH extent AS (
             SELECT ST_Envelope(ST_Transform(f.geom, :srid)) AS g FROM boundary_feature f WHERE f.version_id = :version
         ), cells AS (
-            SELECT h.i, h.j, ST_Transform(h.geom, 4326) AS geom FROM extent, ST_HexagonGrid(:size, extent.g) h
+            SELECT h.i, h.j, h.geom AS projected, ST_Transform(h.geom, 4326) AS geom
+            FROM extent, ST_HexagonGrid(:size, extent.g) h
+        ), shares AS (
+            SELECT c.i, c.j, c.geom,
+                   (SELECT sum(ST_Area(ST_Transform(ST_Intersection(p.geom, c.geom), :srid))) FROM boundary_piece p
+                    WHERE p.version_id = :version AND ST_Intersects(p.geom, c.geom)) / ST_Area(c.projected) AS share
+            FROM cells c
         )
-        SELECT c.i, c.j, ST_AsBinary(c.geom) AS geom FROM cells c
-        WHERE EXISTS (SELECT 1 FROM boundary_piece p WHERE p.version_id = :version AND ST_Intersects(p.geom, c.geom))
-        ORDER BY c.i, c.j
+        SELECT i, j, ST_AsBinary(geom) AS geom, least(share, 1.0) AS share FROM shares WHERE share > 0
+        ORDER BY i, j
         """), {"srid": srid, "version": version, "size": size_m}).all()
     i = np.array([r.i for r in rows], dtype=np.int64)
     j = np.array([r.j for r in rows], dtype=np.int64)
@@ -116,6 +123,7 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
     cells = gpd.GeoDataFrame({
         "cell": [f"{a}:{b}" for a, b in zip(i, j)], "i": i, "j": j,
         "x": 1.5 * size_m * i, "y": height * j + (i % 2) * height / 2,
+        "share": np.array([float(r.share) for r in rows]),
     }, geometry=shapely.from_wkb([bytes(r.geom) for r in rows]), crs="EPSG:4326")
     with _lock:
         _cells_cache[key] = cells

@@ -40,6 +40,9 @@ BIN_LABELS = {
 }
 #: Default distance band: this many rings of neighbouring cells.
 DEFAULT_RINGS = 2
+#: Cells with less of their area inside the city are not tested (their counts say little).
+MIN_SHARE = 0.25
+NOT_TESTED = "Not tested: mostly outside the city"
 MAX_K = 64
 
 
@@ -143,6 +146,8 @@ class HotspotResult:
     islands: int
     points: int
     left_out: LeftOut
+    edge_cells: int = 0
+    edge_points: int = 0
     computed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
@@ -161,6 +166,9 @@ class HotspotResult:
             "grid": "ST_HexagonGrid (flat-topped hexagons) touching the jurisdiction",
             "crs": self.crs, "cell_edge_m": self.cell_m, "cell_size_chosen_automatically": self.cell_auto,
             "cell_area_km2": round(hexagon_area_km2(self.cell_m), 4), "cells": len(self.cells),
+            "variable": "requests per cell, divided by the share of the cell inside the jurisdiction",
+            "cells_not_tested": self.edge_cells, "min_share_inside": MIN_SHARE,
+            "requests_in_cells_not_tested": self.edge_points,
             "weights": self.weights, "distance_band_m": self.band_m, "k": self.k,
             "mean_neighbours_including_self": round(self.mean_neighbours, 2), "islands": self.islands,
             "p_values": "two-sided, normal approximation",
@@ -182,7 +190,9 @@ class HotspotResult:
             f"Getis-Ord Gi* (esda {esda.__version__} G_Local, star=True, binary weights, analytical z-scores) "
             f"on counts of {self.points:,} requests in {len(self.cells):,} hexagons of {self.cell_m:,.0f} m edge "
             f"({hexagon_area_km2(self.cell_m):.3f} km² each, {'chosen for the city and the filter' if self.cell_auto else 'as requested'}; "
-            f"ST_HexagonGrid in {self.crs}) touching the jurisdiction. Neighbours: {weights}, "
+            f"ST_HexagonGrid in {self.crs}) touching the jurisdiction; a cell's count is divided by the share of "
+            f"its area inside the city, and the {self.edge_cells:,} cells less than {MIN_SHARE:.0%} inside "
+            f"({self.edge_points:,} requests) are not tested. Neighbours: {weights}, "
             f"{self.mean_neighbours:.1f} cells on average with the cell itself"
             f"{f', {self.islands} cell(s) without neighbours' if self.islands else ''}. "
             f"Two-sided p-values; {correction}; cells binned hot or cold at 99, 95 and 90 % confidence. "
@@ -206,20 +216,28 @@ def hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: Ho
 
 def _hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams) -> HotspotResult:
     cells, cell_m, auto = auto_sized_counts(session, city, flt, params.cell_m)
-    xy = cells[["x", "y"]].to_numpy()
     band = None
     if params.weights == "distance":
         band = params.band_m or DEFAULT_RINGS * math.sqrt(3) * cell_m * 1.01
-    w = spatial_weights(xy, params.weights, band, params.k)
-    result = gi_star(cells["count"].to_numpy(), w, params.fdr)
-    cells = cells.assign(z=result["z"].to_numpy(), p=result["p"].to_numpy(), bin=result["bin"].to_numpy())
-    cells["label"] = cells["bin"].map(BIN_LABELS)
+    tested = cells["share"].to_numpy() >= MIN_SHARE
+    # A cell partly outside the city can only collect requests on its inside part: its
+    # count is scaled to a whole cell, else every edge cell would look cold.
+    cells["rate"] = cells["count"] / cells["share"]
+    w = spatial_weights(cells.loc[tested, ["x", "y"]].to_numpy(), params.weights, band, params.k)
+    result = gi_star(cells.loc[tested, "rate"].to_numpy(), w, params.fdr)
+    cells["z"], cells["p"], cells["bin"] = np.nan, np.nan, 0
+    cells.loc[tested, "z"], cells.loc[tested, "p"] = result["z"].to_numpy(), result["p"].to_numpy()
+    cells.loc[tested, "bin"] = result["bin"].to_numpy()
+    cells["bin"] = cells["bin"].astype(int)
+    cells["label"] = np.where(tested, cells["bin"].map(BIN_LABELS), NOT_TESTED)
     return HotspotResult(
         cells=cells, filter=flt, city=city.key, crs=f"EPSG:{projected_srid(city)}", cell_m=cell_m,
         cell_auto=auto, weights=params.weights, band_m=band,
         k=params.k if params.weights == "knn" else None, fdr=params.fdr, cutoffs=result.attrs["cutoffs"],
-        mean_neighbours=float(np.mean(list(w.cardinalities.values()))) if len(cells) else 0.0,
-        islands=sum(1 for c in w.cardinalities.values() if c <= 1), points=int(cells["count"].sum()), left_out=cells.attrs["left_out"],
+        mean_neighbours=float(np.mean(list(w.cardinalities.values()))) if tested.any() else 0.0,
+        islands=sum(1 for c in w.cardinalities.values() if c <= 1),
+        points=int(cells["count"].sum()), left_out=cells.attrs["left_out"],
+        edge_cells=int((~tested).sum()), edge_points=int(cells.loc[~tested, "count"].sum()),
     )
 
 

@@ -54,7 +54,7 @@ def areas(session: Session, city: CityConfig, layer: str) -> gpd.GeoDataFrame:
     if version is None:
         raise UserError(f"The {spec.label.lower()} layer is not loaded yet: run `flask boundaries load-city`.")
     population_stamp = _population_stamp(spec.population)
-    cache_key = (database_identity(session), city.key, layer, version, population_stamp)
+    cache_key = (database_identity(session), city.key, layer, version, spec.population, population_stamp)
     with _lock:
         if cache_key in _cache:
             return _cache[cache_key]

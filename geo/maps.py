@@ -29,7 +29,7 @@ from app.service_requests.states import STATE_LABELS
 from geo.aggregate import MEASURES
 from geo.assets import check_offline, localize
 from geo.emerging import EmergingResult
-from geo.hotspots import BIN_LABELS, HotspotResult
+from geo.hotspots import BIN_LABELS, NOT_TESTED, HotspotResult
 from geo.layers import areas, jurisdiction
 
 #: Hot and cold spot colours (the ArcGIS convention), by bin.
@@ -299,17 +299,22 @@ def hotspot_map(session: Session, city: CityConfig, result: HotspotResult, optio
     cells["color"] = cells["bin"].map(BIN_COLORS)
     cells["z"] = cells["z"].round(2)
     cells["p"] = cells["p"].round(4)
+    cells.loc[cells["label"] == NOT_TESTED, "color"] = "#bbbbbb"
     folium.GeoJson(
         geojson(cells, ["count", "z", "p", "label", "color"], digits=5),
         name=f"Hot and cold spots ({result.hot} hot, {result.cold} cold of {len(cells):,} cells)",
         style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#666",
-                                  "fillOpacity": 0.1 if f["properties"]["label"] == BIN_LABELS[0] else 0.8,
+                                  "fillOpacity": 0.8 if f["properties"]["label"] not in (BIN_LABELS[0], NOT_TESTED)
+                                  else 0.1,
                                   "weight": 0.3},
         tooltip=folium.GeoJsonTooltip(["count", "z", "p", "label"],
                                       aliases=["Requests", "Gi* z-score", "p (two-sided)", "Result"]),
     ).add_to(m)
     counts = cells["bin"].value_counts()
-    entries = [(BIN_COLORS[b], f"{BIN_LABELS[b]} ({int(counts.get(b, 0))})") for b in (3, 2, 1, 0, -1, -2, -3)]
+    entries = [(BIN_COLORS[b], f"{BIN_LABELS[b]} ({int(counts.get(b, 0)) - (result.edge_cells if b == 0 else 0)})")
+               for b in (3, 2, 1, 0, -1, -2, -3)]
+    if result.edge_cells:
+        entries.append(("#bbbbbb", f"{NOT_TESTED} ({result.edge_cells})"))
     InfoBox(_legend("Getis-Ord Gi* hot spots", entries)).add_to(m)
     InfoBox(f"<details><summary>Method and parameters</summary><p>{html.escape(result.method())}</p></details>",
             position="bottomleft").add_to(m)
@@ -319,7 +324,7 @@ def hotspot_map(session: Session, city: CityConfig, result: HotspotResult, optio
 def emerging_map(session: Session, city: CityConfig, result: EmergingResult, options: MapOptions) -> folium.Map:
     """Cells labelled new, intensifying, persistent, diminishing or sporadic (hot or cold)."""
     m = base_map(session, city, options)
-    cells = result.cells[result.cells["pattern"] != "no pattern"].copy()
+    cells = result.cells[~result.cells["pattern"].isin(["no pattern", NOT_TESTED])].copy()
     cells["trend_tau"], cells["trend_p"] = cells["trend_tau"].astype(float), cells["trend_p"].astype(float)
     cells["color"] = cells["pattern"].map(PATTERN_COLORS)
     cells["trend"] = [f"tau {t:.2f}, p {p:.3f}" if np.isfinite(t) else "" for t, p in
