@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from branca.element import CssLink, Element, JavascriptLink
+from branca.element import CssLink, Element, Figure, JavascriptLink
 
 from app.settings import PROJECT_ROOT
 
@@ -94,6 +94,9 @@ def vendor_path(name: str, path: str) -> Path | None:
 
 def _walk(element: Element) -> Iterator[Element]:
     yield element
+    if isinstance(element, Figure):  # its header, body and script are attributes, not children
+        for part in (element.header, element.html, element.script):
+            yield from _walk(part)
     for child in list(element._children.values()):
         yield from _walk(child)
 

@@ -44,7 +44,7 @@ def to_geopackage(frame: gpd.GeoDataFrame, layer: str, metadata: dict | None = N
     ``metadata`` goes to a second, geometry-less table ``<layer>_parameters`` (name, value).
     """
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "export.gpkg"
+        path = Path(folder) / f"{layer}.gpkg"
         _plain_columns(frame).to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
         if metadata:
             table = pd.DataFrame({"name": list(metadata), "value": [json.dumps(v, default=str) if not isinstance(v, str)
