@@ -121,11 +121,15 @@ def localize(element: Element) -> None:
                     link.url = local
 
 
-_EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//""", re.I)
+# What makes a page load something: a src attribute, a stylesheet or other <link>, a CSS
+# url() or @import (a plain <a href> is a link a person may follow, not a load).
+_EXTERNAL = re.compile(
+    r"""\bsrc\s*=\s*["']?\s*(?:https?:)?//|<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//"""
+    r"""|url\(\s*["']?\s*(?:https?:)?//|@import\s+["']\s*(?:https?:)?//""", re.I)
 
 
 def external_references(html: str) -> list[str]:
-    """The places where ``html`` would load something from another host (src, href, CSS url())."""
+    """The places where ``html`` would load something from another host (src, link, CSS url() and @import)."""
     return [html[max(0, m.start() - 40):m.end() + 60] for m in _EXTERNAL.finditer(html)]
 
 
