@@ -110,8 +110,10 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
             FROM extent, ST_HexagonGrid(:size, extent.g) h
         ), shares AS (
             SELECT c.i, c.j, c.geom,
-                   (SELECT sum(ST_Area(ST_Transform(ST_Intersection(p.geom, c.geom), :srid))) FROM boundary_piece p
-                    WHERE p.version_id = :version AND ST_Intersects(p.geom, c.geom)) / ST_Area(c.projected) AS share
+                   (SELECT sum(CASE WHEN ST_Within(c.geom, p.geom) THEN ST_Area(c.projected)
+                                    ELSE ST_Area(ST_Transform(ST_Intersection(p.geom, c.geom), :srid)) END)
+                    FROM boundary_piece p WHERE p.version_id = :version AND ST_Intersects(p.geom, c.geom))
+                   / ST_Area(c.projected) AS share
             FROM cells c
         )
         SELECT i, j, ST_AsBinary(geom) AS geom, least(share, 1.0) AS share FROM shares WHERE share > 0
