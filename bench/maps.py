@@ -12,7 +12,6 @@ grown from the real streets), imported once and reused.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from typing import Any
 

@@ -178,3 +178,12 @@ def _gpkg(data: bytes, folder):
     path = folder / "export.gpkg"
     path.write_bytes(data)
     return path
+
+
+def test_a_configured_tile_server_is_the_base(session, la):
+    options = maps.MapOptions(tile_url="https://tiles.example.org/{z}/{x}/{y}.png", tile_attribution="Example tiles")
+    html = maps.render(maps.base_map(session, la, options))
+    assert "https://tiles.example.org/{z}/{x}/{y}.png" in html and "Example tiles" in html
+    assert '"fillOpacity": 0.0' in html  # the city is drawn over the tiles, not hiding them
+    without = maps.render(maps.base_map(session, la, maps.MapOptions()))
+    assert "L.tileLayer" not in without and '"fillOpacity": 1.0' in without

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from geo.emerging import classify, emerging_hot_spots, mann_kendall
-from geo.grid import decode_cell_keys, hex_cell_key_sql, hex_counts
+from geo.grid import decode_cell_keys, hex_cell_key_sql
 from geo.hotspots import MIN_SHARE, NOT_TESTED, HotspotParams, hot_cells_by_area, hot_spots
 from geo.layers import jurisdiction
 from tests.maps_synthetic import cluster_points, insert, only_synthetic, projected, random_points

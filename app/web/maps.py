@@ -25,7 +25,7 @@ from geo.emerging import SLICES, emerging_hot_spots
 from geo.filters import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter
 from geo.grid import check_cell_size, density_points
 from geo.hotspots import BIN_LABELS, WEIGHTS, HotspotParams, hot_cells_by_area, hot_spots
-from geo.layers import UnknownLayer, area_spec, areas, projected_srid
+from geo.layers import UnknownLayer, area_spec, areas
 
 bp = Blueprint("maps", __name__, url_prefix="/maps")
 
@@ -119,7 +119,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
 
 def _page(template: str, **context: object) -> str:
     s = services()
-    return render_template(template, city=s.city, channels=CHANNELS, query_args=request.args, **context)
+    return render_template(template, city=s.city, channels=CHANNELS, **context)
 
 
 # --- ward and district pages -----------------------------------------------------------------
