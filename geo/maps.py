@@ -330,14 +330,15 @@ def emerging_map(session: Session, city: CityConfig, result: EmergingResult, opt
                       zip(cells["trend_tau"], cells["trend_p"])]
     cells["slices_text"] = [f"{h} hot, {c} cold of {len(result.slices)}" for h, c in
                             zip(cells["hot_slices"], cells["cold_slices"])]
-    folium.GeoJson(
-        geojson(cells, ["pattern", "count", "slices_text", "trend", "color"], digits=5),
-        name=f"Emerging hot and cold spots ({len(cells)} cells)",
-        style_function=lambda f: {"fillColor": f["properties"]["color"], "fillOpacity": 0.85, "color": "#555",
-                                  "weight": 0.4},
-        tooltip=folium.GeoJsonTooltip(["pattern", "count", "slices_text", "trend"],
-                                      aliases=["Pattern", "Requests", "Significant slices", "Mann-Kendall"]),
-    ).add_to(m)
+    if len(cells):  # a tooltip needs at least one feature to read its fields from
+        folium.GeoJson(
+            geojson(cells, ["pattern", "count", "slices_text", "trend", "color"], digits=5),
+            name=f"Emerging hot and cold spots ({len(cells)} cells)",
+            style_function=lambda f: {"fillColor": f["properties"]["color"], "fillOpacity": 0.85, "color": "#555",
+                                      "weight": 0.4},
+            tooltip=folium.GeoJsonTooltip(["pattern", "count", "slices_text", "trend"],
+                                          aliases=["Pattern", "Requests", "Significant slices", "Mann-Kendall"]),
+        ).add_to(m)
     counts = result.cells["pattern"].value_counts()
     entries = [(color, f"{pattern} ({int(counts.get(pattern, 0))})") for pattern, color in PATTERN_COLORS.items()
                if pattern != "no pattern" and counts.get(pattern, 0)]

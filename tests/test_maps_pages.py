@@ -127,3 +127,13 @@ def test_maps_are_in_the_navigation(client):
     assert client.get("/maps/").headers["Location"].endswith("/maps/wards")
     assert client.get("/vendor/fontawesome/webfonts/fa-solid-900.woff2").status_code == 200
     assert client.get("/vendor/fontawesome/../../package.json").status_code == 404
+
+
+@pytest.mark.parametrize("url", [
+    "/maps/wards", "/maps/wards/map.html", "/maps/wards/13", "/maps/wards/13/map.html", "/maps/hotspots",
+    "/maps/hotspots/map.html", "/maps/emerging", "/maps/emerging/map.html", "/maps/heat/map.html", "/maps/requests",
+    "/maps/export/hotspots.geojson",
+])
+def test_an_empty_selection_still_draws(client, url):
+    response = client.get(url + ("&" if "?" in url else "?") + "from=2031-01-01&to=2031-12-31")
+    assert response.status_code == 200, response.get_data(as_text=True)[-800:]
