@@ -137,3 +137,18 @@ def test_maps_are_in_the_navigation(client):
 def test_an_empty_selection_still_draws(client, url):
     response = client.get(url + ("&" if "?" in url else "?") + "from=2031-01-01&to=2031-12-31")
     assert response.status_code == 200, response.get_data(as_text=True)[-800:]
+
+
+def test_a_city_without_wards_still_has_hot_spots(settings, bound_database):
+    """Nothing is Los Angeles' own: Gardena configures no ward or district layer."""
+    import dataclasses
+
+    from app.factory import create_app
+
+    app = create_app(dataclasses.replace(settings, city="gardena"), database=bound_database)
+    client = app.test_client()
+    assert client.get("/maps/").headers["Location"].endswith("/maps/hotspots")
+    assert client.get("/maps/hotspots").status_code == 200
+    assert client.get("/maps/hotspots/map.html").status_code == 200
+    response = client.get("/maps/wards")
+    assert response.status_code == 404 and "has no 'wards' layer" in html.unescape(response.get_data(as_text=True))
