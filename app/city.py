@@ -48,6 +48,17 @@ class LayerSource:
 
 
 @dataclass(frozen=True)
+class PopulationSpec:
+    """Residents per area, for rates per 1,000: a field of the layer's features, or a CSV
+    file (relative to the data folder) with a column of area ids and one of residents."""
+
+    field: str | None = None
+    path: Path | None = None
+    key_column: str = "key"
+    value_column: str = "population"
+
+
+@dataclass(frozen=True)
 class AreaLayerSpec:
     """A ward or district layer: one feature per area, with an id and a name."""
 
@@ -57,6 +68,7 @@ class AreaLayerSpec:
     id_field: str
     name_field: str | None = None
     name_template: str = "{name}"
+    population: PopulationSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -325,6 +337,7 @@ class _CityParser:
                 id_field=str(self.string(layer_raw, table, "id_field")),
                 name_field=name_field,
                 name_template=template or "{name}",
+                population=self.population(f"{table}.population", layer_raw.get("population")),
             )
 
         return CityConfig(
@@ -342,6 +355,22 @@ class _CityParser:
             data_dir=self.data_dir,
             catalogue=parse_catalogue(raw, self.fail),
             intake=self.intake(raw),
+        )
+
+    def population(self, table: str, raw: object) -> PopulationSpec | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or bool(raw.get("field")) == bool(raw.get("source")):
+            raise self.fail(table, 'needs either field = "..." (a property of the features) or source = "file.csv"')
+        unknown = sorted(set(raw) - {"field", "source", "key_column", "value_column"})
+        if unknown:
+            raise self.fail(table, f"does not know {unknown[0]!r}")
+        if raw.get("field"):
+            return PopulationSpec(field=str(self.string(raw, table, "field")))
+        return PopulationSpec(
+            path=self.data_path(table, raw.get("source")),
+            key_column=self.string(raw, table, "key_column", required=False) or "key",
+            value_column=self.string(raw, table, "value_column", required=False) or "population",
         )
 
     def intake(self, raw: Mapping[str, Any]) -> IntakeSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -59,7 +60,8 @@ def write_results(name: str, results: dict[str, Any], table: list[tuple[str, str
     """Write ``bench/results/<name>.json`` and ``.md``; return the JSON path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamped = {"benchmark": name, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "machine": {"python": platform.python_version(), "processor": platform.machine()}, **results}
+               "machine": {"python": platform.python_version(), "processor": platform.machine(),
+                           "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()]}, **results}
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(stamped, indent=2))
     lines = [f"# {name} ({stamped['at']})", "", "| measure | result | target | floor / baseline |", "|---|---|---|---|"]

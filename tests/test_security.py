@@ -30,6 +30,10 @@ ACCESS = {
     "staff.services_admin": "catalogue.manage", "staff.service_edit": "catalogue.manage",
     "auth.login": None, "auth.logout": None, "auth.change_password": "*",
     "admin.users": "users.manage", "admin.user_edit": "users.manage", "admin.audit_log": "audit.view",
+    **{f"maps.{name}": "maps.view" for name in (
+        "index", "layer_page", "layer_map", "area_page", "area_map", "hotspots_page", "hotspots_map",
+        "emerging_page", "emerging_map", "heat_page", "heat_map")},
+    "maps.request_list": "requests.view", "maps.export": "data.export",
 }
 
 CONTACT = {"first_name": "Ana", "last_name": "Quintero", "email": "ana.quintero@example.org", "phone": "2135550188",
@@ -66,7 +70,7 @@ def _fill_required(session, la, form: RequestInput) -> RequestInput:
 
 
 def _url(rule, values: dict[str, str]) -> str:
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule.rule)
+    return re.sub(r"<(?:[^<>]+:)?([a-z_]+)>", lambda m: values[m.group(1)], rule.rule)
 
 
 def test_every_route_declares_who_may_use_it(app):
@@ -90,7 +94,7 @@ def test_each_role_reaches_exactly_its_routes(role, app, client, client_as, ocb_
     user_client = client_as(role) if role else client
     values = {"reference": ocb_request.public_ref, "service_code": "graffiti", "code": "graffiti",
               "username": "nobody-here", "role": "wards", "key": "13", "package": "leaflet",
-              "filename": "dist/leaflet.js"}
+              "filename": "dist/leaflet.js", "layer": "wards", "what": "wards", "fmt": "geojson"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or "GET" not in rule.methods:
             continue
@@ -278,6 +282,21 @@ def test_admin_manages_users_on_the_page(admin_client, session):
     assert council.status_code == 400 and "no ward &#39;99&#39;" in council.get_data(as_text=True)
     audit = admin_client.get("/admin/audit?kind=user").get_data(as_text=True)
     assert "maria.lopez" in audit and "streetlights at dusk" not in audit
+
+
+def test_only_map_documents_may_run_inline_scripts(admin_client):
+    document = admin_client.get("/maps/wards/map.html")
+    assert document.status_code == 200 and "'unsafe-inline'" in document.headers["Content-Security-Policy"]
+    page = admin_client.get("/maps/wards")
+    assert "'unsafe-inline'" not in page.headers["Content-Security-Policy"]
+
+
+def test_lists_of_requests_stay_within_scope(client_as, ocb_request, bsl_request):
+    ocb = client_as("department", department_code="OCB")
+    listing = ocb.get("/maps/requests?scope=all").get_data(as_text=True)
+    assert ocb_request.public_ref in listing and bsl_request.public_ref not in listing
+    exported = ocb.get("/maps/export/requests.geojson?scope=all").get_json()
+    assert {f["properties"].get("department_code") for f in exported["features"]} <= {"OCB", None}
 
 
 def test_security_headers(client):

@@ -87,6 +87,9 @@ class ServiceRequest(Base):
         Index("service_request_ward", "city", "ward_key"),
         Index("service_request_district", "city", "district_key"),
         Index("service_request_due", "city", "due_at", postgresql_where=text("is_open")),
+        # Ward and district maps (migration 0006): counts by area from the index alone.
+        Index("service_request_mapped_areas", "city", "ward_key", "district_key", postgresql_include=["is_open"],
+              postgresql_where=text("geom IS NOT NULL AND location_quality <> 'placeholder' AND in_jurisdiction")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,0 +1,505 @@
+"""Ward and district maps, hot spots, emerging hot spots, the heat map, the request list
+and the exports: thin views over :mod:`geo`.
+
+Each map is its own HTML document (``.../map.html``, built by folium, with inline
+scripts) shown in an ``<iframe>`` by its page; ``?download=1`` on a map gives it as a
+standalone file with every asset inside.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from app.city import AreaLayerSpec
+from app.service_requests.states import CHANNELS, STATE_LABELS
+from app.accounts.roles import ROLES
+from app.web import db_session, services
+from app.web.access import current_user, inline_scripts_allowed, requires
+from geo import aggregate, exports, listing, maps
+from geo.cache import RESULTS
+from geo.emerging import SLICES, emerging_hot_spots
+from geo.filters import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter
+from geo.grid import check_cell_size, density_points
+from geo.hotspots import BIN_LABELS, WEIGHTS, HotspotParams, hot_cells_by_area, hot_spots
+from geo.layers import UnknownLayer, area_spec, areas
+
+bp = Blueprint("maps", __name__, url_prefix="/maps")
+
+LAYERS = "any(wards, districts)"
+PAGE_SIZE = 50
+
+
+# --- reading the query string -------------------------------------------------------------
+
+def _choices() -> FilterChoices:
+    return filter_choices(db_session(), services().city)
+
+
+def _filter(choices: FilterChoices, **fixed: object) -> RequestFilter:
+    args = {name: request.args.getlist(name) for name in request.args}
+    try:
+        flt = parse_filter(args, choices)
+        return flt.replace(**fixed) if fixed else flt
+    except FilterError as exc:
+        abort(400, str(exc))
+
+
+def _number(name: str, kind: Callable[[str], float | int], default: float | int | None = None):
+    value = request.args.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        abort(400, f"{name} must be a number, not {value!r}.")
+    if isinstance(number, float) and not math.isfinite(number):
+        abort(400, f"{name} must be a finite number.")
+    return number
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name) or default
+    if value not in allowed:
+        abort(400, f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
+    return value
+
+
+def _hotspot_params() -> HotspotParams:
+    try:
+        return HotspotParams(
+            cell_m=_number("cell", float), weights=_choice("weights", WEIGHTS, "distance"),
+            band_m=_number("band", float), k=_number("k", int, 8),
+            fdr=request.args.get("fdr", "1") not in ("0", "false", "no", "off"),
+        )
+    except FilterError as exc:
+        abort(400, str(exc))
+
+
+def _query(flt: RequestFilter, **extra: object) -> str:
+    """``?...`` of the filter and ``extra`` arguments (None dropped)."""
+    args = flt.args()
+    args.update({k: [str(v)] for k, v in extra.items() if v is not None and v != ""})
+    encoded = urlencode(args, doseq=True)
+    return f"?{encoded}" if encoded else ""
+
+
+def _list_url(flt: RequestFilter, **changes: object) -> str:
+    return url_for("maps.request_list") + _query(flt.replace(**changes) if changes else flt)
+
+
+def _map_options(external: bool = False) -> maps.MapOptions:
+    s = services()
+    base = request.host_url.rstrip("/") if external else ""
+    return maps.MapOptions(
+        tile_url=s.settings.tile_url, tile_attribution=s.settings.tile_attribution,
+        area_url=base + url_for("maps.index") + "{layer}/{key}",
+        request_url=base + url_for("staff.request_detail", reference="REF").replace("REF", "{ref}"),
+    )
+
+
+def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Response:
+    """The map document, or with ``?download=1`` the standalone file; HTML kept per query and data version."""
+    download = request.args.get("download") == "1"
+    key = ("map", services().city.key, kind, request.path,
+           tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k != "download")), download,
+           request.host_url if download else "")
+    body = RESULTS.get_or_compute(db_session(), key, lambda: build(_map_options(external=download)))
+    if download:
+        body = exports.standalone_html(body)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+        name = re.sub(r"[^a-z0-9-]+", "-", f"{services().city.key}-{kind}-{stamp}".lower())
+        return Response(body, mimetype="text/html",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.html"'})
+    return Response(body, mimetype="text/html")
+
+
+def _page(template: str, **context: object) -> str:
+    s = services()
+    return render_template(template, city=s.city, channels=CHANNELS, **context)
+
+
+# --- ward and district pages -----------------------------------------------------------------
+
+@bp.get("/")
+@requires("maps.view")
+def index():
+    """The maps start at the ward map."""
+    first = next(iter(services().city.areas), None)
+    if first is None:
+        return redirect(url_for("maps.hotspots_page"))
+    return redirect(url_for("maps.layer_page", layer=first))
+
+
+def _layer_or_404(layer: str) -> AreaLayerSpec:
+    try:
+        return area_spec(services().city, layer)
+    except UnknownLayer as exc:
+        abort(404, str(exc))
+
+
+def _measure(summary) -> str:  # noqa: ANN001
+    default = "per_1000" if summary["population"].notna().any() else "requests"
+    allowed = ("requests", "open", "per_km2") + (("per_1000",) if summary["population"].notna().any() else ())
+    return _choice("measure", allowed, default)
+
+
+@bp.get(f"/<{LAYERS}:layer>")
+@requires("maps.view")
+def layer_page(layer: str):
+    """The choropleth of a layer with its filters, and the table of its areas."""
+    spec = _layer_or_404(layer)
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _filter(choices)
+    summary = aggregate.area_summary(session, s.city, layer, flt)
+    measure = _measure(summary)
+    counted, left = coverage(session, s.city, flt)
+    rows = []
+    for area in summary.itertuples():
+        area_filter = flt.replace(**{"ward" if layer == "wards" else "district": area.key})
+        rows.append({
+            "key": area.key, "name": area.name, "requests": area.requests, "open": area.open,
+            "area_km2": area.area_km2, "population": area.population, "per_1000": area.per_1000,
+            "per_km2": area.per_km2,
+            "page_url": url_for("maps.area_page", layer=layer, key=area.key) + _query(flt),
+            "list_url": _list_url(area_filter), "open_url": _list_url(area_filter, status="open"),
+        })
+    return _page(
+        "maps_layer.html", spec=spec, layer=layer, flt=flt, choices=choices, rows=rows, measure=measure,
+        measures=aggregate.MEASURES, has_population=bool(summary["population"].notna().any()),
+        counted=counted, left=left, total_url=_list_url(flt), left_url=_list_url(flt, scope="left_out"),
+        map_url=url_for("maps.layer_map", layer=layer) + _query(flt, measure=measure),
+        exports={fmt: url_for("maps.export", what=layer, fmt=fmt) + _query(flt) for fmt in exports.FORMATS},
+        description=flt.describe(choices),
+    )
+
+
+@bp.get(f"/<{LAYERS}:layer>/map.html")
+@requires("maps.view")
+@inline_scripts_allowed
+def layer_map(layer: str):
+    """The choropleth itself (a folium document, shown in an iframe)."""
+    _layer_or_404(layer)
+    s = services()
+    session = db_session()
+    flt = _filter(_choices())
+    measure = _measure(areas(session, s.city, layer))
+
+    def build(options: maps.MapOptions) -> str:
+        summary = aggregate.area_summary(session, s.city, layer, flt)
+        left = coverage(session, s.city, flt)[1]
+        note = f"Requests: {flt.describe()}. {left.sentence()}"
+        return maps.render(maps.choropleth_map(session, s.city, layer, summary, measure, options, note=note,
+                                               query=_query(flt)))
+
+    return _map_response(f"{layer}-{measure}", build)
+
+
+def _area_filter(layer: str, key: str, choices: FilterChoices) -> RequestFilter:
+    known = choices.wards if layer == "wards" else choices.districts
+    if key not in known:
+        abort(404, f"There is no {area_spec(services().city, layer).label.lower()} {key!r}.")
+    flt = _filter(choices)
+    return flt.replace(**{"ward" if layer == "wards" else "district": key})
+
+
+@bp.get(f"/<{LAYERS}:layer>/<key>")
+@requires("maps.view")
+def area_page(layer: str, key: str):
+    """One ward or district: its map, top services, backlog, overdue, days to close and trend."""
+    spec = _layer_or_404(layer)
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _area_filter(layer, key, choices)
+    period = request.args.get("period") or None
+    if period not in (None, *aggregate.PERIODS):
+        abort(400, f"period must be week or month, not {period!r}.")
+    color = _choice("color", ("status", "service"), "status")
+    facts = aggregate.area_facts(session, s.city, flt)
+    top = aggregate.top_services(session, s.city, flt)
+    trend = aggregate.trend(session, s.city, flt, period)
+    left = coverage(session, s.city, flt)[1]
+    peak = max([1, *trend["requests"].tolist()])
+    trend_rows = [{"start": t.start, "end": t.end, "requests": t.requests, "open": t.open,
+                   "width": round(100 * t.requests / peak, 1),
+                   "url": _list_url(flt, date_from=max(t.start, flt.date_from or t.start),
+                                    date_to=min(t.end, flt.date_to or t.end))} for t in trend.itertuples()]
+    top_rows = [{"code": t.service_code, "name": t.service_name, "requests": t.requests, "open": t.open,
+                 "share": t.share, "url": _list_url(flt, services=(t.service_code,))} for t in top.itertuples()]
+    unfiltered = flt.replace(ward=None, district=None)
+    return _page(
+        "maps_area.html", spec=spec, layer=layer, key=key, name=(choices.wards if layer == "wards"
+                                                                   else choices.districts)[key],
+        flt=flt, choices=choices, facts=facts, top=top_rows, trend=trend_rows, left=left, color=color,
+        period=period or ("week" if len(trend) and (trend["start"].iloc[-1] - trend["start"].iloc[0]).days <= 183
+                          else "month"),
+        urls={
+            "all": _list_url(flt), "open": _list_url(flt, status="open"), "overdue": _list_url(flt, overdue=True),
+            "closed": _list_url(flt, status="closed"), "left": _list_url(flt, scope="left_out"),
+            "layer": url_for("maps.layer_page", layer=layer) + _query(unfiltered),
+        },
+        map_url=url_for("maps.area_map", layer=layer, key=key) + _query(unfiltered, color=color),
+        download_url=url_for("maps.area_map", layer=layer, key=key) + _query(unfiltered, color=color, download=1),
+        exports={fmt: url_for("maps.export", what="requests", fmt=fmt) + _query(flt) for fmt in exports.FORMATS},
+        description=flt.describe(choices),
+    )
+
+
+@bp.get(f"/<{LAYERS}:layer>/<key>/map.html")
+@requires("maps.view")
+@inline_scripts_allowed
+def area_map(layer: str, key: str):
+    """One area's map: its outline and its requests, clustered, coloured by status or service."""
+    _layer_or_404(layer)
+    s = services()
+    session = db_session()
+    flt = _area_filter(layer, key, _choices())
+    color = _choice("color", ("status", "service"), "status")
+
+    def build(options: maps.MapOptions) -> str:
+        points, total = listing.request_points(session, s.city, flt)
+        left = coverage(session, s.city, flt)[1]
+        return maps.render(maps.area_map(session, s.city, layer, key, points, total, color, options,
+                                         note=left.sentence()))
+
+    return _map_response(f"{layer}-{key}", build)
+
+
+# --- hot spots, emerging hot spots, heat map ----------------------------------------------------
+
+@bp.get("/hotspots")
+@requires("maps.view")
+def hotspots_page():
+    """Gi* hot spots: the map, its method, and the hot cells per ward and district."""
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _filter(choices)
+    params = _hotspot_params()
+    result = hot_spots(session, s.city, flt, params)
+    by_area = {}
+    for layer in s.city.areas:
+        table = hot_cells_by_area(session, s.city, result, layer)
+        rows = []
+        for area in table.itertuples():
+            area_filter = flt.replace(**{"ward" if layer == "wards" else "district": area.key})
+            rows.append({**area._asdict(), "page_url": url_for("maps.area_page", layer=layer, key=area.key)
+                         + _query(flt), "list_url": _list_url(area_filter)})
+        by_area[layer] = rows
+    query = _query(flt, **_param_args(params))
+    return _page(
+        "maps_hotspots.html", flt=flt, choices=choices, result=result, params=params, by_area=by_area,
+        bin_labels=BIN_LABELS, weights=WEIGHTS, description=flt.describe(choices),
+        map_url=url_for("maps.hotspots_map") + query,
+        download_url=url_for("maps.hotspots_map") + (query + "&" if query else "?") + "download=1",
+        exports={fmt: url_for("maps.export", what="hotspots", fmt=fmt) + query for fmt in exports.FORMATS},
+        total_url=_list_url(flt), left_url=_list_url(flt, scope="left_out"),
+    )
+
+
+def _param_args(params: HotspotParams) -> dict[str, object]:
+    return {"cell": _num_text(params.cell_m), "weights": params.weights if params.weights != "distance" else None,
+            "band": _num_text(params.band_m), "k": params.k if params.weights == "knn" else None,
+            "fdr": None if params.fdr else 0}
+
+
+def _num_text(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}"
+
+
+@bp.get("/hotspots/map.html")
+@requires("maps.view")
+@inline_scripts_allowed
+def hotspots_map():
+    """The Gi* map (a folium document)."""
+    s = services()
+    session = db_session()
+    flt = _filter(_choices())
+    params = _hotspot_params()
+    return _map_response("hotspots", lambda options: maps.render(
+        maps.hotspot_map(session, s.city, hot_spots(session, s.city, flt, params), options)))
+
+
+def _emerging_args() -> tuple[str, int]:
+    return _choice("slice", SLICES, "month"), _number("slices", int, 12)
+
+
+@bp.get("/emerging")
+@requires("maps.view")
+def emerging_page():
+    """Emerging hot spots: new, intensifying, persistent, diminishing cells across time slices."""
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _filter(choices)
+    params = _hotspot_params()
+    slice_by, slices = _emerging_args()
+    try:
+        result = emerging_hot_spots(session, s.city, flt, params, slice_by, slices)
+    except FilterError as exc:
+        abort(400, str(exc))
+    query = _query(flt, slice=slice_by if slice_by != "month" else None, slices=slices if slices != 12 else None,
+                   **_param_args(params))
+    counts = result.cells["pattern"].value_counts()
+    return _page(
+        "maps_emerging.html", flt=flt, choices=choices, result=result, params=params, slice_by=slice_by,
+        slices=slices, slice_names=SLICES, weights=WEIGHTS, description=flt.describe(choices),
+        patterns=[(p, int(counts[p])) for p in maps.PATTERN_COLORS if p != "no pattern" and counts.get(p, 0)],
+        colors=maps.PATTERN_COLORS, map_url=url_for("maps.emerging_map") + query,
+        download_url=url_for("maps.emerging_map") + (query + "&" if query else "?") + "download=1",
+        exports={fmt: url_for("maps.export", what="emerging", fmt=fmt) + query for fmt in exports.FORMATS},
+        window_url=_list_url(result.filter),
+    )
+
+
+@bp.get("/emerging/map.html")
+@requires("maps.view")
+@inline_scripts_allowed
+def emerging_map():
+    """The emerging hot spot map (a folium document)."""
+    s = services()
+    session = db_session()
+    flt = _filter(_choices())
+    params = _hotspot_params()
+    slice_by, slices = _emerging_args()
+
+    def build(options: maps.MapOptions) -> str:
+        try:
+            result = emerging_hot_spots(session, s.city, flt, params, slice_by, slices)
+        except FilterError as exc:
+            abort(400, str(exc))
+        return maps.render(maps.emerging_map(session, s.city, result, options))
+
+    return _map_response("emerging", build)
+
+
+def _heat_cell() -> float:
+    cell = _number("cell", float, 150.0)
+    try:
+        return check_cell_size(cell)
+    except FilterError as exc:
+        abort(400, str(exc))
+
+
+@bp.get("/heat")
+@requires("maps.view")
+def heat_page():
+    """The heat map (kernel density): a quick look, set apart from the statistical results."""
+    choices = _choices()
+    flt = _filter(choices)
+    cell = _heat_cell()
+    query = _query(flt, cell=_num_text(cell) if cell != 150.0 else None)
+    counted, left = coverage(db_session(), services().city, flt)
+    return _page("maps_heat.html", flt=flt, choices=choices, description=flt.describe(choices), cell=cell,
+                 counted=counted, left=left, map_url=url_for("maps.heat_map") + query,
+                 download_url=url_for("maps.heat_map") + (query + "&" if query else "?") + "download=1",
+                 exports={fmt: url_for("maps.export", what="heat", fmt=fmt) + query for fmt in exports.FORMATS})
+
+
+@bp.get("/heat/map.html")
+@requires("maps.view")
+@inline_scripts_allowed
+def heat_map():
+    """The heat map document."""
+    s = services()
+    session = db_session()
+    flt = _filter(_choices())
+    cell = _heat_cell()
+
+    def build(options: maps.MapOptions) -> str:
+        points = density_points(session, s.city, flt, cell)
+        return maps.render(maps.heat_map(session, s.city, points, options,
+                                         note=f"{int(points['count'].sum()):,} requests on a {cell:g} m grid. "
+                                              f"{points.attrs['left_out'].sentence()}"))
+
+    return _map_response("heat", build)
+
+
+# --- the requests behind a figure -------------------------------------------------------------
+
+def _within_scope(flt: RequestFilter) -> RequestFilter:
+    """Lists of requests stay within the user's scope (a department's, a council member's area)."""
+    user = current_user()
+    scope = ROLES[user.role].scope
+    if scope == "department":
+        return flt.replace(department=user.department_code)
+    if scope == "area":
+        return flt.replace(ward=user.area_key) if user.area_role == "wards" else flt.replace(district=user.area_key)
+    return flt
+
+
+@bp.get("/requests")
+@requires("requests.view")
+def request_list():
+    """The requests under a filter, newest first, a page at a time, each linked to its staff page."""
+    s = services()
+    choices = _choices()
+    flt = _within_scope(_filter(choices))
+    page_number = _number("page", int, 1)
+    try:
+        page = listing.request_page(db_session(), s.city, flt, page_number, PAGE_SIZE)
+    except FilterError as exc:
+        abort(400, str(exc))
+    records = page.rows.astype(object).where(page.rows.notna(), None).to_dict("records")
+    rows = [{**r, "status_label": STATE_LABELS.get(r["status"], r["status"]),
+             "url": url_for("staff.request_detail", reference=r["public_ref"])}
+            for r in records]
+
+    def page_url(n: int) -> str:
+        return url_for("maps.request_list") + _query(flt, page=n if n > 1 else None)
+
+    return _page("maps_requests.html", flt=flt, choices=choices, page=page, rows=rows, page_url=page_url,
+                 description=flt.describe(choices), labels=STATE_LABELS,
+                 exports={fmt: url_for("maps.export", what="requests", fmt=fmt) + _query(flt)
+                          for fmt in exports.FORMATS})
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+@bp.get("/export/<what>.<fmt>")
+@requires("data.export")
+def export(what: str, fmt: str):
+    """A layer as GeoJSON or GeoPackage: ``wards``, ``districts``, ``hotspots``, ``emerging``,
+    ``heat`` (small hexagon counts) or ``requests`` (the points)."""
+    if fmt not in exports.FORMATS:
+        abort(404, f"Exports are {' or '.join(exports.FORMATS)}, not {fmt!r}.")
+    s = services()
+    session = db_session()
+    flt = _filter(_choices())
+    metadata: dict[str, object] = {"city": s.city.name, "filter": flt.args(), "description": flt.describe()}
+    if what in s.city.areas:
+        frame = aggregate.area_summary(session, s.city, what, flt)
+    elif what == "hotspots":
+        result = hot_spots(session, s.city, flt, _hotspot_params())
+        frame = result.cells.drop(columns=["i", "j"])
+        metadata.update(result.parameters())
+    elif what == "emerging":
+        slice_by, slices = _emerging_args()
+        try:
+            result = emerging_hot_spots(session, s.city, flt, _hotspot_params(), slice_by, slices)
+        except FilterError as exc:
+            abort(400, str(exc))
+        frame = result.cells.drop(columns=["i", "j"])
+        metadata.update(result.parameters())
+    elif what == "heat":
+        frame = density_points(session, s.city, flt, _heat_cell())
+    elif what == "requests":
+        flt = _within_scope(flt)
+        frame, total = listing.request_points(session, s.city, flt, limit=None)
+    else:
+        abort(404, f"There is no layer {what!r} to export; try wards, districts, hotspots, emerging, heat or requests.")
+    counted, left = coverage(session, s.city, flt)
+    metadata["left_out"] = left.sentence()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+    name = f"{s.city.key}-{what}-{stamp}.{fmt}"
+    body = exports.to_geojson(frame, metadata) if fmt == "geojson" else exports.to_geopackage(frame, what, metadata)
+    return Response(body, mimetype=exports.FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,150 @@
+"""Requests counted by ward or district, and the figures of one area: aggregation in SQL.
+
+Areas come from ``service_request.ward_key`` / ``district_key`` (assigned by a spatial
+join when requests are stored or boundaries change); only requests a map can show
+are counted (see :data:`geo.filters.MAPPED`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.city import CityConfig
+from geo.filters import FilterError, RequestFilter
+from geo.layers import area_spec, areas
+
+#: The request column holding each layer's area key (never user input).
+AREA_COLUMNS = {"wards": "ward_key", "districts": "district_key"}
+#: What a choropleth can show, and how it is labelled.
+MEASURES = {
+    "requests": "Requests",
+    "per_1000": "Requests per 1,000 residents",
+    "per_km2": "Requests per km²",
+    "open": "Open requests",
+}
+PERIODS = ("week", "month")
+
+
+def area_summary(session: Session, city: CityConfig, layer: str, flt: RequestFilter) -> gpd.GeoDataFrame:
+    """Every area of ``layer`` with its requests under ``flt``.
+
+    Columns: ``key``, ``name``, ``requests``, ``open``, ``closed``, ``area_km2``,
+    ``population``, ``per_1000`` (NaN without population), ``per_km2`` and the outline
+    (EPSG:4326). Areas without requests are there with zeros. A ``ward`` or
+    ``district`` in ``flt`` restricts the counts as it would anywhere else.
+    """
+    area_spec(city, layer)
+    column = AREA_COLUMNS[layer]
+    where, params = flt.sql(city)
+    counts = pd.DataFrame(session.execute(text(
+        f"""
+        SELECT r.{column} AS key, count(*) AS requests, count(*) FILTER (WHERE r.is_open) AS open
+        FROM service_request r WHERE {where} AND r.{column} IS NOT NULL GROUP BY r.{column}
+        """), params).all(), columns=["key", "requests", "open"])
+    frame = areas(session, city, layer).merge(counts, on="key", how="left")
+    frame[["requests", "open"]] = frame[["requests", "open"]].fillna(0).astype(int)
+    frame["closed"] = frame["requests"] - frame["open"]
+    frame["per_1000"] = np.where(frame["population"] > 0, frame["requests"] * 1000 / frame["population"], np.nan)
+    frame["per_km2"] = frame["requests"] / frame["area_km2"]
+    columns = ["key", "name", "requests", "open", "closed", "area_km2", "population", "per_1000", "per_km2"]
+    return gpd.GeoDataFrame(frame[columns + ["geometry"]], geometry="geometry", crs="EPSG:4326")
+
+
+@dataclass(frozen=True)
+class AreaFacts:
+    """The headline figures of a selection (usually one area)."""
+
+    requests: int
+    open: int
+    overdue: int
+    closed: int
+    closed_with_date: int
+    median_days_to_close: float | None
+    mean_days_to_close: float | None
+
+
+def area_facts(session: Session, city: CityConfig, flt: RequestFilter, now: datetime | None = None) -> AreaFacts:
+    """Requests, open backlog, overdue, closed and days to close (median and mean) under ``flt``.
+
+    Days to close count the closed requests that have a closing time.
+    """
+    where, params = flt.sql(city)
+    params["now"] = now or datetime.now(timezone.utc)
+    row = session.execute(text(
+        f"""
+        SELECT count(*) AS requests,
+               count(*) FILTER (WHERE r.is_open) AS open,
+               count(*) FILTER (WHERE r.is_open AND r.due_at < :now) AS overdue,
+               count(*) FILTER (WHERE NOT r.is_open) AS closed,
+               count(r.closed_at) FILTER (WHERE NOT r.is_open) AS closed_with_date,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.requested_at) / 86400)
+                   FILTER (WHERE NOT r.is_open AND r.closed_at IS NOT NULL) AS median_days,
+               avg(extract(epoch FROM r.closed_at - r.requested_at) / 86400)
+                   FILTER (WHERE NOT r.is_open AND r.closed_at IS NOT NULL) AS mean_days
+        FROM service_request r WHERE {where}
+        """), params).one()
+    return AreaFacts(
+        requests=row.requests, open=row.open, overdue=row.overdue, closed=row.closed,
+        closed_with_date=row.closed_with_date,
+        median_days_to_close=None if row.median_days is None else round(float(row.median_days), 1),
+        mean_days_to_close=None if row.mean_days is None else round(float(row.mean_days), 1),
+    )
+
+
+def top_services(session: Session, city: CityConfig, flt: RequestFilter, limit: int = 10) -> pd.DataFrame:
+    """The ``limit`` services with most requests under ``flt``: ``service_code``, ``service_name``,
+    ``requests``, ``open``, ``share`` (of all requests under ``flt``)."""
+    where, params = flt.sql(city)
+    params["limit"] = limit
+    frame = pd.DataFrame(session.execute(text(
+        f"""
+        SELECT r.service_code, min(r.service_name) AS service_name, count(*) AS requests,
+               count(*) FILTER (WHERE r.is_open) AS open, count(*)::float8 / sum(count(*)) OVER () AS share
+        FROM service_request r WHERE {where}
+        GROUP BY r.service_code ORDER BY requests DESC, r.service_code LIMIT :limit
+        """), params).all(), columns=["service_code", "service_name", "requests", "open", "share"])
+    return frame
+
+
+def trend(session: Session, city: CityConfig, flt: RequestFilter, period: str | None = None) -> pd.DataFrame:
+    """Requests created per week or month (local time) under ``flt``, empty periods included.
+
+    Columns: ``start`` and ``end`` (local dates, the end included), ``requests``, ``open``.
+    Without ``period``: weeks for spans up to half a year, else months.
+    """
+    where, params = flt.sql(city)
+    params["tz"] = city.timezone
+    span = session.execute(text(
+        f"SELECT min(r.requested_at AT TIME ZONE :tz), max(r.requested_at AT TIME ZONE :tz) "
+        f"FROM service_request r WHERE {where}"), params).one()
+    if span[0] is None:
+        return pd.DataFrame(columns=["start", "end", "requests", "open"])
+    if period is None:
+        period = "week" if span[1] - span[0] <= timedelta(days=183) else "month"
+    if period not in PERIODS:
+        raise FilterError(f"period must be week or month, not {period!r}.")
+    rows = session.execute(text(
+        f"""
+        SELECT date_trunc('{period}', r.requested_at AT TIME ZONE :tz)::date AS start, count(*) AS requests,
+               count(*) FILTER (WHERE r.is_open) AS open
+        FROM service_request r WHERE {where} GROUP BY 1 ORDER BY 1
+        """), params).all()
+    counts = pd.DataFrame(rows, columns=["start", "requests", "open"]).set_index("start")
+    starts = pd.date_range(min(counts.index), max(counts.index), freq="W-MON" if period == "week" else "MS").date
+    frame = counts.reindex(starts, fill_value=0).rename_axis("start").reset_index()
+    frame["end"] = [_period_end(s, period) for s in frame["start"]]
+    return frame[["start", "end", "requests", "open"]]
+
+
+def _period_end(start: date, period: str) -> date:
+    if period == "week":
+        return start + timedelta(days=6)
+    following = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return following - timedelta(days=1)
