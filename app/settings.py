@@ -20,6 +20,9 @@ else. Environment variables:
 ``GEO311_TILE_URL`` / ``GEO311_TILE_ATTRIBUTION``
     An optional basemap tile server (``https://host/{z}/{x}/{y}.png``); without it maps
     show the city's own boundaries as the base.
+``GEO311_OPEN311_KEYLESS_PER_MINUTE``
+    Open311 requests one client address may make per minute without an API key
+    (default 600); keyed clients have their own limit (``flask open311 clients add --per-minute``).
 ``GEO311_SMTP_HOST``, ``GEO311_SMTP_PORT``, ``GEO311_SMTP_USER``, ``GEO311_SMTP_PASSWORD``,
 ``GEO311_SMTP_STARTTLS``, ``GEO311_MAIL_FROM``
     Optional mail server for notifications; without it e-mails wait in the outbox.
@@ -57,6 +60,7 @@ class Settings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "311@localhost"
+    open311_keyless_per_minute: int = 600
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -84,6 +88,8 @@ class Settings:
             smtp_password=env.get("GEO311_SMTP_PASSWORD") or None,
             smtp_starttls=env.get("GEO311_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
             mail_from=env.get("GEO311_MAIL_FROM", "311@localhost"),
+            open311_keyless_per_minute=_positive("GEO311_OPEN311_KEYLESS_PER_MINUTE",
+                                                 env.get("GEO311_OPEN311_KEYLESS_PER_MINUTE", "600")),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -110,4 +116,10 @@ class Settings:
 def _port(value: str) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError(f"GEO311_SMTP_PORT is {value!r}; give a port number such as 25 or 587.")
+    return int(value)
+
+
+def _positive(name: str, value: str) -> int:
+    if not value.strip().isdigit() or not 0 < int(value) <= 100_000_000:
+        raise ConfigError(f"{name} is {value!r}; give a whole number of requests above 0, such as 600.")
     return int(value)
