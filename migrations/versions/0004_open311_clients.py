@@ -1,0 +1,59 @@
+"""Open311: API clients with hashed keys, rate-limit windows, submissions; index on updated_at
+
+Revision ID: 0004_open311
+Revises: 0003
+Create Date: 2026-11-23
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004_open311"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "open311_client",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("city", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("contact", sa.Text(), nullable=True),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("key_prefix", sa.String(length=8), nullable=False),
+        sa.Column("per_minute", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("per_minute > 0", name="per_minute_positive"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key_hash"),
+    )
+    op.create_table(
+        "open311_rate_window",
+        sa.Column("bucket", sa.Text(), nullable=False),
+        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("bucket", "window_start"),
+        prefixes=["UNLOGGED"],
+    )
+    op.create_table(
+        "open311_submission",
+        sa.Column("request_id", sa.BigInteger(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(["client_id"], ["open311_client.id"]),
+        sa.ForeignKeyConstraint(["request_id"], ["service_request.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("request_id"),
+    )
+    op.create_index(op.f("ix_open311_submission_client_id"), "open311_submission", ["client_id"], unique=False)
+    op.create_index("service_request_updated", "service_request", ["city", "updated_at"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("service_request_updated", table_name="service_request")
+    op.drop_index(op.f("ix_open311_submission_client_id"), table_name="open311_submission")
+    op.drop_table("open311_submission")
+    op.drop_table("open311_rate_window")
+    op.drop_table("open311_client")
