@@ -56,9 +56,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from app.cli import register_cli
-    from app.web import addresses, api, assets, errors, health, pages, requests, staff
+    from app.web import addresses, api, assets, errors, health, open311, pages, requests, staff
 
-    for blueprint in (pages.bp, api.bp, addresses.bp, requests.bp, staff.bp, health.bp, assets.bp):
+    for blueprint in (pages.bp, api.bp, addresses.bp, requests.bp, staff.bp, health.bp, assets.bp, open311.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     register_cli(app)

@@ -32,6 +32,10 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, message: str):
+    if request.path.startswith("/open311/"):  # Open311 clients get the spec's error list, in their format
+        from app.web.open311 import error_document
+
+        return error_document(status, message)
     title = TITLES.get(status, "Error")
     if wants_json():
         return jsonify(error={"code": status, "title": title, "description": message}), status
