@@ -28,7 +28,7 @@ from address_db.validation import Validator
 from app.city import CityConfig
 from app.open311.errors import Open311Error, bad_request, not_found
 from app.open311.models import ApiClient, Submission
-from app.open311.params import Args
+from app.open311.params import SERVICE_CODE_PATTERN, Args
 from app.service_requests.intake import IntakeError, RequestInput, create_request
 from app.service_requests.states import MAX_DESCRIPTION
 
@@ -59,6 +59,9 @@ def submit(session: Session, city: CityConfig, validator: Validator, client: Api
     code = values.get("service_code")
     if not code:
         raise bad_request("service_code was not provided: choose one from services.xml or services.json.")
+    if not re.fullmatch(SERVICE_CODE_PATTERN, code):
+        raise bad_request(f"service_code {code[:64]!r} is not a service code (lower-case letters, digits and -; "
+                          "see services.xml or services.json).")
     if (values.get("lat") is None) != (values.get("long") is None):
         raise bad_request("lat and long must be sent together (WGS 84 decimal degrees).")
     for name in ("lat", "long"):
