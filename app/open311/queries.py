@@ -20,20 +20,40 @@ from sqlalchemy.orm import Session
 
 from app.city import CityConfig
 from app.open311.params import RequestQuery
-from app.open311.serialize import note_dict, request_dict, service_definition_dict, service_dict, w3c
+from app.open311.serialize import (
+    extend_record, note_dict, request_record, service_definition_dict, service_dict, w3c,
+)
 from app.service_requests.catalogue import active_services, get_service
 from app.service_requests.references import normalize_reference
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 
-_REQUEST_COLUMNS = """
-    r.id, r.public_ref, r.is_open, r.service_code, r.service_name, r.description, d.name AS agency,
-    r.service_level, r.requested_at, r.updated_at, r.due_at, r.address, r.address_id, r.zipcode,
-    r.location_quality, r.media_url, r.ward_key, r.district_key,
-    CASE WHEN r.location_quality <> 'placeholder' THEN ST_Y(r.geom) END AS lat,
-    CASE WHEN r.location_quality <> 'placeholder' THEN ST_X(r.geom) END AS lon,
+#: W3C datetime with the offset of the session's time zone (set to the city's before each query).
+_W3C_FORMAT = "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'"
+#: A standardized address (from the address database, or "near" one for a point picked on the map), or an
+#: intersection: for points, only these are published; free text a person typed never is.
+_STANDARD_ADDRESS = "^(near )?[0-9]+[A-Z]?( [0-9]/[0-9])? [A-Z0-9 ]+(, [0-9]{5})?$"
+_INTERSECTION = "^[A-Z0-9 ]+ AT [A-Z0-9 ]+(, [0-9]{5})?$"
+
+# The spec's fields, in the spec's order (see serialize.REQUEST_FIELDS), then what the extensions need.
+_REQUEST_COLUMNS = f"""
+    r.public_ref,
+    CASE WHEN r.is_open THEN 'open' ELSE 'closed' END,
     (SELECT e.note FROM request_event e WHERE e.request_id = r.id AND e.public AND e.note IS NOT NULL
-     ORDER BY e.at DESC, e.id DESC LIMIT 1) AS status_notes,
+     ORDER BY e.at DESC, e.id DESC LIMIT 1),
+    r.service_name, r.service_code,
+    CASE WHEN CAST(:publish AS boolean) THEN nullif(r.description, '') END,
+    d.name,
+    'Expected within ' || r.service_level || '.',
+    to_char(r.requested_at, {_W3C_FORMAT}), to_char(r.updated_at, {_W3C_FORMAT}), to_char(r.due_at, {_W3C_FORMAT}),
+    CASE WHEN r.location_quality IN ('address', 'source', 'relocated', 'placeholder') THEN r.address
+         WHEN r.location_quality = 'point' AND (r.address ~ '{_STANDARD_ADDRESS}' OR r.address ~ '{_INTERSECTION}')
+         THEN r.address END,
+    r.address_id, r.zipcode,
+    CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_Y(r.geom)::numeric, 6)::float8 END,
+    CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_X(r.geom)::numeric, 6)::float8 END,
+    r.media_url,
+    r.id AS id, r.ward_key AS ward_key, r.district_key AS district_key,
     (SELECT o.public_ref FROM service_request o WHERE o.id = r.duplicate_of) AS duplicate_of
 """
 _REQUEST_FROM = """
@@ -116,8 +136,7 @@ def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> li
     )
     if expanding:
         statement = statement.bindparams(*(bindparam(name, expanding=True) for name in expanding))
-    rows = session.execute(statement, params).all()
-    return _request_dicts(session, city, rows, query.extensions)
+    return _requests(session, city, statement, params, query.extensions)
 
 
 def get_request(session: Session, city: CityConfig, service_request_id: str,
@@ -126,11 +145,8 @@ def get_request(session: Session, city: CityConfig, service_request_id: str,
     reference = normalize_reference(service_request_id)
     if reference is None:
         return None
-    rows = session.execute(
-        text(f"SELECT {_REQUEST_COLUMNS} {_REQUEST_FROM} WHERE r.city = :city AND r.public_ref = :ref"),
-        {"city": city.key, "ref": reference},
-    ).all()
-    found = _request_dicts(session, city, rows, extensions)
+    statement = text(f"SELECT {_REQUEST_COLUMNS} {_REQUEST_FROM} WHERE r.city = :city AND r.public_ref = :ref")
+    found = _requests(session, city, statement, {"city": city.key, "ref": reference}, extensions)
     return found[0] if found else None
 
 
@@ -149,21 +165,24 @@ def resolve_token(session: Session, city: CityConfig, token: str) -> dict[str, A
     return {"service_request_id": found, "token": token} if found else None
 
 
-def _request_dicts(session: Session, city: CityConfig, rows: list[Any], extensions: bool) -> list[dict[str, Any]]:
-    tz = city.tz
-    publish = city.open311.publish_descriptions
-    if not extensions:
-        return [request_dict(row, tz, publish) for row in rows]
+def _requests(session: Session, city: CityConfig, statement: Any, params: dict[str, Any],
+              extensions: bool) -> list[dict[str, Any]]:
+    """Run a request query in the city's time zone and shape its rows (the database formats the fields)."""
+    session.execute(text("SELECT set_config('TimeZone', :tz, true)"), {"tz": city.timezone})
+    rows = session.execute(statement, {**params, "publish": city.open311.publish_descriptions}).all()
+    records = [request_record(row) for row in rows]
+    if not extensions or not rows:
+        return records
     notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if rows:
-        for event in session.execute(
-                text("SELECT request_id, at, kind, note FROM request_event WHERE request_id IN :ids AND public "
-                     "AND note IS NOT NULL ORDER BY at, id").bindparams(bindparam("ids", expanding=True)),
-                {"ids": [row.id for row in rows]}):
-            notes[event.request_id].append(note_dict(event, tz))
+    for event in session.execute(
+            text(f"SELECT request_id, to_char(at, {_W3C_FORMAT}) AS at, kind, note FROM request_event "
+                 "WHERE request_id IN :ids AND public AND note IS NOT NULL ORDER BY at, id")
+            .bindparams(bindparam("ids", expanding=True)), {"ids": [row.id for row in rows]}):
+        notes[event.request_id].append(note_dict(event))
     names = area_names(session, city.key)
-    return [request_dict(row, tz, publish, extended=True, notes=notes.get(row.id, []), area_names=names)
-            for row in rows]
+    for record, row in zip(records, rows):
+        extend_record(record, row, names, notes.get(row.id, []))
+    return records
 
 
 def area_names(session: Session, city: str) -> dict[tuple[str, str], str]:

@@ -6,10 +6,11 @@ XML has the spec's root and item elements (``<services><service>``,
 ``encoding="utf-8"``. Codes and ids are strings in both. Datetimes are W3C ISO 8601 in
 the city's time zone, with its offset.
 
-What a GET response never holds: the requester's name, e-mail, phone or contact notes
-(they live in another table that no query here reads), nor text a person typed about
-themselves or the place: the location note, an address typed rather than found in the
-address database, and (unless the city publishes them) the description.
+The request fields come formatted from the database (:mod:`app.open311.queries`), which
+is also where the rule of what a GET response never holds is applied: no name, e-mail,
+phone or contact notes (another table, never read there), no location note, no address a
+person typed (only those of the address database, the city's own history, or standardized
+ones near a picked point) and, unless the city publishes them, no description.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import re
 from datetime import datetime, tzinfo
 from typing import Any, Iterable, Mapping
-from xml.etree import ElementTree as ET
 
 from app.catalogue import Service
 
@@ -27,12 +27,13 @@ ITEMS = {
     "services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
     "values": "value", "endpoints": "endpoint", "formats": "format", "notes": "note",
 }
+#: The fields of a request, in the spec's order.
+REQUEST_FIELDS = (
+    "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
+    "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
+    "address", "address_id", "zipcode", "lat", "long", "media_url",
+)
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# A standardized address from the address database (or "near" one, from a point picked on the map).
-_STANDARD_ADDRESS = re.compile(r"(?:near )?\d+[A-Z]?(?: \d/\d)? [A-Z0-9 ]+(?:, \d{5})?")
-_INTERSECTION = re.compile(r"[A-Z0-9 ]+ AT [A-Z0-9 ]+(?:, \d{5})?")
-# Location qualities whose address came from the address database or the city's published history.
-_PUBLIC_ADDRESS_QUALITIES = ("address", "source", "relocated", "placeholder")
 
 
 def w3c(moment: datetime | None, tz: tzinfo) -> str | None:
@@ -72,57 +73,27 @@ def service_definition_dict(service: Service) -> dict[str, Any]:
     }
 
 
-def public_address(address: str | None, quality: str) -> str | None:
-    """The address as it may be published: one from the address database or the city's own
-    history, or a standardized one near a picked point; never free text a person typed."""
-    if not address:
-        return None
-    if quality in _PUBLIC_ADDRESS_QUALITIES:
-        return address
-    if quality == "point" and (_STANDARD_ADDRESS.fullmatch(address) or _INTERSECTION.fullmatch(address)):
-        return address
-    return None
+def request_record(row: Any) -> dict[str, Any]:
+    """One request of GET requests, from a row of :mod:`app.open311.queries` (fields already formatted)."""
+    return dict(zip(REQUEST_FIELDS, row))
 
 
-def request_dict(row: Any, tz: tzinfo, publish_descriptions: bool, extended: bool = False,
-                 notes: list[dict[str, Any]] | None = None,
-                 area_names: Mapping[tuple[str, str], str] | None = None) -> dict[str, Any]:
-    """One request of GET requests, from a row of :mod:`app.open311.queries`."""
-    record = {
-        "service_request_id": row.public_ref,
-        "status": "open" if row.is_open else "closed",
-        "status_notes": row.status_notes,
-        "service_name": row.service_name,
-        "service_code": row.service_code,
-        "description": (row.description or None) if publish_descriptions else None,
-        "agency_responsible": row.agency,
-        "service_notice": f"Expected within {row.service_level}." if row.service_level else None,
-        "requested_datetime": w3c(row.requested_at, tz),
-        "updated_datetime": w3c(row.updated_at, tz),
-        "expected_datetime": w3c(row.due_at, tz),
-        "address": public_address(row.address, row.location_quality),
-        "address_id": row.address_id,
-        "zipcode": row.zipcode,
-        "lat": round(row.lat, 6) if row.lat is not None else None,
-        "long": round(row.lon, 6) if row.lon is not None else None,
-        "media_url": row.media_url,
+def extend_record(record: dict[str, Any], row: Any, area_names: Mapping[tuple[str, str], str],
+                  notes: list[dict[str, Any]]) -> None:
+    """Add the ``extensions=true`` fields: ward, district, duplicate_of, and the public history."""
+    record["extended_attributes"] = {
+        "ward": row.ward_key,
+        "ward_name": area_names.get(("wards", row.ward_key)) if row.ward_key else None,
+        "district": row.district_key,
+        "district_name": area_names.get(("districts", row.district_key)) if row.district_key else None,
+        "duplicate_of": row.duplicate_of,
     }
-    if extended:
-        names = area_names or {}
-        record["extended_attributes"] = {
-            "ward": row.ward_key,
-            "ward_name": names.get(("wards", row.ward_key)) if row.ward_key else None,
-            "district": row.district_key,
-            "district_name": names.get(("districts", row.district_key)) if row.district_key else None,
-            "duplicate_of": row.duplicate_of,
-        }
-        record["notes"] = notes or []
-    return record
+    record["notes"] = notes
 
 
-def note_dict(event: Any, tz: tzinfo) -> dict[str, Any]:
-    """A public entry of a request's history (the ``notes`` extension)."""
-    return {"datetime": w3c(event.at, tz), "description": event.note, "type": event.kind}
+def note_dict(event: Any) -> dict[str, Any]:
+    """A public entry of a request's history (the ``notes`` extension); ``at`` is already W3C text."""
+    return {"datetime": event.at, "description": event.note, "type": event.kind}
 
 
 def to_json(document: Any) -> bytes:
@@ -131,24 +102,39 @@ def to_json(document: Any) -> bytes:
 
 
 def to_xml(root: str, document: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> bytes:
-    """The document under ``<root>``: a list becomes ``<root><item>…</item>…</root>``, a dict its fields."""
-    element = ET.Element(root)
-    _fill(element, root, document)
-    body = ET.tostring(element, encoding="unicode", short_empty_elements=True)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body.encode("utf-8")
+    """The document under ``<root>``: a list becomes ``<root><item>…</item>…</root>``, a dict its fields.
+
+    Element names are the spec's (never input); text is escaped, and characters XML 1.0
+    cannot carry are dropped.
+    """
+    parts = ['<?xml version="1.0" encoding="utf-8"?>\n']
+    _write(parts, root, document)
+    return "".join(parts).encode("utf-8")
 
 
-def _fill(element: ET.Element, name: str, value: Any) -> None:
-    if isinstance(value, Mapping):
+def _write(parts: list[str], name: str, value: Any) -> None:
+    if value is None:
+        parts.append(f"<{name}></{name}>")
+    elif isinstance(value, str):
+        parts.append(f"<{name}>{_text(value)}</{name}>")
+    elif isinstance(value, bool):
+        parts.append(f"<{name}>{'true' if value else 'false'}</{name}>")
+    elif isinstance(value, Mapping):
+        parts.append(f"<{name}>")
         for key, item in value.items():
-            _fill(ET.SubElement(element, key), key, item)
+            _write(parts, key, item)
+        parts.append(f"</{name}>")
     elif isinstance(value, (list, tuple)):
         item_name = ITEMS.get(name, "item")
+        parts.append(f"<{name}>")
         for item in value:
-            _fill(ET.SubElement(element, item_name), item_name, item)
-    elif value is None:
-        return
-    elif isinstance(value, bool):
-        element.text = "true" if value else "false"
+            _write(parts, item_name, item)
+        parts.append(f"</{name}>")
     else:
-        element.text = _XML_UNSAFE.sub("", str(value))
+        parts.append(f"<{name}>{_text(str(value))}</{name}>")
+
+
+def _text(value: str) -> str:
+    if _XML_UNSAFE.search(value):
+        value = _XML_UNSAFE.sub("", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
