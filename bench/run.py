@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import address_validation, requests
+from bench import address_validation, open311, requests
 from bench.common import RESULTS_DIR
 
 BENCHMARKS = {
     "address_validation": address_validation.run,
     "requests": requests.run,
+    "open311": open311.run,
 }
 
 
