@@ -142,6 +142,22 @@ def test_post_with_the_key_in_the_body_or_the_query_string(client, session, api_
     assert session.get(Submission, stored.id).client_id is not None
 
 
+def test_post_as_clients_send_it(client, session, api_key):
+    """Form-encoded with a charset, multipart, everything in the query string, jurisdiction_id in the body."""
+    body = "&".join(f"{k}={v}" for k, v in {"api_key": api_key, "jurisdiction_id": "lacity.org",
+                                              "service_code": "graffiti", **POINT,
+                                              "attribute%5Bsurface%5D": "wall"}.items())
+    charset = client.post(f"{API}/requests.xml", data=body,
+                          content_type="application/x-www-form-urlencoded; charset=utf-8")
+    assert charset.status_code == 200, charset.get_data(as_text=True)
+    multipart = client.post(f"{API}/requests.json", content_type="multipart/form-data",
+                            data={"api_key": api_key, "service_code": "graffiti", **POINT, "attribute[surface]": "sign"})
+    assert multipart.status_code == 200, multipart.get_data(as_text=True)
+    in_query = client.post(f"{API}/requests.json", query_string={"api_key": api_key, "service_code": "graffiti",
+                                                                 **POINT, "attribute[surface]": "pole"})
+    assert in_query.status_code == 200, in_query.get_data(as_text=True)
+
+
 def test_post_goes_through_the_intake_rules(client, session, api_key):
     before = count(session)
     outside = post(client, api_key, "xml", lat=None, long=None, address_string="La Cienega Blvd & Blackwelder St")
