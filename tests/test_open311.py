@@ -12,10 +12,9 @@ from sqlalchemy import func, select, text
 
 from app.factory import create_app
 from app.open311.clients import issue_client, revoke_client
-from app.open311.models import Submission
 from app.service_requests.intake import RequestInput, create_request
 from app.service_requests.lifecycle import add_note, change_status, mark_duplicate
-from app.service_requests.models import RequestContact, ServiceRequest
+from app.service_requests.models import RequestContact, RequestEvent, ServiceRequest
 
 API = "/open311/v2"
 POINT = {"lat": "34.07325", "long": "-118.26690"}  # Echo Park, Council District 13
@@ -27,9 +26,18 @@ def count(session) -> int:
 
 
 @pytest.fixture
-def api_key(session) -> str:
-    _, key = issue_client(session, "la", "Test app", contact="dev@example.org", per_minute=10_000)
-    return key
+def api_client_and_key(session):
+    return issue_client(session, "la", "Test app", contact="dev@example.org", per_minute=10_000)
+
+
+@pytest.fixture
+def api_client(api_client_and_key):
+    return api_client_and_key[0]
+
+
+@pytest.fixture
+def api_key(api_client_and_key) -> str:
+    return api_client_and_key[1]
 
 
 def post(client, key, fmt="json", query=None, headers=None, **fields):
@@ -124,7 +132,7 @@ def test_service_definitions_come_from_the_catalogue(client):
 
 # -- POST requests --------------------------------------------------------------------------------
 
-def test_post_with_the_key_in_the_body_or_the_query_string(client, session, api_key):
+def test_post_with_the_key_in_the_body_or_the_query_string(client, session, api_client, api_key):
     before = count(session)
     in_body = post(client, api_key, "json")
     assert in_body.status_code == 200 and in_body.content_type == "application/json; charset=utf-8"
@@ -139,7 +147,9 @@ def test_post_with_the_key_in_the_body_or_the_query_string(client, session, api_
     stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == created["service_request_id"]))
     assert (stored.channel, stored.service_code, stored.department_code, stored.ward_key) == (
         "open311", "graffiti", "OCB", "13")
-    assert session.get(Submission, stored.id).client_id is not None
+    created_event = session.scalar(select(RequestEvent).where(RequestEvent.request_id == stored.id,
+                                                              RequestEvent.kind == "created"))
+    assert created_event.data == {"channel": "open311", "client": f"open311:{api_client.id}"}
 
 
 def test_post_as_clients_send_it(client, session, api_key):

@@ -1,11 +1,15 @@
-"""The Open311 tables: API clients, rate-limit windows, and which client filed which request."""
+"""The Open311 tables: API clients and rate-limit windows.
+
+Which client filed a request is kept in the request's append-only history (the ``created``
+event's ``data.client`` is ``open311:<client id>``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import (
-    CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, func,
+    CheckConstraint, DateTime, Index, Integer, String, Text, func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,17 +51,7 @@ class RateWindow(Base):
     hits: Mapped[int] = mapped_column(Integer)
 
 
-class Submission(Base):
-    """Which API client filed a request (for audits, and for revoking a misbehaving client)."""
-
-    __tablename__ = "open311_submission"
-
-    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("open311_client.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
 # GET requests filters on updated_after / updated_before (the sync clients' query).
 Index("service_request_updated", ServiceRequest.__table__.c.city, ServiceRequest.__table__.c.updated_at)
 
-__all__ = ["ApiClient", "DEFAULT_PER_MINUTE", "RateWindow", "Submission"]
+__all__ = ["ApiClient", "DEFAULT_PER_MINUTE", "RateWindow"]

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from address_db.validation import Validator
 from app.city import CityConfig
 from app.open311.errors import Open311Error, bad_request, not_found
-from app.open311.models import ApiClient, Submission
+from app.open311.models import ApiClient
 from app.open311.params import SERVICE_CODE_PATTERN, Args
 from app.service_requests.intake import IntakeError, RequestInput, create_request
 from app.service_requests.states import MAX_DESCRIPTION
@@ -77,16 +77,13 @@ def submit(session: Session, city: CityConfig, validator: Validator, client: Api
         first_name=values.get("first_name"), last_name=values.get("last_name"), email=values.get("email"),
         phone=values.get("phone"), response_method="email" if values.get("email") else "none",
         media_url=values.get("media_url"), idempotency_key=f"open311:{client.id}:{key}" if key else None,
-        actor="public",
+        actor="public", client=f"open311:{client.id}",
     )
     try:
         created = create_request(session, city, validator, data)
     except IntakeError as exc:
         session.rollback()
         raise _as_open311(exc, code) from None
-    if created.created:
-        session.add(Submission(request_id=created.request.id, client_id=client.id))
-        session.commit()
     request = created.request
     notice = []
     if request.due_at is not None:

@@ -1,4 +1,4 @@
-"""Open311: API clients with hashed keys, rate-limit windows, submissions; index on updated_at
+"""Open311: API clients with hashed keys, rate-limit windows; index on updated_at
 
 Revision ID: 0004_open311
 Revises: 0003
@@ -38,22 +38,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("bucket", "window_start"),
         prefixes=["UNLOGGED"],
     )
-    op.create_table(
-        "open311_submission",
-        sa.Column("request_id", sa.BigInteger(), nullable=False),
-        sa.Column("client_id", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["client_id"], ["open311_client.id"]),
-        sa.ForeignKeyConstraint(["request_id"], ["service_request.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("request_id"),
-    )
-    op.create_index(op.f("ix_open311_submission_client_id"), "open311_submission", ["client_id"], unique=False)
     op.create_index("service_request_updated", "service_request", ["city", "updated_at"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index("service_request_updated", table_name="service_request")
-    op.drop_index(op.f("ix_open311_submission_client_id"), table_name="open311_submission")
-    op.drop_table("open311_submission")
     op.drop_table("open311_rate_window")
     op.drop_table("open311_client")
