@@ -51,6 +51,7 @@ TARGETS = {"get_p95_ms": 100.0, "post_per_s": 100.0}
 SOURCE_PREFIX = "O311-"
 WORKERS = 4
 CONNECTIONS = 8
+ROUNDS = 3
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -98,11 +99,13 @@ def ensure_history(database: Any, city: Any, total: int, seed: int) -> dict[str,
     with database.session() as session:
         sync_catalogue(session, city)
         session.commit()
-        stored, ours, newest = session.execute(text(
-            "SELECT count(*), count(*) FILTER (WHERE source_id LIKE :prefix), max(requested_at) FROM service_request"),
+        imported, ours, newest = session.execute(text(
+            "SELECT count(*) FILTER (WHERE source_id IS NOT NULL), count(*) FILTER (WHERE source_id LIKE :prefix), "
+            "max(requested_at) FILTER (WHERE source_id IS NOT NULL) FROM service_request"),
             {"prefix": f"{SOURCE_PREFIX}%"}).one()
-        if ours == stored and abs(ours - total) <= 0.02 * total and newest and newest > now - timedelta(days=7):
-            return {"stored": stored, "imported": False}
+        # (requests POSTed by earlier runs stay: they are recent requests like any other)
+        if ours == imported and abs(ours - total) <= 0.02 * total and newest and newest > now - timedelta(days=7):
+            return {"stored": imported, "imported": False}
         path = history_file(session, total, now, seed)
         session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
         session.commit()
@@ -297,6 +300,15 @@ def _python_load(port: int, path: str, seconds: int, bodies_file: Path | None) -
 
 # -- the benchmark ---------------------------------------------------------------------------------
 
+def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several load runs as one: requests/s over their total time, the worst p95, errors summed."""
+    requests, seconds = sum(r["requests"] for r in runs), sum(r["seconds"] for r in runs)
+    return {"generator": runs[0]["generator"], "requests": requests, "seconds": round(seconds, 2),
+            "per_s": round(requests / seconds, 1), "errors": sum(r["errors"] for r in runs),
+            "non_2xx": sum(r["non_2xx"] for r in runs), "p95_ms": max(r["p95_ms"] for r in runs),
+            "per_round": [r["per_s"] for r in runs], "connections": CONNECTIONS}
+
+
 def filed_by(session: Any, client_id: int) -> int:
     """How many requests the API client has filed (its id is in each request's history)."""
     return session.execute(text("SELECT count(*) FROM request_event WHERE kind = 'created' AND data->>'client' = :c"),
@@ -324,25 +336,34 @@ def run(total: int = 1_000_000, seconds: int = 30, gets: int = 300, seed: int = 
         warmup = load(port, "/open311/v2/requests.json", 5, bodies_file)  # every worker's caches, before timing
         if warmup["errors"]:
             raise RuntimeError(f"warm-up POSTs failed: {warmup}; see the gunicorn log in {DATA_DIR}")
-        baseline = load(port, "/health", seconds)
+        static = load(port, "/static/favicon.svg", 10)
         get_json = time_gets(port, "/open311/v2/requests.json", gets)
         get_xml = time_gets(port, "/open311/v2/requests.xml", gets // 3)
+        # The machine is shared: baseline and POST take turns, so that both see the same neighbours.
+        rounds: list[dict[str, Any]] = []
         with database.session() as session:
             before = filed_by(session, client.id)
-        post = load(port, "/open311/v2/requests.json", seconds, bodies_file)
+        for _ in range(ROUNDS):
+            rounds.append({"health": load(port, "/health", seconds // ROUNDS),
+                           "post": load(port, "/open311/v2/requests.json", seconds // ROUNDS, bodies_file),
+                           "load_average": round(os.getloadavg()[0], 2)})
         with database.session() as session:
             after = filed_by(session, client.id)
     finally:
         stop_server(server)
+    baseline = _combined([r["health"] for r in rounds])
+    post = _combined([r["post"] for r in rounds])
     post["stored"] = after - before
     # every 2xx answer must be a stored request (requests in flight at the end may be stored, never counted)
     post["missing"] = max(0, post["requests"] - post["non_2xx"] - post["stored"])
     post["errors"] += post["missing"]
 
+    ratio = round(post["per_s"] / baseline["per_s"], 2)
     summary = {
         "setup": setup, "stored_requests": stored, "in_default_window": window, "workers": WORKERS,
         "server": "gunicorn (sync workers)", "machine_cores": os.cpu_count(),
-        "baseline_health": baseline, "get_requests_json": get_json, "get_requests_xml": get_xml, "post": post,
+        "baseline_health": baseline, "baseline_static_file": static, "rounds": rounds, "post_to_health": ratio,
+        "get_requests_json": get_json, "get_requests_xml": get_xml, "post": post,
         "targets": TARGETS,
         "met": {"get_p95_ms": get_json["p95"] <= TARGETS["get_p95_ms"],
                 "post_per_s": post["per_s"] >= TARGETS["post_per_s"] and post["errors"] == 0},
@@ -352,10 +373,14 @@ def run(total: int = 1_000_000, seconds: int = 30, gets: int = 300, seed: int = 
          f"{stored:,} stored)", f"p50 {get_json['p50']} ms, p95 {get_json['p95']} ms",
          f"p95 <= {TARGETS['get_p95_ms']:g} ms", "one client, keep-alive"),
         ("GET requests.xml, default window", f"p50 {get_xml['p50']} ms, p95 {get_xml['p95']} ms", "-", "-"),
-        (f"POST requests.json ({CONNECTIONS} connections, {seconds} s, {post['generator']})",
-         f"{post['per_s']:,.0f} requests/s, {post['errors']} errors, p95 {post['p95_ms']:.0f} ms",
+        (f"POST requests.json ({CONNECTIONS} connections, {ROUNDS} x {seconds // ROUNDS} s, {post['generator']})",
+         f"{post['per_s']:,.0f} requests/s ({', '.join(f'{r:.0f}' for r in post['per_round'])}), "
+         f"{post['errors']} errors, p95 {post['p95_ms']:.0f} ms",
          f">= {TARGETS['post_per_s']:g}/s, 0 errors",
-         f"GET /health: {baseline['per_s']:,.0f}/s, p95 {baseline['p95_ms']:.0f} ms ({baseline['errors']} errors)"),
+         f"GET /health in turn: {baseline['per_s']:,.0f}/s ({', '.join(f'{r:.0f}' for r in baseline['per_round'])}), "
+         f"{baseline['errors']} errors; POST = {ratio:.2f} x /health"),
+        ("static file (favicon), same server", f"{static['per_s']:,.0f} requests/s, p95 {static['p95_ms']:.0f} ms", "-",
+         f"load average during the rounds: {', '.join(str(r['load_average']) for r in rounds)}"),
     ]
     write_results("open311", summary, table)
     return summary

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from address_db.validation import Validator
 from app.city import CityConfig
 from app.open311.errors import Open311Error, bad_request, not_found
-from app.open311.models import ApiClient
+from app.open311.clients import Caller
 from app.open311.params import SERVICE_CODE_PATTERN, Args
 from app.service_requests.intake import IntakeError, RequestInput, create_request
 from app.service_requests.states import MAX_DESCRIPTION
@@ -52,7 +52,7 @@ class Submitted:
     created: bool
 
 
-def submit(session: Session, city: CityConfig, validator: Validator, client: ApiClient, form: Args,
+def submit(session: Session, city: CityConfig, validator: Validator, client: Caller, form: Args,
            idempotency_key: str | None = None) -> Submitted:
     """File the request an Open311 client POSTed; raise :class:`Open311Error` (nothing stored) if it cannot be."""
     values, attributes = _read(form)
