@@ -531,7 +531,8 @@ def test_errors_are_lists_with_string_codes(client):
         found = errors_of(response)
         assert len(found) == how_many and all(code == str(status) for code, _ in found), url
     wrong_method = client.delete(f"{API}/requests.json")
-    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET, POST"
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET, HEAD, POST, OPTIONS"
+    assert client.open(f"{API}/services.xml", method="TRACE").headers["Allow"] == "GET, HEAD, OPTIONS"
     assert errors_of(wrong_method)[0][0] == "405"
     nul = client.get(f"{API}/requests.xml?service_code=a%00b")
     assert nul.status_code == 400 and errors_of(nul)[0][0] == "400"
@@ -549,15 +550,46 @@ def test_the_openapi_document(client):
             assert f"{API}/{path}.{fmt}" in paths
     listing = paths[f"{API}/requests.json"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {
-        "jurisdiction_id", "api_key", "service_request_id", "service_code", "start_date", "end_date", "status",
+        "jurisdiction_id", "service_request_id", "service_code", "start_date", "end_date", "status",
         "updated_after", "updated_before", "bbox", "page", "page_size", "extensions"}
+    assert document["components"]["securitySchemes"]["api_key"] == {
+        **document["components"]["securitySchemes"]["api_key"], "type": "apiKey", "in": "query", "name": "api_key"}
+    assert paths[f"{API}/requests.json"]["post"]["security"] == [{"api_key": []}]
+    assert listing["security"] == [{}, {"api_key": []}]
     form = paths[f"{API}/requests.xml"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
     assert {"service_code", "lat", "long", "address_string", "address_id", "email", "device_id", "account_id",
             "first_name", "last_name", "phone", "description", "media_url", "attribute[surface]",
             "attribute[items][]"} <= set(form["schema"]["properties"])
     for path, operations in paths.items():
         for method, operation in operations.items():
-            assert {"200", "400", "403", "404", "429", "503"} <= set(operation["responses"]), (path, method)
+            assert {"200", "400", "403", "404", "414", "429", "503"} <= set(operation["responses"]), (path, method)
+
+
+def test_the_openapi_patterns_are_the_parsers(client):
+    """A value the document's pattern admits is one the server takes, and the other way round."""
+    document = client.get(f"{API}/openapi.json").get_json()
+    parameters = {p["name"]: p["schema"] for p in document["paths"][f"{API}/requests.json"]["get"]["parameters"]}
+    samples = {
+        "status": (["open", "closed", "open,closed", ""], ["Open", "open,", " open", "pending"]),
+        "page": (["1", "10000", ""], ["0", "01", "10001", "1.0", " 1"]),
+        "page_size": (["1", "1000"], ["0", "1001", "-1"]),
+        "extensions": (["true", "False", "TRUE"], ["1", "yes", " true"]),
+        "start_date": (["2010-01-01T00:00:00Z", "2010-01-01t00:00:00.5-08:00", "2010-01-01"],
+                       ["2010-01-01T00:00Z", "2010-01-01T00:00:00", "2010-01-01 00:00:00Z", "yesterday"]),
+        "service_code": (["graffiti", "graffiti,dead-animal"], ["Graffiti", "graffiti,", ",graffiti", "a b"]),
+        "service_request_id": (["7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK", "7k3mq9xab0tq4zhm1c8re5w2pk"], ["12345", "7K3MQ"]),
+        "bbox": (["-118.3,34.0,-118.2,34.1", "1,2,3,4"], ["1,2,3", "1e3,1,2,3", "a,b,c,d"]),
+        "jurisdiction_id": (["lacity.org", "LA", ""], ["sfgov.org", "la "]),
+    }
+    for name, (good, bad) in samples.items():
+        pattern = re.compile(parameters[name]["pattern"])
+        for value in good:
+            assert pattern.search(value), (name, value)
+            assert client.get(f"{API}/requests.json", query_string={name: value}).status_code == 200, (name, value)
+        for value in bad:
+            assert not pattern.search(value), (name, value)
+            assert client.get(f"{API}/requests.json", query_string={name: value}).status_code in (400, 404), (
+                name, value)
     refs = re.findall(r'"\$ref": "#/components/schemas/(\w+)"', __import__("json").dumps(document))
     assert set(refs) <= set(document["components"]["schemas"])
 

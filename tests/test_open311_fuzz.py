@@ -189,7 +189,8 @@ def test_the_parser_answers_any_arguments_with_a_query_or_a_400(arguments):
                     timezones=st.sampled_from([timezone.utc, LA])))
 def test_every_w3c_datetime_reads_back_as_the_same_moment(moment):
     for text in (moment.isoformat(timespec="seconds"), moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")):
-        assert parse_datetime(text, LA) == moment.replace(microsecond=0), text
+        # (timestamps: PEP 495 makes times in a repeated hour unequal to any other zone's)
+        assert parse_datetime(text, LA).timestamp() == moment.replace(microsecond=0).timestamp(), text
 
 
 @settings(max_examples=300, deadline=None)

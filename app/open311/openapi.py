@@ -1,10 +1,12 @@
 """The OpenAPI 3.0 document of the Open311 API, built from the same rules the code applies.
 
 Every method appears once per format (``.json`` and ``.xml``), with every argument and
-every status it can answer. Argument patterns and limits are the parser's own
-(:mod:`app.open311.params`, :mod:`app.open311.submit`), and the POST form lists this
-city's questions (``attribute[code]``), so that a fuzzer's "valid" and "invalid" agree
-with the server's.
+every status it can answer. The query arguments' patterns are the parser's own
+(:data:`app.open311.params.PATTERNS`), the service codes and the POST form's questions
+(``attribute[code]``) are this city's current catalogue, so that a fuzzer's "valid" and
+"invalid" agree with the server's. What no pattern can say (a real calendar date, a box
+the right way round, a window of at most 90 days, lat sent with long, a question of another
+service) is written in the descriptions and answered with a 400.
 """
 
 from __future__ import annotations
@@ -13,22 +15,18 @@ from typing import Any
 
 from app.catalogue import Attribute, Service
 from app.city import CityConfig
-from app.open311.params import (
-    DECIMAL_PATTERN, MAX_CODES, MAX_IDS, MAX_PAGE, MAX_PAGE_SIZE, REFERENCE_PATTERN, SERVICE_CODE_PATTERN,
-    W3C_PATTERN,
-)
-from app.open311.submit import MAX_LENGTHS
+from app.open311.params import PATTERNS, jurisdiction_pattern
+from app.open311.submit import IDEMPOTENCY_PATTERN, MAX_LENGTHS
 
 PREFIX = "/open311/v2"
 FORMATS = {"json": "application/json", "xml": "text/xml"}
-_BOOLEAN_PATTERN = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"
-_BBOX_PATTERN = f"^{DECIMAL_PATTERN},{DECIMAL_PATTERN},{DECIMAL_PATTERN},{DECIMAL_PATTERN}$"
 
 _ERROR_TEXT = {
     400: "An argument is missing or wrong (each error names it).",
     403: "The api_key is missing (POST), unknown or revoked.",
     404: "No such service, request, token, jurisdiction or format.",
     413: "The request body is larger than 16 MB.",
+    414: "The URL is longer than the web server takes (split a long service_request_id list).",
     429: "Too many requests this minute for the api_key, or for the client address without a key.",
     503: "The database cannot be reached for a moment.",
 }
@@ -143,28 +141,16 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-def _query(name: str, description: str, schema: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema or {"type": "string"}, **extra}
+def _query(name: str, description: str, pattern: str | None = None) -> dict[str, Any]:
+    """An optional query argument; an empty value means "not sent", so every pattern admits it."""
+    schema: dict[str, Any] = {"type": "string"}
+    if pattern is not None:
+        schema["pattern"] = f"^(?:|{pattern})$"
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
-def _list(name: str, description: str, items: dict[str, Any], max_items: int) -> dict[str, Any]:
-    return _query(name, description, {"type": "array", "items": items, "maxItems": max_items},
-                  style="form", explode=False)
-
-
-def _moment(name: str, description: str) -> dict[str, Any]:
-    return _query(name, description + " W3C format, e.g. 2010-01-01T00:00:00Z; a date alone, or no offset, "
-                                      "is read in the city's time zone.",
-                  {"type": "string", "pattern": f"^{W3C_PATTERN}$"})
-
-
-JURISDICTION = _query("jurisdiction_id", "Optional: this endpoint serves one jurisdiction. If given, it must be the "
-                                         "city's jurisdiction_id (see discovery) or its key; anything else is 404.")
-API_KEY = _query("api_key", "The key the city issued to the application: required to POST requests (query string "
-                            "or form body); on GET it makes the key's own rate limit apply. Unknown or revoked: 403.")
-EXTENSIONS = _query("extensions", "true adds extended_attributes (ward, district, duplicate_of) and notes "
-                                  "(the public history).", {"type": "string", "pattern": _BOOLEAN_PATTERN})
+def _argument(name: str, description: str) -> dict[str, Any]:
+    return _query(name, description, PATTERNS[name])
 
 
 def _responses(fmt: str, schema: str | None, codes: tuple[int, ...], text: str) -> dict[str, Any]:
@@ -175,7 +161,10 @@ def _responses(fmt: str, schema: str | None, codes: tuple[int, ...], text: str) 
 
     responses: dict[str, Any] = {"200": {"description": text, "content": content(schema) if schema else {}}}
     for code in codes:
-        responses[str(code)] = {"description": _ERROR_TEXT[code], "content": content("Errors")}
+        if code == 414:  # answered by the web server itself, before the app
+            responses["414"] = {"description": _ERROR_TEXT[414]}
+        else:
+            responses[str(code)] = {"description": _ERROR_TEXT[code], "content": content("Errors")}
     return responses
 
 
@@ -192,13 +181,13 @@ def _attribute_property(attribute: Attribute) -> dict[str, Any]:
             "description": description}
 
 
-def _post_form(services: list[Service]) -> dict[str, Any]:
+def _post_form(services: list[Service], jurisdiction: dict[str, Any]) -> dict[str, Any]:
     text = {"type": "string"}
     properties: dict[str, Any] = {
-        "api_key": {**text, "description": "The application's key (or in the query string)."},
-        "jurisdiction_id": {**text, "description": JURISDICTION["description"]},
-        "service_code": {"type": "string", "pattern": f"^{SERVICE_CODE_PATTERN}$",
-                         "description": "From services.xml / services.json; an unknown code is 404."},
+        "api_key": {**text, "description": "The application's key (here, or in the query string)."},
+        "jurisdiction_id": {**jurisdiction["schema"], "description": jurisdiction["description"]},
+        "service_code": {"type": "string", "enum": [s.code for s in services],
+                         "description": "From services.xml / services.json (another code is a 404)."},
         "lat": {"type": "number", "minimum": -90, "maximum": 90,
                 "description": "Latitude, WGS 84; sent together with long."},
         "long": {"type": "number", "minimum": -180, "maximum": 180,
@@ -216,10 +205,11 @@ def _post_form(services: list[Service]) -> dict[str, Any]:
                        "description": "Checked, not stored; echoed in the response."},
         "first_name": {**text, "maxLength": MAX_LENGTHS["first_name"], "description": "Never shown by a GET method."},
         "last_name": {**text, "maxLength": MAX_LENGTHS["last_name"], "description": "Never shown by a GET method."},
-        "phone": {**text, "maxLength": MAX_LENGTHS["phone"], "description": "Never shown by a GET method."},
+        "phone": {**text, "maxLength": MAX_LENGTHS["phone"],
+                  "description": "At least 7 digits. Never shown by a GET method."},
         "description": {**text, "maxLength": MAX_LENGTHS["description"], "description": "Free text, 4,000 characters."},
         "media_url": {**text, "maxLength": MAX_LENGTHS["media_url"], "description": "An http(s) URL."},
-        "idempotency_key": {**text, "pattern": "^[\\x21-\\x7e]{1,150}$",
+        "idempotency_key": {**text, "pattern": f"^{IDEMPOTENCY_PATTERN}$",
                             "description": "Optional (also as the Idempotency-Key header): a retried POST with the same "
                                            "key returns the request already made."},
     }
@@ -229,7 +219,8 @@ def _post_form(services: list[Service]) -> dict[str, Any]:
             if attribute.datatype == "multivaluelist":
                 name = f"attribute[{attribute.code}][]"
                 properties[name] = {"type": "array", "items": {"type": "string", "enum": [v.key for v in attribute.values]},
-                                    "description": f"{attribute.description} (multivaluelist: repeat the argument)"}
+                                    "description": f"{service.code}: {attribute.description} (multivaluelist: repeat "
+                                                   "the argument)"}
                 encoding[name] = {"style": "form", "explode": True}
             else:
                 properties[f"attribute[{attribute.code}]"] = _attribute_property(attribute)
@@ -241,23 +232,33 @@ def _post_form(services: list[Service]) -> dict[str, Any]:
 
 def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document of the API of ``city`` with its current ``services``."""
+    accepted = (city.open311.jurisdiction_id, city.key)
+    jurisdiction = _query("jurisdiction_id", f"Optional: this endpoint serves one jurisdiction. If given, it must be "
+                                             f"{' or '.join(a for a in accepted if a)} (any case); anything else is 404.",
+                          jurisdiction_pattern(accepted))
+    extensions = _argument("extensions", "true adds extended_attributes (ward, district, duplicate_of) and notes (the "
+                                         "public history).")
+    optional_key = [{}, {"api_key": []}]
+    codes = [s.code for s in services]
+    common = (400, 403, 414, 429, 503)
     paths: dict[str, Any] = {}
-    common = (400, 403, 429, 503)
     for fmt in FORMATS:
         paths[f"{PREFIX}/discovery.{fmt}"] = {"get": {
             "operationId": f"discovery_{fmt}", "summary": "Service discovery", "tags": ["discovery"],
-            "parameters": [JURISDICTION, API_KEY],
+            "security": optional_key, "parameters": [jurisdiction],
             "responses": _responses(fmt, "Discovery", (*common, 404), "The discovery document."),
         }}
         paths[f"{PREFIX}/services.{fmt}"] = {"get": {
             "operationId": f"services_{fmt}", "summary": "GET Service List", "tags": ["services"],
-            "parameters": [JURISDICTION, API_KEY],
+            "security": optional_key, "parameters": [jurisdiction],
             "responses": _responses(fmt, "Services", (*common, 404), "The active services."),
         }}
         paths[f"{PREFIX}/services/{{service_code}}.{fmt}"] = {"get": {
             "operationId": f"service_definition_{fmt}", "summary": "GET Service Definition", "tags": ["services"],
-            "parameters": [{"name": "service_code", "in": "path", "required": True, "schema": {"type": "string"},
-                            "description": "A service code; unknown codes are 404."}, JURISDICTION, API_KEY],
+            "security": optional_key,
+            "parameters": [{"name": "service_code", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": codes},
+                            "description": "A service code of services.json (any other is 404)."}, jurisdiction],
             "responses": _responses(fmt, "ServiceDefinition", (*common, 404), "The service's questions."),
         }}
         paths[f"{PREFIX}/requests.{fmt}"] = {
@@ -265,54 +266,59 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "operationId": f"create_request_{fmt}", "summary": "POST Service Request", "tags": ["requests"],
                 "description": "Goes through the same intake as the city's own forms: address validation, boundaries "
                                "(out-of-area locations are refused naming the responsible agency), routing, due date, "
-                               "duplicate hints. Every service is realtime: the service_request_id comes back at once.",
-                "parameters": [API_KEY, JURISDICTION,
+                               "duplicate hints. Every service is realtime: the service_request_id comes back at once. "
+                               "The api_key may also be sent in the form body. A location (lat and long together, "
+                               "address_string or address_id) is needed where the service asks for one, and the "
+                               "attributes are the chosen service's (see its service definition).",
+                "security": [{"api_key": []}],
+                "parameters": [jurisdiction,
                                {"name": "Idempotency-Key", "in": "header", "required": False,
-                                "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,150}$"},
+                                "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_PATTERN}$"},
                                 "description": "A retried POST with the same key returns the request already made."}],
-                "requestBody": _post_form(services),
-                "responses": _responses(fmt, "Created", (*common, 404, 413), "The request was filed (or, for a "
-                                                                              "repeated Idempotency-Key, found)."),
+                "requestBody": _post_form(services, jurisdiction),
+                "responses": _responses(fmt, "Created", (*common, 404, 413),
+                                        "The request was filed (or, for a repeated Idempotency-Key, found)."),
             },
             "get": {
                 "operationId": f"requests_{fmt}", "summary": "GET Service Requests", "tags": ["requests"],
                 "description": "Most recent first. Without service_request_id, start_date, end_date, updated_after or "
-                               "updated_before the window is the last 90 days; at most 1,000 requests a page. "
-                               "Requests whose point lies in another jurisdiction are left out.",
+                               "updated_before the window is the last 90 days; start_date alone means the 90 days from "
+                               "it, end_date alone the 90 days up to it; a window may not span more than 90 days and "
+                               "start_date may not be after end_date (400). At most 1,000 requests a page. Requests "
+                               "whose point lies in another jurisdiction are left out.",
+                "security": optional_key,
                 "parameters": [
-                    JURISDICTION, API_KEY,
-                    _list("service_request_id", "Comma delimited; overrides every other filter.",
-                          {"type": "string", "pattern": f"^{REFERENCE_PATTERN}$"}, MAX_IDS),
-                    _list("service_code", "Comma delimited service codes.",
-                          {"type": "string", "pattern": f"^{SERVICE_CODE_PATTERN}$"}, MAX_CODES),
-                    _moment("start_date", "Earliest requested_datetime (the window may span at most 90 days)."),
-                    _moment("end_date", "Latest requested_datetime (the window may span at most 90 days)."),
-                    _list("status", "open, closed or open,closed.", {"type": "string", "enum": ["open", "closed"]}, 2),
-                    _moment("updated_after", "Extension: updated_datetime at or after."),
-                    _moment("updated_before", "Extension: updated_datetime at or before."),
-                    _query("bbox", "Extension: min_long,min_lat,max_long,max_lat in WGS 84 degrees.",
-                           {"type": "string", "pattern": _BBOX_PATTERN}),
-                    _query("page", "Extension: page number, from 1.",
-                           {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
-                    _query("page_size", "Extension: requests per page (default and most: 1,000).",
-                           {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
-                    EXTENSIONS,
+                    jurisdiction,
+                    _argument("service_request_id", "Comma delimited (at most 1,000); overrides every other filter."),
+                    _argument("service_code", "Comma delimited service codes (at most 100)."),
+                    _argument("start_date", "Earliest requested_datetime: RFC 3339 with offset, e.g. "
+                                            "2010-01-01T00:00:00Z (a date alone: midnight in the city's time zone)."),
+                    _argument("end_date", "Latest requested_datetime, written as start_date."),
+                    _argument("status", "open, closed or open,closed."),
+                    _argument("updated_after", "Extension: updated_datetime at or after, written as start_date."),
+                    _argument("updated_before", "Extension: updated_datetime at or before, written as start_date."),
+                    _argument("bbox", "Extension: min_long,min_lat,max_long,max_lat in WGS 84 degrees (within "
+                                      "-180..180 and -90..90, west <= east, south <= north)."),
+                    _argument("page", "Extension: page number, from 1 to 10,000."),
+                    _argument("page_size", "Extension: requests per page, 1 to 1,000 (the default)."),
+                    extensions,
                 ],
                 "responses": _responses(fmt, "ServiceRequests", (*common, 404), "The matching requests."),
             },
         }
         paths[f"{PREFIX}/requests/{{service_request_id}}.{fmt}"] = {"get": {
             "operationId": f"request_{fmt}", "summary": "GET Service Request", "tags": ["requests"],
+            "security": optional_key,
             "parameters": [{"name": "service_request_id", "in": "path", "required": True, "schema": {"type": "string"},
-                            "description": "The request's id; unknown ids are 404."}, JURISDICTION, API_KEY,
-                           EXTENSIONS],
+                            "description": "The request's id; unknown ids are 404."}, jurisdiction, extensions],
             "responses": _responses(fmt, "ServiceRequests", (*common, 404), "An array of one request."),
         }}
         paths[f"{PREFIX}/tokens/{{token}}.{fmt}"] = {"get": {
             "operationId": f"token_{fmt}", "summary": "GET service_request_id from a token", "tags": ["requests"],
             "description": "Every service is realtime, so POST returns the id itself; the id doubles as its token.",
-            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
-                           JURISDICTION, API_KEY],
+            "security": optional_key,
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "A token (a service request id); unknown ones are 404."}, jurisdiction],
             "responses": _responses(fmt, "TokenAnswer", (*common, 404), "The request id of the token."),
         }}
     return {
@@ -323,9 +329,16 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
             "description": "The Open311 GeoReport v2 API (http://wiki.open311.org/GeoReport_v2) with the common "
                            "extensions (page, page_size, bbox, updated_after, updated_before, extensions=true). "
                            "Errors are a list of {code, description}. No GET method shows a requester's name, "
-                           "e-mail, phone or notes.",
+                           "e-mail, phone or notes. An argument sent empty counts as not sent.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": _schemas()},
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {"api_key": {
+                "type": "apiKey", "in": "query", "name": "api_key",
+                "description": "Issued by the city (flask open311 clients add); required to POST, optional on GET "
+                               "(then the key's own rate limit applies). Unknown or revoked keys are 403.",
+            }},
+        },
     }

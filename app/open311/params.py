@@ -1,9 +1,12 @@
 """The arguments of the Open311 methods, checked as the GeoReport v2 spec words them.
 
-"Optional" arguments follow the spec: an argument sent empty is the same as one not sent.
-List arguments (``service_request_id``, ``service_code``, ``status``) are comma delimited
-and may also be repeated. Every problem is reported at once, each naming its argument.
-Nothing here touches the database.
+Every query argument has one pattern (:data:`PATTERNS`), used both here and in the
+OpenAPI document, so that what the document calls valid is what the server takes.
+"Optional" arguments follow the spec: one sent empty is the same as one not sent. List
+arguments (``service_request_id``, ``service_code``, ``status``) are comma delimited
+(they may also be repeated). What a pattern cannot say (a real calendar date, a box the
+right way round, a window of at most 90 days) is checked after it. Every problem is
+reported at once, each naming its argument. Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -23,17 +26,46 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10_000
 MAX_IDS = 1000
 MAX_CODES = 100
-_SERVICE_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-_W3C = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
-                  r"(?:Z|[+-][0-9]{2}:[0-9]{2})?)?")
+
+SERVICE_CODE_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 # A service request id as typed: 26 letters (U excepted) and digits, dashes anywhere (case, O/0 and I/L/1 forgiven).
 REFERENCE_PATTERN = r"-*(?:[0-9A-TV-Za-tv-z]-*){26}"
-_REFERENCE = re.compile(REFERENCE_PATTERN)
-_WHOLE = re.compile(r"[0-9]{1,9}")
 DECIMAL_PATTERN = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})"
-_DECIMAL = re.compile(DECIMAL_PATTERN)
-W3C_PATTERN = _W3C.pattern
-SERVICE_CODE_PATTERN = _SERVICE_CODE.pattern
+# RFC 3339 (the W3C profile of ISO 8601): a date and time with its offset; a date alone is an extension.
+DATETIME_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,20})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+#: The syntax of each query argument (unanchored; the empty value, meaning "not sent", aside).
+PATTERNS = {
+    "service_request_id": rf"{REFERENCE_PATTERN}(?:,{REFERENCE_PATTERN})*",
+    "service_code": rf"{SERVICE_CODE_PATTERN}(?:,{SERVICE_CODE_PATTERN})*",
+    "status": r"(?:open|closed)(?:,(?:open|closed))*",
+    "start_date": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
+    "end_date": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
+    "updated_after": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
+    "updated_before": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
+    "bbox": rf"{DECIMAL_PATTERN},{DECIMAL_PATTERN},{DECIMAL_PATTERN},{DECIMAL_PATTERN}",
+    "page": r"[1-9][0-9]{0,3}|10000",
+    "page_size": r"[1-9][0-9]{0,2}|1000",
+    "extensions": r"[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]",
+}
+_COMPILED = {name: re.compile(pattern) for name, pattern in PATTERNS.items()}
+_REFERENCE = re.compile(REFERENCE_PATTERN)
+_DATETIME = re.compile(DATETIME_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+
+_HINTS = {
+    "service_request_id": "comma-delimited service request ids (26 letters and digits, e.g. 7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK)",
+    "service_code": "comma-delimited service codes of lower-case letters, digits and - (see services.json)",
+    "status": "open, closed or open,closed",
+    "start_date": "a date and time with its offset, e.g. 2010-01-01T00:00:00Z or 2010-01-01T00:00:00-08:00",
+    "bbox": "four numbers: min_long,min_lat,max_long,max_lat (WGS 84 degrees)",
+    "page": f"a whole number from 1 to {MAX_PAGE:,}",
+    "page_size": f"a whole number from 1 to {MAX_PAGE_SIZE:,}",
+    "extensions": "true or false",
+}
+for _name in ("end_date", "updated_after", "updated_before"):
+    _HINTS[_name] = _HINTS["start_date"]
 
 
 class Args(Protocol):
@@ -70,7 +102,7 @@ class RequestQuery:
 
 
 class _Collector:
-    """Reads arguments and collects every problem, to report them all in one 400."""
+    """Reads arguments against their patterns and collects every problem, to report them all in one 400."""
 
     def __init__(self, args: Args) -> None:
         self.args = args
@@ -81,14 +113,24 @@ class _Collector:
         if len(set(values)) > 1:
             self.problems.append(f"{name} was given {len(values)} times; give it once.")
             return None
+        if values and name in _COMPILED and not _COMPILED[name].fullmatch(values[0]):
+            self.problems.append(f"{name} {_shown(values[0])} must be {_HINTS[name]}.")
+            return None
         return values[0] if values else None
 
     def listed(self, name: str) -> list[str]:
         """A list argument: comma delimited (no spaces, no empty items), and/or repeated."""
-        parts = [part for value in self.args.getlist(name) if value != "" for part in value.split(",")]
-        if "" in parts:
-            self.problems.append(f"{name} has an empty item; separate the values with single commas.")
-        return [part for part in parts if part != ""]
+        items: list[str] = []
+        for value in self.args.getlist(name):
+            if value == "":
+                continue
+            if not _COMPILED[name].fullmatch(value):
+                self.problems.append(f"{name} {_shown(value)} must be {_HINTS[name]}.")
+                continue
+            for item in value.split(","):
+                if item not in items:
+                    items.append(item)
+        return items
 
     def fail(self) -> None:
         if self.problems:
@@ -103,6 +145,14 @@ def check_jurisdiction(args: Args, accepted: tuple[str, ...]) -> None:
     if given is not None and given.casefold() not in {a.casefold() for a in accepted if a}:
         raise not_found(f"jurisdiction_id {_shown(given)} was not found: this endpoint serves "
                         f"{' or '.join(repr(a) for a in accepted if a)} (or leave jurisdiction_id out).")
+
+
+def jurisdiction_pattern(accepted: tuple[str, ...]) -> str:
+    """The accepted jurisdiction ids as one case-insensitive pattern (for the OpenAPI document)."""
+    def caseless(word: str) -> str:
+        return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+    return "|".join(caseless(a) for a in accepted if a)
 
 
 def parse_format(value: str) -> str:
@@ -124,32 +174,13 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
     reader = _Collector(args)
     problems = reader.problems
 
-    ids: list[str] = []
-    for typed in reader.listed("service_request_id"):
-        reference = normalize_reference(typed) if _REFERENCE.fullmatch(typed) else None
-        if reference is None:
-            problems.append(f"service_request_id {_shown(typed)} is not a service request id "
-                            "(26 letters and digits, e.g. 7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK).")
-        elif reference not in ids:
-            ids.append(reference)
+    ids = list(dict.fromkeys(normalize_reference(typed) for typed in reader.listed("service_request_id")))
     if len(ids) > MAX_IDS:
         problems.append(f"service_request_id lists {len(ids):,} ids; ask for at most {MAX_IDS:,} at once.")
-
-    codes: list[str] = []
-    for code in reader.listed("service_code"):
-        if not _SERVICE_CODE.fullmatch(code):
-            problems.append(f"service_code {_shown(code)} is not a service code (see services.json).")
-        elif code not in codes:
-            codes.append(code)
+    codes = reader.listed("service_code")
     if len(codes) > MAX_CODES:
         problems.append(f"service_code lists {len(codes)} codes; give at most {MAX_CODES}.")
-
-    statuses: list[str] = []
-    for status in reader.listed("status"):
-        if status.lower() not in ("open", "closed"):
-            problems.append(f"status {_shown(status)} is not a status: use open, closed or open,closed.")
-        elif status.lower() not in statuses:
-            statuses.append(status.lower())
+    statuses = reader.listed("status")
 
     moments = {name: _moment(reader, name, tz) for name in ("start_date", "end_date", "updated_after", "updated_before")}
     start, end = moments["start_date"], moments["end_date"]
@@ -170,12 +201,12 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
         problems.append("updated_after is after updated_before; give the earlier moment as updated_after.")
 
     bbox = _bbox(reader)
-    page = _whole(reader, "page", 1, MAX_PAGE, 1)
-    page_size = _whole(reader, "page_size", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+    page = int(reader.single("page") or 1)
+    page_size = int(reader.single("page_size") or DEFAULT_PAGE_SIZE)
     extensions = _boolean(reader, "extensions")
     reader.fail()
     if ids:  # "This overrides all other arguments."
-        return RequestQuery(ids=tuple(ids), page=1, page_size=MAX_PAGE_SIZE, extensions=extensions)
+        return RequestQuery(ids=tuple(i for i in ids if i), page=1, page_size=MAX_PAGE_SIZE, extensions=extensions)
     return RequestQuery(ids=(), service_codes=tuple(codes), statuses=tuple(statuses), start=start, end=end,
                         updated_after=after, updated_before=before, bbox=bbox, page=page, page_size=page_size,
                         extensions=extensions)
@@ -190,18 +221,20 @@ def parse_extensions(args: Args) -> bool:
 
 
 def parse_datetime(value: str, tz: tzinfo) -> datetime:
-    """A W3C-profile ISO 8601 moment (``2010-01-01T00:00:00Z``, ``2010-01-01T00:00:00-08:00``);
-    a date alone or a time without offset is read in the city's time zone. Raises ValueError."""
-    if not _W3C.fullmatch(value):
-        raise ValueError(value)
+    """An RFC 3339 moment (``2010-01-01T00:00:00Z``, ``2010-01-01T00:00:00-08:00``), or a date
+    alone, read as midnight in the city's time zone. Raises ValueError."""
     try:
-        if "T" not in value:
-            moment = datetime.combine(date.fromisoformat(value), time(0), tzinfo=tz)
-        else:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=tz)
-        return moment.astimezone(timezone.utc)
+        if _DATE.fullmatch(value):
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=tz).astimezone(timezone.utc)
+        if not _DATETIME.fullmatch(value):
+            raise ValueError(value)
+        day, clock = value.upper().split("T")
+        clock = clock.replace("Z", "+00:00")
+        if "." in clock:  # Python reads at most microseconds: drop the digits beyond
+            seconds, rest = clock.split(".", 1)
+            digits = re.match(r"[0-9]+", rest).group(0)  # type: ignore[union-attr]
+            clock = f"{seconds}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+        return datetime.fromisoformat(f"{day}T{clock}").astimezone(timezone.utc)
     except (ValueError, OverflowError):
         raise ValueError(value) from None
 
@@ -211,48 +244,26 @@ def _moment(reader: _Collector, name: str, tz: tzinfo) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = parse_datetime(value, tz)
+        return parse_datetime(value, tz)
     except ValueError:
-        reader.problems.append(f"{name} {_shown(value)} is not a date and time in the W3C format, "
-                               "e.g. 2010-01-01T00:00:00Z or 2010-01-01T00:00:00-08:00.")
+        reader.problems.append(f"{name} {_shown(value)} is not a real date and time (months 01-12, days of the "
+                               "month, hours 00-23, offsets up to 23:59).")
         return None
-    if not 1900 <= moment.year <= 2200:
-        reader.problems.append(f"{name} {_shown(value)} is outside the years 1900 to 2200.")
-        return None
-    return moment
-
-
-def _whole(reader: _Collector, name: str, low: int, high: int, default: int) -> int:
-    value = reader.single(name)
-    if value is None:
-        return default
-    if not _WHOLE.fullmatch(value) or not low <= int(value) <= high:
-        reader.problems.append(f"{name} {_shown(value)} must be a whole number from {low} to {high:,}.")
-        return default
-    return int(value)
 
 
 def _boolean(reader: _Collector, name: str) -> bool:
     value = reader.single(name)
-    if value is None:
-        return False
-    if value.lower() not in ("true", "false"):  # True/False too: what Python clients send
-        reader.problems.append(f"{name} {_shown(value)} must be true or false.")
-        return False
-    return value.lower() == "true"
+    return value is not None and value.lower() == "true"  # True/False too: what Python clients send
 
 
 def _bbox(reader: _Collector) -> BBox | None:
     value = reader.single("bbox")
     if value is None:
         return None
-    parts = value.split(",")
-    numbers = [float(p) for p in parts if _DECIMAL.fullmatch(p)] if len(parts) == 4 else []
-    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
-        reader.problems.append(f"bbox {_shown(value)} must be four numbers: min_long,min_lat,max_long,max_lat "
-                               "(WGS 84 degrees).")
+    west, south, east, north = (float(p) for p in value.split(","))
+    if not all(math.isfinite(n) for n in (west, south, east, north)):
+        reader.problems.append(f"bbox {_shown(value)} must be four finite numbers.")
         return None
-    west, south, east, north = numbers
     if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
         reader.problems.append("bbox is outside the world: longitudes run from -180 to 180, latitudes from -90 to 90.")
         return None
@@ -269,5 +280,5 @@ def _shown(value: str, limit: int = 60, quote: bool = True) -> str:
     return repr(cut) if quote else cut
 
 
-__all__ = ["Args", "BBox", "Open311Error", "RequestQuery", "check_jurisdiction", "parse_datetime",
-           "parse_extensions", "parse_format", "parse_request_query"]
+__all__ = ["Args", "BBox", "Open311Error", "PATTERNS", "RequestQuery", "check_jurisdiction", "jurisdiction_pattern",
+           "parse_datetime", "parse_extensions", "parse_format", "parse_request_query"]

@@ -39,6 +39,7 @@ MAX_LENGTHS = {
     "device_id": 200, "account_id": 200, "first_name": 200, "last_name": 200, "phone": 200,
     "description": MAX_DESCRIPTION, "media_url": 2000, "idempotency_key": 150,
 }
+IDEMPOTENCY_PATTERN = r"[\x21-\x7e]{1,150}"
 NUMBER_PATTERN = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,3})?"
 
 
@@ -68,7 +69,7 @@ def submit(session: Session, city: CityConfig, validator: Validator, client: Cal
         if values.get(name) is not None and not re.fullmatch(NUMBER_PATTERN, values[name] or ""):
             raise bad_request(f"{name} {values[name][:40]!r} is not a number of decimal degrees (WGS 84).")
     key = idempotency_key or values.get("idempotency_key")
-    if key is not None and not re.fullmatch(r"[\x21-\x7e]{1,150}", key):
+    if key is not None and not re.fullmatch(IDEMPOTENCY_PATTERN, key):
         raise bad_request("The idempotency key must be 1 to 150 printable ASCII characters without spaces.")
     data = RequestInput(
         service_code=code, channel="open311", description=values.get("description") or "", attributes=attributes,

@@ -192,9 +192,9 @@ def openapi() -> Response:
     return Response(to_json(document), content_type="application/json; charset=utf-8")
 
 
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"])
 def unknown(rest: str) -> Response:
-    """Anything else under /open311/v2/: 404, or 405 for a method the URL does not take."""
+    """Anything else under /open311/v2/: 404, or 405 (with ``Allow``) for a method the URL does not take."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
     allowed = []
     for method in ("GET", "POST"):
@@ -204,8 +204,10 @@ def unknown(rest: str) -> Response:
             continue
         if endpoint != "open311.unknown":
             allowed.append(method)
-    if allowed and request.method not in allowed:
+    if allowed:
         response = error_document(405, f"{request.method} is not allowed here; use {' or '.join(allowed)}.")
-        response.headers["Allow"] = ", ".join(allowed)
+        if "GET" in allowed:
+            allowed.insert(allowed.index("GET") + 1, "HEAD")
+        response.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
         return response
     return error_document(404, f"There is no {request.path[:120]!r}: see {PREFIX}/discovery.xml for the methods.")
