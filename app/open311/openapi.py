@@ -15,7 +15,7 @@ from typing import Any
 
 from app.catalogue import Attribute, Service
 from app.city import CityConfig
-from app.open311.params import PATTERNS, jurisdiction_pattern
+from app.open311.params import DATE_PATTERN, DATETIME_PATTERN, PATTERNS, jurisdiction_pattern
 from app.open311.submit import IDEMPOTENCY_PATTERN, MAX_LENGTHS
 
 PREFIX = "/open311/v2"
@@ -151,6 +151,15 @@ def _query(name: str, description: str, pattern: str | None = None) -> dict[str,
 
 def _argument(name: str, description: str) -> dict[str, Any]:
     return _query(name, description, PATTERNS[name])
+
+
+def _moment(name: str, description: str) -> dict[str, Any]:
+    """A date-time argument: RFC 3339 with its offset, or a date alone (or empty: not sent)."""
+    parameter = _query(name, description)
+    parameter["schema"] = {"anyOf": [{"type": "string", "format": "date-time", "pattern": f"^{DATETIME_PATTERN}$"},
+                                     {"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$"},
+                                     {"type": "string", "maxLength": 0}]}
+    return parameter
 
 
 def _responses(fmt: str, schema: str | None, codes: tuple[int, ...], text: str) -> dict[str, Any]:
@@ -291,12 +300,12 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     jurisdiction,
                     _argument("service_request_id", "Comma delimited (at most 1,000); overrides every other filter."),
                     _argument("service_code", "Comma delimited service codes (at most 100)."),
-                    _argument("start_date", "Earliest requested_datetime: RFC 3339 with offset, e.g. "
+                    _moment("start_date", "Earliest requested_datetime: RFC 3339 with offset, e.g. "
                                             "2010-01-01T00:00:00Z (a date alone: midnight in the city's time zone)."),
-                    _argument("end_date", "Latest requested_datetime, written as start_date."),
+                    _moment("end_date", "Latest requested_datetime, written as start_date."),
                     _argument("status", "open, closed or open,closed."),
-                    _argument("updated_after", "Extension: updated_datetime at or after, written as start_date."),
-                    _argument("updated_before", "Extension: updated_datetime at or before, written as start_date."),
+                    _moment("updated_after", "Extension: updated_datetime at or after, written as start_date."),
+                    _moment("updated_before", "Extension: updated_datetime at or before, written as start_date."),
                     _argument("bbox", "Extension: min_long,min_lat,max_long,max_lat in WGS 84 degrees (within "
                                       "-180..180 and -90..90, west <= east, south <= north)."),
                     _argument("page", "Extension: page number, from 1 to 10,000."),

@@ -30,7 +30,7 @@ MAX_CODES = 100
 SERVICE_CODE_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 # A service request id as typed: 26 letters (U excepted) and digits, dashes anywhere (case, O/0 and I/L/1 forgiven).
 REFERENCE_PATTERN = r"-*(?:[0-9A-TV-Za-tv-z]-*){26}"
-DECIMAL_PATTERN = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})"
+DEGREES_PATTERN = r"[+-]?(?:[0-9]{1,3}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})"
 # RFC 3339 (the W3C profile of ISO 8601): a date and time with its offset; a date alone is an extension.
 DATETIME_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,20})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -44,7 +44,7 @@ PATTERNS = {
     "end_date": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
     "updated_after": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
     "updated_before": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
-    "bbox": rf"{DECIMAL_PATTERN},{DECIMAL_PATTERN},{DECIMAL_PATTERN},{DECIMAL_PATTERN}",
+    "bbox": rf"{DEGREES_PATTERN},{DEGREES_PATTERN},{DEGREES_PATTERN},{DEGREES_PATTERN}",
     "page": r"[1-9][0-9]{0,3}|10000",
     "page_size": r"[1-9][0-9]{0,2}|1000",
     "extensions": r"[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from app.errors import DatabaseUnavailable, UserError
 
@@ -57,7 +57,10 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if isinstance(exc, InternalServerError):
             return internal_error(exc)
-        return error_response(exc.code or 500, exc.description or "")
+        response = make_response(error_response(exc.code or 500, exc.description or ""))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 says what is allowed
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(UserError)
     def user_error(exc: UserError):

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
-from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import RequestRedirect
+from flask import Blueprint, Response, g, request
 
 from app.open311 import queries
 from app.open311.clients import authenticate, count_hit
@@ -192,22 +190,7 @@ def openapi() -> Response:
     return Response(to_json(document), content_type="application/json; charset=utf-8")
 
 
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "TRACE"])
+@bp.route("/<path:rest>", methods=["GET", "POST"])
 def unknown(rest: str) -> Response:
-    """Anything else under /open311/v2/: 404, or 405 (with ``Allow``) for a method the URL does not take."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    allowed = []
-    for method in ("GET", "POST"):
-        try:
-            endpoint, _ = adapter.match(request.path, method=method)
-        except (NotFound, MethodNotAllowed, RequestRedirect):
-            continue
-        if endpoint != "open311.unknown":
-            allowed.append(method)
-    if allowed:
-        response = error_document(405, f"{request.method} is not allowed here; use {' or '.join(allowed)}.")
-        if "GET" in allowed:
-            allowed.insert(allowed.index("GET") + 1, "HEAD")
-        response.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
-        return response
+    """Anything else under /open311/v2/: 404 (a method a URL does not take is a 405 with ``Allow``)."""
     return error_document(404, f"There is no {request.path[:120]!r}: see {PREFIX}/discovery.xml for the methods.")
