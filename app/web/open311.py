@@ -37,6 +37,8 @@ def respond(fmt: str, root: str, document: Any, status: int = 200) -> Response:
 def error_document(status: int, *descriptions: str, fmt: str | None = None) -> Response:
     """The spec's error list (``[{code, description}]`` / ``<errors><error>``) with ``status``."""
     fmt = fmt or _path_format()
+    if status == 404 and request.url_rule is None:  # no such method at all
+        descriptions = (f"There is no {request.path[:120]!r}: see {PREFIX}/discovery.xml for the methods.",)
     errors = [{"code": str(status), "description": d} for d in descriptions]
     response = respond(fmt, "errors", errors, status)
     if status == 429:
@@ -188,9 +190,3 @@ def openapi() -> Response:
     city = services().city
     document = openapi_document(city, active_services(db_session(), city.key))
     return Response(to_json(document), content_type="application/json; charset=utf-8")
-
-
-@bp.route("/<path:rest>", methods=["GET", "POST"])
-def unknown(rest: str) -> Response:
-    """Anything else under /open311/v2/: 404 (a method a URL does not take is a 405 with ``Allow``)."""
-    return error_document(404, f"There is no {request.path[:120]!r}: see {PREFIX}/discovery.xml for the methods.")
