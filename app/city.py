@@ -10,10 +10,12 @@ Data paths in the file are relative to the data folder (``GEO311_DATA_DIR``).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyproj
@@ -157,6 +159,22 @@ class IntakeSettings:
 
 
 @dataclass(frozen=True)
+class Open311Settings:
+    """How the city presents itself on the Open311 GeoReport v2 API.
+
+    ``jurisdiction_id`` is what clients send as ``jurisdiction_id`` (the spec suggests the
+    city's web domain without ``www``); the city key is accepted too.
+    ``publish_descriptions``: whether GET responses carry the requester's own words
+    (names and phone numbers happen in them, so by default they do not).
+    """
+
+    jurisdiction_id: str
+    publish_descriptions: bool = False
+    contact: str | None = None
+    key_service: str | None = None
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """Everything that makes one city different from another."""
 
@@ -174,6 +192,7 @@ class CityConfig:
     data_dir: Path
     catalogue: Catalogue = field(default_factory=Catalogue)
     intake: "IntakeSettings" = field(default_factory=lambda: IntakeSettings())
+    open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -194,6 +213,16 @@ class CityConfig:
             roles.append("agencies")
         roles.extend(role for role in AREA_ROLES if role in self.areas)
         return tuple(roles)
+
+
+def default_jurisdiction_id(key: str, website: str | None) -> str:
+    """The host of the city's website without ``www.`` (``https://www.sfgov.org/x`` -> ``sfgov.org``), else its key."""
+    if website:
+        host = urlsplit(website if "//" in website else f"//{website}").hostname or ""
+        host = host.removeprefix("www.")
+        if host:
+            return host
+    return key
 
 
 def available_cities(cities_dir: Path) -> list[str]:
@@ -355,6 +384,25 @@ class _CityParser:
             data_dir=self.data_dir,
             catalogue=parse_catalogue(raw, self.fail),
             intake=self.intake(raw),
+            open311=self.open311(raw, str(key), contact.website),
+        )
+
+    def open311(self, raw: Mapping[str, Any], key: str, website: str | None) -> Open311Settings:
+        table = self.table(raw, "open311", required=False) or {}
+        unknown = sorted(set(table) - {"jurisdiction_id", "publish_descriptions", "contact", "key_service"})
+        if unknown:
+            raise self.fail("open311", f"does not know {unknown[0]!r}")
+        jurisdiction_id = self.string(table, "open311", "jurisdiction_id", required=False)
+        if jurisdiction_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,99}", jurisdiction_id):
+            raise self.fail("open311", "jurisdiction_id must be a domain-like id such as \"lacity.org\"")
+        publish = table.get("publish_descriptions", False)
+        if not isinstance(publish, bool):
+            raise self.fail("open311", "publish_descriptions must be true or false")
+        return Open311Settings(
+            jurisdiction_id=jurisdiction_id or default_jurisdiction_id(key, website),
+            publish_descriptions=publish,
+            contact=self.string(table, "open311", "contact", required=False),
+            key_service=self.string(table, "open311", "key_service", required=False),
         )
 
     def population(self, table: str, raw: object) -> PopulationSpec | None:

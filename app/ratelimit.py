@@ -6,6 +6,7 @@ its own short transaction so that a refused or failed request still counts.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ class RateCounter(Base):
     """Hits of one client on one limit in one time window."""
 
     __tablename__ = "rate_counter"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}  # counters need no crash safety
 
     bucket: Mapped[str] = mapped_column(Text, primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
@@ -66,6 +68,8 @@ def hit(session: Session, limit: Limit, client: str) -> Verdict:
         RETURNING hits, ceil(extract(epoch FROM window_start + make_interval(secs => :seconds) - now()))::int
         """
     ), {"bucket": f"{limit.name}:{client}"[:300], "seconds": limit.seconds}).one()
+    if row[0] == 1 and secrets.randbelow(200) == 0:  # a new window now and then sweeps away old ones
+        session.execute(text("DELETE FROM rate_counter WHERE window_start < now() - interval '1 day'"))
     session.commit()
     return Verdict(allowed=row[0] <= limit.hits, hits=row[0], retry_after=max(1, row[1]))
 

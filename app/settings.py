@@ -20,6 +20,9 @@ else. Environment variables:
 ``GEO311_TILE_URL`` / ``GEO311_TILE_ATTRIBUTION``
     An optional basemap tile server (``https://host/{z}/{x}/{y}.png``); without it maps
     show the city's own boundaries as the base.
+``GEO311_OPEN311_KEYLESS_PER_MINUTE``
+    Open311 requests one client address may make per minute without an API key
+    (default 600); keyed clients have their own limit (``flask open311 clients add --per-minute``).
 ``GEO311_SMTP_HOST``, ``GEO311_SMTP_PORT``, ``GEO311_SMTP_USER``, ``GEO311_SMTP_PASSWORD``,
 ``GEO311_SMTP_STARTTLS``, ``GEO311_MAIL_FROM``
     Optional mail server for notifications; without it e-mails wait in the outbox.
@@ -67,6 +70,7 @@ class Settings:
     rate_public_forms: str = "20/minute"
     rate_public_api: str = "300/minute"
     trusted_proxies: int = 0
+    open311_keyless_per_minute: int = 600
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -98,6 +102,8 @@ class Settings:
             rate_public_forms=env.get("GEO311_RATE_PUBLIC_FORMS") or cls.rate_public_forms,
             rate_public_api=env.get("GEO311_RATE_PUBLIC_API") or cls.rate_public_api,
             trusted_proxies=_count("GEO311_TRUSTED_PROXIES", env.get("GEO311_TRUSTED_PROXIES", "0")),
+            open311_keyless_per_minute=_positive("GEO311_OPEN311_KEYLESS_PER_MINUTE",
+                                                 env.get("GEO311_OPEN311_KEYLESS_PER_MINUTE", "600")),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -137,4 +143,10 @@ def _count(name: str, value: str) -> int:
 def _port(value: str) -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise ConfigError(f"GEO311_SMTP_PORT is {value!r}; give a port number such as 25 or 587.")
+    return int(value)
+
+
+def _positive(name: str, value: str) -> int:
+    if not value.strip().isdigit() or not 0 < int(value) <= 100_000_000:
+        raise ConfigError(f"{name} is {value!r}; give a whole number of requests above 0, such as 600.")
     return int(value)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import address_validation, maps, requests
+from bench import address_validation, maps, open311, requests
 from bench.common import RESULTS_DIR
 
 BENCHMARKS = {
     "address_validation": address_validation.run,
     "requests": requests.run,
     "maps": maps.run,
+    "open311": open311.run,
 }
 
 

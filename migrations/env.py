@@ -5,6 +5,7 @@ from alembic import context
 import address_db.models  # noqa: F401  (every package's tables, for autogenerate)
 import app.accounts.models  # noqa: F401
 import app.ratelimit  # noqa: F401
+import app.open311.models  # noqa: F401
 import app.service_requests.models  # noqa: F401
 import boundaries.models  # noqa: F401
 from app.database import Base

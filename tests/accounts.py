@@ -9,6 +9,7 @@ import flask
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from app.accounts.users import UserFields, create_user
 
@@ -43,7 +44,12 @@ class CsrfClient(FlaskClient):
     def post(self, *args: Any, **kwargs: Any) -> Any:
         data = kwargs.get("data")
         if self.auto_csrf and (data is None or isinstance(data, dict)) and "json" not in kwargs:
-            kwargs["data"] = {"csrf_token": self.csrf_token(), **(data or {})}
+            if isinstance(data, MultiDict):  # repeated keys stay repeated
+                data = data.copy()
+                data.setdefault("csrf_token", self.csrf_token())
+                kwargs["data"] = data
+            else:
+                kwargs["data"] = {"csrf_token": self.csrf_token(), **(data or {})}
         return super().post(*args, **kwargs)
 
 

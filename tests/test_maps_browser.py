@@ -6,7 +6,8 @@ import pytest
 
 from app.factory import create_app
 from app.settings import PROJECT_ROOT
-from tests.browser import chromium, live_server
+from tests.accounts import make_user
+from tests.browser import chromium, live_server, log_in_page
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
@@ -23,6 +24,8 @@ def test_ward_page_and_hot_spot_map(settings, bound_database):
         page.on("console", lambda message: message.type == "error" and errors.append(message.text))
         page.on("pageerror", lambda error: errors.append(str(error)))
 
+        with bound_database.session() as session:
+            log_in_page(page, base, make_user(session, "planner"), "/maps/wards")
         page.goto(base + "/maps/wards/13?color=service")
         frame = page.frame_locator("iframe.maps-frame")
         frame.locator(".marker-cluster").first.wait_for(timeout=60_000)

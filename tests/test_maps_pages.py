@@ -24,50 +24,50 @@ def listed(client, href: str) -> str:
 
 
 @pytest.mark.parametrize("url", MAP_DOCUMENTS)
-def test_every_map_document_is_local(client, url):
-    response = client.get(url)
+def test_every_map_document_is_local(admin_client, url):
+    response = admin_client.get(url)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     body = response.get_data(as_text=True)
     assert external_references(body) == [] and "https://" not in body and "http://" not in body
     assert "/vendor/leaflet/leaflet.js" in body and "L.map(" in body
 
 
-def test_the_ward_page_lists_every_ward_with_links(client):
-    body = client.get("/maps/wards").get_data(as_text=True)
+def test_the_ward_page_lists_every_ward_with_links(admin_client):
+    body = admin_client.get("/maps/wards").get_data(as_text=True)
     assert 'src="/maps/wards/map.html?measure=requests"' in body
     rows = re.findall(r'<td><a href="(/maps/wards/\d+)[^"]*">Council District (\d+)</a></td>', body)
     assert len(rows) == 15
     assert "rates are per km²" in body and "Left out:" in body
-    district = client.get("/maps/districts?status=open")
+    district = admin_client.get("/maps/districts?status=open")
     assert district.status_code == 200 and district.get_data(as_text=True).count('<td><a href="/maps/districts/') == 99
 
 
-def test_every_figure_of_a_ward_links_to_the_requests_behind_it(client):
-    body = client.get("/maps/wards/13?period=month").get_data(as_text=True)
+def test_every_figure_of_a_ward_links_to_the_requests_behind_it(admin_client):
+    body = admin_client.get("/maps/wards/13?period=month").get_data(as_text=True)
     figures = {name: (html.unescape(href), value) for name, href, value in
                re.findall(r'<dt>([^<]+)</dt><dd><a href="([^"]+)">([^<]+)</a>', body)}
     assert set(figures) >= {"Requests", "Open backlog", "Overdue", "Median days to close"}
     for name in ("Requests", "Open backlog", "Overdue"):
         href, value = figures[name]
-        assert listed(client, href) == value, (name, href)
+        assert listed(admin_client, href) == value, (name, href)
     services = re.findall(r'<td><a href="(/maps/requests\?[^"]+)">([^<]+)</a></td>\s*<td class="num"><a href="[^"]+">([\d,]+)</a>',
                           body)
     assert 1 <= len(services) <= 10
     href, _, count = services[0]
-    assert listed(client, html.unescape(href)) == count
+    assert listed(admin_client, html.unescape(href)) == count
     months = re.findall(r'<td>(\d{4}-\d{2}-01)</td>\s*<td class="num"><a href="([^"]+)">([\d,]+)</a>', body)
     assert months
     start, href, count = months[0]
-    assert listed(client, html.unescape(href)) == count
+    assert listed(admin_client, html.unescape(href)) == count
 
 
-def test_the_request_list_pages_and_links_to_the_staff_page(client):
-    first = client.get("/maps/requests?ward=13").get_data(as_text=True)
+def test_the_request_list_pages_and_links_to_the_staff_page(admin_client):
+    first = admin_client.get("/maps/requests?ward=13").get_data(as_text=True)
     refs = re.findall(r'<td><a href="/staff/requests/([^"]+)">', first)
     assert len(refs) == 50
-    second = client.get("/maps/requests?ward=13&page=2").get_data(as_text=True)
+    second = admin_client.get("/maps/requests?ward=13&page=2").get_data(as_text=True)
     assert not set(refs) & set(re.findall(r'<td><a href="/staff/requests/([^"]+)">', second))
-    assert client.get(f"/staff/requests/{refs[0]}").status_code == 200
+    assert admin_client.get(f"/staff/requests/{refs[0]}").status_code == 200
     assert "Page 2 of" in second and 'rel="prev"' in second
 
 
@@ -86,47 +86,47 @@ def test_the_request_list_pages_and_links_to_the_staff_page(client):
     ("/maps/export/wards.shp", 404, "geojson or gpkg"),
     ("/maps/export/parcels.geojson", 404, "no layer 'parcels'"),
 ])
-def test_bad_input_gets_a_sentence(client, url, status, message):
-    response = client.get(url)
+def test_bad_input_gets_a_sentence(admin_client, url, status, message):
+    response = admin_client.get(url)
     assert response.status_code == status
     assert message in html.unescape(response.get_data(as_text=True))
 
 
-def test_hot_spot_page_states_method_and_hot_cells_by_area(client):
-    body = html.unescape(client.get("/maps/hotspots?status=all").get_data(as_text=True))
+def test_hot_spot_page_states_method_and_hot_cells_by_area(admin_client):
+    body = html.unescape(admin_client.get("/maps/hotspots?status=all").get_data(as_text=True))
     assert "Getis-Ord Gi*" in body and "false discovery rate" in body and "hexagons of" in body
     assert 'id="hot-wards"' in body and 'id="hot-districts"' in body
     assert re.search(r"[\d,]+ requests</a> in\s+[\d,]+ hexagons", body)
-    emerging = html.unescape(client.get("/maps/emerging?slice=quarter&slices=8").get_data(as_text=True))
+    emerging = html.unescape(admin_client.get("/maps/emerging?slice=quarter&slices=8").get_data(as_text=True))
     assert "Mann-Kendall" in emerging and "quarterly slices" in emerging
-    heat = client.get("/maps/heat").get_data(as_text=True)
+    heat = admin_client.get("/maps/heat").get_data(as_text=True)
     assert "not a statistical result" in heat
 
 
-def test_exports(client):
-    response = client.get("/maps/export/wards.geojson?status=open")
+def test_exports(admin_client):
+    response = admin_client.get("/maps/export/wards.geojson?status=open")
     assert response.mimetype == "application/geo+json" and "attachment" in response.headers["Content-Disposition"]
     collection = json.loads(response.data)
     assert len(collection["features"]) == 15 and collection["metadata"]["filter"] == {"status": ["open"]}
-    hot = json.loads(client.get("/maps/export/hotspots.geojson").data)
+    hot = json.loads(admin_client.get("/maps/export/hotspots.geojson").data)
     assert hot["metadata"]["statistic"].startswith("Getis-Ord Gi*") and hot["metadata"]["cell_edge_m"] > 0
     assert {"count", "z", "p", "bin", "label", "share"} <= set(hot["features"][0]["properties"])
     for what in ("districts", "hotspots", "emerging", "heat", "requests"):
-        gpkg = client.get(f"/maps/export/{what}.gpkg?ward=13" if what == "requests" else f"/maps/export/{what}.gpkg")
+        gpkg = admin_client.get(f"/maps/export/{what}.gpkg?ward=13" if what == "requests" else f"/maps/export/{what}.gpkg")
         assert gpkg.status_code == 200 and gpkg.data[:16] == b"SQLite format 3\x00", what
-    page = client.get("/maps/hotspots/map.html?download=1")
+    page = admin_client.get("/maps/hotspots/map.html?download=1")
     assert "attachment" in page.headers["Content-Disposition"]
     body = page.get_data(as_text=True)
     assert 'src="/vendor' not in body and 'href="/vendor' not in body and external_references(body) == []
     assert len(body) > 500_000
 
 
-def test_maps_are_in_the_navigation(client):
-    body = client.get("/").get_data(as_text=True)
+def test_maps_are_in_the_navigation(admin_client):
+    body = admin_client.get("/").get_data(as_text=True)
     assert 'href="/maps/"' in body and 'href="/maps/hotspots"' in body
-    assert client.get("/maps/").headers["Location"].endswith("/maps/wards")
-    assert client.get("/vendor/fontawesome/webfonts/fa-solid-900.woff2").status_code == 200
-    assert client.get("/vendor/fontawesome/../../package.json").status_code == 404
+    assert admin_client.get("/maps/").headers["Location"].endswith("/maps/wards")
+    assert admin_client.get("/vendor/fontawesome/webfonts/fa-solid-900.woff2").status_code == 200
+    assert admin_client.get("/vendor/fontawesome/../../package.json").status_code == 404
 
 
 @pytest.mark.parametrize("url", [
@@ -134,8 +134,8 @@ def test_maps_are_in_the_navigation(client):
     "/maps/hotspots/map.html", "/maps/emerging", "/maps/emerging/map.html", "/maps/heat/map.html", "/maps/requests",
     "/maps/export/hotspots.geojson",
 ])
-def test_an_empty_selection_still_draws(client, url):
-    response = client.get(url + ("&" if "?" in url else "?") + "from=2031-01-01&to=2031-12-31")
+def test_an_empty_selection_still_draws(admin_client, url):
+    response = admin_client.get(url + ("&" if "?" in url else "?") + "from=2031-01-01&to=2031-12-31")
     assert response.status_code == 200, response.get_data(as_text=True)[-800:]
 
 
@@ -145,8 +145,12 @@ def test_a_city_without_wards_still_has_hot_spots(settings, bound_database):
 
     from app.factory import create_app
 
+    from tests.accounts import CsrfClient, log_in, make_user
+
     app = create_app(dataclasses.replace(settings, city="gardena"), database=bound_database)
-    client = app.test_client()
+    client = CsrfClient(app, app.response_class, use_cookies=True)
+    with bound_database.session() as session:
+        log_in(client, make_user(session, "planner", city="gardena"))
     assert client.get("/maps/").headers["Location"].endswith("/maps/hotspots")
     assert client.get("/maps/hotspots").status_code == 200
     assert client.get("/maps/hotspots/map.html").status_code == 200

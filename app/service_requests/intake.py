@@ -68,6 +68,7 @@ class RequestInput:
     media_url: str | None = None
     idempotency_key: str | None = None
     actor: str = "public"
+    client: str | None = None  # the application that filed it (e.g. an Open311 API client), kept in the history
     requested_at: datetime | None = None
 
 
@@ -153,7 +154,8 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         session.add(RequestContact(request_id=request.id, **contact))
     session.add_all([
         RequestEvent(request_id=request.id, actor=data.actor, kind="created", to_status="submitted", public=True,
-                     note=f"Request received by {data.channel.replace('_', ' ')}.", data={"channel": data.channel}),
+                     note=f"Request received by {data.channel.replace('_', ' ')}.",
+                     data={"channel": data.channel, **({"client": data.client} if data.client else {})}),
         RequestEvent(request_id=request.id, actor="routing", kind="assigned", public=False,
                      note=f"Routed to {service.department}" + (f", {service.default_assignee}" if service.default_assignee else ""),
                      data={"department": service.department, "assignee": service.default_assignee}),

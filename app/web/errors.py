@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from app.errors import DatabaseUnavailable, UserError
 
@@ -34,6 +34,10 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, message: str):
+    if request.path.startswith("/open311/"):  # Open311 clients get the spec's error list, in their format
+        from app.web.open311 import error_document
+
+        return error_document(status, message)
     title = TITLES.get(status, "Error")
     if wants_json():
         return jsonify(error={"code": status, "title": title, "description": message}), status
@@ -55,7 +59,10 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if isinstance(exc, InternalServerError):
             return internal_error(exc)
-        return error_response(exc.code or 500, exc.description or "")
+        response = make_response(error_response(exc.code or 500, exc.description or ""))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 says what is allowed
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(UserError)
     def user_error(exc: UserError):

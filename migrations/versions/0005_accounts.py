@@ -75,7 +75,8 @@ def upgrade() -> None:
     sa.Column('bucket', sa.Text(), nullable=False),
     sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
     sa.Column('hits', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('bucket', 'window_start')
+    sa.PrimaryKeyConstraint('bucket', 'window_start'),
+    prefixes=['UNLOGGED']  # counters need no crash safety
     )
 
 

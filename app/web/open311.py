@@ -1,0 +1,202 @@
+"""The Open311 GeoReport v2 API at /open311/v2/: thin views over :mod:`app.open311`.
+
+Every method answers in ``.xml`` and ``.json``; errors are the spec's error list in the
+same format, with HTTP 400, 403, 404 (and 429 when a rate limit is reached). The
+``api_key`` is read from the form body or the query string; POST needs one, GET methods
+take one (then the client's own rate limit applies, else the per-address limit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+
+from app.open311 import queries
+from app.open311.clients import authenticate, count_hit
+from app.open311.errors import Open311Error, forbidden, not_found
+from app.open311.openapi import openapi_document
+from app.open311.params import check_jurisdiction, parse_extensions, parse_format, parse_request_query
+from app.open311.serialize import to_json, to_xml
+from app.open311.submit import submit
+from app.service_requests.catalogue import active_services
+from app.web.access import csrf, public
+from app.web import db_session, services
+
+PREFIX = "/open311/v2"
+bp = Blueprint("open311", __name__, url_prefix=PREFIX)
+csrf.exempt(bp)  # no cookies authenticate these calls: clients send api_key
+
+_CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+
+
+def respond(fmt: str, root: str, document: Any, status: int = 200) -> Response:
+    """``document`` as the spec's JSON, or as XML under ``<root>``."""
+    body = to_json(document) if fmt == "json" else to_xml(root, document)
+    return Response(body, status=status, content_type=_CONTENT_TYPES[fmt])
+
+
+def error_document(status: int, *descriptions: str, fmt: str | None = None) -> Response:
+    """The spec's error list (``[{code, description}]`` / ``<errors><error>``) with ``status``."""
+    fmt = fmt or _path_format()
+    if status == 404 and request.url_rule is None:  # no such method at all
+        descriptions = (f"There is no {request.path[:120]!r}: see {PREFIX}/discovery.xml for the methods.",)
+    errors = [{"code": str(status), "description": d} for d in descriptions]
+    response = respond(fmt, "errors", errors, status)
+    if status == 429:
+        rate = g.get("open311_rate")
+        response.headers["Retry-After"] = str(rate.reset_in_s if rate else 60)
+    return response
+
+
+def _path_format() -> str:
+    """The format the URL asks for; XML (the spec's required format) when it names none we serve."""
+    view_format = (request.view_args or {}).get("fmt")
+    if view_format in _CONTENT_TYPES:
+        return view_format
+    return "json" if request.path.endswith(".json") else "xml"
+
+
+def _accepted_jurisdictions() -> tuple[str, ...]:
+    city = services().city
+    return (city.open311.jurisdiction_id, city.key)
+
+
+def _api_key() -> str | None:
+    given = [v for v in request.values.getlist("api_key") if v != ""]
+    if len(set(given)) > 1:
+        raise Open311Error(400, "api_key was given more than once with different values; send one key.")
+    return given[0] if given else None
+
+
+@bp.before_request
+def check_key_and_rate() -> None:
+    """The api_key (required to POST requests) and the rate limit of the key or of the client address."""
+    s = services()
+    session = db_session()
+    key = _api_key()
+    if key is not None:
+        client = authenticate(session, s.city.key, key)
+        g.open311_client = client
+        bucket, limit = f"key:{client.id}", client.per_minute
+    elif request.method == "POST" and request.endpoint == "open311.create_request":
+        raise forbidden("api_key was not provided: filing a request needs the key the city issued to your "
+                        "application (in the form body or the query string).")
+    else:
+        bucket, limit = f"ip:{request.remote_addr or 'unknown'}", s.settings.open311_keyless_per_minute
+    g.open311_rate = count_hit(session, bucket, limit)
+    if not g.open311_rate.allowed:
+        raise Open311Error(429, f"Rate limit reached: at most {limit:,} requests a minute "
+                                f"{'for this api_key' if key else 'from one address without an api_key'}; "
+                                f"try again in {g.open311_rate.reset_in_s} s.")
+
+
+@bp.after_request
+def headers(response: Response) -> Response:
+    """Rate-limit figures, and CORS for browser clients (the data is public; POST needs a key anyway)."""
+    rate = g.get("open311_rate")
+    if rate is not None:
+        response.headers["X-RateLimit-Limit"] = str(rate.limit)
+        response.headers["X-RateLimit-Remaining"] = str(rate.remaining)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.errorhandler(Open311Error)
+def open311_error(exc: Open311Error) -> Response:
+    db_session().rollback()
+    return error_document(exc.status, *(e.description for e in exc.errors))
+
+
+@bp.get("/discovery.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def discovery(fmt: str) -> Response:
+    """Service discovery: the endpoint, its formats, where to get a key."""
+    fmt = parse_format(fmt)
+    check_jurisdiction(request.args, _accepted_jurisdictions())
+    s = services()
+    document = queries.discovery(db_session(), s.city, request.url_root.rstrip("/") + PREFIX,
+                                 production=s.settings.env == "production")
+    return respond(fmt, "discovery", document)
+
+
+@bp.get("/services.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def service_list(fmt: str) -> Response:
+    """GET Service List."""
+    fmt = parse_format(fmt)
+    check_jurisdiction(request.args, _accepted_jurisdictions())
+    return respond(fmt, "services", queries.services(db_session(), services().city))
+
+
+@bp.get("/services/<service_code>.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def service_definition(service_code: str, fmt: str) -> Response:
+    """GET Service Definition."""
+    fmt = parse_format(fmt)
+    check_jurisdiction(request.args, _accepted_jurisdictions())
+    definition = queries.service_definition(db_session(), services().city, service_code)
+    if definition is None:
+        raise not_found(f"service_code {service_code[:64]!r} was not found: see services.{fmt} for the codes.")
+    return respond(fmt, "service_definition", definition)
+
+
+@bp.post("/requests.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def create_request(fmt: str) -> Response:
+    """POST Service Request: through the same intake as the web forms."""
+    fmt = parse_format(fmt)
+    values = request.values  # form body first? both: the spec sends a form; some clients use the query string
+    check_jurisdiction(values, _accepted_jurisdictions())
+    s = services()
+    submitted = submit(db_session(), s.city, s.validator, g.open311_client, values,
+                       idempotency_key=request.headers.get("Idempotency-Key") or None)
+    return respond(fmt, "service_requests", [{
+        "service_request_id": submitted.service_request_id,
+        "service_notice": submitted.service_notice,
+        "account_id": submitted.account_id,
+    }])
+
+
+@bp.get("/requests.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def request_list(fmt: str) -> Response:
+    """GET Service Requests (with page, page_size, bbox, updated_after/before and extensions)."""
+    fmt = parse_format(fmt)
+    check_jurisdiction(request.args, _accepted_jurisdictions())
+    city = services().city
+    query = parse_request_query(request.args, city.tz)
+    return respond(fmt, "service_requests", queries.find_requests(db_session(), city, query))
+
+
+@bp.get("/requests/<service_request_id>.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def request_detail(service_request_id: str, fmt: str) -> Response:
+    """GET Service Request: an array of one."""
+    fmt = parse_format(fmt)
+    check_jurisdiction(request.args, _accepted_jurisdictions())
+    found = queries.get_request(db_session(), services().city, service_request_id, parse_extensions(request.args))
+    if found is None:
+        raise not_found(f"service_request_id {service_request_id[:64]!r} was not found.")
+    return respond(fmt, "service_requests", [found])
+
+
+@bp.get("/tokens/<token>.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def token(token: str, fmt: str) -> Response:
+    """GET service_request_id from a token."""
+    fmt = parse_format(fmt)
+    check_jurisdiction(request.args, _accepted_jurisdictions())
+    found = queries.resolve_token(db_session(), services().city, token)
+    if found is None:
+        raise not_found(f"token {token[:64]!r} was not found.")
+    return respond(fmt, "service_requests", [found])
+
+
+@bp.get("/openapi.json")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def openapi() -> Response:
+    """The OpenAPI 3 document of this API, with this city's services and questions."""
+    city = services().city
+    document = openapi_document(city, active_services(db_session(), city.key))
+    return Response(to_json(document), content_type="application/json; charset=utf-8")
