@@ -154,10 +154,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database_url: str, port: int, log: Path) -> subprocess.Popen:
+def start_server(database_url: str, port: int, log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """gunicorn with ``WORKERS`` sync workers on the bench database; waits until it answers."""
     env = {**os.environ, "DATABASE_URL": database_url, "GEO311_ENV": "production", "SECRET_KEY": secrets.token_hex(16),
-           "GEO311_OPEN311_KEYLESS_PER_MINUTE": "100000000"}
+           "GEO311_OPEN311_KEYLESS_PER_MINUTE": "100000000", **(extra_env or {})}
     handle = open(log, "ab")
     server = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",

@@ -6,9 +6,10 @@ Each benchmark writes ``bench/results/<name>.json`` and ``.md``; this prints the
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
-from bench import address_validation, maps, open311, requests
+from bench import address_validation, load, maps, open311, requests
 from bench.common import RESULTS_DIR
 
 BENCHMARKS = {
@@ -16,6 +17,7 @@ BENCHMARKS = {
     "requests": requests.run,
     "maps": maps.run,
     "open311": open311.run,
+    "load": load.run,
 }
 
 
@@ -24,11 +26,25 @@ def main() -> None:
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], help="benchmarks to run (default: all)")
     parser.add_argument("--total", type=int, default=1_000_000, help="size of the generated data (default 1,000,000)")
     args = parser.parse_args()
+    started = time.perf_counter()
+    durations: dict[str, float] = {}
     for name in args.names or list(BENCHMARKS):
         start = time.perf_counter()
         BENCHMARKS[name](total=args.total)
+        durations[name] = round(time.perf_counter() - start)
         print((RESULTS_DIR / f"{name}.md").read_text())
-        print(f"({name}: {time.perf_counter() - start:.0f} s)\n")
+        print(f"({name}: {durations[name]:.0f} s)\n")
+    write_summary(durations, time.perf_counter() - started)
+
+
+def write_summary(durations: dict[str, float], total_s: float) -> None:
+    """bench/results/summary.{json,md}: every benchmark's results of this run, in one file."""
+    results = {name: json.loads((RESULTS_DIR / f"{name}.json").read_text()) for name in durations}
+    (RESULTS_DIR / "summary.json").write_text(json.dumps(
+        {"durations_s": durations, "total_s": round(total_s), "results": results}, indent=2, default=str))
+    parts = [f"# Benchmarks ({round(total_s / 60)} min in all)\n"]
+    parts += [(RESULTS_DIR / f"{name}.md").read_text() + f"\n({name}: {durations[name]:.0f} s)\n" for name in durations]
+    (RESULTS_DIR / "summary.md").write_text("\n".join(parts))
 
 
 if __name__ == "__main__":
