@@ -7,6 +7,7 @@ sessions come from, for the web app, the command line, the notebooks and the tes
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import signal
 import sys
@@ -14,7 +15,6 @@ import threading
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -170,11 +170,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(connection: Connection) -> str | None:
     """The schema revision the database is at, or None before the first migration."""
-    return MigrationContext.configure(connection).get_current_revision()
+    return connection.execute(text(
+        "SELECT CASE WHEN to_regclass('alembic_version') IS NOT NULL "
+        "THEN (SELECT version_num FROM alembic_version LIMIT 1) END")).scalar()
 
 
+@functools.lru_cache(maxsize=1)
 def head_revision() -> str | None:
-    """The newest schema revision in ``migrations/``."""
+    """The newest schema revision in ``migrations/`` (read once per process: the code does not change under it)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

@@ -54,6 +54,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)  # type: ignore[method-assign]
+    from geo.cache import RESULTS
+
+    RESULTS.max_age = settings.map_cache_seconds
     boundary_index = IndexCache()
     app.extensions["geo311"] = Services(
         settings=settings,

@@ -29,6 +29,9 @@ else. Environment variables:
 ``GEO311_RATE_LOGIN``, ``GEO311_RATE_PUBLIC_FORMS``, ``GEO311_RATE_PUBLIC_API``
     Rate limits per client address, such as ``10/minute`` (login attempts), ``20/minute``
     (public form submissions) and ``300/minute`` (public lookups: addresses, status, nearby).
+``GEO311_MAP_CACHE_SECONDS``
+    How old a cached map or hot spot result may be while requests keep arriving (default 30;
+    0 serves only results of the current data).
 ``GEO311_TRUSTED_PROXIES``
     How many reverse proxies in front of the app set ``X-Forwarded-For`` (default 0): the
     client address that rate limits and the audit log use.
@@ -70,6 +73,7 @@ class Settings:
     rate_public_forms: str = "20/minute"
     rate_public_api: str = "300/minute"
     trusted_proxies: int = 0
+    map_cache_seconds: int = 30
     open311_keyless_per_minute: int = 600
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -102,6 +106,7 @@ class Settings:
             rate_public_forms=env.get("GEO311_RATE_PUBLIC_FORMS") or cls.rate_public_forms,
             rate_public_api=env.get("GEO311_RATE_PUBLIC_API") or cls.rate_public_api,
             trusted_proxies=_count("GEO311_TRUSTED_PROXIES", env.get("GEO311_TRUSTED_PROXIES", "0")),
+            map_cache_seconds=_count("GEO311_MAP_CACHE_SECONDS", env.get("GEO311_MAP_CACHE_SECONDS", "30")),
             open311_keyless_per_minute=_positive("GEO311_OPEN311_KEYLESS_PER_MINUTE",
                                                  env.get("GEO311_OPEN311_KEYLESS_PER_MINUTE", "600")),
         )
