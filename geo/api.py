@@ -42,7 +42,7 @@ from geo.emerging import EmergingResult, emerging_hot_spots
 from geo.filters import FilterError, LeftOut, RequestFilter, check_filter, coverage, filter_choices
 from geo.grid import density_points
 from geo.hotspots import HotspotParams, HotspotResult, hot_cells_by_area, hot_spots
-from geo.layers import areas, jurisdiction
+from geo.layers import areas
 
 #: Keyword arguments that make a filter, and what they take.
 FILTER_KEYWORDS = {
