@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import address_validation, maps, open311, requests
+from bench import address_validation, maps, open311, reports, requests
 from bench.common import RESULTS_DIR
 
 BENCHMARKS = {
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "requests": requests.run,
     "maps": maps.run,
     "open311": open311.run,
+    "reports": reports.run,
 }
 
 
