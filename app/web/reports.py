@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 import pandas as pd
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import text
 
-from app.accounts.roles import ROLES
 from app.service_requests.states import CHANNELS
 from app.web import db_session, services
-from app.web.access import current_user, public, requires
+from app.web.access import public, requires
 from app.web.charts import column_chart, hbar_chart
+from app.web.maps import _within_scope  # one rule for exports of requests: the user's scope
 from geo import exports, reports
 from geo.filters import FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter
 
@@ -48,10 +49,10 @@ def _distinct() -> bool:
 
 
 def _query(flt: RequestFilter, **extra: object) -> str:
-    from urllib.parse import urlencode
-
+    """``?...`` of the filter (scope ``city`` is the reports' default, left out), distinct and ``extra``."""
     args = flt.args()
-    args.pop("scope", None) if flt.scope == "city" else None
+    if flt.scope == "city":
+        args.pop("scope", None)
     if _distinct():
         args["distinct"] = ["1"]
     args.update({k: [str(v)] for k, v in extra.items() if v is not None and v != ""})
@@ -61,8 +62,6 @@ def _query(flt: RequestFilter, **extra: object) -> str:
 
 def _list_url(flt: RequestFilter, **changes: object) -> str:
     """The requests behind a figure, on the request list (scope ``city``, as the reports count)."""
-    from urllib.parse import urlencode
-
     flt = flt.replace(**changes) if changes else flt
     return url_for("maps.request_list") + "?" + urlencode(flt.args(), doseq=True)
 
@@ -322,17 +321,6 @@ def export_table(what: str, fmt: str):
             about.to_excel(writer, sheet_name="about", index=False)
         body = buffer.getvalue()
     return Response(body, mimetype=TABLE_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _within_scope(flt: RequestFilter) -> RequestFilter:
-    """Exports of requests stay within the user's scope (a department's, a council member's area)."""
-    user = current_user()
-    scope = ROLES[user.role].scope
-    if scope == "department":
-        return flt.replace(department=user.department_code)
-    if scope == "area":
-        return flt.replace(ward=user.area_key) if user.area_role == "wards" else flt.replace(district=user.area_key)
-    return flt
 
 
 @bp.get("/requests.<fmt>")
