@@ -175,6 +175,13 @@ class Open311Settings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Performance reports: the month the city's fiscal year starts (1 = January, 7 = July)."""
+
+    fiscal_year_start_month: int = 7
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """Everything that makes one city different from another."""
 
@@ -193,6 +200,7 @@ class CityConfig:
     catalogue: Catalogue = field(default_factory=Catalogue)
     intake: "IntakeSettings" = field(default_factory=lambda: IntakeSettings())
     open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -385,7 +393,18 @@ class _CityParser:
             catalogue=parse_catalogue(raw, self.fail),
             intake=self.intake(raw),
             open311=self.open311(raw, str(key), contact.website),
+            reports=self.reports(raw),
         )
+
+    def reports(self, raw: Mapping[str, Any]) -> ReportSettings:
+        table = self.table(raw, "reports", required=False) or {}
+        unknown = sorted(set(table) - {"fiscal_year_start_month"})
+        if unknown:
+            raise self.fail("reports", f"does not know {unknown[0]!r}")
+        month = table.get("fiscal_year_start_month", 7)
+        if not isinstance(month, int) or isinstance(month, bool) or not 1 <= month <= 12:
+            raise self.fail("reports", "fiscal_year_start_month must be a month number from 1 to 12")
+        return ReportSettings(fiscal_year_start_month=month)
 
     def open311(self, raw: Mapping[str, Any], key: str, website: str | None) -> Open311Settings:
         table = self.table(raw, "open311", required=False) or {}

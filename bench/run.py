@@ -9,7 +9,7 @@ import argparse
 import json
 import time
 
-from bench import address_validation, load, maps, open311, requests
+from bench import address_validation, load, maps, open311, reports, requests
 from bench.common import RESULTS_DIR
 
 BENCHMARKS = {
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "requests": requests.run,
     "maps": maps.run,
     "open311": open311.run,
+    "reports": reports.run,
     "load": load.run,
 }
 

@@ -28,10 +28,13 @@ from app.errors import UserError
 from app.service_requests.states import CHANNELS
 
 STATUSES = ("all", "open", "closed")
-SCOPES = ("mapped", "left_out", "all")
+SCOPES = ("mapped", "left_out", "all", "city")
 #: The requests a map can show: a real point inside the city.
 MAPPED = "{a}.geom IS NOT NULL AND {a}.location_quality <> 'placeholder' AND {a}.in_jurisdiction"
+#: The requests city figures count (scope ``city``): all but those known to be outside the city.
+IN_CITY = "{a}.in_jurisdiction IS NOT FALSE"
 _CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_GROUP = re.compile(r"[^\x00-\x1f]{1,100}")
 
 
 class FilterError(UserError):
@@ -44,8 +47,10 @@ class RequestFilter:
 
     ``status`` is ``all``, ``open`` or ``closed``; ``date_from`` / ``date_to`` are local
     dates of the city, both included, on the request's creation time. ``scope`` is
-    ``mapped`` (the default: what maps can show), ``left_out`` (what they cannot) or
-    ``all``. Empty tuples and ``None`` mean "no condition".
+    ``mapped`` (the default: what maps can show), ``left_out`` (what they cannot), ``all``
+    or ``city`` (all but requests known to be outside the city: what reports count).
+    ``group`` is a service group of the catalogue (its services, as stored now).
+    Empty tuples and ``None`` mean "no condition".
     """
 
     services: tuple[str, ...] = ()
@@ -58,6 +63,7 @@ class RequestFilter:
     district: str | None = None
     overdue: bool = False
     scope: str = "mapped"
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -72,6 +78,8 @@ class RequestFilter:
         for value in (*self.services, self.department, self.ward, self.district):
             if value is not None and not _CODE.fullmatch(value):
                 raise FilterError(f"{value!r} is not a code: use letters, digits, '-', '_' or '.' (64 at most).")
+        if self.group is not None and not _GROUP.fullmatch(self.group):
+            raise FilterError("A service group is a name of 1 to 100 characters without control characters.")
         object.__setattr__(self, "services", tuple(sorted(set(self.services))))
         object.__setattr__(self, "channels", tuple(sorted(set(self.channels))))
 
@@ -92,9 +100,15 @@ class RequestFilter:
             clauses.append(MAPPED.format(a=a))
         elif self.scope == "left_out":
             clauses.append(f"NOT coalesce({MAPPED.format(a=a)}, false)")
+        elif self.scope == "city":
+            clauses.append(IN_CITY.format(a=a))
         if self.services:
             clauses.append(f"{a}.service_code = ANY(:f_services)")
             params["f_services"] = list(self.services)
+        if self.group:
+            clauses.append(f"{a}.service_code IN (SELECT g.code FROM service g WHERE g.city = :f_city "
+                           f"AND g.group_name = :f_group)")
+            params["f_group"] = self.group
         if self.department:
             clauses.append(f"{a}.department_code = :f_department")
             params["f_department"] = self.department
@@ -135,6 +149,8 @@ class RequestFilter:
         out: dict[str, list[str]] = {}
         if self.services:
             out["service"] = list(self.services)
+        if self.group:
+            out["group"] = [self.group]
         if self.department:
             out["department"] = [self.department]
         if self.status != "all":
@@ -161,6 +177,8 @@ class RequestFilter:
         if self.services:
             names = [choices.services.get(s, s) if choices else s for s in self.services]
             parts.append(", ".join(names))
+        if self.group:
+            parts.append(f"group {self.group}")
         if self.department:
             parts.append(f"department {choices.departments.get(self.department, self.department) if choices else self.department}")
         if self.status != "all":
@@ -186,6 +204,7 @@ class FilterChoices:
     departments: dict[str, str] = field(default_factory=dict)
     wards: dict[str, str] = field(default_factory=dict)
     districts: dict[str, str] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
 
 
 def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
@@ -203,7 +222,10 @@ def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
             ORDER BY v.role, f.name
             """), {"city": city.key}):
         areas[role][key] = name
-    return FilterChoices(services, departments, areas["wards"], areas["districts"])
+    groups = {g: g for (g,) in session.execute(text(
+        "SELECT DISTINCT group_name FROM service WHERE city = :city AND group_name <> '' ORDER BY 1"),
+        {"city": city.key})}
+    return FilterChoices(services, departments, areas["wards"], areas["districts"], groups)
 
 
 def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | None = None) -> RequestFilter:
@@ -211,7 +233,7 @@ def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | Non
 
     Names: ``service`` (repeatable), ``department``, ``status`` (open, closed, all),
     ``channel`` (repeatable), ``from`` and ``to`` (YYYY-MM-DD), ``ward``, ``district``,
-    ``overdue`` (1), ``scope`` (mapped, left_out, all). Empty values are ignored. With
+    ``overdue`` (1), ``scope`` (mapped, left_out, all, city), ``group``. Empty values are ignored. With
     ``choices``, codes are checked against them. Raises :class:`FilterError`.
     """
 
@@ -247,6 +269,7 @@ def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | Non
         district=one("district"),
         overdue=(one("overdue") or "0") in ("1", "true", "yes", "on"),
         scope=one("scope") or "mapped",
+        group=one("group"),
     )
     if choices is not None:
         check_filter(flt, choices)
@@ -263,6 +286,8 @@ def check_filter(flt: RequestFilter, choices: FilterChoices) -> None:
     for code in flt.services:
         if code not in choices.services:
             raise refuse("service", code, choices.services)
+    if flt.group and flt.group not in choices.groups:
+        raise refuse("service group", flt.group, choices.groups)
     if flt.department and flt.department not in choices.departments:
         raise refuse("department", flt.department, choices.departments)
     if flt.ward and flt.ward not in choices.wards:

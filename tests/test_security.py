@@ -34,6 +34,9 @@ ACCESS = {
         "index", "layer_page", "layer_map", "area_page", "area_map", "hotspots_page", "hotspots_map",
         "emerging_page", "emerging_map", "heat_page", "heat_map")},
     "maps.request_list": "requests.view", "maps.export": "data.export",
+    **{f"reports.{name}": "reports.view" for name in (
+        "index", "breakout_page", "top_page", "backlog_page", "export_table")},
+    "reports.monthly": None, "reports.export_requests": "data.export",
     **{f"open311.{name}": None for name in (  # keys and limits: the API's own check (tests/test_open311.py)
         "discovery", "service_list", "service_definition", "create_request", "request_list", "request_detail",
         "token", "openapi")},
@@ -98,7 +101,7 @@ def test_each_role_reaches_exactly_its_routes(role, app, client, client_as, ocb_
     values = {"reference": ocb_request.public_ref, "service_code": "graffiti", "code": "graffiti",
               "username": "nobody-here", "role": "wards", "key": "13", "package": "leaflet",
               "filename": "dist/leaflet.js", "layer": "wards", "what": "wards", "fmt": "geojson",
-              "service_request_id": ocb_request.public_ref, "token": ocb_request.public_ref}
+              "by": "ward", "service_request_id": ocb_request.public_ref, "token": ocb_request.public_ref}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or "GET" not in rule.methods:
             continue

@@ -1,0 +1,347 @@
+"""Performance reports: the Summary of Performance, breakouts, top services, backlog aging,
+service-level compliance, the public monthly report, and their exports. Thin views over
+:mod:`geo.reports`; every figure links to the requests behind it (/maps/requests).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import pandas as pd
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from sqlalchemy import text
+
+from app.service_requests.states import CHANNELS
+from app.web import db_session, services
+from app.web.access import public, requires
+from app.web.charts import column_chart, hbar_chart
+from app.web.maps import _within_scope  # one rule for exports of requests: the user's scope
+from geo import exports, reports
+from geo.filters import FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+TABLE_FORMATS = {"csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+REQUEST_FORMATS = {**exports.FORMATS, "csv": "text/csv; charset=utf-8"}
+BREAKOUTS = {**{k: v[1] for k, v in reports.DIMENSIONS.items()}, **reports.PERIODS}
+
+
+# --- reading the query string -------------------------------------------------------------
+
+def _choices() -> FilterChoices:
+    return filter_choices(db_session(), services().city)
+
+
+def _filter(choices: FilterChoices) -> RequestFilter:
+    args = {name: request.args.getlist(name) for name in request.args if name not in ("distinct", "by", "period")}
+    try:
+        flt = parse_filter(args, choices)
+    except FilterError as exc:
+        abort(400, str(exc))
+    return flt.replace(scope="city") if flt.scope == "mapped" else flt
+
+
+def _distinct() -> bool:
+    return request.args.get("distinct", "0") in ("1", "true", "yes", "on")
+
+
+def _query(flt: RequestFilter, **extra: object) -> str:
+    """``?...`` of the filter (scope ``city`` is the reports' default, left out), distinct and ``extra``."""
+    args = flt.args()
+    if flt.scope == "city":
+        args.pop("scope", None)
+    if _distinct():
+        args["distinct"] = ["1"]
+    args.update({k: [str(v)] for k, v in extra.items() if v is not None and v != ""})
+    encoded = urlencode(args, doseq=True)
+    return f"?{encoded}" if encoded else ""
+
+
+def _list_url(flt: RequestFilter, **changes: object) -> str:
+    """The requests behind a figure, on the request list (scope ``city``, as the reports count)."""
+    flt = flt.replace(**changes) if changes else flt
+    return url_for("maps.request_list") + "?" + urlencode(flt.args(), doseq=True)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _series(row: pd.Series) -> dict:
+    return {k: (None if pd.isna(v) else v) for k, v in row.items()}
+
+
+def _page(template: str, **context: object) -> str:
+    return render_template(template, city=services().city, channels=CHANNELS, breakouts=BREAKOUTS,
+                           definitions=DEFINITIONS, **context)
+
+
+DEFINITIONS = [
+    ("Requests", "every request received, including duplicates; requests known to be outside the city are "
+                 "not counted; requests without a location are counted."),
+    ("Distinct problems", "requests not marked as a duplicate of another request."),
+    ("Open, closed, cancelled", "each request is in exactly one: closed means closed in any way except "
+                                "cancelled (fixed, duplicate, not our responsibility, referred to another agency)."),
+    ("Days to close", "the time from the request to its closing, in days, for closed requests."),
+    ("Within the service level", "closed requests closed by the due date promised when they were made, "
+                                 "as a share of closed requests that had a due date."),
+    ("Overdue", "open requests past their due date today."),
+    ("Dates", "local dates of the city's time zone, on the day each request was made."),
+]
+
+
+# --- staff pages ----------------------------------------------------------------------------
+
+@bp.get("/")
+@requires("reports.view")
+def index():
+    """The Summary of Performance for the filter, with this year so far against last year."""
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _filter(choices)
+    distinct = _distinct()
+    figures = _series(reports.summary(session, s.city, flt, distinct=distinct))
+    ytd = reports.year_to_date(session, s.city, flt, distinct=distinct)
+    months = reports.breakout(session, s.city, flt, "month", distinct=distinct).tail(24)
+    return _page(
+        "reports_index.html", flt=flt, choices=choices, figures=figures, distinct=distinct,
+        ytd={"start": ytd.start, "end": ytd.end, "current": _series(ytd.current), "previous": _series(ytd.previous),
+             "change": ytd.change()},
+        chart=column_chart("Requests per month", months["label"].str[:3].tolist(), months["requests"].tolist()),
+        urls={"all": _list_url(flt), "open": _list_url(flt, status="open"), "closed": _list_url(flt, status="closed"),
+              "overdue": _list_url(flt, overdue=True)},
+        description=flt.describe(choices), query=_query(flt),
+        exports={fmt: url_for("reports.export_table", what="summary", fmt=fmt) + _query(flt) for fmt in TABLE_FORMATS},
+        request_exports={fmt: url_for("reports.export_requests", fmt=fmt) + _query(flt) for fmt in REQUEST_FORMATS},
+    )
+
+
+@bp.get("/by/<by>")
+@requires("reports.view")
+def breakout_page(by: str):
+    """The summary figures per department, service, group, ward, district, channel or period."""
+    if by not in BREAKOUTS:
+        abort(404, f"There is no breakout by {by!r}; try {', '.join(BREAKOUTS)}.")
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _filter(choices)
+    distinct = _distinct()
+    table = reports.breakout(session, s.city, flt, by, distinct=distinct, choices=choices)
+    is_period = by in reports.PERIODS
+    yoy = None
+    if by in ("week", "month", "quarter"):
+        yoy = reports.year_over_year(session, s.city, flt, by, distinct=distinct)["requests_year_before"].tolist()
+    rows = []
+    for i, row in enumerate(_records(table)):
+        if is_period:
+            end = reports.next_period_start(row["key"], by, s.city.reports.fiscal_year_start_month) - timedelta(days=1)
+            part = flt.replace(date_from=max(row["key"], flt.date_from or row["key"]),
+                               date_to=min(end, flt.date_to or end))
+        else:
+            field = {"department": "department", "service": "services", "ward": "ward", "district": "district",
+                     "channel": "channels", "group": "group"}[by]
+            value = (row["key"],) if field in ("services", "channels") else row["key"]
+            part = flt.replace(**{field: value}) if row["key"] else None
+        rows.append({**row, "year_before": yoy[i] if yoy else None,
+                     "list_url": _list_url(part) if part else None,
+                     "open_url": _list_url(part, status="open") if part else None})
+    shown = table if is_period else table.head(25)
+    chart = (column_chart(f"Requests by {BREAKOUTS[by].lower()}", shown["label"].tolist(), shown["requests"].tolist())
+             if is_period else
+             hbar_chart(f"Requests by {BREAKOUTS[by].lower()} (the {len(shown)} largest)", shown["label"].tolist(),
+                        shown["requests"].tolist(), [r["list_url"] for r in rows[:len(shown)]]))
+    return _page(
+        "reports_breakout.html", by=by, by_label=BREAKOUTS[by], flt=flt, choices=choices, rows=rows,
+        is_period=is_period, has_yoy=yoy is not None, chart=chart, distinct=distinct,
+        description=flt.describe(choices), query=_query(flt),
+        exports={fmt: url_for("reports.export_table", what="breakout", fmt=fmt) + _query(flt, by=by)
+                 for fmt in TABLE_FORMATS},
+    )
+
+
+@bp.get("/top")
+@requires("reports.view")
+def top_page():
+    """The top 10 services overall and in each ward."""
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _filter(choices)
+    distinct = _distinct()
+    top = _records(reports.top_services(session, s.city, flt, distinct=distinct, choices=choices))
+    for row in top:
+        row["url"] = _list_url(flt, services=(row["service_code"],))
+    per_ward = reports.top_services(session, s.city, flt, per="ward", distinct=distinct, choices=choices)
+    wards = []
+    for area, part in per_ward.groupby("area", sort=False):
+        wards.append({"key": area, "label": part["area_label"].iloc[0], "rows": [
+            {**r, "url": _list_url(flt, ward=area, services=(r["service_code"],))} for r in _records(part)]})
+    return _page(
+        "reports_top.html", flt=flt, choices=choices, top=top, wards=wards, distinct=distinct,
+        chart=hbar_chart("Top 10 services", [r["service_name"] for r in top], [r["requests"] for r in top],
+                         [r["url"] for r in top]),
+        description=flt.describe(choices), query=_query(flt),
+        exports={fmt: url_for("reports.export_table", what="top", fmt=fmt) + _query(flt) for fmt in TABLE_FORMATS},
+        ward_exports={fmt: url_for("reports.export_table", what="top", fmt=fmt) + _query(flt, by="ward")
+                      for fmt in TABLE_FORMATS},
+    )
+
+
+@bp.get("/backlog")
+@requires("reports.view")
+def backlog_page():
+    """Backlog aging per department, and service-level compliance by department and by service."""
+    s = services()
+    session = db_session()
+    choices = _choices()
+    flt = _filter(choices)
+    distinct = _distinct()
+    aging = reports.backlog_aging(session, s.city, flt, distinct=distinct, choices=choices)
+    bands = [b[0] for b in reports.AGE_BANDS]
+    aging_rows = [{**r, "url": _list_url(flt.replace(department=r["key"]), status="open") if r["key"] else None}
+                  for r in _records(aging)]
+    compliance = {by: _records(reports.compliance(session, s.city, flt, by, distinct=distinct, choices=choices))
+                  for by in ("department", "service")}
+    totals = aging[bands].sum()
+    return _page(
+        "reports_backlog.html", flt=flt, choices=choices, bands=bands, aging=aging_rows, compliance=compliance,
+        distinct=distinct, description=flt.describe(choices), query=_query(flt),
+        chart=hbar_chart("Open requests by age", bands, totals.tolist()),
+        exports={what: {fmt: url_for("reports.export_table", what=what, fmt=fmt) + _query(flt, by=by)
+                        for fmt in TABLE_FORMATS}
+                 for what, by in (("backlog", None), ("compliance", "department"), ("compliance-service", "service"))},
+    )
+
+
+# --- the public monthly report ----------------------------------------------------------------
+
+def _month_arg(session, city) -> date:  # noqa: ANN001
+    value = request.args.get("month", "").strip()
+    if value:
+        try:
+            year, month = (int(p) for p in value.split("-"))
+            return date(year, month, 1)
+        except ValueError:
+            abort(400, f"month must be written YYYY-MM (for example 2024-03), not {value!r}.")
+    this_month = datetime.now(city.tz).date().replace(day=1)
+    latest = session.execute(text(
+        "SELECT max((requested_at AT TIME ZONE :tz)::date) FROM service_request "
+        "WHERE city = :city AND requested_at < :before"),
+        {"tz": city.timezone, "city": city.key,
+         "before": datetime.combine(this_month, datetime.min.time(), city.tz)}).scalar()
+    return (latest or this_month - timedelta(days=1)).replace(day=1)
+
+
+@bp.get("/monthly")
+@public
+def monthly():
+    """The monthly report for council and the public: the same layout every month, printable,
+    counts only (no personal data, nothing finer than a ward)."""
+    s = services()
+    session = db_session()
+    choices = _choices()
+    month = _month_arg(session, s.city)
+    end = reports.next_period_start(month, "month", 1) - timedelta(days=1)
+    flt = RequestFilter(date_from=month, date_to=end, scope="city")
+    figures = _series(reports.summary(session, s.city, flt))
+    year_start = reports.next_period_start(month, "month", 1).replace(year=month.year - 1)
+    trend = reports.breakout(session, s.city, RequestFilter(date_from=year_start, date_to=end, scope="city"), "month")
+    departments = reports.breakout(session, s.city, flt, "department", choices=choices)
+    wards = reports.breakout(session, s.city, flt, "ward", choices=choices)
+    top = reports.top_services(session, s.city, flt, choices=choices)
+    channels = reports.breakout(session, s.city, flt, "channel")
+    channels["label"] = [str(k or "unknown").replace("_", " ").capitalize() for k in channels["key"]]
+    previous = reports.next_period_start(month, "month", 1).replace(year=month.year, month=month.month)  # noqa: F841
+    return _page(
+        "reports_monthly.html", month=month, end=end, figures=figures,
+        trend=column_chart("Requests per month, the last 12 months", [f"{k:%b %y}" for k in trend["key"]],
+                           trend["requests"].tolist()),
+        departments=_records(departments), wards=_records(wards), top=_records(top),
+        channel_chart=hbar_chart("Requests by how they were made", channels["label"].tolist(),
+                                 channels["requests"].tolist()),
+        ward_label=s.city.ward_layer.label if s.city.ward_layer else "Ward",
+        previous_month=(month - timedelta(days=1)).replace(day=1), next_month=reports.next_period_start(month, "month", 1),
+    )
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+def _table(what: str, flt: RequestFilter, choices: FilterChoices) -> pd.DataFrame:
+    s = services()
+    session = db_session()
+    distinct = _distinct()
+    by = request.args.get("by") or None
+    try:
+        if what == "summary":
+            row = reports.summary(session, s.city, flt, distinct=distinct)
+            return pd.DataFrame({"figure": [reports.SUMMARY_COLUMNS.get(k, k) for k in row.index],
+                                 "value": row.to_numpy()})
+        if what == "breakout":
+            if by not in BREAKOUTS:
+                abort(400, f"by must be one of {', '.join(BREAKOUTS)}.")
+            return reports.breakout(session, s.city, flt, by, distinct=distinct, choices=choices)
+        if what == "top":
+            return reports.top_services(session, s.city, flt, per=by, distinct=distinct, choices=choices)
+        if what == "backlog":
+            return reports.backlog_aging(session, s.city, flt, by or "department", distinct=distinct, choices=choices)
+        if what in ("compliance", "compliance-service"):
+            return reports.compliance(session, s.city, flt, by or ("service" if what.endswith("service") else
+                                                                   "department"), distinct=distinct, choices=choices)
+    except FilterError as exc:
+        abort(400, str(exc))
+    abort(404, f"There is no table {what!r}; try summary, breakout, top, backlog or compliance.")
+
+
+@bp.get("/export/<what>.<fmt>")
+@requires("reports.view")
+def export_table(what: str, fmt: str):
+    """A report table as CSV or Excel (.xlsx), with the filter and definitions in the file name / a sheet."""
+    if fmt not in TABLE_FORMATS:
+        abort(404, f"Tables are exported as {' or '.join(TABLE_FORMATS)}, not {fmt!r}.")
+    choices = _choices()
+    flt = _filter(choices)
+    frame = _table(what, flt, choices)
+    s = services()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+    name = f"{s.city.key}-report-{what}{'-' + request.args['by'] if request.args.get('by') else ''}-{stamp}.{fmt}"
+    if fmt == "csv":
+        body = frame.to_csv(index=False).encode("utf-8")
+    else:
+        buffer = io.BytesIO()
+        about = pd.DataFrame({"item": ["City", "Requests", "Distinct problems only", *[d[0] for d in DEFINITIONS]],
+                              "value": [s.city.name, flt.describe(choices), "yes" if _distinct() else "no",
+                                        *[d[1] for d in DEFINITIONS]]})
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            frame.to_excel(writer, sheet_name="figures", index=False)
+            about.to_excel(writer, sheet_name="about", index=False)
+        body = buffer.getvalue()
+    return Response(body, mimetype=TABLE_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/requests.<fmt>")
+@requires("data.export")
+def export_requests(fmt: str):
+    """The requests behind a figure, within the user's scope: GeoJSON, GeoPackage or CSV with coordinates."""
+    if fmt not in REQUEST_FORMATS:
+        abort(404, f"Requests are exported as {', '.join(REQUEST_FORMATS)}, not {fmt!r}.")
+    s = services()
+    choices = _choices()
+    flt = _within_scope(_filter(choices))
+    frame = reports.requests_behind(db_session(), s.city, flt, distinct=_distinct())
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+    name = f"{s.city.key}-report-requests-{stamp}.{fmt}"
+    metadata = {"city": s.city.name, "filter": flt.args(), "description": flt.describe(choices),
+                "distinct_problems_only": _distinct()}
+    if fmt == "csv":
+        plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        body = plain.to_csv(index=False).encode("utf-8")
+    elif fmt == "geojson":
+        body = exports.to_geojson(frame, metadata)
+    else:
+        body = exports.to_geopackage(frame, "requests", metadata)
+    return Response(body, mimetype=REQUEST_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})

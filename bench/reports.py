@@ -1,0 +1,69 @@
+"""Benchmarks: performance reports over the generated Los Angeles history (default 1,000,000 requests).
+
+Targets (issue: performance reports): the Summary of Performance for the whole city
+<= 1 s; any breakout page's figures <= 2 s. The data is the one of ``bench/maps.py``
+(:func:`bench.maps.ensure_requests`: generated once, imported once, reused).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import text
+
+from bench.common import bench_database, percentiles, write_results
+from bench.maps import ensure_requests
+from geo import reports
+from geo.filters import RequestFilter, filter_choices
+
+TARGETS_MS = {"summary": 1000, "breakout": 2000}
+BREAKOUTS = (*reports.DIMENSIONS, *reports.PERIODS)
+
+
+def _timed(call) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    call()
+    return (time.perf_counter() - start) * 1000
+
+
+def run(total: int = 1_000_000, seed: int = 311, repeats: int = 5) -> dict[str, Any]:
+    """Run the benchmark and write bench/results/reports.{json,md}."""
+    setup = ensure_requests(total, seed)
+    database, city = bench_database()
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE) service_request"))
+    flt = RequestFilter(scope="city")
+    with database.session() as session:
+        stored = session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": city.key}).scalar()
+        choices = filter_choices(session, city)
+        summary_samples = [_timed(lambda: reports.summary(session, city, flt)) for _ in range(repeats)]
+        distinct_samples = [_timed(lambda: reports.summary(session, city, flt, distinct=True)) for _ in range(3)]
+        breakout_ms = {by: percentiles([_timed(lambda: reports.breakout(session, city, flt, by, choices=choices))
+                                        for _ in range(3)]) for by in BREAKOUTS}
+        page_ms = {
+            "top_services_overall_and_per_ward": percentiles([_timed(lambda: (
+                reports.top_services(session, city, flt, choices=choices),
+                reports.top_services(session, city, flt, per="ward", choices=choices))) for _ in range(3)]),
+            "backlog_and_compliance": percentiles([_timed(lambda: (
+                reports.backlog_aging(session, city, flt, choices=choices),
+                reports.compliance(session, city, flt, "department", choices=choices),
+                reports.compliance(session, city, flt, "service", choices=choices))) for _ in range(3)]),
+            "year_over_year_month": percentiles([_timed(lambda: reports.year_over_year(session, city, flt))
+                                                 for _ in range(3)]),
+        }
+        session.rollback()
+    summary_p = percentiles(summary_samples)
+    worst = max([*(v["p50"] for v in breakout_ms.values()), *(v["p50"] for v in page_ms.values())])
+    results = {"setup": setup, "stored_requests": stored, "summary_ms": summary_p,
+               "summary_distinct_ms": percentiles(distinct_samples), "breakout_ms": breakout_ms, "pages_ms": page_ms,
+               "targets_ms": TARGETS_MS}
+    table = [(f"Summary of Performance, whole city ({stored:,} requests)",
+              f"p50 {summary_p['p50']:.0f} ms, p95 {summary_p['p95']:.0f} ms", f"<= {TARGETS_MS['summary']} ms", "-")]
+    table += [(f"breakout by {by}", f"p50 {v['p50']:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-")
+              for by, v in breakout_ms.items()]
+    table += [(name.replace("_", " "), f"p50 {v['p50']:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-")
+              for name, v in page_ms.items()]
+    table.append(("slowest breakout page", f"p50 {worst:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-"))
+    write_results("reports", results, table)
+    return results

@@ -1,0 +1,399 @@
+"""Performance reports: every figure computed by set-based SQL, returned as pandas DataFrames.
+
+This is also the analysts' API: each function takes a SQLAlchemy session, the city and a
+:class:`geo.filters.RequestFilter` and returns a small table of figures (never the rows).
+
+What is counted (stated on every report page, and tested):
+
+* **Requests** are all requests under the filter in scope ``city``: requests known to be
+  outside the city (``in_jurisdiction`` false) are excluded; requests without a location
+  are counted (they cannot be placed in a ward or district).
+* **Distinct problems** are requests not marked as a duplicate of another
+  (``duplicate_of IS NULL AND status <> 'duplicate'``). Every figure can be restricted to
+  them with ``distinct=True``.
+* **Open** requests are in an open state; **cancelled** ones are closed with the state
+  ``cancelled``; **closed** means closed in any other state (fixed, duplicate, not our
+  responsibility, referred out). Open + closed + cancelled = requests.
+* **Days to close** = (closed_at − requested_at) in days, for closed (not cancelled)
+  requests with a closing time. **Days open so far** = (now − requested_at) for open ones.
+* **Closed within the service level**: closed (not cancelled) requests with a due time
+  whose closing time is at or before it, as a share of the closed requests with a due time.
+* **Overdue**: open requests past their due time at ``now``.
+* **Periods** (day, week from Monday, month, quarter, fiscal year, year) are local dates
+  of the city's time zone, on the request's creation time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.city import CityConfig
+from geo.filters import FilterChoices, FilterError, RequestFilter
+from geo.listing import LIST_COLUMNS
+
+#: Breakout dimensions: name -> (SQL expression over ``r`` / the service ``s``, label for people).
+DIMENSIONS: dict[str, tuple[str, str]] = {
+    "department": ("r.department_code", "Department"),
+    "service": ("r.service_code", "Service"),
+    "group": ("s.group_name", "Service group"),
+    "ward": ("r.ward_key", "Ward"),
+    "district": ("r.district_key", "District"),
+    "channel": ("r.channel", "Channel"),
+}
+#: Periods a breakout can use, and their labels.
+PERIODS: dict[str, str] = {
+    "week": "Week", "month": "Month", "quarter": "Quarter", "fiscal_year": "Fiscal year", "year": "Year",
+}
+#: Backlog age bands in whole days open: (label, lowest, highest or None).
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0–7 days", 0, 7), ("8–30 days", 8, 30), ("31–90 days", 31, 90), ("91–365 days", 91, 365),
+    ("over a year", 366, None),
+)
+#: The columns of a summary, in order, and what each means.
+SUMMARY_COLUMNS: dict[str, str] = {
+    "requests": "Requests",
+    "distinct_problems": "Distinct problems (not duplicates)",
+    "open": "Open",
+    "open_share": "Open, share of requests",
+    "closed": "Closed (not cancelled)",
+    "closed_share": "Closed, share of requests",
+    "cancelled": "Cancelled",
+    "cancelled_share": "Cancelled, share of requests",
+    "mean_days_to_close": "Average days to close",
+    "median_days_to_close": "Median days to close",
+    "mean_days_open": "Average days open so far (open requests)",
+    "within_service_level_share": "Closed within the service level, share",
+    "overdue": "Overdue (open past the due date)",
+}
+
+DISTINCT = "r.duplicate_of IS NULL AND r.status <> 'duplicate'"
+_CLOSED = "NOT r.is_open AND r.status <> 'cancelled'"
+_AGGREGATES = f"""
+    count(*) AS requests,
+    count(*) FILTER (WHERE {DISTINCT}) AS distinct_problems,
+    count(*) FILTER (WHERE r.is_open) AS open,
+    count(*) FILTER (WHERE {_CLOSED}) AS closed,
+    count(*) FILTER (WHERE r.status = 'cancelled') AS cancelled,
+    avg(extract(epoch FROM r.closed_at - r.requested_at) / 86400.0) FILTER (WHERE {_CLOSED}) AS mean_days_to_close,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.requested_at) / 86400.0)
+        FILTER (WHERE {_CLOSED} AND r.closed_at IS NOT NULL) AS median_days_to_close,
+    avg(extract(epoch FROM :now - r.requested_at) / 86400.0) FILTER (WHERE r.is_open) AS mean_days_open,
+    count(*) FILTER (WHERE {_CLOSED} AND r.due_at IS NOT NULL AND r.closed_at IS NOT NULL) AS closed_with_due,
+    count(*) FILTER (WHERE {_CLOSED} AND r.closed_at <= r.due_at) AS closed_on_time,
+    count(*) FILTER (WHERE r.is_open AND r.due_at < :now) AS overdue
+"""
+
+
+def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | None
+          ) -> tuple[str, dict[str, Any]]:
+    """The WHERE fragment of a report: the filter in scope ``city`` (unless it asks for another)."""
+    if flt.scope == "mapped":
+        flt = flt.replace(scope="city")
+    where, params = flt.sql(city, "r", now)
+    if distinct:
+        where += f" AND {DISTINCT}"
+    params["now"] = now or datetime.now(timezone.utc)
+    params["tz"] = city.timezone
+    return where, params
+
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shares from counts; days rounded to 0.1; counts as integers."""
+    for column in ("requests", "distinct_problems", "open", "closed", "cancelled", "closed_with_due",
+                   "closed_on_time", "overdue"):
+        frame[column] = frame[column].fillna(0).astype("int64")
+    total = frame["requests"].where(frame["requests"] > 0)
+    for column in ("open", "closed", "cancelled"):
+        frame[f"{column}_share"] = (frame[column] / total).astype(float)
+    frame["within_service_level_share"] = (
+        frame["closed_on_time"] / frame["closed_with_due"].where(frame["closed_with_due"] > 0)).astype(float)
+    for column in ("mean_days_to_close", "median_days_to_close", "mean_days_open"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def summary(session: Session, city: CityConfig, flt: RequestFilter = RequestFilter(), *, distinct: bool = False,
+            now: datetime | None = None) -> pd.Series:
+    """The Summary of Performance of the requests under ``flt``: one pass over them.
+
+    Returns a Series indexed by :data:`SUMMARY_COLUMNS` (plus ``closed_with_due`` and
+    ``closed_on_time``). Shares are fractions (0.25 is 25 %); days are floats, NaN when
+    there is nothing to average.
+    """
+    where, params = _base(city, flt, distinct, now)
+    row = session.execute(text(f"SELECT {_AGGREGATES} FROM service_request r WHERE {where}"), params).mappings().one()
+    frame = _finish(pd.DataFrame([dict(row)]))
+    return frame[[*SUMMARY_COLUMNS, "closed_with_due", "closed_on_time"]].astype(object).iloc[0]
+
+
+def _dimension(name: str) -> str:
+    if name not in DIMENSIONS:
+        raise FilterError(f"Break out by one of {', '.join(DIMENSIONS)}, not {name!r}.")
+    return DIMENSIONS[name][0]
+
+
+def _period_sql(period: str, fiscal_start: int) -> str:
+    """The local start date of the period of ``r.requested_at`` (SQL, needs :tz)."""
+    local = "(r.requested_at AT TIME ZONE :tz)"
+    if period in ("week", "month", "quarter", "year", "day"):
+        return f"date_trunc('{period}', {local})::date"
+    if period == "fiscal_year":
+        shift = f"interval '{fiscal_start - 1} months'"
+        return f"(date_trunc('year', {local} - {shift}) + {shift})::date"
+    raise FilterError(f"The period must be one of {', '.join(PERIODS)}, not {period!r}.")
+
+
+def period_label(start: date, period: str, fiscal_start: int = 7) -> str:
+    """A period for people: "2024-W05 (from 29 Jan)", "January 2024", "2024 Q1", "Fiscal year 2023–24", "2024"."""
+    if period == "day":
+        return start.isoformat()
+    if period == "week":
+        year, week, _ = start.isocalendar()
+        return f"Week {week} of {year} (from {start:%d %b})"
+    if period == "month":
+        return f"{start:%B %Y}"
+    if period == "quarter":
+        return f"{start.year} quarter {(start.month - 1) // 3 + 1}"
+    if period == "fiscal_year":
+        if fiscal_start == 1:
+            return f"Fiscal year {start.year}"
+        return f"Fiscal year {start.year}–{(start.year + 1) % 100:02d}"
+    return str(start.year)
+
+
+def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *, distinct: bool = False,
+             now: datetime | None = None, choices: FilterChoices | None = None) -> pd.DataFrame:
+    """The summary figures per department, service, group, ward, district, channel or period.
+
+    ``by`` is a key of :data:`DIMENSIONS` or of :data:`PERIODS`. One grouped query.
+    Columns: ``key`` (a code, or the period's local start date), ``label`` (a name for
+    people), then the summary columns. Requests with no value (e.g. no ward) are one row
+    with key ``None`` and label "(none)". Periods come in time order, with every empty
+    period in between, and ``requests_change`` (fraction against the period before);
+    other breakouts by requests, most first.
+    """
+    where, params = _base(city, flt, distinct, now)
+    join = ""
+    if by in PERIODS or by == "day":
+        key = _period_sql(by, city.reports.fiscal_year_start_month)
+    else:
+        key = _dimension(by)
+        if by == "group":
+            join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code"
+    rows = session.execute(text(
+        f"SELECT {key} AS key, {_AGGREGATES} FROM service_request r {join} WHERE {where} GROUP BY 1"), params)
+    frame = pd.DataFrame(rows.mappings().all())
+    if frame.empty:
+        frame = pd.DataFrame(columns=["key", *SUMMARY_COLUMNS, "closed_with_due", "closed_on_time"])
+    frame = _finish(frame)
+    if by in PERIODS or by == "day":
+        frame = _fill_periods(frame, by, city.reports.fiscal_year_start_month)
+        frame["label"] = [period_label(k, by, city.reports.fiscal_year_start_month) for k in frame["key"]]
+        previous = frame["requests"].shift(1)
+        frame["requests_change"] = ((frame["requests"] - previous) / previous.where(previous > 0)).astype(float)
+    else:
+        frame["key"] = frame["key"].astype(object).where(frame["key"].notna(), None)
+        names = _names(by, choices)
+        frame["label"] = [("(none)" if k is None or k == "" else names.get(k, k)) for k in frame["key"]]
+        frame = frame.sort_values(["requests", "label"], ascending=[False, True], kind="stable")
+    columns = ["key", "label", *SUMMARY_COLUMNS, "closed_with_due", "closed_on_time"]
+    if "requests_change" in frame:
+        columns.append("requests_change")
+    return frame[columns].reset_index(drop=True)
+
+
+def _names(by: str, choices: FilterChoices | None) -> dict[str, str]:
+    if choices is None:
+        return {}
+    return {"department": choices.departments, "service": choices.services, "ward": choices.wards,
+            "district": choices.districts, "group": choices.groups}.get(by, {})
+
+
+def next_period_start(start: date, period: str, fiscal_start: int = 7) -> date:
+    """The start of the period after the one starting on ``start`` (local dates)."""
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    months = {"month": 1, "quarter": 3, "fiscal_year": 12, "year": 12}[period]
+    index = start.year * 12 + start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _fill_periods(frame: pd.DataFrame, period: str, fiscal_start: int) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    frame = frame.copy()
+    frame["key"] = [k if isinstance(k, date) else pd.Timestamp(k).date() for k in frame["key"]]
+    frame = frame.set_index("key").sort_index()
+    starts, current = [], frame.index[0]
+    while current <= frame.index[-1]:
+        starts.append(current)
+        current = next_period_start(current, period, fiscal_start)
+    counts = [c for c in frame.columns if frame[c].dtype == "int64"]
+    frame = frame.reindex(starts)
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    return frame.rename_axis("key").reset_index()
+
+
+def year_over_year(session: Session, city: CityConfig, flt: RequestFilter, period: str = "month", *,
+                   distinct: bool = False, now: datetime | None = None) -> pd.DataFrame:
+    """Each week, month or quarter against the same one a year before.
+
+    Columns: ``key``, ``label``, ``requests``, ``requests_year_before`` (0 when the earlier
+    period has none; NaN before the data starts) and ``change`` (fraction), plus the
+    summary columns of the period. The comparison joins the aggregated table with itself.
+    """
+    if period not in ("week", "month", "quarter"):
+        raise FilterError(f"Year over year compares weeks, months or quarters, not {period!r}.")
+    frame = breakout(session, city, flt, period, distinct=distinct, now=now)
+    if frame.empty:
+        return frame.assign(requests_year_before=pd.Series(dtype=float), change=pd.Series(dtype=float))
+    shift = (lambda d: d - timedelta(days=364)) if period == "week" else (lambda d: date(d.year - 1, d.month, 1))
+    counts = dict(zip(frame["key"], frame["requests"]))
+    first = frame["key"].iloc[0]
+    before = [counts.get(shift(k), 0 if shift(k) >= first else float("nan")) for k in frame["key"]]
+    frame["requests_year_before"] = pd.Series(before, dtype=float)
+    base = frame["requests_year_before"].where(frame["requests_year_before"] > 0)
+    frame["change"] = (frame["requests"] - frame["requests_year_before"]) / base
+    return frame
+
+
+@dataclass(frozen=True)
+class YearToDate:
+    """This year so far against the same days of last year."""
+
+    start: date
+    end: date
+    current: pd.Series
+    previous: pd.Series
+
+    def change(self, column: str = "requests") -> float | None:
+        """The change of ``column`` as a fraction (None without a base)."""
+        base = self.previous[column]
+        return None if not base or pd.isna(base) else float((self.current[column] - base) / base)
+
+
+def year_to_date(session: Session, city: CityConfig, flt: RequestFilter, today: date | None = None, *,
+                 fiscal: bool = False, distinct: bool = False, now: datetime | None = None) -> YearToDate:
+    """The summary from the start of the (calendar or fiscal) year to ``today`` (local),
+    and of the same span a year earlier. ``flt``'s own dates are replaced."""
+    today = today or datetime.now(city.tz).date()
+    month = city.reports.fiscal_year_start_month if fiscal else 1
+    start = date(today.year if today.month >= month else today.year - 1, month, 1)
+    last_year_end = _same_day_last_year(today)
+    current = summary(session, city, flt.replace(date_from=start, date_to=today), distinct=distinct, now=now)
+    previous = summary(session, city, flt.replace(date_from=date(start.year - 1, start.month, 1),
+                                                  date_to=last_year_end), distinct=distinct, now=now)
+    return YearToDate(start, today, current, previous)
+
+
+def _same_day_last_year(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per: str | None = None, n: int = 10,
+                 distinct: bool = False, now: datetime | None = None,
+                 choices: FilterChoices | None = None) -> pd.DataFrame:
+    """The ``n`` services with most requests, overall or ``per`` ward / district / department / channel.
+
+    Columns: (``area`` and ``area_label`` with ``per``), ``rank``, ``service_code``,
+    ``service_name``, ``requests``, ``share`` (of the requests of the area or overall),
+    ``open``. Ties are ranked by service code. One query with a window function.
+    """
+    where, params = _base(city, flt, distinct, now)
+    group = _dimension(per) if per else "NULL::text"
+    if per == "group":
+        raise FilterError("Top services per service group is not offered; filter by the group instead.")
+    params["n"] = n
+    rows = session.execute(text(
+        f"""
+        SELECT area, rank, service_code, requests, share, open FROM (
+            SELECT {group} AS area, r.service_code, count(*) AS requests,
+                   count(*) FILTER (WHERE r.is_open) AS open,
+                   count(*)::float / sum(count(*)) OVER (PARTITION BY {group}) AS share,
+                   row_number() OVER (PARTITION BY {group} ORDER BY count(*) DESC, r.service_code) AS rank
+            FROM service_request r WHERE {where} GROUP BY 1, 2) t
+        WHERE rank <= :n ORDER BY area NULLS LAST, rank
+        """), params).mappings().all()
+    frame = pd.DataFrame(rows, columns=["area", "rank", "service_code", "requests", "share", "open"])
+    services = choices.services if choices else {}
+    frame.insert(3, "service_name", [services.get(c, c) for c in frame["service_code"]])
+    if per:
+        names = _names(per, choices)
+        frame.insert(1, "area_label", [names.get(a, a) if a else "(none)" for a in frame["area"]])
+    else:
+        frame = frame.drop(columns=["area"])
+    return frame.reset_index(drop=True)
+
+
+def backlog_aging(session: Session, city: CityConfig, flt: RequestFilter, by: str = "department", *,
+                  distinct: bool = False, now: datetime | None = None,
+                  choices: FilterChoices | None = None) -> pd.DataFrame:
+    """Open requests by age band (whole days since creation at ``now``) per ``by``.
+
+    Columns: ``key``, ``label``, one column per :data:`AGE_BANDS` label, ``open``,
+    ``overdue``; most open first. One grouped query.
+    """
+    where, params = _base(city, flt.replace(status="open"), distinct, now)
+    key = _dimension(by)
+    join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code" if by == "group" else ""
+    age = "floor(extract(epoch FROM :now - r.requested_at) / 86400.0)"
+    bands = ",\n".join(
+        f"count(*) FILTER (WHERE {age} >= {low}" + (f" AND {age} <= {high}" if high is not None else "")
+        + f') AS "{label}"' for label, low, high in AGE_BANDS)
+    rows = session.execute(text(
+        f"""SELECT {key} AS key, {bands}, count(*) AS open, count(*) FILTER (WHERE r.due_at < :now) AS overdue
+            FROM service_request r {join} WHERE {where} GROUP BY 1"""), params).mappings().all()
+    labels = [b[0] for b in AGE_BANDS]
+    frame = pd.DataFrame(rows, columns=["key", *labels, "open", "overdue"])
+    names = _names(by, choices)
+    frame.insert(1, "label", [("(none)" if not k else names.get(k, k)) for k in frame["key"]])
+    return frame.sort_values(["open", "label"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def compliance(session: Session, city: CityConfig, flt: RequestFilter, by: str = "department", *,
+               distinct: bool = False, now: datetime | None = None,
+               choices: FilterChoices | None = None) -> pd.DataFrame:
+    """Service-level compliance per department or service (or any dimension).
+
+    Columns: ``key``, ``label``, ``closed_with_due``, ``closed_on_time``,
+    ``within_service_level_share``, ``open``, ``overdue``, ``median_days_to_close``.
+    """
+    frame = breakout(session, city, flt, by, distinct=distinct, now=now, choices=choices)
+    return frame[["key", "label", "closed_with_due", "closed_on_time", "within_service_level_share", "open",
+                  "overdue", "median_days_to_close"]]
+
+
+def requests_behind(session: Session, city: CityConfig, flt: RequestFilter, *, distinct: bool = False,
+                    now: datetime | None = None, limit: int | None = None) -> gpd.GeoDataFrame:
+    """The requests behind a figure (newest first): the list columns and the point (EPSG:4326,
+    None for requests without a location). No personal data: no reporter, no description."""
+    where, params = _base(city, flt, distinct, now)
+    params["limit"] = limit
+    rows = session.execute(text(
+        f"""
+        SELECT {', '.join('r.' + c for c in LIST_COLUMNS)}, r.channel, r.department_code,
+               ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
+        FROM service_request r WHERE {where} ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit
+        """), params).all()
+    frame = pd.DataFrame(rows, columns=[*LIST_COLUMNS, "channel", "department_code", "lon", "lat"])
+    points = shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+    points[frame["lon"].isna().to_numpy()] = None
+    return gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")
+
+
+__all__ = ["AGE_BANDS", "DIMENSIONS", "DISTINCT", "PERIODS", "SUMMARY_COLUMNS", "YearToDate", "backlog_aging",
+           "breakout", "compliance", "next_period_start", "period_label", "requests_behind", "summary", "top_services",
+           "year_over_year", "year_to_date"]
