@@ -25,13 +25,14 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def live_server(app: Flask) -> Iterator[str]:
+def live_server(app: Flask, threaded: bool = False) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a thread; yields the base URL.
 
-    One request at a time: the app is bound to the test's single connection, whose
-    transaction is rolled back afterwards, so browser tests leave nothing behind.
+    By default one request at a time: the app is bound to the test's single connection,
+    whose transaction is rolled back afterwards, so browser tests leave nothing behind.
+    ``threaded`` serves a thread per request (load and fault tests on a real database).
     """
-    server = make_server("127.0.0.1", 0, app, threaded=False)
+    server = make_server("127.0.0.1", 0, app, threaded=threaded)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -65,16 +66,3 @@ def log_in_page(page: object, base: str, username: str, next_path: str = "/") ->
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{next_path}")
-
-
-@contextmanager
-def live_server_threaded(app: Flask) -> Iterator[str]:
-    """Serve ``app`` with a thread per request (for load and fault tests on a real database)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)

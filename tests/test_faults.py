@@ -97,7 +97,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def test_database_restart_under_load_loses_and_doubles_nothing(fault_database, settings):
     if settings.database_url:
         pytest.skip("restarting the server needs the embedded cluster (DATABASE_URL names another server)")
-    from tests.browser import live_server_threaded
+    from tests.browser import live_server
 
     copy, _ = fault_database
     cluster = EmbeddedCluster(settings.pg_dir)
@@ -127,7 +127,7 @@ def test_database_restart_under_load_loses_and_doubles_nothing(fault_database, s
                 time.sleep(0.1)
             n += 1
 
-    with live_server_threaded(app) as base:
+    with live_server(app, threaded=True) as base:
         workers = [threading.Thread(target=resident, args=(w, base)) for w in range(4)]
         for w in workers:
             w.start()
