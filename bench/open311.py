@@ -45,7 +45,7 @@ from app.service_requests.catalogue import sync_catalogue
 from app.service_requests.importer import import_history
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, percentiles, write_results
-from bench.requests import DATA_DIR, OWNERS, SERVICE_SHARES
+from bench.requests import DATA_DIR, write_history
 
 TARGETS = {"get_p95_ms": 100.0, "post_per_s": 100.0}
 SOURCE_PREFIX = "O311-"
@@ -61,13 +61,6 @@ def history_file(session: Any, rows: int, end: datetime, seed: int = 311) -> Pat
     if path.exists():
         return path
     rng = np.random.default_rng(seed)
-    addresses = pd.DataFrame(session.execute(text(
-        "SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
-        "WHERE city = 'la' AND kind = 'address' ORDER BY random() LIMIT :n"), {"n": min(rows, 400_000)}).all())
-    pick = addresses.iloc[rng.integers(0, len(addresses), rows)].reset_index(drop=True)
-    names = list(SERVICE_SHARES)
-    shares = np.array(list(SERVICE_SHARES.values()))
-    services = rng.choice(names, size=rows, p=shares / shares.sum())
     local_end = pd.Timestamp(end).tz_convert("America/Los_Angeles").tz_localize(None)  # the city file's local times
     created = local_end - pd.to_timedelta(rng.uniform(0, 3 * 365 * 86400, rows), unit="s")
     done = created + pd.to_timedelta(rng.exponential(5 * 86400, rows), unit="s")
@@ -75,21 +68,7 @@ def history_file(session: Any, rows: int, end: datetime, seed: int = 311) -> Pat
     status = np.where(finished, rng.choice(["Closed", "Cancelled"], size=rows, p=[0.97, 0.03]),
                       rng.choice(["Open", "Pending"], size=rows))
     updated = np.where(finished, done.strftime("%Y-%m-%d %H:%M:%S"), created.strftime("%Y-%m-%d %H:%M:%S"))
-    frame = pd.DataFrame({
-        "SRNumber": [f"{SOURCE_PREFIX}{i}" for i in range(rows)],
-        "CreatedDate": created.strftime("%Y-%m-%d %H:%M:%S"),
-        "UpdatedDate": updated,
-        "ClosedDate": np.where(status == "Closed", done.strftime("%Y-%m-%d %H:%M:%S"), ""),
-        "RequestType": services,
-        "Owner": [OWNERS.get(s, "BOS") for s in services],
-        "Status": status,
-        "RequestSource": rng.choice(["Call", "Mobile App", "Self Service", "Driver Self Report", "Email"], size=rows,
-                                    p=[0.44, 0.22, 0.13, 0.2, 0.01]),
-        "Address": pick["standardized"], "ZipCode": pick["zipcode"],
-        "Latitude": pick["lat"].round(7), "Longitude": pick["lon"].round(7),
-    })
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    write_history(session, path, rng, created, updated, done, status, prefix=SOURCE_PREFIX)
     return path
 
 

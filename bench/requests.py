@@ -48,6 +48,20 @@ def history_file(session: Any, rows: int, seed: int = 311) -> Path:
     if path.exists():
         return path
     rng = np.random.default_rng(seed)
+    created = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.uniform(0, 3 * 365 * 86400, rows), unit="s")
+    closed = created + pd.to_timedelta(rng.exponential(4 * 86400, rows), unit="s")
+    status = rng.choice(["Closed", "Cancelled", "Open", "Pending"], size=rows, p=[0.95, 0.03, 0.01, 0.01])
+    write_history(session, path, rng, created, closed, closed, status, prefix="B-")
+    return path
+
+
+def write_history(session: Any, path: Path, rng: np.random.Generator, created: pd.DatetimeIndex,
+                  updated: Any, done: pd.DatetimeIndex, status: np.ndarray, prefix: str) -> None:
+    """Write a MyLA311-format CSV of ``len(created)`` requests at random synthetic addresses.
+
+    Times are local (the city file's); a row is closed at ``done`` when its status is Closed.
+    """
+    rows = len(created)
     addresses = pd.DataFrame(session.execute(text(
         "SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
         "WHERE city = 'la' AND kind = 'address' ORDER BY random() LIMIT :n"), {"n": min(rows, 400_000)}).all())
@@ -55,14 +69,12 @@ def history_file(session: Any, rows: int, seed: int = 311) -> Path:
     names = list(SERVICE_SHARES)
     shares = np.array(list(SERVICE_SHARES.values()))
     services = rng.choice(names, size=rows, p=shares / shares.sum())
-    created = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.uniform(0, 3 * 365 * 86400, rows), unit="s")
-    closed = created + pd.to_timedelta(rng.exponential(4 * 86400, rows), unit="s")
-    status = rng.choice(["Closed", "Cancelled", "Open", "Pending"], size=rows, p=[0.95, 0.03, 0.01, 0.01])
+    stamp = "%Y-%m-%d %H:%M:%S"
     frame = pd.DataFrame({
-        "SRNumber": [f"B-{i}" for i in range(rows)],
-        "CreatedDate": created.strftime("%Y-%m-%d %H:%M:%S"),
-        "UpdatedDate": closed.strftime("%Y-%m-%d %H:%M:%S"),
-        "ClosedDate": np.where(status == "Closed", closed.strftime("%Y-%m-%d %H:%M:%S"), ""),
+        "SRNumber": [f"{prefix}{i}" for i in range(rows)],
+        "CreatedDate": created.strftime(stamp),
+        "UpdatedDate": updated.strftime(stamp) if hasattr(updated, "strftime") else updated,
+        "ClosedDate": np.where(status == "Closed", done.strftime(stamp), ""),
         "RequestType": services,
         "Owner": [OWNERS.get(s, "BOS") for s in services],
         "Status": status,
@@ -73,7 +85,6 @@ def history_file(session: Any, rows: int, seed: int = 311) -> Path:
     })
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
-    return path
 
 
 def floor(database: Any, path: Path) -> dict[str, float]:
