@@ -20,6 +20,12 @@ def cluster_root():
     (PROJECT_ROOT / "var").mkdir(exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="cluster-test-", dir=PROJECT_ROOT / "var"))
     yield root / "pg"
+    # A checkout the server's user cannot reach keeps its clusters under /var/lib/geo311: remove that too.
+    moved = EmbeddedCluster(root / "pg")
+    moved.stop()
+    if moved.root != (root / "pg").resolve():
+        shutil.rmtree(moved.root, ignore_errors=True)
+        Path(moved.root.parent, f".{moved.root.name}.lock").unlink(missing_ok=True)
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -86,6 +92,7 @@ def test_as_root_a_folder_the_server_user_cannot_reach_is_moved(tmp_path):
     finally:
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
+        Path(cluster.root.parent, f".{cluster.root.name}.lock").unlink(missing_ok=True)
 
 
 def test_the_app_stops_the_server_it_started_when_terminated(cluster_root):
