@@ -93,32 +93,14 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
     with _lock:
         if key in _cells_cache:
             return _cells_cache[key]
-    area = float(jurisdiction(session, city).loc[0, "area_km2"])
-    if area / hexagon_area_km2(size_m) > MAX_CELLS:
-        smallest = math.sqrt(area / MAX_CELLS * 1e6 / (3 * math.sqrt(3) / 2))
-        raise FilterError(f"A {size_m:.0f} m cell makes more than {MAX_CELLS:,} cells over {city.name}; "
-                          f"use at least {math.ceil(smallest / 25) * 25:.0f} m.")
-    # Hexagons over the jurisdiction's extent, kept where they touch one of its subdivided
-    # pieces (GiST-indexed: far faster than testing each against the whole outline), with
-    # the share of their area inside (pieces do not overlap: the shares add up).
-    rows = session.execute(text(
-        """
-        WITH extent AS (
-            SELECT ST_Envelope(ST_Transform(f.geom, :srid)) AS g FROM boundary_feature f WHERE f.version_id = :version
-        ), cells AS (
-            SELECT h.i, h.j, h.geom AS projected, ST_Transform(h.geom, 4326) AS geom
-            FROM extent, ST_HexagonGrid(:size, extent.g) h
-        ), shares AS (
-            SELECT c.i, c.j, c.geom,
-                   (SELECT sum(CASE WHEN ST_Within(c.geom, p.geom) THEN ST_Area(c.projected)
-                                    ELSE ST_Area(ST_Transform(ST_Intersection(p.geom, c.geom), :srid)) END)
-                    FROM boundary_piece p WHERE p.version_id = :version AND ST_Intersects(p.geom, c.geom))
-                   / ST_Area(c.projected) AS share
-            FROM cells c
-        )
-        SELECT i, j, ST_AsBinary(geom) AS geom, least(share, 1.0) AS share FROM shares WHERE share > 0
-        ORDER BY i, j
-        """), {"srid": srid, "version": version, "size": size_m}).all()
+    rows = _stored_cells(session, version, srid, size_m)
+    if rows is None:
+        area = float(jurisdiction(session, city).loc[0, "area_km2"])
+        if area / hexagon_area_km2(size_m) > MAX_CELLS:
+            smallest = math.sqrt(area / MAX_CELLS * 1e6 / (3 * math.sqrt(3) / 2))
+            raise FilterError(f"A {size_m:.0f} m cell makes more than {MAX_CELLS:,} cells over {city.name}; "
+                              f"use at least {math.ceil(smallest / 25) * 25:.0f} m.")
+        rows = _build_cells(session, version, srid, size_m)
     i = np.array([r.i for r in rows], dtype=np.int64)
     j = np.array([r.j for r in rows], dtype=np.int64)
     height = math.sqrt(3) * size_m
@@ -130,6 +112,60 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
     with _lock:
         _cells_cache[key] = cells
     return cells
+
+
+def _stored_cells(session: Session, version: int, srid: int, size_m: float) -> list | None:
+    """The grid as kept in the database, or None when it was never built."""
+    built = session.execute(text("SELECT 1 FROM hex_grid WHERE version_id = :v AND srid = :s AND size_m = :m"),
+                            {"v": version, "s": srid, "m": size_m}).first()
+    if built is None:
+        return None
+    return session.execute(text(
+        "SELECT i, j, geom, share FROM hex_grid_cell WHERE version_id = :v AND srid = :s AND size_m = :m ORDER BY i, j"),
+        {"v": version, "s": srid, "m": size_m}).all()
+
+
+_GRID_SQL = """
+    WITH extent AS (
+        SELECT ST_Envelope(ST_Transform(f.geom, :srid)) AS g FROM boundary_feature f WHERE f.version_id = :version
+    ), cells AS (
+        SELECT h.i, h.j, h.geom AS projected, ST_Transform(h.geom, 4326) AS geom
+        FROM extent, ST_HexagonGrid(:size, extent.g) h
+    ), shares AS (
+        SELECT c.i, c.j, c.geom,
+               (SELECT sum(CASE WHEN ST_Within(c.geom, p.geom) THEN ST_Area(c.projected)
+                                ELSE ST_Area(ST_Transform(ST_Intersection(p.geom, c.geom), :srid)) END)
+                FROM boundary_piece p WHERE p.version_id = :version AND ST_Intersects(p.geom, c.geom))
+               / ST_Area(c.projected) AS share
+        FROM cells c
+    )
+    {action} SELECT {columns} i, j, ST_AsBinary(geom) AS geom, least(share, 1.0) AS share FROM shares WHERE share > 0
+"""
+
+
+def _build_cells(session: Session, version: int, srid: int, size_m: float) -> list:
+    """Build the grid in PostGIS and keep it for every process and request.
+
+    Hexagons over the jurisdiction's extent are kept where they touch one of its
+    subdivided pieces (GiST-indexed: far faster than testing each against the whole
+    outline), with the share of their area inside (pieces do not overlap: the shares add
+    up). The grid is derived data, the same for everyone, so it is stored on a connection
+    of its own and committed, even from a read-only page; a session with uncommitted
+    writes of its own (a boundary load being tried) gets it computed without storing.
+    """
+    params = {"srid": srid, "version": version, "size": size_m}
+    own_writes = session.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar()
+    if own_writes:
+        return session.execute(text(_GRID_SQL.format(action="", columns="") + " ORDER BY i, j"), params).all()
+    with session.connection().engine.begin() as conn:
+        conn.execute(text(_GRID_SQL.format(
+            action="INSERT INTO hex_grid_cell (version_id, srid, size_m, i, j, geom, share)",
+            columns=":version, :srid, :size,") + " ON CONFLICT DO NOTHING"), params)
+        conn.execute(text(
+            "INSERT INTO hex_grid (version_id, srid, size_m, cells) SELECT :version, :srid, :size, count(*) "
+            "FROM hex_grid_cell WHERE version_id = :version AND srid = :srid AND size_m = :size ON CONFLICT DO NOTHING"),
+            params)
+    return _stored_cells(session, version, srid, size_m) or []
 
 
 def hex_counts(session: Session, city: CityConfig, flt: RequestFilter, size_m: float,

@@ -187,3 +187,16 @@ def test_a_configured_tile_server_is_the_base(session, la):
     assert '"fillOpacity": 0.0' in html  # the city is drawn over the tiles, not hiding them
     without = maps.render(maps.base_map(session, la, maps.MapOptions()))
     assert "L.tileLayer" not in without and '"fillOpacity": 1.0' in without
+
+
+def test_the_hexagon_grid_is_built_once_and_kept(session, la):
+    from geo import grid
+
+    grid._cells_cache.clear()
+    first = grid.hex_cells(session, la, 700.0)
+    kept = session.execute(text("SELECT cells FROM hex_grid WHERE size_m = 700")).scalar()
+    assert kept == len(first) > 100  # stored for every process, with as many cells as computed
+    grid._cells_cache.clear()
+    again = grid.hex_cells(session, la, 700.0)  # read back, not built again
+    assert again["cell"].tolist() == first["cell"].tolist()
+    assert np.allclose(again["share"], first["share"])
