@@ -40,7 +40,9 @@ class BoundaryIndex:
             shapely.prepare(geometry)
         stream = ((i, geometry.bounds, None) for i, geometry in enumerate(self._geometries))
         self._tree = rtree_index.Index(stream) if self._geometries else rtree_index.Index()
-        self._lock = threading.Lock()  # rtree queries are not documented as thread-safe
+        # rtree queries are not documented as thread-safe, and GEOS builds a prepared geometry's
+        # indexes lazily on first use: two threads testing one piece at once crashed the process.
+        self._lock = threading.Lock()
 
     @classmethod
     def build(cls, session: Session, city: str) -> "BoundaryIndex":
@@ -69,7 +71,7 @@ class BoundaryIndex:
         x, y = check_lon_lat(lon, lat)
         with self._lock:
             candidates = list(self._tree.intersection((x, y, x, y)))
-        hits = (self._hits[i] for i in candidates if shapely.intersects_xy(self._geometries[i], x, y))
+            hits = [self._hits[i] for i in candidates if shapely.intersects_xy(self._geometries[i], x, y)]
         return resolve(x, y, hits)
 
 
