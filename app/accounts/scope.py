@@ -8,11 +8,10 @@ that its existence is not confirmed either.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
-
 from app.accounts.models import StaffUser
 from app.accounts.roles import ROLES, role_allows
 from app.service_requests.models import ServiceRequest
+from geo.filters import RequestFilter
 
 
 def in_scope(user: StaffUser, request: ServiceRequest) -> bool:
@@ -28,17 +27,14 @@ def in_scope(user: StaffUser, request: ServiceRequest) -> bool:
     return False
 
 
-def scope_clause(user: StaffUser) -> ColumnElement[bool]:
-    """The same rule as a WHERE condition on ``service_request``, for lists and queues."""
+def within_scope(user: StaffUser, flt: RequestFilter) -> RequestFilter:
+    """``flt`` narrowed to ``user``'s scope: the same rule as :func:`in_scope`, for lists and exports."""
     scope = ROLES[user.role].scope if user.role in ROLES else None
-    if scope == "city":
-        return true()
     if scope == "department":
-        return ServiceRequest.department_code == user.department_code
+        return flt.replace(department=user.department_code)
     if scope == "area":
-        column = ServiceRequest.ward_key if user.area_role == "wards" else ServiceRequest.district_key
-        return column == user.area_key
-    return false()
+        return flt.replace(ward=user.area_key) if user.area_role == "wards" else flt.replace(district=user.area_key)
+    return flt
 
 
 def may(user: StaffUser | None, permission: str, request: ServiceRequest | None = None) -> bool:

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from app.city import AreaLayerSpec
 from app.service_requests.states import CHANNELS, STATE_LABELS
-from app.accounts.roles import ROLES
+from app.accounts.scope import within_scope
 from app.web import db_session, services
 from app.web.access import current_user, inline_scripts_allowed, requires
 from geo import aggregate, exports, listing, maps
@@ -425,24 +425,13 @@ def heat_map():
 
 # --- the requests behind a figure -------------------------------------------------------------
 
-def _within_scope(flt: RequestFilter) -> RequestFilter:
-    """Lists of requests stay within the user's scope (a department's, a council member's area)."""
-    user = current_user()
-    scope = ROLES[user.role].scope
-    if scope == "department":
-        return flt.replace(department=user.department_code)
-    if scope == "area":
-        return flt.replace(ward=user.area_key) if user.area_role == "wards" else flt.replace(district=user.area_key)
-    return flt
-
-
 @bp.get("/requests")
 @requires("requests.view")
 def request_list():
     """The requests under a filter, newest first, a page at a time, each linked to its staff page."""
     s = services()
     choices = _choices()
-    flt = _within_scope(_filter(choices))
+    flt = within_scope(current_user(), _filter(choices))
     page_number = _number("page", int, 1)
     try:
         page = listing.request_page(db_session(), s.city, flt, page_number, PAGE_SIZE)
@@ -492,7 +481,7 @@ def export(what: str, fmt: str):
     elif what == "heat":
         frame = density_points(session, s.city, flt, _heat_cell())
     elif what == "requests":
-        flt = _within_scope(flt)
+        flt = within_scope(current_user(), flt)
         frame, total = listing.request_points(session, s.city, flt, limit=None)
     else:
         abort(404, f"There is no layer {what!r} to export; try wards, districts, hotspots, emerging, heat or requests.")

@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from app.service_requests.states import CHANNELS
 from app.web import db_session, services
-from app.web.access import public, requires
+from app.web.access import current_user, public, requires
 from app.web.charts import column_chart, hbar_chart
-from app.web.maps import _within_scope  # one rule for exports of requests: the user's scope
+from app.accounts.scope import within_scope
 from geo import exports, reports
 from geo.filters import FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter
 
@@ -331,7 +331,7 @@ def export_requests(fmt: str):
         abort(404, f"Requests are exported as {', '.join(REQUEST_FORMATS)}, not {fmt!r}.")
     s = services()
     choices = _choices()
-    flt = _within_scope(_filter(choices))
+    flt = within_scope(current_user(), _filter(choices))
     frame = reports.requests_behind(db_session(), s.city, flt, distinct=_distinct())
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
     name = f"{s.city.key}-report-requests-{stamp}.{fmt}"
