@@ -134,3 +134,13 @@ def test_the_app_stops_the_server_it_started_when_terminated(cluster_root):
     finally:
         server.kill()
         cluster.stop()
+
+
+def test_memory_settings_follow_the_machine():
+    from app.cluster import memory_settings
+
+    small = memory_settings(2 * 2**30)
+    assert small["shared_buffers"] == "512MB" and small["effective_cache_size"] == "1024MB"
+    assert memory_settings(512 * 2**20)["shared_buffers"] == "256MB"  # never below the old fixed value
+    big = memory_settings(64 * 2**30)
+    assert big["shared_buffers"] == "4096MB" and big["maintenance_work_mem"] == "1024MB"

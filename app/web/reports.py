@@ -135,7 +135,7 @@ def breakout_page(by: str):
     is_period = by in reports.PERIODS
     yoy = None
     if by in ("week", "month", "quarter"):
-        yoy = reports.year_over_year(session, s.city, flt, by, distinct=distinct)["requests_year_before"].tolist()
+        yoy = reports.with_year_before(table, by)["requests_year_before"].tolist()
     rows = []
     for i, row in enumerate(_records(table)):
         if is_period:
