@@ -63,11 +63,13 @@ def find_bindir() -> Path:
 
 
 def memory_settings(total_bytes: int | None = None) -> dict[str, str]:
-    """Memory settings for the embedded server, sized from the machine at every start.
+    """Memory and planner settings for the embedded server, sized from the machine at every start.
 
     A quarter of the memory (between 256 MB and 4 GB) for shared buffers, the usual
     advice: reports scan the whole request table, and PostgreSQL reads a table larger
     than a quarter of its buffers through a small ring instead of keeping it cached.
+    Random reads priced as on a solid-state disk with the data cached (1.1, not 4), so
+    that reports choose the index-only scans made for them.
     """
     if total_bytes is None:
         total_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -78,6 +80,7 @@ def memory_settings(total_bytes: int | None = None) -> dict[str, str]:
         "effective_cache_size": f"{max(mb // 2, 512)}MB",
         "work_mem": "64MB",
         "maintenance_work_mem": f"{min(max(mb // 16, 256), 1024)}MB",
+        "random_page_cost": "1.1",
     }
 
 

@@ -83,7 +83,10 @@ class ServiceRequest(Base):
               postgresql_where=text("idempotency_key IS NOT NULL")),
         Index("service_request_geom_idx", "geom", postgresql_using="gist"),
         Index("service_request_open_service", "city", "service_code", "requested_at", postgresql_where=text("is_open")),
-        Index("service_request_requested", "city", "requested_at"),
+        # Reports (migration 0009): index-only scans read what a report needs and no more.
+        Index("service_request_report", "city", "requested_at",
+              postgresql_include=["in_jurisdiction", "is_open", "status", "closed_at", "due_at", "duplicate_of",
+                                  "service_code", "department_code", "ward_key", "district_key", "channel"]),
         Index("service_request_ward", "city", "ward_key"),
         Index("service_request_district", "city", "district_key"),
         Index("service_request_due", "city", "due_at", postgresql_where=text("is_open")),
