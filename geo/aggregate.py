@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.city import CityConfig
+from geo import reports
 from geo.filters import FilterError, RequestFilter
 from geo.layers import area_spec, areas
 
@@ -59,7 +60,8 @@ def area_summary(session: Session, city: CityConfig, layer: str, flt: RequestFil
 
 @dataclass(frozen=True)
 class AreaFacts:
-    """The headline figures of a selection (usually one area)."""
+    """The headline figures of a selection (usually one area): ``closed`` is closed and not
+    cancelled, as on the reports."""
 
     requests: int
     open: int
@@ -71,30 +73,22 @@ class AreaFacts:
 
 
 def area_facts(session: Session, city: CityConfig, flt: RequestFilter, now: datetime | None = None) -> AreaFacts:
-    """Requests, open backlog, overdue, closed and days to close (median and mean) under ``flt``.
+    """Requests, open backlog, overdue, closed and days to close (median and mean) under ``flt``,
+    in the filter's own scope (a map's area counts the requests the map shows).
 
-    Days to close count the closed requests that have a closing time.
+    The figures and their definitions are the Summary of Performance's
+    (:func:`geo.reports.summary`): closed means closed and not cancelled, and days to
+    close count the closed requests that have a closing time.
     """
-    where, params = flt.sql(city)
-    params["now"] = now or datetime.now(timezone.utc)
-    row = session.execute(text(
-        f"""
-        SELECT count(*) AS requests,
-               count(*) FILTER (WHERE r.is_open) AS open,
-               count(*) FILTER (WHERE r.is_open AND r.due_at < :now) AS overdue,
-               count(*) FILTER (WHERE NOT r.is_open) AS closed,
-               count(r.closed_at) FILTER (WHERE NOT r.is_open) AS closed_with_date,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.closed_at - r.requested_at) / 86400)
-                   FILTER (WHERE NOT r.is_open AND r.closed_at IS NOT NULL) AS median_days,
-               avg(extract(epoch FROM r.closed_at - r.requested_at) / 86400)
-                   FILTER (WHERE NOT r.is_open AND r.closed_at IS NOT NULL) AS mean_days
-        FROM service_request r WHERE {where}
-        """), params).one()
+    row = reports.summary(session, city, flt, now=now, keep_scope=True)
+
+    def days(value: object) -> float | None:
+        return None if pd.isna(value) else round(float(value), 1)
+
     return AreaFacts(
-        requests=row.requests, open=row.open, overdue=row.overdue, closed=row.closed,
-        closed_with_date=row.closed_with_date,
-        median_days_to_close=None if row.median_days is None else round(float(row.median_days), 1),
-        mean_days_to_close=None if row.mean_days is None else round(float(row.mean_days), 1),
+        requests=int(row["requests"]), open=int(row["open"]), overdue=int(row["overdue"]),
+        closed=int(row["closed"]), closed_with_date=int(row["closed_with_date"]),
+        median_days_to_close=days(row["median_days_to_close"]), mean_days_to_close=days(row["mean_days_to_close"]),
     )
 
 

@@ -27,7 +27,7 @@ from app.city import CityConfig
 from app.errors import UserError
 from app.service_requests.states import CHANNELS
 
-STATUSES = ("all", "open", "closed")
+STATUSES = ("all", "open", "closed", "cancelled")
 SCOPES = ("mapped", "left_out", "all", "city")
 #: The requests a map can show: a real point inside the city.
 MAPPED = "{a}.geom IS NOT NULL AND {a}.location_quality <> 'placeholder' AND {a}.in_jurisdiction"
@@ -45,7 +45,8 @@ class FilterError(UserError):
 class RequestFilter:
     """A selection of one city's requests.
 
-    ``status`` is ``all``, ``open`` or ``closed``; ``date_from`` / ``date_to`` are local
+    ``status`` is ``all``, ``open``, ``closed`` (closed and not cancelled, as the reports
+    count) or ``cancelled``; ``date_from`` / ``date_to`` are local
     dates of the city, both included, on the request's creation time. ``scope`` is
     ``mapped`` (the default: what maps can show), ``left_out`` (what they cannot), ``all``
     or ``city`` (all but requests known to be outside the city: what reports count).
@@ -115,7 +116,9 @@ class RequestFilter:
         if self.status == "open":
             clauses.append(f"{a}.is_open")
         elif self.status == "closed":
-            clauses.append(f"NOT {a}.is_open")
+            clauses.append(f"NOT {a}.is_open AND {a}.status <> 'cancelled'")
+        elif self.status == "cancelled":
+            clauses.append(f"{a}.status = 'cancelled'")
         if self.channels:
             clauses.append(f"{a}.channel = ANY(:f_channels)")
             params["f_channels"] = list(self.channels)
@@ -231,7 +234,7 @@ def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
 def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | None = None) -> RequestFilter:
     """A filter from query-string arguments (each name to its list of values).
 
-    Names: ``service`` (repeatable), ``department``, ``status`` (open, closed, all),
+    Names: ``service`` (repeatable), ``department``, ``status`` (open, closed, cancelled, all),
     ``channel`` (repeatable), ``from`` and ``to`` (YYYY-MM-DD), ``ward``, ``district``,
     ``overdue`` (1), ``scope`` (mapped, left_out, all, city), ``group``. Empty values are ignored. With
     ``choices``, codes are checked against them. Raises :class:`FilterError`.

@@ -87,6 +87,7 @@ _AGGREGATES = f"""
     count(*) FILTER (WHERE r.status = 'cancelled') AS cancelled,
     avg({_DAYS_TO_CLOSE}) FILTER (WHERE {_CLOSED}) AS mean_days_to_close,
     avg(date_part('epoch', :now - r.requested_at) / 86400.0) FILTER (WHERE r.is_open) AS mean_days_open,
+    count(r.closed_at) FILTER (WHERE {_CLOSED}) AS closed_with_date,
     count(*) FILTER (WHERE {_CLOSED} AND r.due_at IS NOT NULL AND r.closed_at IS NOT NULL) AS closed_with_due,
     count(*) FILTER (WHERE {_CLOSED} AND r.closed_at <= r.due_at) AS closed_on_time,
     count(*) FILTER (WHERE r.is_open AND r.due_at < :now) AS overdue
@@ -94,7 +95,7 @@ _AGGREGATES = f"""
 
 
 _FIGURES = ("requests", "distinct_problems", "open", "closed", "cancelled", "mean_days_to_close", "mean_days_open",
-            "closed_with_due", "closed_on_time", "overdue")
+            "closed_with_date", "closed_with_due", "closed_on_time", "overdue")
 _CLOSED_DAYS = f"{_DAYS_TO_CLOSE}) FILTER (WHERE {_CLOSED} AND r.closed_at IS NOT NULL"  # for array_agg(
 
 
@@ -110,9 +111,8 @@ def _figures(session: Session, key: str | None, join: str, where: str, params: d
     columns = ", ".join(f"g.{name}" for name in _FIGURES)
     if key is None:
         row = dict(session.execute(text(
-            f"""SELECT {_AGGREGATES}, count(*) FILTER (WHERE {_CLOSED} AND r.closed_at IS NOT NULL) AS timed
-                FROM service_request r {join} WHERE {where}"""), params).mappings().one())
-        timed = row.pop("timed")
+            f"SELECT {_AGGREGATES} FROM service_request r {join} WHERE {where}"), params).mappings().one())
+        timed = row["closed_with_date"]
         row["median_days_to_close"] = None
         if medians and timed:
             # percentile_cont(0.5): the middle value, or the mean of the two middle values.
@@ -134,10 +134,11 @@ def _figures(session: Session, key: str | None, join: str, where: str, params: d
     return frame
 
 
-def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | None
+def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | None, *, keep_scope: bool = False
           ) -> tuple[str, dict[str, Any]]:
-    """The WHERE fragment of a report: the filter in scope ``city`` (unless it asks for another)."""
-    if flt.scope == "mapped":
+    """The WHERE fragment of a report: the filter in scope ``city`` (unless it asks for another,
+    or ``keep_scope``: the requests a map shows, for the figures of a map's area)."""
+    if flt.scope == "mapped" and not keep_scope:
         flt = flt.replace(scope="city")
     where, params = flt.sql(city, "r", now)
     if distinct:
@@ -149,8 +150,8 @@ def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Shares from counts; days rounded to 0.1; counts as integers."""
-    for column in ("requests", "distinct_problems", "open", "closed", "cancelled", "closed_with_due",
-                   "closed_on_time", "overdue"):
+    for column in ("requests", "distinct_problems", "open", "closed", "cancelled", "closed_with_date",
+                   "closed_with_due", "closed_on_time", "overdue"):
         frame[column] = frame[column].fillna(0).astype("int64")
     total = frame["requests"].where(frame["requests"] > 0)
     for column in ("open", "closed", "cancelled"):
@@ -163,16 +164,17 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(session: Session, city: CityConfig, flt: RequestFilter = RequestFilter(), *, distinct: bool = False,
-            now: datetime | None = None) -> pd.Series:
-    """The Summary of Performance of the requests under ``flt``: one pass over them.
+            now: datetime | None = None, keep_scope: bool = False) -> pd.Series:
+    """The Summary of Performance of the requests under ``flt``.
 
-    Returns a Series indexed by :data:`SUMMARY_COLUMNS` (plus ``closed_with_due`` and
-    ``closed_on_time``). Shares are fractions (0.25 is 25 %); days are floats, NaN when
-    there is nothing to average.
+    Returns a Series indexed by :data:`SUMMARY_COLUMNS` (plus ``closed_with_date``,
+    ``closed_with_due`` and ``closed_on_time``). Shares are fractions (0.25 is 25 %); days
+    are floats, NaN when there is nothing to average. A report counts every request of the
+    city: the map's scope (located requests only) becomes ``city`` unless ``keep_scope``.
     """
-    where, params = _base(city, flt, distinct, now)
+    where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
     frame = _finish(_figures(session, None, "", where, params))
-    return frame[[*SUMMARY_COLUMNS, "closed_with_due", "closed_on_time"]].astype(object).iloc[0]
+    return frame[[*SUMMARY_COLUMNS, "closed_with_date", "closed_with_due", "closed_on_time"]].astype(object).iloc[0]
 
 
 def _dimension(name: str) -> str:
@@ -271,7 +273,7 @@ def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *,
         names = _names(by, choices)
         frame["label"] = [("(none)" if k is None or k == "" else names.get(k, k)) for k in frame["key"]]
         frame = frame.sort_values(["requests", "label"], ascending=[False, True], kind="stable")
-    columns = ["key", "label", *SUMMARY_COLUMNS, "closed_with_due", "closed_on_time"]
+    columns = ["key", "label", *SUMMARY_COLUMNS, "closed_with_date", "closed_with_due", "closed_on_time"]
     if "requests_change" in frame:
         columns.append("requests_change")
     return frame[columns].reset_index(drop=True)

@@ -112,3 +112,15 @@ def test_staff_report_pages_need_reports_view(client, client_as):
     assert client_as("intake").get("/reports/").status_code == 403
     assert client_as("intake").get("/reports/requests.csv").status_code == 403
     assert client_as("council", area_role="wards", area_key="13").get("/reports/by/ward").status_code == 200
+
+
+def test_every_count_links_to_exactly_its_requests(session, la, client_as):
+    """The list behind Open, Closed and Cancelled holds as many requests as the figure says."""
+    from geo.listing import request_page
+
+    figures = reports.summary(session, la, RequestFilter(scope="city"))
+    for status in ("open", "closed", "cancelled"):
+        page = request_page(session, la, RequestFilter(scope="city", status=status), page=1, page_size=1)
+        assert page.total == figures[status], status
+    html = client_as("analyst").get("/reports/").get_data(as_text=True)
+    assert "status=cancelled" in html and "status=closed" in html

@@ -113,7 +113,7 @@ def index():
              "change": ytd.change()},
         chart=column_chart("Requests per month", months["label"].str[:3].tolist(), months["requests"].tolist()),
         urls={"all": _list_url(flt), "open": _list_url(flt, status="open"), "closed": _list_url(flt, status="closed"),
-              "overdue": _list_url(flt, overdue=True)},
+              "cancelled": _list_url(flt, status="cancelled"), "overdue": _list_url(flt, overdue=True)},
         description=flt.describe(choices), query=_query(flt),
         exports={fmt: url_for("reports.export_table", what="summary", fmt=fmt) + _query(flt) for fmt in TABLE_FORMATS},
         request_exports={fmt: url_for("reports.export_requests", fmt=fmt) + _query(flt) for fmt in REQUEST_FORMATS},
