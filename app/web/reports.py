@@ -105,12 +105,15 @@ def index():
     flt = _filter(choices)
     distinct = _distinct()
     figures = _series(reports.summary(session, s.city, flt, distinct=distinct))
-    ytd = reports.year_to_date(session, s.city, flt, distinct=distinct)
+    ytds = [("This year so far", reports.year_to_date(session, s.city, flt, distinct=distinct))]
+    if s.city.reports.fiscal_year_start_month != 1:
+        ytds.append(("This fiscal year so far", reports.year_to_date(session, s.city, flt, fiscal=True,
+                                                                     distinct=distinct)))
     months = reports.breakout(session, s.city, flt, "month", distinct=distinct).tail(24)
     return _page(
         "reports_index.html", flt=flt, choices=choices, figures=figures, distinct=distinct,
-        ytd={"start": ytd.start, "end": ytd.end, "current": _series(ytd.current), "previous": _series(ytd.previous),
-             "change": ytd.change()},
+        ytds=[{"title": title, "start": ytd.start, "end": ytd.end, "current": _series(ytd.current),
+               "previous": _series(ytd.previous), "change": ytd.change()} for title, ytd in ytds],
         chart=column_chart("Requests per month", months["label"].str[:3].tolist(), months["requests"].tolist()),
         urls={"all": _list_url(flt), "open": _list_url(flt, status="open"), "closed": _list_url(flt, status="closed"),
               "cancelled": _list_url(flt, status="cancelled"), "overdue": _list_url(flt, overdue=True)},
