@@ -312,12 +312,14 @@ requests_cli = AppGroup("requests", help="Service requests: history import, area
 @user_errors
 def requests_import(report_dir: Path | None) -> None:
     """Import the request history from the city's configured sources (idempotent on request numbers)."""
-    from app.service_requests.importer import DEFAULT_REPORT_DIR, import_history
+    from app.service_requests.importer import DEFAULT_REPORT_DIR, import_history, tidy_after_import
 
     s = _services()
     with s.database.session() as session:
         report = import_history(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR)
     click.echo(report.summary())
+    if tidy_after_import(s.database.engine, report):
+        click.echo("Vacuumed and analysed the request table for the reports and maps.")
     _audit("config.history_import", None, inserted=report.inserted, updated=report.updated,
            rejected=len(report.rejected))
 

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import text
 
 from app.service_requests.catalogue import sync_catalogue
-from app.service_requests.importer import import_history
+from app.service_requests.importer import import_history, tidy_after_import
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, percentiles, write_results
 from bench.requests import DATA_DIR, history_file
@@ -51,8 +51,8 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
         session.commit()
         start = time.perf_counter()
         report = import_history(session, city, dataclasses.replace(city.requests, paths=(path,)), report_dir=DATA_DIR)
-        session.execute(text("ANALYZE service_request"))
         session.commit()
+    tidy_after_import(database.engine, report)
     return {"requests": report.inserted, "imported": True, "import_s": round(time.perf_counter() - start, 1)}
 
 

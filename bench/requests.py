@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import text
 
 from app.service_requests.catalogue import sync_catalogue
-from app.service_requests.importer import import_history
+from app.service_requests.importer import import_history, tidy_after_import
 from app.service_requests.intake import RequestInput, create_request
 from app.settings import PROJECT_ROOT
 from address_db.validation import Validator
@@ -137,8 +137,8 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
         report = import_history(session, city, mapping, report_dir=DATA_DIR)
         import_s = time.perf_counter() - start
         stored = session.execute(text("SELECT count(*) FROM service_request")).scalar()
-        session.execute(text("ANALYZE service_request"))
         session.commit()
+    tidy_after_import(database.engine, report)
     print(f"import: {report.summary()} in {import_s:.0f} s; floor {floor_s}", flush=True)
 
     validator = Validator(city.key)

@@ -27,7 +27,7 @@ from app.factory import create_app
 from app.settings import PROJECT_ROOT, Settings
 from address_db.loader import load_addresses
 from app.service_requests.catalogue import sync_catalogue
-from app.service_requests.importer import import_history
+from app.service_requests.importer import import_history, tidy_after_import
 from boundaries.loader import load_city as load_city_boundaries
 
 TEST_DBNAME = f"geo311_test_{os.getpid()}"
@@ -72,7 +72,9 @@ def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterato
             sync_catalogue(session, city)
             session.commit()
             if city.requests is not None:
-                import_history(session, city, report_dir=REPORT_DIR)
+                report = import_history(session, city, report_dir=REPORT_DIR)
+                session.commit()
+                tidy_after_import(db.engine, report)  # as `flask requests import` does
     yield db
 
     db.dispose()

@@ -162,3 +162,24 @@ def test_bulk_references_encode_128_bits_like_single_ones(monkeypatch):
         number = int(words[k, 0]) | (int(words[k, 1]) << 64)
         assert ref == references._grouped("".join(references.ALPHABET[(number >> (5 * i)) & 31] for i in range(26)))
         assert references.normalize_reference(ref) == ref
+
+
+def test_a_large_import_is_followed_by_a_vacuum(database):
+    import time as _time
+
+    from app.service_requests.importer import ImportReport, tidy_after_import
+
+    small = ImportReport(city="la", rows_read=10, inserted=10, updated=0)
+    assert tidy_after_import(database.engine, small) is False
+
+    def vacuums() -> int:
+        with database.engine.connect() as conn:
+            return conn.execute(text("SELECT vacuum_count FROM pg_stat_user_tables "
+                                     "WHERE relname = 'service_request'")).scalar()
+
+    before = vacuums()
+    assert tidy_after_import(database.engine, small, min_rows=10) is True
+    deadline = _time.monotonic() + 10
+    while vacuums() == before and _time.monotonic() < deadline:  # statistics arrive a moment later
+        _time.sleep(0.2)
+    assert vacuums() == before + 1

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from address_db.normalize import InvalidAddress, parse_address
@@ -408,6 +408,24 @@ def import_history(session: Session, city: CityConfig, mapping: SourceMapping | 
         raise
     report.report_path = _write_rejected(rejected, city.key, report_dir)
     return report
+
+
+#: An import writing at least this many rows tidies the table afterwards (:func:`tidy_after_import`).
+TIDY_AFTER_ROWS = 10_000
+
+
+def tidy_after_import(engine: Engine, report: ImportReport, min_rows: int = TIDY_AFTER_ROWS) -> bool:
+    """After a large import (committed), ``VACUUM (ANALYZE)`` the request table; True when it ran.
+
+    Reports and maps read the rows through index-only scans, which must read the table
+    itself for every page not yet marked all-visible; a vacuum marks them at once instead
+    of whenever autovacuum comes by. It cannot run inside the import's transaction.
+    """
+    if report.inserted + report.updated < min_rows:
+        return False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (ANALYZE) service_request"))
+    return True
 
 
 def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir: Path) -> Path | None:
