@@ -32,6 +32,31 @@ def bench_database(settings: Settings | None = None) -> tuple[Database, CityConf
     return database, city
 
 
+def drop_bench_data(settings: Settings | None = None) -> None:
+    """Start from nothing: drop the benchmark database and the generated files (never the demo's)."""
+    import shutil
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from app.database import normalize_url
+
+    settings = settings or Settings.from_env()
+    database = Database.from_settings(settings, dbname=BENCH_DBNAME)
+    if database.cluster is not None:
+        database.engine  # noqa: B018 (starts the embedded server, stopped at exit)
+        server = database.cluster.url("postgres")
+    else:
+        server = make_url(normalize_url(settings.database_url)).set(database="postgres").render_as_string(
+            hide_password=False)
+    database.dispose()
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DBNAME}" WITH (FORCE)'))
+    admin.dispose()
+    shutil.rmtree(PROJECT_ROOT / "var" / "bench", ignore_errors=True)
+
+
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     """p50, p95, p99, mean and max of timings in milliseconds."""
     ordered = sorted(samples_ms)
