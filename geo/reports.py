@@ -96,7 +96,6 @@ _AGGREGATES = f"""
 
 _FIGURES = ("requests", "distinct_problems", "open", "closed", "cancelled", "mean_days_to_close", "mean_days_open",
             "closed_with_date", "closed_with_due", "closed_on_time", "overdue")
-_CLOSED_DAYS = f"{_DAYS_TO_CLOSE}) FILTER (WHERE {_CLOSED} AND r.closed_at IS NOT NULL"  # for array_agg(
 
 
 def _figures(session: Session, key: str | None, join: str, where: str, params: dict[str, Any], *,
@@ -108,7 +107,6 @@ def _figures(session: Session, key: str | None, join: str, where: str, params: d
     days to close into an array and only those arrays are sorted. In all, the plain
     aggregates run in parallel, then the middle values are read from a parallel sort.
     """
-    columns = ", ".join(f"g.{name}" for name in _FIGURES)
     if key is None:
         row = dict(session.execute(text(
             f"SELECT {_AGGREGATES} FROM service_request r {join} WHERE {where}"), params).mappings().one())
@@ -121,14 +119,15 @@ def _figures(session: Session, key: str | None, join: str, where: str, params: d
                     WHERE {where} AND {_CLOSED} AND r.closed_at IS NOT NULL ORDER BY 1 OFFSET :skip LIMIT :take) m"""),
                 {**params, "skip": (timed - 1) // 2, "take": 2 - timed % 2}).scalar()
         return pd.DataFrame([row])
-    else:
-        gathered = f", array_agg({_CLOSED_DAYS}) AS closed_days" if medians else ""
-        median = ("(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) FROM unnest(g.closed_days) d)"
-                  if medians else "NULL::float8")
-        sql = f"""SELECT g.key, {columns}, {median} AS median_days_to_close
-                  FROM (SELECT {key} AS key, {_AGGREGATES}{gathered}
-                        FROM service_request r {join} WHERE {where} GROUP BY 1) g"""
-    frame = pd.DataFrame(session.execute(text(sql), params).mappings().all())
+    columns = ", ".join(f"g.{name}" for name in _FIGURES)
+    gathered, median = "", "NULL::float8"
+    if medians:
+        gathered = f", array_agg({_DAYS_TO_CLOSE}) FILTER (WHERE {_CLOSED} AND r.closed_at IS NOT NULL) AS closed_days"
+        median = "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) FROM unnest(g.closed_days) d)"
+    frame = pd.DataFrame(session.execute(text(
+        f"""SELECT g.key, {columns}, {median} AS median_days_to_close
+            FROM (SELECT {key} AS key, {_AGGREGATES}{gathered}
+                  FROM service_request r {join} WHERE {where} GROUP BY 1) g"""), params).mappings().all())
     if frame.empty:
         frame = pd.DataFrame(columns=[*(["key"] if key else []), *_FIGURES, "median_days_to_close"])
     return frame
@@ -380,31 +379,33 @@ def _same_day_last_year(day: date) -> date:
 
 def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per: str | None = None, n: int = 10,
                  distinct: bool = False, now: datetime | None = None,
-                 choices: FilterChoices | None = None) -> pd.DataFrame:
+                 choices: FilterChoices | None = None, keep_scope: bool = False) -> pd.DataFrame:
     """The ``n`` services with most requests, overall or ``per`` ward / district / department / channel.
 
     Columns: (``area`` and ``area_label`` with ``per``), ``rank``, ``service_code``,
     ``service_name``, ``requests``, ``share`` (of the requests of the area or overall),
-    ``open``. Ties are ranked by service code. One query with a window function.
+    ``open``. Ties are ranked by service code. One query with a window function. Names
+    come from ``choices`` (the catalogue), else from the requests themselves.
     """
-    where, params = _base(city, flt, distinct, now)
+    where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
     group = _dimension(per) if per else "NULL::text"
     if per == "group":
         raise FilterError("Top services per service group is not offered; filter by the group instead.")
     params["n"] = n
     rows = session.execute(text(
         f"""
-        SELECT area, rank, service_code, requests, share, open FROM (
-            SELECT {group} AS area, r.service_code, count(*) AS requests,
+        SELECT area, rank, service_code, stored_name, requests, share, open FROM (
+            SELECT {group} AS area, r.service_code, min(r.service_name) AS stored_name, count(*) AS requests,
                    count(*) FILTER (WHERE r.is_open) AS open,
                    count(*)::float / sum(count(*)) OVER (PARTITION BY {group}) AS share,
                    row_number() OVER (PARTITION BY {group} ORDER BY count(*) DESC, r.service_code) AS rank
             FROM service_request r WHERE {where} GROUP BY 1, 2) t
         WHERE rank <= :n ORDER BY area NULLS LAST, rank
         """), params).mappings().all()
-    frame = pd.DataFrame(rows, columns=["area", "rank", "service_code", "requests", "share", "open"])
+    frame = pd.DataFrame(rows, columns=["area", "rank", "service_code", "stored_name", "requests", "share", "open"])
     services = choices.services if choices else {}
-    frame.insert(3, "service_name", [services.get(c, c) for c in frame["service_code"]])
+    frame.insert(3, "service_name", [services.get(c) or name or c for c, name in
+                                     zip(frame["service_code"], frame.pop("stored_name"))])
     if per:
         names = _names(per, choices)
         frame.insert(1, "area_label", [names.get(a, a) if a else "(none)" for a in frame["area"]])

@@ -309,7 +309,9 @@ def _secondary_indexes_rebuilt(session: Session, incoming: int) -> Iterator[bool
     for name, _ in definitions:
         session.execute(text(f"DROP INDEX {name}"))  # regclass text: already quoted where needed
     yield True
-    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    if session.execute(text("SELECT pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024")
+                       ).scalar():
+        session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))  # raise a small default, never lower
     for _, definition in definitions:
         session.execute(text(definition))
 

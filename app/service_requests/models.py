@@ -87,6 +87,11 @@ class ServiceRequest(Base):
         Index("service_request_report", "city", "requested_at",
               postgresql_include=["in_jurisdiction", "is_open", "status", "closed_at", "due_at", "duplicate_of",
                                   "service_code", "department_code", "ward_key", "district_key", "channel"]),
+        # Medians of days to close (migration 0010): the closed requests in that order.
+        Index("service_request_close_days", "city", text("(date_part('epoch', closed_at - requested_at) / 86400.0)"),
+              postgresql_include=["in_jurisdiction", "status", "duplicate_of", "service_code", "department_code",
+                                  "ward_key", "district_key", "channel", "requested_at", "closed_at"],
+              postgresql_where=text("NOT is_open AND status <> 'cancelled' AND closed_at IS NOT NULL")),
         Index("service_request_ward", "city", "ward_key"),
         Index("service_request_district", "city", "district_key"),
         Index("service_request_due", "city", "due_at", postgresql_where=text("is_open")),
