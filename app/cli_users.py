@@ -9,7 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from app.accounts.roles import ROLES
-from app.accounts.users import AccountError, UserFields, create_user, find_user, list_users, set_password, update_user
+from app.accounts.users import (AccountError, UserFields, area_text, create_user, find_user, list_users, parse_area,
+                                set_password, update_user)
 from app.cli import _services, user_errors
 
 users_cli = AppGroup("users", help="Staff accounts and roles.")
@@ -27,9 +28,9 @@ def _password(from_stdin: bool) -> str:
 
 def _fields(name: str, role: str, email: str | None, department: str | None, area: str | None,
             active: bool = True) -> UserFields:
-    area_role, _, area_key = (area or "").partition(":")
+    area_role, area_key = parse_area(area)
     return UserFields(display_name=name, role=role, email=email, department_code=department,
-                      area_role=area_role or None, area_key=area_key or None, active=active)
+                      area_role=area_role, area_key=area_key, active=active)
 
 
 @users_cli.command("create-admin")
@@ -77,7 +78,7 @@ def list_command() -> None:
     s = _services()
     with s.database.session() as session:
         for u in list_users(session, s.city.key):
-            scope = u.department_code or (f"{u.area_role}:{u.area_key}" if u.area_key else "city")
+            scope = u.department_code or area_text(u) or "city"
             state = "active" if u.active else "disabled"
             click.echo(f"{u.username:<20} {u.role:<11} {scope:<16} {state:<9} {u.display_name}")
 
@@ -134,8 +135,8 @@ def _set_active(username: str, active: bool) -> None:
     s = _services()
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
-        area = f"{user.area_role}:{user.area_key}" if user.area_key else None
-        update_user(session, user, _fields(user.display_name, user.role, user.email, user.department_code, area, active),
+        update_user(session, user, _fields(user.display_name, user.role, user.email, user.department_code,
+                                           area_text(user), active),
                     actor=_actor())
         session.commit()
         click.echo(f"{user.username} {'may log in' if active else 'is disabled'}.")

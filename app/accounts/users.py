@@ -52,6 +52,25 @@ class UserFields:
     active: bool = True
 
 
+def parse_area(text: str | None) -> tuple[str | None, str | None]:
+    """A council account's area written ``wards:KEY`` or ``districts:KEY`` as (layer, key);
+    (None, None) when empty. The fields check decides whether it is allowed."""
+    layer, _, key = (text or "").strip().partition(":")
+    return layer or None, key or None
+
+
+def area_text(user: StaffUser) -> str | None:
+    """The user's area as :func:`parse_area` reads it (None without one)."""
+    return f"{user.area_role}:{user.area_key}" if user.area_key else None
+
+
+def confirmed(password: str, repeat: str) -> str:
+    """The password typed twice, or :class:`AccountError` when the two differ."""
+    if password != repeat:
+        raise AccountError("The two passwords differ.")
+    return password
+
+
 def normalize_username(username: str) -> str:
     """The stored form of a username (lower case), or :class:`AccountError`."""
     name = (username or "").strip().lower()

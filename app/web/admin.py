@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from app.accounts import audit
 from app.accounts.roles import ROLES
-from app.accounts.users import UserFields, create_user, find_user, list_users, set_password, update_user
+from app.accounts.users import (UserFields, confirmed, create_user, find_user, list_users, parse_area, set_password,
+                                update_user)
 from app.errors import UserError
 from app.service_requests.models import Department
 from app.web import db_session, services
@@ -19,12 +20,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _fields_from_form() -> UserFields:
     form = request.form
-    area = form.get("area", "")
-    area_role, _, area_key = area.partition(":")
+    area_role, area_key = parse_area(form.get("area"))
     return UserFields(
         display_name=form.get("display_name", ""), role=form.get("role", ""), email=form.get("email") or None,
         department_code=form.get("department_code") or None, area_role=area_role or None,
-        area_key=area_key or None, active=form.get("active", "1") == "1",
+        area_key=area_key, active=form.get("active", "1") == "1",
     )
 
 
@@ -47,10 +47,9 @@ def users():
     if request.method == "POST":
         actor = current_user()
         try:
-            if request.form.get("password", "") != request.form.get("repeat", ""):
-                raise UserError("The two passwords differ.")
-            create_user(session, city.key, request.form.get("username", ""), request.form.get("password", ""),
-                        _fields_from_form(), actor=actor.username, ip=client_ip())
+            password = confirmed(request.form.get("password", ""), request.form.get("repeat", ""))
+            create_user(session, city.key, request.form.get("username", ""), password, _fields_from_form(),
+                        actor=actor.username, ip=client_ip())
             session.commit()
         except UserError as exc:
             session.rollback()
@@ -75,9 +74,8 @@ def user_edit(username: str):
         actor = current_user()
         try:
             if request.form.get("action") == "password":
-                if request.form.get("password", "") != request.form.get("repeat", ""):
-                    raise UserError("The two passwords differ.")
-                set_password(session, user, request.form.get("password", ""), actor=actor.username, ip=client_ip())
+                password = confirmed(request.form.get("password", ""), request.form.get("repeat", ""))
+                set_password(session, user, password, actor=actor.username, ip=client_ip())
             else:
                 fields = _fields_from_form()
                 if user.id == actor.id and (fields.role != "admin" or not fields.active):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
-from app.accounts.users import LoginRefused, authenticate, end_session, set_password, start_session
+from app.accounts.users import LoginRefused, authenticate, confirmed, end_session, set_password, start_session
 from app.accounts.passwords import verify_password
 from app.errors import UserError
 from app.web import db_session, services
@@ -66,9 +66,8 @@ def change_password():
         try:
             if not verify_password(user.password_hash, request.form.get("current", "")):
                 raise UserError("The current password is not right.")
-            if request.form.get("new", "") != request.form.get("repeat", ""):
-                raise UserError("The two new passwords differ.")
-            set_password(database, user, request.form.get("new", ""), actor=user.username, ip=client_ip())
+            password = confirmed(request.form.get("new", ""), request.form.get("repeat", ""))
+            set_password(database, user, password, actor=user.username, ip=client_ip())
             session[SESSION_KEY] = start_session(database, user, ip=client_ip())
             database.commit()
         except UserError as exc:
