@@ -13,7 +13,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.accounts import audit
-from app.accounts.roles import ROLES
+from app.accounts.scope import in_scope, within_scope
 from app.catalogue import DATATYPES
 from app.errors import UserError
 from app.service_requests.catalogue import save_service
@@ -23,6 +23,7 @@ from app.service_requests.references import normalize_reference
 from app.service_requests.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from app.web import db_session, services
 from app.web.access import allowed, client_ip, current_user, requires
+from geo.filters import RequestFilter
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -95,13 +96,11 @@ def request_detail(reference: str):
 @requires("requests.overdue")
 def overdue_view():
     """Open requests past their due date, by department (department staff see their own)."""
-    department = request.args.get("department") or None
     user = current_user()
-    if user.department_code and ROLES[user.role].scope == "department":
-        department = user.department_code
+    department = within_scope(user, RequestFilter(department=request.args.get("department") or None)).department
     session = db_session()
     city = services().city
-    rows = overdue(session, city.key, department=department)
+    rows = [r for r in overdue(session, city.key, department=department) if in_scope(user, r)]
     departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
     return render_template("staff_overdue.html", city=city, rows=rows, departments=departments,
                            department=department, labels=STATE_LABELS)
