@@ -93,18 +93,11 @@ def area_facts(session: Session, city: CityConfig, flt: RequestFilter, now: date
 
 
 def top_services(session: Session, city: CityConfig, flt: RequestFilter, limit: int = 10) -> pd.DataFrame:
-    """The ``limit`` services with most requests under ``flt``: ``service_code``, ``service_name``,
-    ``requests``, ``open``, ``share`` (of all requests under ``flt``)."""
-    where, params = flt.sql(city)
-    params["limit"] = limit
-    frame = pd.DataFrame(session.execute(text(
-        f"""
-        SELECT r.service_code, min(r.service_name) AS service_name, count(*) AS requests,
-               count(*) FILTER (WHERE r.is_open) AS open, count(*)::float8 / sum(count(*)) OVER () AS share
-        FROM service_request r WHERE {where}
-        GROUP BY r.service_code ORDER BY requests DESC, r.service_code LIMIT :limit
-        """), params).all(), columns=["service_code", "service_name", "requests", "open", "share"])
-    return frame
+    """The ``limit`` services with most requests under ``flt`` in its own scope (a map's area):
+    ``service_code``, ``service_name``, ``requests``, ``open``, ``share`` (of all requests
+    under ``flt``). The reports' ranking (:func:`geo.reports.top_services`)."""
+    frame = reports.top_services(session, city, flt, n=limit, keep_scope=True)
+    return frame[["service_code", "service_name", "requests", "open", "share"]]
 
 
 def trend(session: Session, city: CityConfig, flt: RequestFilter, period: str | None = None) -> pd.DataFrame:
