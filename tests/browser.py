@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
@@ -66,3 +67,24 @@ def log_in_page(page: object, base: str, username: str, next_path: str = "/") ->
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}{next_path}")
+
+
+@dataclass
+class Watch:
+    """What a page did: every URL it requested and every script error it met."""
+
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def outside(self, base: str) -> list[str]:
+        """The requests that left the app (a page must work without the internet)."""
+        return [url for url in self.requests if not url.startswith(base)]
+
+
+def watch(page: object, watched: Watch | None = None) -> Watch:
+    """Record ``page``'s requests, console errors and uncaught exceptions (into ``watched``)."""
+    watched = watched or Watch()
+    page.on("request", lambda request: watched.requests.append(request.url))
+    page.on("console", lambda message: message.type == "error" and watched.errors.append(message.text))
+    page.on("pageerror", lambda error: watched.errors.append(str(error)))
+    return watched

@@ -6,7 +6,7 @@ import pytest
 
 from app.factory import create_app
 from app.settings import PROJECT_ROOT
-from tests.browser import chromium, live_server
+from tests.browser import chromium, live_server, watch
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
@@ -25,12 +25,9 @@ def click_map_at(page, lon: float, lat: float) -> None:
 
 def test_landing_map(settings, bound_database):
     app = create_app(settings, database=bound_database)
-    requests: list[str] = []
-    console_errors: list[str] = []
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.on("request", lambda request: requests.append(request.url))
-        page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+        watched = watch(page)
 
         page.goto(base + "/")
         page.wait_for_selector('#map[data-ready="true"]', timeout=30_000)
@@ -51,5 +48,5 @@ def test_landing_map(settings, bound_database):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "landing.png"))
 
-    assert requests and all(url.startswith(base) for url in requests), [u for u in requests if not u.startswith(base)]
-    assert console_errors == []
+    assert watched.requests and watched.outside(base) == []
+    assert watched.errors == []

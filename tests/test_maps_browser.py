@@ -7,7 +7,7 @@ import pytest
 from app.factory import create_app
 from app.settings import PROJECT_ROOT
 from tests.accounts import make_user
-from tests.browser import chromium, live_server, log_in_page
+from tests.browser import chromium, live_server, log_in_page, watch
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
@@ -15,14 +15,10 @@ SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 
 def test_ward_page_and_hot_spot_map(settings, bound_database):
     app = create_app(settings, database=bound_database)
-    requests: list[str] = []
-    errors: list[str] = []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("request", lambda request: requests.append(request.url))
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        watched = watch(page)
 
         with bound_database.session() as session:
             log_in_page(page, base, make_user(session, "planner"), "/maps/wards")
@@ -49,6 +45,5 @@ def test_ward_page_and_hot_spot_map(settings, bound_database):
         frame.locator("canvas").first.wait_for(timeout=60_000)
         page.screenshot(path=str(SCREENSHOTS / "maps-wards.png"), full_page=True)
 
-    outside = [url for url in requests if not url.startswith(base)]
-    assert requests and outside == []
-    assert errors == []
+    assert watched.requests and watched.outside(base) == []
+    assert watched.errors == []

@@ -7,7 +7,7 @@ import pytest
 from app.factory import create_app
 from app.settings import PROJECT_ROOT
 from tests.accounts import make_user
-from tests.browser import chromium, live_server, log_in_page
+from tests.browser import chromium, live_server, log_in_page, watch
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
@@ -22,14 +22,10 @@ def _bars(page) -> list[dict]:  # noqa: ANN001
 
 def test_report_charts_draw_and_the_monthly_report_prints(settings, bound_database):
     app = create_app(settings, database=bound_database)
-    errors: list[str] = []
-    requests: list[str] = []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1300, "height": 900})
-        page.on("request", lambda request: requests.append(request.url))
-        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        watched = watch(page)
         with bound_database.session() as session:
             log_in_page(page, base, make_user(session, "analyst"), "/reports/")
 
@@ -49,7 +45,7 @@ def test_report_charts_draw_and_the_monthly_report_prints(settings, bound_databa
 
         # The public monthly report, as printed: no site header or filters, nothing wider than A4.
         printed = browser.new_page(viewport={"width": A4_WIDTH_PX, "height": 1123})
-        printed.on("pageerror", lambda error: errors.append(str(error)))
+        watch(printed, watched)
         printed.goto(base + "/reports/monthly")
         printed.emulate_media(media="print")
         assert not printed.locator(".site-header").is_visible()
@@ -61,5 +57,5 @@ def test_report_charts_draw_and_the_monthly_report_prints(settings, bound_databa
         assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
         (SCREENSHOTS / "reports-monthly.pdf").write_bytes(pdf)
 
-    assert [url for url in requests if not url.startswith(base)] == []
-    assert errors == []
+    assert watched.requests and watched.outside(base) == []
+    assert watched.errors == []
