@@ -87,7 +87,7 @@ class App(HttpUser):
 
 
 class Planner(HttpUser):
-    """Staff: logs in, looks at maps and hot spots."""
+    """Staff: logs in, looks at maps, hot spots and the performance reports."""
 
     weight = 1
     wait_time = between(1, 3)
@@ -106,3 +106,9 @@ class Planner(HttpUser):
     @task(1)
     def hot_spots(self) -> None:
         self.client.get("/maps/hotspots", name="/maps/hotspots")
+
+    @task(1)
+    def reports(self) -> None:
+        self.client.get("/reports/", name="/reports/ (Summary of Performance)")
+        self.client.get("/reports/by/department", name="/reports/by/department")
+        self.client.get("/reports/monthly", name="/reports/monthly (public)")
