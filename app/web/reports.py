@@ -109,7 +109,7 @@ def index():
     if s.city.reports.fiscal_year_start_month != 1:
         ytds.append(("This fiscal year so far", reports.year_to_date(session, s.city, flt, fiscal=True,
                                                                      distinct=distinct)))
-    months = reports.breakout(session, s.city, flt, "month", distinct=distinct).tail(24)
+    months = reports.breakout(session, s.city, flt, "month", distinct=distinct, medians=False).tail(24)  # a chart of counts
     return _page(
         "reports_index.html", flt=flt, choices=choices, figures=figures, distinct=distinct,
         ytds=[{"title": title, "start": ytd.start, "end": ytd.end, "current": _series(ytd.current),
@@ -253,13 +253,13 @@ def monthly():
     flt = RequestFilter(date_from=month, date_to=end, scope="city")
     figures = _series(reports.summary(session, s.city, flt))
     year_start = reports.next_period_start(month, "month", 1).replace(year=month.year - 1)
-    trend = reports.breakout(session, s.city, RequestFilter(date_from=year_start, date_to=end, scope="city"), "month")
+    trend = reports.breakout(session, s.city, RequestFilter(date_from=year_start, date_to=end, scope="city"), "month",
+                             medians=False)
     departments = reports.breakout(session, s.city, flt, "department", choices=choices)
     wards = reports.breakout(session, s.city, flt, "ward", choices=choices)
     top = reports.top_services(session, s.city, flt, choices=choices)
-    channels = reports.breakout(session, s.city, flt, "channel")
+    channels = reports.breakout(session, s.city, flt, "channel", medians=False)
     channels["label"] = [str(k or "unknown").replace("_", " ").capitalize() for k in channels["key"]]
-    previous = reports.next_period_start(month, "month", 1).replace(year=month.year, month=month.month)  # noqa: F841
     return _page(
         "reports_monthly.html", month=month, end=end, figures=figures,
         trend=column_chart("Requests per month, the last 12 months", [f"{k:%b %y}" for k in trend["key"]],
