@@ -19,6 +19,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +61,20 @@ def find_bindir() -> Path:
         "PostgreSQL is not installed (no pg_ctl found); run scripts/install.sh, "
         "or install PostgreSQL and PostGIS, or set DATABASE_URL to a server."
     )
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore SIGINT for the block (only the main thread may change signal handlers)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to ignore here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def memory_settings(total_bytes: int | None = None) -> dict[str, str]:
@@ -274,9 +289,14 @@ class EmbeddedCluster:
             return True
 
     def stop_if_started_here(self) -> None:
-        """Stop the server if this process started it (for atexit and test teardown)."""
+        """Stop the server if this process started it (for atexit and test teardown).
+
+        A second Ctrl-C while it stops is ignored: interrupted, the stop would leave the
+        server running with nobody left to stop it.
+        """
         if self.started_here:
-            self.stop()
+            with _interrupts_ignored():
+                self.stop()
 
     def ensure_database(self, dbname: str) -> None:
         """Create database ``dbname`` unless it exists."""

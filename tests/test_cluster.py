@@ -144,3 +144,21 @@ def test_memory_settings_follow_the_machine():
     assert memory_settings(512 * 2**20)["shared_buffers"] == "256MB"  # never below the old fixed value
     big = memory_settings(64 * 2**30)
     assert big["shared_buffers"] == "4096MB" and big["maintenance_work_mem"] == "1024MB"
+
+
+def test_a_second_ctrl_c_does_not_interrupt_the_stop(tmp_path, monkeypatch):
+    """Ctrl-C pressed again while the server stops must not leave it running."""
+    import signal
+
+    cluster = EmbeddedCluster(tmp_path / "pg")
+    cluster.started_here = True
+    stopped = []
+
+    def stop() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the impatient second Ctrl-C, mid-stop
+        stopped.append(True)
+
+    monkeypatch.setattr(cluster, "stop", stop)
+    cluster.stop_if_started_here()  # no KeyboardInterrupt
+    assert stopped == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
