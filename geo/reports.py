@@ -36,6 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.city import CityConfig
+from geo.cache import RESULTS
 from geo.filters import FilterChoices, FilterError, RequestFilter
 from geo.listing import LIST_COLUMNS
 
@@ -105,8 +106,19 @@ def _figures(session: Session, key: str | None, join: str, where: str, params: d
     The median is never an ordered-set aggregate beside the others: that would force one
     serial pass (sorting every row by the key). Per key, a hash aggregate gathers each key's
     days to close into an array and only those arrays are sorted. In all, the plain
-    aggregates run in parallel, then the middle values are read from a parallel sort.
+    aggregates run in parallel, then the middle value is read from the index of closed
+    requests in order of days to close. Results are kept in the analyses' cache
+    (:mod:`geo.cache`): the same figures at the same data version, or younger than its
+    ``max_age``, are not computed again.
     """
+    cache_key = ("report", key, join, where, medians, tuple(sorted(
+        (name, tuple(value) if isinstance(value, list) else value) for name, value in params.items())))
+    return RESULTS.get_or_compute(
+        session, cache_key, lambda: _compute_figures(session, key, join, where, params, medians)).copy()
+
+
+def _compute_figures(session: Session, key: str | None, join: str, where: str, params: dict[str, Any],
+                     medians: bool) -> pd.DataFrame:
     if key is None:
         row = dict(session.execute(text(
             f"SELECT {_AGGREGATES} FROM service_request r {join} WHERE {where}"), params).mappings().one())
@@ -139,10 +151,13 @@ def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | 
     or ``keep_scope``: the requests a map shows, for the figures of a map's area)."""
     if flt.scope == "mapped" and not keep_scope:
         flt = flt.replace(scope="city")
+    # Figures are as of the start of the current minute unless told otherwise: within a
+    # minute, the same report asks the same question (and the cache can answer it).
+    now = now or datetime.now(timezone.utc).replace(second=0, microsecond=0)
     where, params = flt.sql(city, "r", now)
     if distinct:
         where += f" AND {DISTINCT}"
-    params["now"] = now or datetime.now(timezone.utc)
+    params["now"] = now
     params["tz"] = city.timezone
     return where, params
 

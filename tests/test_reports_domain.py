@@ -211,3 +211,22 @@ def test_requests_behind_a_figure(session, la):
     frame = reports.requests_behind(session, la, RequestFilter(status="open"), limit=50)
     assert 0 < len(frame) <= 50 and frame["is_open"].all()
     assert "description" not in frame.columns
+
+
+def test_figures_are_kept_until_the_data_changes(session, la):
+    from geo.cache import RESULTS
+
+    RESULTS.clear()
+    first = reports.summary(session, la, RequestFilter(), now=NOW)
+    hits = RESULTS.hits
+    again = reports.summary(session, la, RequestFilter(), now=NOW)
+    assert RESULTS.hits == hits + 1 and again.equals(first)
+    again["requests"] = -1  # a caller changing its copy changes nothing kept
+    assert reports.summary(session, la, RequestFilter(), now=NOW)["requests"] == first["requests"]
+
+    # A session with writes of its own sees its own rows: it is never answered from the cache.
+    session.execute(text("UPDATE service_request SET status = 'cancelled', closed_at = :now "
+                         "WHERE id = (SELECT min(id) FROM service_request WHERE city = 'la' AND is_open)"),
+                    {"now": NOW})
+    changed = reports.summary(session, la, RequestFilter(), now=NOW)
+    assert changed["cancelled"] == first["cancelled"] + 1 and changed["open"] == first["open"] - 1
