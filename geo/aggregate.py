@@ -8,7 +8,7 @@ are counted (see :data:`geo.filters.MAPPED`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -104,34 +104,22 @@ def trend(session: Session, city: CityConfig, flt: RequestFilter, period: str | 
     """Requests created per week or month (local time) under ``flt``, empty periods included.
 
     Columns: ``start`` and ``end`` (local dates, the end included), ``requests``, ``open``.
-    Without ``period``: weeks for spans up to half a year, else months.
+    Without ``period``: weeks for spans up to half a year, else months. The periods are the
+    reports' (:func:`geo.reports.breakout`), in the filter's own scope.
     """
-    where, params = flt.sql(city)
-    params["tz"] = city.timezone
-    span = session.execute(text(
-        f"SELECT min(r.requested_at AT TIME ZONE :tz), max(r.requested_at AT TIME ZONE :tz) "
-        f"FROM service_request r WHERE {where}"), params).one()
-    if span[0] is None:
-        return pd.DataFrame(columns=["start", "end", "requests", "open"])
     if period is None:
+        where, params = flt.sql(city)
+        params["tz"] = city.timezone
+        span = session.execute(text(
+            f"SELECT min(r.requested_at AT TIME ZONE :tz), max(r.requested_at AT TIME ZONE :tz) "
+            f"FROM service_request r WHERE {where}"), params).one()
+        if span[0] is None:
+            return pd.DataFrame(columns=["start", "end", "requests", "open"])
         period = "week" if span[1] - span[0] <= timedelta(days=183) else "month"
     if period not in PERIODS:
         raise FilterError(f"period must be week or month, not {period!r}.")
-    rows = session.execute(text(
-        f"""
-        SELECT date_trunc('{period}', r.requested_at AT TIME ZONE :tz)::date AS start, count(*) AS requests,
-               count(*) FILTER (WHERE r.is_open) AS open
-        FROM service_request r WHERE {where} GROUP BY 1 ORDER BY 1
-        """), params).all()
-    counts = pd.DataFrame(rows, columns=["start", "requests", "open"]).set_index("start")
-    starts = pd.date_range(min(counts.index), max(counts.index), freq="W-MON" if period == "week" else "MS").date
-    frame = counts.reindex(starts, fill_value=0).rename_axis("start").reset_index()
-    frame["end"] = [_period_end(s, period) for s in frame["start"]]
-    return frame[["start", "end", "requests", "open"]]
-
-
-def _period_end(start: date, period: str) -> date:
-    if period == "week":
-        return start + timedelta(days=6)
-    following = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return following - timedelta(days=1)
+    frame = reports.breakout(session, city, flt, period, medians=False, keep_scope=True)
+    if frame.empty:
+        return pd.DataFrame(columns=["start", "end", "requests", "open"])
+    ends = [reports.next_period_start(start, period) - timedelta(days=1) for start in frame["key"]]
+    return pd.DataFrame({"start": frame["key"], "end": ends, "requests": frame["requests"], "open": frame["open"]})

@@ -250,8 +250,8 @@ def period_label(start: date, period: str, fiscal_start: int = 7) -> str:
 
 
 def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *, distinct: bool = False,
-             now: datetime | None = None, choices: FilterChoices | None = None, medians: bool = True
-             ) -> pd.DataFrame:
+             now: datetime | None = None, choices: FilterChoices | None = None, medians: bool = True,
+             keep_scope: bool = False) -> pd.DataFrame:
     """The summary figures per department, service, group, ward, district, channel or period.
 
     ``by`` is a key of :data:`DIMENSIONS` or of :data:`PERIODS`. One grouped query.
@@ -260,9 +260,10 @@ def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *,
     with key ``None`` and label "(none)". Periods come in time order, with every empty
     period in between, and ``requests_change`` (fraction against the period before);
     other breakouts by requests, most first. ``medians=False`` skips the median days to
-    close (NaN), the costliest figure, for tables that do not show it.
+    close (NaN), the costliest figure, for tables that do not show it; ``keep_scope`` as
+    for :func:`summary`.
     """
-    where, params = _base(city, flt, distinct, now)
+    where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
     join = ""
     starts: list[date] = []
     if by in PERIODS or by == "day":
