@@ -278,8 +278,7 @@ def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *,
             join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code"
     frame = _finish(_figures(session, key, join, where, params, medians=medians))
     if by in PERIODS or by == "day":
-        frame["key"] = [starts[int(k) - 1] for k in frame["key"]]
-        frame = _fill_periods(frame, by, city.reports.fiscal_year_start_month)
+        frame = _fill_periods(frame, starts)
         frame["label"] = [period_label(k, by, city.reports.fiscal_year_start_month) for k in frame["key"]]
         previous = frame["requests"].shift(1)
         frame["requests_change"] = ((frame["requests"] - previous) / previous.where(previous > 0)).astype(float)
@@ -312,18 +311,15 @@ def next_period_start(start: date, period: str, fiscal_start: int = 7) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _fill_periods(frame: pd.DataFrame, period: str, fiscal_start: int) -> pd.DataFrame:
+def _fill_periods(frame: pd.DataFrame, starts: list[date]) -> pd.DataFrame:
+    """``frame`` (``key``: the index, from 1, of a period in ``starts``) with the period's start
+    as its key, in time order, and every empty period between the first and the last filled."""
     if frame.empty:
         return frame
-    frame = frame.copy()
-    frame["key"] = [k if isinstance(k, date) else pd.Timestamp(k).date() for k in frame["key"]]
-    frame = frame.set_index("key").sort_index()
-    starts, current = [], frame.index[0]
-    while current <= frame.index[-1]:
-        starts.append(current)
-        current = next_period_start(current, period, fiscal_start)
+    indexes = frame["key"].astype(int) - 1
+    frame = frame.assign(key=[starts[i] for i in indexes]).set_index("key")
     counts = [c for c in frame.columns if frame[c].dtype == "int64"]
-    frame = frame.reindex(starts)
+    frame = frame.reindex(starts[indexes.min():indexes.max() + 1])
     frame[counts] = frame[counts].fillna(0).astype("int64")
     return frame.rename_axis("key").reset_index()
 
