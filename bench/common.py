@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -12,8 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 from app.city import CityConfig, load_city
-from app.database import Database, upgrade
+from app.database import Database, normalize_url, upgrade
 from app.settings import PROJECT_ROOT, Settings
 from boundaries.loader import load_city as load_boundaries
 
@@ -34,13 +38,6 @@ def bench_database(settings: Settings | None = None) -> tuple[Database, CityConf
 
 def drop_bench_data(settings: Settings | None = None) -> None:
     """Start from nothing: drop the benchmark database and the generated files (never the demo's)."""
-    import shutil
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from app.database import normalize_url
-
     settings = settings or Settings.from_env()
     database = Database.from_settings(settings, dbname=BENCH_DBNAME)
     if database.cluster is not None:
