@@ -52,6 +52,15 @@ class AddressRecord:
     parcel_number: str | None = None
     parcel_wkb: bytes | None = None
     synthetic: bool = False
+    source_kind: str = "history"
+    source_key: str = "history"
+    rank: int = 100
+    owner_agency: str | None = None
+    location_key: str | None = None
+    source_ref: str | None = None
+    legal_city: str | None = None
+    postal_cities: list[str] | None = None
+    placed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,8 +267,10 @@ def records_from(rows: Iterable[_SourceRow]) -> tuple[list[AddressRecord], list[
 _STAGE_COLUMNS = (
     "address_id", "kind", "house_number", "number_suffix", "predir", "street_name", "suffix", "postdir",
     "cross_predir", "cross_name", "cross_suffix", "cross_postdir", "unit_type", "unit", "postal_city", "zipcode",
-    "standardized", "parcel_number", "source", "synthetic", "lon", "lat", "parcel_wkb",
+    "standardized", "parcel_number", "source", "synthetic", "source_kind", "source_key", "rank", "owner_agency",
+    "location_key", "source_ref", "legal_city", "postal_cities", "placed_by", "lon", "lat", "parcel_wkb",
 )
+_STORED = _STAGE_COLUMNS[:-3]
 
 
 def _stage_row(record: AddressRecord) -> tuple[object, ...]:
@@ -270,7 +281,9 @@ def _stage_row(record: AddressRecord) -> tuple[object, ...]:
         record.address_id, kind, p.number, p.number_suffix, p.street.predir, p.street.name, p.street.suffix,
         p.street.postdir, cross.predir if cross else None, cross.name if cross else None,
         cross.suffix if cross else None, cross.postdir if cross else None, p.unit_type, p.unit, p.city, p.zipcode,
-        p.text(), record.parcel_number, record.source, record.synthetic, record.lon, record.lat, record.parcel_wkb,
+        p.text(), record.parcel_number, record.source, record.synthetic, record.source_kind, record.source_key,
+        record.rank, record.owner_agency, record.location_key, record.source_ref, record.legal_city,
+        record.postal_cities, record.placed_by, record.lon, record.lat, record.parcel_wkb,
     )
 
 
@@ -289,7 +302,9 @@ def store_addresses(session: Session, city: str, records: Iterable[AddressRecord
             address_id text, kind text, house_number int, number_suffix text, predir text, street_name text,
             suffix text, postdir text, cross_predir text, cross_name text, cross_suffix text, cross_postdir text,
             unit_type text, unit text, postal_city text, zipcode text, standardized text, parcel_number text,
-            source text, synthetic boolean, lon float8, lat float8, parcel_wkb bytea
+            source text, synthetic boolean, source_kind text, source_key text, rank smallint, owner_agency text,
+            location_key text, source_ref text, legal_city text, postal_cities text[], placed_by text,
+            lon float8, lat float8, parcel_wkb bytea
         ) ON COMMIT DROP
         """
     ))
@@ -314,8 +329,8 @@ def store_addresses(session: Session, city: str, records: Iterable[AddressRecord
     count = session.execute(
         text(
             f"""
-            INSERT INTO address_point (city, load_id, {', '.join(_STAGE_COLUMNS[:20])}, geom, parcel_geom)
-            SELECT :city, :load_id, {', '.join(_STAGE_COLUMNS[:20])},
+            INSERT INTO address_point (city, load_id, {', '.join(_STORED)}, geom, parcel_geom)
+            SELECT :city, :load_id, {', '.join(_STORED)},
                    ST_SetSRID(ST_MakePoint(lon, lat), 4326),
                    CASE WHEN parcel_wkb IS NULL THEN NULL ELSE ST_Multi(ST_GeomFromWKB(parcel_wkb, 4326)) END
             FROM address_stage
