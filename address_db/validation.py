@@ -21,7 +21,7 @@ turns a point picked on a map into the nearest address.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Sequence
 
 from sqlalchemy import text
@@ -30,7 +30,10 @@ from sqlalchemy.orm import Session
 from address_db.normalize import (
     DIRECTIONALS, STREET_TYPES, InvalidAddress, ParsedAddress, Street, parse_address, standardize_name,
 )
+from address_db.interpolation import Interpolated, between_known, on_ranges
+from address_db.places import PlaceEvidence, PlaceIndexCache
 from address_db.streets import StreetIndex, StreetIndexCache
+from app.city import AddressSettings
 from boundaries.index import IndexCache
 from boundaries.lookup import Agency, Area, Location, check_lon_lat
 
@@ -48,8 +51,18 @@ SUFFIX_MISMATCH = 0.15
 ZIP_MISMATCH = 0.12
 #: 3008 and 3008 1/2 are different addresses: one is never taken for the other without confirmation.
 NUMBER_SUFFIX_MISMATCH = 0.25
+#: Two streets whose address points come this close (metres) are taken to cross there.
+NEARBY_CROSSING_M = 60.0
 #: Reverse lookup: the nearest address within this distance (metres).
 REVERSE_TOLERANCE_M = 100.0
+
+
+MATCH_KINDS = {
+    "points": "address point", "parcels": "parcel", "list": "interpolated on a range (at load)",
+    "history": "request history", "centerlines": "crossing of street centerlines",
+    "range": "interpolated on a range", "between": "interpolated between known numbers",
+    "nearby": "where points of both streets are close together", "agency": "by the place name typed",
+}
 
 
 @dataclass(frozen=True)
@@ -62,9 +75,22 @@ class Candidate:
     lon: float | None
     lat: float | None
     score: float
+    #: what the match is: address point, parcel, list (placed on a range at load), history,
+    #: centerlines (a crossing), range or between (interpolated now), agency (by place name)
+    source_kind: str | None = None
+    source: str | None = None
+    #: whose address it is: None for the city's own, else the agency key ("" when no agency is known)
+    owner: str | None = None
+    basis: str | None = None
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def match_kind(self) -> str:
+        """The kind of match in words."""
+        return MATCH_KINDS.get(self.source_kind or "", self.source_kind or self.kind)
 
 
 @dataclass
@@ -82,6 +108,11 @@ class ValidationResult:
     suggestions: list[Candidate] = field(default_factory=list)
     reason: str | None = None
     unit: str | None = None
+    #: how the answer was reached, in words ("between 150 and 250 N SPRING ST"; "by the place name typed")
+    basis: str | None = None
+    #: the place typed (a city name or ZIP code) and what it pointed to
+    place: str | None = None
+    place_agency: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -107,16 +138,23 @@ class ReverseResult:
 
 
 _COLUMNS = """address_id, standardized, kind, ST_X(geom) AS lon, ST_Y(geom) AS lat, house_number, number_suffix,
-              predir, street_name, suffix, postdir, cross_predir, cross_name, cross_suffix, cross_postdir, zipcode"""
+              predir, street_name, suffix, postdir, cross_predir, cross_name, cross_suffix, cross_postdir, zipcode,
+              source_kind, source_key, owner_agency, in_jurisdiction, agency_key, postal_cities, placed_by"""
 
 
 class Validator:
     """Address validation for one city, with the in-process indexes it keeps warm."""
 
-    def __init__(self, city: str, boundaries: IndexCache | None = None, streets: StreetIndexCache | None = None) -> None:
+    def __init__(self, city: str, boundaries: IndexCache | None = None, streets: StreetIndexCache | None = None,
+                 settings: AddressSettings | None = None, home_name: str | None = None) -> None:
         self.city = city
         self.boundaries = boundaries or IndexCache()
         self.streets = streets or StreetIndexCache()
+        self.settings = settings
+        self.home_name = home_name or city
+        self.places = PlaceIndexCache(self.home_name, settings)
+        self.max_gap = settings.interpolation_max_gap if settings else 200
+        self.max_distance_m = settings.interpolation_max_distance_m if settings else 600.0
 
     # -- validate -------------------------------------------------------------------
 
@@ -128,28 +166,57 @@ class Validator:
         except InvalidAddress as exc:
             return ValidationResult("invalid", shown[:300], reason=str(exc))
         streets = self.streets.get(session, self.city)
+        place = self.places.get(session, self.city).read(parsed.city, parsed.zipcode)
         if parsed.kind == "intersection":
             ranked, suggestions, reason = self._match_intersection(session, streets, parsed)
         else:
             ranked, suggestions, reason = self._match_address(session, streets, parsed)
-        result = ValidationResult("not_found", shown, standardized=parsed.text(), unit=parsed.unit_text or None)
+        result = ValidationResult("not_found", shown, standardized=parsed.text(), unit=parsed.unit_text or None,
+                                  place=place.typed, place_agency=place.agency)
         ranked = [c for c in ranked if c.score >= MIN_SCORE]
+        if place.names_neighbour:
+            ranked = self._weigh_place(ranked, place)
         if not ranked:
-            result.suggestions = suggestions
-            result.reason = reason
-            return result
+            return self._unmatched(session, result, place, suggestions, reason)
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        owners = {c.owner for c in ranked[:8] if best.score - c.score < MARGIN}
+        if place.names_neighbour and best.owner != place.agency:
+            # A neighbour's name was typed but the match is not the neighbour's: never silently the city's.
+            result.status = "ambiguous"
+            result.candidates = [*ranked[:7], self._agency_candidate(session, place)]
+            result.reason = (f"{place.typed} was typed, which points to the {_bare(place.agency_name or place.agency)}, "
+                             f"but the address matches {best.text} in the {self._owner_name(session, best.owner)}: "
+                             "confirm on the map which is meant.")
+            return result
         if best.score < VALID_SCORE or round(best.score - runner_up, 3) < MARGIN:
             result.status = "ambiguous"
             result.candidates = ranked[:8]
             result.reason = _ambiguity_reason(parsed, ranked)
+            if len(owners) > 1:
+                result.reason += (" The same address exists in more than one jurisdiction"
+                                  f" ({', '.join(sorted(self._owner_name(session, o) for o in owners))}).")
             return result
-        location = self.boundaries.get(session, self.city).locate(best.lon, best.lat)
+        return self._answer(session, result, best)
+
+    def _answer(self, session: Session, result: ValidationResult, best: Candidate) -> ValidationResult:
+        """``valid``, ``approximate`` or ``outside`` for the one chosen candidate."""
+        index = self.boundaries.get(session, self.city)
+        location = index.locate(best.lon, best.lat)
         result.match = best
+        result.basis = best.basis
         result.ward, result.district = location.ward, location.district
-        if location.in_jurisdiction:
-            result.status = "valid"
+        interpolated = best.source_kind in ("range", "between", "nearby")
+        if best.owner:  # a neighbour's source, or a point in a neighbour's area
+            result.status = "outside"
+            result.agency = self._agency(session, best.owner) or location.agency
+            result.ward = result.district = None
+            name = result.agency.name if result.agency else best.owner
+            result.reason = f"The address lies within the boundaries of {name}."
+        elif location.in_jurisdiction:
+            result.status = "approximate" if interpolated else "valid"
+            if interpolated:
+                result.reason = f"No address point has this number; it is placed {best.basis}: confirm it on the map."
         else:
             result.status = "outside"
             result.agency = location.agency
@@ -158,6 +225,67 @@ class Validator:
                 else "The address lies outside the city and every agency this system knows."
             )
         return result
+
+    def _unmatched(self, session: Session, result: ValidationResult, place: PlaceEvidence,
+                   suggestions: list[Candidate], reason: str) -> ValidationResult:
+        """Nothing matched: the agency the typed place names, else suggestions."""
+        if place.names_neighbour:
+            agency = self._agency(session, place.agency)
+            result.status = "outside"
+            result.agency = agency
+            result.basis = "by the place name typed" if place.by == "name" else "by the ZIP code typed"
+            result.match = self._agency_candidate(session, place)
+            name = agency.name if agency else place.agency
+            evidence = "the place name" if place.by == "name" else "the ZIP code"
+            result.reason = (f"This address is probably in the {_bare(name)}, judged by {evidence} typed "
+                             f"({place.typed}): it is not in the {self.home_name}'s address database. "
+                             "Confirm the location on the map.")
+            result.suggestions = [replace(c, note=f"in the {self.home_name}, not {place.typed}") for c in suggestions
+                                  if c.owner != place.agency]
+            return result
+        result.suggestions = suggestions
+        result.reason = reason
+        return result
+
+    def _weigh_place(self, ranked: list[Candidate], place: PlaceEvidence) -> list[Candidate]:
+        """Candidates of the agency the typed place names first."""
+        theirs = [c for c in ranked if c.owner == place.agency]
+        return theirs or ranked
+
+    def _agency_candidate(self, session: Session, place: PlaceEvidence) -> Candidate:
+        """The neighbour named by the typed place, as a candidate to confirm on the map."""
+        point = session.execute(text(
+            """
+            SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (
+                SELECT ST_PointOnSurface(ST_Union(f.geom)) AS p FROM boundary_feature f
+                JOIN boundary_layer_version v ON v.id = f.version_id
+                WHERE v.city = :city AND v.is_current AND v.role = 'agencies' AND f.key = :key
+            ) x
+            """
+        ), {"city": self.city, "key": place.agency}).first()
+        name = place.agency_name or place.agency or ""
+        return Candidate(None, f"{name} (the place typed: {place.typed})", "agency",
+                         point.lon if point else None, point.lat if point else None, 0.5,
+                         source_kind="agency", owner=place.agency,
+                         basis="by the place name typed" if place.by == "name" else "by the ZIP code typed")
+
+    def _agency(self, session: Session, key: str | None) -> Agency | None:
+        if not key:
+            return None
+        row = session.execute(text(
+            """
+            SELECT f.key, f.name, f.phone, f.website FROM boundary_feature f
+            JOIN boundary_layer_version v ON v.id = f.version_id
+            WHERE v.city = :city AND v.is_current AND v.role = 'agencies' AND f.key = :key LIMIT 1
+            """
+        ), {"city": self.city, "key": key}).first()
+        return Agency(row.key, row.name, row.phone, row.website) if row else None
+
+    def _owner_name(self, session: Session, owner: str | None) -> str:
+        if owner is None:
+            return self.home_name
+        agency = self._agency(session, owner)
+        return agency.name if agency else (owner or "no known agency")
 
     def _match_address(self, session: Session, streets: StreetIndex,
                        parsed: ParsedAddress) -> tuple[list[Candidate], list[Candidate], str]:
@@ -172,18 +300,59 @@ class Validator:
                  "AND house_number = :number AND kind <> 'intersection'"),
             {"city": self.city, "names": list(names), "number": parsed.number},
         ).mappings().all()
-        ranked = sorted(
+        scored = [
             (_candidate(row, max(_address_score(parsed, street, row, found[row["street_name"]])
-                                 for street, found in readings if row["street_name"] in found))
-             for row in rows),
-            key=lambda c: (-c.score, c.text),
-        )
+                                 for street, found in readings if row["street_name"] in found)),
+             any(not _contradicts(street, row["predir"], row["postdir"]) for street, found in readings
+                 if row["street_name"] in found))
+            for row in rows
+        ]
+        ranked = sorted((c for c, fits in scored if fits), key=lambda c: (-c.score, c.text))
+        # N ALAMEDA is not S ALAMEDA: a number on the street of the other direction is only a suggestion.
+        elsewhere = [replace(c, score=0.4, note=f"on {_street_of(c)}, not {parsed.street.text}")
+                     for c, fits in scored if not fits]
         if ranked:
             return ranked, [], ""
+        interpolated = self._interpolate(session, parsed, readings, names)
+        if interpolated:
+            return interpolated, [], ""
         street, found = readings[0]
         suggestions = self._nearest_numbers(session, parsed, street, found)
         reason = f"There is no number {parsed.house} on {min(found, key=found.get)} in the address database."  # type: ignore[arg-type]
-        return [], suggestions, reason
+        if any(street.predir or street.postdir for street, _ in readings):
+            reason = (f"There is no number {parsed.house} on {parsed.street.text} in the address database, and it is "
+                      "in no known address range.")
+        return [], (suggestions + elsewhere)[:8], reason
+
+    def _interpolate(self, session: Session, parsed: ParsedAddress, readings: list[tuple[Street, dict[str, int]]],
+                     names: set[str]) -> list[Candidate]:
+        """Interpolated candidates for a number no address point holds: on ranges, else between known numbers."""
+        if parsed.number is None or parsed.number_suffix:
+            return []
+        found: list[Interpolated] = on_ranges(session, self.city, list(names), parsed.number)
+        if not found:
+            found = between_known(session, self.city, list(names), parsed.number, self.max_gap, self.max_distance_m)
+        candidates = []
+        index = self.boundaries.get(session, self.city)
+        for item in found:
+            fitting = [(street, edits[item.name]) for street, edits in readings if item.name in edits
+                       and not _contradicts(street, item.predir, item.postdir)]
+            if not fitting:
+                continue
+            score = max(1.0 - EDIT_PENALTY * edits - _street_penalty(street, item.predir, item.suffix, item.postdir)
+                        for street, edits in fitting)
+            if item.owner_agency:
+                owner: str | None = item.owner_agency
+            else:
+                location = index.locate(item.lon, item.lat)
+                owner = None if location.in_jurisdiction else (location.agency.key if location.agency else "")
+            text_ = f"{parsed.house} {item.street_text}"
+            candidates.append(Candidate(None, text_, "interpolated", item.lon, item.lat, round(score - 0.01, 3),
+                                        source_kind=item.kind, source=item.source, owner=owner, basis=item.basis))
+        unique: dict[tuple, Candidate] = {}
+        for c in sorted(candidates, key=lambda c: -c.score):
+            unique.setdefault((c.text, c.owner), c)
+        return sorted(unique.values(), key=lambda c: (-c.score, c.text))
 
     def _nearest_numbers(self, session: Session, parsed: ParsedAddress, street: Street,
                          names: dict[str, int]) -> list[Candidate]:
@@ -226,6 +395,8 @@ class Validator:
         ).mappings().all()
         ranked = sorted((_candidate(row, _intersection_score(parsed, row, first, second)) for row in rows),
                         key=lambda c: (-c.score, c.text))
+        if not ranked:
+            ranked = self._nearby_crossings(session, parsed, first, second)
         if ranked:
             return ranked, [], ""
         suggestions = session.execute(
@@ -241,6 +412,53 @@ class Validator:
         reason = (f"{parsed.street.name} and {parsed.cross_street.name} do not cross in the address database "
                   "(or the crossing is not recorded).")
         return [], [_candidate(row, 0.4) for row in suggestions], reason
+
+    def _nearby_crossings(self, session: Session, parsed: ParsedAddress, first: list[tuple[Street, dict[str, int]]],
+                          second: list[tuple[Street, dict[str, int]]]) -> list[Candidate]:
+        """Where no crossing is recorded: places where points of both streets are within
+        NEARBY_CROSSING_M of each other (one candidate per place, about 300 m apart)."""
+        assert parsed.cross_street is not None
+        rows = session.execute(text(
+            """
+            WITH a AS (SELECT geom, predir, street_name, suffix, postdir, in_jurisdiction, agency_key, owner_agency
+                       FROM address_point WHERE city = :city AND kind <> 'intersection' AND street_name = ANY(:a)),
+                 pairs AS (
+                SELECT a.*, b.predir AS b_predir, b.street_name AS b_name, b.suffix AS b_suffix, b.postdir AS b_postdir,
+                       b.geom AS b_geom, ST_DistanceSphere(a.geom, b.geom) AS d
+                FROM a CROSS JOIN LATERAL (
+                    SELECT geom, predir, street_name, suffix, postdir FROM address_point b
+                    WHERE b.city = :city AND b.kind <> 'intersection' AND b.street_name = ANY(:b)
+                    ORDER BY b.geom <-> a.geom LIMIT 1
+                ) b
+            )
+            SELECT DISTINCT ON (ST_SnapToGrid(a_geom, 0.003)) * FROM (
+                SELECT predir, street_name, suffix, postdir, b_predir, b_name, b_suffix, b_postdir, owner_agency, d,
+                       geom AS a_geom, ST_X(ST_LineInterpolatePoint(ST_MakeLine(geom, b_geom), 0.5)) AS lon,
+                       ST_Y(ST_LineInterpolatePoint(ST_MakeLine(geom, b_geom), 0.5)) AS lat
+                FROM pairs WHERE d <= :within
+            ) close
+            ORDER BY ST_SnapToGrid(a_geom, 0.003), d
+            """
+        ), {"city": self.city, "a": [n for _, f in first for n in f], "b": [n for _, f in second for n in f],
+            "within": NEARBY_CROSSING_M}).mappings().all()
+        index = self.boundaries.get(session, self.city)
+        found = []
+        for r in sorted(rows, key=lambda r: r["d"])[:6]:
+            a_text = " ".join(p for p in (r["predir"], r["street_name"], r["suffix"], r["postdir"]) if p)
+            b_text = " ".join(p for p in (r["b_predir"], r["b_name"], r["b_suffix"], r["b_postdir"]) if p)
+            left = max((1.0 - EDIT_PENALTY * f[r["street_name"]] - _street_penalty(st, r["predir"], r["suffix"], r["postdir"])
+                        for st, f in first if r["street_name"] in f), default=0.0)
+            right = max((1.0 - EDIT_PENALTY * f[r["b_name"]] - _street_penalty(st, r["b_predir"], r["b_suffix"], r["b_postdir"])
+                         for st, f in second if r["b_name"] in f), default=0.0)
+            if r["owner_agency"]:
+                owner: str | None = r["owner_agency"]
+            else:
+                location = index.locate(r["lon"], r["lat"])
+                owner = None if location.in_jurisdiction else (location.agency.key if location.agency else "")
+            found.append(Candidate(None, f"{a_text} AT {b_text}", "intersection", r["lon"], r["lat"],
+                                   round(left + right - 1.0 - 0.01, 3), source_kind="nearby", owner=owner,
+                                   basis=f"where addresses of {a_text} and {b_text} are {round(r['d'])} m apart"))
+        return sorted(found, key=lambda c: (-c.score, c.text))
 
     def _street_suggestions(self, session: Session, names: Sequence[str]) -> list[Candidate]:
         rows = session.execute(
@@ -443,7 +661,35 @@ def _intersection_score(parsed: ParsedAddress, row: Any, first: list[tuple[Stree
 
 
 def _candidate(row: Any, score: float) -> Candidate:
-    return Candidate(row["address_id"], row["standardized"], row["kind"], row["lon"], row["lat"], score)
+    return Candidate(row["address_id"], row["standardized"], row["kind"], row["lon"], row["lat"], score,
+                     source_kind=row.get("source_kind"), source=row.get("source_key"), owner=_owner(row),
+                     basis=row.get("placed_by"))
+
+
+def _bare(name: str | None) -> str:
+    """An agency name to follow "the": "City of Culver City" stays, "the City of" is not doubled."""
+    return (name or "").removeprefix("the ")
+
+
+def _owner(row: Any) -> str | None:
+    """Whose address a stored row is: None for the city's own, else the agency key ("" for none known)."""
+    if row.get("owner_agency"):
+        return row["owner_agency"]
+    if row.get("in_jurisdiction") is False:
+        return row.get("agency_key") or ""
+    return None
+
+
+def _contradicts(street: Street, predir: str | None, postdir: str | None) -> bool:
+    """Whether the typed directional contradicts the record's: N ALAMEDA ST is not S ALAMEDA ST."""
+    wanted = {d for d in (street.predir, street.postdir) if d}
+    found = {d for d in (predir, postdir) if d}
+    return bool(wanted and found and not wanted <= found)
+
+
+def _street_of(candidate: Candidate) -> str:
+    """The street part of a candidate's text ("800 S ALAMEDA ST, 90021" -> "S ALAMEDA ST")."""
+    return re.sub(r"^\d+\S*\s+(?:\d/\d\s+)?", "", candidate.text.split(",")[0])
 
 
 def _ambiguity_reason(parsed: ParsedAddress, ranked: list[Candidate]) -> str:

@@ -146,6 +146,68 @@ class SourceMapping:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: The kinds of address source and the rank each takes unless the city file gives one
+#: (lower is more authoritative): where two sources hold the same address, the better
+#: ranked one is kept.
+ADDRESS_SOURCE_KINDS: Mapping[str, int] = {"points": 10, "parcels": 20, "centerlines": 30, "list": 40, "history": 90}
+
+
+@dataclass(frozen=True)
+class AddressSource:
+    """One source of the address database: its kind, rank, owner and field mapping.
+
+    ``agency`` names the neighbouring agency whose data it is (None: the city's own).
+    A ``list`` source has no coordinates: its addresses are placed on the address
+    ranges of the centerline source ``place_on``.
+    """
+
+    key: str
+    kind: str
+    rank: int
+    mapping: SourceMapping
+    agency: str | None = None
+    place_on: str | None = None
+
+    @property
+    def label(self) -> str:
+        owner = f" of {self.agency}" if self.agency else ""
+        return f"{self.key} ({self.kind}{owner})"
+
+
+@dataclass(frozen=True)
+class AddressSettings:
+    """The address database of a city: its sources, and how typed places are read.
+
+    ``place_names``: per agency key, the names and aliases people type for it
+    ("WEHO"); its official name is always known. ``zipcodes``: per agency key, its ZIP
+    codes. Interpolation between two known numbers on one side of a street is allowed
+    when they are at most ``interpolation_max_gap`` numbers and
+    ``interpolation_max_distance_m`` metres apart.
+    """
+
+    sources: tuple[AddressSource, ...]
+    place_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    zipcodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    home_place_names: tuple[str, ...] = ()
+    interpolation_max_gap: int = 200
+    interpolation_max_distance_m: float = 600.0
+
+    def source(self, key: str) -> AddressSource:
+        for source in self.sources:
+            if source.key == key:
+                return source
+        raise KeyError(key)
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(p for s in self.sources for p in s.mapping.paths)
+
+    @classmethod
+    def single(cls, mapping: SourceMapping, kind: str = "points", key: str = "addresses") -> "AddressSettings":
+        """One source read through ``mapping`` (the original, single-table form of ``[addresses]``)."""
+        return cls((AddressSource(key, kind, ADDRESS_SOURCE_KINDS[kind], mapping),))
+
+
 @dataclass(frozen=True)
 class IntakeSettings:
     """Duplicate hints at intake: open requests of the same service this close and this recent."""
@@ -193,7 +255,7 @@ class CityConfig:
     jurisdiction: JurisdictionSpec
     agencies: AgenciesSpec | None
     areas: Mapping[str, AreaLayerSpec]
-    addresses: SourceMapping | None
+    addresses: AddressSettings | None
     requests: SourceMapping | None
     path: Path
     data_dir: Path
@@ -386,7 +448,7 @@ class _CityParser:
             jurisdiction=jurisdiction,
             agencies=agencies,
             areas=areas,
-            addresses=self.mapping(raw, "addresses"),
+            addresses=self.addresses(raw),
             requests=self.mapping(raw, "requests"),
             path=self.path,
             data_dir=self.data_dir,
@@ -489,20 +551,105 @@ class _CityParser:
             rules=tuple(rules),
         )
 
-    def mapping(self, raw: Mapping[str, Any], key: str) -> SourceMapping | None:
-        table = self.table(raw, key, required=False)
+    def addresses(self, raw: Mapping[str, Any]) -> AddressSettings | None:
+        """``[addresses]``: either one table (sources = ["file", ...] with fields) or
+        ``[[addresses.sources]]``, one table per source with its kind, rank and owner."""
+        table = self.table(raw, "addresses", required=False)
         if table is None:
             return None
         sources = table.get("sources")
-        if not isinstance(sources, list) or not sources:
-            raise self.fail(key, "needs sources = [\"file\", ...] relative to the data folder")
-        fields = table.get("fields")
+        names = self.name_lists(table, "addresses.place_names")
+        zipcodes = self.name_lists(table, "addresses.zipcodes")
+        for key, codes in zipcodes.items():
+            bad = [c for c in codes if not re.fullmatch(r"\d{5}", c)]
+            if bad:
+                raise self.fail("addresses.zipcodes", f"{key}: {bad[0]!r} is not a five-digit ZIP code")
+        home = self.string_list(table, "addresses", "home_place_names")
+        gap = table.get("interpolation_max_gap", 200)
+        distance = table.get("interpolation_max_distance_m", 600)
+        if not isinstance(gap, int) or isinstance(gap, bool) or gap < 0:
+            raise self.fail("addresses", "interpolation_max_gap must be a whole number of house numbers (0 turns it off)")
+        if not isinstance(distance, (int, float)) or isinstance(distance, bool) or distance <= 0:
+            raise self.fail("addresses", "interpolation_max_distance_m must be a positive number of metres")
+        extra = dict(place_names=names, zipcodes=zipcodes, home_place_names=home, interpolation_max_gap=gap,
+                     interpolation_max_distance_m=float(distance))
+        if isinstance(sources, list) and sources and all(isinstance(s, dict) for s in sources):
+            parsed = tuple(self.address_source(s, i) for i, s in enumerate(sources))
+            keys = [s.key for s in parsed]
+            repeated = sorted({k for k in keys if keys.count(k) > 1})
+            if repeated:
+                raise self.fail("addresses.sources", f"two sources are named {repeated[0]!r}; give each its own key")
+            for source in parsed:
+                if source.kind == "list":
+                    target = next((s for s in parsed if s.key == source.place_on), None)
+                    if target is None or target.kind != "centerlines":
+                        raise self.fail(f"addresses.sources.{source.key}",
+                                        "is a list without coordinates: place_on must name a centerlines source")
+            return AddressSettings(parsed, **extra)
+        kind = table.get("kind", "points")
+        if kind not in ADDRESS_SOURCE_KINDS:
+            raise self.fail("addresses", f"kind must be one of {', '.join(ADDRESS_SOURCE_KINDS)}")
+        mapping = self.mapping(raw, "addresses")
+        assert mapping is not None
+        mapping = SourceMapping(mapping.paths, mapping.fields, mapping.where,
+                                {k: v for k, v in mapping.options.items()
+                                 if k not in ("kind", "place_names", "zipcodes", "home_place_names",
+                                              "interpolation_max_gap", "interpolation_max_distance_m")})
+        return AddressSettings((AddressSource("addresses", kind, ADDRESS_SOURCE_KINDS[kind], mapping),), **extra)
+
+    def address_source(self, raw: Any, index: int) -> AddressSource:
+        if not isinstance(raw.get("key"), str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,40}", raw["key"]):
+            raise self.fail(f"addresses.sources #{index + 1}", 'needs key = "..." (lower-case letters, digits, - or _)')
+        key = raw["key"]
+        table = f"addresses.sources.{key}"
+        kind = raw.get("kind")
+        if kind not in ADDRESS_SOURCE_KINDS:
+            raise self.fail(table, f"kind must be one of {', '.join(ADDRESS_SOURCE_KINDS)}")
+        rank = raw.get("rank", ADDRESS_SOURCE_KINDS[kind])
+        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= 1000:
+            raise self.fail(table, "rank must be a whole number from 0 (most authoritative) to 1000")
+        mapping = self.mapping({key: raw}, key, table=table, skip=("key", "kind", "rank", "agency", "place_on"))
+        assert mapping is not None
+        return AddressSource(key, kind, rank, mapping, agency=self.string(raw, table, "agency", required=False),
+                             place_on=self.string(raw, table, "place_on", required=False))
+
+    def name_lists(self, raw: Mapping[str, Any], key: str) -> dict[str, tuple[str, ...]]:
+        table = self.table(raw, key, required=False) or {}
+        lists = {}
+        for agency, names in table.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+                raise self.fail(key, f"{agency} must be a list of strings")
+            lists[str(agency)] = tuple(n.strip().upper() for n in names)
+        return lists
+
+    def string_list(self, raw: Mapping[str, Any], table: str, key: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(table, f"{key} must be a list of strings")
+        return tuple(v.strip().upper() for v in value)
+
+    def mapping(self, raw: Mapping[str, Any], key: str, table: str | None = None,
+                skip: tuple[str, ...] = ()) -> SourceMapping | None:
+        raw_table = raw.get(key) if table else self.table(raw, key, required=False)
+        table = table or key
+        if raw_table is None:
+            return None
+        sources = raw_table.get("sources", raw_table.get("files"))
+        if isinstance(sources, str):
+            sources = [sources]
+        if not isinstance(sources, list) or not sources or not all(isinstance(x, str) for x in sources):
+            raise self.fail(table, "needs sources = [\"file\", ...] relative to the data folder")
+        fields = raw_table.get("fields")
         if not isinstance(fields, dict) or not fields:
-            raise self.fail(f"{key}.fields", "is missing; map our field names to the source's columns")
-        options = {k: v for k, v in table.items() if k not in ("sources", "fields", "where")}
+            raise self.fail(f"{table}.fields", "is missing; map our field names to the source's columns")
+        bad = [k for k, v in fields.items() if not isinstance(v, (str, list))]
+        if bad:
+            raise self.fail(f"{table}.fields", f"{bad[0]} must name a column (or a list of columns)")
+        options = {k: v for k, v in raw_table.items()
+                   if k not in ("sources", "files", "fields", "where", "place_names", "zipcodes") + skip}
         return SourceMapping(
-            paths=tuple(self.data_path(key, s) for s in sources),
-            fields={str(k): str(v) for k, v in fields.items()},
-            where=self.filter(key, table.get("where")),
+            paths=tuple(self.data_path(table, s) for s in sources),
+            fields={str(k): (",".join(v) if isinstance(v, list) else str(v)) for k, v in fields.items()},
+            where=self.filter(key, raw_table.get("where")),
             options=options,
         )

@@ -242,14 +242,17 @@ addresses_cli = AppGroup("addresses", help="The address database: load, assign j
 @addresses_cli.command("load")
 @click.option("--if-changed", is_flag=True, help="Do nothing when the sources and mapping are those of the last load.")
 @click.option("--report-dir", type=click.Path(path_type=Path), help="Where to write the rejected-rows report.")
+@click.option("--allow-shrink", is_flag=True,
+              help="Accept sources that give less than half the addresses of the last load.")
 @user_errors
-def addresses_load(if_changed: bool, report_dir: Path | None) -> None:
-    """Load the city's address database from its configured sources (replacing the previous set)."""
+def addresses_load(if_changed: bool, report_dir: Path | None, allow_shrink: bool) -> None:
+    """Load the city's address database from all its configured sources together (replacing the previous set)."""
     from address_db.loader import DEFAULT_REPORT_DIR, load_addresses
 
     s = _services()
     with s.database.session() as session:
-        report = load_addresses(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR, force=not if_changed)
+        report = load_addresses(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR, force=not if_changed,
+                                allow_shrink=allow_shrink)
     click.echo(report.summary() if report else f"The address database of {s.city.name} is up to date.")
     if report:
         _audit("config.addresses", str(report.load_id), addresses=report.addresses, rejected=len(report.rejected))

@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         city=city,
         database=database or Database.from_settings(settings),
         boundary_index=boundary_index,
-        validator=Validator(city.key, boundaries=boundary_index, streets=StreetIndexCache()),
+        validator=Validator(city.key, boundaries=boundary_index, streets=StreetIndexCache(), settings=city.addresses,
+                            home_name=city.name),
     )
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -59,7 +59,7 @@ def run(total: int = 1_000_000, queries: int = 1000, seed: int = 311) -> dict[st
     """Run the benchmark and write bench/results/address_validation.{json,md}."""
     setup = ensure_addresses(total, seed)
     database, city = bench_database()
-    validator = Validator(city.key)
+    validator = Validator(city.key, settings=city.addresses, home_name=city.name)
     rng = random.Random(seed)
     half = queries // 2
     with database.session() as session:

@@ -100,7 +100,7 @@ def ensure_history(database: Any, city: Any, total: int, seed: int) -> dict[str,
 
 def post_bodies(database: Any, city: Any, key: str, count: int, seed: int) -> list[str]:
     """Form-encoded POST bodies: two thirds a point on an in-city address, one third a validated address_string."""
-    validator = Validator(city.key)
+    validator = Validator(city.key, settings=city.addresses, home_name=city.name)
     with database.session() as session:
         points = session.execute(text(
             "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point WHERE city = :c AND kind = 'address' "

@@ -141,7 +141,7 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
     tidy_after_import(database.engine, report)
     print(f"import: {report.summary()} in {import_s:.0f} s; floor {floor_s}", flush=True)
 
-    validator = Validator(city.key)
+    validator = Validator(city.key, settings=city.addresses, home_name=city.name)
     rng = random.Random(seed)
     with database.session() as session:
         sample = session.execute(text(

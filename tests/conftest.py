@@ -149,11 +149,11 @@ def data_dir(settings: Settings) -> Path:
 def validator(la: CityConfig):
     from address_db.validation import Validator
 
-    return Validator(la.key)
+    return Validator(la.key, settings=la.addresses, home_name=la.name)
 
 
 @pytest.fixture
 def gardena_validator(gardena: CityConfig):
     from address_db.validation import Validator
 
-    return Validator(gardena.key)
+    return Validator(gardena.key, settings=gardena.addresses, home_name=gardena.name)
