@@ -833,7 +833,7 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
     records, merged = merge_by_rank(batches)
     duplicates += merged
     offered = len(records) + sum(len(batch) for _, batch in lists)
-    if not offered:
+    if not offered and not segments:
         raise DataFileError(
             f"No usable address in {', '.join(p.name for p in settings.paths)} ({len(rejected)} rows rejected); "
             "check the field mapping and the where filter. The address database was not changed."

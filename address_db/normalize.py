@@ -51,6 +51,7 @@ _DANGLING_CONNECTORS = re.compile(r"(?:\s+(?:AT|AND)|\s*[&@/])+$")
 _INTERSECTION = re.compile(r"\s+(?:AT|AND)\s+|\s*[&@]\s*|\s+/\s*|(?<=[A-Z]{2})/\s*(?=[A-Z0-9])")
 # "EXPOSITION BLVD N/R": which roadway of a divided street; not part of its name.
 _ROADWAY = re.compile(r"\b[NSEW]/?B?R\b|\b[NSEW]/B\b")
+_SPACE_UNIT = re.compile(r"\s+SPACE\s+(\w+)\b", re.IGNORECASE)
 # "INTERSECTION OF X & Y", "THE CORNER OF X AND Y": the words before the two streets.
 _INTERSECTION_OF = re.compile(r"^\s*(?:THE\s+)?(?:INTERSECTION|CORNER|CROSSING)\s+OF\s+", re.IGNORECASE)
 _NUMBER = re.compile(r"^(\d+)(?:-\d+)?([A-Z])?$")
@@ -226,6 +227,7 @@ def _parse_cached(text: str) -> ParsedAddress:
         )
     cleaned = _COUNTRY_AT_END.sub("", cleaned)
     cleaned = _INTERSECTION_OF.sub("", cleaned)
+    cleaned = _SPACE_UNIT.sub(r" SPC \1", cleaned)  # "SPACE 14" (a mobile-home space): the parser knows SPC
     zipcode = None
     match = _ZIP_AT_END.search(cleaned)
     if match and match.start() > 0:

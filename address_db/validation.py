@@ -31,7 +31,7 @@ from address_db.normalize import (
     DIRECTIONALS, STREET_TYPES, InvalidAddress, ParsedAddress, Street, parse_address, standardize_name,
 )
 from address_db.interpolation import Interpolated, between_known, on_ranges
-from address_db.places import PlaceEvidence, PlaceIndexCache
+from address_db.typed_place import PlaceEvidence, PlaceIndexCache
 from address_db.streets import StreetIndex, StreetIndexCache
 from app.city import AddressSettings
 from boundaries.index import IndexCache
@@ -166,7 +166,9 @@ class Validator:
         except InvalidAddress as exc:
             return ValidationResult("invalid", shown[:300], reason=str(exc))
         streets = self.streets.get(session, self.city)
-        place = self.places.get(session, self.city).read(parsed.city, parsed.zipcode)
+        places = self.places.get(session, self.city)
+        parsed = _with_place_split_off(parsed, streets, places)
+        place = places.read(parsed.city, parsed.zipcode)
         if parsed.kind == "intersection":
             ranked, suggestions, reason = self._match_intersection(session, streets, parsed)
         else:
@@ -664,6 +666,23 @@ def _candidate(row: Any, score: float) -> Candidate:
     return Candidate(row["address_id"], row["standardized"], row["kind"], row["lon"], row["lat"], score,
                      source_kind=row.get("source_kind"), source=row.get("source_key"), owner=_owner(row),
                      basis=row.get("placed_by"))
+
+
+def _with_place_split_off(parsed: ParsedAddress, streets: StreetIndex, places: Any) -> ParsedAddress:
+    """Without a comma the typed city joins the street ("1007 OCEAN FRONT WALK VENICE CA"): when the
+    street is unknown and ends with a known place name, that name is the city."""
+    if parsed.kind != "address" or parsed.city or parsed.street.name in streets:
+        return parsed
+    words = " ".join(p for p in (parsed.street.name, parsed.street.suffix_word or parsed.street.suffix) if p)
+    tail = places.trailing_place(parsed.street.name) or places.trailing_place(words)
+    if not tail:
+        return parsed
+    head = words[: -len(tail)].strip()
+    try:
+        again = parse_address(f"{parsed.house} {head}, {tail}" + (f" {parsed.zipcode}" if parsed.zipcode else ""))
+    except InvalidAddress:
+        return parsed
+    return again if again.street.name in streets else parsed
 
 
 def _bare(name: str | None) -> str:

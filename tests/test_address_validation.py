@@ -32,10 +32,16 @@ def test_missing_directional_with_both_sides_is_ambiguous(session, validator):
 
 
 def test_a_house_number_that_does_not_exist_is_never_valid(session, validator):
-    result = validator.validate(session, "2113 W Bellevue Ave")
+    # 315 lies between the known 303 and 327 S Main St (odd side, 68 m apart): approximate, never valid
+    result = validator.validate(session, "315 S Main St")
+    assert result.status == "approximate"
+    assert result.match.source_kind == "between" and result.basis == "between 303 and 327 S MAIN ST"
+    assert result.ward is not None and result.match.address_id is None
+    # beyond every known number and range: not found, the nearest numbers suggested
+    result = validator.validate(session, "9113 W Bellevue Ave")
     assert result.status == "not_found"
-    assert "no number 2113 on BELLEVUE" in result.reason
-    assert result.suggestions[0].text == "2111 W BELLEVUE AVE, 90026"  # the nearest number
+    assert "no number 9113 on W BELLEVUE AVE" in result.reason
+    assert result.suggestions[0].text.endswith("W BELLEVUE AVE, 90026")
 
 
 def test_transposed_digits_are_suggested_first(session, validator):

@@ -16,7 +16,9 @@ def test_shipped_cities(settings):
     assert la.roles() == ("jurisdiction", "agencies", "wards", "districts")
     assert la.ward_layer.label == "Council district"
     assert la.tz.key == "America/Los_Angeles"
-    assert la.addresses.fields["street_name"] == "StreetName"
+    assert la.addresses.source("history").mapping.fields["street_name"] == "StreetName"
+    assert [s.kind for s in la.addresses.sources] == ["points", "centerlines", "list", "history"]
+    assert la.addresses.source("santa-monica-buildings").place_on == "santa-monica-centerlines"
     assert la.requests.options["status_map"]["Closed"] == "fixed"
     gardena = load_city("gardena", settings.cities_dir, settings.data_dir)
     assert gardena.roles() == ("jurisdiction", "agencies")

@@ -59,6 +59,15 @@ class PlaceIndex:
     agency_titles: dict[str, str] = field(default_factory=dict)  # agency key -> official name
     agency_zips: dict[str, str] = field(default_factory=dict)  # ZIP -> agency key (not shared with the city)
 
+    def trailing_place(self, words: str) -> str | None:
+        """A known place name at the end of ``words`` ("OCEAN FRONT WALK VENICE" -> "VENICE"), longest first."""
+        parts = words.split()
+        for start in range(1, len(parts)):
+            tail = " ".join(parts[start:])
+            if tail in self.home_names or tail in self.agency_names:
+                return tail
+        return None
+
     def read(self, city: str | None, zipcode: str | None) -> PlaceEvidence:
         """The evidence of a typed city name (first) or ZIP code."""
         if city:
