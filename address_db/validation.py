@@ -679,9 +679,10 @@ def _with_place_split_off(parsed: ParsedAddress, streets: StreetIndex, places: A
         return parsed
     head = words[: -len(tail)].strip()
     try:
-        again = parse_address(f"{parsed.house} {head}, {tail}" + (f" {parsed.zipcode}" if parsed.zipcode else ""))
+        again = parse_address(f"{parsed.house} {head}" + (f" {parsed.zipcode}" if parsed.zipcode else ""))
     except InvalidAddress:
         return parsed
+    again = replace(again, city=tail, unit_type=parsed.unit_type, unit=parsed.unit)
     return again if again.street.name in streets else parsed
 
 

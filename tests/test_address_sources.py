@@ -65,8 +65,8 @@ def test_a_neighbours_list_is_placed_on_its_ranges_and_stays_theirs(session):
 
 def test_history_rows_on_a_placeholder_point_are_not_taken(session, la, tmp_path):
     path = tmp_path / "history.csv"
-    lines = ["Address,Latitude,Longitude"] + [f"{100 + 2 * i} W Sunset Blvd, 90012,34.0537,-118.2427" for i in range(6)]
-    lines.append("2111 W Bellevue Ave, 90026,34.073216645,-118.266861909")
+    lines = ["Address,Latitude,Longitude"] + [f"\"{100 + 2 * i} W Sunset Blvd, 90012\",34.0537,-118.2427" for i in range(6)]
+    lines.append("\"2111 W Bellevue Ave, 90026\",34.073216645,-118.266861909")
     path.write_text("\n".join(lines) + "\n")
     source = AddressSource("history", "history", 90, SourceMapping((path,), {"full_address": "Address",
                                                                            "latitude": "Latitude",
