@@ -129,7 +129,8 @@ def test_staff_may_pick_the_point_when_the_address_is_unknown(session, la, valid
     request = create_request(session, la, validator, graffiti(address="2113 W Bellevue Ave", lon=-118.26690,
                                                              lat=34.07325)).request
     assert request.location_quality == "point"
-    assert request.address == "2113 W Bellevue Ave"  # as typed: the point is what was checked
+    assert request.typed_address == "2113 W Bellevue Ave"  # as typed, kept for staff: the point is what was checked
+    assert request.address == "near the 2100 block of W BELLEVUE AVE"  # the point's public place
     assert request.ward_key == "13"
 
 

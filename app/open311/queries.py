@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from address_db.places import PUBLIC_PLACE_PATTERN
 from app.city import CityConfig
 from app.open311.params import RequestQuery
 from app.open311.serialize import (
@@ -30,10 +31,10 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 
 #: W3C datetime with the offset of the session's time zone (set to the city's before each query).
 _W3C_FORMAT = "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'"
-#: A standardized address (from the address database, or "near" one for a point picked on the map), or an
-#: intersection: for points, only these are published; free text a person typed never is.
-_STANDARD_ADDRESS = "^(near )?[0-9]+[A-Z]?( [0-9]/[0-9])? [A-Z0-9 ]+(, [0-9]{5})?$"
-_INTERSECTION = "^[A-Z0-9 ]+ AT [A-Z0-9 ]+(, [0-9]{5})?$"
+#: A point picked on the map is published by its public place ("near the 200 block of N SPRING ST"), which
+#: address_db.places derives from the point; anything else in its address (typed text) never is, nor the
+#: neutral text of a point with nothing known near it (not an address).
+_PUBLIC_PLACE = PUBLIC_PLACE_PATTERN.replace("'", "''")
 
 # The spec's fields, in the spec's order (see serialize.REQUEST_FIELDS), then what the extensions need.
 _REQUEST_COLUMNS = f"""
@@ -47,7 +48,7 @@ _REQUEST_COLUMNS = f"""
     'Expected within ' || r.service_level || '.',
     to_char(r.requested_at, {_W3C_FORMAT}), to_char(r.updated_at, {_W3C_FORMAT}), to_char(r.due_at, {_W3C_FORMAT}),
     CASE WHEN r.location_quality IN ('address', 'source', 'relocated', 'placeholder') THEN r.address
-         WHEN r.location_quality = 'point' AND (r.address ~ '{_STANDARD_ADDRESS}' OR r.address ~ '{_INTERSECTION}')
+         WHEN r.location_quality = 'point' AND r.address ~ '{_PUBLIC_PLACE}' AND left(r.address, 5) = 'near '
          THEN r.address END,
     r.address_id, r.zipcode,
     CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_Y(r.geom)::numeric, 6)::float8 END,

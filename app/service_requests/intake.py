@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from address_db.places import public_place
 from address_db.validation import ValidationResult, Validator
 from app.catalogue import Attribute, Service
 from app.city import CityConfig
@@ -102,6 +103,7 @@ class _Location:
     note: str | None = None
     ward: str | None = None
     district: str | None = None
+    typed_address: str | None = None  # private: the address typed when a point was picked instead
 
 
 def create_request(session: Session, city: CityConfig, validator: Validator, data: RequestInput) -> CreatedRequest:
@@ -133,7 +135,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         department_code=service.department, assignee=service.default_assignee, status="submitted",
         channel=data.channel, response_method=response_method, description=description, attributes=attributes,
         address=location.address, address_id=location.address_id, zipcode=location.zipcode,
-        location_note=location.note, location_quality=location.quality,
+        location_note=location.note, location_quality=location.quality, typed_address=location.typed_address,
         geom=from_shape(Point(location.lon, location.lat), srid=4326) if location.lon is not None else None,
         in_jurisdiction=True if location.lon is not None else None,
         ward_key=location.ward, district_key=location.district, requested_at=requested_at, updated_at=now,
@@ -348,8 +350,8 @@ def _location(session: Session, city: CityConfig, validator: Validator, service:
             lon, lat = check_lon_lat(data.lon, data.lat)
         except InvalidCoordinates as exc:
             raise IntakeError("location", str(exc)) from None
-        typed = _short(data.address, "address", 200)
-        return _at_point(session, city, validator, "point", lon, lat, typed, None, None, note)
+        typed = _short(data.address, "address", 200)  # did not match: kept for staff, never published
+        return _at_point(session, city, validator, "point", lon, lat, None, None, None, note, typed_address=typed)
     if note and service.location == "optional":
         return _Location("general", note=note)
     if service.location == "required":
@@ -358,17 +360,18 @@ def _location(session: Session, city: CityConfig, validator: Validator, service:
 
 
 def _at_point(session: Session, city: CityConfig, validator: Validator, quality: str, lon: float, lat: float,
-              address: str | None, address_id: str | None, zipcode: str | None, note: str | None) -> _Location:
+              address: str | None, address_id: str | None, zipcode: str | None, note: str | None,
+              typed_address: str | None = None) -> _Location:
     location = validator.boundaries.get(session, city.key).locate(lon, lat)
     if not location.in_jurisdiction:
         reason = (f"The location lies within the boundaries of {location.agency.name}." if location.agency
                   else f"The location is outside the {city.name} and every agency this system knows.")
         raise IntakeError("location", _outside_message(city, reason, location.agency))
-    if address is None and quality == "point":
-        nearest = validator.reverse(session, lon, lat, tolerance_m=50).address
-        address = f"near {nearest.text}" if nearest else None
+    if quality == "point":  # the public place comes from the point, never from what was typed
+        address = public_place(session, city.key, lon, lat)
     return _Location(quality, lon, lat, address, address_id, zipcode, note,
-                     location.ward.key if location.ward else None, location.district.key if location.district else None)
+                     location.ward.key if location.ward else None, location.district.key if location.district else None,
+                     typed_address)
 
 
 def _outside_message(city: CityConfig, reason: str | None, agency: Any) -> str:

@@ -117,6 +117,9 @@ class ServiceRequest(Base):
     address_id: Mapped[str | None] = mapped_column(String(64))
     zipcode: Mapped[str | None] = mapped_column(String(5))
     location_note: Mapped[str | None] = mapped_column(Text)
+    # The address as typed when it did not match and a point was picked instead (migration 0012):
+    # private, for staff with requests.contact; ``address`` then holds the point's public place.
+    typed_address: Mapped[str | None] = mapped_column(Text)
     location_quality: Mapped[str] = mapped_column(String(16))
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     in_jurisdiction: Mapped[bool | None] = mapped_column(Boolean)

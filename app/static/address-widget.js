@@ -175,6 +175,10 @@
       "</button></li>").join("") + "</ul>";
   }
 
+  // No dead end: an address that cannot be matched can still be filed at a point on the map.
+  const PICK_HINT = '<p class="pick-hint">Or click the map where it is (or use the map centre): ' +
+    "the request can be filed at that point.</p>";
+
   function render(r) {
     result.dataset.status = r.status;
     let html = "";
@@ -192,14 +196,14 @@
       openRedirect(r.match.text, r.agency, r.match.lon, r.match.lat);
     } else if (r.status === "ambiguous") {
       html = '<p class="outcome outcome-ambiguous">Which one?</p><p>' + escapeHtml(r.reason) + "</p>" +
-        candidateButtons("Choose the address:", r.candidates);
+        candidateButtons("Choose the address:", r.candidates) + PICK_HINT;
       setChosen(null);
     } else if (r.status === "not_found") {
       html = '<p class="outcome outcome-not_found">Not found</p><p>' + escapeHtml(r.reason) + "</p>" +
-        candidateButtons("Nearby or similar:", r.suggestions);
+        candidateButtons("Nearby or similar:", r.suggestions) + PICK_HINT;
       setChosen(null);
     } else {
-      html = '<p class="outcome outcome-invalid">Not an address</p><p>' + escapeHtml(r.reason) + "</p>";
+      html = '<p class="outcome outcome-invalid">Not an address</p><p>' + escapeHtml(r.reason) + "</p>" + PICK_HINT;
       setChosen(null);
     }
     result.innerHTML = html;
@@ -261,7 +265,8 @@
       result.dataset.status = "picked";
       result.innerHTML = '<p class="outcome outcome-valid">Point picked on the map</p><p>' +
         (r.address ? "Nearest address: " + escapeHtml(r.address.text) + " (" + Math.round(r.distance_m) + " m)"
-          : "No address within 100 m: the point itself will be used.") +
+          : "No address within 100 m: the point itself will be used." +
+            (input.value.trim() ? " What you typed is kept for staff only; the public sees the place of the point." : "")) +
         "</p><p>" + escapeHtml(areaText(loc)) + "</p>";
     });
   }

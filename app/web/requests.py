@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from address_db.places import is_public_place
 from app.errors import InvalidCoordinates
 from app.service_requests.catalogue import active_services, get_service
 from app.service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests
@@ -161,9 +162,14 @@ def status(reference: str):
 
 
 def _approximate(address: str | None) -> str | None:
-    """``2111 W BELLEVUE AVE, 90026`` -> ``2100 block of W BELLEVUE AVE``: where, not whose door."""
+    """``2111 W BELLEVUE AVE, 90026`` -> ``2100 block of W BELLEVUE AVE``: where, not whose door.
+
+    A point picked on the map already has its public place ("near the 200 block of N SPRING ST").
+    """
     if not address:
         return None
+    if is_public_place(address):
+        return address
     match = re.match(r"^(?:near )?(\d+)(?:\s+\d/\d|[A-Z])?\s+([A-Z0-9 ]+?)(?:,.*)?$", address, flags=re.I)
     if not match:
         if re.fullmatch(r"[A-Z0-9 ]+ AT [A-Z0-9 ]+(, \d{5})?", address):  # an intersection is public already
