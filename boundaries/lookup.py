@@ -183,7 +183,7 @@ _LOCATE_SQL = text(
 
 _IN_EXTENT_SQL = text(
     """
-    SELECT coalesce(ST_Intersects(ST_Extent(p.geom)::geometry, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)), false)
+    SELECT coalesce(ST_Intersects(ST_SetSRID(ST_Extent(p.geom)::geometry, 4326), ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)), false)
     FROM boundary_piece p
     JOIN boundary_layer_version v ON v.id = p.version_id
     WHERE v.city = :city AND v.is_current AND v.role IN ('jurisdiction', 'agencies')
