@@ -314,3 +314,25 @@ def test_the_cli_lists_the_gaps_and_locates_with_the_fallback(app):
     assert "Unincorporated Marina del Rey (County of Los Angeles)" in loaded.output
     located = runner.invoke(args=["boundaries", "locate", str(MARINA_DEL_REY[0]), str(MARINA_DEL_REY[1])])
     assert located.output.startswith("Outside City of Los Angeles. The point is not inside any agency area we know")
+
+
+@pytest.mark.browser
+def test_the_widget_sends_a_gap_address_to_the_county(settings, bound_database):
+    import dataclasses
+
+    from app.factory import create_app
+    from tests.browser import chromium, live_server
+    from tests.test_address_widget import open_widget
+
+    app = create_app(dataclasses.replace(settings, city="la"), database=bound_database)
+    with live_server(app) as base, chromium() as browser:
+        page, requests = open_widget(browser, base, bound_database)
+        page.fill("#address-input", "19530 S Normandie Ave, 90502")
+        page.press("#address-input", "Enter")
+        page.wait_for_selector("#redirect-dialog[open]")
+        page.wait_for_selector('#redirect-map[data-ready="true"]')
+        text = page.inner_text("#redirect-dialog")
+        assert "is not in the City of Los Angeles" in text
+        assert "It is not inside any agency area we know; for help contact County of Los Angeles." in text
+        assert "Call 211 or (213) 974-1234." in text and "lies within the boundaries" not in text
+    assert not any("/agencies/" in url for url in requests)  # the fallback has no area to draw
