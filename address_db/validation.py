@@ -35,7 +35,7 @@ from address_db.typed_place import PlaceEvidence, PlaceIndexCache
 from address_db.streets import StreetIndex, StreetIndexCache
 from app.city import AddressSettings
 from boundaries.index import IndexCache
-from boundaries.lookup import Agency, Area, Location, check_lon_lat
+from boundaries.lookup import Agency, Area, Location, check_lon_lat, outside_reason
 
 #: The best candidate is ``valid`` from this score, when no other comes within MARGIN.
 VALID_SCORE = 0.80
@@ -222,10 +222,7 @@ class Validator:
         else:
             result.status = "outside"
             result.agency = location.agency
-            result.reason = (
-                f"The address lies within the boundaries of {location.agency.name}." if location.agency
-                else "The address lies outside the city and every agency this system knows."
-            )
+            result.reason = outside_reason(location, "address")
         return result
 
     def _unmatched(self, session: Session, result: ValidationResult, place: PlaceEvidence,

@@ -109,6 +109,21 @@ class AgencyRule:
 
 
 @dataclass(frozen=True)
+class FallbackContact:
+    """Whom to send a caller whose point lies in no layer: in neither the home jurisdiction
+    nor any agency feature (a gap between the layers), e.g. the county."""
+
+    name: str
+    phone: str
+    website: str
+    note: str | None = None
+
+
+#: Gaps between the layers smaller than this (m²) are slivers of digitizing, not reported.
+DEFAULT_IGNORE_GAPS_BELOW_M2 = 10_000.0
+
+
+@dataclass(frozen=True)
 class AgenciesSpec:
     """Neighboring agencies: every feature of a layer except the home jurisdiction's.
 
@@ -116,6 +131,9 @@ class AgenciesSpec:
     of a city); the others are an agency each, keyed by ``id_field``. Contact details
     come from ``contacts`` (by agency key), else from the first matching rule, else
     only the feature's name is known.
+
+    ``fallback`` answers for points in no layer; the boundary load reports the gaps
+    between the jurisdiction and the agencies of ``ignore_gaps_below_m2`` or more.
     """
 
     source: LayerSource
@@ -125,6 +143,8 @@ class AgenciesSpec:
     exclude: FieldFilter | None = None
     contacts: Mapping[str, Contact] = field(default_factory=dict)
     rules: tuple[AgencyRule, ...] = ()
+    fallback: FallbackContact | None = None
+    ignore_gaps_below_m2: float = DEFAULT_IGNORE_GAPS_BELOW_M2
 
     def contact_for(self, key: str, feature_name: str, properties: Mapping[str, Any]) -> Contact:
         """The contact of the agency ``key`` whose (first) feature is ``feature_name``."""
@@ -541,6 +561,9 @@ class _CityParser:
                     website=self.string(rule, table, "website", required=False),
                 )
             )
+        gaps = raw.get("ignore_gaps_below_m2", DEFAULT_IGNORE_GAPS_BELOW_M2)
+        if not isinstance(gaps, (int, float)) or isinstance(gaps, bool) or gaps < 0:
+            raise self.fail("agencies", "ignore_gaps_below_m2 must be a number of square metres, 0 or more")
         return AgenciesSpec(
             source=self.source("agencies", raw),
             id_field=str(self.string(raw, "agencies", "id_field")),
@@ -549,7 +572,27 @@ class _CityParser:
             exclude=self.filter("agencies", raw.get("exclude")),
             contacts=contacts,
             rules=tuple(rules),
+            fallback=self.fallback(raw.get("fallback")),
+            ignore_gaps_below_m2=float(gaps),
         )
+
+    def fallback(self, raw: object) -> FallbackContact | None:
+        """``[agencies.fallback]``: name, phone and website required, ``note`` optional."""
+        table = "agencies.fallback"
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise self.fail(table, "must be a table with name, phone, website and an optional note")
+        unknown = sorted(set(raw) - {"name", "phone", "website", "note"})
+        if unknown:
+            raise self.fail(table, f"does not know {unknown[0]!r} (it takes name, phone, website and note)")
+        name, phone, website = (str(self.string(raw, table, key)).strip() for key in ("name", "phone", "website"))
+        if not (name and phone and website):
+            raise self.fail(table, "name, phone and website must not be blank")
+        if urlsplit(website).scheme not in ("http", "https") or not urlsplit(website).netloc:
+            raise self.fail(table, f"website {website!r} must be a full http(s) address such as \"https://example.gov\"")
+        return FallbackContact(name=name, phone=phone, website=website,
+                               note=self.string(raw, table, "note", required=False))
 
     def addresses(self, raw: Mapping[str, Any]) -> AddressSettings | None:
         """``[addresses]``: either one table (sources = ["file", ...] with fields) or

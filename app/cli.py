@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 from flask import Flask, current_app
@@ -18,6 +18,9 @@ from app.cluster import EmbeddedCluster
 from app.database import check_reachable, current_revision, head_revision, upgrade
 from app.errors import UserError
 from app.factory import Services
+
+if TYPE_CHECKING:
+    from boundaries.loader import LoadReport
 
 
 def _services() -> Services:
@@ -137,13 +140,25 @@ def load_city_command(roles: tuple[str, ...], force: bool) -> None:
     with s.database.session() as session:
         reports = load_city(session, s.city, roles or None, force=force)
     for report in reports:
-        click.echo(report.summary())
+        _echo_load(report)
         _audit("config.boundaries", report.role, version=report.version, features=report.feature_count,
                source=report.source)
     if not reports:
         click.echo(f"The boundaries of {s.city.name} are up to date.")
     else:
         _reassign_addresses()
+
+
+#: How many gaps a load lists one by one (the largest); the summary counts them all.
+GAPS_LISTED = 12
+
+
+def _echo_load(report: LoadReport) -> None:
+    """A layer's load report, and the gaps between the layers listed when it computed them."""
+    click.echo(report.summary())
+    if report.gaps is not None:
+        for line in report.gaps.lines(limit=GAPS_LISTED)[1:]:
+            click.echo(line)
 
 
 def _reassign_addresses() -> None:
@@ -189,7 +204,7 @@ def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None
     built = build_layer(s.city, role, source, id_field=id_field, name_field=name_field)
     with s.database.session() as session:
         (report,) = load_layers(session, s.city, [built])
-    click.echo(report.summary())
+    _echo_load(report)
     _audit("config.boundaries", report.role, version=report.version, features=report.feature_count,
            source=report.source)
     _reassign_addresses()
@@ -218,20 +233,21 @@ def versions_command() -> None:
 @user_errors
 def locate_command(lon: str, lat: str) -> None:
     """Say whose point LON LAT is (decimal degrees, WGS 84)."""
-    from boundaries.lookup import locate
+    from boundaries.lookup import fallback_agency, locate, outside_reason
 
     s = _services()
     with s.database.session() as session:
-        location = locate(session, s.city.key, lon, lat)
+        location = locate(session, s.city.key, lon, lat, fallback=fallback_agency(s.city))
     if location.status == "inside":
         click.echo(f"Inside {s.city.name}; ward: {location.ward.name if location.ward else '-'}; "
                    f"district: {location.district.name if location.district else '-'}")
-    elif location.agency is not None:
+    elif location.status == "outside":
         agency = location.agency
+        assert agency is not None
         click.echo(f"Outside {s.city.name}: {agency.name}, phone {agency.phone or 'not on file'}"
                    f"{', ' + agency.website if agency.website else ''}")
     else:
-        click.echo(f"Outside {s.city.name} and every known agency.")
+        click.echo(f"Outside {s.city.name}. {outside_reason(location, 'point')}")
 
 
 # -- flask addresses -----------------------------------------------------------------------

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from geo.cache import RESULTS
 
     RESULTS.max_age = settings.map_cache_seconds
-    boundary_index = IndexCache()
+    boundary_index = IndexCache(cities=[city])
     app.extensions["geo311"] = Services(
         settings=settings,
         city=city,

@@ -4,6 +4,9 @@ A load reads and checks every file first (nothing touches the database until all
 them are good), then writes each layer as a new version in one transaction: the new
 version becomes current, the previous one stays on record. Any failure rolls the whole
 load back, leaving the previously loaded layers untouched.
+
+A load that changes the jurisdiction or the agencies layer reports the gaps between
+them (:mod:`boundaries.gaps`) on the report of the last of the two it stored.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from app.city import AgenciesSpec, AreaLayerSpec, CityConfig, JurisdictionSpec, LayerSource
 from app.errors import DataFileError, UserError
+from boundaries.gaps import GapsReport, find_gaps
 from boundaries.models import Feature, LayerVersion
 from boundaries.sources import Repair, column, file_sha256, read_polygons, valid_multipolygon
 
@@ -71,13 +75,17 @@ class LoadReport:
     feature_count: int
     source: str
     repairs: tuple[Repair, ...]
+    gaps: GapsReport | None = None
 
     def summary(self) -> str:
+        """One line on the version stored, its repairs and, if computed, the gaps."""
         text = f"{self.city} {self.role}: version {self.version}, {self.feature_count} feature(s) from {self.source}"
         if self.repairs:
             text += f"; {len(self.repairs)} repair(s): " + "; ".join(
                 f"{r.feature} ({r.reason})" for r in self.repairs
             )
+        if self.gaps is not None:
+            text += f"\n{self.gaps.summary()}"
         return text
 
 
@@ -269,6 +277,9 @@ def load_layers(session: Session, city: CityConfig, layers: list[BuiltLayer]) ->
     """Store ``layers`` for ``city`` in one transaction: all of them, or none."""
     try:
         reports = [store_layer(session, city.key, layer) for layer in layers]
+        owners = [i for i, report in enumerate(reports) if report.role in ("jurisdiction", "agencies")]
+        if owners:
+            reports[owners[-1]] = dataclasses.replace(reports[owners[-1]], gaps=find_gaps(session, city))
         session.commit()
     except BaseException:
         session.rollback()

@@ -7,6 +7,11 @@ so they agree by construction on everything but the geometry test itself.
 
 A point on a shared line (between two wards) belongs to both; the one with the
 smallest key is reported, so answers are deterministic.
+
+A point in no layer but within the extent of the jurisdiction and agencies layers (a gap
+between them) gets the city's fallback contact (``[agencies.fallback]``, e.g. the
+county), marked as such; a point beyond that extent, or in a city without a fallback,
+is ``unknown``. :func:`outside_reason` words each case once for every caller.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ from typing import Iterable, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.city import CityConfig
 from app.errors import InvalidCoordinates
+
+#: The layers that say whose a point is; their extent bounds where the fallback answers.
+OWNER_ROLES = ("jurisdiction", "agencies")
 
 
 class Hit(NamedTuple):
@@ -41,12 +50,30 @@ class Area:
 
 @dataclass(frozen=True)
 class Agency:
-    """The agency that serves a point outside the home jurisdiction."""
+    """The agency that serves a point outside the home jurisdiction.
+
+    ``fallback`` marks the city's fallback contact, given for a point in no layer: it is
+    whom to ask, not an agency whose area the point is known to lie in.
+    """
 
     key: str
     name: str
     phone: str | None
     website: str | None
+    note: str | None = None
+    fallback: bool = False
+
+
+#: The key of the fallback "agency" (it is no feature of the agencies layer).
+FALLBACK_KEY = "fallback"
+
+
+def fallback_agency(city: CityConfig) -> Agency | None:
+    """The city's fallback contact as an :class:`Agency`, or None when it configures none."""
+    contact = city.agencies.fallback if city.agencies is not None else None
+    if contact is None:
+        return None
+    return Agency(FALLBACK_KEY, contact.name, contact.phone, contact.website, contact.note, fallback=True)
 
 
 @dataclass(frozen=True)
@@ -62,15 +89,39 @@ class Location:
 
     @property
     def status(self) -> str:
-        """``inside`` the home jurisdiction, ``outside`` with a known agency, or ``unknown``."""
+        """``inside`` the home jurisdiction, ``outside`` in a known agency's area, ``unlisted``
+        (in no layer: the agency is the city's fallback contact) or ``unknown``."""
         if self.in_jurisdiction:
             return "inside"
-        return "outside" if self.agency else "unknown"
+        if self.agency is None:
+            return "unknown"
+        return "unlisted" if self.agency.fallback else "outside"
 
     def as_dict(self) -> dict[str, object]:
+        """The location as JSON-ready data, with its ``status`` and, outside, its ``reason``."""
         data = asdict(self)
         data["status"] = self.status
+        data["reason"] = None if self.in_jurisdiction else outside_reason(self)
         return data
+
+
+def outside_reason(location: Location, subject: str = "location") -> str:
+    """One sentence on whose a point outside the home jurisdiction is, or whom to ask.
+
+    ``subject`` names what is located ("location", "address"). Callers say first that
+    it is not in the city; this sentence says the rest.
+    """
+    if location.in_jurisdiction:
+        raise ValueError("outside_reason() is for locations outside the home jurisdiction")
+    agency = location.agency
+    if agency is None:
+        return (f"The {subject} ({location.lat:.5f}, {location.lon:.5f}) lies beyond every area this system "
+                "knows; check the point (are longitude and latitude swapped?) or the address.")
+    if not agency.fallback:
+        return f"The {subject} lies within the boundaries of {agency.name}."
+    reason = (f"The {subject} is not inside any agency area we know either; for help contact {agency.name} "
+              f"at {agency.phone} ({agency.website}).")
+    return f"{reason} {agency.note}" if agency.note else reason
 
 
 def check_lon_lat(lon: object, lat: object) -> tuple[float, float]:
@@ -90,8 +141,13 @@ def check_lon_lat(lon: object, lat: object) -> tuple[float, float]:
     return x, y
 
 
-def resolve(lon: float, lat: float, hits: Iterable[Hit]) -> Location:
-    """The :class:`Location` of a point from the features covering it."""
+def resolve(lon: float, lat: float, hits: Iterable[Hit], fallback: Agency | None = None,
+            in_extent: bool = False) -> Location:
+    """The :class:`Location` of a point from the features covering it.
+
+    A point covered by neither the jurisdiction nor an agency gets ``fallback`` when it
+    lies ``in_extent`` of those two layers (a gap between them), else no agency.
+    """
     best: dict[str, Hit] = {}
     for hit in hits:
         if hit.role not in best or hit.key < best[hit.role].key:
@@ -99,14 +155,17 @@ def resolve(lon: float, lat: float, hits: Iterable[Hit]) -> Location:
     inside = "jurisdiction" in best
     ward = best.get("wards")
     district = best.get("districts")
-    agency = best.get("agencies") if not inside else None
+    hit = best.get("agencies") if not inside else None
+    agency = Agency(hit.key, hit.name, hit.phone, hit.website) if hit else None
+    if not inside and agency is None and in_extent:
+        agency = fallback
     return Location(
         lon=lon,
         lat=lat,
         in_jurisdiction=inside,
         ward=Area(ward.key, ward.name) if ward else None,
         district=Area(district.key, district.name) if district else None,
-        agency=Agency(agency.key, agency.name, agency.phone, agency.website) if agency else None,
+        agency=agency,
     )
 
 
@@ -122,8 +181,25 @@ _LOCATE_SQL = text(
 )
 
 
-def locate(session: Session, city: str, lon: object, lat: object) -> Location:
-    """Look the point up in the database's current boundary layers of ``city``."""
+_IN_EXTENT_SQL = text(
+    """
+    SELECT coalesce(ST_Intersects(ST_SetSRID(ST_Extent(p.geom)::geometry, 4326), ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)), false)
+    FROM boundary_piece p
+    JOIN boundary_layer_version v ON v.id = p.version_id
+    WHERE v.city = :city AND v.is_current AND v.role IN ('jurisdiction', 'agencies')
+    """
+)
+
+
+def locate(session: Session, city: str, lon: object, lat: object, fallback: Agency | None = None) -> Location:
+    """Look the point up in the database's current boundary layers of ``city``.
+
+    ``fallback`` (see :func:`fallback_agency`) answers for a point in a gap between the layers.
+    """
     x, y = check_lon_lat(lon, lat)
-    rows = session.execute(_LOCATE_SQL, {"city": city, "lon": x, "lat": y})
-    return resolve(x, y, (Hit(*row) for row in rows))
+    params = {"city": city, "lon": x, "lat": y}
+    hits = [Hit(*row) for row in session.execute(_LOCATE_SQL, params)]
+    in_extent = False
+    if fallback is not None and not any(hit.role in OWNER_ROLES for hit in hits):
+        in_extent = bool(session.scalar(_IN_EXTENT_SQL, params))
+    return resolve(x, y, hits, fallback, in_extent)

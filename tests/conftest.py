@@ -28,6 +28,7 @@ from app.settings import PROJECT_ROOT, Settings
 from address_db.loader import load_addresses
 from app.service_requests.catalogue import sync_catalogue
 from app.service_requests.importer import import_history, tidy_after_import
+from boundaries.index import IndexCache
 from boundaries.loader import load_city as load_city_boundaries
 
 TEST_DBNAME = f"geo311_test_{os.getpid()}"
@@ -149,11 +150,12 @@ def data_dir(settings: Settings) -> Path:
 def validator(la: CityConfig):
     from address_db.validation import Validator
 
-    return Validator(la.key, settings=la.addresses, home_name=la.name)
+    return Validator(la.key, boundaries=IndexCache(cities=[la]), settings=la.addresses, home_name=la.name)
 
 
 @pytest.fixture
 def gardena_validator(gardena: CityConfig):
     from address_db.validation import Validator
 
-    return Validator(gardena.key, settings=gardena.addresses, home_name=gardena.name)
+    return Validator(gardena.key, boundaries=IndexCache(cities=[gardena]), settings=gardena.addresses,
+                     home_name=gardena.name)

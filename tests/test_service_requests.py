@@ -66,7 +66,7 @@ def test_references_cannot_be_guessed_from_one_another(session, la, validator):
         ({"address": None}, "location", "needs a location"),
         ({"address": "La Cienega Blvd & Blackwelder St"}, "address", "City of Culver City. Contact them at (310) 253-6000"),
         ({"address": None, "lon": -118.4004, "lat": 34.0736}, "location", "City of Beverly Hills"),
-        ({"address": None, "lon": -118.60, "lat": 33.90}, "location", "every agency this system knows"),
+        ({"address": None, "lon": -117.0, "lat": 36.0}, "location", "lies beyond every area this system knows"),
         ({"address": None, "lon": "nan", "lat": 34}, "location", "finite"),
         ({"address": "2113 W Bellevue Ave"}, "address", "no number 2113"),
         ({"address": "326 Bonnie Brae St"}, "address", "Candidates: 326 "),

@@ -33,7 +33,7 @@ from app.service_requests.models import Notification, RequestContact, RequestEve
 from app.service_requests.references import new_reference
 from app.service_requests.service_levels import due_at
 from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, RESPONSE_METHODS
-from boundaries.lookup import check_lon_lat
+from boundaries.lookup import check_lon_lat, outside_reason
 
 _EMAIL = re.compile(r"^[^@\s<>\x00]+@[^@\s<>\x00]+\.[A-Za-z]{2,}$")
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
@@ -364,9 +364,7 @@ def _at_point(session: Session, city: CityConfig, validator: Validator, quality:
               typed_address: str | None = None) -> _Location:
     location = validator.boundaries.get(session, city.key).locate(lon, lat)
     if not location.in_jurisdiction:
-        reason = (f"The location lies within the boundaries of {location.agency.name}." if location.agency
-                  else f"The location is outside the {city.name} and every agency this system knows.")
-        raise IntakeError("location", _outside_message(city, reason, location.agency))
+        raise IntakeError("location", _outside_message(city, outside_reason(location), location.agency))
     if quality == "point":  # the public place comes from the point, never from what was typed
         address = public_place(session, city.key, lon, lat)
     return _Location(quality, lon, lat, address, address_id, zipcode, note,
@@ -375,8 +373,13 @@ def _at_point(session: Session, city: CityConfig, validator: Validator, quality:
 
 
 def _outside_message(city: CityConfig, reason: str | None, agency: Any) -> str:
+    """"Not in the city", then whose the place is (``reason``) and how to reach them.
+
+    The city's fallback contact (a place in no layer) is not "them": ``reason`` already
+    says whom to ask for help.
+    """
     message = f"This location is not in the {city.name}. {reason or ''}".strip()
-    if agency is not None and getattr(agency, "phone", None):
+    if agency is not None and getattr(agency, "phone", None) and not getattr(agency, "fallback", False):
         message += f" Contact them at {agency.phone}."
     return message
 

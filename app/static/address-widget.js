@@ -253,9 +253,11 @@
       if (seq !== checkSeq) { return; }
       const loc = r.location;
       showPoint(lon, lat, r.address ? r.address.text : "Picked point");
-      if (loc.status === "outside" || loc.status === "unknown") {
+      if (loc.status === "outside" || loc.status === "unlisted" || loc.status === "unknown") {
+        // unlisted: in no layer (a gap between them); loc.agency is then the city's fallback contact.
         result.dataset.status = loc.status;
-        result.innerHTML = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p>";
+        result.innerHTML = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p>" +
+          (loc.reason ? "<p>" + escapeHtml(loc.reason) + "</p>" : "");
         setChosen(null);
         if (loc.agency) { openRedirect(r.address ? r.address.text : "the point you picked", loc.agency, lon, lat); }
         return;
@@ -279,10 +281,16 @@
   let dialogMap = null;
   function openRedirect(addressText, agency, lon, lat) {
     document.getElementById("redirect-address").textContent = addressText;
+    // The city's fallback contact (agency.fallback) answers for a place in no known agency area:
+    // it is whom to ask, not whose the place is.
+    const fallback = Boolean(agency && agency.fallback);
+    document.getElementById("redirect-where").textContent = fallback ?
+      "It is not inside any agency area we know; for help contact" : "It lies within the boundaries of";
     document.getElementById("redirect-agency").textContent = agency ? agency.name : "an agency this system does not know";
     const contact = document.getElementById("redirect-contact");
-    contact.innerHTML = agency && agency.phone ? "Contact them at <strong>" + escapeHtml(agency.phone) + "</strong>." :
-      "No phone number is on file for this agency.";
+    contact.innerHTML = agency && agency.phone ? (fallback ? "Call" : "Contact them at") + " <strong>" +
+      escapeHtml(agency.phone) + "</strong>." : "No phone number is on file for this agency.";
+    if (fallback && agency.note) { contact.innerHTML += " " + escapeHtml(agency.note); }
     if (agency && agency.website) {
       contact.innerHTML += ' <a href="' + encodeURI(agency.website) + '" rel="noopener">' + escapeHtml(agency.website) + "</a>";
     }
@@ -300,7 +308,7 @@
     const point = L.circleMarker([lat, lon], { radius: 8, color: "#c0002a", fillOpacity: 0.9 });
     const layers = [getJson(cfg.jurisdictionUrl).then((data) => L.geoJSON(data, {
       style: { color: "#1d2733", weight: 3, dashArray: "6 4", fill: false }, interactive: false }).addTo(dialogMap))];
-    if (agency) {
+    if (agency && !fallback) {  // the fallback has no area in the agencies layer
       layers.push(getJson(cfg.agencyUrl.replace("__KEY__", encodeURIComponent(agency.key))).then((data) =>
         L.geoJSON(data, { style: { color: "#9a3c00", weight: 2, fillOpacity: 0.15 }, interactive: false }).addTo(dialogMap)));
     }
