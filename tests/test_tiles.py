@@ -154,7 +154,7 @@ def test_an_mbtiles_raster_basemap_is_served_with_the_tms_rows_flipped(settings,
     assert client.get("/tiles/basemap/1/1/1").status_code == 204  # not in the file
     assert client.get("/tiles/basemap/1/2/0").status_code == 400
     page = client.get("/").get_data(as_text=True)
-    assert "/tiles/basemap/{z}/{x}/{y}" in page and "&#34;raster&#34;" in page
+    assert '"kind": "raster"' in page and '"url": "/tiles/basemap/{z}/{x}/{y}"' in page
 
 
 def test_an_mbtiles_vector_basemap_is_sent_gzipped_as_stored(settings, bound_database, tmp_path):
@@ -200,7 +200,7 @@ def test_a_basemap_file_that_is_missing_or_of_another_kind_is_refused(tmp_path):
 
 def test_the_maps_draw_the_city_streets_unless_a_tile_server_is_configured(settings, bound_database, client):
     page = client.get("/").get_data(as_text=True)
-    assert "/tiles/streets/{z}/{x}/{y}.pbf" in page and "&#34;streets&#34;" in page
+    assert '"kind": "streets"' in page and '"url": "/tiles/streets/{z}/{x}/{y}.pbf"' in page
     served = create_app(dataclasses.replace(settings, tile_url="https://tiles.example.org/{z}/{x}/{y}.png"),
                         database=bound_database).test_client().get("/")
     text = served.get_data(as_text=True)
