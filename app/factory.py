@@ -70,10 +70,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from app.cli import register_cli
-    from app.web import access, addresses, admin, api, assets, auth, errors, health, maps, open311, pages, reports, requests, staff
+    from app.web import (access, addresses, admin, api, assets, auth, errors, health, maps, open311, pages, reports,
+                         requests, staff, tiles)
 
     for blueprint in (pages.bp, api.bp, addresses.bp, requests.bp, staff.bp, maps.bp, reports.bp, auth.bp, admin.bp, health.bp,
-                      assets.bp, open311.bp):
+                      assets.bp, open311.bp, tiles.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     access.install(app)

@@ -19,7 +19,12 @@ else. Environment variables:
     Flask's secret key; required in production.
 ``GEO311_TILE_URL`` / ``GEO311_TILE_ATTRIBUTION``
     An optional basemap tile server (``https://host/{z}/{x}/{y}.png``); without it maps
-    show the city's own boundaries as the base.
+    show the city's own streets and address points as the base (vector tiles the app
+    makes from its address database, ``/tiles/streets/...``).
+``GEO311_BASEMAP_FILE``
+    An optional local basemap file, ``.mbtiles`` or ``.pmtiles`` (raster images, or vector
+    tiles in the Protomaps basemap schema), served by the app at ``/tiles/basemap/...``;
+    it takes the place of ``GEO311_TILE_URL`` and of the built-in street layer.
 ``GEO311_OPEN311_KEYLESS_PER_MINUTE``
     Open311 requests one client address may make per minute without an API key
     (default 600); keyed clients have their own limit (``flask open311 clients add --per-minute``).
@@ -63,6 +68,7 @@ class Settings:
     secret_key: str | None = None
     tile_url: str | None = None
     tile_attribution: str = ""
+    basemap_file: Path | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -96,6 +102,7 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or None,
             tile_url=env.get("GEO311_TILE_URL") or None,
             tile_attribution=env.get("GEO311_TILE_ATTRIBUTION", ""),
+            basemap_file=Path(env["GEO311_BASEMAP_FILE"]) if env.get("GEO311_BASEMAP_FILE") else None,
             smtp_host=env.get("GEO311_SMTP_HOST") or None,
             smtp_port=_port(env.get("GEO311_SMTP_PORT", "25")),
             smtp_user=env.get("GEO311_SMTP_USER") or None,
@@ -132,6 +139,12 @@ class Settings:
                 Limit.parse(name, getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"GEO311_{name.upper()}: {exc}") from None
+        if self.basemap_file is not None and (
+                self.basemap_file.suffix.lower() not in (".mbtiles", ".pmtiles") or not self.basemap_file.is_file()):
+            raise ConfigError(
+                f"GEO311_BASEMAP_FILE is {str(self.basemap_file)!r}; give an existing .mbtiles or .pmtiles file, "
+                "or unset it to draw the city's own streets."
+            )
         if self.database_url and not self.database_url.startswith(("postgresql", "postgres:")):
             raise ConfigError(
                 "DATABASE_URL must be a PostgreSQL URL such as "

@@ -9,7 +9,7 @@ import argparse
 import json
 import time
 
-from bench import address_validation, load, maps, open311, reports, requests
+from bench import address_validation, load, maps, open311, reports, requests, tiles
 from bench.common import RESULTS_DIR, drop_bench_data
 
 BENCHMARKS = {
@@ -19,6 +19,7 @@ BENCHMARKS = {
     "open311": open311.run,
     "reports": reports.run,
     "load": load.run,
+    "tiles": tiles.run,
 }
 
 

@@ -22,6 +22,8 @@ from branca.element import CssLink, Element, Figure, JavascriptLink
 from app.settings import PROJECT_ROOT
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
+#: The app's own scripts; :func:`static_script` gives one to a map that must carry it inline.
+STATIC_DIR = PROJECT_ROOT / "app" / "static"
 VENDOR_PREFIX = "/vendor/"
 
 #: What the app serves at /vendor/<name>/: the folder of each npm package under node_modules.
@@ -33,6 +35,7 @@ VENDOR_DIRS: dict[str, str] = {
     "leaflet.awesome-markers": "leaflet.awesome-markers/dist",
     "leaflet.markercluster": "leaflet.markercluster/dist",
     "leaflet.heat": "leaflet.heat/dist",
+    "protomaps-leaflet": "protomaps-leaflet/dist",
 }
 
 #: CDN URLs used by folium and its plugins (a pattern on the URL's end) -> the local file
@@ -90,6 +93,11 @@ def vendor_path(name: str, path: str) -> Path | None:
     if root not in target.parents or not target.is_file():
         return None
     return target
+
+
+def static_script(name: str) -> str:
+    """The text of the app's own script ``app/static/<name>`` (for a map document that holds it inline)."""
+    return (STATIC_DIR / name).read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
 def _walk(element: Element) -> Iterator[Element]:

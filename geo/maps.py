@@ -1,8 +1,9 @@
 """Maps as standalone HTML documents, built with folium, every asset local.
 
 Each function returns a ``folium.Map``; :func:`render` turns one into HTML (assets
-rewritten to the app's ``/vendor/`` files, checked to load nothing from outside). Without
-a tile server the city's own boundaries are the base (``tiles=None``). Links (an area's
+rewritten to the app's ``/vendor/`` files, checked to load nothing from outside). The base
+layer is :class:`BaseLayer` (the city's own streets, a basemap file or a tile server, as the
+app's pages draw it); without one the city's own boundaries are the base. Links (an area's
 page, a request's staff page) come in as URL templates, so the maps know nothing of the
 web app.
 """
@@ -19,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster, HeatMap
 from jinja2 import Template
 from sqlalchemy.orm import Session
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 from app.city import CityConfig
 from app.service_requests.states import STATE_LABELS
 from geo.aggregate import MEASURES
-from geo.assets import check_offline, localize
+from geo.assets import check_offline, localize, static_script
 from geo.emerging import EmergingResult
 from geo.hotspots import BIN_LABELS, NOT_TESTED, HotspotResult
 from geo.layers import areas, jurisdiction
@@ -89,9 +91,34 @@ class InfoBox(MacroElement):
         self.position = position
 
 
+class BaseLayer(JSCSSMixin, MacroElement):
+    """The map's base layer as the app's pages draw it (``app/static/basemap.js``, carried inline).
+
+    ``config`` is what :func:`app.web.tiles.basemap_config` gives: the city's own streets,
+    a local basemap file or a tile server.
+    """
+
+    default_js = [("protomaps-leaflet", "/vendor/protomaps-leaflet/protomaps-leaflet.js")]
+    _template = Template("""
+        {% macro header(this, kwargs) %}<script>{{ this.code }}</script>{% endmacro %}
+        {% macro script(this, kwargs) %}
+        geo311Basemap({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        self._name = "BaseLayer"
+        self.config = config
+        self.code = static_script("basemap.js")
+
+
 @dataclass(frozen=True)
 class MapOptions:
-    """What every map shares: an optional tile server and where links go.
+    """What every map shares: its base layer (or an optional tile server) and where links go.
+
+    ``basemap`` is the base layer's description for ``basemap.js`` (None: none, or the
+    plain tile server ``tile_url`` when one is given).
 
     ``area_url`` is a template with ``{layer}`` and ``{key}`` (an area's page),
     ``request_url`` one with ``{ref}`` (a request's staff page); ``link_target`` is the
@@ -100,6 +127,7 @@ class MapOptions:
 
     tile_url: str | None = None
     tile_attribution: str = ""
+    basemap: dict | None = None
     area_url: str = "/maps/{layer}/{key}"
     request_url: str = "/staff/requests/{ref}"
     link_target: str = "_top"
@@ -141,12 +169,17 @@ def base_map(session: Session, city: CityConfig, options: MapOptions, outline: g
     # Clustering needs the map's zoom range, which tiles would otherwise give.
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25, maxZoom=19, minZoom=8)
     m.get_root().header.add_child(Element(_STYLE), name="geo311_style")
-    if options.tile_url:
+    if options.basemap:
+        BaseLayer(options.basemap).add_to(m)
+    elif options.tile_url:
         folium.TileLayer(tiles=options.tile_url, attr=options.tile_attribution or "Basemap", name="Basemap",
                          control=False).add_to(m)
+    # The city drawn as the base without a base layer; over the city's own streets, a light tint.
+    kind = (options.basemap or {}).get("kind") or ("url" if options.tile_url else None)
+    fill = {None: 1.0, "streets": 0.25}.get(kind, 0.0)
     folium.GeoJson(
         geojson(city_outline, ["name"]), name=city.name, control=False, interactive=False,
-        style_function=lambda _: {"fillColor": BASE_FILL, "fillOpacity": 0.0 if options.tile_url else 1.0,
+        style_function=lambda _: {"fillColor": BASE_FILL, "fillOpacity": fill,
                                   "color": "#3b4754", "weight": 1.5},
     ).add_to(m)
     for role in overlays:

@@ -40,13 +40,15 @@
   if (mapEl && typeof L !== "undefined") {
     map = L.map(mapEl, { keyboard: true });
     mapEl.geo311Map = map;
-    if (cfg.tileUrl) { L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution, maxZoom: 19 }).addTo(map); }
+    const basemap = JSON.parse(cfg.basemap || "null");
+    window.geo311Basemap(map, basemap);
     const crosshair = document.createElement("div");
     crosshair.className = "map-crosshair";
     mapEl.appendChild(crosshair);
     map.setView([0, 0], 2);
     getJson(cfg.jurisdictionUrl).then((data) => {
-      const layer = L.geoJSON(data, { style: { color: "#1d2733", weight: 2, fillColor: "#f3e9d2", fillOpacity: 0.5 }, interactive: false }).addTo(map);
+      // A light fill: the streets under it must stay readable.
+      const layer = L.geoJSON(data, { style: { color: "#1d2733", weight: 2, fillColor: "#f3e9d2", fillOpacity: basemap ? 0.12 : 0.5 }, interactive: false }).addTo(map);
       if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
       mapEl.dataset.ready = "true";
     });
@@ -298,10 +300,10 @@
     const el = document.getElementById("redirect-map");
     if (!dialogMap && typeof L !== "undefined") {
       dialogMap = L.map(el, { zoomControl: true });
-      if (cfg.tileUrl) { L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution }).addTo(dialogMap); }
+      window.geo311Basemap(dialogMap, JSON.parse(cfg.basemap || "null"));
     }
     if (!dialogMap) { return; }
-    dialogMap.eachLayer((layer) => { if (!(layer instanceof L.TileLayer)) { dialogMap.removeLayer(layer); } });
+    dialogMap.eachLayer((layer) => { if (!(layer instanceof L.GridLayer)) { dialogMap.removeLayer(layer); } });
     dialogMap.invalidateSize();
     // Street scale around the point, with both outlines: where the city line runs is what the caller needs.
     dialogMap.setView([lat, lon], 14);

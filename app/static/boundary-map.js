@@ -7,11 +7,10 @@
   const cfg = el.dataset;
   const map = L.map(el, { preferCanvas: true });
   el.geo311Map = map; // for scripted checks (browser tests, kiosk pages)
-  if (cfg.tileUrl) {
-    L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution, maxZoom: 19 }).addTo(map);
-  }
+  const basemap = window.geo311Basemap(map, JSON.parse(cfg.basemap || "null"));
   const styles = {
-    jurisdiction: { color: "#1d2733", weight: 3, fillColor: "#f3e9d2", fillOpacity: 0.55 },
+    // A light fill over a base layer, so that its streets stay readable.
+    jurisdiction: { color: "#1d2733", weight: 3, fillColor: "#f3e9d2", fillOpacity: basemap ? 0.15 : 0.55 },
     wards: { color: "#0b5cad", weight: 2, fill: false },
     districts: { color: "#8a5a00", weight: 1, dashArray: "4 3", fill: false }
   };

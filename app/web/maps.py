@@ -21,6 +21,7 @@ from app.service_requests.states import CHANNELS, STATE_LABELS
 from app.accounts.scope import within_scope
 from app.web import db_session, services
 from app.web.access import current_user, inline_scripts_allowed, requires
+from app.web.tiles import basemap_config
 from geo import aggregate, exports, listing, maps
 from geo.cache import RESULTS
 from geo.emerging import SLICES, emerging_hot_spots
@@ -97,7 +98,7 @@ def _map_options(external: bool = False) -> maps.MapOptions:
     s = services()
     base = request.host_url.rstrip("/") if external else ""
     return maps.MapOptions(
-        tile_url=s.settings.tile_url, tile_attribution=s.settings.tile_attribution,
+        tile_url=s.settings.tile_url, tile_attribution=s.settings.tile_attribution, basemap=basemap_config(base),
         area_url=base + url_for("maps.index") + "{layer}/{key}",
         request_url=base + url_for("staff.request_detail", reference="REF").replace("REF", "{ref}"),
     )
