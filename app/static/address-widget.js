@@ -174,7 +174,7 @@
     if (!items || !items.length) { return ""; }
     return "<p>" + escapeHtml(title) + "</p><ul>" + items.map((c, i) =>
       '<li><button type="button" class="suggestion-button" data-index="' + i + '">' + escapeHtml(c.text) +
-      "</button></li>").join("") + "</ul>";
+      (c.note ? " (" + escapeHtml(c.note) + ")" : "") + "</button></li>").join("") + "</ul>";
   }
 
   // No dead end: an address that cannot be matched can still be filed at a point on the map.
@@ -190,6 +190,13 @@
         '<button type="button" id="address-confirm">Confirm this location</button>';
       setChosen(r.match);
       showPoint(r.match.lon, r.match.lat, r.match.text);
+    } else if (r.status === "approximate") {
+      // No address point has this number: shown where it would be, to confirm on the map.
+      html = '<p class="outcome outcome-approximate">Approximate location</p><p>' + escapeHtml(r.match.text) +
+        "</p><p>" + escapeHtml(r.reason) + "</p><p>" + escapeHtml(areaText(r)) + "</p>" +
+        '<button type="button" id="address-confirm">Confirm this location</button>' + PICK_HINT;
+      setChosen(r.match);
+      showPoint(r.match.lon, r.match.lat, r.match.text + " (approximate)");
     } else if (r.status === "outside") {
       html = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p><p>" +
         escapeHtml(r.reason) + "</p>";
