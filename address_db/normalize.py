@@ -306,7 +306,13 @@ _SAINT_AFTER_NUMBER = re.compile(r"^(\d+\S*\s+(?:\d/\d\s+)?(?:[NSEW]\s+)?)ST\s+(
 _SAINT_AT_START = re.compile(r"^((?:[NSEW]\s+)?)ST\s+(?=[A-Z]{2})")
 
 
+# "227 4TH", "730 W G": a number and a bare ordinal or one-letter street, which the CRF misreads.
+_BARE_SHORT_STREET = re.compile(r"^\d+[A-Z]?\s+(?:[NSEW]\s+)?(?:\d+(?:ST|ND|RD|TH)|[A-Z])$")
+
+
 def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
+    if _BARE_SHORT_STREET.match(cleaned.upper()):
+        return _rule_based_address(cleaned.upper(), zipcode)
     cleaned = _SAINT_AFTER_NUMBER.sub(r"\1SAINT ", cleaned)  # "161 S ST ANDREWS PL": Saint Andrews
     try:
         tags, kind = usaddress.tag(cleaned)
