@@ -307,7 +307,8 @@ _SAINT_AT_START = re.compile(r"^((?:[NSEW]\s+)?)ST\s+(?=[A-Z]{2})")
 
 
 # "227 4TH", "730 W G": a number and a bare ordinal or one-letter street, which the CRF misreads.
-_BARE_SHORT_STREET = re.compile(r"^\d+[A-Z]?\s+(?:[NSEW]\s+)?(?:\d+(?:ST|ND|RD|TH)|[A-Z])$")
+_BARE_SHORT_STREET = re.compile(r"^\d+[A-Z]?\s+(?:[NSEW]\s+)?(?:\d+(?:ST|ND|RD|TH)|[A-Z])$"
+                                r"|^\d+\s+\d/\d\s+[A-Z][A-Z ]*$")  # "427 1/2 LINNIE CANAL": a fraction, no type
 
 
 def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
