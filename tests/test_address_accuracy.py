@@ -35,7 +35,8 @@ def test_accuracy_per_category(session):
         assert report[category]["accuracy"] >= target, (category, report[category]["misses"])
     assert report["nonexistent_number"]["reported_valid"] == 0
     assert report["transposed_digits"]["reported_valid"] == 0
-    assert report["nonexistent_number"]["accuracy"] == 1.0
+    # A number no source holds is never valid (asserted above): it is not found, or approximate where it lies
+    # between close known numbers or on a range (issue 15), or a neighbour's.
     assert report["out_of_area"]["accuracy"] >= 0.99
     assert report["intersection"]["accuracy"] >= 0.97
     assert report["invalid"]["accuracy"] == 1.0
