@@ -206,3 +206,23 @@ def test_the_maps_draw_the_city_streets_unless_a_tile_server_is_configured(setti
     text = served.get_data(as_text=True)
     assert "https://tiles.example.org/{z}/{x}/{y}.png" in text and "/tiles/streets/" not in text
     assert "https://tiles.example.org" in served.headers["Content-Security-Policy"]
+
+
+def test_a_folium_map_carries_the_street_layer_and_stays_offline(session, la):
+    from geo import exports, maps
+
+    config = {"kind": "streets", "url": "/tiles/streets/{z}/{x}/{y}.pbf", "attribution": "Streets", "maxDataZoom": 16,
+              "addressZoom": 16}
+    html = maps.render(maps.base_map(session, la, maps.MapOptions(basemap=config)))
+    assert "window.geo311Basemap = function" in html and "geo311Basemap(map_" in html
+    assert '<script src="/vendor/protomaps-leaflet/protomaps-leaflet.js"></script>' in html
+    assert '"fillOpacity": 0.25' in html  # the city tinted, its streets readable under it
+    standalone = exports.standalone_html(html)
+    assert 'src="/vendor' not in standalone and "var protomapsL" in standalone
+
+
+def test_the_map_documents_name_the_street_tiles(admin_client):
+    body = admin_client.get("/maps/wards/map.html").get_data(as_text=True)
+    assert '"url": "/tiles/streets/{z}/{x}/{y}.pbf"' in body
+    download = admin_client.get("/maps/wards/map.html?download=1").get_data(as_text=True)
+    assert '"url": "http://localhost/tiles/streets/{z}/{x}/{y}.pbf"' in download  # a file opened anywhere
