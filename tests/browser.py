@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags this machine's Chromium needs: no sandbox as root, and no background
@@ -25,6 +25,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+class _QuickHandler(WSGIRequestHandler):
+    """A request handler that gives up on a connection silent for a second.
+
+    Chromium opens spare connections while a map fetches its tiles and may leave one
+    unused when the page goes away; a one-request-at-a-time server would otherwise wait
+    on it (tens of seconds) before it answers the next page.
+    """
+
+    timeout = 1.0
+
+
 @contextmanager
 def live_server(app: Flask, threaded: bool = False) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a thread; yields the base URL.
@@ -33,7 +44,7 @@ def live_server(app: Flask, threaded: bool = False) -> Iterator[str]:
     whose transaction is rolled back afterwards, so browser tests leave nothing behind.
     ``threaded`` serves a thread per request (load and fault tests on a real database).
     """
-    server = make_server("127.0.0.1", 0, app, threaded=threaded)
+    server = make_server("127.0.0.1", 0, app, threaded=threaded, request_handler=_QuickHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -20,6 +20,7 @@ from tests.accounts import PASSWORD, CsrfClient, log_in, make_user
 #: A route missing here fails test_every_route_declares_who_may_use_it: new routes must be classified.
 ACCESS = {
     "pages.index": None, "health.health": None, "assets.vendor": None,
+    "tiles.streets": None, "tiles.basemap": None,
     "api.boundary_layer": None, "api.locate": None,
     "addresses.validate": None, "addresses.suggest": None, "addresses.reverse": None,
     "addresses.intake_address": "requests.create",
@@ -101,7 +102,8 @@ def test_each_role_reaches_exactly_its_routes(role, app, client, client_as, ocb_
     values = {"reference": ocb_request.public_ref, "service_code": "graffiti", "code": "graffiti",
               "username": "nobody-here", "role": "wards", "key": "13", "package": "leaflet",
               "filename": "dist/leaflet.js", "layer": "wards", "what": "wards", "fmt": "geojson",
-              "by": "ward", "service_request_id": ocb_request.public_ref, "token": ocb_request.public_ref}
+              "by": "ward", "service_request_id": ocb_request.public_ref, "token": ocb_request.public_ref,
+              "z": "16", "x": "11298", "y": "26177"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or "GET" not in rule.methods:
             continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import sqlite3
 
 import mapbox_vector_tile
 import pytest
@@ -16,6 +15,7 @@ from app.settings import Settings
 from geo.basemap import open_archive
 from geo.tiles import ADDRESS_ZOOM, TileError, check_tile, street_tile
 from tests.street_data import NUMBERS, SPOT, load_santa_monica, tile_of
+from tests.tile_files import write_mbtiles, write_pmtiles
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24  # enough bytes to tell one tile from another
 
@@ -111,33 +111,6 @@ def test_paths_that_name_no_tile_are_a_404(client, path):
 
 # --- local basemap files -----------------------------------------------------------------------
 
-def write_mbtiles(path, fmt: str, tiles: dict[tuple[int, int, int], bytes]) -> None:
-    """An MBTiles file (rows in the TMS scheme, as the specification stores them)."""
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE metadata (name text, value text)")
-        db.execute("CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob)")
-        db.executemany("INSERT INTO metadata VALUES (?, ?)",
-                       [("format", fmt), ("minzoom", "0"), ("maxzoom", "2"), ("attribution", "Test tiles")])
-        db.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?)",
-                       [(z, x, (1 << z) - 1 - y, data) for (z, x, y), data in tiles.items()])
-    db.close()
-
-
-def write_pmtiles(path, tile_type, compression, tiles: dict[tuple[int, int, int], bytes]) -> None:
-    """A PMTiles file written with the pmtiles package's writer."""
-    from pmtiles.tile import zxy_to_tileid
-    from pmtiles.writer import Writer
-
-    with open(path, "wb") as f:
-        writer = Writer(f)
-        for (z, x, y), data in sorted(tiles.items(), key=lambda item: zxy_to_tileid(*item[0])):
-            writer.write_tile(zxy_to_tileid(z, x, y), data)
-        writer.finalize({"tile_type": tile_type, "tile_compression": compression, "min_lon_e7": -1800000000,
-                         "min_lat_e7": -850000000, "max_lon_e7": 1800000000, "max_lat_e7": 850000000,
-                         "center_zoom": 0, "center_lon_e7": 0, "center_lat_e7": 0},
-                        {"attribution": "Test PMTiles"})
-
-
 def basemap_client(settings, bound_database, path):
     app = create_app(dataclasses.replace(settings, basemap_file=path), database=bound_database)
     return app.test_client()
@@ -206,3 +179,23 @@ def test_the_maps_draw_the_city_streets_unless_a_tile_server_is_configured(setti
     text = served.get_data(as_text=True)
     assert "https://tiles.example.org/{z}/{x}/{y}.png" in text and "/tiles/streets/" not in text
     assert "https://tiles.example.org" in served.headers["Content-Security-Policy"]
+
+
+def test_a_folium_map_carries_the_street_layer_and_stays_offline(session, la):
+    from geo import exports, maps
+
+    config = {"kind": "streets", "url": "/tiles/streets/{z}/{x}/{y}.pbf", "attribution": "Streets", "maxDataZoom": 16,
+              "addressZoom": 16}
+    html = maps.render(maps.base_map(session, la, maps.MapOptions(basemap=config)))
+    assert "window.geo311Basemap = function" in html and "geo311Basemap(map_" in html
+    assert '<script src="/vendor/protomaps-leaflet/protomaps-leaflet.js"></script>' in html
+    assert '"fillOpacity": 0.25' in html  # the city tinted, its streets readable under it
+    standalone = exports.standalone_html(html)
+    assert 'src="/vendor' not in standalone and "var protomapsL" in standalone
+
+
+def test_the_map_documents_name_the_street_tiles(admin_client):
+    body = admin_client.get("/maps/wards/map.html").get_data(as_text=True)
+    assert '"url": "/tiles/streets/{z}/{x}/{y}.pbf"' in body
+    download = admin_client.get("/maps/wards/map.html?download=1").get_data(as_text=True)
+    assert '"url": "http://localhost/tiles/streets/{z}/{x}/{y}.pbf"' in download  # a file opened anywhere

@@ -109,3 +109,72 @@ def test_a_folium_map_shows_the_streets_under_its_wards(settings, bound_database
         page.screenshot(path=str(SCREENSHOTS / "streets-ward-map.png"))
     assert refused == [] and watched.outside(base) == []
     assert watched.errors == []
+
+
+def test_a_raster_basemap_file_is_the_base_instead(settings, bound_database, tmp_path):
+    import dataclasses
+
+    from tests.street_data import tile_of
+    from tests.tile_files import solid_png, write_mbtiles
+
+    x, y = tile_of(*SPOT, 14)
+    path = tmp_path / "basemap.mbtiles"
+    write_mbtiles(path, "png", {(14, x + dx, y + dy): solid_png((120, 190, 120)) for dx in (-2, -1, 0, 1, 2)
+                                for dy in (-2, -1, 0, 1, 2)})
+    app = create_app(dataclasses.replace(settings, basemap_file=path), database=bound_database)
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        watched = watch(page)
+        refused = blocked_outside(page, base)
+        page.goto(base + "/")
+        page.wait_for_selector('#map[data-ready="true"]')
+        page.evaluate(f"() => {{ document.getElementById('map').geo311Map.setView([{SPOT[1]}, {SPOT[0]}], 15); }}")
+        page.wait_for_function("""() => [...document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded')]
+            .filter((img) => img.src.includes('/tiles/basemap/14/') && img.naturalWidth === 256).length >= 4""",
+                               timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "basemap-file.png"))
+    assert not [url for url in watched.requests if "/tiles/streets/" in url]  # the file replaces the street layer
+    assert refused == [] and watched.outside(base) == [] and watched.errors == []
+
+
+def test_a_vector_basemap_file_is_drawn_in_the_browser(settings, bound_database, tmp_path):
+    import dataclasses
+    import gzip
+
+    import mapbox_vector_tile
+
+    from tests.street_data import tile_of
+    from tests.tile_files import write_mbtiles
+
+    # Layers of the Protomaps basemap schema, which the vector basemap is drawn as.
+    tile = gzip.compress(mapbox_vector_tile.encode([
+        {"name": "earth", "features": [{"geometry": "POLYGON ((0 0, 4096 0, 4096 4096, 0 4096, 0 0))",
+                                        "properties": {"kind": "earth"}}]},
+        {"name": "roads", "features": [{"geometry": "LINESTRING (0 0, 4096 4096)",
+                                        "properties": {"kind": "major_road", "name": "Test Avenue"}}]},
+    ]))
+    x, y = tile_of(*SPOT, 14)
+    path = tmp_path / "vector.mbtiles"
+    write_mbtiles(path, "pbf", {(14, x + dx, y + dy): tile for dx in (-1, 0, 1) for dy in (-1, 0, 1)})
+    app = create_app(dataclasses.replace(settings, basemap_file=path), database=bound_database)
+    colours = """() => {
+      const seen = new Set();
+      for (const canvas of document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile')) {
+        if (!canvas.width) { continue; }
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 0; i < data.length; i += 4 * 97) { if (data[i + 3] > 200) { seen.add(data[i] + ',' + data[i + 1] + ',' + data[i + 2]); } }
+      }
+      return seen.size;
+    }"""
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        watched = watch(page)
+        refused = blocked_outside(page, base)
+        page.goto(base + "/")
+        page.wait_for_selector('#map[data-ready="true"]')
+        page.evaluate(f"() => {{ document.getElementById('map').geo311Map.setView([{SPOT[1]}, {SPOT[0]}], 14); }}")
+        page.wait_for_function(f"() => ({colours})() >= 3", timeout=30_000, polling=250)
+        page.screenshot(path=str(SCREENSHOTS / "basemap-vector-file.png"))
+    assert [url for url in watched.requests if "/tiles/basemap/14/" in url]
+    assert not [url for url in watched.requests if "/tiles/streets/" in url]
+    assert refused == [] and watched.outside(base) == [] and watched.errors == []

@@ -62,5 +62,4 @@ def reverse():
 def intake_address():
     """The address widget on its own: type, get suggestions, validate, confirm on the map."""
     s = services()
-    return render_template("intake_address.html", city=s.city, tile_url=s.settings.tile_url, autofocus_address=True,
-                           tile_attribution=s.settings.tile_attribution)
+    return render_template("intake_address.html", city=s.city, autofocus_address=True)

@@ -21,6 +21,4 @@ def index():
         "index.html",
         city=s.city,
         versions=versions,
-        tile_url=s.settings.tile_url,
-        tile_attribution=s.settings.tile_attribution,
     )

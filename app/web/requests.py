@@ -64,8 +64,7 @@ def _form_page(service_code: str, staff: bool):
             return redirect(url_for("requests.status", reference=created.request.public_ref, new=1), code=303)
     return render_template(
         "request_form.html", city=s.city, service=service, staff=staff, channels=STAFF_CHANNELS, error=error,
-        form=request.form, tile_url=s.settings.tile_url, tile_attribution=s.settings.tile_attribution,
-        duplicate_radius=round(s.city.intake.radius(staff)),
+        form=request.form, duplicate_radius=round(s.city.intake.radius(staff)),
     ), (400 if error else 200)
 
 
