@@ -123,6 +123,7 @@ def test_reverse_lookup_finds_the_nearest_address(session, validator):
     assert result.address.text == "2111 W BELLEVUE AVE, 90026"
     assert 0 < result.distance_m < 10
     assert result.location.ward.key == "13"
-    far = validator.reverse(session, -118.60, 33.90)  # in the bay
+    far = validator.reverse(session, -118.60, 33.90)  # in the bay: in no layer, within their extent
     assert far.address is None and far.distance_m > 100
-    assert far.location.status == "unknown"
+    assert far.location.status == "unlisted" and far.location.agency.fallback  # the county, as the fallback
+    assert validator.reverse(session, -117.0, 36.0).location.status == "unknown"  # beyond every layer

@@ -46,6 +46,14 @@ def test_a_street_zoom_tile_has_the_streets_names_and_house_numbers(session, str
     assert {f["geometry"]["type"] for f in tile["addresses"]["features"]} == {"Point"}
 
 
+def test_the_demo_load_gives_santa_monicas_streets_and_placed_numbers(session):
+    """Without the fixture: the la address load itself fills the street layer from Santa Monica's centerlines."""
+    tile = spot_tile(session, 16)
+    names = {f["properties"].get("name") for f in tile["streets"]["features"]}
+    assert {"COLORADO AVE", "5TH ST"} <= names
+    assert tile.get("addresses", {}).get("features"), "house numbers placed from the building list and CAMS"
+
+
 def test_lower_zooms_drop_house_numbers_then_minor_streets_then_all_but_major_roads(session, streets):
     street = spot_tile(session, 15)
     assert "addresses" not in street
