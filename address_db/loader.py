@@ -566,6 +566,7 @@ def _copy_points(session: Session, city: str, load_id: int, records: Iterable[Ad
         with cursor.copy(f"COPY address_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN") as copy:
             for record in records:
                 copy.write_row(_stage_row(record))
+    session.execute(text("ANALYZE address_stage"))  # so that the duplicate check below is a hash anti-join
     return session.execute(
         text(
             f"""

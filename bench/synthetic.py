@@ -13,10 +13,11 @@ import math
 from collections import defaultdict
 
 import numpy as np
+from shapely.geometry import LineString
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from address_db.loader import AddressRecord, address_id_for, read_rows, records_from
+from address_db.loader import AddressRecord, SegmentRecord, address_id_for, read_rows, records_from
 from address_db.normalize import ParsedAddress
 from app.city import CityConfig
 
@@ -24,14 +25,24 @@ METRES_PER_DEGREE = 111_320.0
 
 
 def real_addresses(city: CityConfig) -> list[AddressRecord]:
-    """The city's real address records, read from its configured sources (not stored)."""
+    """The city's own real address records with coordinates, read from its configured sources (not stored)."""
     assert city.addresses is not None
-    records, _, _, _ = records_from(read_rows(city.addresses))
+    records: list[AddressRecord] = []
+    for source in city.addresses.sources:
+        if source.kind in ("points", "parcels", "history") and source.agency is None:
+            found, _, _, _ = records_from(read_rows(source.mapping), source)
+            records.extend(found)
     return records
 
 
-def synthetic_addresses(city: CityConfig, total: int, seed: int = 311) -> list[AddressRecord]:
-    """About ``total`` synthetic addresses on the real streets of ``city`` (plus its real intersections)."""
+def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
+                        segments: int = 0) -> list[AddressRecord] | tuple[list[AddressRecord], list[SegmentRecord]]:
+    """About ``total`` synthetic addresses on the real streets of ``city`` (plus its real intersections).
+
+    With ``segments``, also about that many synthetic centerline blocks along the same
+    streets, each with its odd (left) and even (right) address range: returned as
+    (addresses, segments).
+    """
     rng = np.random.default_rng(seed)
     real = real_addresses(city)
     streets: dict[tuple, list[AddressRecord]] = defaultdict(list)
@@ -54,6 +65,8 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311) -> list[A
         made = sum(min(size, round(size * per_number)) for size in sizes.values())
         per_number *= wanted / max(made, 1)
     records: list[AddressRecord] = []
+    blocks: list[SegmentRecord] = []
+    block = max(20, 2 * round(sum(sizes.values()) / max(segments, 1) / 2)) if segments else 0
     seen: set[str] = set()
     for key, rows in streets.items():
         street, zipcode = key
@@ -67,11 +80,29 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311) -> list[A
         if len(rows) >= 2 and numbers[-1] > numbers[0]:
             lon = np.interp(generated, numbers, lons)
             lat = np.interp(generated, numbers, lats)
-        else:  # one known point: lay the numbers along a random bearing, ~1.5 m per number
-            bearing = rng.uniform(0, 2 * math.pi)
+        bearing = rng.uniform(0, 2 * math.pi)
+        if not (len(rows) >= 2 and numbers[-1] > numbers[0]):  # one known point: numbers along a bearing, ~1.5 m each
             offset = (generated - numbers[0]) * 1.5 / METRES_PER_DEGREE
             lon = lons[0] + offset * math.cos(bearing) / math.cos(math.radians(lats[0]))
             lat = lats[0] + offset * math.sin(bearing)
+        if block:
+            starts = np.arange(low - low % block, high + 1, block)
+            ends = starts + block
+            if len(rows) >= 2 and numbers[-1] > numbers[0]:
+                xs = np.interp(np.concatenate([starts, ends]), numbers, lons)
+                ys = np.interp(np.concatenate([starts, ends]), numbers, lats)
+            else:
+                off = (np.concatenate([starts, ends]) - numbers[0]) * 1.5 / METRES_PER_DEGREE
+                xs = lons[0] + off * math.cos(bearing) / math.cos(math.radians(lats[0]))
+                ys = lats[0] + off * math.sin(bearing)
+            n = len(starts)
+            for i, start in enumerate(starts):
+                a, b = (xs[i], ys[i]), (xs[n + i], ys[n + i])
+                if a == b:
+                    continue
+                blocks.append(SegmentRecord(street, street.text, (int(start) + 1, int(start) + block - 1),
+                                            (int(start), int(start) + block - 2), "street", LineString([a, b]).wkb,
+                                            "synthetic", 30, None, f"synthetic:{len(blocks)}", synthetic=True))
         jitter = rng.normal(0, 8 / METRES_PER_DEGREE, size=(2, len(generated)))  # ~8 m off the centre line
         for number, x, y, dx, dy in zip(generated, lon, lat, jitter[0], jitter[1]):
             parsed = ParsedAddress(kind="address", street=street, number=int(number), zipcode=zipcode)
@@ -85,7 +116,7 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311) -> list[A
             seen.add(record.address_id)
             records.append(AddressRecord(record.address_id, record.parsed, record.lon, record.lat, "synthetic",
                                          synthetic=True))
-    return records
+    return (records, blocks) if segments else records
 
 
 def synthetic_address_count(session: Session, city: str) -> int:

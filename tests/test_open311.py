@@ -174,6 +174,11 @@ def test_post_goes_through_the_intake_rules(client, session, api_key):
     assert outside.status_code == 400
     (code, description), = errors_of(outside)
     assert code == "400" and "City of Culver City" in description and "(310) 253-6000" in description
+    for typed, agency, phone in [("9770 Culver Blvd, Culver City", "City of Culver City", "(310) 253-6000"),
+                                 ("9400 S Santa Monica Blvd, Beverly Hills", "City of Beverly Hills", "(310) 285-1000")]:
+        by_place = post(client, api_key, lat=None, long=None, address_string=typed)  # judged by the place typed
+        assert by_place.status_code == 400
+        assert agency in errors_of(by_place)[0][1] and phone in errors_of(by_place)[0][1]
     point_outside = post(client, api_key, lat="34.0736", long="-118.4004")  # Beverly Hills
     assert point_outside.status_code == 400 and "Beverly Hills" in errors_of(point_outside)[0][1]
     missing = post(client, api_key, **{"attribute[surface]": None})

@@ -201,8 +201,10 @@
       html = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p><p>" +
         escapeHtml(r.reason) + "</p>";
       setChosen(null);
-      showPoint(r.match.lon, r.match.lat, r.match.text);
-      openRedirect(r.match.text, r.agency, r.match.lon, r.match.lat);
+      // Judged by the place typed (no address matched): the typed text, and where the agency is.
+      const byPlace = r.match.source_kind === "agency";
+      showPoint(r.match.lon, r.match.lat, byPlace ? r.agency.name : r.match.text);
+      openRedirect(byPlace ? r.query : r.match.text, r.agency, r.match.lon, r.match.lat, byPlace ? r.basis : null);
     } else if (r.status === "ambiguous") {
       html = '<p class="outcome outcome-ambiguous">Which one?</p><p>' + escapeHtml(r.reason) + "</p>" +
         candidateButtons("Choose the address:", r.candidates) + PICK_HINT;
@@ -288,13 +290,15 @@
 
   /* ---- the redirect dialog ----------------------------------------------------------------- */
   let dialogMap = null;
-  function openRedirect(addressText, agency, lon, lat) {
+  function openRedirect(addressText, agency, lon, lat, basis) {
     document.getElementById("redirect-address").textContent = addressText;
     // The city's fallback contact (agency.fallback) answers for a place in no known agency area:
     // it is whom to ask, not whose the place is.
     const fallback = Boolean(agency && agency.fallback);
     document.getElementById("redirect-where").textContent = fallback ?
-      "It is not inside any agency area we know; for help contact" : "It lies within the boundaries of";
+      "It is not inside any agency area we know; for help contact" :
+      basis ? "It is not in our address database; " + basis + " it is probably within the boundaries of" :
+        "It lies within the boundaries of";
     document.getElementById("redirect-agency").textContent = agency ? agency.name : "an agency this system does not know";
     const contact = document.getElementById("redirect-contact");
     contact.innerHTML = agency && agency.phone ? (fallback ? "Call" : "Contact them at") + " <strong>" +
