@@ -19,7 +19,7 @@ known numbers has no interpolated point.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -91,44 +91,44 @@ def on_ranges(session: Session, city: str, names: Sequence[str], number: int,
     (of the neighbour ``owner`` only, when given); the tightest range first."""
     rows = session.execute(_ON_RANGES, {"city": city, "names": list(names), "n": number, "owner": owner,
                                         "setback": SETBACK_M}).mappings().all()
-    found = []
-    for r in rows:
-        street = " ".join(p for p in (r["predir"], r["name"], r["suffix"], r["postdir"]) if p)
-        found.append(Interpolated(
-            "range", r["lon"], r["lat"], r["predir"], r["name"], r["suffix"], r["postdir"], r["owner_agency"],
-            r["in_jurisdiction"], r["agency_key"], r["source_key"],
-            f"on the {r['side']} side of the {min(r['f'], r['t'])}-{max(r['f'], r['t'])} block of {street} "
-            f"(address range of the street centerline)",
-        ))
-    return found
+    return [_interpolated("range", r, lambda street: f"on the {r['side']} side of the {min(r['f'], r['t'])}-"
+                          f"{max(r['f'], r['t'])} block of {street} (address range of the street centerline)")
+            for r in rows]
+
+
+def _interpolated(kind: str, row: Any, basis: Callable[[str], str]) -> Interpolated:
+    """An :class:`Interpolated` from a result row, its basis worded from the street's text."""
+    street = " ".join(p for p in (row["predir"], row["name"], row["suffix"], row["postdir"]) if p)
+    return Interpolated(kind, row["lon"], row["lat"], row["predir"], row["name"], row["suffix"], row["postdir"],
+                        row["owner_agency"], row["in_jurisdiction"], row["agency_key"], row["source_key"], basis(street))
+
+
+def _nearest_known(side: str) -> str:
+    """The nearest known number below (``side`` "lo") or above ("hi") :n of the same parity on
+    street ``v``, at most :gap away."""
+    compare, order, bound = ("<", "DESC", ">= :n - :gap") if side == "lo" else (">", "ASC", "<= :n + :gap")
+    return f"""
+        SELECT house_number, geom FROM address_point a
+        WHERE a.city = :city AND a.street_name = v.name AND a.kind <> 'intersection'
+          AND a.predir IS NOT DISTINCT FROM v.predir AND a.suffix IS NOT DISTINCT FROM v.suffix
+          AND a.postdir IS NOT DISTINCT FROM v.postdir AND a.owner_agency IS NOT DISTINCT FROM v.owner_agency
+          AND a.source_key = v.source_key
+          AND a.house_number {compare} :n AND a.house_number {bound} AND a.house_number % 2 = :n % 2
+        ORDER BY a.house_number {order} LIMIT 1
+    """
 
 
 _BETWEEN = text(
-    """
+    f"""
     SELECT v.predir, v.name, v.suffix, v.postdir, v.owner_agency, lo.house_number AS lo_n, hi.house_number AS hi_n,
-           ST_X(p) AS lon, ST_Y(p) AS lat, v.source_key
+           ST_X(p) AS lon, ST_Y(p) AS lat, v.source_key AS source_key, NULL::boolean AS in_jurisdiction,
+           NULL::text AS agency_key
     FROM (
         SELECT DISTINCT predir, street_name AS name, suffix, postdir, owner_agency, source_key FROM address_point
         WHERE city = :city AND street_name = ANY(:names) AND kind <> 'intersection'
     ) v
-    CROSS JOIN LATERAL (
-        SELECT house_number, geom FROM address_point a
-        WHERE a.city = :city AND a.street_name = v.name AND a.kind <> 'intersection'
-          AND a.predir IS NOT DISTINCT FROM v.predir AND a.suffix IS NOT DISTINCT FROM v.suffix
-          AND a.postdir IS NOT DISTINCT FROM v.postdir AND a.owner_agency IS NOT DISTINCT FROM v.owner_agency
-          AND a.source_key = v.source_key
-          AND a.house_number < :n AND a.house_number >= :n - :gap AND a.house_number % 2 = :n % 2
-        ORDER BY a.house_number DESC LIMIT 1
-    ) lo
-    CROSS JOIN LATERAL (
-        SELECT house_number, geom FROM address_point a
-        WHERE a.city = :city AND a.street_name = v.name AND a.kind <> 'intersection'
-          AND a.predir IS NOT DISTINCT FROM v.predir AND a.suffix IS NOT DISTINCT FROM v.suffix
-          AND a.postdir IS NOT DISTINCT FROM v.postdir AND a.owner_agency IS NOT DISTINCT FROM v.owner_agency
-          AND a.source_key = v.source_key
-          AND a.house_number > :n AND a.house_number <= :n + :gap AND a.house_number % 2 = :n % 2
-        ORDER BY a.house_number ASC LIMIT 1
-    ) hi
+    CROSS JOIN LATERAL ({_nearest_known("lo")}) lo
+    CROSS JOIN LATERAL ({_nearest_known("hi")}) hi
     CROSS JOIN LATERAL (
         SELECT ST_LineInterpolatePoint(ST_MakeLine(lo.geom, hi.geom),
                                        (:n - lo.house_number)::float8 / (hi.house_number - lo.house_number)) AS p
@@ -148,11 +148,4 @@ def between_known(session: Session, city: str, names: Sequence[str], number: int
         return []
     rows = session.execute(_BETWEEN, {"city": city, "names": list(names), "n": number, "gap": max_gap,
                                       "max_distance": max_distance_m}).mappings().all()
-    found = []
-    for r in rows:
-        street = " ".join(p for p in (r["predir"], r["name"], r["suffix"], r["postdir"]) if p)
-        found.append(Interpolated(
-            "between", r["lon"], r["lat"], r["predir"], r["name"], r["suffix"], r["postdir"], r["owner_agency"],
-            None, None, r["source_key"], f"between {r['lo_n']} and {r['hi_n']} {street}",
-        ))
-    return found
+    return [_interpolated("between", r, lambda street: f"between {r['lo_n']} and {r['hi_n']} {street}") for r in rows]

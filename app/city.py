@@ -188,11 +188,6 @@ class AddressSource:
     agency: str | None = None
     place_on: str | None = None
 
-    @property
-    def label(self) -> str:
-        owner = f" of {self.agency}" if self.agency else ""
-        return f"{self.key} ({self.kind}{owner})"
-
 
 @dataclass(frozen=True)
 class AddressSettings:

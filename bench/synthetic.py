@@ -66,7 +66,7 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
         per_number *= wanted / max(made, 1)
     records: list[AddressRecord] = []
     blocks: list[SegmentRecord] = []
-    block = max(20, 2 * round(sum(sizes.values()) / max(segments, 1) / 2)) if segments else 0
+    block = _block_size(ranges.values(), segments) if segments else 0
     seen: set[str] = set()
     for key, rows in streets.items():
         street, zipcode = key
@@ -89,8 +89,8 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
             starts = np.arange(low - low % block, high + 1, block)
             ends = starts + block
             if len(rows) >= 2 and numbers[-1] > numbers[0]:
-                xs = np.interp(np.concatenate([starts, ends]), numbers, lons)
-                ys = np.interp(np.concatenate([starts, ends]), numbers, lats)
+                xs = _along(np.concatenate([starts, ends]), numbers, lons)
+                ys = _along(np.concatenate([starts, ends]), numbers, lats)
             else:
                 off = (np.concatenate([starts, ends]) - numbers[0]) * 1.5 / METRES_PER_DEGREE
                 xs = lons[0] + off * math.cos(bearing) / math.cos(math.radians(lats[0]))
@@ -117,6 +117,29 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
             records.append(AddressRecord(record.address_id, record.parsed, record.lon, record.lat, "synthetic",
                                          synthetic=True))
     return (records, blocks) if segments else records
+
+
+def _along(values: np.ndarray, numbers: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """``coords`` at house numbers ``values``: interpolated between known numbers, extrapolated
+    beyond them along the street's overall direction (not held at its ends)."""
+    slope = (coords[-1] - coords[0]) / (numbers[-1] - numbers[0])
+    found = np.interp(values, numbers, coords)
+    below, above = values < numbers[0], values > numbers[-1]
+    found[below] = coords[0] + (values[below] - numbers[0]) * slope
+    found[above] = coords[-1] + (values[above] - numbers[-1]) * slope
+    return found
+
+
+def _block_size(ranges: object, segments: int) -> int:
+    """The even block length (in house numbers) that gives at least ``segments`` blocks over ``ranges``."""
+    spans = list(ranges)  # type: ignore[call-overload]
+    block = 1000
+    while block > 4:
+        made = sum((high - (low - low % block)) // block + 1 for low, high in spans)
+        if made >= segments:
+            return block
+        block -= 2
+    return block
 
 
 def synthetic_address_count(session: Session, city: str) -> int:
