@@ -33,7 +33,9 @@ SCOPES = ("mapped", "left_out", "all", "city")
 MAPPED = "{a}.geom IS NOT NULL AND {a}.location_quality <> 'placeholder' AND {a}.in_jurisdiction"
 #: The requests city figures count (scope ``city``): all but those known to be outside the city.
 IN_CITY = "{a}.in_jurisdiction IS NOT FALSE"
-_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+#: A code from the city's data: departments and wards may hold spaces and punctuation ("PUBLIC WORKS / ST."); bound,
+#: never spliced into SQL.
+_CODE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _GROUP = re.compile(r"[^\x00-\x1f]{1,100}")
 
 
@@ -78,7 +80,7 @@ class RequestFilter:
             raise FilterError(f"The date range ends ({self.date_to}) before it starts ({self.date_from}).")
         for value in (*self.services, self.department, self.ward, self.district):
             if value is not None and not _CODE.fullmatch(value):
-                raise FilterError(f"{value!r} is not a code: use letters, digits, '-', '_' or '.' (64 at most).")
+                raise FilterError(f"{value[:70]!r} is not a code: 1 to 64 characters without control characters.")
         if self.group is not None and not _GROUP.fullmatch(self.group):
             raise FilterError("A service group is a name of 1 to 100 characters without control characters.")
         object.__setattr__(self, "services", tuple(sorted(set(self.services))))

@@ -9,6 +9,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from sqlalchemy import text
+
 from geo import reports
 from geo.filters import RequestFilter
 
@@ -31,6 +33,22 @@ def test_summary_page_shows_the_sql_figures(client_as, session, la):
     figures = reports.summary(session, la, RequestFilter(department="OCB"))
     body = client_as("analyst").get("/reports/?department=OCB").get_data(as_text=True)
     assert f"{figures['requests']:,}" in body and f"{figures['open']:,}" in body
+
+
+def test_department_codes_with_spaces_and_punctuation(client_as, session):
+    """A city's own department codes ("PUBLIC WORKS / ST.") work in breakouts, filters and links (issue 16)."""
+    session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+    for table in ("department", "service_request"):
+        column = "code" if table == "department" else "department_code"
+        session.execute(text(f"UPDATE {table} SET {column} = 'PUBLIC WORKS / ST.' WHERE city = 'la' AND {column} = 'OCB'"))
+    analyst = client_as("analyst")
+    page = analyst.get("/reports/by/department")
+    assert page.status_code == 200 and "PUBLIC WORKS / ST." in page.get_data(as_text=True)
+    filtered = analyst.get("/reports/", query_string={"department": "PUBLIC WORKS / ST."})
+    assert filtered.status_code == 200
+    injection = analyst.get("/reports/", query_string={"department": "x'; DROP TABLE service_request; --"})
+    assert injection.status_code in (200, 400)  # a bound value: it matches nothing, or is not a known code
+    assert session.execute(text("SELECT count(*) FROM service_request")).scalar() > 0
 
 
 def test_a_bad_filter_is_a_400_with_a_sentence(client_as):
