@@ -51,6 +51,8 @@ SUFFIX_MISMATCH = 0.15
 ZIP_MISMATCH = 0.12
 #: 3008 and 3008 1/2 are different addresses: one is never taken for the other without confirmation.
 NUMBER_SUFFIX_MISMATCH = 0.25
+#: "0 MAIN ST", "00 MAIN ST": no house number, only a street.
+_NUMBER_ZERO = re.compile(r"^\s*0+\s+(\D.*)$")
 #: Two streets whose address points come this close (metres) are taken to cross there.
 NEARBY_CROSSING_M = 60.0
 #: Reverse lookup: the nearest address within this distance (metres).
@@ -164,7 +166,8 @@ class Validator:
         try:
             parsed = parse_address(query)
         except InvalidAddress as exc:
-            return ValidationResult("invalid", shown[:300], reason=str(exc))
+            no_number = self._number_zero(session, shown)
+            return no_number or ValidationResult("invalid", shown[:300], reason=str(exc))
         streets = self.streets.get(session, self.city)
         places = self.places.get(session, self.city)
         parsed = _with_place_split_off(parsed, streets, places)
@@ -200,6 +203,23 @@ class Validator:
                                   f" ({', '.join(sorted(self._owner_name(session, o) for o in owners))}).")
             return result
         return self._answer(session, result, best)
+
+    def _number_zero(self, session: Session, shown: str) -> ValidationResult | None:
+        """House number 0 is many exports' "no number": the street is known, the place on it is not."""
+        match = _NUMBER_ZERO.match(shown)
+        if not match:
+            return None
+        try:
+            street = parse_address(f"1 {match.group(1)}").street
+        except InvalidAddress:
+            return None
+        readings = _readings(self.streets.get(session, self.city), street)
+        names = [name for _, found in readings for name in found]
+        return ValidationResult(
+            "not_found", shown[:300], standardized=street.text,
+            reason=(f"0 is no house number: the street is {street.text}. Give the house number or the nearest cross "
+                    "street, or pick the point on the map."),
+            suggestions=self._street_suggestions(session, names) if names else [])
 
     def _answer(self, session: Session, result: ValidationResult, best: Candidate) -> ValidationResult:
         """``valid``, ``approximate`` or ``outside`` for the one chosen candidate."""

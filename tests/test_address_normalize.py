@@ -98,3 +98,12 @@ def test_columns_and_text_give_the_same_standard():
 def test_ordinals():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111, 112)] == [
         "1ST", "2ND", "3RD", "4TH", "11TH", "12TH", "13TH", "21ST", "22ND", "101ST", "111TH", "112TH"]
+
+
+@pytest.mark.parametrize("text", ["INTERSECTION of Bellevue Ave & Alvarado St", "intersection of BELLEVUE AVE and ALVARADO ST",
+                                  "The corner of Bellevue Ave / Alvarado St"])
+def test_intersection_of_is_not_part_of_the_street(text):
+    """Exports write "INTERSECTION of X & Y" (issue 16, item 11): the words before the streets are dropped."""
+    parsed = parse_address(text)
+    assert parsed.kind == "intersection"
+    assert (parsed.street.name, parsed.cross_street.name) == ("BELLEVUE", "ALVARADO")

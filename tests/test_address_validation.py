@@ -127,3 +127,13 @@ def test_reverse_lookup_finds_the_nearest_address(session, validator):
     assert far.address is None and far.distance_m > 100
     assert far.location.status == "unlisted" and far.location.agency.fallback  # the county, as the fallback
     assert validator.reverse(session, -117.0, 36.0).location.status == "unknown"  # beyond every layer
+
+
+def test_house_number_zero_is_a_street_without_a_number(session, validator):
+    """Many exports write 0 for "no number" (issue 16, item 11): the street is offered, never an address."""
+    result = validator.validate(session, "0 W Bellevue Ave")
+    assert result.status == "not_found" and "0 is no house number" in result.reason
+    assert result.suggestions and result.suggestions[0].kind == "street"
+    assert result.suggestions[0].text.startswith("W BELLEVUE AVE")
+    crossing = validator.validate(session, "INTERSECTION of Bellevue Ave & Alvarado St")
+    assert "INTERSECTION" not in (crossing.standardized or "") and crossing.standardized.startswith("BELLEVUE AVE AT")
