@@ -328,12 +328,16 @@ requests_cli = AppGroup("requests", help="Service requests: history import, area
 
 @requests_cli.command("import")
 @click.option("--report-dir", type=click.Path(path_type=Path), help="Where to write the rejected-rows report.")
+@click.option("--if-configured", is_flag=True, help="Do nothing (and succeed) when the city configures no history.")
 @user_errors
-def requests_import(report_dir: Path | None) -> None:
+def requests_import(report_dir: Path | None, if_configured: bool) -> None:
     """Import the request history from the city's configured sources (idempotent on request numbers)."""
     from app.service_requests.importer import DEFAULT_REPORT_DIR, import_history, tidy_after_import
 
     s = _services()
+    if if_configured and s.city.requests is None:
+        click.echo(f"The {s.city.name} configures no request history: nothing to import.")
+        return
     with s.database.session() as session:
         report = import_history(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR)
     click.echo(report.summary())

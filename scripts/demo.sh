@@ -9,7 +9,7 @@ export FLASK_APP=app
 .venv/bin/flask boundaries load-city
 .venv/bin/flask addresses load --if-changed
 .venv/bin/flask services sync
-.venv/bin/flask requests import
+.venv/bin/flask requests import --if-configured
 # A first administrator for the demo, once: its password is printed and kept in var/ (git-ignored).
 if [ -z "$(.venv/bin/flask users list)" ]; then
   password="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(15))')"

@@ -17,6 +17,21 @@ def test_factory_reads_the_city_from_settings(settings, bound_database):
     assert app.extensions["geo311"].city.name == "City of Gardena"
 
 
+def test_gardena_serves_its_catalogue_and_imports_no_history(settings, bound_database):
+    """The shipped second city starts (issue 16, item 13): services to report, no history to import."""
+    app = create_app(dataclasses.replace(settings, city="gardena"), database=bound_database)
+    client = app.test_client()
+    page = client.get("/report")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "Pothole" in body and "Abandoned Vehicle" in body
+    assert client.get("/report/pothole").status_code == 200
+    result = app.test_cli_runner().invoke(args=["requests", "import", "--if-configured"])
+    assert result.exit_code == 0 and "configures no request history: nothing to import" in result.output
+    refused = app.test_cli_runner().invoke(args=["requests", "import"])
+    assert refused.exit_code != 0 and "configures no request history" in refused.output
+
+
 def test_unknown_city_is_refused_with_the_known_ones(settings):
     with pytest.raises(ConfigError, match="Unknown city 'atlantis'.*known cities: gardena, la"):
         create_app(dataclasses.replace(settings, city="atlantis"))
