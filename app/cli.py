@@ -323,6 +323,23 @@ def services_sync(overwrite_edits: bool) -> None:
         click.echo(f"Kept the admin page's edits of {', '.join(kept)} (--overwrite-edits replaces them).")
 
 
+@services_cli.command("draft")
+@click.option("--output", type=click.Path(path_type=Path), help="Where to write the draft (default var/).")
+@user_errors
+def services_draft(output: Path | None) -> None:
+    """Draft [[departments]] and [[services]] from the request history, for a person to review."""
+    from app.service_requests.draft_catalogue import draft_catalogue
+    from app.settings import PROJECT_ROOT
+
+    s = _services()
+    draft = draft_catalogue(s.city)
+    path = output or PROJECT_ROOT / "var" / f"catalogue-draft-{s.city.key}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(draft.toml(s.city.name), encoding="utf-8")
+    click.echo(f"Drafted {len(draft.departments)} departments and {len(draft.services)} services from the history "
+               f"of the {s.city.name}: {path}. Review it, then add it to {s.city.path.name}.")
+
+
 requests_cli = AppGroup("requests", help="Service requests: history import, areas, escalation.")
 
 
