@@ -346,17 +346,28 @@ requests_cli = AppGroup("requests", help="Service requests: history import, area
 @requests_cli.command("import")
 @click.option("--report-dir", type=click.Path(path_type=Path), help="Where to write the rejected-rows report.")
 @click.option("--if-configured", is_flag=True, help="Do nothing (and succeed) when the city configures no history.")
+@click.option("--draft-catalogue", is_flag=True,
+              help="When the city file has no services, use the catalogue drafted from the history (flask services draft).")
 @user_errors
-def requests_import(report_dir: Path | None, if_configured: bool) -> None:
+def requests_import(report_dir: Path | None, if_configured: bool, draft_catalogue: bool) -> None:
     """Import the request history from the city's configured sources (idempotent on request numbers)."""
+    from app.service_requests.catalogue import sync_catalogue
+    from app.service_requests.draft_catalogue import with_draft_catalogue
     from app.service_requests.importer import DEFAULT_REPORT_DIR, import_history, tidy_after_import
 
     s = _services()
     if if_configured and s.city.requests is None:
         click.echo(f"The {s.city.name} configures no request history: nothing to import.")
         return
+    city = s.city
+    if draft_catalogue and not city.catalogue.services:
+        city = with_draft_catalogue(city)
+        with s.database.session() as session:
+            departments, services = sync_catalogue(session, city)
+            session.commit()
+        click.echo(f"Using the draft catalogue: {departments} departments and {services} services from the history.")
     with s.database.session() as session:
-        report = import_history(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR)
+        report = import_history(session, city, report_dir=report_dir or DEFAULT_REPORT_DIR)
     click.echo(report.summary())
     if tidy_after_import(s.database.engine, report):
         click.echo("Vacuumed and analysed the request table for the reports and maps.")

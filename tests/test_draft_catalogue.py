@@ -31,3 +31,16 @@ def test_the_command_writes_the_draft(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["services", "draft", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert "12 services" in result.output and "[[services]]" in out.read_text()
+
+
+def test_a_city_without_services_imports_with_its_draft(la):
+    """The import can run with the draft directly: every type of the history finds a service."""
+    import dataclasses
+
+    from app.catalogue import Catalogue
+    from app.service_requests.draft_catalogue import with_draft_catalogue
+
+    bare = dataclasses.replace(la, catalogue=Catalogue())
+    drafted = with_draft_catalogue(bare)
+    assert len(drafted.catalogue.services) == 12
+    assert with_draft_catalogue(la) is la  # a city file's own catalogue is never replaced

@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from app.catalogue import parse_catalogue
 from app.city import CityConfig
-from app.errors import UserError
+from app.errors import ConfigError, UserError
 from app.service_requests.importer import _datetimes, read_history
 
 #: The share of closed requests a service level from close times should cover.
@@ -61,6 +63,18 @@ class DraftCatalogue:
                       f"service_level = {{ {level} }}  # {s.basis}", 'contact = "ask"', 'location = "required"',
                       f"# {s.requests:,} requests in the history", ""]
         return "\n".join(lines)
+
+
+def with_draft_catalogue(city: CityConfig) -> CityConfig:
+    """``city`` with the draft drafted from its history as its catalogue, where the city file has none."""
+    if city.catalogue.services:
+        return city
+    raw = tomllib.loads(draft_catalogue(city).toml(city.name))
+
+    def fail(table: str, message: str) -> ConfigError:
+        return ConfigError(f"draft catalogue: [{table}] {message}.")
+
+    return replace(city, catalogue=parse_catalogue(raw, fail))
 
 
 def draft_catalogue(city: CityConfig) -> DraftCatalogue:
