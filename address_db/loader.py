@@ -38,6 +38,7 @@ from app.city import AddressSettings, AddressSource, CityConfig, SourceMapping
 from app.errors import DataFileError, UserError
 from app.settings import PROJECT_ROOT
 from boundaries.queries import areas_at, stage_current_pieces
+from boundaries.sources import with_crs
 
 GEO_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg"}
 _DEFAULT_SOURCE = AddressSource("addresses", "points", 10, SourceMapping((), {}))
@@ -195,8 +196,10 @@ def _read_geo(path: Path, mapping: SourceMapping) -> Iterator[_SourceRow]:
             frame = pyogrio.read_dataframe(path, layer=mapping.options.get("layer"))
     except Exception as exc:
         raise DataFileError(f"{path.name} cannot be read ({str(exc).splitlines()[0]}); check the file.") from exc
-    if frame.crs is None:
-        raise DataFileError(f"{path.name} does not say which coordinate reference system it uses; add a .prj or fix the file.")
+    if frame.crs is None and not mapping.options.get("crs"):
+        raise DataFileError(f"{path.name} does not say which coordinate reference system it uses; add a .prj "
+                            "or crs = \"EPSG:....\" to the source in the city file.")
+    frame = with_crs(frame, mapping.options.get("crs"), path, what="address source")
     frame = _filtered(frame.to_crs("EPSG:4326"), mapping, path)
     columns = _columns(frame, mapping, path)
     for i, (row_number, geometry) in enumerate(zip(frame.index, frame.geometry)):

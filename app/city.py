@@ -10,6 +10,8 @@ Data paths in the file are relative to the data folder (``GEO311_DATA_DIR``).
 
 from __future__ import annotations
 
+import difflib
+import glob
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ class LayerSource:
 
     path: Path
     layer: str | None = None  # a layer name inside a GeoPackage
-    crs: str | None = None  # used only when the file declares none
+    crs: str | None = None  # the CRS of the coordinates: overrides what the file declares or GDAL assumes
     where: FieldFilter | None = None
 
 
@@ -300,6 +302,130 @@ class CityConfig:
         return tuple(roles)
 
 
+# -- the keys a city file may use --------------------------------------------------------
+
+#: Our field names that an address source may map to its columns (address_db/loader.py).
+ADDRESS_FIELDS = (
+    "full_address", "house_number", "number_suffix", "predirectional", "street_pretype", "street_article",
+    "street_name", "suffix", "postdirectional", "unit_type", "unit", "zipcode", "postal_city", "postal_cities",
+    "legal_city", "parcel_number", "address_id", "location_key", "source_ref", "latitude", "longitude",
+    # centerlines
+    "full_name", "left_from", "left_to", "right_from", "right_to", "road_class",
+)
+#: Our field names that the request history may map (app/service_requests/importer.py).
+REQUEST_FIELDS = (
+    "source_id", "requested_at", "updated_at", "closed_at", "due_at", "service_name", "department", "status",
+    "channel", "address", "zipcode", "latitude", "longitude", "description",
+)
+#: The request-history fields without which no row can be imported.
+REQUIRED_REQUEST_FIELDS = ("source_id", "requested_at", "service_name", "status", "channel")
+
+_FILTER_KEYS = ("field", "values", "equals")
+_LAYER_KEYS = ("source", "layer", "crs", "where")
+_MAPPING_KEYS = ("sources", "files", "fields", "where", "layer", "crs")
+_ADDRESS_SETTINGS = ("sources", "place_names", "zipcodes", "home_place_names", "interpolation_max_gap",
+                     "interpolation_max_distance_m")
+_TOP_LEVEL = ("city", "jurisdiction", "agencies", "layers", "addresses", "requests", "intake", "open311",
+              "reports", "departments", "services")
+_SERVICE_KEYS = ("code", "name", "department", "service_level", "description", "group", "keywords",
+                 "default_assignee", "contact", "location", "attributes", "source_name")
+_ATTRIBUTE_KEYS = ("code", "datatype", "values", "description", "required", "order", "datatype_description")
+
+
+def _unknown(table: str, raw: object, allowed: tuple[str, ...] | set[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    if not isinstance(raw, dict):
+        return []
+    return [(table, str(key), tuple(allowed)) for key in raw if key not in allowed]
+
+
+def _filters(table: str, raw: object) -> list[tuple[str, str, tuple[str, ...]]]:
+    filters = raw if isinstance(raw, list) else [raw]
+    return [u for f in filters for u in _unknown(table, f, _FILTER_KEYS)]
+
+
+def _tables(raw: object) -> list[Any]:
+    return [t for t in raw if isinstance(t, dict)] if isinstance(raw, list) else []
+
+
+def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every key of a parsed city file that no part of geo311 reads: (table, key, the keys that table takes).
+
+    Tables whose keys are the city's own names (agency keys in ``contacts``, source
+    values in ``status_map``) take any key.
+    """
+    found = _unknown("top level", raw, _TOP_LEVEL)
+    found += _unknown("city", raw.get("city"), ("key", "name", "phone", "website", "timezone", "projected_crs"))
+    jurisdiction = raw.get("jurisdiction")
+    found += _unknown("jurisdiction", jurisdiction, _LAYER_KEYS + ("fill_holes_below_m2",))
+    if isinstance(jurisdiction, dict):
+        found += _filters("jurisdiction.where", jurisdiction.get("where"))
+    agencies = raw.get("agencies")
+    if isinstance(agencies, dict):
+        found += _unknown("agencies", agencies, _LAYER_KEYS + (
+            "id_field", "name_field", "group_field", "exclude", "contacts", "rules", "fallback", "ignore_gaps_below_m2"))
+        found += _filters("agencies.where", agencies.get("where"))
+        found += _filters("agencies.exclude", agencies.get("exclude"))
+        contacts = agencies.get("contacts")
+        for key, contact in (contacts.items() if isinstance(contacts, dict) else ()):
+            found += _unknown(f"agencies.contacts.{key}", contact, ("name", "phone", "website"))
+        for i, rule in enumerate(_tables(agencies.get("rules"))):
+            found += _unknown(f"agencies.rules #{i + 1}", rule, ("where", "name", "phone", "website"))
+            found += _filters(f"agencies.rules #{i + 1}.where", rule.get("where"))
+        found += _unknown("agencies.fallback", agencies.get("fallback"), ("name", "phone", "website", "note"))
+    layers = raw.get("layers")
+    for role, layer in (layers.items() if isinstance(layers, dict) else ()):
+        table = f"layers.{role}"
+        found += _unknown(table, layer, _LAYER_KEYS + ("label", "id_field", "name_field", "name_template", "population"))
+        if isinstance(layer, dict):
+            found += _filters(f"{table}.where", layer.get("where"))
+            found += _unknown(f"{table}.population", layer.get("population"),
+                              ("field", "source", "key_column", "value_column"))
+    addresses = raw.get("addresses")
+    if isinstance(addresses, dict):
+        sources = _tables(addresses.get("sources"))
+        if sources:
+            found += _unknown("addresses", addresses, _ADDRESS_SETTINGS)
+            for i, source in enumerate(sources):
+                table = f"addresses.sources.{source.get('key') or f'#{i + 1}'}"
+                found += _unknown(table, source, _MAPPING_KEYS + ("key", "kind", "rank", "agency", "place_on"))
+                found += _unknown(f"{table}.fields", source.get("fields"), ADDRESS_FIELDS)
+                found += _filters(f"{table}.where", source.get("where"))
+        else:
+            found += _unknown("addresses", addresses, _ADDRESS_SETTINGS + _MAPPING_KEYS + ("kind",))
+            found += _unknown("addresses.fields", addresses.get("fields"), ADDRESS_FIELDS)
+            found += _filters("addresses.where", addresses.get("where"))
+    requests = raw.get("requests")
+    if isinstance(requests, dict):
+        found += _unknown("requests", requests, _MAPPING_KEYS[:4] + (
+            "datetime_formats", "status_map", "channel_map", "snap_within_m", "placeholder_min_requests",
+            "placeholder_min_addresses"))
+        found += _unknown("requests.fields", requests.get("fields"), REQUEST_FIELDS)
+        found += _filters("requests.where", requests.get("where"))
+    found += _unknown("intake", raw.get("intake"),
+                      ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days"))
+    found += _unknown("open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service"))
+    found += _unknown("reports", raw.get("reports"), ("fiscal_year_start_month",))
+    for i, department in enumerate(_tables(raw.get("departments"))):
+        found += _unknown(f"departments #{i + 1}", department, ("code", "name", "supervisor_email"))
+    for i, service in enumerate(_tables(raw.get("services"))):
+        table = f"services #{i + 1}"
+        found += _unknown(table, service, _SERVICE_KEYS)
+        found += _unknown(f"{table}.service_level", service.get("service_level"), ("hours", "business_days"))
+        for j, attribute in enumerate(_tables(service.get("attributes"))):
+            found += _unknown(f"{table} attribute #{j + 1}", attribute, _ATTRIBUTE_KEYS)
+            for value in _tables(attribute.get("values")):
+                found += _unknown(f"{table} attribute #{j + 1} values", value, ("key", "name"))
+    return found
+
+
+def unknown_key_message(table: str, key: str, allowed: tuple[str, ...]) -> str:
+    """``[table] does not know 'key'`` with the likeliest intended key, or the keys there are."""
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"does not know {key!r}: did you mean {close[0]!r}? Rename it"
+    return f"does not know {key!r}: remove it or use one of {', '.join(allowed)}"
+
+
 def default_jurisdiction_id(key: str, website: str | None) -> str:
     """The host of the city's website without ``www.`` (``https://www.sfgov.org/x`` -> ``sfgov.org``), else its key."""
     if website:
@@ -308,6 +434,11 @@ def default_jurisdiction_id(key: str, website: str | None) -> str:
         if host:
             return host
     return key
+
+
+def is_pattern(value: str) -> bool:
+    """Whether a source path is a glob pattern (``*``, ``?`` or ``[...]``)."""
+    return glob.has_magic(value)
 
 
 def available_cities(cities_dir: Path) -> list[str]:
@@ -337,9 +468,15 @@ def load_city(name: str, cities_dir: Path, data_dir: Path) -> CityConfig:
 class _CityParser:
     """Turns the TOML tables into checked dataclasses, naming the key at fault."""
 
-    def __init__(self, path: Path, data_dir: Path) -> None:
+    def __init__(self, path: Path, data_dir: Path, *, check_keys: bool = True) -> None:
         self.path = path
         self.data_dir = data_dir
+        self.checks_keys = check_keys
+
+    def check_keys(self, raw: Mapping[str, Any]) -> None:
+        """Refuse the first key no part of geo311 reads (a typo would otherwise go unnoticed)."""
+        for table, key, allowed in unknown_keys(raw):
+            raise self.fail(table, unknown_key_message(table, key, allowed))
 
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.path.name}: [{key}] {problem}.")
@@ -365,9 +502,33 @@ class _CityParser:
         return value
 
     def data_path(self, table: str, value: object) -> Path:
+        """One file; a pattern (``wards/*.geojson``) must match exactly one."""
         if not isinstance(value, str) or not value:
             raise self.fail(table, "source must be a file path relative to the data folder")
-        return (self.data_dir / value).resolve()
+        if not is_pattern(value):
+            return (self.data_dir / value).resolve()
+        paths = self.data_paths(table, [value])
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths[:5]) + (", ..." if len(paths) > 5 else "")
+            raise self.fail(table, f"source pattern {value!r} matches {len(paths)} files ({names}) but a layer "
+                                   "is read from one file; make the pattern name a single file")
+        return paths[0]
+
+    def data_paths(self, table: str, values: list[str]) -> tuple[Path, ...]:
+        """The files of a sources list, relative to the data folder; glob patterns
+        (``311/*.csv``, ``**`` for subfolders) are expanded, sorted, and must match a file."""
+        paths: list[Path] = []
+        for value in values:
+            if not is_pattern(value):
+                paths.append((self.data_dir / value).resolve())
+                continue
+            matched = sorted(Path(p).resolve() for p in glob.glob(str(self.data_dir / value), recursive=True)
+                             if Path(p).is_file())
+            if not matched:
+                raise self.fail(table, f"the pattern {value!r} matches no file in {self.data_dir}; "
+                                       "fix the pattern or put the files there")
+            paths.extend(matched)
+        return tuple(dict.fromkeys(paths))
 
     def filter(self, table: str, raw: object) -> FieldFilter | None:
         if raw is None:
@@ -403,6 +564,8 @@ class _CityParser:
         )
 
     def parse(self, raw: Mapping[str, Any], expected_key: str) -> CityConfig:
+        if self.checks_keys:
+            self.check_keys(raw)
         city = self.table(raw, "city")
         assert city is not None
         key = self.string(city, "city", "key")
@@ -435,24 +598,7 @@ class _CityParser:
         areas: dict[str, AreaLayerSpec] = {}
         layers_raw = self.table(raw, "layers", required=False) or {}
         for role, layer_raw in layers_raw.items():
-            table = f"layers.{role}"
-            if role not in AREA_ROLES:
-                raise self.fail(table, f"is not a known layer; use one of {', '.join(AREA_ROLES)}")
-            if not isinstance(layer_raw, dict):
-                raise self.fail(table, "must be a table")
-            name_field = self.string(layer_raw, table, "name_field", required=False)
-            template = self.string(layer_raw, table, "name_template", required=False)
-            if not name_field and not template:
-                raise self.fail(table, "needs name_field or name_template (which may use {id})")
-            areas[role] = AreaLayerSpec(
-                role=role,
-                label=self.string(layer_raw, table, "label") or role,
-                source=self.source(table, layer_raw),
-                id_field=str(self.string(layer_raw, table, "id_field")),
-                name_field=name_field,
-                name_template=template or "{name}",
-                population=self.population(f"{table}.population", layer_raw.get("population")),
-            )
+            areas[role] = self.area_layer(role, layer_raw)
 
         return CityConfig(
             key=str(key),
@@ -471,6 +617,27 @@ class _CityParser:
             intake=self.intake(raw),
             open311=self.open311(raw, str(key), contact.website),
             reports=self.reports(raw),
+        )
+
+    def area_layer(self, role: str, layer_raw: object) -> AreaLayerSpec:
+        """``[layers.<role>]``: a ward or district layer."""
+        table = f"layers.{role}"
+        if role not in AREA_ROLES:
+            raise self.fail(table, f"is not a known layer; use one of {', '.join(AREA_ROLES)}")
+        if not isinstance(layer_raw, dict):
+            raise self.fail(table, "must be a table")
+        name_field = self.string(layer_raw, table, "name_field", required=False)
+        template = self.string(layer_raw, table, "name_template", required=False)
+        if not name_field and not template:
+            raise self.fail(table, "needs name_field or name_template (which may use {id})")
+        return AreaLayerSpec(
+            role=role,
+            label=self.string(layer_raw, table, "label") or role,
+            source=self.source(table, layer_raw),
+            id_field=str(self.string(layer_raw, table, "id_field")),
+            name_field=name_field,
+            name_template=template or "{name}",
+            population=self.population(f"{table}.population", layer_raw.get("population")),
         )
 
     def reports(self, raw: Mapping[str, Any]) -> ReportSettings:
@@ -685,8 +852,10 @@ class _CityParser:
             raise self.fail(f"{table}.fields", f"{bad[0]} must name a column (or a list of columns)")
         options = {k: v for k, v in raw_table.items()
                    if k not in ("sources", "files", "fields", "where", "place_names", "zipcodes") + skip}
+        if options.get("crs"):
+            options["crs"] = self.crs(table, options["crs"])
         return SourceMapping(
-            paths=tuple(self.data_path(table, s) for s in sources),
+            paths=self.data_paths(table, sources),
             fields={str(k): (",".join(v) if isinstance(v, list) else str(v)) for k, v in fields.items()},
             where=self.filter(key, raw_table.get("where")),
             options=options,

@@ -178,7 +178,8 @@ def _reassign_addresses() -> None:
 @click.argument("role", type=click.Choice(LAYER_ROLES))
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--layer", help="The layer to read from a GeoPackage with several.")
-@click.option("--crs", help="The CRS to assume when the file declares none (e.g. EPSG:2229).")
+@click.option("--crs", help="The CRS the file's coordinates are in (e.g. EPSG:2229): overrides what the file "
+                            "declares or GDAL assumes.")
 @click.option("--id-field", help="The field holding each feature's id (default: the city file's).")
 @click.option("--name-field", help="The field holding each feature's name (default: the city file's).")
 @click.option("--where", "where", nargs=2, metavar="FIELD VALUE",
@@ -470,6 +471,28 @@ def open311_clients_revoke(client_id: int) -> None:
     click.echo(f"Client {client.id} ({client.name}) is revoked: its key is refused from now on.")
 
 
+# -- flask city ------------------------------------------------------------------------------
+
+city_cli = AppGroup("city", help="The city file: check it and its data before loading.")
+
+
+@city_cli.command("check")
+@click.argument("name", required=False)
+def city_check_command(name: str | None) -> None:
+    """List every problem of the city file NAME (default: GEO311_CITY) and of the files it names.
+
+    Exits 1 when there is any. Nothing is loaded. Without the web app (when the
+    configured city itself does not load): python -m app.city_check NAME.
+    """
+    from app.city_check import check_city
+
+    settings = _services().settings
+    result = check_city(name or settings.city, settings.cities_dir, settings.data_dir)
+    click.echo(result.report())
+    if not result.ok:
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
     """Add the command groups to ``app``."""
     app.cli.add_command(db_cli)
@@ -477,6 +500,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(addresses_cli)
     app.cli.add_command(services_cli)
     app.cli.add_command(requests_cli)
+    app.cli.add_command(city_cli)
     from app.cli_users import users_cli  # imports this module: registered last
 
     app.cli.add_command(users_cli)

@@ -9,13 +9,16 @@ longitudes and latitudes, non-polygon or empty geometries.
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -143,14 +146,69 @@ def _only_layer(path: Path) -> str | None:
 
 
 def _with_crs(frame: gpd.GeoDataFrame, source: LayerSource, path: Path) -> gpd.GeoDataFrame:
-    if frame.crs is not None:
-        return frame
-    if source.crs:
-        return frame.set_crs(source.crs)
-    raise DataFileError(
-        f"{path.name} does not say which coordinate reference system it uses (a Shapefile without "
-        ".prj?); add crs = \"EPSG:....\" to the layer in the city file or pass --crs."
-    )
+    return with_crs(frame, source.crs, path)
+
+
+def with_crs(frame: gpd.GeoDataFrame, crs: str | None, path: Path, what: str = "layer") -> gpd.GeoDataFrame:
+    """``frame`` with the CRS its coordinates are in.
+
+    A ``crs`` given in the city file or on the command line is authoritative: the
+    coordinates are read as that CRS (set, not transformed), whatever the file declares
+    or GDAL assumes (GDAL reads every GeoJSON without a ``crs`` member as WGS84). Without
+    one, the file's CRS is used, and coordinates it cannot hold (state-plane feet in a
+    file read as degrees) are refused with the fix.
+    """
+    if crs:
+        frame = frame.set_crs(crs, allow_override=True)
+    elif frame.crs is None:
+        raise DataFileError(
+            f"{path.name} does not say which coordinate reference system it uses (a Shapefile without "
+            ".prj?); add crs = \"EPSG:....\" to the layer in the city file or pass --crs."
+        )
+    problem = implausible_coordinates(frame.total_bounds, frame.crs, given=bool(crs), what=what)
+    if problem:
+        raise DataFileError(f"{path.name}: {problem}.")
+    return frame
+
+
+def implausible_coordinates(bounds: Any, crs: Any, given: bool = False, what: str = "layer") -> str | None:
+    """Why coordinates with these ``bounds`` (minx, miny, maxx, maxy) cannot be in ``crs``, or None.
+
+    Coordinates beyond longitude/latitude range in a geographic CRS look projected;
+    coordinates that land wholly outside the area a projected CRS is made for (degrees
+    read as feet) are in another CRS.
+    """
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    if not all(map(math.isfinite, (minx, miny, maxx, maxy))):
+        return None
+    crs = pyproj.CRS.from_user_input(crs)
+    name = crs.to_string()
+    fix = f"give crs = \"EPSG:....\" for this {what}" + ("" if given else " in the city file (or pass --crs)")
+    if crs.is_geographic:
+        if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            if given:
+                return (f"coordinates look projected (e.g. {minx:.0f}, {miny:.0f}), not the longitudes and latitudes "
+                        f"of the crs given ({name}): {fix}, naming the CRS they are in")
+            return (f"coordinates look projected (e.g. {minx:.0f}, {miny:.0f}), not the longitudes and latitudes of "
+                    f"{name} that the file declares (GDAL assumes it for a GeoJSON without a crs member): {fix}; "
+                    "the file's CRS is probably wrong")
+        return None
+    area = crs.area_of_use
+    if area is None:
+        return None
+    try:
+        transformer = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        west, south, east, north = transformer.transform_bounds(minx, miny, maxx, maxy)
+    except (pyproj.exceptions.ProjError, ValueError):
+        return None
+    margin = 2.0  # degrees: data may spill over the edge of a CRS's area
+    if not all(map(math.isfinite, (west, south, east, north))) or (
+        east < area.west - margin or west > area.east + margin or north < area.south - margin
+        or south > area.north + margin
+    ):
+        return (f"coordinates (e.g. {minx:.6g}, {miny:.6g}) do not lie in the area {name} is made for "
+                f"({area.name}): they are in another CRS; {fix}")
+    return None
 
 
 def _matches(frame: gpd.GeoDataFrame, where: FieldFilter, path: Path) -> pd.Series:

@@ -58,7 +58,7 @@ def test_a_minimal_city_needs_no_code(tmp_path):
         (("EPSG:26915", "EPSG:4326"), "is geographic"),
         (("EPSG:26915", "EPSG:999999"), "not a CRS pyproj knows"),
         (('key = "testville"', 'key = "elsewhere"'), "make them agree"),
-        (("[jurisdiction]", "[jurisdictions]"), r"\[jurisdiction\] is missing"),
+        (("[jurisdiction]", "[jurisdictions]"), r"\[top level\] does not know .jurisdictions.: did you mean .jurisdiction."),
         (('name = "Testville"', ""), 'needs name = "..."'),
         (("[jurisdiction]", "[intake]\nduplicate_days = -1\n[jurisdiction]"), "duplicate_days must be a positive"),
         (("[jurisdiction]", "[[services]]\ncode = \"x\"\ndepartment = \"nope\"\n[jurisdiction]"),
