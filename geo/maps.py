@@ -66,9 +66,10 @@ _STYLE = """
   .geo311-box .geo311-warning { background: #fff4d6; border-left: 3px solid #b7791f; padding: 3px 6px; }
   .geo311-box .geo311-ramp { height: 12px; border: 1px solid #777; margin: 4px 0 2px; }
   .geo311-box .geo311-ramp-labels { display: flex; justify-content: space-between; font-size: 12px; }
-  .geo311-cluster div { width: 34px; height: 34px; border-radius: 50%; display: flex; align-items: center;
+  .marker-cluster.geo311-cluster div { margin: 0; width: 40px; height: 40px; border-radius: 50%; display: flex; align-items: center;
                         justify-content: center; box-shadow: 0 0 0 2px #fff, 0 1px 4px rgba(0,0,0,.5); }
-  .geo311-cluster span { background: #fff; color: #1d2733; border-radius: 9px; padding: 0 4px; font: 600 11px/16px system-ui, sans-serif; }
+  .marker-cluster.geo311-cluster span { background: rgba(255,255,255,.9); color: #1d2733; border-radius: 8px; padding: 0 2px;
+                         font: 600 10px/14px system-ui, sans-serif; }
 </style>
 """
 
@@ -361,7 +362,7 @@ CLUSTER_ICON = """
         return L.divIcon({
             html: '<div style="background: conic-gradient(' + stops.join(', ') + ')" data-colors="' + order.join(' ') +
                   '" data-dominant="' + order[0] + '" title="' + title + '"><span>' + total + '</span></div>',
-            className: 'marker-cluster geo311-cluster', iconSize: new L.Point(34, 34)
+            className: 'marker-cluster geo311-cluster', iconSize: new L.Point(40, 40)
         });
     }"""
 
@@ -401,7 +402,7 @@ def hotspot_map(session: Session, city: CityConfig, result: HotspotResult, optio
 def emerging_map(session: Session, city: CityConfig, result: EmergingResult, options: MapOptions) -> folium.Map:
     """Cells labelled new, intensifying, persistent, diminishing or sporadic (hot or cold)."""
     m = base_map(session, city, options)
-    cells = result.cells[~result.cells["pattern"].isin(["no pattern", NOT_TESTED])].copy()
+    cells = result.cells[~result.cells["pattern"].isin(["no pattern", NOT_TESTED, NOT_COMPUTED])].copy()
     cells["trend_tau"], cells["trend_p"] = cells["trend_tau"].astype(float), cells["trend_p"].astype(float)
     cells["color"] = cells["pattern"].map(PATTERN_COLORS)
     cells["trend"] = [f"tau {t:.2f}, p {p:.3f}" if np.isfinite(t) else "" for t, p in

@@ -37,7 +37,7 @@ SPARSE_SHARE = 0.5
 def shortfall(requests: int, nonempty_cells: int, what: str = "Hot spots") -> str | None:
     """The sentence saying why ``what`` are not computed on these counts, or None when they can be."""
     if requests < MIN_REQUESTS:
-        return (f"{what} were not computed: the selection holds {requests:,} mapped requests, and Getis-Ord Gi* "
+        return (f"{what} were not computed: the cells tested hold {requests:,} mapped requests, and Getis-Ord Gi* "
                 f"needs at least {MIN_REQUESTS:,} to tell a concentration from chance. Widen the date range or "
                 f"the services.")
     if nonempty_cells < MIN_NONEMPTY_CELLS:
