@@ -34,12 +34,14 @@ from app.city import CityConfig
 from geo.cache import RESULTS
 from geo.filters import FilterError, LeftOut, RequestFilter
 from geo.grid import auto_sized_counts
-from geo.hotspots import DEFAULT_RINGS, MIN_SHARE, NOT_TESTED, HotspotParams, gi_star, spatial_weights
+from geo.hotspots import DEFAULT_RINGS, MIN_SHARE, NOT_COMPUTED, NOT_TESTED, HotspotParams, gi_star, spatial_weights
 from geo.layers import projected_srid
+from geo.sufficiency import MIN_SLICE_REQUESTS, MIN_SLICES, SPARSE_SHARE, shortfall
 
 SLICES = ("week", "month", "quarter")
 PATTERNS = ("new", "intensifying", "persistent", "diminishing", "sporadic")
-MIN_SLICES, MAX_SLICES = 4, 60
+MAX_SLICES = 60
+DEFAULT_SLICES = 12
 TREND_ALPHA = 0.05
 PERSISTENT_SHARE = 0.9
 
@@ -79,6 +81,12 @@ class EmergingResult:
     fdr: bool
     points: int
     left_out: LeftOut
+    #: Why no pattern was computed (too few requests, cells or tested slices), or None.
+    skipped: str | None = None
+    #: What was adjusted (window, slice) and warnings on what the data can carry.
+    notices: list[str] = field(default_factory=list)
+    #: Slices with fewer than MIN_SLICE_REQUESTS requests, where Gi* was not computed.
+    thin_slices: list[date] = field(default_factory=list)
     computed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def counts(self) -> pd.Series:
@@ -93,11 +101,17 @@ class EmergingResult:
             "cell_edge_m": self.cell_m, "cells": len(self.cells), "weights": self.weights,
             "distance_band_m": self.band_m, "k": self.k, "fdr": self.fdr, "significance": "90 % per slice",
             "trend_alpha": TREND_ALPHA, "persistent_share": PERSISTENT_SHARE, "requests_counted": self.points,
+            "min_slice_requests": MIN_SLICE_REQUESTS, "slices_not_tested": [s.isoformat() for s in self.thin_slices],
+            "not_computed": self.skipped, "warnings": self.notices, "left_out_why": self.left_out.sentence(),
             "left_out": self.left_out.total, "filter": self.filter.args(),
             "computed_at": self.computed_at.isoformat(timespec="seconds"),
         }
 
     def method(self) -> str:
+        """The method in a few sentences, with every parameter (shown on the map)."""
+        thin = (f" Slices with fewer than {MIN_SLICE_REQUESTS} requests ({len(self.thin_slices)} here) are not "
+                f"tested and count as not significant." if self.thin_slices else
+                f" Slices with fewer than {MIN_SLICE_REQUESTS} requests would not be tested.")
         weights = (f"the {self.k} nearest cells" if self.weights == "knn"
                    else f"a {self.band_m:,.0f} m distance band")
         return (
@@ -110,51 +124,104 @@ class EmergingResult:
             f"significant in a slice at 90 % confidence. Trend: Mann-Kendall test on each cell's "
             f"z-scores, alpha {TREND_ALPHA}. New: significant in the last slice only; intensifying / persistent / "
             f"diminishing: significant in at least {PERSISTENT_SHARE:.0%} of the slices with an upward / no / "
-            f"downward trend; sporadic: significant in some slices. {self.left_out.sentence()}"
+            f"downward trend; sporadic: significant in some slices.{thin} {self.left_out.sentence()}"
         )
 
 
 def emerging_hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams | None = None,
-                       slice_by: str = "month", slices: int = 12, cache: bool = True) -> EmergingResult:
+                       slice_by: str = "month", slices: int = DEFAULT_SLICES, cache: bool = True) -> EmergingResult:
     """Emerging hot and cold spots of the requests under ``flt``.
 
-    The window is the filter's date range, or else the last ``slices`` slices up to
-    the newest request. Treat the returned frames as read-only.
+    The window is the filter's date range, or else the last ``slices`` slices that hold
+    requests (see :func:`fit_window`); a slice or number of slices that does not fit is
+    replaced by the nearest that does, and ``notices`` say so. Treat the returned frames
+    as read-only.
     """
     params = params or HotspotParams()
     if slice_by not in SLICES:
         raise FilterError(f"Time slices are week, month or quarter, not {slice_by!r}.")
-    if not MIN_SLICES <= slices <= MAX_SLICES:
-        raise FilterError(f"Use between {MIN_SLICES} and {MAX_SLICES} time slices, not {slices}.")
     key = ("emerging", city.key, flt.key(), params, slice_by, slices)
     compute = lambda: _emerging(session, city, flt, params, slice_by, slices)  # noqa: E731
     return RESULTS.get_or_compute(session, key, compute) if cache else compute()
 
 
-def _window(session: Session, city: CityConfig, flt: RequestFilter, slice_by: str, slices: int) -> RequestFilter:
-    if flt.date_from and flt.date_to:
-        return flt
-    where, params = flt.sql(city)
-    params["tz"] = city.timezone
-    last = session.execute(text(
-        f"SELECT max(r.requested_at AT TIME ZONE :tz)::date FROM service_request r WHERE {where}"), params).scalar()
-    end = flt.date_to or last or datetime.now(timezone.utc).date()
-    start = flt.date_from
-    if start is None:
-        start = slice_starts(end, end, slice_by)[0]
-        for _ in range(slices - 1):
-            start = slice_starts(start - timedelta(days=1), start - timedelta(days=1), slice_by)[0]
-    return flt.replace(date_from=start, date_to=end)
+def _slice_count(start: date, end: date, slice_by: str) -> int:
+    return len(slice_starts(start, end, slice_by))
+
+
+def fit_window(session: Session, city: CityConfig, flt: RequestFilter, slice_by: str = "month",
+               slices: int = DEFAULT_SLICES) -> tuple[RequestFilter, str, list[str]]:
+    """The window and slice emerging hot spots run on, and sentences on what was chosen.
+
+    Without both dates, the window is the last ``slices`` slices that hold requests (up
+    to the newest; not the calendar year, which may hold a day's requests). A number of
+    slices outside MIN_SLICES..MAX_SLICES is brought to the nearest bound; a range making
+    too many slices gets the next coarser slice (week, month, quarter) that fits, or its
+    last MAX_SLICES quarters; too few, the next finer one, or MIN_SLICES weeks ending at
+    its end.
+    """
+    notices = []
+    if not MIN_SLICES <= slices <= MAX_SLICES:
+        fitted = min(max(slices, MIN_SLICES), MAX_SLICES)
+        notices.append(f"Emerging hot spots use {MIN_SLICES} to {MAX_SLICES} slices, not {slices}: "
+                       f"shown with {fitted}.")
+        slices = fitted
+    if not (flt.date_from and flt.date_to):
+        where, params = flt.sql(city)
+        params["tz"] = city.timezone
+        held = [r[0] for r in session.execute(text(
+            f"SELECT DISTINCT date_trunc('{slice_by}', r.requested_at AT TIME ZONE :tz)::date FROM service_request r "
+            f"WHERE {where} ORDER BY 1 DESC LIMIT :n"), {**params, "n": slices})]
+        last = session.execute(text(
+            f"SELECT max(r.requested_at AT TIME ZONE :tz)::date FROM service_request r WHERE {where}"), params).scalar()
+        end = flt.date_to or last or datetime.now(timezone.utc).date()
+        start = flt.date_from
+        if start is None and held:
+            start = held[-1]
+            notices.append(f"No start date given: the window starts with the oldest of the last {slices} "
+                           f"{slice_by}s that hold requests ({len(held)} found), {start} to {end}.")
+        elif start is None:
+            start = slice_starts(end, end, slice_by)[0]
+            for _ in range(slices - 1):
+                start = slice_starts(start - timedelta(days=1), start - timedelta(days=1), slice_by)[0]
+        flt = flt.replace(date_from=start, date_to=end)
+    assert flt.date_from is not None and flt.date_to is not None
+    asked, n = slice_by, _slice_count(flt.date_from, flt.date_to, slice_by)
+    asked_range = f"{flt.date_from} to {flt.date_to}"
+    order = list(SLICES)
+    if n > MAX_SLICES:
+        coarser = [s for s in order[order.index(slice_by) + 1:] if _slice_count(flt.date_from, flt.date_to, s) <= MAX_SLICES]
+        if coarser:
+            slice_by = coarser[0]
+        else:
+            slice_by = "quarter"
+            starts = slice_starts(flt.date_from, flt.date_to, slice_by)
+            flt = flt.replace(date_from=starts[-MAX_SLICES])
+            notices.append(f"The range is longer than {MAX_SLICES} quarters: shown from {flt.date_from}, "
+                           f"its last {MAX_SLICES} quarters.")
+    elif n < MIN_SLICES:
+        finer = [s for s in reversed(order[:order.index(slice_by)])
+                 if _slice_count(flt.date_from, flt.date_to, s) >= MIN_SLICES]
+        if finer:
+            slice_by = finer[0]
+        else:
+            slice_by = "week"
+            monday = flt.date_to - timedelta(days=flt.date_to.weekday())
+            flt = flt.replace(date_from=monday - timedelta(weeks=MIN_SLICES - 1))
+            notices.append(f"The range is shorter than {MIN_SLICES} weeks: shown with the {MIN_SLICES} weeks "
+                           f"ending {flt.date_to}, from {flt.date_from}.")
+    if slice_by != asked:
+        notices.append(f"{asked_range} makes {n} {asked}ly slices and emerging hot spots use "
+                       f"{MIN_SLICES} to {MAX_SLICES}: shown by {slice_by} "
+                       f"({_slice_count(flt.date_from, flt.date_to, slice_by)} slices) instead.")
+    return flt, slice_by, notices
 
 
 def _emerging(session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams, slice_by: str,
               slices: int) -> EmergingResult:
-    flt = _window(session, city, flt, slice_by, slices)
+    flt, slice_by, notices = fit_window(session, city, flt, slice_by, slices)
     assert flt.date_from is not None and flt.date_to is not None
     starts = slice_starts(flt.date_from, flt.date_to, slice_by)
-    if not MIN_SLICES <= len(starts) <= MAX_SLICES:
-        raise FilterError(f"The date range makes {len(starts)} {slice_by}ly slices; emerging hot spots need "
-                          f"{MIN_SLICES} to {MAX_SLICES}: widen or narrow the range, or change the slice.")
     cells, cell_m, _ = auto_sized_counts(session, city, flt, params.cell_m, slice_by=slice_by)
     band = None
     if params.weights == "distance":
@@ -165,16 +232,30 @@ def _emerging(session: Session, city: CityConfig, flt: RequestFilter, params: Ho
 
     z = np.zeros((int(tested.sum()), len(starts)))
     b = np.zeros((int(tested.sum()), len(starts)), dtype=int)
+    per_slice = {s: int(cells.loc[tested, f"count_{s.isoformat()}"].sum()) if f"count_{s.isoformat()}" in cells else 0
+                 for s in starts}
+    thin = [s for s in starts if per_slice[s] < MIN_SLICE_REQUESTS]
+    empty = sum(1 for s in starts if per_slice[s] == 0)
+    if len(thin) > SPARSE_SHARE * len(starts):
+        notices.append(f"Sparse window: {len(thin)} of the {len(starts)} {slice_by}ly slices hold fewer than "
+                       f"{MIN_SLICE_REQUESTS} requests ({empty} none at all); Gi* is not computed in them.")
+    skipped = shortfall(int(cells.loc[tested, "count"].sum()), int((cells.loc[tested, "count"] > 0).sum()),
+                        "Emerging hot spots")
+    if skipped is None and len(starts) - len(thin) < MIN_SLICES:
+        skipped = (f"Emerging hot spots were not computed: only {len(starts) - len(thin)} of the {len(starts)} "
+                   f"{slice_by}ly slices hold {MIN_SLICE_REQUESTS} requests or more, and a trend needs at least "
+                   f"{MIN_SLICES}. Choose a window where the requests are, or a coarser slice.")
     for n, start in enumerate(starts):
-        column = f"count_{start.isoformat()}"
-        y = cells.loc[tested, column].to_numpy() / share if column in cells else np.zeros(len(share))
+        if skipped or start in thin:
+            continue  # not tested: z 0, not significant
+        y = cells.loc[tested, f"count_{start.isoformat()}"].to_numpy() / share
         result = gi_star(y, w, params.fdr)
         z[:, n], b[:, n] = result["z"].to_numpy(), result["bin"].to_numpy()
 
     patterns, tau, trend_p = classify(z, b)
     out = cells[["cell", "i", "j", "x", "y", "share", "count", "geometry"]].copy()
     out["pattern"] = NOT_TESTED
-    out.loc[tested, "pattern"] = patterns
+    out.loc[tested, "pattern"] = NOT_COMPUTED if skipped else patterns
     out["trend_tau"], out["trend_p"] = np.nan, np.nan
     out.loc[tested, "trend_tau"], out.loc[tested, "trend_p"] = tau, trend_p
     out["hot_slices"], out["cold_slices"] = 0, 0
@@ -187,6 +268,7 @@ def _emerging(session: Session, city: CityConfig, flt: RequestFilter, params: Ho
         cells=cells, slices=starts, slice_by=slice_by, filter=flt, crs=f"EPSG:{projected_srid(city)}",
         cell_m=cell_m, weights=params.weights, band_m=band, k=params.k if params.weights == "knn" else None,
         fdr=params.fdr, points=int(cells["count"].sum()), left_out=cells.attrs["left_out"],
+        skipped=skipped, notices=notices, thin_slices=thin,
     )
 
 

@@ -29,6 +29,7 @@ from geo.cache import RESULTS
 from geo.filters import FilterError, LeftOut, RequestFilter
 from geo.grid import auto_sized_counts, check_cell_size, hexagon_area_km2
 from geo.layers import areas, projected_srid
+from geo.sufficiency import month_coverage, shortfall
 
 WEIGHTS = ("distance", "knn")
 #: Confidence level (%) -> significance level.
@@ -43,6 +44,7 @@ DEFAULT_RINGS = 2
 #: Cells with less of their area inside the city are not tested (their counts say little).
 MIN_SHARE = 0.25
 NOT_TESTED = "Not tested: mostly outside the city"
+NOT_COMPUTED = "Not computed: too few requests"
 MAX_K = 64
 
 
@@ -148,7 +150,16 @@ class HotspotResult:
     left_out: LeftOut
     edge_cells: int = 0
     edge_points: int = 0
+    #: Why Gi* was not computed (too few requests or cells), or None when it was.
+    skipped: str | None = None
+    #: Warnings about what the data can carry (sparse windows, mostly empty cells).
+    notices: list[str] = field(default_factory=list)
     computed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def nonempty_cells(self) -> int:
+        """Cells holding at least one request."""
+        return int((self.cells["count"] > 0).sum())
 
     @property
     def hot(self) -> int:
@@ -175,11 +186,15 @@ class HotspotResult:
             "multiple_testing": "Benjamini-Hochberg false discovery rate (esda.fdr) at each level" if self.fdr
             else "none", "p_cutoffs": {f"{k} %": v for k, v in self.cutoffs.items()},
             "requests_counted": self.points, "left_out": self.left_out.total,
+            "left_out_why": self.left_out.sentence(), "not_computed": self.skipped, "warnings": self.notices,
             "filter": self.filter.args(), "computed_at": self.computed_at.isoformat(timespec="seconds"),
         }
 
     def method(self) -> str:
         """The method in a few sentences, with every parameter (shown on the map)."""
+        if self.skipped:
+            return (f"{self.skipped} Counted: {self.points:,} requests in {len(self.cells):,} hexagons of "
+                    f"{self.cell_m:,.0f} m edge ({self.nonempty_cells:,} holding requests). {self.left_out.sentence()}")
         if self.weights == "knn":
             weights = f"the {self.k} nearest cells (libpysal KNN)"
         else:
@@ -223,6 +238,12 @@ def _hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: H
     # A cell partly outside the city can only collect requests on its inside part: its
     # count is scaled to a whole cell, else every edge cell would look cold.
     cells["rate"] = cells["count"] / cells["share"]
+    notices = _notices(session, city, flt, cells, tested)
+    skipped = shortfall(int(cells.loc[tested, "count"].sum()), int((cells.loc[tested, "count"] > 0).sum()))
+    if skipped or not tested.any():
+        return _not_computed(cells, tested, city, flt, params, cell_m, auto, skipped or
+                             "Hot spots were not computed: no cell lies mostly inside the city at this cell size.",
+                             notices)
     w = spatial_weights(cells.loc[tested, ["x", "y"]].to_numpy(), params.weights, band, params.k)
     result = gi_star(cells.loc[tested, "rate"].to_numpy(), w, params.fdr)
     cells["z"], cells["p"], cells["bin"] = np.nan, np.nan, 0
@@ -237,8 +258,45 @@ def _hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: H
         mean_neighbours=float(np.mean(list(w.cardinalities.values()))) if tested.any() else 0.0,
         islands=sum(1 for c in w.cardinalities.values() if c <= 1),
         points=int(cells["count"].sum()), left_out=cells.attrs["left_out"],
-        edge_cells=int((~tested).sum()), edge_points=int(cells.loc[~tested, "count"].sum()),
+        edge_cells=int((~tested).sum()), edge_points=int(cells.loc[~tested, "count"].sum()), notices=notices,
     )
+
+
+def _notices(session: Session, city: CityConfig, flt: RequestFilter, cells: gpd.GeoDataFrame,
+             tested: np.ndarray) -> list[str]:
+    """Warnings on what these counts can carry: mostly empty months, mostly empty cells."""
+    notices = []
+    months = month_coverage(session, city, flt).warning()
+    if months:
+        notices.append(months)
+    counts = cells.loc[tested, "count"]
+    if len(counts) and (counts > 0).mean() < 0.5 and counts.sum():
+        notices.append(f"Sparse counts: {int((counts > 0).sum()):,} of the {len(counts):,} tested cells hold a "
+                       f"request ({int(counts.sum()):,} requests); a hot cell may be a few requests. Read the "
+                       f"counts in the cells before the colours.")
+    return notices
+
+
+def _not_computed(cells: gpd.GeoDataFrame, tested: np.ndarray, city: CityConfig, flt: RequestFilter,
+                  params: HotspotParams, cell_m: float, auto: bool, why: str, notices: list[str]) -> HotspotResult:
+    """The cells with their counts and no statistic, saying why."""
+    cells["z"], cells["p"], cells["bin"] = np.nan, np.nan, 0
+    cells["label"] = np.where(tested, NOT_COMPUTED, NOT_TESTED)
+    band = params.band_m or DEFAULT_RINGS * math.sqrt(3) * cell_m * 1.01 if params.weights == "distance" else None
+    return HotspotResult(
+        cells=cells, filter=flt, city=city.key, crs=f"EPSG:{projected_srid(city)}", cell_m=cell_m,
+        cell_auto=auto, weights=params.weights, band_m=band, k=params.k if params.weights == "knn" else None,
+        fdr=params.fdr, cutoffs={level: float("nan") for level in LEVELS}, mean_neighbours=0.0, islands=0,
+        points=int(cells["count"].sum()), left_out=cells.attrs["left_out"], edge_cells=int((~tested).sum()),
+        edge_points=int(cells.loc[~tested, "count"].sum()), skipped=why, notices=notices,
+    )
+
+
+def p_text(p: float) -> str:
+    """A p-value as written in results: ``< 0.001`` below it, else three decimals; ``""`` for none."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def cell_centres(result_cells: gpd.GeoDataFrame, crs: str) -> gpd.GeoSeries:

@@ -30,7 +30,7 @@ from app.service_requests.states import STATE_LABELS
 from geo.aggregate import MEASURES
 from geo.assets import check_offline, localize, static_script
 from geo.emerging import EmergingResult
-from geo.hotspots import BIN_LABELS, NOT_TESTED, HotspotResult
+from geo.hotspots import BIN_LABELS, NOT_COMPUTED, NOT_TESTED, HotspotResult, p_text
 from geo.layers import areas, jurisdiction
 
 #: Hot and cold spot colours (the ArcGIS convention), by bin.
@@ -47,6 +47,8 @@ STATUS_COLORS = {"open": "#d95f02", "closed": "#1b9e77"}
 SERVICE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                   "#bcbd22", "#7f7f7f"]
 OTHER_COLOR = "#444444"
+#: The heat map's ramp: viridis (sequential, perceptually uniform, readable with colour blindness).
+HEAT_GRADIENT = {0.0: "#440154", 0.25: "#3b528b", 0.5: "#21918c", 0.75: "#5ec962", 1.0: "#fde725"}
 BASE_FILL = "#f3f1ea"
 
 _STYLE = """
@@ -61,6 +63,13 @@ _STYLE = """
                         border: 1px solid #777; }
   .geo311-box .note { color: #5b6775; font-size: 12px; }
   .geo311-box details summary { cursor: pointer; font-weight: 600; }
+  .geo311-box .geo311-warning { background: #fff4d6; border-left: 3px solid #b7791f; padding: 3px 6px; }
+  .geo311-box .geo311-ramp { height: 12px; border: 1px solid #777; margin: 4px 0 2px; }
+  .geo311-box .geo311-ramp-labels { display: flex; justify-content: space-between; font-size: 12px; }
+  .marker-cluster.geo311-cluster div { margin: 0; width: 40px; height: 40px; border-radius: 50%; display: flex; align-items: center;
+                        justify-content: center; box-shadow: 0 0 0 2px #fff, 0 1px 4px rgba(0,0,0,.5); }
+  .marker-cluster.geo311-cluster span { background: rgba(255,255,255,.9); color: #1d2733; border-radius: 8px; padding: 0 2px;
+                         font: 600 10px/14px system-ui, sans-serif; }
 </style>
 """
 
@@ -207,6 +216,13 @@ def _legend(title: str, entries: Sequence[tuple[str, str]], note: str = "") -> s
     return f"<h2>{html.escape(title)}</h2>{rows}" + (f'<p class="note">{html.escape(note)}</p>' if note else "")
 
 
+def _notices_html(skipped: str | None, notices: Sequence[str]) -> str:
+    """The why-not and the warnings of a result, as paragraphs of the legend."""
+    parts = [f'<p class="geo311-warning"><strong>{html.escape(skipped)}</strong></p>'] if skipped else []
+    parts += [f'<p class="geo311-warning">{html.escape(n)}</p>' for n in notices]
+    return "".join(parts)
+
+
 def class_breaks(values: np.ndarray, classes: int = 5) -> list[float]:
     """Upper bounds of up to ``classes`` quantile classes of the positive ``values``."""
     positive = np.sort(values[np.isfinite(values) & (values > 0)])
@@ -318,11 +334,37 @@ def area_map(session: Session, city: CityConfig, layer: str, key: str, points: g
         }""").render(services=services, statuses=[STATE_LABELS.get(s, s) for s in statuses],
                      request_url=options.request_url, target=options.link_target)
     FastMarkerCluster(data, callback=callback, name=f"Requests ({len(points):,})",
-                      options={"maxClusterRadius": 50, "disableClusteringAtZoom": 17}).add_to(m)
+                      options={"maxClusterRadius": 50, "disableClusteringAtZoom": 17},
+                      icon_create_function=CLUSTER_ICON).add_to(m)
     shown = f"{len(points):,} of {total:,} requests shown (the newest)." if total > len(points) else \
         f"{total:,} requests."
     InfoBox(_legend(f"Requests by {color_by}", legend, f"{shown} {note}")).add_to(m)
     return _finish(m)
+
+
+#: A cluster drawn as a pie of its markers' colours (the legend's categories), its count inside.
+CLUSTER_ICON = """
+    function (cluster) {
+        var counts = {}, order = [], total = 0;
+        cluster.getAllChildMarkers().forEach(function (marker) {
+            var color = marker.options.fillColor;
+            if (!(color in counts)) { counts[color] = 0; order.push(color); }
+            counts[color] += 1; total += 1;
+        });
+        order.sort(function (a, b) { return counts[b] - counts[a]; });
+        var stops = [], at = 0;
+        order.forEach(function (color) {
+            var next = at + 100 * counts[color] / total;
+            stops.push(color + ' ' + at.toFixed(2) + '% ' + next.toFixed(2) + '%');
+            at = next;
+        });
+        var title = order.map(function (c) { return Math.round(100 * counts[c] / total) + '%'; }).join(' / ');
+        return L.divIcon({
+            html: '<div style="background: conic-gradient(' + stops.join(', ') + ')" data-colors="' + order.join(' ') +
+                  '" data-dominant="' + order[0] + '" title="' + title + '"><span>' + total + '</span></div>',
+            className: 'marker-cluster geo311-cluster', iconSize: new L.Point(40, 40)
+        });
+    }"""
 
 
 def hotspot_map(session: Session, city: CityConfig, result: HotspotResult, options: MapOptions) -> folium.Map:
@@ -331,24 +373,27 @@ def hotspot_map(session: Session, city: CityConfig, result: HotspotResult, optio
     cells = result.cells.copy()
     cells["color"] = cells["bin"].map(BIN_COLORS)
     cells["z"] = cells["z"].round(2)
-    cells["p"] = cells["p"].round(4)
-    cells.loc[cells["label"] == NOT_TESTED, "color"] = "#bbbbbb"
+    cells["p_text"] = [p_text(p) for p in cells["p"]]
+    cells.loc[cells["label"].isin([NOT_TESTED, NOT_COMPUTED]), "color"] = "#bbbbbb"
     folium.GeoJson(
-        geojson(cells, ["count", "z", "p", "label", "color"], digits=5),
+        geojson(cells, ["count", "z", "p_text", "label", "color"], digits=5),
         name=f"Hot and cold spots ({result.hot} hot, {result.cold} cold of {len(cells):,} cells)",
         style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#666",
                                   "fillOpacity": 0.8 if f["properties"]["label"] not in (BIN_LABELS[0], NOT_TESTED)
                                   else 0.1,
                                   "weight": 0.3},
-        tooltip=folium.GeoJsonTooltip(["count", "z", "p", "label"],
+        tooltip=folium.GeoJsonTooltip(["count", "z", "p_text", "label"],
                                       aliases=["Requests", "Gi* z-score", "p (two-sided)", "Result"]),
     ).add_to(m)
     counts = cells["bin"].value_counts()
     entries = [(BIN_COLORS[b], f"{BIN_LABELS[b]} ({int(counts.get(b, 0)) - (result.edge_cells if b == 0 else 0)})")
                for b in (3, 2, 1, 0, -1, -2, -3)]
+    if result.skipped:
+        entries = [("#bbbbbb", f"{NOT_COMPUTED} ({len(cells) - result.edge_cells})")]
     if result.edge_cells:
         entries.append(("#bbbbbb", f"{NOT_TESTED} ({result.edge_cells})"))
-    InfoBox(_legend("Getis-Ord Gi* hot spots", entries)).add_to(m)
+    InfoBox(_legend("Getis-Ord Gi* hot spots", entries)
+            + _notices_html(result.skipped, result.notices)).add_to(m)
     InfoBox(f"<details><summary>Method and parameters</summary><p>{html.escape(result.method())}</p></details>",
             position="bottomleft").add_to(m)
     return _finish(m)
@@ -357,7 +402,7 @@ def hotspot_map(session: Session, city: CityConfig, result: HotspotResult, optio
 def emerging_map(session: Session, city: CityConfig, result: EmergingResult, options: MapOptions) -> folium.Map:
     """Cells labelled new, intensifying, persistent, diminishing or sporadic (hot or cold)."""
     m = base_map(session, city, options)
-    cells = result.cells[~result.cells["pattern"].isin(["no pattern", NOT_TESTED])].copy()
+    cells = result.cells[~result.cells["pattern"].isin(["no pattern", NOT_TESTED, NOT_COMPUTED])].copy()
     cells["trend_tau"], cells["trend_p"] = cells["trend_tau"].astype(float), cells["trend_p"].astype(float)
     cells["color"] = cells["pattern"].map(PATTERN_COLORS)
     cells["trend"] = [f"tau {t:.2f}, p {p:.3f}" if np.isfinite(t) else "" for t, p in
@@ -376,7 +421,9 @@ def emerging_map(session: Session, city: CityConfig, result: EmergingResult, opt
     counts = result.cells["pattern"].value_counts()
     entries = [(color, f"{pattern} ({int(counts.get(pattern, 0))})") for pattern, color in PATTERN_COLORS.items()
                if pattern != "no pattern" and counts.get(pattern, 0)]
-    InfoBox(_legend("Emerging hot spots", entries or [("#ffffff", "no pattern in any cell")])).add_to(m)
+    InfoBox(_legend("Emerging hot spots", entries or [("#ffffff", "not computed" if result.skipped
+                                                        else "no pattern in any cell")])
+            + _notices_html(result.skipped, result.notices)).add_to(m)
     InfoBox(f"<details><summary>Method and parameters</summary><p>{html.escape(result.method())}</p></details>",
             position="bottomleft").add_to(m)
     return _finish(m)
@@ -390,7 +437,16 @@ def heat_map(session: Session, city: CityConfig, points: gpd.GeoDataFrame, optio
     top = float(points["count"].quantile(0.99)) if len(points) else 1.0
     weights = np.minimum(1.0, points["count"].to_numpy() / top).round(3)
     data = np.column_stack([points.geometry.y.round(5), points.geometry.x.round(5), weights]).tolist()
-    HeatMap(data, name="Density of requests", radius=14, blur=18, min_opacity=0.25, max_zoom=14).add_to(m)
+    HeatMap(data, name="Density of requests", radius=14, blur=18, min_opacity=0.25, max_zoom=14,
+            gradient=HEAT_GRADIENT).add_to(m)
+    stops = ", ".join(f"{color} {100 * at:.0f}%" for at, color in HEAT_GRADIENT.items())
+    InfoBox(f'<h2>Requests per {points.attrs.get("cell_m", 150):g} m cell</h2>'
+            f'<div class="geo311-ramp" style="background: linear-gradient(to right, {stops})"></div>'
+            f'<div class="geo311-ramp-labels"><span>few</span><span>{top / 2:,.1f}</span>'
+            f'<span>{top:,.0f} or more</span></div>'
+            '<p class="note">Relative density (viridis): nearby cells add up, so a colour is a density, '
+            'not an exact count. The top is the 99th percentile of the cell counts.</p>',
+            position="bottomright").add_to(m)
     InfoBox("<h2>Heat map: density, not a statistical test</h2>"
             "<p>Where requests are dense, smoothed for a quick look. It says nothing about whether a concentration "
             "is more than chance: use the hot spot analysis for that.</p>"

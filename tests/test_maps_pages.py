@@ -78,7 +78,7 @@ def test_the_request_list_pages_and_links_to_the_staff_page(admin_client):
     ("/maps/hotspots?cell=5", 400, "between 50 and 20000 metres"),
     ("/maps/hotspots?weights=queen", 400, "weights must be one of"),
     ("/maps/hotspots?k=500&weights=knn", 400, "between 1 and 64"),
-    ("/maps/emerging?slices=2", 400, "between 4 and 60"),
+    ("/maps/emerging?slice=day", 400, "slice must be one of"),
     ("/maps/wards?measure=per_1000", 400, "measure must be one of"),
     ("/maps/requests?page=0", 400, "page must be 1 or more"),
     ("/maps/wards/99", 404, "no council district '99'"),

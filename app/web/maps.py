@@ -28,6 +28,7 @@ from geo.emerging import SLICES, emerging_hot_spots
 from geo.filters import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter
 from geo.grid import check_cell_size, density_points
 from geo.hotspots import BIN_LABELS, WEIGHTS, HotspotParams, hot_cells_by_area, hot_spots
+from geo.sufficiency import month_coverage
 from geo.layers import UnknownLayer, area_spec, areas
 
 bp = Blueprint("maps", __name__, url_prefix="/maps")
@@ -330,7 +331,8 @@ def hotspots_map():
 
 
 def _emerging_args() -> tuple[str, int]:
-    return _choice("slice", SLICES, "month"), _number("slices", int, 12)
+    """The slice and the number of slices asked for (a number out of range is fitted, not refused)."""
+    return _choice("slice", SLICES, "month"), max(-1, min(10_000, _number("slices", int, 12)))
 
 
 @bp.get("/emerging")
@@ -351,8 +353,8 @@ def emerging_page():
                    **_param_args(params))
     counts = result.cells["pattern"].value_counts()
     return _page(
-        "maps_emerging.html", flt=flt, choices=choices, result=result, params=params, slice_by=slice_by,
-        slices=slices, slice_names=SLICES, weights=WEIGHTS, description=flt.describe(choices),
+        "maps_emerging.html", flt=flt, choices=choices, result=result, params=params, slice_by=result.slice_by,
+        slices=min(max(slices, 4), 60), slice_names=SLICES, weights=WEIGHTS, description=flt.describe(choices),
         patterns=[(p, int(counts[p])) for p in maps.PATTERN_COLORS if p != "no pattern" and counts.get(p, 0)],
         colors=maps.PATTERN_COLORS, map_url=url_for("maps.emerging_map") + query,
         download_url=url_for("maps.emerging_map") + (query + "&" if query else "?") + "download=1",
@@ -399,8 +401,9 @@ def heat_page():
     cell = _heat_cell()
     query = _query(flt, cell=_num_text(cell) if cell != 150.0 else None)
     counted, left = coverage(db_session(), services().city, flt)
+    sparse = month_coverage(db_session(), services().city, flt).warning()
     return _page("maps_heat.html", flt=flt, choices=choices, description=flt.describe(choices), cell=cell,
-                 counted=counted, left=left, map_url=url_for("maps.heat_map") + query,
+                 counted=counted, left=left, notices=[sparse] if sparse else [], map_url=url_for("maps.heat_map") + query,
                  download_url=url_for("maps.heat_map") + (query + "&" if query else "?") + "download=1",
                  exports={fmt: url_for("maps.export", what="heat", fmt=fmt) + query for fmt in exports.FORMATS})
 
