@@ -433,10 +433,22 @@ def _street_type(value: str | None) -> str | None:
 
 
 def standardize_zipcode(value: object) -> str | None:
-    """The 5-digit ZIP code in ``value`` (``90026-1234`` -> ``90026``), or None."""
-    if not _present(value):
+    """The 5-digit ZIP code in ``value`` (``90026-1234`` -> ``90026``), or None.
+
+    A ZIP code an export stored as a number lost its leading zeros: ``2124``, ``2124.0``
+    (text or number) is ``02124``. Fewer than three digits is no ZIP code.
+    """
+    if not _present(value) or isinstance(value, bool):
         return None
-    match = re.match(r"^\s*(\d{5})", str(value))
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    text_ = str(value).strip()
+    numeric = re.fullmatch(r"(\d{3,5})(?:\.0*)?", text_)
+    if numeric:
+        return numeric.group(1).zfill(5)
+    match = re.match(r"^(\d{5})", text_)
     return match.group(1) if match else None
 
 

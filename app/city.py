@@ -610,7 +610,7 @@ class _CityParser:
             agencies=agencies,
             areas=areas,
             addresses=self.addresses(raw),
-            requests=self.mapping(raw, "requests"),
+            requests=self.requests(raw),
             path=self.path,
             data_dir=self.data_dir,
             catalogue=parse_catalogue(raw, self.fail),
@@ -639,6 +639,27 @@ class _CityParser:
             name_template=template or "{name}",
             population=self.population(f"{table}.population", layer_raw.get("population")),
         )
+
+    def requests(self, raw: Mapping[str, Any]) -> SourceMapping | None:
+        """``[requests]``: the history's mapping; its optional numbers are checked here.
+
+        ``snap_within_m`` (metres outside the city limit an imported request still counts
+        as the city's), ``placeholder_min_requests`` and ``placeholder_min_addresses``
+        (what makes a point a placeholder).
+        """
+        mapping = self.mapping(raw, "requests")
+        if mapping is None:
+            return None
+        for key, whole in (("snap_within_m", False), ("placeholder_min_requests", True),
+                           ("placeholder_min_addresses", True)):
+            value = mapping.options.get(key)
+            if value is None:
+                continue
+            if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
+                    or value < (1 if whole else 0)):
+                raise self.fail("requests", f"{key} must be " + ("a whole number, 1 or more" if whole
+                                                                 else "a number of metres, 0 or more"))
+        return mapping
 
     def reports(self, raw: Mapping[str, Any]) -> ReportSettings:
         table = self.table(raw, "reports", required=False) or {}

@@ -161,6 +161,13 @@ def _echo_load(report: LoadReport) -> None:
             click.echo(line)
 
 
+def _snap_within_m(city) -> float | None:
+    """How far outside the city limit imported requests still count as the city's ([requests] snap_within_m)."""
+    from app.service_requests.importer import SNAP_WITHIN_M, import_option
+
+    return import_option(city.requests, "snap_within_m", SNAP_WITHIN_M) if city.requests else None
+
+
 def _reassign_addresses() -> None:
     """Addresses and requests take their areas from the current boundaries: recompute after a load."""
     from address_db.loader import assign_jurisdiction
@@ -169,7 +176,7 @@ def _reassign_addresses() -> None:
     s = _services()
     with s.database.session() as session:
         assign_jurisdiction(session, s.city.key)
-        requests = assign_areas(session, s.city.key)
+        requests = assign_areas(session, s.city.key, snap_within_m=_snap_within_m(s.city))
         session.commit()
     click.echo(f"Address jurisdictions and the areas of {requests} requests recomputed from the new boundaries.")
 
@@ -384,7 +391,7 @@ def requests_assign_areas() -> None:
 
     s = _services()
     with s.database.session() as session:
-        count = assign_areas(session, s.city.key)
+        count = assign_areas(session, s.city.key, snap_within_m=_snap_within_m(s.city))
         session.commit()
     click.echo(f"{count} requests reassigned to the current wards and districts.")
 

@@ -18,6 +18,8 @@ What is counted (stated on every report page, and tested):
   requests with a closing time. **Days open so far** = (now − requested_at) for open ones.
 * **Closed within the service level**: closed (not cancelled) requests with a due time
   whose closing time is at or before it, as a share of the closed requests with a due time.
+  The due time is the city's own date where its history gives one, else the catalogue's
+  service level; :func:`due_date_sources` says how many of each.
 * **Overdue**: open requests past their due time at ``now``.
 * **Periods** (day, week from Monday, month, quarter, fiscal year, year) are local dates
   of the city's time zone, on the request's creation time.
@@ -451,6 +453,34 @@ def backlog_aging(session: Session, city: CityConfig, flt: RequestFilter, by: st
     return frame.sort_values(["open", "label"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class DueDates:
+    """Where the due dates of the requests under a filter came from."""
+
+    source: int
+    catalogue: int
+
+    def describe(self) -> str:
+        """"due dates: 92 % from the city's data, 8 % from service levels" (or "no due dates")."""
+        total = self.source + self.catalogue
+        if not total:
+            return "due dates: none"
+        share = round(100 * self.source / total)
+        return f"due dates: {share} % from the city's data, {100 - share} % from service levels"
+
+
+def due_date_sources(session: Session, city: CityConfig, flt: RequestFilter, *, distinct: bool = False,
+                     now: datetime | None = None) -> DueDates:
+    """How many due dates under ``flt`` are the city's own (from its history) and how many were
+    computed from the catalogue's service levels; compliance is measured against them."""
+    where, params = _base(city, flt, distinct, now)
+    row = session.execute(text(
+        f"""SELECT count(*) FILTER (WHERE r.due_source = 'source'),
+                   count(*) FILTER (WHERE r.due_at IS NOT NULL AND r.due_source IS DISTINCT FROM 'source')
+            FROM service_request r WHERE {where}"""), params).one()
+    return DueDates(int(row[0]), int(row[1]))
+
+
 def compliance(session: Session, city: CityConfig, flt: RequestFilter, by: str = "department", *,
                distinct: bool = False, now: datetime | None = None,
                choices: FilterChoices | None = None) -> pd.DataFrame:
@@ -459,10 +489,14 @@ def compliance(session: Session, city: CityConfig, flt: RequestFilter, by: str =
     Columns: ``key``, ``label``, ``closed_with_due``, ``closed_on_time``,
     ``within_service_level_share``, ``open``, ``overdue``, ``mean_days_to_close``. No
     median: the breakout pages show it, and leaving it out halves the cost of this table.
+    ``frame.attrs["due_dates"]`` says which due dates were used (:func:`due_date_sources`):
+    "due dates: 92 % from the city's data, 8 % from service levels".
     """
     frame = breakout(session, city, flt, by, distinct=distinct, now=now, choices=choices, medians=False)
-    return frame[["key", "label", "closed_with_due", "closed_on_time", "within_service_level_share", "open",
-                  "overdue", "mean_days_to_close"]]
+    frame = frame[["key", "label", "closed_with_due", "closed_on_time", "within_service_level_share", "open",
+                   "overdue", "mean_days_to_close"]].copy()
+    frame.attrs["due_dates"] = due_date_sources(session, city, flt, distinct=distinct, now=now).describe()
+    return frame
 
 
 def requests_behind(session: Session, city: CityConfig, flt: RequestFilter, *, distinct: bool = False,
@@ -484,5 +518,5 @@ def requests_behind(session: Session, city: CityConfig, flt: RequestFilter, *, d
 
 
 __all__ = ["AGE_BANDS", "DIMENSIONS", "DISTINCT", "PERIODS", "SUMMARY_COLUMNS", "YearToDate", "backlog_aging",
-           "breakout", "compliance", "next_period_start", "period_label", "requests_behind", "summary", "top_services",
+           "breakout", "compliance", "DueDates", "due_date_sources", "next_period_start", "period_label", "requests_behind", "summary", "top_services",
            "with_year_before", "year_over_year", "year_to_date"]

@@ -50,6 +50,13 @@ def test_department_codes_with_spaces_and_punctuation(client_as, session):
     assert injection.status_code in (200, 400)  # a bound value: it matches nothing, or is not a known code
     assert session.execute(text("SELECT count(*) FROM service_request")).scalar() > 0
 
+def test_the_backlog_page_says_which_due_dates_compliance_uses(client_as, session, la):
+    """The LA history has no due dates of its own: every one is the catalogue's service level."""
+    due = reports.due_date_sources(session, la, RequestFilter())
+    assert due.source == 0 and due.catalogue > 18_000
+    body = client_as("analyst").get("/reports/backlog").get_data(as_text=True)
+    assert "compliance against due dates: 0 % from the city&#39;s data, 100 % from service levels" in body
+
 
 def test_a_bad_filter_is_a_400_with_a_sentence(client_as):
     analyst = client_as("analyst")

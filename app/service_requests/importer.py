@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from address_db.normalize import InvalidAddress, parse_address
+from address_db.normalize import InvalidAddress, parse_address, standardize_zipcode
 from app.catalogue import Service
 from app.city import CityConfig, SourceMapping
 from app.errors import DataFileError, UserError
@@ -44,10 +44,15 @@ DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
 #: A placeholder: at least this many requests, with at least this many different addresses, on one point.
 PLACEHOLDER_MIN_REQUESTS = 10
 PLACEHOLDER_MIN_ADDRESSES = 5
+#: An address point this close to a placeholder point (metres) is taken to be on it: no request moves there.
+PLACEHOLDER_NEAR_M = 10.0
+#: Imported requests at most this far (metres) outside the city, and not deeper inside a neighbour, are the city's.
+SNAP_WITHIN_M = 150.0
 
 _STAGE = (
     "source_id", "public_ref", "service_code", "service_name", "department_code", "status", "channel", "description",
-    "address", "zipcode", "lon", "lat", "requested_at", "updated_at", "closed_at", "due_at", "service_level",
+    "address", "zipcode", "lon", "lat", "requested_at", "updated_at", "closed_at", "due_at", "due_source",
+    "service_level",
 )
 
 
@@ -75,12 +80,20 @@ class ImportReport:
     without_location: int = 0
     report_path: Path | None = None
     placeholders: "PlaceholderReport | None" = None
+    due_from_source: int = 0
+    due_from_catalogue: int = 0
+    snapped: "SnapReport | None" = None
 
     def summary(self) -> str:
         text_ = (f"{self.city}: {self.rows_read} rows read, {self.inserted} requests added, {self.updated} updated, "
                  f"{len(self.rejected)} rejected, {self.without_location} without a location")
+        if self.due_from_source:
+            text_ += (f"; due dates: {self.due_from_source} from the city's data, "
+                      f"{self.due_from_catalogue} from service levels")
         if self.placeholders and self.placeholders.points:
             text_ += f"; {self.placeholders.summary()}"
+        if self.snapped and self.snapped.requests:
+            text_ += f"; {self.snapped.summary()}"
         if self.report_path:
             text_ += f"; rejected rows with reasons: {self.report_path}"
         return text_
@@ -95,6 +108,28 @@ class PlaceholderReport:
     def summary(self) -> str:
         return (f"{self.points} placeholder point(s): {self.relocated} request(s) moved to their address, "
                 f"{self.flagged} flagged and left off maps")
+
+
+@dataclass
+class SnapReport:
+    """Requests just outside the generalised city limit counted as the city's (:func:`snap_to_city`)."""
+
+    requests: int = 0
+    largest_m: float = 0.0
+    within_m: float = SNAP_WITHIN_M
+
+    def summary(self) -> str:
+        return (f"{self.requests} request(s) up to {self.within_m:g} m outside the city limit counted as the city's "
+                f"and given the nearest ward (largest distance {self.largest_m:.0f} m)")
+
+
+def import_option(mapping: SourceMapping, key: str, default: float, whole: bool = False) -> float:
+    """The number ``key`` of ``[requests]`` (``snap_within_m``, ``placeholder_min_*``), or ``default``."""
+    value = mapping.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (whole and value != int(value)):
+        kind = "a whole number, 0 or more" if whole else "a number of metres, 0 or more"
+        raise UserError(f"[requests] {key} must be {kind}, not {value!r}.")
+    return int(value) if whole else float(value)
 
 
 def read_history(mapping: SourceMapping) -> pd.DataFrame:
@@ -166,7 +201,18 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame["service_level"] = service.map(lambda s: s.service_level.describe() if s else None)
     hours = service.map(lambda s: s.service_level.hours if s else None)
     days = service.map(lambda s: s.service_level.business_days if s else None)
-    frame["due_at"] = due_at_many(frame["requested_at"], hours.fillna(0), days, city.tz)
+    catalogue_due = due_at_many(frame["requested_at"], hours.fillna(0), days, city.tz)
+    if "due_at" in frame:  # the date the city set itself, where it gave one; the service level elsewhere
+        given = frame["due_at"].notna() & (frame["due_at"].astype("string").str.strip() != "")
+        source_due = _datetimes(frame["due_at"].where(given), formats, city.timezone)
+        reject(given & source_due.isna(), "a due date that cannot be read (see datetime_formats)")
+        reject(source_due < frame["requested_at"], "a due date before the request was made")
+        frame["due_at"] = source_due.where(source_due.notna(), catalogue_due)
+        frame["due_source"] = np.where(source_due.notna(), "source", "catalogue")
+    else:
+        frame["due_at"] = catalogue_due
+        frame["due_source"] = "catalogue"
+    frame.loc[frame["due_at"].isna(), "due_source"] = None
 
     frame["status"] = frame["status"].map(status_map)
     reject(~frame["status"].isin(STATES), "a status the city file does not map ([requests.status_map])")
@@ -188,7 +234,8 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     reject(frame["department_code"].str.len().fillna(0) > 32, "a department code longer than 32 characters")
     frame["description"] = optional("description").fillna("").str.slice(0, MAX_DESCRIPTION)
     frame["address"] = optional("address").str.slice(0, 500)
-    frame["zipcode"] = optional("zipcode").str.extract(r"^(\d{5})", expand=False)
+    zipcodes = optional("zipcode")
+    frame["zipcode"] = zipcodes.map({z: standardize_zipcode(z) for z in zipcodes.dropna().unique()})
 
     bad = reasons != ""
     rejected = [(f, int(r), why) for f, r, why in zip(frame.loc[bad, "_file"], frame.loc[bad, "_row"], reasons[bad])]
@@ -209,7 +256,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         CREATE TEMP TABLE request_stage (
             source_id text, public_ref text, service_code text, service_name text, department_code text, status text,
             channel text, description text, address text, zipcode text, lon float8, lat float8,
-            requested_at bigint, updated_at bigint, closed_at bigint, due_at bigint,
+            requested_at bigint, updated_at bigint, closed_at bigint, due_at bigint, due_source text,
             service_level text
         ) ON COMMIT DROP
         """
@@ -253,7 +300,7 @@ def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
                 city, source_id, public_ref, service_code, service_name, department_code, status, channel,
                 response_method, description, attributes, address, zipcode, location_quality, geom,
                 in_jurisdiction, agency_key, ward_key, district_key,
-                requested_at, updated_at, closed_at, due_at, service_level, source)
+                requested_at, updated_at, closed_at, due_at, due_source, service_level, source)
             SELECT :city, s.source_id, s.public_ref, s.service_code, s.service_name, s.department_code, s.status,
                    s.channel, 'none', coalesce(s.description, ''), '{{}}'::jsonb, s.address, s.zipcode,
                    CASE WHEN s.lon IS NULL THEN 'none' ELSE 'source' END,
@@ -261,13 +308,17 @@ def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
                    CASE WHEN s.lon IS NULL THEN NULL ELSE coalesce(a.inside, false) END,
                    CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END, a.ward, a.district,
                    {_from_epoch("s.requested_at")}, {_from_epoch("s.updated_at")}, {_from_epoch("s.closed_at")},
-                   {_from_epoch("s.due_at")}, s.service_level, 'import'
+                   {_from_epoch("s.due_at")}, s.due_source, s.service_level, 'import'
             FROM request_stage s
             LEFT JOIN request_stage_areas a ON a.lon = s.lon AND a.lat = s.lat
             -- a re-import brings the source's state up to date; routing done here (reassignments) stays
             ON CONFLICT (city, source_id) WHERE source_id IS NOT NULL DO UPDATE SET
                 status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, closed_at = EXCLUDED.closed_at,
-                description = EXCLUDED.description
+                description = EXCLUDED.description,
+                -- the city's own due date is the source's state too; a computed one stays as first promised
+                due_at = CASE WHEN EXCLUDED.due_source = 'source' THEN EXCLUDED.due_at ELSE service_request.due_at END,
+                due_source = CASE WHEN EXCLUDED.due_source = 'source' THEN 'source'
+                                  ELSE service_request.due_source END
             RETURNING id, (xmax = 0) AS inserted
         ), events AS (
             INSERT INTO request_event (request_id, actor, kind, to_status, note, public, data)
@@ -316,11 +367,14 @@ def _secondary_indexes_rebuilt(session: Session, incoming: int) -> Iterator[bool
         session.execute(text(definition))
 
 
-def assign_areas(session: Session, city: str, only_stale: bool = False) -> int:
+def assign_areas(session: Session, city: str, only_stale: bool = False,
+                 snap_within_m: float | None = None) -> int:
     """Set jurisdiction, agency, ward and district of requests from their points (set-based).
 
     Run for the requests not assigned yet (``only_stale``, after relocating placeholders)
     and, for all requests, after boundaries change: areas are never frozen at creation.
+    With ``snap_within_m``, imported requests just outside the city limit are then
+    counted as the city's again (:func:`snap_to_city`).
     """
     stale = "AND t.in_jurisdiction IS NULL" if only_stale else ""
     stage_current_pieces(session, city)
@@ -339,32 +393,102 @@ def assign_areas(session: Session, city: str, only_stale: bool = False) -> int:
         "WHERE city = :city AND geom IS NULL AND (ward_key IS NOT NULL OR district_key IS NOT NULL "
         "OR agency_key IS NOT NULL OR in_jurisdiction IS NOT NULL)"
     ), {"city": city})
+    if snap_within_m:
+        snap_to_city(session, city, snap_within_m, stage=False)
     return result.rowcount
 
 
-def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDER_MIN_REQUESTS,
-                     min_addresses: int = PLACEHOLDER_MIN_ADDRESSES) -> PlaceholderReport:
-    """Find placeholder points; move their requests to their address where known, flag the rest."""
-    points = session.execute(text(
+def snap_to_city(session: Session, city: str, within_m: float = SNAP_WITHIN_M, stage: bool = True) -> SnapReport:
+    """Count imported requests at most ``within_m`` metres outside the city limit as the city's.
+
+    Ward polygons are often generalised, and the city limit is their union: a city's own
+    request on a street at its edge can fall a few metres outside it, or inside the
+    neighbour's polygon. Such a request (from the history import, not a placeholder, not
+    more than ``within_m`` inside any agency's area) becomes in the jurisdiction and takes
+    the nearest ward and district where its point is in none. Intake keeps the strict
+    test. ``stage``: build the current pieces table first (:func:`assign_areas` has).
+    """
+    report = SnapReport(within_m=within_m)
+    if within_m <= 0:
+        return report
+    if stage:
+        stage_current_pieces(session, city)
+    # A bounding box of within_m in degrees, wide enough for longitudes up to 60 degrees from the equator.
+    params = {"city": city, "m": within_m, "deg": within_m / 111_320 * 2.0}
+    nearest = """(SELECT c.key FROM current_pieces c
+                  WHERE c.role = '{role}' AND c.geom && ST_Expand(s.geom, :deg)
+                    AND ST_DWithin(c.geom::geography, s.geom::geography, :m)
+                  ORDER BY ST_Distance(c.geom::geography, s.geom::geography), c.key LIMIT 1)"""
+    row = session.execute(text(
+        f"""
+        WITH candidates AS (
+            SELECT r.id, r.geom, r.ward_key, r.district_key,
+                   (SELECT min(ST_Distance(c.geom::geography, r.geom::geography)) FROM current_pieces c
+                    WHERE c.role = 'jurisdiction' AND c.geom && ST_Expand(r.geom, :deg)) AS distance
+            FROM service_request r
+            WHERE r.city = :city AND r.source = 'import' AND r.geom IS NOT NULL AND r.in_jurisdiction = false
+              AND r.location_quality <> 'placeholder'
+        ), snapped AS (
+            SELECT s.id, s.distance,
+                   coalesce(s.ward_key, {nearest.format(role="wards")}) AS ward,
+                   coalesce(s.district_key, {nearest.format(role="districts")}) AS district
+            FROM candidates s
+            WHERE s.distance <= :m
+              AND NOT EXISTS (  -- deeper than within_m inside a neighbour: the neighbour's
+                  SELECT 1 FROM boundary_feature f
+                  JOIN boundary_layer_version v ON v.id = f.version_id AND v.is_current
+                  WHERE v.city = :city AND v.role = 'agencies' AND ST_Intersects(f.geom, s.geom)
+                    AND NOT ST_DWithin(ST_Boundary(f.geom)::geography, s.geom::geography, :m))
+        ), updated AS (
+            UPDATE service_request r SET in_jurisdiction = true, agency_key = NULL,
+                   ward_key = n.ward, district_key = n.district
+            FROM snapped n WHERE r.id = n.id
+            RETURNING n.distance
+        )
+        SELECT count(*), coalesce(max(distance), 0) FROM updated
         """
+    ), params).one()
+    report.requests, report.largest_m = int(row[0]), float(row[1])
+    return report
+
+
+def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDER_MIN_REQUESTS,
+                     min_addresses: int = PLACEHOLDER_MIN_ADDRESSES,
+                     near_m: float = PLACEHOLDER_NEAR_M) -> PlaceholderReport:
+    """Find placeholder points; move their requests to their address where known, flag the rest.
+
+    A placeholder point is one shared by at least ``min_requests`` requests with at least
+    ``min_addresses`` different addresses (any number of such points). A request moves
+    only to an address point that is not itself within ``near_m`` metres of a placeholder
+    point: an address database built from the same history holds addresses seen only on
+    placeholder rows, at the placeholder, and moving a request there would move it nowhere.
+    """
+    session.execute(text("DROP TABLE IF EXISTS placeholder_point, placeholder_fix"))
+    session.execute(text(
+        """
+        CREATE TEMP TABLE placeholder_point ON COMMIT DROP AS
         SELECT geom FROM service_request
         WHERE city = :city AND geom IS NOT NULL AND location_quality IN ('source', 'placeholder')
         GROUP BY geom HAVING count(*) >= :n AND count(DISTINCT address) >= :a
         """
-    ), {"city": city, "n": min_requests, "a": min_addresses}).scalars().all()
-    report = PlaceholderReport(points=len(points))
-    if not points:
+    ), {"city": city, "n": min_requests, "a": min_addresses})
+    report = PlaceholderReport(points=session.execute(text("SELECT count(*) FROM placeholder_point")).scalar_one())
+    if not report.points:
         return report
+    on_placeholder = "r.geom && p.geom AND r.geom = p.geom"
     rows = session.execute(text(
-        "SELECT id, address FROM service_request WHERE city = :city AND geom = ANY(:points)"
-    ), {"city": city, "points": points}).all()
+        f"SELECT r.id, r.address, r.zipcode FROM service_request r JOIN placeholder_point p ON {on_placeholder} "
+        "WHERE r.city = :city"
+    ), {"city": city}).all()
     standardized = {}
-    for request_id, address in rows:
+    for request_id, address, zipcode in rows:
         try:
-            standardized[request_id] = parse_address(address or "").text()
+            parsed = parse_address(address or "")
         except InvalidAddress:
             continue
-    session.execute(text("DROP TABLE IF EXISTS placeholder_fix"))
+        if not parsed.zipcode and zipcode:  # the ZIP code in a column of its own, as the address database has it
+            parsed = replace(parsed, zipcode=zipcode)
+        standardized[request_id] = parsed.text()
     session.execute(text("CREATE TEMP TABLE placeholder_fix (id bigint, standardized text) ON COMMIT DROP"))
     if standardized:
         session.execute(text("INSERT INTO placeholder_fix VALUES (:id, :s)"),
@@ -373,14 +497,21 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
         """
         UPDATE service_request r SET geom = a.geom, location_quality = 'relocated', address_id = a.address_id,
                in_jurisdiction = NULL
-        FROM placeholder_fix f JOIN address_point a ON a.city = :city AND a.standardized = f.standardized
+        FROM placeholder_fix f
+        JOIN LATERAL (
+            SELECT a.geom, a.address_id FROM address_point a
+            WHERE a.city = :city AND a.standardized = f.standardized
+              AND NOT EXISTS (SELECT 1 FROM placeholder_point p
+                              WHERE ST_DWithin(p.geom::geography, a.geom::geography, :near))
+            ORDER BY a.id LIMIT 1
+        ) a ON true
         WHERE r.id = f.id
         """
-    ), {"city": city}).rowcount
+    ), {"city": city, "near": near_m}).rowcount
     flagged = session.execute(text(
-        "UPDATE service_request SET location_quality = 'placeholder' "
-        "WHERE city = :city AND geom = ANY(:points) AND location_quality <> 'relocated'"
-    ), {"city": city, "points": points}).rowcount
+        f"UPDATE service_request r SET location_quality = 'placeholder' FROM placeholder_point p "
+        f"WHERE r.city = :city AND {on_placeholder} AND r.location_quality <> 'relocated'"
+    ), {"city": city}).rowcount
     report.relocated, report.flagged = moved, flagged
     if moved:
         assign_areas(session, city, only_stale=True)
@@ -389,21 +520,33 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
 
 def import_history(session: Session, city: CityConfig, mapping: SourceMapping | None = None,
                    report_dir: Path = DEFAULT_REPORT_DIR) -> ImportReport:
-    """Import the request history of ``city`` (its configured sources, or ``mapping``); commits once."""
+    """Import the request history of ``city`` (its configured sources, or ``mapping``); commits once.
+
+    After the upsert, placeholder points are fixed (:func:`fix_placeholders`, thresholds
+    ``placeholder_min_requests`` and ``placeholder_min_addresses`` of ``[requests]``) and
+    requests just outside the city limit are counted as the city's (:func:`snap_to_city`,
+    ``snap_within_m``).
+    """
     mapping = mapping or city.requests
     if mapping is None:
         raise UserError(f"The city {city.key} configures no request history; add [requests] to {city.path.name}.")
     if mapping is not city.requests:
         city = replace(city, requests=mapping)
+    min_requests = int(import_option(mapping, "placeholder_min_requests", PLACEHOLDER_MIN_REQUESTS, whole=True))
+    min_addresses = int(import_option(mapping, "placeholder_min_addresses", PLACEHOLDER_MIN_ADDRESSES, whole=True))
+    snap_within_m = import_option(mapping, "snap_within_m", SNAP_WITHIN_M)
     services = {s.code: s for s in active_services(session, city.key)}
     if not services:
         raise UserError("The service catalogue is empty: run `flask services sync` first.")
     frame = read_history(mapping)
     rows, rejected = prepare_rows(frame, city, services)
-    report = ImportReport(city.key, len(frame), 0, 0, rejected, without_location=int(rows["lon"].isna().sum()))
+    report = ImportReport(city.key, len(frame), 0, 0, rejected, without_location=int(rows["lon"].isna().sum()),
+                          due_from_source=int((rows["due_source"] == "source").sum()),
+                          due_from_catalogue=int((rows["due_source"] == "catalogue").sum()))
     try:
         report.inserted, report.updated = stage_and_upsert(session, city.key, rows)
-        report.placeholders = fix_placeholders(session, city.key)
+        report.placeholders = fix_placeholders(session, city.key, min_requests, min_addresses)
+        report.snapped = snap_to_city(session, city.key, snap_within_m, stage=False)  # staged by the upsert
         session.commit()
     except BaseException:
         session.rollback()
@@ -442,4 +585,5 @@ def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir:
     return path
 
 
-__all__ = ["ImportReport", "PlaceholderReport", "assign_areas", "fix_placeholders", "import_history"]
+__all__ = ["ImportReport", "PlaceholderReport", "SnapReport", "assign_areas", "fix_placeholders", "import_history",
+           "import_option", "snap_to_city"]

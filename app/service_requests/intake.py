@@ -140,7 +140,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         in_jurisdiction=True if location.lon is not None else None,
         ward_key=location.ward, district_key=location.district, requested_at=requested_at, updated_at=now,
         due_at=due_at(requested_at, service.service_level, city.tz), service_level=service.service_level.describe(),
-        media_url=_media_url(data.media_url), source="intake", idempotency_key=data.idempotency_key,
+        due_source="catalogue", media_url=_media_url(data.media_url), source="intake", idempotency_key=data.idempotency_key,
     )
     try:
         with session.begin_nested():

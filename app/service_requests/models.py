@@ -131,6 +131,9 @@ class ServiceRequest(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     service_level: Mapped[str | None] = mapped_column(Text)  # as promised at creation, e.g. "48 hours"
+    # Where due_at came from (migration 0013): 'source' (the city's own date in its history),
+    # 'catalogue' (the service level), NULL without a due date.
+    due_source: Mapped[str | None] = mapped_column(String(16))
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("service_request.id"))
     media_url: Mapped[str | None] = mapped_column(Text)
