@@ -107,3 +107,11 @@ def test_intersection_of_is_not_part_of_the_street(text):
     parsed = parse_address(text)
     assert parsed.kind == "intersection"
     assert (parsed.street.name, parsed.cross_street.name) == ("BELLEVUE", "ALVARADO")
+
+
+@pytest.mark.parametrize("text, expected", [("1 S FIRST #12", "1 S 1ST # 12"), ("1 5TH #12", "1 5TH # 12"),
+                                            ("12 N 5TH APT 3", "12 N 5TH APT 3")])
+def test_a_bare_numbered_street_keeps_its_unit(text, expected):
+    """Found by the fuzz test: a numbered street without a type, then a unit, reads back the same."""
+    assert parse_address(text).text() == expected
+    assert parse_address(expected).text() == expected
