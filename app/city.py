@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyproj
 
 from app.catalogue import Catalogue, parse_catalogue
+from app.channels import DEFAULT_CHANNELS, SETTINGS as CHANNEL_SETTINGS, ChannelVocabulary, parse_channels
 from app.errors import ConfigError
 
 #: The roles a boundary layer can play for a city.
@@ -280,6 +281,7 @@ class CityConfig:
     intake: "IntakeSettings" = field(default_factory=lambda: IntakeSettings())
     open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
     reports: ReportSettings = field(default_factory=ReportSettings)
+    channels: ChannelVocabulary = DEFAULT_CHANNELS
 
     @property
     def tz(self) -> ZoneInfo:
@@ -326,7 +328,7 @@ _MAPPING_KEYS = ("sources", "files", "fields", "where", "layer", "crs")
 _ADDRESS_SETTINGS = ("sources", "place_names", "zipcodes", "home_place_names", "interpolation_max_gap",
                      "interpolation_max_distance_m")
 _TOP_LEVEL = ("city", "jurisdiction", "agencies", "layers", "addresses", "requests", "intake", "open311",
-              "reports", "departments", "services")
+              "reports", "departments", "services", "channels")
 _SERVICE_KEYS = ("code", "name", "department", "service_level", "description", "group", "keywords",
                  "default_assignee", "contact", "location", "attributes", "source_name")
 _ATTRIBUTE_KEYS = ("code", "datatype", "values", "description", "required", "order", "datatype_description")
@@ -405,6 +407,10 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
                       ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days"))
     found += _unknown("open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service"))
     found += _unknown("reports", raw.get("reports"), ("fiscal_year_start_month",))
+    channels = raw.get("channels")
+    for code, channel in (channels.items() if isinstance(channels, dict) else ()):
+        if code not in CHANNEL_SETTINGS:
+            found += _unknown(f"channels.{code}", channel, ("name", "family"))
     for i, department in enumerate(_tables(raw.get("departments"))):
         found += _unknown(f"departments #{i + 1}", department, ("code", "name", "supervisor_email"))
     for i, service in enumerate(_tables(raw.get("services"))):
@@ -617,7 +623,20 @@ class _CityParser:
             intake=self.intake(raw),
             open311=self.open311(raw, str(key), contact.website),
             reports=self.reports(raw),
+            channels=self.channels(raw),
         )
+
+    def channels(self, raw: Mapping[str, Any]) -> ChannelVocabulary:
+        """``[channels]``: the city's channels and their families (app/channels.py); every value of
+        ``[requests.channel_map]`` must be one of them."""
+        vocabulary = parse_channels(raw.get("channels"), self.fail)
+        requests = raw.get("requests")
+        channel_map = requests.get("channel_map") if isinstance(requests, dict) else None
+        for source, code in (channel_map.items() if isinstance(channel_map, dict) else ()):
+            if code not in vocabulary:
+                raise self.fail("requests.channel_map", f"maps {source!r} to {code!r}, which is not a channel of the "
+                                                        f"city; use one of {', '.join(vocabulary.codes)}")
+        return vocabulary
 
     def area_layer(self, role: str, layer_raw: object) -> AreaLayerSpec:
         """``[layers.<role>]``: a ward or district layer."""

@@ -34,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.city import CityConfig, load_city
+from app.channels import FAMILIES
 from app.database import Database
 from app.settings import Settings
 from boundaries.queries import layer_geojson
@@ -49,7 +50,8 @@ FILTER_KEYWORDS = {
     "services": "service code or codes, e.g. 'graffiti' or ['graffiti', 'bulky-items']",
     "department": "department code",
     "status": "'all' (default), 'open' or 'closed'",
-    "channels": "channel or channels the request came by",
+    "channels": "the city's channel code or codes the request came by",
+    "families": "channel family or families (phone, web, mobile_app, email, social, staff, integration, ...)",
     "date_from": "first local date (date or 'YYYY-MM-DD'), included",
     "date_to": "last local date (date or 'YYYY-MM-DD'), included",
     "period": "(date_from, date_to) in one argument",
@@ -103,6 +105,7 @@ def make_filter(**filters: Any) -> RequestFilter:
         department=filters.get("department"),
         status=filters.get("status") or "all",
         channels=_codes(filters.get("channels")),
+        families=_codes(filters.get("families")),
         date_from=_day("date_from", filters.get("date_from")),
         date_to=_day("date_to", filters.get("date_to")),
         ward=filters.get("ward"),
@@ -155,10 +158,11 @@ class Analyst:
         return flt
 
     def choices(self) -> dict[str, dict[str, str]]:
-        """The codes filters may use: ``services``, ``departments``, ``wards``, ``districts`` (code -> name)."""
+        """The codes filters may use: ``services``, ``departments``, ``wards``, ``districts``, ``channels``
+        (the city's) and ``families`` (code -> name)."""
         found = filter_choices(self.session, self.city)
         return {"services": found.services, "departments": found.departments, "wards": found.wards,
-                "districts": found.districts}
+                "districts": found.districts, "channels": found.channels, "families": dict(FAMILIES)}
 
     def left_out(self, **filters: Any) -> LeftOut:
         """How many requests of the selection no map or figure shows, by reason."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.city import CityConfig
 from app.errors import UserError
-from app.service_requests.states import CHANNELS
+from app.channels import CODE as CHANNEL_CODE, FAMILIES
 
 STATUSES = ("all", "open", "closed", "cancelled")
 SCOPES = ("mapped", "left_out", "all", "city")
@@ -53,6 +53,9 @@ class RequestFilter:
     ``mapped`` (the default: what maps can show), ``left_out`` (what they cannot), ``all``
     or ``city`` (all but requests known to be outside the city: what reports count).
     ``group`` is a service group of the catalogue (its services, as stored now).
+    ``channels`` are codes of the city's channels (checked against the city in :meth:`sql`
+    and :func:`check_filter`); ``families`` are channel families (:data:`app.channels.FAMILIES`),
+    i.e. the city's channels of those families.
     Empty tuples and ``None`` mean "no condition".
     """
 
@@ -67,15 +70,21 @@ class RequestFilter:
     overdue: bool = False
     scope: str = "mapped"
     group: str | None = None
+    families: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise FilterError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}.")
         if self.scope not in SCOPES:
             raise FilterError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}.")
-        unknown = [c for c in self.channels if c not in CHANNELS]
+        bad = [c for c in self.channels if not isinstance(c, str) or not CHANNEL_CODE.fullmatch(c)]
+        if bad:
+            raise FilterError(f"There is no channel {str(bad[0])[:40]!r}: a channel code is lower-case letters, "
+                              "digits and _.")
+        unknown = [f for f in self.families if f not in FAMILIES]
         if unknown:
-            raise FilterError(f"There is no channel {unknown[0]!r}; the channels are {', '.join(CHANNELS)}.")
+            raise FilterError(f"There is no channel family {str(unknown[0])[:40]!r}; the families are "
+                              f"{', '.join(FAMILIES)}.")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise FilterError(f"The date range ends ({self.date_to}) before it starts ({self.date_from}).")
         for value in (*self.services, self.department, self.ward, self.district):
@@ -85,6 +94,7 @@ class RequestFilter:
             raise FilterError("A service group is a name of 1 to 100 characters without control characters.")
         object.__setattr__(self, "services", tuple(sorted(set(self.services))))
         object.__setattr__(self, "channels", tuple(sorted(set(self.channels))))
+        object.__setattr__(self, "families", tuple(sorted(set(self.families))))
 
     def replace(self, **changes: Any) -> "RequestFilter":
         """A copy with ``changes`` (checked like a new filter)."""
@@ -122,8 +132,15 @@ class RequestFilter:
         elif self.status == "cancelled":
             clauses.append(f"{a}.status = 'cancelled'")
         if self.channels:
+            for code in self.channels:
+                problem = city.channels.problem(code)
+                if problem:
+                    raise FilterError(problem)
             clauses.append(f"{a}.channel = ANY(:f_channels)")
             params["f_channels"] = list(self.channels)
+        if self.families:
+            clauses.append(f"{a}.channel = ANY(:f_family_channels)")
+            params["f_family_channels"] = list(city.channels.codes_of(self.families))
         start, end = self.time_range(city)
         if start is not None:
             clauses.append(f"{a}.requested_at >= :f_from")
@@ -162,6 +179,8 @@ class RequestFilter:
             out["status"] = [self.status]
         if self.channels:
             out["channel"] = list(self.channels)
+        if self.families:
+            out["family"] = list(self.families)
         if self.date_from:
             out["from"] = [self.date_from.isoformat()]
         if self.date_to:
@@ -191,7 +210,9 @@ class RequestFilter:
         if self.overdue:
             parts.append("overdue")
         if self.channels:
-            parts.append("by " + ", ".join(c.replace("_", " ") for c in self.channels))
+            parts.append("by " + ", ".join(choices.channels.get(c, c) if choices else c for c in self.channels))
+        if self.families:
+            parts.append("by " + ", ".join(FAMILIES[f].lower() for f in self.families))
         if self.date_from or self.date_to:
             parts.append(f"{self.date_from or 'the start'} to {self.date_to or 'today'}")
         if self.ward:
@@ -210,10 +231,11 @@ class FilterChoices:
     wards: dict[str, str] = field(default_factory=dict)
     districts: dict[str, str] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)
 
 
 def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
-    """The services, departments, wards and districts of ``city`` as stored."""
+    """The services, departments, wards and districts of ``city`` as stored, and its channels."""
     services = dict(session.execute(text(
         "SELECT code, name FROM service WHERE city = :city ORDER BY name"), {"city": city.key}).all())
     departments = dict(session.execute(text(
@@ -230,14 +252,14 @@ def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
     groups = {g: g for (g,) in session.execute(text(
         "SELECT DISTINCT group_name FROM service WHERE city = :city AND group_name <> '' ORDER BY 1"),
         {"city": city.key})}
-    return FilterChoices(services, departments, areas["wards"], areas["districts"], groups)
+    return FilterChoices(services, departments, areas["wards"], areas["districts"], groups, city.channels.names())
 
 
 def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | None = None) -> RequestFilter:
     """A filter from query-string arguments (each name to its list of values).
 
     Names: ``service`` (repeatable), ``department``, ``status`` (open, closed, cancelled, all),
-    ``channel`` (repeatable), ``from`` and ``to`` (YYYY-MM-DD), ``ward``, ``district``,
+    ``channel`` (repeatable), ``family`` (a channel family, repeatable), ``from`` and ``to`` (YYYY-MM-DD), ``ward``, ``district``,
     ``overdue`` (1), ``scope`` (mapped, left_out, all, city), ``group``. Empty values are ignored. With
     ``choices``, codes are checked against them. Raises :class:`FilterError`.
     """
@@ -268,6 +290,7 @@ def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | Non
         department=one("department"),
         status=one("status") or "all",
         channels=tuple(values("channel")),
+        families=tuple(values("family")),
         date_from=day("from"),
         date_to=day("to"),
         ward=one("ward"),
@@ -299,6 +322,9 @@ def check_filter(flt: RequestFilter, choices: FilterChoices) -> None:
         raise refuse("ward", flt.ward, choices.wards)
     if flt.district and flt.district not in choices.districts:
         raise refuse("district", flt.district, choices.districts)
+    for code in flt.channels:
+        if code not in choices.channels:
+            raise refuse("channel", code, choices.channels)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.channels import FAMILIES
 from app.city import CityConfig
 from geo.cache import RESULTS
 from geo.filters import FilterChoices, FilterError, RequestFilter
@@ -50,6 +51,7 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "ward": ("r.ward_key", "Ward"),
     "district": ("r.district_key", "District"),
     "channel": ("r.channel", "Channel"),
+    "family": ("", "Channel family"),  # the city's channels in their families: see _dimension
 }
 #: Periods a breakout can use, and their labels.
 PERIODS: dict[str, str] = {
@@ -193,9 +195,12 @@ def summary(session: Session, city: CityConfig, flt: RequestFilter = RequestFilt
     return frame[[*SUMMARY_COLUMNS, "closed_with_date", "closed_with_due", "closed_on_time"]].astype(object).iloc[0]
 
 
-def _dimension(name: str) -> str:
+def _dimension(name: str, city: CityConfig) -> str:
+    """The SQL expression of a breakout dimension; ``family`` maps the city's channels to their families."""
     if name not in DIMENSIONS:
         raise FilterError(f"Break out by one of {', '.join(DIMENSIONS)}, not {name!r}.")
+    if name == "family":
+        return city.channels.family_sql("r.channel")
     return DIMENSIONS[name][0]
 
 
@@ -275,7 +280,7 @@ def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *,
         params["bounds"] = [datetime.combine(d, datetime.min.time(), city.tz) for d in starts]
         key = "width_bucket(r.requested_at, CAST(:bounds AS timestamptz[]))"
     else:
-        key = _dimension(by)
+        key = _dimension(by, city)
         if by == "group":
             join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code"
     frame = _finish(_figures(session, key, join, where, params, medians=medians))
@@ -286,7 +291,7 @@ def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *,
         frame["requests_change"] = ((frame["requests"] - previous) / previous.where(previous > 0)).astype(float)
     else:
         frame["key"] = frame["key"].astype(object).where(frame["key"].notna(), None)
-        names = _names(by, choices)
+        names = _names(by, choices, city)
         frame["label"] = [("(none)" if k is None or k == "" else names.get(k, k)) for k in frame["key"]]
         frame = frame.sort_values(["requests", "label"], ascending=[False, True], kind="stable")
     columns = ["key", "label", *SUMMARY_COLUMNS, "closed_with_date", "closed_with_due", "closed_on_time"]
@@ -295,7 +300,12 @@ def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *,
     return frame[columns].reset_index(drop=True)
 
 
-def _names(by: str, choices: FilterChoices | None) -> dict[str, str]:
+def _names(by: str, choices: FilterChoices | None, city: CityConfig) -> dict[str, str]:
+    """Code -> name for the labels of a breakout by ``by`` (channels and families from the city file)."""
+    if by == "channel":
+        return city.channels.names()
+    if by == "family":
+        return dict(FAMILIES)
     if choices is None:
         return {}
     return {"department": choices.departments, "service": choices.services, "ward": choices.wards,
@@ -402,7 +412,7 @@ def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per:
     come from ``choices`` (the catalogue), else from the requests themselves.
     """
     where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
-    group = _dimension(per) if per else "NULL::text"
+    group = _dimension(per, city) if per else "NULL::text"
     if per == "group":
         raise FilterError("Top services per service group is not offered; filter by the group instead.")
     params["n"] = n
@@ -421,7 +431,7 @@ def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per:
     frame.insert(3, "service_name", [services.get(c) or name or c for c, name in
                                      zip(frame["service_code"], frame.pop("stored_name"))])
     if per:
-        names = _names(per, choices)
+        names = _names(per, choices, city)
         frame.insert(1, "area_label", [names.get(a, a) if a else "(none)" for a in frame["area"]])
     else:
         frame = frame.drop(columns=["area"])
@@ -437,7 +447,7 @@ def backlog_aging(session: Session, city: CityConfig, flt: RequestFilter, by: st
     ``overdue``; most open first. One grouped query.
     """
     where, params = _base(city, flt.replace(status="open"), distinct, now)
-    key = _dimension(by)
+    key = _dimension(by, city)
     join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code" if by == "group" else ""
     age = "floor(date_part('epoch', :now - r.requested_at) / 86400.0)"
     bands = ",\n".join(
@@ -448,7 +458,7 @@ def backlog_aging(session: Session, city: CityConfig, flt: RequestFilter, by: st
             FROM service_request r {join} WHERE {where} GROUP BY 1"""), params).mappings().all()
     labels = [b[0] for b in AGE_BANDS]
     frame = pd.DataFrame(rows, columns=["key", *labels, "open", "overdue"])
-    names = _names(by, choices)
+    names = _names(by, choices, city)
     frame.insert(1, "label", [("(none)" if not k else names.get(k, k)) for k in frame["key"]])
     return frame.sort_values(["open", "label"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
@@ -512,6 +522,10 @@ def requests_behind(session: Session, city: CityConfig, flt: RequestFilter, *, d
         FROM service_request r WHERE {where} ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit
         """), params).all()
     frame = pd.DataFrame(rows, columns=[*LIST_COLUMNS, "channel", "department_code", "lon", "lat"])
+    # The city's name of the channel and its family, so that exports read as the city speaks and compare.
+    frame.insert(frame.columns.get_loc("channel") + 1, "channel_name", [city.channels.name(c) for c in frame["channel"]])
+    frame.insert(frame.columns.get_loc("channel_name") + 1, "channel_family",
+                 [city.channels.family(c) for c in frame["channel"]])
     points = shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
     points[frame["lon"].isna().to_numpy()] = None
     return gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")

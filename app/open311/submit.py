@@ -72,7 +72,7 @@ def submit(session: Session, city: CityConfig, validator: Validator, client: Cal
     if key is not None and not re.fullmatch(IDEMPOTENCY_PATTERN, key):
         raise bad_request("The idempotency key must be 1 to 150 printable ASCII characters without spaces.")
     data = RequestInput(
-        service_code=code, channel="open311", description=values.get("description") or "", attributes=attributes,
+        service_code=code, channel=city.channels.open311, description=values.get("description") or "", attributes=attributes,
         address=values.get("address_string"), address_id=values.get("address_id"),
         lon=values.get("long"), lat=values.get("lat"),
         first_name=values.get("first_name"), last_name=values.get("last_name"), email=values.get("email"),

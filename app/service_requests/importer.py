@@ -36,7 +36,7 @@ from app.errors import DataFileError, UserError
 from app.service_requests.catalogue import active_services
 from app.service_requests.references import new_references
 from app.service_requests.service_levels import due_at_many
-from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, STATES
+from app.service_requests.states import MAX_DESCRIPTION, STATES
 from app.settings import PROJECT_ROOT
 from boundaries.queries import areas_at, stage_current_pieces
 
@@ -177,6 +177,9 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     formats = list(mapping.options.get("datetime_formats", ["%Y-%m-%d %H:%M:%S"]))
     status_map = dict(mapping.options.get("status_map", {}))
     channel_map = dict(mapping.options.get("channel_map", {}))
+    if city.channels.own:  # a city listing its channels may also give their codes or names as they are
+        channel_map = {**{c.name: c.code for c in city.channels.channels.values()},
+                       **{code: code for code in city.channels.codes}, **channel_map}
     by_source_name = {(s.source_name or s.name): s for s in services.values()}
 
     reasons = pd.Series("", index=frame.index, dtype=object)
@@ -217,7 +220,8 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame["status"] = frame["status"].map(status_map)
     reject(~frame["status"].isin(STATES), "a status the city file does not map ([requests.status_map])")
     frame["channel"] = frame["channel"].map(channel_map)
-    reject(~frame["channel"].isin(CHANNELS), "a channel the city file does not map ([requests.channel_map])")
+    reject(frame["channel"].isna(), "a channel the city file does not map ([requests.channel_map])")
+    reject(~frame["channel"].isin(city.channels.codes), "a channel that is not one of the city's channels ([channels])")
     closed = frame["status"].isin(["fixed", "duplicate", "not_our_responsibility", "referred_out", "cancelled"])
     frame.loc[closed & frame["closed_at"].isna(), "closed_at"] = frame["updated_at"]
     frame.loc[~closed, "closed_at"] = pd.NaT

@@ -32,7 +32,7 @@ from app.service_requests.catalogue import get_service
 from app.service_requests.models import Notification, RequestContact, RequestEvent, ServiceRequest
 from app.service_requests.references import new_reference
 from app.service_requests.service_levels import due_at
-from app.service_requests.states import CHANNELS, MAX_DESCRIPTION, RESPONSE_METHODS
+from app.service_requests.states import MAX_DESCRIPTION, RESPONSE_METHODS
 from boundaries.lookup import check_lon_lat, outside_reason
 
 _EMAIL = re.compile(r"^[^@\s<>\x00]+@[^@\s<>\x00]+\.[A-Za-z]{2,}$")
@@ -106,6 +106,11 @@ class _Location:
     typed_address: str | None = None  # private: the address typed when a point was picked instead
 
 
+def _channel_words(city: CityConfig, code: str) -> str:
+    """The channel in the public note: the city's name for it, or (the nine of old) the code in words."""
+    return city.channels.name(code) if city.channels.own else code.replace("_", " ")
+
+
 def create_request(session: Session, city: CityConfig, validator: Validator, data: RequestInput) -> CreatedRequest:
     """Check, store and commit a new request; raise :class:`IntakeError` (nothing stored) if it cannot be."""
     if data.idempotency_key is not None and not (
@@ -121,8 +126,8 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
     service = get_service(session, city.key, data.service_code) if isinstance(data.service_code, str) else None
     if service is None:
         raise IntakeError("service_code", f"There is no service {str(data.service_code)[:64]!r}; choose one from the catalogue.")
-    if data.channel not in CHANNELS:
-        raise IntakeError("channel", f"The channel must be one of {', '.join(CHANNELS)}.")
+    if not isinstance(data.channel, str) or data.channel not in city.channels:
+        raise IntakeError("channel", f"The channel must be one of {', '.join(city.channels.codes)}.")
     description = _description(data.description)
     attributes = check_attributes(service, data.attributes)
     contact, response_method = _contact(service, data)
@@ -156,7 +161,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         session.add(RequestContact(request_id=request.id, **contact))
     session.add_all([
         RequestEvent(request_id=request.id, actor=data.actor, kind="created", to_status="submitted", public=True,
-                     note=f"Request received by {data.channel.replace('_', ' ')}.",
+                     note=f"Request received by {_channel_words(city, data.channel)}.",
                      data={"channel": data.channel, **({"client": data.client} if data.client else {})}),
         RequestEvent(request_id=request.id, actor="routing", kind="assigned", public=False,
                      note=f"Routed to {service.department}" + (f", {service.default_assignee}" if service.default_assignee else ""),

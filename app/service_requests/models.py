@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base
-from app.service_requests.states import CHANNELS, CLOSED_STATES, MAX_DESCRIPTION, OPEN_STATES, RESPONSE_METHODS, STATES
+from app.service_requests.states import CLOSED_STATES, MAX_DESCRIPTION, OPEN_STATES, RESPONSE_METHODS, STATES
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -72,7 +72,7 @@ class ServiceRequest(Base):
     __tablename__ = "service_request"
     __table_args__ = (
         CheckConstraint(_in("status", STATES), name="status_known"),
-        CheckConstraint(_in("channel", CHANNELS), name="channel_known"),
+        # No check on channel: each city has its own channels (app/channels.py; migration 0014 dropped it).
         CheckConstraint(_in("response_method", RESPONSE_METHODS), name="response_method_known"),
         CheckConstraint(f"char_length(description) <= {MAX_DESCRIPTION}", name="description_length"),
         CheckConstraint("location_quality IN ('address', 'point', 'general', 'none', 'source', 'placeholder', "

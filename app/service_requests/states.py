@@ -1,4 +1,4 @@
-"""Request states, channels and response methods: one vocabulary for everyone.
+"""Request states and response methods: one vocabulary for everyone (channels are each city's: app/channels.py).
 
 A request is complete only when closed; ``fixed`` is the one closed state in which the
 problem was resolved. The other closed states say why it was closed without a fix.
@@ -12,6 +12,5 @@ STATE_LABELS = {
     "fixed": "Fixed", "duplicate": "Closed: duplicate", "not_our_responsibility": "Closed: not our responsibility",
     "referred_out": "Closed: referred to another agency", "cancelled": "Closed: cancelled",
 }
-CHANNELS = ("phone", "walk_in", "web", "mobile_app", "email", "mail", "staff", "council_office", "open311")
 RESPONSE_METHODS = ("email", "mail", "phone", "none")
 MAX_DESCRIPTION = 4000

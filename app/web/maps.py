@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from app.city import AreaLayerSpec
-from app.service_requests.states import CHANNELS, STATE_LABELS
+from app.service_requests.states import STATE_LABELS
 from app.accounts.scope import within_scope
 from app.web import db_session, services
 from app.web.access import current_user, inline_scripts_allowed, requires
@@ -123,7 +123,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
 
 def _page(template: str, **context: object) -> str:
     s = services()
-    return render_template(template, city=s.city, channels=CHANNELS, **context)
+    return render_template(template, city=s.city, channels=s.city.channels.names(), **context)
 
 
 # --- ward and district pages -----------------------------------------------------------------

@@ -13,7 +13,6 @@ import pandas as pd
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import text
 
-from app.service_requests.states import CHANNELS
 from app.web import db_session, services
 from app.web.access import current_user, public, requires
 from app.web.charts import column_chart, hbar_chart
@@ -75,7 +74,7 @@ def _series(row: pd.Series) -> dict:
 
 
 def _page(template: str, **context: object) -> str:
-    return render_template(template, city=services().city, channels=CHANNELS, breakouts=BREAKOUTS,
+    return render_template(template, city=services().city, channels=services().city.channels.names(), breakouts=BREAKOUTS,
                            definitions=DEFINITIONS, **context)
 
 
@@ -147,8 +146,8 @@ def breakout_page(by: str):
                                date_to=min(end, flt.date_to or end))
         else:
             field = {"department": "department", "service": "services", "ward": "ward", "district": "district",
-                     "channel": "channels", "group": "group"}[by]
-            value = (row["key"],) if field in ("services", "channels") else row["key"]
+                     "channel": "channels", "family": "families", "group": "group"}[by]
+            value = (row["key"],) if field in ("services", "channels", "families") else row["key"]
             part = flt.replace(**{field: value}) if row["key"] else None
         rows.append({**row, "year_before": yoy[i] if yoy else None,
                      "list_url": _list_url(part) if part else None,
@@ -262,7 +261,6 @@ def monthly():
     wards = reports.breakout(session, s.city, flt, "ward", choices=choices)
     top = reports.top_services(session, s.city, flt, choices=choices)
     channels = reports.breakout(session, s.city, flt, "channel", medians=False)
-    channels["label"] = [str(k or "unknown").replace("_", " ").capitalize() for k in channels["key"]]
     return _page(
         "reports_monthly.html", month=month, end=end, figures=figures,
         trend=column_chart("Requests per month, the last 12 months", [f"{k:%b %y}" for k in trend["key"]],

@@ -14,15 +14,12 @@ from app.service_requests.catalogue import active_services, get_service
 from app.service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests
 from app.service_requests.models import RequestEvent, ServiceRequest
 from app.service_requests.references import normalize_reference
-from app.service_requests.states import CHANNELS, STATE_LABELS
+from app.service_requests.states import STATE_LABELS
 from app.web import db_session, services
 from app.web.access import current_user, public, rate_limited, requires
 from boundaries.lookup import check_lon_lat
 
 bp = Blueprint("requests", __name__)
-
-STAFF_CHANNELS = [c for c in CHANNELS if c not in ("web", "mobile_app", "open311")]
-
 
 def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInput:
     form = request.form
@@ -51,9 +48,10 @@ def _form_page(service_code: str, staff: bool):
         abort(404, f"There is no service {service_code!r}.")
     error = None
     if request.method == "POST":
-        channel = request.form.get("channel", "phone") if staff else "web"
-        if staff and channel not in STAFF_CHANNELS:
-            channel = "phone"
+        offered = s.city.channels.staff_intake
+        channel = request.form.get("channel", offered[0]) if staff else s.city.channels.web_form
+        if staff and channel not in offered:
+            channel = offered[0]
         try:
             actor = current_user().username if staff else "public"
             created = create_request(session, s.city, s.validator, _input_from_form(service.code, channel, actor))
@@ -63,7 +61,8 @@ def _form_page(service_code: str, staff: bool):
         else:
             return redirect(url_for("requests.status", reference=created.request.public_ref, new=1), code=303)
     return render_template(
-        "request_form.html", city=s.city, service=service, staff=staff, channels=STAFF_CHANNELS, error=error,
+        "request_form.html", city=s.city, service=service, staff=staff, error=error,
+        channels={c: s.city.channels.name(c) for c in s.city.channels.staff_intake},
         form=request.form, duplicate_radius=round(s.city.intake.radius(staff)),
     ), (400 if error else 200)
 
