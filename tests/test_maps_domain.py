@@ -33,7 +33,8 @@ def test_filter_sql_binds_every_value(la):
 
 @pytest.mark.parametrize("args, message", [
     ({"status": ["maybe"]}, "status must be one of"),
-    ({"channel": ["pigeon"]}, "There is no channel 'pigeon'"),
+    ({"channel": ["Pigeon post"]}, "There is no channel 'Pigeon post'"),
+    ({"family": ["pigeon"]}, "There is no channel family 'pigeon'"),
     ({"from": ["2024-13-01"]}, "from must be a date written YYYY-MM-DD"),
     ({"from": ["2024-02-01"], "to": ["2024-01-01"]}, "ends (2024-01-01) before it starts"),
     ({"service": ["bad\x00code"]}, "is not a code"),
@@ -52,6 +53,10 @@ def test_unknown_codes_are_refused_naming_known_ones(session, la):
         parse_filter({"service": ["potholes"]}, choices)
     with pytest.raises(FilterError, match="There is no ward '99'"):
         parse_filter({"ward": ["99"]}, choices)
+    with pytest.raises(FilterError, match="There is no channel 'pigeon'; known channels: phone"):
+        parse_filter({"channel": ["pigeon"]}, choices)
+    with pytest.raises(FilterError, match="There is no channel 'pigeon' in this city; its channels are phone"):
+        RequestFilter(channels=("pigeon",)).sql(la)  # without choices too
 
 
 def test_ward_counts_add_up_and_leave_out_placeholders(session, la):

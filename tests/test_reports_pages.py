@@ -15,7 +15,7 @@ from geo import reports
 from geo.filters import RequestFilter
 
 PAGES = ["/reports/", "/reports/by/department", "/reports/by/service", "/reports/by/group", "/reports/by/ward",
-         "/reports/by/district", "/reports/by/channel", "/reports/by/week", "/reports/by/month",
+         "/reports/by/district", "/reports/by/channel", "/reports/by/family", "/reports/by/week", "/reports/by/month",
          "/reports/by/quarter", "/reports/by/fiscal_year", "/reports/by/year", "/reports/top", "/reports/backlog"]
 
 
@@ -149,3 +149,12 @@ def test_every_count_links_to_exactly_its_requests(session, la, client_as):
         assert page.total == figures[status], status
     html = client_as("analyst").get("/reports/").get_data(as_text=True)
     assert "status=cancelled" in html and "status=closed" in html
+
+
+def test_channel_names_in_the_filter_and_the_family_breakout(client_as, session, la):
+    """The filter lists the city's channel names; the family breakout links each family to its requests."""
+    body = client_as("analyst").get("/reports/by/family").get_data(as_text=True)
+    assert '<option value="council_office" >Council office</option>' in body
+    staff = int(reports.summary(session, la, RequestFilter(families=("staff",), scope="city"))["requests"])
+    assert staff and f"{staff:,}" in body and "family=staff" in body
+    assert client_as("analyst").get("/reports/?family=fax").status_code == 400
