@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from address_db.validation import Validator
 from app.channels import DEFAULT_CHANNELS
 from app.city import load_city
 from app.errors import ConfigError
 from app.service_requests.catalogue import sync_catalogue
 from app.service_requests.importer import import_history
+from app.service_requests.intake import IntakeError, RequestInput, create_request
+from boundaries.index import IndexCache
 from boundaries.loader import load_city as load_boundaries
 from geo import reports
 from geo.filters import FilterError, RequestFilter, filter_choices, parse_filter
@@ -224,3 +227,13 @@ def test_los_angeles_keeps_the_nine_channels_each_in_its_family(session, la):
     assert families.get("staff", 0) == stored.get("staff", 0) + stored.get("council_office", 0)
     assert families.get("phone", 0) == stored.get("phone", 0)
     assert sum(families.values()) == sum(stored.values())
+
+
+def test_intake_takes_the_citys_channels_only(session, imported):
+    city, _ = imported
+    validator = Validator(city.key, boundaries=IndexCache(cities=[city]), settings=city.addresses, home_name=city.name)
+    point = {"service_code": "pothole", "lon": "-90.0", "lat": "42.0"}
+    created = create_request(session, city, validator, RequestInput(channel="field_app", **point))
+    assert created.request.channel == "field_app"
+    with pytest.raises(IntakeError, match="The channel must be one of call, city_app, self_service"):
+        create_request(session, city, validator, RequestInput(channel="phone", **point))
