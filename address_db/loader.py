@@ -310,8 +310,9 @@ def _coordinate(value: object, low: float, high: float) -> float | None:
 PLACEHOLDER_MIN_ADDRESSES = 5
 
 
-def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None,
-                 coordinates: bool = True) -> tuple[list[AddressRecord], list[RejectedRow], int, int]:
+def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None, coordinates: bool = True,
+                 placeholder_min_addresses: int = PLACEHOLDER_MIN_ADDRESSES,
+                 ) -> tuple[list[AddressRecord], list[RejectedRow], int, int]:
     """Normalize and deduplicate rows: (records, rejected rows, rows read, duplicates).
 
     With ``coordinates`` False (a list source) the records have no point yet
@@ -361,12 +362,13 @@ def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None
         )
     found = list(records.values())
     if source.kind == "history":
-        found, placeholders = _without_placeholders(found)
+        found, placeholders = _without_placeholders(found, placeholder_min_addresses)
         rejected.extend(placeholders)
     return found, rejected, read, duplicates
 
 
-def _without_placeholders(records: list[AddressRecord]) -> tuple[list[AddressRecord], list[RejectedRow]]:
+def _without_placeholders(records: list[AddressRecord],
+                          min_addresses: int = PLACEHOLDER_MIN_ADDRESSES) -> tuple[list[AddressRecord], list[RejectedRow]]:
     """History addresses that do not sit on a placeholder point, and the rejected ones."""
     by_point: dict[tuple[float, float], list[AddressRecord]] = {}
     for record in records:
@@ -374,7 +376,7 @@ def _without_placeholders(records: list[AddressRecord]) -> tuple[list[AddressRec
     kept, rejected = [], []
     for point, group in by_point.items():
         streets = {r.parsed.text(zipcode=False) for r in group}
-        if len(streets) >= PLACEHOLDER_MIN_ADDRESSES:
+        if len(streets) >= min_addresses:
             rejected.extend(RejectedRow(r.source, 0, f"on a placeholder point shared by {len(streets)} different "
                                         f"addresses ({point[1]}, {point[0]}): not where the address is",
                                         r.parsed.text()) for r in group)
@@ -819,6 +821,9 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
     rejected: list[RejectedRow] = []
     counts: dict[str, dict[str, Any]] = {}
     read = duplicates = 0
+    # the history's placeholder points are what the city says makes one ([requests] placeholder_min_addresses)
+    placeholder_min = int((city.requests.options if city.requests else {}).get("placeholder_min_addresses",
+                                                                              PLACEHOLDER_MIN_ADDRESSES))
     for source in settings.sources:
         if source.kind == "centerlines":
             found, refused, n = segments_from(read_rows(source.mapping, coordinates=False), source)
@@ -827,7 +832,8 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
                                   "ranged": sum(1 for g in found if g.left or g.right)}
         else:
             recs, refused, n, dup = records_from(read_rows(source.mapping, coordinates=source.kind != "list"),
-                                                 source, coordinates=source.kind != "list")
+                                                 source, coordinates=source.kind != "list",
+                                                 placeholder_min_addresses=placeholder_min)
             (lists.append((source, recs)) if source.kind == "list" else batches.append(recs))
             duplicates += dup
             counts[source.key] = {"kind": source.kind, "rows": n}

@@ -75,6 +75,10 @@ def test_history_rows_on_a_placeholder_point_are_not_taken(session, la, tmp_path
     report = load_addresses(session, city, report_dir=tmp_path, allow_shrink=True)
     assert report.addresses == 1
     assert sum("placeholder point" in r.reason for r in report.rejected) == 6
+    # the city's own threshold ([requests] placeholder_min_addresses) is the one used
+    stricter = dataclasses.replace(city, requests=dataclasses.replace(
+        la.requests, options={**la.requests.options, "placeholder_min_addresses": 7}))
+    assert load_addresses(session, stricter, report_dir=tmp_path, allow_shrink=True).addresses == 7
 
 
 def test_a_small_file_does_not_replace_the_address_database(session, la, tmp_path):

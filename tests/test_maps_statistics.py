@@ -184,3 +184,31 @@ def test_classify_patterns():
 def _projected(city, lonlat):
     forward, _ = projected(city)
     return forward.transform(*lonlat)
+
+
+def test_a_placeholder_cell_of_thousands_is_no_hot_spot_and_changes_no_other_cell(session, la):
+    """Issue 16, item 3: thousands of history requests on one coordinate, detected as a placeholder by the
+    import, neither make a hot spot nor shift the classification of any other cell."""
+    from app.service_requests.importer import fix_placeholders
+
+    rng = np.random.default_rng(16)
+    insert(session, la, random_points(session, la, 3000, rng), "bg")
+    insert(session, la, cluster_points(la, DOWNTOWN, 600, 900, rng), "cl")
+    before = hot_spots(session, la, only_synthetic(), HotspotParams(cell_m=CELL))
+
+    spot = (-118.3300, 34.1000)  # Hollywood, far from the planted cluster
+    insert(session, la, np.array([spot] * 5000), "ph", location_quality="source")
+    session.execute(text("UPDATE service_request SET address = 'unit ' || public_ref "
+                         "WHERE city = 'la' AND public_ref LIKE 'ph-%'"))  # 5,000 different, unmatched addresses
+    report = fix_placeholders(session, la.key)
+    assert report.points >= 1 and report.flagged >= 5000
+
+    after = hot_spots(session, la, only_synthetic(), HotspotParams(cell_m=CELL))
+    assert after.points == before.points and after.left_out.placeholder == 5000
+    keep = ["x", "y", "bin"]
+    same = before.cells[keep].round(1).merge(after.cells[keep].round(1), on=["x", "y"], suffixes=("_before", "_after"))
+    assert len(same) == len(before.cells) == len(after.cells)
+    assert (same["bin_before"] == same["bin_after"]).all()
+    x, y = _projected(la, spot)
+    near = after.cells[np.hypot(after.cells["x"] - x, after.cells["y"] - y) < CELL]
+    assert (near["bin"] <= 0).all()  # the placeholder's cell is not hot
