@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.caching import VersionedCache
 from app.city import AddressSettings
+from boundaries.queries import feature_names
 
 _PREFIXES = re.compile(r"^(?:CITY OF|TOWN OF|VILLAGE OF|UNINCORPORATED)\s+")
 
@@ -87,14 +88,7 @@ def build_place_index(session: Session, city: str, home_name: str, settings: Add
     """The place index of ``city`` from its agencies layer, its addresses and its settings."""
     index = PlaceIndex()
     index.home_names = {place_key(home_name)} | {place_key(n) for n in (settings.home_place_names if settings else ())}
-    rows = session.execute(text(
-        """
-        SELECT DISTINCT f.key, f.name FROM boundary_feature f
-        JOIN boundary_layer_version v ON v.id = f.version_id
-        WHERE v.city = :city AND v.is_current AND v.role = 'agencies'
-        """
-    ), {"city": city}).all()
-    for key, name in rows:
+    for key, name in feature_names(session, city, "agencies"):
         index.agency_titles[key] = name
         index.agency_names.setdefault(place_key(name), key)
     if settings:
