@@ -358,13 +358,8 @@ class Validator:
                        and not _contradicts(street, item.predir, item.postdir)]
             if not fitting:
                 continue
-            score = max(1.0 - EDIT_PENALTY * edits - _street_penalty(street, item.predir, item.suffix, item.postdir)
-                        for street, edits in fitting)
-            if item.owner_agency:
-                owner: str | None = item.owner_agency
-            else:
-                location = index.locate(item.lon, item.lat)
-                owner = None if location.in_jurisdiction else (location.agency.key if location.agency else "")
+            score = max(_street_fit(street, edits, item.predir, item.suffix, item.postdir) for street, edits in fitting)
+            owner = _owner_at(index, item.owner_agency, item.lon, item.lat)
             text_ = f"{parsed.house} {item.street_text}"
             candidates.append(Candidate(None, text_, "interpolated", item.lon, item.lat, round(score - 0.01, 3),
                                         source_kind=item.kind, source=item.source, owner=owner, basis=item.basis))
@@ -465,15 +460,11 @@ class Validator:
         for r in sorted(rows, key=lambda r: r["d"])[:6]:
             a_text = " ".join(p for p in (r["predir"], r["street_name"], r["suffix"], r["postdir"]) if p)
             b_text = " ".join(p for p in (r["b_predir"], r["b_name"], r["b_suffix"], r["b_postdir"]) if p)
-            left = max((1.0 - EDIT_PENALTY * f[r["street_name"]] - _street_penalty(st, r["predir"], r["suffix"], r["postdir"])
+            left = max((_street_fit(st, f[r["street_name"]], r["predir"], r["suffix"], r["postdir"])
                         for st, f in first if r["street_name"] in f), default=0.0)
-            right = max((1.0 - EDIT_PENALTY * f[r["b_name"]] - _street_penalty(st, r["b_predir"], r["b_suffix"], r["b_postdir"])
+            right = max((_street_fit(st, f[r["b_name"]], r["b_predir"], r["b_suffix"], r["b_postdir"])
                          for st, f in second if r["b_name"] in f), default=0.0)
-            if r["owner_agency"]:
-                owner: str | None = r["owner_agency"]
-            else:
-                location = index.locate(r["lon"], r["lat"])
-                owner = None if location.in_jurisdiction else (location.agency.key if location.agency else "")
+            owner = _owner_at(index, r["owner_agency"], r["lon"], r["lat"])
             found.append(Candidate(None, f"{a_text} AT {b_text}", "intersection", r["lon"], r["lat"],
                                    round(left + right - 1.0 - 0.01, 3), source_kind="nearby", owner=owner,
                                    basis=f"where addresses of {a_text} and {b_text} are {round(r['d'])} m apart"))
@@ -622,12 +613,17 @@ class Validator:
 
 # -- scoring ------------------------------------------------------------------------------
 
+def _street_fit(query: Street, edits: int, predir: str | None, suffix: str | None, postdir: str | None) -> float:
+    """How well a known street fits the typed one: 1.0 less its letter edits and its mismatches."""
+    return 1.0 - EDIT_PENALTY * edits - _street_penalty(query, predir, suffix, postdir)
+
+
 def _street_penalty(query: Street, predir: str | None, suffix: str | None, postdir: str | None) -> float:
     penalty = 0.0
     # Directionals compare as a set, wherever they stand: "HUNTINGTON DR S" fits E HUNTINGTON DR S.
     wanted = {d for d in (query.predir, query.postdir) if d}
     found = {d for d in (predir, postdir) if d}
-    if wanted and found and not wanted <= found:
+    if _contradicts(query, predir, postdir):
         penalty += DIRECTION_MISMATCH
     elif wanted and not found:
         penalty += DIRECTION_UNSTATED
@@ -650,7 +646,7 @@ def _readings(streets: StreetIndex, street: Street) -> list[tuple[Street, dict[s
 
 
 def _address_score(parsed: ParsedAddress, street: Street, row: Any, edits: int) -> float:
-    score = 1.0 - EDIT_PENALTY * edits - _street_penalty(street, row["predir"], row["suffix"], row["postdir"])
+    score = _street_fit(street, edits, row["predir"], row["suffix"], row["postdir"])
     if parsed.zipcode and row["zipcode"] and parsed.zipcode != row["zipcode"]:
         score -= ZIP_MISMATCH
     if (parsed.number_suffix or None) != (row["number_suffix"] or None):
@@ -664,7 +660,7 @@ def _intersection_score(parsed: ParsedAddress, row: Any, first: list[tuple[Stree
     row_b = (row["cross_name"], row["cross_predir"], row["cross_suffix"], row["cross_postdir"])
 
     def side(readings: list[tuple[Street, dict[str, int]]], found_street: tuple) -> float | None:
-        scores = [1.0 - EDIT_PENALTY * found[found_street[0]] - _street_penalty(street, *found_street[1:])
+        scores = [_street_fit(street, found[found_street[0]], *found_street[1:])
                   for street, found in readings if found_street[0] in found]
         return max(scores) if scores else None
 
@@ -715,6 +711,15 @@ def _owner(row: Any) -> str | None:
     if row.get("in_jurisdiction") is False:
         return row.get("agency_key") or ""
     return None
+
+
+def _owner_at(index: Any, owner_agency: str | None, lon: float, lat: float) -> str | None:
+    """Whose a computed point is (as :func:`_owner` says of a stored row): its source's owner, else the
+    agency whose area holds it (None for the city's own, "" for no known agency)."""
+    if owner_agency:
+        return owner_agency
+    location = index.locate(lon, lat)
+    return None if location.in_jurisdiction else (location.agency.key if location.agency else "")
 
 
 def _contradicts(street: Street, predir: str | None, postdir: str | None) -> bool:
