@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from app.factory import create_app
-from tests.browser import chromium, live_server
+from tests.browser import chromium, live_server, watch
 from tests.test_browser import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
@@ -27,8 +27,7 @@ def test_the_issues_addresses_in_the_resident_form(settings, bound_database):
     app = create_app(settings, database=bound_database)
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
+        watched = watch(page)
         page.goto(base + "/report/graffiti")
         page.wait_for_selector('#intake-map[data-ready="true"]')
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -61,4 +60,4 @@ def test_the_issues_addresses_in_the_resident_form(settings, bound_database):
         main = page.inner_text("main")
         assert "300 block of S MAIN ST" in main, main
         page.screenshot(path=str(SCREENSHOTS / "why-approximate-filed.png"), full_page=True)
-    assert all(url.startswith(base) for url in requests)
+    assert watched.outside(base) == [] and watched.errors == []
