@@ -34,7 +34,9 @@ from sqlalchemy.orm import Session
 from address_db.normalize import (
     InvalidAddress, ParsedAddress, Street, parse_address, standardize_components, standardize_zipcode,
 )
-from app.city import AddressSettings, AddressSource, CityConfig, SourceMapping
+from app.city import (
+    PLACEHOLDER_MIN_ADDRESSES, AddressSettings, AddressSource, CityConfig, SourceMapping, requests_option,
+)
 from app.errors import DataFileError, UserError
 from app.settings import PROJECT_ROOT
 from boundaries.queries import areas_at, stage_current_pieces
@@ -158,7 +160,8 @@ def _columns(frame: pd.DataFrame, mapping: SourceMapping, path: Path) -> dict[st
     return columns
 
 
-def _value(record: dict[str, Any], column: Any) -> Any:
+def _value(record: Any, column: Any) -> Any:
+    """A row's value of one mapped column, or its values of a list of columns (a dict or a frame row)."""
     if isinstance(column, list):
         return [record[c] for c in column]
     return record[column]
@@ -203,8 +206,8 @@ def _read_geo(path: Path, mapping: SourceMapping) -> Iterator[_SourceRow]:
     frame = _filtered(frame.to_crs("EPSG:4326"), mapping, path)
     columns = _columns(frame, mapping, path)
     for i, (row_number, geometry) in enumerate(zip(frame.index, frame.geometry)):
-        values = {ours: ([frame[c].iloc[i] for c in col] if isinstance(col, list) else frame[col].iloc[i])
-                  for ours, col in columns.items()}
+        record = frame.iloc[i]
+        values = {ours: _value(record, col) for ours, col in columns.items()}
         parcel = None
         lines = None
         lon = lat = None
@@ -303,11 +306,6 @@ def _coordinate(value: object, low: float, high: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) and low <= number <= high and number != 0 else None
-
-
-#: A history point shared by this many different addresses is a placeholder (a city
-#: hall, a district centroid), not where any of them is.
-PLACEHOLDER_MIN_ADDRESSES = 5
 
 
 def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None, coordinates: bool = True,
@@ -822,8 +820,8 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
     counts: dict[str, dict[str, Any]] = {}
     read = duplicates = 0
     # the history's placeholder points are what the city says makes one ([requests] placeholder_min_addresses)
-    placeholder_min = int((city.requests.options if city.requests else {}).get("placeholder_min_addresses",
-                                                                              PLACEHOLDER_MIN_ADDRESSES))
+    placeholder_min = (int(requests_option(city.requests, "placeholder_min_addresses", PLACEHOLDER_MIN_ADDRESSES,
+                                           whole=True)) if city.requests else PLACEHOLDER_MIN_ADDRESSES)
     for source in settings.sources:
         if source.kind == "centerlines":
             found, refused, n = segments_from(read_rows(source.mapping, coordinates=False), source)

@@ -24,7 +24,7 @@ import pyproj
 
 from app.catalogue import Catalogue, parse_catalogue
 from app.channels import DEFAULT_CHANNELS, SETTINGS as CHANNEL_SETTINGS, ChannelVocabulary, parse_channels
-from app.errors import ConfigError
+from app.errors import ConfigError, UserError
 
 #: The roles a boundary layer can play for a city.
 LAYER_ROLES = ("jurisdiction", "agencies", "wards", "districts")
@@ -157,6 +157,13 @@ class AgenciesSpec:
             if all(f.matches(properties.get(f.field)) for f in rule.where):
                 return Contact(rule.name.format(name=feature_name), rule.phone, rule.website)
         return Contact(feature_name)
+
+
+#: A point of the request history is a placeholder (a city hall, a district centroid) when at least
+#: this many requests with at least this many different addresses share it; a city may set both in
+#: ``[requests]`` (``placeholder_min_requests``, ``placeholder_min_addresses``).
+PLACEHOLDER_MIN_REQUESTS = 10
+PLACEHOLDER_MIN_ADDRESSES = 5
 
 
 @dataclass(frozen=True)
@@ -430,6 +437,15 @@ def unknown_key_message(table: str, key: str, allowed: tuple[str, ...]) -> str:
     if close:
         return f"does not know {key!r}: did you mean {close[0]!r}? Rename it"
     return f"does not know {key!r}: remove it or use one of {', '.join(allowed)}"
+
+
+def requests_option(mapping: SourceMapping, key: str, default: float, whole: bool = False) -> float:
+    """The number ``key`` of ``[requests]`` (``snap_within_m``, ``placeholder_min_*``), or ``default``."""
+    value = mapping.options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (whole and value != int(value)):
+        kind = "a whole number, 0 or more" if whole else "a number of metres, 0 or more"
+        raise UserError(f"[requests] {key} must be {kind}, not {value!r}.")
+    return int(value) if whole else float(value)
 
 
 def default_jurisdiction_id(key: str, website: str | None) -> str:

@@ -163,9 +163,10 @@ def _echo_load(report: LoadReport) -> None:
 
 def _snap_within_m(city) -> float | None:
     """How far outside the city limit imported requests still count as the city's ([requests] snap_within_m)."""
-    from app.service_requests.importer import SNAP_WITHIN_M, import_option
+    from app.city import requests_option
+    from app.service_requests.importer import SNAP_WITHIN_M
 
-    return import_option(city.requests, "snap_within_m", SNAP_WITHIN_M) if city.requests else None
+    return requests_option(city.requests, "snap_within_m", SNAP_WITHIN_M) if city.requests else None
 
 
 def _reassign_addresses() -> None:

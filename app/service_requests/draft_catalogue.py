@@ -24,7 +24,7 @@ import pandas as pd
 from app.catalogue import parse_catalogue
 from app.city import CityConfig
 from app.errors import ConfigError, UserError
-from app.service_requests.importer import _datetimes, read_history
+from app.service_requests.importer import datetime_formats, local_datetimes, read_history
 
 #: The share of closed requests a service level from close times should cover.
 CLOSE_QUANTILE = 0.8
@@ -86,18 +86,18 @@ def draft_catalogue(city: CityConfig) -> DraftCatalogue:
     if "service_name" not in mapping.fields:
         raise UserError("[requests.fields] maps no service_name: the request types are needed to draft services.")
     frame = read_history(mapping)
-    formats = list(mapping.options.get("datetime_formats", ["%Y-%m-%d %H:%M:%S"]))
+    formats = datetime_formats(mapping)
     frame["service_name"] = frame["service_name"].fillna("").str.strip()
     frame = frame[frame["service_name"] != ""]
     if frame.empty:
         raise UserError("The history has no request with a type (service_name): nothing to draft.")
     department = (frame["department"].fillna("").str.strip() if "department" in frame else pd.Series("", frame.index))
     frame = frame.assign(department=department.replace("", "GENERAL"))
-    requested = _datetimes(frame["requested_at"], formats, city.timezone) if "requested_at" in frame else None
+    requested = local_datetimes(frame["requested_at"], formats, city.timezone) if "requested_at" in frame else None
     hours = {}
     for column in ("due_at", "closed_at"):
         if column in frame and requested is not None:
-            hours[column] = (_datetimes(frame[column], formats, city.timezone) - requested).dt.total_seconds() / 3600
+            hours[column] = (local_datetimes(frame[column], formats, city.timezone) - requested).dt.total_seconds() / 3600
 
     services, codes = [], set()
     for name, rows in sorted(frame.groupby("service_name"), key=lambda item: -len(item[1])):

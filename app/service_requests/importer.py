@@ -31,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from address_db.normalize import InvalidAddress, parse_address, standardize_zipcode
 from app.catalogue import Service
-from app.city import CityConfig, SourceMapping
+from app.city import (
+    PLACEHOLDER_MIN_ADDRESSES, PLACEHOLDER_MIN_REQUESTS, CityConfig, SourceMapping, requests_option,
+)
 from app.errors import DataFileError, UserError
 from app.service_requests.catalogue import active_services
 from app.service_requests.references import new_references
@@ -41,9 +43,6 @@ from app.settings import PROJECT_ROOT
 from boundaries.queries import areas_at, stage_current_pieces
 
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
-#: A placeholder: at least this many requests, with at least this many different addresses, on one point.
-PLACEHOLDER_MIN_REQUESTS = 10
-PLACEHOLDER_MIN_ADDRESSES = 5
 #: An address point this close to a placeholder point (metres) is taken to be on it: no request moves there.
 PLACEHOLDER_NEAR_M = 10.0
 #: Imported requests at most this far (metres) outside the city, and not deeper inside a neighbour, are the city's.
@@ -123,15 +122,6 @@ class SnapReport:
                 f"and given the nearest ward (largest distance {self.largest_m:.0f} m)")
 
 
-def import_option(mapping: SourceMapping, key: str, default: float, whole: bool = False) -> float:
-    """The number ``key`` of ``[requests]`` (``snap_within_m``, ``placeholder_min_*``), or ``default``."""
-    value = mapping.options.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (whole and value != int(value)):
-        kind = "a whole number, 0 or more" if whole else "a number of metres, 0 or more"
-        raise UserError(f"[requests] {key} must be {kind}, not {value!r}.")
-    return int(value) if whole else float(value)
-
-
 def read_history(mapping: SourceMapping) -> pd.DataFrame:
     """Every source of ``mapping`` as one frame with our field names (and its file and row)."""
     frames = []
@@ -155,7 +145,12 @@ def read_history(mapping: SourceMapping) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
+def datetime_formats(mapping: SourceMapping) -> list[str]:
+    """The history's datetime formats ([requests] datetime_formats), ISO without a zone by default."""
+    return list(mapping.options.get("datetime_formats", ["%Y-%m-%d %H:%M:%S"]))
+
+
+def local_datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
     """Local datetimes in any of ``formats`` as UTC; unparseable ones become NaT."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for fmt in formats:
@@ -174,7 +169,7 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     """The rows ready to stage, and the rejected ones as (file, row, reason)."""
     mapping = city.requests
     assert mapping is not None
-    formats = list(mapping.options.get("datetime_formats", ["%Y-%m-%d %H:%M:%S"]))
+    formats = datetime_formats(mapping)
     status_map = dict(mapping.options.get("status_map", {}))
     channel_map = dict(mapping.options.get("channel_map", {}))
     if city.channels.own:  # a city listing its channels may also give their codes or names as they are
@@ -192,10 +187,10 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     reject(frame["source_id"].isna() | (frame["source_id"] == ""), "no request number")
     reject(frame["source_id"].duplicated(keep="last") & frame["source_id"].notna(),
            "the same request number appears again later in the files (the later row is imported)")
-    frame["requested_at"] = _datetimes(frame["requested_at"], formats, city.timezone)
+    frame["requested_at"] = local_datetimes(frame["requested_at"], formats, city.timezone)
     reject(frame["requested_at"].isna(), "no readable creation date")
     for column in ("updated_at", "closed_at"):
-        frame[column] = _datetimes(frame[column], formats, city.timezone) if column in frame else pd.NaT
+        frame[column] = local_datetimes(frame[column], formats, city.timezone) if column in frame else pd.NaT
 
     service = frame["service_name"].map(lambda name: by_source_name.get(name))
     reject(service.isna(), "a service that is not in the catalogue")
@@ -207,7 +202,7 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     catalogue_due = due_at_many(frame["requested_at"], hours.fillna(0), days, city.tz)
     if "due_at" in frame:  # the date the city set itself, where it gave one; the service level elsewhere
         given = frame["due_at"].notna() & (frame["due_at"].astype("string").str.strip() != "")
-        source_due = _datetimes(frame["due_at"].where(given), formats, city.timezone)
+        source_due = local_datetimes(frame["due_at"].where(given), formats, city.timezone)
         reject(given & source_due.isna(), "a due date that cannot be read (see datetime_formats)")
         reject(source_due < frame["requested_at"], "a due date before the request was made")
         frame["due_at"] = source_due.where(source_due.notna(), catalogue_due)
@@ -536,9 +531,9 @@ def import_history(session: Session, city: CityConfig, mapping: SourceMapping | 
         raise UserError(f"The city {city.key} configures no request history; add [requests] to {city.path.name}.")
     if mapping is not city.requests:
         city = replace(city, requests=mapping)
-    min_requests = int(import_option(mapping, "placeholder_min_requests", PLACEHOLDER_MIN_REQUESTS, whole=True))
-    min_addresses = int(import_option(mapping, "placeholder_min_addresses", PLACEHOLDER_MIN_ADDRESSES, whole=True))
-    snap_within_m = import_option(mapping, "snap_within_m", SNAP_WITHIN_M)
+    min_requests = int(requests_option(mapping, "placeholder_min_requests", PLACEHOLDER_MIN_REQUESTS, whole=True))
+    min_addresses = int(requests_option(mapping, "placeholder_min_addresses", PLACEHOLDER_MIN_ADDRESSES, whole=True))
+    snap_within_m = requests_option(mapping, "snap_within_m", SNAP_WITHIN_M)
     services = {s.code: s for s in active_services(session, city.key)}
     if not services:
         raise UserError("The service catalogue is empty: run `flask services sync` first.")
@@ -590,4 +585,4 @@ def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir:
 
 
 __all__ = ["ImportReport", "PlaceholderReport", "SnapReport", "assign_areas", "fix_placeholders", "import_history",
-           "import_option", "snap_to_city"]
+           "snap_to_city"]
