@@ -258,3 +258,24 @@ def test_accuracy_leave_one_out_interpolation(session, validator, la):
     assert tried >= 150
     assert median <= 30 and p90 <= 100
     assert same_area / tried >= 0.99
+
+
+def test_cams_rows_without_a_number_and_duplicate_aliases(session, la, tmp_path):
+    """CAMS-schema rows: one without a number is rejected with its reason; the same alias twice is one address."""
+    path = tmp_path / "cams.csv"
+    path.write_text(
+        "Number,NumSuffix,PreDir,PreType,StArticle,StreetName,PostType,PostDir,UnitType,UnitName,ZipCode,LegalComm,"
+        "PCITY1,PCITY2,PCITY3,AIN,SourceID,OBJECTID,lat,lon\n"
+        "132,,,,,LINCOLN,BOULEVARD,,,,90291,LOS ANGELES,VENICE,,,4243012006,1,11,34.0021,-118.4690\n"
+        "132,,,,,LINCOLN,BOULEVARD,,,,90291,LOS ANGELES,VENICE,,,4243012006,1,12,34.0021,-118.4690\n"
+        "132,,,HIGHWAY,,1,,,,,90291,LOS ANGELES,VENICE,,,4243012006,1,13,34.0021,-118.4690\n"
+        ",,,,,LINCOLN,BOULEVARD,,,,90291,LOS ANGELES,VENICE,,,4243012007,2,14,34.0025,-118.4692\n")
+    cams = la.addresses.source("cams")
+    source = dataclasses.replace(cams, mapping=dataclasses.replace(cams.mapping, paths=(path,)))
+    city = dataclasses.replace(la, addresses=AddressSettings((source,)))
+    report = load_addresses(session, city, report_dir=tmp_path, allow_shrink=True)
+    assert report.addresses == 2  # 132 LINCOLN BLVD and its alias 132 HIGHWAY 1, once each
+    assert [r.reason for r in report.rejected] == ["The row has a street but no house number."]
+    rows = session.execute(text("SELECT standardized, location_key FROM address_point WHERE city = 'la' ORDER BY 1")).all()
+    assert [r[0] for r in rows] == ["132 HIGHWAY 1, 90291", "132 LINCOLN BLVD, 90291"]
+    assert len({r[1] for r in rows}) == 1  # one point, two names
