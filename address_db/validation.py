@@ -196,7 +196,7 @@ class Validator:
             return result
         if best.score < VALID_SCORE or round(best.score - runner_up, 3) < MARGIN:
             result.status = "ambiguous"
-            result.candidates = ranked[:8]
+            result.candidates = self._labelled(session, ranked[:8])
             result.reason = _ambiguity_reason(parsed, ranked)
             if len(owners) > 1:
                 result.reason += (" The same address exists in more than one jurisdiction"
@@ -262,9 +262,14 @@ class Validator:
             result.suggestions = [replace(c, note=f"in the {self.home_name}, not {place.typed}") for c in suggestions
                                   if c.owner != place.agency]
             return result
-        result.suggestions = suggestions
+        result.suggestions = self._labelled(session, suggestions)
         result.reason = reason
         return result
+
+    def _labelled(self, session: Session, candidates: list[Candidate]) -> list[Candidate]:
+        """Candidates of another agency say so ("in the City of Santa Monica"), unless they say something already."""
+        return [replace(c, note=f"in the {_bare(self._owner_name(session, c.owner))}")
+                if c.owner is not None and not c.note else c for c in candidates]
 
     def _weigh_place(self, ranked: list[Candidate], place: PlaceEvidence) -> list[Candidate]:
         """Candidates of the agency the typed place names first."""

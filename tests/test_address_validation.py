@@ -137,3 +137,11 @@ def test_house_number_zero_is_a_street_without_a_number(session, validator):
     assert result.suggestions[0].text.startswith("W BELLEVUE AVE")
     crossing = validator.validate(session, "INTERSECTION of Bellevue Ave & Alvarado St")
     assert "INTERSECTION" not in (crossing.standardized or "") and crossing.standardized.startswith("BELLEVUE AVE AT")
+
+
+def test_a_neighbours_suggestions_say_whose_they_are(session, validator):
+    """Suggestions and candidates of another agency are labelled, never offered as if they were the city's."""
+    result = validator.validate(session, "1st St & Main St")
+    theirs = [c for c in result.suggestions if c.owner == "santa-monica"]
+    assert theirs and all(c.note == "in the City of Santa Monica" for c in theirs)
+    assert all(c.note is None for c in result.suggestions if c.owner is None)
