@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,8 @@ from address_db.normalize import (
     InvalidAddress, ParsedAddress, Street, parse_address, standardize_components, standardize_zipcode,
 )
 from app.city import (
-    PLACEHOLDER_MIN_ADDRESSES, AddressSettings, AddressSource, CityConfig, SourceMapping, requests_option,
+    PLACEHOLDER_MIN_ADDRESSES, AddressSettings, AddressSource, CityConfig, SourceMapping, file_names,
+    requests_option,
 )
 from app.errors import DataFileError, UserError
 from app.settings import PROJECT_ROOT
@@ -842,8 +844,10 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
     duplicates += merged
     offered = len(records) + sum(len(batch) for _, batch in lists)
     if not offered and not segments:
+        reasons = Counter(r.reason for r in rejected).most_common(1)
+        why = f", most for {reasons[0][0]!r} ({reasons[0][1]:,})" if reasons else ""
         raise DataFileError(
-            f"No usable address in {', '.join(p.name for p in settings.paths)} ({len(rejected)} rows rejected); "
+            f"No usable address in {file_names(settings.paths)} ({len(rejected):,} rows rejected{why}); "
             "check the field mapping and the where filter. The address database was not changed."
         )
     previous = session.execute(text(

@@ -25,6 +25,7 @@ import pyproj
 from app.catalogue import Catalogue, parse_catalogue
 from app.channels import DEFAULT_CHANNELS, SETTINGS as CHANNEL_SETTINGS, ChannelVocabulary, parse_channels
 from app.errors import ConfigError, UserError
+from app.service_requests.states import STATES
 
 #: The roles a boundary layer can play for a city.
 LAYER_ROLES = ("jurisdiction", "agencies", "wards", "districts")
@@ -174,6 +175,14 @@ class SourceMapping:
     fields: Mapping[str, str]
     where: FieldFilter | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def file_names(paths: tuple[Path, ...] | list[Path]) -> str:
+    """The files of a source for a message: all their names when few, else how many and the first and last."""
+    names = [p.name for p in paths]
+    if len(names) <= 3:
+        return ", ".join(names)
+    return f"{len(names)} files ({names[0]} ... {names[-1]})"
 
 
 #: The kinds of address source and the rank each takes unless the city file gives one
@@ -694,6 +703,13 @@ class _CityParser:
                     or value < (1 if whole else 0)):
                 raise self.fail("requests", f"{key} must be " + ("a whole number, 1 or more" if whole
                                                                  else "a number of metres, 0 or more"))
+        status_map = mapping.options.get("status_map", {})
+        if not isinstance(status_map, dict):
+            raise self.fail("requests.status_map", "must be a table of source status = state")
+        for source, state in status_map.items():
+            if state not in STATES:
+                raise self.fail("requests.status_map", f"maps {source!r} to {state!r}, which is not a request state; "
+                                                       f"use one of {', '.join(STATES)}")
         return mapping
 
     def reports(self, raw: Mapping[str, Any]) -> ReportSettings:

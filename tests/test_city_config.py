@@ -63,6 +63,9 @@ def test_a_minimal_city_needs_no_code(tmp_path):
         (("[jurisdiction]", "[intake]\nduplicate_days = -1\n[jurisdiction]"), "duplicate_days must be a positive"),
         (("[jurisdiction]", "[[services]]\ncode = \"x\"\ndepartment = \"nope\"\n[jurisdiction]"),
          "names department 'nope'"),
+        (("[jurisdiction]", '[requests]\nsources = ["h.csv"]\n[requests.fields]\nsource_id = "Id"\n'
+                            '[requests.status_map]\n"Closed" = "closed"\n[jurisdiction]'),
+         r"\[requests.status_map\] maps 'Closed' to 'closed', which is not a request state; use one of submitted"),
     ],
 )
 def test_mistakes_are_named_with_their_fix(tmp_path, change, message):

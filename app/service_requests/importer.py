@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 from address_db.normalize import InvalidAddress, parse_address, standardize_zipcode
 from app.catalogue import Service
 from app.city import (
-    PLACEHOLDER_MIN_ADDRESSES, PLACEHOLDER_MIN_REQUESTS, CityConfig, SourceMapping, requests_option,
+    PLACEHOLDER_MIN_ADDRESSES, PLACEHOLDER_MIN_REQUESTS, CityConfig, SourceMapping, file_names,
+    requests_option,
 )
 from app.errors import DataFileError, UserError
 from app.service_requests.catalogue import active_services
@@ -190,7 +191,8 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame["requested_at"] = local_datetimes(frame["requested_at"], formats, city.timezone)
     reject(frame["requested_at"].isna(), "no readable creation date")
     for column in ("updated_at", "closed_at"):
-        frame[column] = local_datetimes(frame[column], formats, city.timezone) if column in frame else pd.NaT
+        frame[column] = (local_datetimes(frame[column], formats, city.timezone) if column in frame
+                         else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"))
 
     service = frame["service_name"].map(lambda name: by_source_name.get(name))
     reject(service.isna(), "a service that is not in the catalogue")
@@ -517,6 +519,36 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
     return report
 
 
+def refuse_one_point_history(session: Session, city: str, rows: pd.DataFrame, mapping: SourceMapping,
+                             min_requests: int) -> None:
+    """Refuse a history whose every located request would be at one point: its coordinates are not locations.
+
+    Placeholder detection would flag them all and leave the maps empty without a word;
+    the mapping (or the export) is wrong, and the person loading it must hear so. A file
+    of requests at one point added to a history located elsewhere is not refused: its
+    rows are placeholders among real locations, and are flagged as such.
+    """
+    located = rows[["lon", "lat"]].dropna()
+    if len(located) < max(2, min_requests) or len(located.drop_duplicates()) > 1:
+        return
+    lon, lat = located.iloc[0]
+    elsewhere = session.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM service_request WHERE city = :city AND geom IS NOT NULL "
+        "AND NOT ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 1) "
+        "AND source_id <> ALL(:ids))"),
+        {"city": city, "lon": float(lon), "lat": float(lat), "ids": rows["source_id"].tolist()}).scalar()
+    if elsewhere:
+        return
+    fields = dict(mapping.fields)
+    raise UserError(
+        f"Every one of the {len(located):,} located rows of {file_names(mapping.paths)} is at the same point "
+        f"(latitude {lat:.5f}, longitude {lon:.5f}), so the columns mapped as latitude ({fields.get('latitude')!r}) and longitude "
+        f"({fields.get('longitude')!r}) in [requests.fields] do not hold the requests' locations. Map the columns "
+        "that do, or remove latitude and longitude from [requests.fields] to import the requests without points. "
+        "Nothing was imported."
+    )
+
+
 def import_history(session: Session, city: CityConfig, mapping: SourceMapping | None = None,
                    report_dir: Path = DEFAULT_REPORT_DIR) -> ImportReport:
     """Import the request history of ``city`` (its configured sources, or ``mapping``); commits once.
@@ -539,6 +571,7 @@ def import_history(session: Session, city: CityConfig, mapping: SourceMapping | 
         raise UserError("The service catalogue is empty: run `flask services sync` first.")
     frame = read_history(mapping)
     rows, rejected = prepare_rows(frame, city, services)
+    refuse_one_point_history(session, city.key, rows, mapping, min_requests)
     report = ImportReport(city.key, len(frame), 0, 0, rejected, without_location=int(rows["lon"].isna().sum()),
                           due_from_source=int((rows["due_source"] == "source").sum()),
                           due_from_catalogue=int((rows["due_source"] == "catalogue").sum()))
