@@ -278,3 +278,25 @@ def test_bad_import_numbers_are_one_sentence(tmp_path, numbers, message):
     cities, data = write_city(tmp_path, numbers)
     with pytest.raises(ConfigError, match=message):
         load_city(KEY, cities, data)
+
+
+def test_a_location_the_source_corrected_is_taken_on_the_next_import(session, imported, tmp_path):
+    """A flagged placeholder row that the city's export later gives a real point moves there, with its ward;
+    a request relocated here keeps its address point."""
+    city, _ = imported
+    rows = history()
+    corrected = (-71.083, 42.306)  # in ward 2
+    for row in rows:
+        if row[0] == "PX10":
+            row[-3], row[-2] = f"{corrected[1]:.7f}", f"{corrected[0]:.7f}"
+    with open(city.requests.paths[0], "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    import_history(session, city, report_dir=tmp_path)
+    fixed = request(session, "PX10")
+    assert (fixed.location_quality, fixed.ward_key, fixed.in_jurisdiction) == ("source", "2", True)
+    assert session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :i"),
+                           {"i": fixed.id}).one() == pytest.approx(corrected, abs=1e-6)
+    assert request(session, "PX11").location_quality == "placeholder"
+    assert request(session, "PK10").location_quality == "relocated"

@@ -293,6 +293,16 @@ def _stage_point_areas(session: Session, city: str) -> None:
     session.execute(text("ANALYZE request_stage_areas"))
 
 
+#: A re-imported row whose source point moved (and that was not relocated off a placeholder here).
+_SOURCE_MOVED = ("(service_request.location_quality <> 'relocated' "
+                 "AND EXCLUDED.geom IS DISTINCT FROM service_request.geom)")
+#: The columns of a request's location, and what a moved source point sets them to.
+_LOCATION_COLUMNS = (("geom", "EXCLUDED.geom"), ("location_quality", "EXCLUDED.location_quality"),
+                     ("in_jurisdiction", "EXCLUDED.in_jurisdiction"), ("agency_key", "EXCLUDED.agency_key"),
+                     ("ward_key", "EXCLUDED.ward_key"), ("district_key", "EXCLUDED.district_key"),
+                     ("address_id", "NULL"))
+
+
 def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
     counts = session.execute(text(
         f"""
@@ -319,7 +329,11 @@ def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
                 -- the city's own due date is the source's state too; a computed one stays as first promised
                 due_at = CASE WHEN EXCLUDED.due_source = 'source' THEN EXCLUDED.due_at ELSE service_request.due_at END,
                 due_source = CASE WHEN EXCLUDED.due_source = 'source' THEN 'source'
-                                  ELSE service_request.due_source END
+                                  ELSE service_request.due_source END,
+                -- a location the source corrected is taken with its areas; a request moved off a
+                -- placeholder here keeps its address point (fix_placeholders runs again after this)
+                {", ".join(f"{column} = CASE WHEN {_SOURCE_MOVED} THEN {value} ELSE service_request.{column} END"
+                           for column, value in _LOCATION_COLUMNS)}
             RETURNING id, (xmax = 0) AS inserted
         ), events AS (
             INSERT INTO request_event (request_id, actor, kind, to_status, note, public, data)
