@@ -343,3 +343,20 @@ def test_first_admin_from_the_command_line(app, session):
                         input="graffiti crew passphrase\n")
     assert bad.exit_code != 0 and "department" in bad.output
     assert runner.invoke(args=["users", "reset-password", "ghost", "--password-stdin"], input="x\n").exit_code != 0
+
+
+def test_only_staff_who_file_requests_get_the_staff_search_radius(client, client_as, ocb_request, session, la):
+    lon, lat = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :id"),
+                               {"id": ocb_request.id}).one()
+    # about 550 m north: beyond the public radius, within the staff one
+    assert la.intake.duplicate_radius_public_m < 550 < la.intake.duplicate_radius_staff_m
+    url = f"/api/requests/nearby?service=graffiti&lon={lon}&lat={lat + 0.005}"
+
+    def found(who, query: str) -> bool:
+        response = who.get(url + query)
+        assert response.status_code == 200
+        return ocb_request.public_ref in [n["reference"] for n in response.get_json()["nearby"]]
+
+    assert not found(client, "") and not found(client, "&staff=1")  # anonymous: the flag is ignored
+    assert not found(client_as("analyst"), "&staff=1")  # staff who do not file requests: the public radius too
+    assert found(client_as("intake"), "&staff=1")

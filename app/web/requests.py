@@ -135,7 +135,9 @@ def nearby():
     service_code = request.args.get("service", "")
     if not re.fullmatch(r"[a-z0-9-]{1,64}", service_code):
         abort(400, "Name the service by its code, e.g. ?service=graffiti.")
-    radius = s.city.intake.radius(staff=bool(request.args.get("staff")))
+    # The wider staff radius (?staff=1, sent by the staff intake form) only for staff who may file requests;
+    # anyone else gets the public radius: the flag is ignored rather than refused, the answer stays useful.
+    radius = s.city.intake.radius(staff=bool(request.args.get("staff")) and allowed("requests.create"))
     found = nearby_open_requests(db_session(), s.city.key, service_code, lon, lat, radius, days=s.city.intake.duplicate_days)
     return jsonify(nearby=[{
         "reference": n.public_ref, "service": n.service_name, "status": STATE_LABELS[n.status],
