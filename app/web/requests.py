@@ -178,6 +178,7 @@ def status(reference: str):
     original = session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None
     return render_template("status.html", city=s.city, r=found, notes=notes, label=STATE_LABELS[found.status],
                            place=_approximate(found.address), original=original,
+                           details=may_read_details(None, found),  # what the public may read, whoever looks
                            new=request.args.get("new") == "1")
 
 
