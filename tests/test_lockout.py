@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from app.accounts import throttle
 from app.accounts.models import AuditEntry, StaffUser
@@ -148,3 +148,17 @@ def test_administrators_see_lock_events_in_the_audit_log(app, admin_client, sess
     assert admin_client.post(f"/admin/users/{victim}", data={"action": "unlock"}).status_code == 303
     assert "login.unlocked" in admin_client.get("/admin/audit?kind=login").get_data(as_text=True)
     assert _post_login(attacker, victim, PASSWORD, ATTACKER).status_code == 303  # the lock is lifted
+
+
+def test_a_lock_runs_out_and_says_so(session):
+    username = make_user(session, "intake")
+    for _ in range(throttle.MAX_FAILURES + 1):
+        with pytest.raises(LoginRefused):
+            authenticate(session, "la", username, WRONG, ip=ATTACKER)
+    with pytest.raises(LoginRefused):
+        authenticate(session, "la", username, PASSWORD, ip=ATTACKER)
+    session.execute(text("UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE user_id = "
+                         "(SELECT id FROM staff_user WHERE city = 'la' AND username = :u) AND locked_until IS NOT NULL"),
+                    {"u": username})
+    assert authenticate(session, "la", username, PASSWORD, ip=ATTACKER).username == username
+    assert "login.unlocked" in _actions(session, username)

@@ -62,7 +62,8 @@ def begin_attempt(session: Session, user: StaffUser, client: str, ip: str | None
     allowed = True
     for bucket in buckets:  # always in this order, so that concurrent attempts cannot deadlock
         row = _locked_row(session, user.id, bucket)
-        if row.locked_until is not None and row.locked_until <= now or row.first_at < now - WINDOW:
+        expired = row.locked_until <= now if row.locked_until is not None else row.first_at < now - WINDOW
+        if expired:  # a lock that ran out, or failures older than the window: start counting afresh
             if row.locked_until is not None:
                 audit.record(session, user.city, "system", "login.unlocked", user.username, ip,
                              client=_kind(bucket), reason="lock expired")

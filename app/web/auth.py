@@ -37,7 +37,7 @@ def known_devices() -> dict[int, str]:
         return {}
     if not isinstance(stored, dict):
         return {}
-    return {int(k): v for k, v in stored.items() if isinstance(k, str) and k.isdigit() and isinstance(v, str)}
+    return {int(k): v for k, v in stored.items() if isinstance(k, str) and k.isascii() and k.isdigit() and isinstance(v, str)}
 
 
 def _remember_device(response: Response, user: StaffUser) -> None:
