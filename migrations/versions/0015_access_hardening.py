@@ -41,6 +41,7 @@ def upgrade() -> None:
     op.drop_column("staff_user", "locked_until")
 
     op.add_column("service_request", sa.Column("idempotency_scope", sa.Text(), nullable=True))
+    op.drop_index("service_request_idempotency", table_name="service_request")  # first: split keys may repeat
     op.execute("""
         UPDATE service_request
         SET idempotency_scope = CASE WHEN idempotency_key ~ '^open311:[0-9]+:'
@@ -51,7 +52,6 @@ def upgrade() -> None:
                                    ELSE idempotency_key END
         WHERE idempotency_key IS NOT NULL
     """)
-    op.drop_index("service_request_idempotency", table_name="service_request")
     op.create_index("service_request_idempotency", "service_request", ["city", "idempotency_scope", "idempotency_key"],
                     unique=True, postgresql_where=sa.text("idempotency_key IS NOT NULL"))
     op.create_check_constraint("idempotency_key_scoped", "service_request",
