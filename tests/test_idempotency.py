@@ -67,3 +67,44 @@ def test_api_clients_keys_are_their_own_and_not_the_web_forms(client, session):
     for forged in (f"open311:{second.id}:retry-1", "retry-1"):
         reference = _reference(client.post("/report/graffiti", data={**FORM, "idempotency_key": forged}))
         assert reference not in (first_id, second_id)
+
+
+def test_migration_0015_splits_open311_keys_into_their_scope_and_back(database):
+    """Two Open311 clients' same key, stored as open311:<id>:<key> before 0015, become one key in two scopes."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from app.database import alembic_config, upgrade
+
+    name = f"{database.engine.url.database}_m15"
+    server = create_engine(database.engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(database.engine.url.set(database=name))
+    row = text("INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, "
+               "response_method, description, attributes, location_quality, requested_at, updated_at, source, "
+               "idempotency_key) VALUES ('la', :ref, 'graffiti', 'Graffiti', 'submitted', 'web', 'none', '', '{}', "
+               "'none', now(), now(), 'intake', :key)")
+    keys = {"R1": "form-1", "R2": "open311:3:abc", "R3": "open311:4:abc", "R4": None}
+    try:
+        upgrade(engine, "0014")
+        with engine.begin() as conn:
+            for ref, key in keys.items():
+                conn.execute(row, {"ref": ref, "key": key})
+        upgrade(engine, "0015")
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT public_ref, idempotency_scope, idempotency_key FROM service_request "
+                                       "ORDER BY public_ref")).all()
+        assert [tuple(r) for r in stored] == [("R1", "legacy", "form-1"), ("R2", "open311:3", "abc"),
+                                              ("R3", "open311:4", "abc"), ("R4", None, None)]
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0014")
+        with engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT public_ref, idempotency_key FROM service_request")).all()) == keys
+    finally:
+        engine.dispose()
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
