@@ -162,3 +162,13 @@ def test_a_lock_runs_out_and_says_so(session):
                     {"u": username})
     assert authenticate(session, "la", username, PASSWORD, ip=ATTACKER).username == username
     assert "login.unlocked" in _actions(session, username)
+
+
+def test_refused_guesses_do_not_count_against_other_clients(session, monkeypatch):
+    """Hammering on from a locked address is refused without counting: it cannot close the account to others."""
+    monkeypatch.setattr(throttle, "MAX_UNKNOWN_FAILURES", throttle.MAX_FAILURES + 2)
+    username = make_user(session, "intake")
+    for _ in range(throttle.MAX_FAILURES + 10):
+        with pytest.raises(LoginRefused):
+            authenticate(session, "la", username, WRONG, ip=ATTACKER)
+    assert authenticate(session, "la", username, PASSWORD, ip="192.0.2.50").username == username

@@ -44,6 +44,7 @@ class Attempt:
 
     user_id: int
     buckets: tuple[str, ...]
+    counts: tuple[int, ...]  # attempts in each bucket, this one included
     allowed: bool
 
 
@@ -60,7 +61,10 @@ def begin_attempt(session: Session, user: StaffUser, client: str, ip: str | None
     buckets = (client,) if client.startswith("device:") else (client, UNKNOWN_CLIENTS)
     now = datetime.now(timezone.utc)
     allowed = True
+    counts = []
     for bucket in buckets:  # always in this order, so that concurrent attempts cannot deadlock
+        if not allowed:
+            break  # refused by the client's own lock: not counted against the others
         row = _locked_row(session, user.id, bucket)
         expired = row.locked_until <= now if row.locked_until is not None else row.first_at < now - WINDOW
         if expired:  # a lock that ran out, or failures older than the window: start counting afresh
@@ -68,24 +72,28 @@ def begin_attempt(session: Session, user: StaffUser, client: str, ip: str | None
                 audit.record(session, user.city, "system", "login.unlocked", user.username, ip,
                              client=_kind(bucket), reason="lock expired")
             row.attempts, row.first_at, row.locked_until = 0, now, None
-        if row.locked_until is not None:
-            allowed = False
-            continue
-        row.attempts += 1
-        if row.attempts > _limit(bucket):  # the limit's worth of attempts are already being checked
-            _lock(session, user, row, now, ip)
-            allowed = False
+        if row.locked_until is None:
+            row.attempts += 1
+            if row.attempts > _limit(bucket):  # the limit's worth of attempts are already being checked
+                _lock(session, user, row, now, ip)
+        allowed = row.locked_until is None
+        counts.append(row.attempts)
     if not allowed:
         audit.record(session, user.city, user.username, "login.refused_locked", user.username, ip,
                      client=_kind(client))
     session.commit()
-    return Attempt(user.id, buckets, allowed)
+    return Attempt(user.id, buckets[:len(counts)], tuple(counts), allowed)
 
 
 def end_attempt(session: Session, user: StaffUser, attempt: Attempt, succeeded: bool, ip: str | None = None) -> None:
-    """Record the outcome of a checked attempt: a success clears the client's count, a failure may lock; commits."""
+    """Record the outcome of a checked attempt: a success clears the client's count, a failure may lock.
+
+    The caller commits (with its audit entry).
+    """
     now = datetime.now(timezone.utc)
-    for bucket in attempt.buckets:
+    for bucket, count in zip(attempt.buckets, attempt.counts):
+        if not succeeded and count < _limit(bucket):
+            continue  # counted already; nothing to lock yet
         row = _locked_row(session, user.id, bucket)
         if succeeded:
             if bucket == UNKNOWN_CLIENTS:
@@ -94,7 +102,6 @@ def end_attempt(session: Session, user: StaffUser, attempt: Attempt, succeeded: 
                 session.delete(row)
         elif row.locked_until is None and row.attempts >= _limit(bucket):
             _lock(session, user, row, now, ip)
-    session.commit()
 
 
 def unlock(session: Session, user: StaffUser, actor: str, ip: str | None = None) -> int:

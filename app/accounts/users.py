@@ -202,7 +202,8 @@ def check_current_password(session: Session, user: StaffUser, password: str, ip:
     if not right:
         audit.record(session, user.city, user.username, "login.failure", user.username, ip,
                      reason="wrong current password")
-        session.commit()
+    session.commit()
+    if not right:
         raise AccountError("The current password is not right.")
 
 
