@@ -148,7 +148,7 @@ def test_only_supervisors_reassign(client_as, ocb_request, session):
 def test_council_members_read_their_ward_without_personal_data(client_as, ocb_request, session):
     own = client_as("council", area_role="wards", area_key="13")
     page = own.get(f"/staff/requests/{ocb_request.public_ref}").get_data(as_text=True)
-    assert "Tagging on the wall" in page
+    assert "Tagging on the wall" not in page  # the requester's own words: for roles with requests.contact
     assert all(value not in page for value in CONTACT.values())
     assert own.post(f"/staff/requests/{ocb_request.public_ref}",
                     data={"action": "note", "note": "hello"}).status_code == 403  # read-only
@@ -239,11 +239,8 @@ def test_brute_force_login_locks_the_account(client, session, app):
     locked = client.post("/login", data={"username": username, "password": PASSWORD})
     assert locked.status_code == 400  # even the right password waits now
     assert "locked for a while" in locked.get_data(as_text=True)
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-    session.refresh(user)
-    assert user.locked_until is not None
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.target == username)).all()
-    assert actions.count("login.failure") == 6 and "login.locked" in actions
+    assert actions.count("login.failure") == 5 and "login.locked" in actions and "login.refused_locked" in actions
     # An unknown name gets the same answer as a wrong password.
     unknown = client.post("/login", data={"username": "no-such-user", "password": "guess-guess-guess"})
     assert unknown.get_data(as_text=True).count("locked for a while") == 1
@@ -346,3 +343,20 @@ def test_first_admin_from_the_command_line(app, session):
                         input="graffiti crew passphrase\n")
     assert bad.exit_code != 0 and "department" in bad.output
     assert runner.invoke(args=["users", "reset-password", "ghost", "--password-stdin"], input="x\n").exit_code != 0
+
+
+def test_only_staff_who_file_requests_get_the_staff_search_radius(client, client_as, ocb_request, session, la):
+    lon, lat = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :id"),
+                               {"id": ocb_request.id}).one()
+    # about 550 m north: beyond the public radius, within the staff one
+    assert la.intake.duplicate_radius_public_m < 550 < la.intake.duplicate_radius_staff_m
+    url = f"/api/requests/nearby?service=graffiti&lon={lon}&lat={lat + 0.005}"
+
+    def found(who, query: str) -> bool:
+        response = who.get(url + query)
+        assert response.status_code == 200
+        return ocb_request.public_ref in [n["reference"] for n in response.get_json()["nearby"]]
+
+    assert not found(client, "") and not found(client, "&staff=1")  # anonymous: the flag is ignored
+    assert not found(client_as("analyst"), "&staff=1")  # staff who do not file requests: the public radius too
+    assert found(client_as("intake"), "&staff=1")

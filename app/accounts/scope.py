@@ -42,3 +42,10 @@ def may(user: StaffUser | None, permission: str, request: ServiceRequest | None 
     if user is None or not role_allows(user.role, permission):
         return False
     return request is None or in_scope(user, request)
+
+
+def may_read_details(user: StaffUser | None, request: ServiceRequest) -> bool:
+    """Whether ``user`` may read ``request``'s description and location note: the requester's own words,
+    where names and phone numbers happen. Roles with requests.contact may; others (council, planners,
+    analysts, the public) only once a staff member marked them public."""
+    return bool(request.details_public) or may(user, "requests.contact", request)

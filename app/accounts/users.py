@@ -9,21 +9,19 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.accounts import audit
+from app.accounts import audit, throttle
 from app.accounts.models import StaffSession, StaffUser
 from app.accounts.passwords import check_password_rule, hash_password, needs_rehash, verify_password
 from app.accounts.roles import ROLES
 from app.errors import UserError
 
-#: Failed logins in a row that lock an account, and for how long.
-MAX_FAILURES = 5
-LOCK_DURATION = timedelta(minutes=15)
 #: A session ends after this long without use, and in any case after the second duration.
 IDLE_TIMEOUT = timedelta(hours=2)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
@@ -132,7 +130,7 @@ def set_password(session: Session, user: StaffUser, password: str, actor: str, i
     check_password_rule(password, user.username)
     user.password_hash = hash_password(password)
     user.password_changed_at = func.now()
-    user.failed_logins, user.locked_until = 0, None
+    throttle.unlock(session, user, actor, ip)
     end_sessions(session, user)
     audit.record(session, user.city, actor, "user.password", user.username, ip)
 
@@ -155,44 +153,63 @@ def find_user(session: Session, city: str, username: str) -> StaffUser | None:
                                                   StaffUser.username == (username or "").strip().lower()[:64]))
 
 
-def authenticate(session: Session, city: str, username: str, password: str, ip: str | None = None) -> StaffUser:
+def authenticate(session: Session, city: str, username: str, password: str, ip: str | None = None,
+                 devices: Mapping[int, str] | None = None) -> StaffUser:
     """The user if the password is right and the account may log in; commits the outcome either way.
 
-    After :data:`MAX_FAILURES` failures in a row the account is locked for
-    :data:`LOCK_DURATION`; the message is the same for a wrong name, a wrong password
-    and a locked account, so a guesser learns nothing.
+    Attempts are counted per account and client (:mod:`app.accounts.throttle`): ``devices``
+    maps user ids to the device ids of the browser's verified device cookie, else the
+    client is ``ip``. The password hash is checked in every case (against a dummy hash for an
+    unknown name, and for a locked client too, the outcome then ignored), and the message is
+    the same, so that neither the answer nor its time tells a guesser which case it was.
     """
-    refused = LoginRefused("The username or password is not right, or the account is locked for a while. "
-                           "Ask an administrator if you cannot log in.")
     name = (username or "").strip().lower()[:64]
     user = find_user(session, city, name) if name else None
-    password = password if isinstance(password, str) else ""
-    now = datetime.now(timezone.utc)
+    password = (password if isinstance(password, str) else "")[:1024]
     if user is None:
-        verify_password(None, password)  # same time as a real check
+        verify_password(None, password)
         audit.record(session, city, name or "-", "login.failure", name or None, ip, reason="unknown user")
         session.commit()
-        raise refused
-    if user.locked_until is not None and user.locked_until > now:
-        audit.record(session, city, user.username, "login.failure", user.username, ip, reason="locked")
+        raise _refused()
+    attempt = throttle.begin_attempt(session, user, throttle.client_key(ip, (devices or {}).get(user.id)), ip)
+    right = verify_password(user.password_hash, password)  # also when refused: the same time
+    if not attempt.allowed:
+        raise _refused()
+    if not right or not user.active:
+        throttle.end_attempt(session, user, attempt, succeeded=False, ip=ip)
+        audit.record(session, city, user.username, "login.failure", user.username, ip,
+                     reason="wrong password" if not right else "inactive")
         session.commit()
-        raise refused
-    if not verify_password(user.password_hash, password[:1024]) or not user.active:
-        reason = "inactive" if user.active is False else "wrong password"
-        if reason == "wrong password":
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until, user.failed_logins = now + LOCK_DURATION, 0
-                audit.record(session, city, user.username, "login.locked", user.username, ip,
-                             minutes=int(LOCK_DURATION.total_seconds() // 60))
-        audit.record(session, city, user.username, "login.failure", user.username, ip, reason=reason)
-        session.commit()
-        raise refused
+        raise _refused()
+    throttle.end_attempt(session, user, attempt, succeeded=True, ip=ip)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    user.last_login_at = datetime.now(timezone.utc)
     audit.record(session, city, user.username, "login.success", user.username, ip)
     return user
+
+
+def check_current_password(session: Session, user: StaffUser, password: str, ip: str | None = None,
+                           devices: Mapping[int, str] | None = None) -> None:
+    """Raise :class:`AccountError` unless ``password`` is ``user``'s; limited like logins (the same counts); commits."""
+    password = (password if isinstance(password, str) else "")[:1024]
+    attempt = throttle.begin_attempt(session, user, throttle.client_key(ip, (devices or {}).get(user.id)), ip)
+    right = verify_password(user.password_hash, password)
+    if not attempt.allowed:
+        raise AccountError("Too many wrong passwords: the password cannot be checked from here for "
+                           f"{int(throttle.LOCK_DURATION.total_seconds() // 60)} minutes. Try again later.")
+    throttle.end_attempt(session, user, attempt, succeeded=right, ip=ip)
+    if not right:
+        audit.record(session, user.city, user.username, "login.failure", user.username, ip,
+                     reason="wrong current password")
+    session.commit()
+    if not right:
+        raise AccountError("The current password is not right.")
+
+
+def _refused() -> LoginRefused:
+    return LoginRefused("The username or password is not right, or the account is locked for a while. "
+                        "Ask an administrator if you cannot log in.")
 
 
 def start_session(session: Session, user: StaffUser, ip: str | None = None) -> str:

@@ -43,7 +43,7 @@ _REQUEST_COLUMNS = f"""
     (SELECT e.note FROM request_event e WHERE e.request_id = r.id AND e.public AND e.note IS NOT NULL
      ORDER BY e.at DESC, e.id DESC LIMIT 1),
     r.service_name, r.service_code,
-    CASE WHEN CAST(:publish AS boolean) THEN nullif(r.description, '') END,
+    CASE WHEN CAST(:publish AS boolean) OR r.details_public THEN nullif(r.description, '') END,
     d.name,
     'Expected within ' || r.service_level || '.',
     to_char(r.requested_at, {_W3C_FORMAT}), to_char(r.updated_at, {_W3C_FORMAT}), to_char(r.due_at, {_W3C_FORMAT}),

@@ -77,7 +77,8 @@ def submit(session: Session, city: CityConfig, validator: Validator, client: Cal
         lon=values.get("long"), lat=values.get("lat"),
         first_name=values.get("first_name"), last_name=values.get("last_name"), email=values.get("email"),
         phone=values.get("phone"), response_method="email" if values.get("email") else "none",
-        media_url=values.get("media_url"), idempotency_key=f"open311:{client.id}:{key}" if key else None,
+        media_url=values.get("media_url"), idempotency_key=key or None,
+        idempotency_scope=f"open311:{client.id}",
         actor="public", client=f"open311:{client.id}",
     )
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -68,6 +69,9 @@ class RequestInput:
     response_method: str = "none"
     media_url: str | None = None
     idempotency_key: str | None = None
+    # Whose key it is: "web:<session scope>", "open311:<client id>", or "direct" for callers in this
+    # process (command line, tests); the same key in another scope is another request.
+    idempotency_scope: str = "direct"
     actor: str = "public"
     client: str | None = None  # the application that filed it (e.g. an Open311 API client), kept in the history
     requested_at: datetime | None = None
@@ -117,7 +121,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
             isinstance(data.idempotency_key, str) and _IDEMPOTENCY_KEY.fullmatch(data.idempotency_key)):
         raise IntakeError("idempotency_key", "An idempotency key is 1 to 200 printable characters.")
     if data.idempotency_key:
-        existing = _by_idempotency_key(session, city.key, data.idempotency_key)
+        existing = _by_idempotency_key(session, city.key, data.idempotency_scope, data.idempotency_key)
         if existing is not None:
             if (existing.service_code, existing.description) != (data.service_code, _description(data.description)):
                 raise IntakeError("idempotency_key", "This form was already sent for another request; "
@@ -146,13 +150,15 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         ward_key=location.ward, district_key=location.district, requested_at=requested_at, updated_at=now,
         due_at=due_at(requested_at, service.service_level, city.tz), service_level=service.service_level.describe(),
         due_source="catalogue", media_url=_media_url(data.media_url), source="intake", idempotency_key=data.idempotency_key,
+        idempotency_scope=data.idempotency_scope if data.idempotency_key else None,
     )
     try:
         with session.begin_nested():
             session.add(request)
             session.flush()
     except IntegrityError:
-        existing = _by_idempotency_key(session, city.key, data.idempotency_key) if data.idempotency_key else None
+        existing = (_by_idempotency_key(session, city.key, data.idempotency_scope, data.idempotency_key)
+                    if data.idempotency_key else None)
         if existing is None:
             raise
         return CreatedRequest(existing, [], created=False)  # the same submission, retried at the same moment
@@ -403,5 +409,12 @@ def _zip(result: ValidationResult) -> str | None:
     return match.group(1) if match else None
 
 
-def _by_idempotency_key(session: Session, city: str, key: str) -> ServiceRequest | None:
-    return session.scalar(select(ServiceRequest).where(ServiceRequest.city == city, ServiceRequest.idempotency_key == key))
+def new_idempotency_key() -> str:
+    """A key for one form: 128 random bits, so that nobody can guess another's."""
+    return secrets.token_urlsafe(16)
+
+
+def _by_idempotency_key(session: Session, city: str, scope: str | None, key: str) -> ServiceRequest | None:
+    return session.scalar(select(ServiceRequest).where(ServiceRequest.city == city,
+                                                       ServiceRequest.idempotency_scope == scope,
+                                                       ServiceRequest.idempotency_key == key))

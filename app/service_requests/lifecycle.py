@@ -118,6 +118,20 @@ def add_note(session: Session, request: ServiceRequest, actor: str, note: str, p
     session.commit()
 
 
+def set_details_public(session: Session, request: ServiceRequest, actor: str, public: bool) -> None:
+    """Mark the request's description and location note fit for every role and the public (or private again).
+
+    Only staff who may read them (requests.contact) should decide; the views check that.
+    """
+    if request.details_public == public:
+        return
+    request.details_public = public
+    _record(session, request, actor, "details_public" if public else "details_private",
+            "Description and location note made public." if public else "Description and location note made private.")
+    request.updated_at = datetime.now(timezone.utc)
+    session.commit()
+
+
 def overdue(session: Session, city: str, department: str | None = None,
             now: datetime | None = None) -> list[ServiceRequest]:
     """Open requests past their due date, most overdue first."""

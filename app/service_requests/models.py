@@ -79,8 +79,10 @@ class ServiceRequest(Base):
                         "'relocated')", name="location_quality_known"),
         UniqueConstraint("public_ref"),
         Index("service_request_source", "city", "source_id", unique=True, postgresql_where=text("source_id IS NOT NULL")),
-        Index("service_request_idempotency", "city", "idempotency_key", unique=True,
+        # Keys are the session's or the API client's own (migration 0015): one per (scope, key).
+        Index("service_request_idempotency", "city", "idempotency_scope", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),
+        CheckConstraint("idempotency_key IS NULL OR idempotency_scope IS NOT NULL", name="idempotency_key_scoped"),
         Index("service_request_geom_idx", "geom", postgresql_using="gist"),
         Index("service_request_open_service", "city", "service_code", "requested_at", postgresql_where=text("is_open")),
         # Reports (migration 0009): index-only scans read what a report needs and no more.
@@ -140,6 +142,11 @@ class ServiceRequest(Base):
     source: Mapped[str] = mapped_column(String(16), default="intake")
     source_id: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(Text)
+    # Whose key it is: "web:<session scope>" or "open311:<client id>" (migration 0015).
+    idempotency_scope: Mapped[str | None] = mapped_column(Text)
+    # The description and location note are the requester's own words (names, phone numbers
+    # happen): only roles with requests.contact see them, unless staff marked them public (0015).
+    details_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class RequestContact(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.accounts import audit
+from app.accounts import audit, throttle
 from app.accounts.roles import ROLES
 from app.accounts.users import (UserFields, confirmed, create_user, find_user, list_users, parse_area, set_password,
                                 update_user)
@@ -57,13 +57,14 @@ def users():
         else:
             return redirect(url_for("admin.users"), code=303)
     return render_template("admin_users.html", city=city, users=list_users(session, city.key), error=error,
-                           form=request.form, **_choices()), (400 if error else 200)
+                           locked=throttle.locked_user_ids(session, city.key), form=request.form,
+                           **_choices()), (400 if error else 200)
 
 
 @bp.route("/users/<username>", methods=["GET", "POST"])
 @requires("users.manage")
 def user_edit(username: str):
-    """Change a user's role, scope or access, or set a new password."""
+    """Change a user's role, scope or access, set a new password, or lift the user's login locks."""
     session = db_session()
     city = services().city
     user = find_user(session, city.key, username)
@@ -76,6 +77,8 @@ def user_edit(username: str):
             if request.form.get("action") == "password":
                 password = confirmed(request.form.get("password", ""), request.form.get("repeat", ""))
                 set_password(session, user, password, actor=actor.username, ip=client_ip())
+            elif request.form.get("action") == "unlock":
+                throttle.unlock(session, user, actor=actor.username, ip=client_ip())
             else:
                 fields = _fields_from_form()
                 if user.id == actor.id and (fields.role != "admin" or not fields.active):
@@ -88,6 +91,7 @@ def user_edit(username: str):
         else:
             return redirect(url_for("admin.user_edit", username=user.username, saved=1), code=303)
     return render_template("admin_user_edit.html", city=city, user=user, error=error,
+                           locks=throttle.active_locks(session, user),
                            saved=request.args.get("saved") == "1", **_choices()), (400 if error else 200)
 
 

@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+import secrets
 
-from app.accounts.users import LoginRefused, authenticate, confirmed, end_session, set_password, start_session
-from app.accounts.passwords import verify_password
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from app.accounts.models import StaffUser
+from app.accounts.users import (LoginRefused, authenticate, check_current_password, confirmed, end_session,
+                                set_password, start_session)
 from app.errors import UserError
 from app.web import db_session, services
 from app.web.access import SESSION_KEY, check_rate, client_ip, current_user, logged_in, public, safe_next
 
 bp = Blueprint("auth", __name__)
 
+#: The device cookie: which accounts logged in from this browser before (app/accounts/throttle.py).
+DEVICE_COOKIE = "geo311_device"
+DEVICE_MAX_AGE = 365 * 86400
+_MAX_ACCOUNTS_PER_DEVICE = 20
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="geo311-device")
+
+
+def known_devices() -> dict[int, str]:
+    """The accounts this browser logged in to before, as user id -> device id (empty if the cookie is absent or forged)."""
+    value = request.cookies.get(DEVICE_COOKIE)
+    if not value or len(value) > 4000:
+        return {}
+    try:
+        stored = _device_signer().loads(value, max_age=DEVICE_MAX_AGE)
+    except BadSignature:
+        return {}
+    if not isinstance(stored, dict):
+        return {}
+    return {int(k): v for k, v in stored.items() if isinstance(k, str) and k.isascii() and k.isdigit() and isinstance(v, str)}
+
+
+def _remember_device(response: Response, user: StaffUser) -> None:
+    """Add ``user`` to this browser's device cookie, so that locks other clients trigger do not reach it."""
+    devices = {str(k): v for k, v in known_devices().items() if k != user.id}
+    devices = dict(list(devices.items())[-(_MAX_ACCOUNTS_PER_DEVICE - 1):])
+    devices[str(user.id)] = known_devices().get(user.id) or secrets.token_urlsafe(16)
+    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(devices), max_age=DEVICE_MAX_AGE, httponly=True,
+                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
-    """The staff login form; repeated failures lock the account for a while."""
+    """The staff login form; repeated failures lock this client out of the account for a while."""
     s = services()
     error = None
     if request.method == "POST":
@@ -24,7 +60,7 @@ def login():
         database = db_session()
         try:
             user = authenticate(database, s.city.key, request.form.get("username", ""),
-                                request.form.get("password", ""), ip=client_ip())
+                                request.form.get("password", ""), ip=client_ip(), devices=known_devices())
         except LoginRefused as exc:
             error = str(exc)
         else:
@@ -32,7 +68,9 @@ def login():
             session[SESSION_KEY] = start_session(database, user, ip=client_ip())
             session.permanent = True
             database.commit()
-            return redirect(safe_next(request.args.get("next")), code=303)
+            response = redirect(safe_next(request.args.get("next")), code=303)
+            _remember_device(response, user)
+            return response
     return render_template("login.html", city=s.city, error=error,
                            username=request.form.get("username", "")[:64]), (400 if error else 200)
 
@@ -57,15 +95,16 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @logged_in
 def change_password():
-    """Change one's own password (the current one is asked again)."""
+    """Change one's own password (the current one is asked again, with the login's limits)."""
     user = current_user()
     assert user is not None
     error = None
     if request.method == "POST":
+        check_rate("login")
         database = db_session()
         try:
-            if not verify_password(user.password_hash, request.form.get("current", "")):
-                raise UserError("The current password is not right.")
+            check_current_password(database, user, request.form.get("current", ""), ip=client_ip(),
+                                   devices=known_devices())
             password = confirmed(request.form.get("new", ""), request.form.get("repeat", ""))
             set_password(database, user, password, actor=user.username, ip=client_ip())
             session[SESSION_KEY] = start_session(database, user, ip=client_ip())

@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import session as browser_session
 from sqlalchemy import select
 
 from address_db.places import is_public_place
+from app.accounts.scope import may_read_details
 from app.errors import InvalidCoordinates
 from app.service_requests.catalogue import active_services, get_service
-from app.service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests
+from app.service_requests.intake import (IntakeError, RequestInput, create_request, nearby_open_requests,
+                                         new_idempotency_key)
 from app.service_requests.models import RequestEvent, ServiceRequest
 from app.service_requests.references import normalize_reference
 from app.service_requests.states import STATE_LABELS
 from app.web import db_session, services
-from app.web.access import current_user, public, rate_limited, requires
+from app.web.access import allowed, current_user, public, rate_limited, requires
 from boundaries.lookup import check_lon_lat
 
 bp = Blueprint("requests", __name__)
+
+_FORM_SCOPE = "form_scope"
+
+
+def _form_scope() -> str:
+    """This browser session's scope for form idempotency keys (made on first use, kept in the signed session).
+
+    A key replayed from another session finds nothing of this one's, and files its own request:
+    the resident who sent a form expects it filed, and nobody learns another's reference.
+    """
+    if not isinstance(browser_session.get(_FORM_SCOPE), str):
+        browser_session[_FORM_SCOPE] = secrets.token_urlsafe(16)
+    return f"web:{browser_session[_FORM_SCOPE]}"
+
 
 def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInput:
     form = request.form
@@ -36,7 +54,7 @@ def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInpu
         first_name=form.get("first_name") or None, last_name=form.get("last_name") or None,
         email=form.get("email") or None, phone=form.get("phone") or None,
         contact_notes=form.get("contact_notes") or None, response_method=form.get("response_method", "none"),
-        idempotency_key=form.get("idempotency_key") or None, actor=actor,
+        idempotency_key=form.get("idempotency_key") or None, idempotency_scope=_form_scope(), actor=actor,
     )
 
 
@@ -47,6 +65,7 @@ def _form_page(service_code: str, staff: bool):
     if service is None:
         abort(404, f"There is no service {service_code!r}.")
     error = None
+    _form_scope()  # the page's form posts back in this session
     if request.method == "POST":
         offered = s.city.channels.staff_intake
         channel = request.form.get("channel", offered[0]) if staff else s.city.channels.web_form
@@ -64,6 +83,7 @@ def _form_page(service_code: str, staff: bool):
         "request_form.html", city=s.city, service=service, staff=staff, error=error,
         channels={c: s.city.channels.name(c) for c in s.city.channels.staff_intake},
         form=request.form, duplicate_radius=round(s.city.intake.radius(staff)),
+        idempotency_key=request.form.get("idempotency_key") or new_idempotency_key(),
     ), (400 if error else 200)
 
 
@@ -115,7 +135,9 @@ def nearby():
     service_code = request.args.get("service", "")
     if not re.fullmatch(r"[a-z0-9-]{1,64}", service_code):
         abort(400, "Name the service by its code, e.g. ?service=graffiti.")
-    radius = s.city.intake.radius(staff=bool(request.args.get("staff")))
+    # The wider staff radius (?staff=1, sent by the staff intake form) only for staff who may file requests;
+    # anyone else gets the public radius: the flag is ignored rather than refused, the answer stays useful.
+    radius = s.city.intake.radius(staff=bool(request.args.get("staff")) and allowed("requests.create"))
     found = nearby_open_requests(db_session(), s.city.key, service_code, lon, lat, radius, days=s.city.intake.duplicate_days)
     return jsonify(nearby=[{
         "reference": n.public_ref, "service": n.service_name, "status": STATE_LABELS[n.status],
@@ -156,6 +178,7 @@ def status(reference: str):
     original = session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None
     return render_template("status.html", city=s.city, r=found, notes=notes, label=STATE_LABELS[found.status],
                            place=_approximate(found.address), original=original,
+                           details=may_read_details(None, found),  # what the public may read, whoever looks
                            new=request.args.get("new") == "1")
 
 

@@ -13,11 +13,12 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.accounts import audit
-from app.accounts.scope import in_scope, within_scope
+from app.accounts.scope import in_scope, may_read_details, within_scope
 from app.catalogue import DATATYPES
 from app.errors import UserError
 from app.service_requests.catalogue import save_service
-from app.service_requests.lifecycle import add_note, change_status, mark_duplicate, overdue, reassign, reopen
+from app.service_requests.lifecycle import (add_note, change_status, mark_duplicate, overdue, reassign, reopen,
+                                            set_details_public)
 from app.service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from app.service_requests.references import normalize_reference
 from app.service_requests.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
@@ -39,7 +40,7 @@ def _request_or_404(reference: str) -> ServiceRequest:
 
 #: The permission each action of the request page needs.
 ACTIONS = {"status": "requests.update", "reassign": "requests.reassign", "duplicate": "requests.update",
-           "reopen": "requests.update", "note": "requests.update"}
+           "reopen": "requests.update", "note": "requests.update", "details": "requests.update"}
 
 
 @bp.route("/requests/<reference>", methods=["GET", "POST"])
@@ -56,7 +57,7 @@ def request_detail(reference: str):
         action = form.get("action", "")
         if action not in ACTIONS:
             abort(400, "Unknown action.")
-        if not allowed(ACTIONS[action], found):
+        if not allowed(ACTIONS[action], found) or (action == "details" and not allowed("requests.contact", found)):
             abort(403, "Your role does not allow this action on this request.")
         # Added first, so that the action's own commit stores it with the change (or neither).
         audit.record(session, found.city, actor, f"request.{action}", found.public_ref, client_ip(),
@@ -74,6 +75,8 @@ def request_detail(reference: str):
                 mark_duplicate(session, found, original, actor, form.get("note") or None)
             elif action == "reopen":
                 reopen(session, found, actor, form.get("reason", ""))
+            elif action == "details":
+                set_details_public(session, found, actor, public=form.get("public") == "1")
             else:
                 add_note(session, found, actor, form.get("note", ""), public=form.get("public") == "1")
         except UserError as exc:
@@ -86,6 +89,7 @@ def request_detail(reference: str):
     return render_template(
         "staff_request.html", city=services().city, r=found, events=events, error=error,
         contact=session.get(RequestContact, found.id) if allowed("requests.contact", found) else None,
+        details=may_read_details(current_user(), found),
         departments=departments, labels=STATE_LABELS,
         open_states=list(OPEN_STATES), closed_states=[s for s in CLOSED_STATES if s != "duplicate"],
         original=session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None,
