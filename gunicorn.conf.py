@@ -19,7 +19,6 @@ import os
 import sys
 
 wsgi_app = "app:create_app()"
-bind = ["127.0.0.1:8000"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or 2 * (os.cpu_count() or 1) + 1)
 # gunicorn's control socket (for gunicornc) is one per user by default: a second server, or
 # the tests' servers, would take it over. Nothing here uses it.

@@ -82,12 +82,12 @@ def _get(port: int, path: str) -> int:
 class Server:
     """gunicorn under gunicorn.conf.py as production runs it, in its own process group."""
 
-    def __init__(self, pg_dir: Path, log: Path, *extra: str) -> None:
+    def __init__(self, pg_dir: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.log = log
         env = {**os.environ, "GEO311_PG_DIR": str(pg_dir), "GEO311_ENV": "production",
                "SECRET_KEY": secrets.token_hex(32), "GEO311_RATE_PUBLIC_API": "1000000/minute",
-               "GEO311_OPEN311_KEYLESS_PER_MINUTE": "1000000"}
+               "GEO311_OPEN311_KEYLESS_PER_MINUTE": "1000000", **(env or {})}
         env.pop("DATABASE_URL", None)
         env.pop(SUPERVISOR_ENV, None)
         with open(log, "wb") as handle:
@@ -256,3 +256,72 @@ def test_the_master_refuses_to_start_without_a_usable_setting(cluster_root, tmp_
     assert "SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
     assert not EmbeddedCluster(cluster_root).is_running()
+
+
+@pytest.mark.parametrize("secure_cookies", ["0", ""])
+def test_staff_log_in_over_plain_http_with_the_demo_settings(secure_cookies, cluster_root, tmp_path):
+    """scripts/demo.sh serves production settings on http://127.0.0.1 with GEO311_SECURE_COOKIES=0.
+
+    Without it the session cookie is Secure, a client over plain http does not send it
+    back (as Python's cookie jar and Safari do not), and the login goes round in circles.
+    """
+    import http.cookiejar
+    import re
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+            return None
+
+    server = Server(cluster_root, tmp_path / "gunicorn.log", env={"GEO311_SECURE_COOKIES": secure_cookies})
+    cluster = EmbeddedCluster(cluster_root)
+    try:
+        server.wait_until_serving()
+        env = {**os.environ, "GEO311_PG_DIR": str(cluster_root)}
+        env.pop("DATABASE_URL", None)
+        username = f"demo{secrets.token_hex(4)}"
+        created = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "users", "create-admin", username, "--name", "Demo",
+             "--password-stdin"], input="a long demo passphrase 311\n", cwd=PROJECT_ROOT, env=env,
+            capture_output=True, text=True, timeout=120)
+        assert created.returncode == 0, created.stderr
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                              NoRedirect())
+        base = f"http://127.0.0.1:{server.port}"
+
+        def call(path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+            body = urllib.parse.urlencode(data).encode() if data is not None else None
+            try:
+                with browser.open(base + path, data=body, timeout=60) as response:
+                    return response.status, response.read().decode()
+            except urllib.error.HTTPError as error:
+                return error.code, error.read().decode()
+
+        status, form = call("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert status == 200 and token
+        status, page = call("/login", {"csrf_token": token.group(1), "username": username,
+                                       "password": "a long demo passphrase 311"})
+        if secure_cookies == "0":
+            assert status == 303, page[:500]
+            assert call("/admin/users")[0] == 200  # logged in: the session cookie came back
+        else:  # production's default: the cookie is Secure and never comes back over http
+            assert status == 400 and "The form expired" in page, page[:500]
+    finally:
+        server.stop()
+        cluster.stop()
+
+
+def test_secure_cookies_follow_the_environment_unless_set():
+    from app.errors import ConfigError
+    from app.settings import Settings
+
+    production = {"GEO311_ENV": "production", "SECRET_KEY": "x" * 64}
+    assert Settings.from_env(production).session_cookie_secure is True
+    assert Settings.from_env({**production, "GEO311_SECURE_COOKIES": "0"}).session_cookie_secure is False
+    assert Settings.from_env({}).session_cookie_secure is False
+    assert Settings.from_env({"GEO311_SECURE_COOKIES": "yes"}).session_cookie_secure is True
+    with pytest.raises(ConfigError, match="GEO311_SECURE_COOKIES is 'maybe'; give 1 or 0"):
+        Settings.from_env({"GEO311_SECURE_COOKIES": "maybe"})
