@@ -15,11 +15,25 @@ so a new release is a restart. Command-line options win over everything here:
 ``gunicorn --workers 2 --bind 127.0.0.1:8000``.
 """
 
+import gc
 import os
 import sys
 
+
+
+def _workers() -> int:
+    """``WEB_CONCURRENCY``, else 2 x cores + 1."""
+    given = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if not given:
+        return 2 * (os.cpu_count() or 1) + 1
+    if not given.isdigit() or int(given) < 1:
+        sys.exit(f"Error: WEB_CONCURRENCY is {given!r}; give a number of workers such as 4, or unset it for "
+                 "2 x cores + 1.")
+    return int(given)
+
+
 wsgi_app = "app:create_app()"
-workers = int(os.environ.get("WEB_CONCURRENCY", "").strip() or 2 * (os.cpu_count() or 1) + 1)
+workers = _workers()
 # gunicorn's control socket (for gunicornc) is one per user by default: a second server, or
 # the tests' servers, would take it over. Nothing here uses it.
 control_socket_disable = True
@@ -58,6 +72,17 @@ def on_starting(server) -> None:  # noqa: ANN001 (gunicorn's Arbiter)
     else:
         server.log.info("database: the embedded PostgreSQL in %s was running; left running when this server exits",
                         cluster.data_dir)
+
+
+def pre_fork(server, worker) -> None:  # noqa: ANN001
+    """Freeze the preloaded app's objects out of the garbage collector's sight before forking.
+
+    Otherwise every worker's collections, and its exit most of all (a full collection),
+    touch all of them and copy the pages it shares with the master: Ctrl-C took 12 s on
+    the 2-core demo machine with 5 workers, 3 s frozen (Python's gc.freeze advice for
+    pre-forking servers).
+    """
+    gc.freeze()
 
 
 def on_exit(server) -> None:  # noqa: ANN001
