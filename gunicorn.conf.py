@@ -20,7 +20,6 @@ import os
 import sys
 
 
-
 def _workers() -> int:
     """``WEB_CONCURRENCY``, else 2 x cores + 1."""
     given = os.environ.get("WEB_CONCURRENCY", "").strip()

@@ -173,9 +173,8 @@ def test_under_a_supervisor_the_app_only_connects(cluster_root, monkeypatch):
 
     monkeypatch.setenv(SUPERVISOR_ENV, "1")
     database = Database(cluster=EmbeddedCluster(cluster_root))
-    with pytest.raises(OperationalError):
-        with database.engine.connect():
-            pass
+    with pytest.raises(OperationalError), database.engine.connect():
+        pass
     database.dispose()
     assert not EmbeddedCluster(cluster_root).is_initialized()
 

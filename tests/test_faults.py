@@ -19,8 +19,8 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -241,7 +241,7 @@ def test_an_outage_page_tells_visitors_to_try_again_and_logs_the_cause(outage, s
     try:
         if outage == "cluster does not start":  # the cause really is full of operator words
             with pytest.raises(DatabaseUnavailable, match="delete"):
-                database.engine
+                database.session()
         client = create_app(settings, database=database).test_client()
         for path in ("/report/graffiti", "/health", "/open311/v2/services.json",
                      "/api/addresses/suggest?q=200+N+Spring+St"):

@@ -251,7 +251,7 @@ def test_the_master_refuses_to_start_without_a_usable_setting(cluster_root, tmp_
     env.pop("SECRET_KEY", None)
     env.pop("DATABASE_URL", None)
     result = subprocess.run([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{_free_port()}"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
@@ -285,7 +285,7 @@ def test_staff_log_in_over_plain_http_with_the_demo_settings(secure_cookies, clu
         created = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "app", "users", "create-admin", username, "--name", "Demo",
              "--password-stdin"], input="a long demo passphrase 311\n", cwd=PROJECT_ROOT, env=env,
-            capture_output=True, text=True, timeout=120)
+            capture_output=True, text=True, timeout=120, check=False)
         assert created.returncode == 0, created.stderr
         browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
                                               NoRedirect())
