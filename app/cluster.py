@@ -5,6 +5,11 @@ With ``DATABASE_URL`` unset the app runs its own cluster: created on first use w
 private folder (no TCP port), reused across runs and stopped cleanly by the process
 that started it.
 
+Served by gunicorn (``gunicorn.conf.py``), the cluster belongs to the master process: it
+starts the cluster before forking workers and sets :data:`SUPERVISOR_ENV`, so that the
+workers only connect and never start or stop it; a worker's exit (a reload, a recycle, a
+crash) then leaves the database running for the others.
+
 PostgreSQL refuses to run as root. Run as root (as CI does), the cluster's files belong
 to an unprivileged system user (``postgres`` when the PostgreSQL packages created it,
 else ``geo311``) and the server runs as that user.
@@ -35,6 +40,16 @@ SUPERUSER = "geo311"
 DEFAULT_PORT = 5432
 # A unix socket path may not exceed 107 bytes (sun_path); keep a margin.
 MAX_SOCKET_PATH = 100
+#: Set by the process that owns the embedded cluster for the processes it forks (the
+#: gunicorn master): its pid. Not a setting for people; gunicorn.conf.py sets it.
+SUPERVISOR_ENV = "GEO311_PG_SUPERVISOR"
+
+
+def supervisor_pid() -> int | None:
+    """The pid of the process that owns the embedded cluster for this one, or None when
+    this process manages it itself (``flask run``, the CLI, the tests)."""
+    value = os.environ.get(SUPERVISOR_ENV, "")
+    return int(value) if value.isdigit() else None
 
 
 def find_bindir() -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -20,8 +21,9 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from app.cluster import EmbeddedCluster
+from app.cluster import SUPERVISOR_ENV, EmbeddedCluster, supervisor_pid
 from app.errors import DatabaseUnavailable
 from app.settings import PROJECT_ROOT, Settings
 
@@ -47,7 +49,9 @@ class Database:
     """One database: its engine (made on first use) and a session factory.
 
     Built with :meth:`from_settings`, it uses ``DATABASE_URL`` or else the embedded
-    cluster, which it starts on first use and stops at exit if it started it.
+    cluster, which it starts on first use and stops at exit if it started it; in a
+    process whose parent supervises the cluster (a gunicorn worker, see
+    :func:`supervise_cluster`) it only connects.
     """
 
     def __init__(self, url: str | None = None, cluster: EmbeddedCluster | None = None,
@@ -84,10 +88,13 @@ class Database:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            if self.cluster is not None:
+            # Asked here, not at construction: gunicorn's --preload builds the app before
+            # the master takes charge of the cluster.
+            manages_cluster = self.cluster is not None and supervisor_pid() is None
+            if manages_cluster:
                 self._start_cluster()
             self._engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-            if self.cluster is not None:
+            if manages_cluster:
                 self._restart_cluster_on_connect(self._engine)
         return self._engine
 
@@ -131,6 +138,59 @@ def _exit_cleanly_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
+# -- the embedded cluster owned by a supervising process (gunicorn.conf.py) -------------
+
+#: The cluster this process supervises. Kept here rather than in the gunicorn config:
+#: gunicorn executes its config file afresh at every reload (SIGHUP), losing its globals.
+_supervised: EmbeddedCluster | None = None
+
+
+def supervise_cluster(settings: Settings) -> EmbeddedCluster | None:
+    """Take charge of the embedded cluster for the processes this one forks (the gunicorn master).
+
+    Starts the cluster unless it runs already (``flask db start``, a previous server),
+    creates the app's database, warns in the log when its schema is not the code's, and
+    marks the environment so that forked workers only connect: they never start or stop
+    it. :func:`end_supervision` stops it if this call started it. Returns the cluster, or
+    None when ``DATABASE_URL`` names a server (nothing to supervise).
+    """
+    global _supervised
+    if settings.database_url:
+        return None
+    cluster = EmbeddedCluster(settings.pg_dir)
+    cluster.ensure_running()
+    _supervised = cluster
+    try:
+        cluster.ensure_database(DEFAULT_DBNAME)
+        engine = create_engine(cluster.url(DEFAULT_DBNAME), poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                revision = current_revision(conn)
+        finally:
+            engine.dispose()
+    except OperationalError as exc:
+        end_supervision()  # gunicorn does not call on_exit when on_starting fails
+        raise DatabaseUnavailable(f"The embedded database in {cluster.root} does not answer: "
+                                  f"{str(exc.orig).strip().splitlines()[0]}; see {cluster.log_file}.") from exc
+    except BaseException:
+        end_supervision()
+        raise
+    if revision != head_revision():
+        log.warning("the database's schema is at %s, the code expects %s: run `flask db upgrade`",
+                    revision or "nothing", head_revision())
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    return cluster
+
+
+def end_supervision() -> None:
+    """Stop the supervised cluster if :func:`supervise_cluster` started it (the master's exit)."""
+    global _supervised
+    if _supervised is not None:
+        _supervised.stop_if_started_here()
+        _supervised = None
+    os.environ.pop(SUPERVISOR_ENV, None)
+
+
 class BoundDatabase(Database):
     """Sessions joined to an outer transaction on one connection (test isolation).
 
@@ -170,9 +230,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(connection: Connection) -> str | None:
     """The schema revision the database is at, or None before the first migration."""
-    return connection.execute(text(
-        "SELECT CASE WHEN to_regclass('alembic_version') IS NOT NULL "
-        "THEN (SELECT version_num FROM alembic_version LIMIT 1) END")).scalar()
+    # Two statements: PostgreSQL resolves every table of a statement before running it,
+    # so one CASE over a missing alembic_version fails instead of answering None.
+    if connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version LIMIT 1")).scalar()
 
 
 @functools.lru_cache(maxsize=1)
@@ -195,6 +257,6 @@ def check_reachable(database: Database) -> None:
 
 
 __all__ = [
-    "Base", "BoundDatabase", "Database", "alembic_config", "check_reachable", "current_revision",
-    "head_revision", "normalize_url", "upgrade",
+    "Base", "BoundDatabase", "Database", "alembic_config", "check_reachable", "current_revision", "end_supervision",
+    "head_revision", "normalize_url", "supervise_cluster", "upgrade",
 ]

@@ -19,7 +19,12 @@ class DataFileError(UserError):
 
 
 class DatabaseUnavailable(UserError):
-    """The database cannot be reached or started."""
+    """The database cannot be reached or started.
+
+    The exception to "safe to show on a page": the message is for the operator (it names
+    the cluster's folder, its log lines and how to start afresh); web pages say only that
+    the service is unavailable (``app.web.errors.unavailable_message``) and log the message.
+    """
 
 
 class InvalidCoordinates(UserError):

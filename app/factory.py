@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.env == "production",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         SESSION_COOKIE_NAME="geo311_session",
         PERMANENT_SESSION_LIFETIME=43200,  # seconds; the staff session itself also ends after 2 idle hours
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a long call must not lose its form

@@ -17,6 +17,10 @@ else. Environment variables:
     ``development`` (default), ``production`` or ``test``.
 ``SECRET_KEY``
     Flask's secret key; required in production.
+``GEO311_SECURE_COOKIES``
+    ``1`` or ``0``: mark the session cookie Secure (sent back over HTTPS only). Default:
+    on in production. ``scripts/demo.sh`` sets ``0``: it serves plain http on 127.0.0.1,
+    where a Secure cookie is not sent back by every browser and no one could log in.
 ``GEO311_TILE_URL`` / ``GEO311_TILE_ATTRIBUTION``
     An optional basemap tile server (``https://host/{z}/{x}/{y}.png``); without it maps
     show the city's own streets and address points as the base (vector tiles the app
@@ -66,6 +70,7 @@ class Settings:
     database_url: str | None = None
     env: str = "development"
     secret_key: str | None = None
+    secure_cookies: bool | None = None  # None: as the environment says (see session_cookie_secure)
     tile_url: str | None = None
     tile_attribution: str = ""
     basemap_file: Path | None = None
@@ -100,6 +105,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             env=env.get("GEO311_ENV", "development") or "development",
             secret_key=env.get("SECRET_KEY") or None,
+            secure_cookies=_flag("GEO311_SECURE_COOKIES", env.get("GEO311_SECURE_COOKIES", "")),
             tile_url=env.get("GEO311_TILE_URL") or None,
             tile_attribution=env.get("GEO311_TILE_ATTRIBUTION", ""),
             basemap_file=Path(env["GEO311_BASEMAP_FILE"]) if env.get("GEO311_BASEMAP_FILE") else None,
@@ -120,6 +126,11 @@ class Settings:
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
         return settings
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        """Whether the session cookie is marked Secure: ``GEO311_SECURE_COOKIES``, else in production."""
+        return self.env == "production" if self.secure_cookies is None else self.secure_cookies
 
     def check(self) -> None:
         """Refuse settings that cannot work, with the fix in the message."""
@@ -150,6 +161,18 @@ class Settings:
                 "DATABASE_URL must be a PostgreSQL URL such as "
                 "postgresql://user:password@host:5432/dbname; unset it to use the embedded database."
             )
+
+
+def _flag(name: str, value: str) -> bool | None:
+    """A yes/no setting: True, False, or None when unset."""
+    word = value.strip().lower()
+    if not word:
+        return None
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} is {value!r}; give 1 or 0 (or leave it unset for the environment's default).")
 
 
 def _count(name: str, value: str) -> int:

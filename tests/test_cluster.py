@@ -162,3 +162,52 @@ def test_a_second_ctrl_c_does_not_interrupt_the_stop(tmp_path, monkeypatch):
     cluster.stop_if_started_here()  # no KeyboardInterrupt
     assert stopped == [True]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
+
+
+def test_under_a_supervisor_the_app_only_connects(cluster_root, monkeypatch):
+    """A gunicorn worker (the master set SUPERVISOR_ENV) never starts the embedded server, so never stops it."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.cluster import SUPERVISOR_ENV
+    from app.database import Database
+
+    monkeypatch.setenv(SUPERVISOR_ENV, "1")
+    database = Database(cluster=EmbeddedCluster(cluster_root))
+    with pytest.raises(OperationalError), database.engine.connect():
+        pass
+    database.dispose()
+    assert not EmbeddedCluster(cluster_root).is_initialized()
+
+
+def test_the_supervisor_stops_only_what_it_started(cluster_root, monkeypatch):
+    from dataclasses import replace
+
+    from sqlalchemy import text
+
+    from app.cluster import SUPERVISOR_ENV
+    from app.database import Database, end_supervision, supervise_cluster
+    from app.settings import Settings
+
+    monkeypatch.delenv(SUPERVISOR_ENV, raising=False)
+    settings = replace(Settings.from_env(env="test"), pg_dir=cluster_root, database_url=None)
+    cluster = supervise_cluster(settings)
+    try:
+        assert cluster is not None and cluster.started_here
+        assert os.environ[SUPERVISOR_ENV] == str(os.getpid())
+        worker = Database.from_settings(settings)  # as a forked worker builds it
+        with worker.engine.connect() as conn:
+            assert conn.execute(text("SELECT current_database()")).scalar() == "geo311"
+        worker.dispose()
+        end_supervision()
+        assert not cluster.is_running() and SUPERVISOR_ENV not in os.environ
+
+        cluster.ensure_running()  # now started by someone else (`flask db start`)
+        cluster.started_here = False
+        assert supervise_cluster(settings).started_here is False
+        end_supervision()
+        assert cluster.is_running()
+    finally:
+        end_supervision()
+        cluster.stop()
+    assert supervise_cluster(replace(settings, database_url="postgresql://elsewhere/db")) is None
+    assert SUPERVISOR_ENV not in os.environ

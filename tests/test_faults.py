@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -209,3 +210,50 @@ def test_an_import_killed_midway_leaves_the_data_and_can_run_again(kind, fault_d
 
     rerun = subprocess.run(flask, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-800:] + rerun.stderr[-800:]
+
+
+#: What an outage's causes hold and no visitor may read: folders, server log lines, how to rebuild.
+OPERATOR_WORDS = re.compile(r"/(?:work|var|tmp|nonexistent|usr|root|home)\b|delete|afresh|LOG:|FATAL|\.s\.PGSQL|pg_ctl",
+                            re.IGNORECASE)
+
+
+def _broken_cluster_root() -> Path:
+    """A cluster folder whose server cannot start (a data folder without its files), with log lines in its log."""
+    root = PROJECT_ROOT / "var" / f"broken-{uuid.uuid4().hex[:8]}"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "PG_VERSION").write_text("15\n")
+    (root / "server.log").write_text("2026-12-01 23:00:00 UTC [4242] LOG:  starting PostgreSQL\n"
+                                     "2026-12-01 23:00:01 UTC [4242] FATAL:  could not open file \"global/pg_control\"\n")
+    return root
+
+
+@pytest.mark.parametrize("outage", ["cluster does not start", "server not listening"])
+def test_an_outage_page_tells_visitors_to_try_again_and_logs_the_cause(outage, settings, caplog):
+    import shutil
+
+    from app.errors import DatabaseUnavailable
+
+    root = _broken_cluster_root()
+    if outage == "cluster does not start":
+        database = Database(cluster=EmbeddedCluster(root))
+    else:
+        database = Database(url="postgresql+psycopg://geo311@/geo311?host=/nonexistent-geo311-socket&port=5432")
+    try:
+        if outage == "cluster does not start":  # the cause really is full of operator words
+            with pytest.raises(DatabaseUnavailable, match="delete"):
+                database.session()
+        client = create_app(settings, database=database).test_client()
+        for path in ("/report/graffiti", "/health", "/open311/v2/services.json",
+                     "/api/addresses/suggest?q=200+N+Spring+St"):
+            response = client.get(path)
+            body = response.get_data(as_text=True)
+            assert response.status_code == 503, (path, body[:300])
+            assert not OPERATOR_WORDS.search(body), (path, OPERATOR_WORDS.search(body))
+        page = client.get("/report/graffiti").get_data(as_text=True)
+        assert "The service is temporarily unavailable; please try again in a few minutes, or call 311" in page
+    finally:
+        database.dispose()
+        shutil.rmtree(root, ignore_errors=True)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "database unavailable on GET /report/graffiti" in logged
+    assert ("delete" in logged) if outage == "cluster does not start" else ("nonexistent-geo311-socket" in logged)

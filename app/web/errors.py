@@ -44,6 +44,19 @@ def error_response(status: int, message: str):
     return render_template("error.html", status=status, title=title, message=message), status
 
 
+def unavailable_message() -> str:
+    """What everybody is told while the database is unavailable; the cause goes to the server log.
+
+    The causes name folders, the server's log lines and how to rebuild the cluster: words
+    for the operator, not for a visitor.
+    """
+    sentence = "The service is temporarily unavailable; please try again in a few minutes"
+    from app.web import services
+
+    phone = services().city.contact.phone
+    return f"{sentence}, or call {phone}." if phone else f"{sentence}."
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on ``app``, and refuse input no person types."""
 
@@ -66,13 +79,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(UserError)
     def user_error(exc: UserError):
-        status = 503 if isinstance(exc, DatabaseUnavailable) else 400
-        return error_response(status, str(exc))
+        if isinstance(exc, DatabaseUnavailable):
+            log.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+            return error_response(503, unavailable_message())
+        return error_response(400, str(exc))
 
     @app.errorhandler(OperationalError)
     def database_down(exc: OperationalError):
-        log.error("database unavailable: %s", exc)
-        return error_response(503, "The database cannot be reached right now; please try again in a minute.")
+        log.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        return error_response(503, unavailable_message())
 
     @app.errorhandler(Exception)
     def internal_error(exc: BaseException):

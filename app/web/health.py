@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -10,6 +12,8 @@ from app.database import current_revision, head_revision
 from app.errors import DatabaseUnavailable
 from app.web import db_session, services
 from app.web.access import public
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
 
@@ -24,8 +28,10 @@ def health():
         postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()
         revision = current_revision(session.connection())
     except (SQLAlchemyError, DatabaseUnavailable) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return jsonify(status="unavailable", city=city, database="unreachable", detail=reason), 503
+        # The cause names folders and server log lines: for the server log, not for anyone who asks.
+        log.error("health: the database is unreachable: %s", exc)
+        return jsonify(status="unavailable", city=city, database="unreachable",
+                       detail="the database cannot be reached; the server log says why"), 503
     expected = head_revision()
     if revision != expected:
         return jsonify(status="unavailable", city=city, database="ok", postgis=postgis, schema=revision,
