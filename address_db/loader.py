@@ -13,7 +13,6 @@ Each point's jurisdiction is taken from the point and the current boundaries
 
 from __future__ import annotations
 
-import csv
 import re
 import hashlib
 import json
@@ -39,6 +38,7 @@ from app.city import (
 )
 from app.errors import DataFileError, UserError
 from app.settings import PROJECT_ROOT
+from app.spreadsheets import write_csv
 from boundaries.queries import areas_at, stage_current_pieces
 from boundaries.sources import with_crs
 
@@ -768,12 +768,8 @@ def write_rejected_report(rejected: list[RejectedRow], city: str, report_dir: Pa
     report_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = report_dir / f"addresses-{city}-{stamp}-rejected.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["source", "row", "reason", "address"])
-        for row in rejected:
-            writer.writerow([row.source, row.row, row.reason, row.text])
-    return path
+    return write_csv(path, ["source", "row", "reason", "address"],
+                     ([row.source, row.row, row.reason, row.text] for row in rejected))
 
 
 def source_digest(settings: AddressSettings | SourceMapping) -> str:

@@ -15,7 +15,6 @@ and flags the rest so that maps and hot spots leave them out (and say how many).
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from app.service_requests.references import new_references
 from app.service_requests.service_levels import due_at_many
 from app.service_requests.states import MAX_DESCRIPTION, STATES
 from app.settings import PROJECT_ROOT
+from app.spreadsheets import write_csv
 from boundaries.queries import areas_at, stage_current_pieces
 
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
@@ -577,11 +577,7 @@ def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir:
         return None
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / f"requests-{city}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-rejected.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["source", "row", "reason"])
-        writer.writerows(rejected)
-    return path
+    return write_csv(path, ["source", "row", "reason"], rejected)
 
 
 __all__ = ["ImportReport", "PlaceholderReport", "SnapReport", "assign_areas", "fix_placeholders", "import_history",
