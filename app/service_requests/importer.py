@@ -40,6 +40,7 @@ from app.service_requests.service_levels import due_at_many
 from app.service_requests.states import MAX_DESCRIPTION, STATES
 from app.settings import PROJECT_ROOT
 from app.spreadsheets import write_csv
+from app.text import normalise_newlines
 from boundaries.queries import areas_at, stage_current_pieces
 
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
@@ -231,7 +232,7 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame["lon"], frame["lat"] = lon.where(usable), lat.where(usable)
     frame["department_code"] = optional("department").str.strip()
     reject(frame["department_code"].str.len().fillna(0) > 32, "a department code longer than 32 characters")
-    frame["description"] = optional("description").fillna("").str.slice(0, MAX_DESCRIPTION)
+    frame["description"] = optional("description").fillna("").map(normalise_newlines).str.slice(0, MAX_DESCRIPTION)
     frame["address"] = optional("address").str.slice(0, 500)
     zipcodes = optional("zipcode")
     frame["zipcode"] = zipcodes.map({z: standardize_zipcode(z) for z in zipcodes.dropna().unique()})
