@@ -174,3 +174,32 @@ def test_an_empty_boundary_file(brookton, tmp_path):
     empty_shp = tmp_path / "wards.shp"
     empty_shp.write_bytes(b"")
     one_sentence(runner.invoke(args=["boundaries", "load", "wards", str(empty_shp)]), "wards.shp", "is empty (0 bytes)")
+
+
+@pytest.mark.parametrize("opened", ["01/01/1500 09.00", None])
+def test_the_catalogue_draft_reads_the_history_as_strictly(brookton, tmp_path, opened):
+    runner, history, _ = brookton
+    if opened:
+        write_rows(history, [GOOD, case("OLD", "12 DUE ST", (-71.092, 42.302), opened=opened)])
+        words = ("1677", "2262", opened)
+    else:
+        history.write_bytes(b"")
+        words = ("cases.csv", "is empty (0 bytes)")
+    one_sentence(runner.invoke(args=["services", "draft", "--output", str(tmp_path / "draft.toml")]), *words)
+    assert not (tmp_path / "draft.toml").exists()
+
+
+def test_a_rejected_row_report_is_formula_safe(brookton, tmp_path):
+    runner, history, _ = brookton
+    attack = case("F-1", '=HYPERLINK("http://x","y")', (-71.092, 91.0), checked="yes")
+    write_rows(history, [GOOD, attack])
+    for command in COMMANDS:
+        folder = tmp_path / command[0]
+        assert runner.invoke(args=[*command, "--report-dir", str(folder)]).exit_code == 0
+        (report,) = folder.glob("*-rejected.csv")
+        with open(report, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert [r["row"] for r in rows] == ["3"]
+        assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
+        if "address" in rows[0]:
+            assert rows[0]["address"] == "'" + '=HYPERLINK("http://x","y")'
