@@ -2,8 +2,8 @@
 
 A description of exactly 4,000 characters written over 40 lines is accepted by the web
 form and by Open311 POST and stored with LF line breaks; one character more is refused
-with a sentence. Staff notes have the same limit and the same rule (and are refused,
-not cut, when too long).
+with a sentence. Staff notes and service descriptions have the same limit and the same rule (notes are
+refused, not cut, when too long).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import re
 
 from sqlalchemy import select
 
-from app.service_requests.models import RequestEvent, ServiceRequest
+from app.service_requests.models import RequestEvent, ServiceRecord, ServiceRequest
 from app.service_requests.states import MAX_DESCRIPTION
 from app.text import normalise_newlines
 from tests.test_open311 import api_client_and_key, api_key, post  # noqa: F401 (fixtures)
 from tests.test_request_pages import count, file_graffiti
-from tests.test_staff_pages import make
+from tests.test_staff_pages import GRAFFITI_FORM, make
 
 LINES = ["x" * 99] * 40
 FULL = "\r\n".join(LINES) + "y"  # 40 * 99 letters, 39 line breaks and one more letter: 4,000 characters
@@ -66,3 +66,9 @@ def test_a_staff_note_of_4000_characters_with_line_breaks(admin_client, session,
     assert refused.status_code == 400 and "4,001 characters" in refused.get_data(as_text=True)
     assert session.scalars(select(RequestEvent.note).where(RequestEvent.request_id == request.id,
                                                            RequestEvent.kind == "note")).all() == [STORED]
+
+
+def test_a_service_description_of_4000_characters_with_line_breaks(admin_client, session):
+    assert admin_client.post("/staff/services/graffiti", data={**GRAFFITI_FORM, "description": FULL}).status_code == 303
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti"))
+    assert record.description == STORED  # whole, not cut 39 characters short
