@@ -203,3 +203,15 @@ def test_a_rejected_row_report_is_formula_safe(brookton, tmp_path):
         assert all(not v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
         if "address" in rows[0]:
             assert rows[0]["address"] == "'" + '=HYPERLINK("http://x","y")'
+
+
+def test_a_long_request_number_is_a_rejected_row(brookton, session, tmp_path):
+    runner, history, _ = brookton
+    long_number = "".join(chr(0x41 + (i * 7919) % 26) + chr(0x61 + (i * 104729) % 26) for i in range(50_000))
+    write_rows(history, [GOOD, case(long_number, "14 DUE ST", (-71.092, 42.302))])  # 100,000 characters, not compressible
+    result = runner.invoke(args=["requests", "import", "--report-dir", str(tmp_path)])
+    assert result.exit_code == 0, (result.output, repr(result.exception))
+    (report,) = tmp_path.glob("*-rejected.csv")
+    with open(report, newline="", encoding="utf-8") as handle:
+        assert [(r["row"], r["reason"]) for r in csv.DictReader(handle)] == [
+            ("3", "a request number longer than 200 characters")]

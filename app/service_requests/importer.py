@@ -57,6 +57,8 @@ _STAGE = (
 )
 
 
+#: The longest request number imported (the unique index on it holds at most a few kilobytes).
+MAX_SOURCE_ID = 200
 _TIMES = ("requested_at", "updated_at", "closed_at", "due_at")
 
 
@@ -227,6 +229,8 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame = frame.copy()
     frame["source_id"] = frame["source_id"].str.strip()
     reject(frame["source_id"].isna() | (frame["source_id"] == ""), "no request number")
+    reject(frame["source_id"].str.len().fillna(0) > MAX_SOURCE_ID,
+           f"a request number longer than {MAX_SOURCE_ID} characters")
     reject(frame["source_id"].duplicated(keep="last") & frame["source_id"].notna(),
            "the same request number appears again later in the files (the later row is imported)")
     frame["requested_at"] = dates("requested_at")
