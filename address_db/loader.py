@@ -13,7 +13,6 @@ Each point's jurisdiction is taken from the point and the current boundaries
 
 from __future__ import annotations
 
-import csv
 import re
 import hashlib
 import json
@@ -39,8 +38,10 @@ from app.city import (
     PLACEHOLDER_MIN_ADDRESSES, AddressSettings, AddressSource, CityConfig, SourceMapping, file_names,
     requests_option,
 )
+from app.csv_files import read_csv_file
 from app.errors import DataFileError, UserError
 from app.settings import PROJECT_ROOT
+from app.spreadsheets import write_csv
 from boundaries.queries import areas_at, stage_current_pieces
 from boundaries.sources import with_crs
 
@@ -180,10 +181,7 @@ def _filtered(frame: pd.DataFrame, mapping: SourceMapping, path: Path) -> pd.Dat
 
 
 def _read_csv(path: Path, mapping: SourceMapping, coordinates: bool = True) -> Iterator[_SourceRow]:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding_errors="replace")
-    except (pd.errors.ParserError, UnicodeError, OSError) as exc:
-        raise DataFileError(f"{path.name} cannot be read as CSV ({str(exc).splitlines()[0]}); check the file.") from exc
+    frame = read_csv_file(path, mapping.options.get("encoding"), rows_required=len(mapping.paths) == 1)
     columns = _columns(frame, mapping, path)
     if coordinates and ("latitude" not in columns or "longitude" not in columns):
         raise DataFileError(f"{path.name} is a CSV: map latitude and longitude in [addresses.fields] to its columns.")
@@ -302,12 +300,20 @@ def _str(value: object) -> str | None:
     return str(value)
 
 
-def _coordinate(value: object, low: float, high: float) -> float | None:
+def _coordinate(value: object, name: str, limit: float) -> tuple[float | None, str | None]:
+    """A coordinate of a row and, where it cannot be used, why (out of range is refused, never clamped)."""
+    typed = _str(value)
+    if typed is None or not typed.strip():
+        return None, f"no {name}"
     try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and low <= number <= high and number != 0 else None
+        number = float(typed)
+    except ValueError:
+        return None, f"{name} {typed.strip()[:40]!r} is not a number of decimal degrees"
+    if not math.isfinite(number) or not -limit <= number <= limit:
+        return None, f"{name} {typed.strip()[:40]} is outside -{limit:g} to {limit:g} (WGS 84 decimal degrees)"
+    if number == 0:
+        return None, f"{name} 0 (how many systems write an unknown place)"
+    return number, None
 
 
 def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None, coordinates: bool = True,
@@ -330,9 +336,11 @@ def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None
         )).strip()
         shown = re.sub(r"\s+", " ", shown)
         if coordinates:
-            lon, lat = _coordinate(row.lon, -180, 180), _coordinate(row.lat, -90, 90)
+            (lon, lon_problem), (lat, lat_problem) = _coordinate(row.lon, "longitude", 180), _coordinate(
+                row.lat, "latitude", 90)
             if lon is None or lat is None:
-                rejected.append(RejectedRow(row.source, row.row, "no usable coordinates (missing, zero or out of range)", shown))
+                why = "; ".join(p for p in (lat_problem, lon_problem) if p)
+                rejected.append(RejectedRow(row.source, row.row, f"no usable coordinates: {why}", shown))
                 continue
         else:
             lon = lat = math.nan
@@ -770,12 +778,8 @@ def write_rejected_report(rejected: list[RejectedRow], city: str, report_dir: Pa
     report_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = report_dir / f"addresses-{city}-{stamp}-rejected.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["source", "row", "reason", "address"])
-        for row in rejected:
-            writer.writerow([row.source, row.row, row.reason, row.text])
-    return path
+    return write_csv(path, ["source", "row", "reason", "address"],
+                     ([row.source, row.row, row.reason, row.text] for row in rejected))
 
 
 def source_digest(settings: AddressSettings | SourceMapping) -> str:

@@ -10,6 +10,7 @@ Data paths in the file are relative to the data folder (``GEO311_DATA_DIR``).
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import glob
 import re
@@ -340,7 +341,7 @@ REQUIRED_REQUEST_FIELDS = ("source_id", "requested_at", "service_name", "status"
 
 _FILTER_KEYS = ("field", "values", "equals")
 _LAYER_KEYS = ("source", "layer", "crs", "where")
-_MAPPING_KEYS = ("sources", "files", "fields", "where", "layer", "crs")
+_MAPPING_KEYS = ("sources", "files", "fields", "where", "layer", "crs", "encoding")
 _ADDRESS_SETTINGS = ("sources", "place_names", "zipcodes", "home_place_names", "interpolation_max_gap",
                      "interpolation_max_distance_m")
 _TOP_LEVEL = ("city", "jurisdiction", "agencies", "layers", "addresses", "requests", "intake", "open311",
@@ -415,7 +416,7 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
     requests = raw.get("requests")
     if isinstance(requests, dict):
         found += _unknown("requests", requests, _MAPPING_KEYS[:4] + (
-            "datetime_formats", "status_map", "channel_map", "snap_within_m", "placeholder_min_requests",
+            "encoding", "datetime_formats", "status_map", "channel_map", "snap_within_m", "placeholder_min_requests",
             "placeholder_min_addresses"))
         found += _unknown("requests.fields", requests.get("fields"), REQUEST_FIELDS)
         found += _filters("requests.where", requests.get("where"))
@@ -905,6 +906,21 @@ class _CityParser:
             raise self.fail(table, f"{key} must be a list of strings")
         return tuple(v.strip().upper() for v in value)
 
+    def encoding(self, table: str, value: Any) -> str:
+        """A CSV source's ``encoding``: the name of a text encoding Python knows (``utf-8``, ``latin-1``, ``cp1252``)."""
+        try:
+            if not isinstance(value, str):
+                raise LookupError(value)
+            codecs.lookup(value)  # a LookupError for a name that is no codec
+            try:
+                b"a".decode(value)  # a LookupError for a codec that is not of text (base64)
+            except UnicodeDecodeError:  # a text encoding in which one byte is no character (UTF-16)
+                pass
+        except LookupError:
+            raise self.fail(table, f"encoding {value!r} is not an encoding Python knows; name the file's encoding, "
+                                   'for example "utf-8", "latin-1" or "cp1252"') from None
+        return value
+
     def mapping(self, raw: Mapping[str, Any], key: str, table: str | None = None,
                 skip: tuple[str, ...] = ()) -> SourceMapping | None:
         raw_table = raw.get(key) if table else self.table(raw, key, required=False)
@@ -926,6 +942,8 @@ class _CityParser:
                    if k not in ("sources", "files", "fields", "where", "place_names", "zipcodes") + skip}
         if options.get("crs"):
             options["crs"] = self.crs(table, options["crs"])
+        if "encoding" in options:
+            options["encoding"] = self.encoding(table, options["encoding"])
         return SourceMapping(
             paths=self.data_paths(table, sources),
             fields={str(k): (",".join(v) if isinstance(v, list) else str(v)) for k, v in fields.items()},

@@ -39,6 +39,9 @@ def read_polygons(source: LayerSource) -> gpd.GeoDataFrame:
             f"The boundary file {path} does not exist; check the data folder (GEO311_DATA_DIR) "
             "and the source path in the city file."
         )
+    if path.stat().st_size == 0:
+        raise DataFileError(f"{path.name} is empty (0 bytes): copy or export the layer again, complete, "
+                            "and load that file.")
     layer = source.layer or _only_layer(path)
     options = {}
     if path.suffix.lower() in GEOJSON_SUFFIXES:

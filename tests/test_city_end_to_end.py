@@ -357,3 +357,15 @@ def test_a_history_whose_every_coordinate_is_one_point_is_refused_in_one_sentenc
             "mapped as latitude ('latitude') and longitude ('longitude') in [requests.fields]") in imported.output
     assert "Nothing was imported." in imported.output
     assert session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": KEY}).scalar() == 0
+
+
+def test_a_type_without_requests_that_year_is_a_header_only_file_among_many(settings, bound_database, session,
+                                                                             tmp_path):
+    town = write_millbrook(tmp_path)
+    empty = town.data / "311" / "request_type_159.csv"
+    empty.write_text(",".join(HEADER) + "\n")
+    app = create_app(dataclasses.replace(settings, city=KEY, cities_dir=town.cities, data_dir=town.data),
+                     database=bound_database)
+    run(app, "boundaries", "load-city")
+    run(app, "addresses", "load")
+    assert f"{len(town.rows)} requests added" in run(app, "requests", "import", "--draft-catalogue")

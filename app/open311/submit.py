@@ -31,6 +31,7 @@ from app.open311.clients import Caller
 from app.open311.params import SERVICE_CODE_PATTERN, Args
 from app.service_requests.intake import IntakeError, RequestInput, create_request
 from app.service_requests.states import MAX_DESCRIPTION
+from app.text import normalise_newlines
 
 _ATTRIBUTE = re.compile(r"attribute\[([A-Za-z0-9_]{1,64})\](\[\])?")
 #: The single-valued arguments and their longest accepted length (the OpenAPI document says the same).
@@ -101,7 +102,7 @@ def _read(form: Args) -> tuple[dict[str, str | None], dict[str, Any]]:
     """The spec's single-valued arguments (empty = not sent) and the attributes."""
     values: dict[str, str | None] = {}
     for name, longest in MAX_LENGTHS.items():
-        given = [v for v in form.getlist(name) if v != ""]
+        given = [normalise_newlines(v) for v in form.getlist(name) if v != ""]  # a CRLF is one character
         if len(set(given)) > 1:
             raise bad_request(f"{name} was given {len(given)} times; give it once.")
         if given and len(given[0]) > longest:

@@ -15,9 +15,8 @@ and flags the rest so that maps and hot spots leave them out (and say how many).
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dataclasses import dataclass, field, replace
@@ -35,12 +34,15 @@ from app.city import (
     PLACEHOLDER_MIN_ADDRESSES, PLACEHOLDER_MIN_REQUESTS, CityConfig, SourceMapping, file_names,
     requests_option,
 )
+from app.csv_files import read_csv_file
 from app.errors import DataFileError, UserError
 from app.service_requests.catalogue import active_services
 from app.service_requests.references import new_references
 from app.service_requests.service_levels import due_at_many
 from app.service_requests.states import MAX_DESCRIPTION, STATES
 from app.settings import PROJECT_ROOT
+from app.spreadsheets import write_csv
+from app.text import normalise_newlines
 from boundaries.queries import areas_at, stage_current_pieces
 
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
@@ -56,6 +58,8 @@ _STAGE = (
 )
 
 
+#: The longest request number imported (the unique index on it holds at most a few kilobytes).
+MAX_SOURCE_ID = 200
 _TIMES = ("requested_at", "updated_at", "closed_at", "due_at")
 
 
@@ -129,10 +133,7 @@ def read_history(mapping: SourceMapping) -> pd.DataFrame:
     for path in mapping.paths:
         if not path.is_file():
             raise DataFileError(f"The request history file {path} does not exist; check GEO311_DATA_DIR and [requests].")
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding_errors="replace")
-        except (pd.errors.ParserError, UnicodeError, OSError) as exc:
-            raise DataFileError(f"{path.name} cannot be read as CSV ({str(exc).splitlines()[0]}).") from exc
+        frame = read_csv_file(path, mapping.options.get("encoding"), rows_required=len(mapping.paths) == 1)
         by_lower = {str(c).lower(): c for c in frame.columns}
         columns = {}
         for ours, theirs in mapping.fields.items():
@@ -143,7 +144,11 @@ def read_history(mapping: SourceMapping) -> pd.DataFrame:
         part["_file"] = path.name
         part["_row"] = np.arange(len(part)) + 2  # header is row 1
         frames.append(part)
-    return pd.concat(frames, ignore_index=True)
+    history = pd.concat(frames, ignore_index=True)
+    if history.empty:
+        raise DataFileError(f"{file_names(mapping.paths)} hold a header but no rows: export them again with their "
+                            "rows, or fix [requests] sources.")
+    return history
 
 
 def datetime_formats(mapping: SourceMapping) -> list[str]:
@@ -151,19 +156,54 @@ def datetime_formats(mapping: SourceMapping) -> list[str]:
     return list(mapping.options.get("datetime_formats", ["%Y-%m-%d %H:%M:%S"]))
 
 
+#: The dates a history may hold: those of pandas' nanosecond timestamps (1677-09-21 to 2262-04-11), a day inside.
+EARLIEST_DATE = pd.Timestamp.min.ceil("D") + pd.Timedelta(days=1)
+LATEST_DATE = pd.Timestamp.max.floor("D") - pd.Timedelta(days=1)
+
+
+class DateOutOfRange(DataFileError):
+    """A readable date the import cannot hold (before 1677 or after 2262); ``index`` is its row's label."""
+
+    def __init__(self, index: object, value: str, where: str = "A date") -> None:
+        self.index, self.value = index, value
+        super().__init__(f"{where}: the date {value!r} is outside what the import can hold ({EARLIEST_DATE:%Y-%m-%d} "
+                         f"to {LATEST_DATE:%Y-%m-%d}); correct it, or empty the cell, and import again.")
+
+
 def local_datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
-    """Local datetimes in any of ``formats`` as UTC; unparseable ones become NaT."""
+    """Local datetimes in any of ``formats`` as UTC; unparseable ones become NaT.
+
+    Raises :class:`DateOutOfRange` for the first readable date before 1677 or after 2262.
+    """
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for fmt in formats:
         missing = parsed.isna() & values.notna()
         if not missing.any():
             break
-        parsed.loc[missing] = pd.to_datetime(values[missing], format=fmt, errors="coerce")
+        found = pd.to_datetime(values[missing], format=fmt, errors="coerce")
+        outside = found.notna() & ((found < EARLIEST_DATE) | (found > LATEST_DATE))
+        if outside.any():
+            index = outside.idxmax()
+            raise DateOutOfRange(index, str(values[index]))
+        parsed.loc[missing] = found.astype("datetime64[ns]")
     # The hour repeated when clocks fall back is read as its first occurrence (daylight time);
     # a time skipped when they spring forward is read with the offset before the change
     # (02:30 -> 03:30 daylight time), as Python's zoneinfo reads it at intake.
     first_occurrence = np.ones(len(parsed), dtype=bool)
     return parsed.dt.tz_localize(tz, ambiguous=first_occurrence, nonexistent=pd.Timedelta(hours=1)).dt.tz_convert("UTC")
+
+
+def coordinates(raw: pd.Series, name: str, limit: float,
+                reject: Callable[[pd.Series, str | pd.Series], None]) -> pd.Series:
+    """The numbers of one coordinate column (missing where empty); a value that is not a number,
+    or outside -``limit`` to ``limit``, is rejected with its reason, never changed."""
+    given = raw.notna() & (raw.str.strip() != "")
+    numbers = pd.to_numeric(raw.where(given), errors="coerce")
+    typed = f"{name} " + raw.str.strip().str.slice(0, 40)
+    reject(given & numbers.isna(), typed + " is not a number of decimal degrees")
+    reject(numbers.notna() & ~numbers.between(-limit, limit),
+           typed + f" is outside -{limit:g} to {limit:g} (WGS 84 decimal degrees)")
+    return numbers.where(numbers.between(-limit, limit))
 
 
 def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Service]) -> tuple[pd.DataFrame, list]:
@@ -180,18 +220,28 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
 
     reasons = pd.Series("", index=frame.index, dtype=object)
 
-    def reject(mask: pd.Series, reason: str) -> None:
-        reasons[mask & (reasons == "")] = reason
+    def reject(mask: pd.Series, reason: str | pd.Series) -> None:  # a Series: each row's own reason
+        chosen = mask & (reasons == "")
+        reasons[chosen] = reason[chosen] if isinstance(reason, pd.Series) else reason
+
+    def dates(column: str, values: pd.Series | None = None) -> pd.Series:
+        try:
+            return local_datetimes(frame[column] if values is None else values, formats, city.timezone)
+        except DateOutOfRange as exc:
+            where = f"{frame.at[exc.index, '_file']} row {frame.at[exc.index, '_row']}, column {mapping.fields[column]}"
+            raise DateOutOfRange(exc.index, exc.value, where) from None
 
     frame = frame.copy()
     frame["source_id"] = frame["source_id"].str.strip()
     reject(frame["source_id"].isna() | (frame["source_id"] == ""), "no request number")
+    reject(frame["source_id"].str.len().fillna(0) > MAX_SOURCE_ID,
+           f"a request number longer than {MAX_SOURCE_ID} characters")
     reject(frame["source_id"].duplicated(keep="last") & frame["source_id"].notna(),
            "the same request number appears again later in the files (the later row is imported)")
-    frame["requested_at"] = local_datetimes(frame["requested_at"], formats, city.timezone)
+    frame["requested_at"] = dates("requested_at")
     reject(frame["requested_at"].isna(), "no readable creation date")
     for column in ("updated_at", "closed_at"):
-        frame[column] = (local_datetimes(frame[column], formats, city.timezone) if column in frame
+        frame[column] = (dates(column) if column in frame
                          else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"))
 
     service = frame["service_name"].map(lambda name: by_source_name.get(name))
@@ -204,7 +254,7 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     catalogue_due = due_at_many(frame["requested_at"], hours.fillna(0), days, city.tz)
     if "due_at" in frame:  # the date the city set itself, where it gave one; the service level elsewhere
         given = frame["due_at"].notna() & (frame["due_at"].astype("string").str.strip() != "")
-        source_due = local_datetimes(frame["due_at"].where(given), formats, city.timezone)
+        source_due = dates("due_at", frame["due_at"].where(given))
         reject(given & source_due.isna(), "a due date that cannot be read (see datetime_formats)")
         reject(source_due < frame["requested_at"], "a due date before the request was made")
         frame["due_at"] = source_due.where(source_due.notna(), catalogue_due)
@@ -227,13 +277,13 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     def optional(column: str) -> pd.Series:  # a field the mapping may leave out
         return frame[column].astype("string") if column in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
 
-    lon = pd.to_numeric(optional("longitude"), errors="coerce")
-    lat = pd.to_numeric(optional("latitude"), errors="coerce")
-    usable = lon.between(-180, 180) & lat.between(-90, 90) & (lon != 0) & (lat != 0)
+    lon = coordinates(optional("longitude"), "longitude", 180, reject)
+    lat = coordinates(optional("latitude"), "latitude", 90, reject)
+    usable = lon.notna() & lat.notna() & (lon != 0) & (lat != 0)  # 0 is how many systems write "no location"
     frame["lon"], frame["lat"] = lon.where(usable), lat.where(usable)
     frame["department_code"] = optional("department").str.strip()
     reject(frame["department_code"].str.len().fillna(0) > 32, "a department code longer than 32 characters")
-    frame["description"] = optional("description").fillna("").str.slice(0, MAX_DESCRIPTION)
+    frame["description"] = optional("description").fillna("").map(normalise_newlines).str.slice(0, MAX_DESCRIPTION)
     frame["address"] = optional("address").str.slice(0, 500)
     zipcodes = optional("zipcode")
     frame["zipcode"] = zipcodes.map({z: standardize_zipcode(z) for z in zipcodes.dropna().unique()})
@@ -624,11 +674,7 @@ def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir:
         return None
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / f"requests-{city}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-rejected.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["source", "row", "reason"])
-        writer.writerows(rejected)
-    return path
+    return write_csv(path, ["source", "row", "reason"], rejected)
 
 
 __all__ = ["ImportReport", "PlaceholderReport", "SnapReport", "assign_areas", "fix_placeholders", "import_history",

@@ -34,6 +34,7 @@ from app.service_requests.models import Notification, RequestContact, RequestEve
 from app.service_requests.references import new_reference
 from app.service_requests.service_levels import due_at
 from app.service_requests.states import MAX_DESCRIPTION, RESPONSE_METHODS
+from app.text import normalise_newlines
 from boundaries.lookup import check_lon_lat, outside_reason
 
 _EMAIL = re.compile(r"^[^@\s<>\x00]+@[^@\s<>\x00]+\.[A-Za-z]{2,}$")
@@ -266,7 +267,7 @@ def _attribute_value(attribute: Attribute, value: Any) -> Any:
         except ValueError:
             raise IntakeError(name, f"{attribute.description}: give a date and time such as 2026-11-23T14:30.") from None
         return moment.isoformat()
-    text_value = str(value).replace("\x00", "")
+    text_value = normalise_newlines(str(value).replace("\x00", ""))
     limit = 1000 if attribute.datatype == "string" else MAX_DESCRIPTION
     if len(text_value) > limit:
         raise IntakeError(name, f"{attribute.description}: at most {limit} characters.")
@@ -278,7 +279,7 @@ def _description(value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise IntakeError("description", "The description must be text.")
-    value = value.replace("\x00", "").strip()
+    value = normalise_newlines(value.replace("\x00", "")).strip()
     if len(value) > MAX_DESCRIPTION:
         raise IntakeError("description", f"The description is {len(value):,} characters long; "
                                          f"at most {MAX_DESCRIPTION:,} are kept. Please shorten it.")
@@ -317,7 +318,7 @@ def _short(value: Any, name: str, limit: int = 200) -> str | None:
         return None
     if not isinstance(value, str):
         raise IntakeError(name, f"{name.replace('_', ' ').capitalize()} must be text.")
-    value = value.replace("\x00", "").strip()
+    value = normalise_newlines(value.replace("\x00", "")).strip()
     if len(value) > limit:
         raise IntakeError(name, f"{name.replace('_', ' ').capitalize()} is too long (at most {limit} characters).")
     return value or None

@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session
 from app.errors import UserError
 from app.service_requests.models import Department, Notification, RequestContact, RequestEvent, ServiceRequest
 from app.service_requests.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
+from app.text import normalise_newlines
+
+#: The longest note a staff member may add (line breaks count as one character), as the page's field says.
+MAX_NOTE = 4000
 
 
 class LifecycleError(UserError):
@@ -111,9 +115,13 @@ def reopen(session: Session, request: ServiceRequest, actor: str, reason: str) -
 
 def add_note(session: Session, request: ServiceRequest, actor: str, note: str, public: bool = False) -> None:
     """A note in the history; public notes show on the status page."""
-    if not note or not note.strip():
+    note = normalise_newlines(note or "").strip()
+    if not note:
         raise LifecycleError("The note is empty.")
-    _record(session, request, actor, "note", note.strip()[:4000], public)
+    if len(note) > MAX_NOTE:
+        raise LifecycleError(f"The note is {len(note):,} characters long; at most {MAX_NOTE:,} are kept. "
+                             "Please shorten it.")
+    _record(session, request, actor, "note", note, public)
     request.updated_at = datetime.now(timezone.utc)
     session.commit()
 

@@ -5,7 +5,6 @@ service-level compliance, the public monthly report, and their exports. Thin vie
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
@@ -13,6 +12,7 @@ import pandas as pd
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import text
 
+from app import spreadsheets
 from app.web import db_session, services
 from app.web.access import current_user, public, requires
 from app.web.charts import column_chart, hbar_chart
@@ -314,16 +314,12 @@ def export_table(what: str, fmt: str):
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
     name = f"{s.city.key}-report-{what}{'-' + request.args['by'] if request.args.get('by') else ''}-{stamp}.{fmt}"
     if fmt == "csv":
-        body = frame.to_csv(index=False).encode("utf-8")
+        body = spreadsheets.csv_bytes(frame)
     else:
-        buffer = io.BytesIO()
         about = pd.DataFrame({"item": ["City", "Requests", "Distinct problems only", *[d[0] for d in DEFINITIONS]],
                               "value": [s.city.name, flt.describe(choices), "yes" if _distinct() else "no",
                                         *[d[1] for d in DEFINITIONS]]})
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            frame.to_excel(writer, sheet_name="figures", index=False)
-            about.to_excel(writer, sheet_name="about", index=False)
-        body = buffer.getvalue()
+        body = spreadsheets.xlsx_bytes({"figures": frame, "about": about})
     return Response(body, mimetype=TABLE_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
@@ -342,8 +338,7 @@ def export_requests(fmt: str):
     metadata = {"city": s.city.name, "filter": flt.args(), "description": flt.describe(choices),
                 "distinct_problems_only": _distinct()}
     if fmt == "csv":
-        plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        body = plain.to_csv(index=False).encode("utf-8")
+        body = spreadsheets.csv_bytes(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
     elif fmt == "geojson":
         body = exports.to_geojson(frame, metadata)
     else:

@@ -22,6 +22,7 @@ from app.service_requests.lifecycle import (add_note, change_status, mark_duplic
 from app.service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from app.service_requests.references import normalize_reference
 from app.service_requests.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
+from app.text import normalise_newlines
 from app.web import db_session, services
 from app.web.access import allowed, client_ip, current_user, requires
 from geo.filters import RequestFilter
@@ -180,7 +181,7 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
     return {
         "code": code or form.get("code", "").strip(),
         "name": form.get("name", "").strip()[:200],
-        "description": form.get("description", "").strip()[:4000],
+        "description": normalise_newlines(form.get("description", "")).strip()[:4000],
         "group": form.get("group", "").strip()[:200],
         "keywords": [k.strip() for k in form.get("keywords", "").split(",") if k.strip()][:50],
         "department": form.get("department", ""),
