@@ -6,8 +6,6 @@ source values of its own systems. Los Angeles keeps the nine channels of old.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -18,48 +16,16 @@ from address_db.validation import Validator
 from app.channels import DEFAULT_CHANNELS
 from app.city import load_city
 from app.errors import ConfigError
-from app.service_requests.catalogue import sync_catalogue
 from app.service_requests.importer import import_history
 from app.service_requests.intake import IntakeError, RequestInput, create_request
 from boundaries.index import IndexCache
-from boundaries.loader import load_city as load_boundaries
 from geo import reports
 from geo.filters import FilterError, RequestFilter, filter_choices, parse_filter
+from tests.fixture_cities import SEVEN_CHANNELS, box, channels_toml, load_fixture_city, write_csv, write_geojson
 
 KEY = "lakeview"
-CHANNELS = """
-[channels]
-web_form = "self_service"
-{extra}
-
-[channels.call]
-name = "Call"
-family = "phone"
-
-[channels.city_app]
-name = "MyLakeview app"
-family = "mobile_app"
-
-[channels.self_service]
-name = "Self service"
-family = "web"
-
-[channels.social]
-name = "Social media"
-family = "social"
-
-[channels.employee]
-name = "Employee generated"
-family = "staff"
-
-[channels.field_app]
-name = "Field workers' app"
-family = "{field_family}"
-
-[channels.work_orders]
-name = "Work-order system"
-family = "integration"
-"""
+CHANNELS = channels_toml({**SEVEN_CHANNELS, "city_app": ("MyLakeview app", "mobile_app"),
+                          "field_app": ("Field workers' app", "{field_family}")}, web_form="self_service")
 
 TOML = """
 [city]
@@ -117,19 +83,17 @@ def write_city(tmp_path: Path, *, field_family: str = "staff", extra: str = "", 
     data, cities = tmp_path / "data", tmp_path / "cities"
     (data / KEY).mkdir(parents=True)
     cities.mkdir()
-    ring = [[-90.02, 41.99], [-89.98, 41.99], [-89.98, 42.01], [-90.02, 42.01], [-90.02, 41.99]]
-    (data / KEY / "city.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Lakeview"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
-    with open(data / KEY / "cases.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Case", "Opened", "Kind", "State", "Origin", "Lat", "Lon"])
-        n = 0
-        for source, rows in SOURCE_ROWS.items():
-            for _ in range(rows):
-                n += 1
-                writer.writerow([f"LV-{n}", "2026-03-02 09:00", "Pothole", "Open", source, "42.0", f"{-90.01 + n / 1e4}"])
-    toml = TOML.replace("{map_extra}", map_extra) + CHANNELS.replace("{extra}", extra).replace("{field_family}", field_family)
-    (cities / f"{KEY}.toml").write_text(toml)
+    write_geojson(data / KEY / "city.geojson", [({"name": "Lakeview"}, box(-90.02, 41.99, -89.98, 42.01))])
+    rows = []
+    for source, count in SOURCE_ROWS.items():
+        for _ in range(count):
+            n = len(rows) + 1
+            rows.append([f"LV-{n}", "2026-03-02 09:00", "Pothole", "Open", source, "42.0", f"{-90.01 + n / 1e4}"])
+    write_csv(data / KEY / "cases.csv", ["Case", "Opened", "Kind", "State", "Origin", "Lat", "Lon"], rows)
+    # the city's settings belong in [channels], before its channel tables
+    channels = CHANNELS.replace("{field_family}", field_family)
+    channels = channels.replace('web_form = "self_service"\n', f'web_form = "self_service"\n{extra}\n', 1)
+    (cities / f"{KEY}.toml").write_text(TOML.replace("{map_extra}", map_extra) + channels)
     return cities, data
 
 
@@ -137,10 +101,7 @@ def write_city(tmp_path: Path, *, field_family: str = "staff", extra: str = "", 
 def imported(session, tmp_path):
     cities, data = write_city(tmp_path)
     city = load_city(KEY, cities, data)
-    for _ in load_boundaries(session, city):
-        pass
-    sync_catalogue(session, city)
-    session.commit()
+    load_fixture_city(session, city)
     return city, import_history(session, city, report_dir=tmp_path)
 
 

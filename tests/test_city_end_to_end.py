@@ -11,9 +11,7 @@ the import runs with the catalogue drafted from the history. Nothing here is Los
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import text
 
-from app.factory import create_app
+from tests.fixture_cities import SEVEN_CHANNELS, app_serving, box, channels_toml, write_csv, write_geojson
 
 KEY = "millbrook"
 WEST, SOUTH, EAST, NORTH = -71.10, 42.28, -71.06, 42.32
@@ -117,67 +115,26 @@ longitude = "longitude"
 [requests.channel_map]
 {chr(10).join(f'"{source}" = "{channel}"' for source, channel in SOURCES.items())}
 
-[channels]
-web_form = "self_service"
-open311 = "work_orders"
-
-[channels.call]
-name = "Call"
-family = "phone"
-
-[channels.city_app]
-name = "Citizens Connect"
-family = "mobile_app"
-
-[channels.self_service]
-name = "Self service"
-family = "web"
-
-[channels.social]
-name = "Social media"
-family = "social"
-
-[channels.employee]
-name = "Employee generated"
-family = "staff"
-
-[channels.field_app]
-name = "City worker app"
-family = "staff"
-
-[channels.work_orders]
-name = "Work-order system"
-family = "integration"
-"""
+""" + channels_toml({**SEVEN_CHANNELS, "city_app": ("Citizens Connect", "mobile_app"),
+                        "field_app": ("City worker app", "staff")}, web_form="self_service", open311="work_orders")
 
 HEADER = ["case_enquiry_id", "open_dt", "sla_target_dt", "closed_dt", "case_status", "type", "department",
           "source", "location", "location_zipcode", "latitude", "longitude"]
 
 
-def box(west: float, south: float, east: float, north: float) -> list[list[list[float]]]:
-    return [[[west, south], [east, south], [east, north], [west, north], [west, south]]]
-
-
-def feature_collection(features: list[tuple[dict, list]]) -> str:
-    """GeoJSON with no ``crs`` member, whatever its coordinates are."""
-    return json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": {"type": "Polygon", "coordinates": rings}}
-        for props, rings in features]})
-
-
-def in_feet(rings: list[list[list[float]]]) -> list[list[list[float]]]:
-    """Rings of longitude/latitude in Massachusetts state-plane feet (EPSG:2249), densified."""
+def in_feet(polygon: dict) -> dict:
+    """A polygon of longitude/latitude in Massachusetts state-plane feet (EPSG:2249), densified."""
     to_feet = Transformer.from_crs("EPSG:4326", "EPSG:2249", always_xy=True)
     out = []
-    for ring in rings:
+    for ring in polygon["coordinates"]:
         points = []
         for (x0, y0), (x1, y1) in zip(ring, ring[1:]):
             points += [to_feet.transform(x0 + (x1 - x0) * i / 10, y0 + (y1 - y0) * i / 10) for i in range(10)]
         out.append([list(p) for p in points + points[:1]])
-    return out
+    return {"type": "Polygon", "coordinates": out}
 
 
-def precincts() -> list[tuple[dict, list]]:
+def precincts() -> list[tuple[dict, dict]]:
     """Eight precincts: each ward split in two along its longitude, as the city's GIS draws them."""
     cells = []
     for i, (w, e) in enumerate([(WEST, -71.09), (-71.09, MID_LON), (MID_LON, -71.07), (-71.07, EAST)]):
@@ -245,20 +202,17 @@ def write_millbrook(root: Path, *, one_point: bool = False) -> Millbrook:
         folder.mkdir(parents=True)
     wards = [({"WARD": str(i + 1)}, box(w, SOUTH, e, NORTH))
              for i, (w, e) in enumerate([(WEST, -71.09), (-71.09, MID_LON), (MID_LON, -71.07), (-71.07, EAST)])]
-    (data / KEY / "wards.geojson").write_text(feature_collection(wards))
-    (data / KEY / "precincts.geojson").write_text(feature_collection(precincts()))
-    (data / "state" / "towns.geojson").write_text(feature_collection([
+    write_geojson(data / KEY / "wards.geojson", wards)
+    write_geojson(data / KEY / "precincts.geojson", precincts())
+    write_geojson(data / "state" / "towns.geojson", [
         ({"TOWN_ID": "1", "TOWN": "MILLBROOK", "TYPE": "T"}, box(WEST, SOUTH, EAST, NORTH)),
         ({"TOWN_ID": "2", "TOWN": "EASTHAM", "TYPE": "C"}, box(EAST, SOUTH, EAST + 0.04, NORTH)),
-        ({"TOWN_ID": "3", "TOWN": "WESTON", "TYPE": "T"}, box(WEST - 0.04, SOUTH, WEST, NORTH))]))
+        ({"TOWN_ID": "3", "TOWN": "WESTON", "TYPE": "T"}, box(WEST - 0.04, SOUTH, WEST, NORTH))])
     rows, department_of = history(random.Random(16))
     if one_point:  # an export whose every coordinate is the city hall's
         rows = [r[:-2] + ["42.3000", "-71.0800"] for r in rows]
     for kind in TYPES:
-        with open(data / "311" / f"{kind.lower().replace(' ', '_')}.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(HEADER)
-            writer.writerows(r for r in rows if r[5] == kind)
+        write_csv(data / "311" / f"{kind.lower().replace(' ', '_')}.csv", HEADER, [r for r in rows if r[5] == kind])
     (cities / f"{KEY}.toml").write_text(TOML)
     return Millbrook(cities, data, rows, department_of)
 
@@ -267,8 +221,7 @@ def write_millbrook(root: Path, *, one_point: bool = False) -> Millbrook:
 def millbrook(settings, bound_database, tmp_path):
     """The app serving Millbrook on the test database (rolled back afterwards), and its files."""
     town = write_millbrook(tmp_path)
-    app = create_app(dataclasses.replace(settings, city=KEY, cities_dir=town.cities, data_dir=town.data),
-                     database=bound_database)
+    app = app_serving(settings, bound_database, KEY, town.cities, town.data)
     return app, town
 
 
@@ -340,8 +293,7 @@ def test_a_city_built_like_the_issue_says_loads_with_the_readme_commands(millbro
 def test_a_history_whose_every_coordinate_is_one_point_is_refused_in_one_sentence(settings, bound_database,
                                                                                    session, tmp_path):
     town = write_millbrook(tmp_path, one_point=True)
-    app = create_app(dataclasses.replace(settings, city=KEY, cities_dir=town.cities, data_dir=town.data),
-                     database=bound_database)
+    app = app_serving(settings, bound_database, KEY, town.cities, town.data)
     run(app, "boundaries", "load-city")
     runner = app.test_cli_runner()
 
@@ -364,8 +316,7 @@ def test_a_type_without_requests_that_year_is_a_header_only_file_among_many(sett
     town = write_millbrook(tmp_path)
     empty = town.data / "311" / "request_type_159.csv"
     empty.write_text(",".join(HEADER) + "\n")
-    app = create_app(dataclasses.replace(settings, city=KEY, cities_dir=town.cities, data_dir=town.data),
-                     database=bound_database)
+    app = app_serving(settings, bound_database, KEY, town.cities, town.data)
     run(app, "boundaries", "load-city")
     run(app, "addresses", "load")
     assert f"{len(town.rows)} requests added" in run(app, "requests", "import", "--draft-catalogue")

@@ -10,7 +10,6 @@ source whose city file names its encoding is read in it.
 from __future__ import annotations
 
 import csv
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -19,34 +18,23 @@ from sqlalchemy import text
 from address_db.loader import load_addresses
 from app.city import load_city
 from app.errors import ConfigError
-from app.factory import create_app
-from app.service_requests.catalogue import sync_catalogue
 from app.service_requests.importer import import_history
-from boundaries.loader import load_city as load_boundaries
+from tests.fixture_cities import app_serving, load_fixture_city, write_csv
 from tests.test_request_import_new_city import HEADER, KEY, TOML, case, write_city
 
 GOOD = case("G-1", "10 DUE ST", (-71.092, 42.302), checked="yes")
 
 
 def write_rows(path: Path, rows: list[list[str]], encoding: str = "utf-8", header: list[str] = HEADER) -> None:
-    with open(path, "w", newline="", encoding=encoding) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+    write_csv(path, header, rows, encoding)
 
 
 @pytest.fixture
 def brookton(tmp_path, settings, bound_database, session):
     """A small city with its boundaries and catalogue loaded: (CLI runner, its history file, its city folder)."""
     cities, data = write_city(tmp_path)
-    city = load_city(KEY, cities, data)
-    for _ in load_boundaries(session, city):
-        pass
-    sync_catalogue(session, city)
-    session.commit()
-    app = create_app(dataclasses.replace(settings, city=KEY, cities_dir=cities, data_dir=data),
-                     database=bound_database)
-    return app.test_cli_runner(), data / KEY / "cases.csv", cities
+    load_fixture_city(session, load_city(KEY, cities, data))
+    return app_serving(settings, bound_database, KEY, cities, data).test_cli_runner(), data / KEY / "cases.csv", cities
 
 
 def counts(session) -> tuple[int, int]:

@@ -8,22 +8,18 @@ polygons that some of the city's own points overrun by 20-90 m.
 
 from __future__ import annotations
 
-import csv
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from address_db.loader import load_addresses
 from app.city import load_city
 from app.errors import ConfigError
-from app.service_requests.catalogue import sync_catalogue
 from app.service_requests.importer import import_history
-from boundaries.loader import load_city as load_boundaries
 from geo import reports
 from geo.filters import RequestFilter
+from tests.fixture_cities import box, load_fixture_city, write_csv, write_geojson
 
 KEY = "brookton"
 LAT = 42.305
@@ -108,16 +104,6 @@ HEADER = ["CaseNo", "Opened", "Touched", "Done", "TargetDate", "Kind", "Dept", "
           "Y", "X", "Checked"]
 
 
-def box(west: float, south: float, east: float, north: float) -> dict:
-    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
-                                                [west, south]]]}
-
-
-def write_geojson(path: Path, features: list[tuple[dict, dict]]) -> None:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": geom} for props, geom in features]}))
-
-
 def case(number: str, address: str, point: tuple[float, float] | None, *, target: str = "05/03/2026 17.00",
          zipcode: str = "2124.0", checked: str = "no", opened: str = "02/03/2026 09.00",
          done: str = "04/03/2026 12.00") -> list[str]:
@@ -167,10 +153,7 @@ def write_city(tmp_path: Path, numbers: str = NUMBERS) -> tuple[Path, Path]:
         ({"ward_no": "2", "ward_name": "East"}, box(-71.09, 42.30, -71.08, 42.31))])
     write_geojson(data / KEY / "neighbours.geojson", [
         ({"slug": "nextown", "name": "Nextown"}, box(-71.08, 42.30, -71.06, 42.31))])
-    with open(data / KEY / "cases.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        writer.writerows(history())
+    write_csv(data / KEY / "cases.csv", HEADER, history())
     (cities / f"{KEY}.toml").write_text(TOML.replace("{numbers}", numbers))
     return cities, data
 
@@ -179,11 +162,7 @@ def write_city(tmp_path: Path, numbers: str = NUMBERS) -> tuple[Path, Path]:
 def imported(session, tmp_path):
     cities, data = write_city(tmp_path)
     city = load_city(KEY, cities, data)
-    for _ in load_boundaries(session, city):
-        pass
-    load_addresses(session, city, report_dir=tmp_path)
-    sync_catalogue(session, city)
-    session.commit()
+    load_fixture_city(session, city, addresses=True, report_dir=tmp_path)
     return city, import_history(session, city, report_dir=tmp_path)
 
 
@@ -289,10 +268,7 @@ def test_a_location_the_source_corrected_is_taken_on_the_next_import(session, im
     for row in rows:
         if row[0] == "PX10":
             row[-3], row[-2] = f"{corrected[1]:.7f}", f"{corrected[0]:.7f}"
-    with open(city.requests.paths[0], "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        writer.writerows(rows)
+    write_csv(city.requests.paths[0], HEADER, rows)
     import_history(session, city, report_dir=tmp_path)
     fixed = request(session, "PX10")
     assert (fixed.location_quality, fixed.ward_key, fixed.in_jurisdiction) == ("source", "2", True)
