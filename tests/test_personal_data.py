@@ -3,7 +3,7 @@ until a staff member marks them public; tested route by route for every role."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,7 +28,7 @@ def private_request(session, la, validator) -> ServiceRequest:
 
 def _lists(request: ServiceRequest) -> list[str]:
     """The request lists and exports of the maps and reports that hold this request."""
-    today = datetime.now().date().isoformat()
+    today = request.requested_at.astimezone(ZoneInfo("America/Los_Angeles")).date().isoformat()  # the city's day
     narrow = f"service=graffiti&from={today}"
     return [f"/maps/requests?{narrow}", f"/maps/export/requests.geojson?{narrow}",
             f"/reports/requests.csv?{narrow}", f"/reports/requests.geojson?{narrow}"]
