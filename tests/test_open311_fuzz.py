@@ -107,6 +107,24 @@ def test_hostile_values_at_every_argument_of_get_requests(client, session, argum
     assert count(session) == before
 
 
+@pytest.mark.parametrize("argument", ["start_date", "end_date", "updated_after", "updated_before"])
+@pytest.mark.parametrize("value", ["9999-12-31T00:00:00Z", "9999-12-31", "0001-01-01", "0001-01-01T00:00:00Z",
+                                   "2200-01-01T00:00:00Z", "1899-12-31T23:59:59Z"])
+def test_moments_beyond_the_served_dates_are_a_spec_400(client, argument, value):
+    for fmt in ("json", "xml"):
+        response = client.get(f"{API}/requests.{fmt}", query_string={argument: value})
+        assert response.status_code == 400, (argument, value, response.get_data(as_text=True)[:300])
+        assert_spec_document(response)
+        assert "1900-01-01 to 2199-12-31" in response.get_data(as_text=True)
+
+
+def test_the_ends_of_the_served_dates_are_answered(client):
+    for query in ({"start_date": "1900-01-01T00:00:00Z"}, {"end_date": "2199-12-31T23:59:59Z"},
+                  {"updated_after": "1900-01-01", "updated_before": "2199-12-31"}):
+        response = client.get(f"{API}/requests.json", query_string=query)
+        assert response.status_code == 200, (query, response.get_data(as_text=True)[:300])
+
+
 def test_hostile_values_in_paths_and_other_methods(client, session):
     for value in HOSTILE[:20]:
         for fmt in ("json", "xml"):
