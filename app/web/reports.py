@@ -123,7 +123,7 @@ def index():
         "reports_index.html", flt=flt, choices=choices, figures=figures, distinct=distinct,
         ytds=[{"title": title, "start": ytd.start, "end": ytd.end, "current": _series(ytd.current),
                "previous": _series(ytd.previous), "change": ytd.change()} for title, ytd in ytds],
-        chart=column_chart("Requests per month", months["label"].str[:3].tolist(), months["requests"].tolist()),
+        chart=column_chart("Requests per month", months["label"].astype(str).str[:3].tolist(), months["requests"].tolist()),
         urls={"all": _list_url(flt), "open": _list_url(flt, status="open"), "closed": _list_url(flt, status="closed"),
               "cancelled": _list_url(flt, status="cancelled"), "overdue": _list_url(flt, overdue=True)},
         description=flt.describe(choices), query=_query(flt),
