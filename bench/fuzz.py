@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import re
+import secrets
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -38,8 +39,8 @@ from werkzeug.routing import Rule
 #: Request methods a route list shows that no view handles itself.
 _IMPLICIT = {"HEAD", "OPTIONS"}
 #: Rate limits high enough that fuzzing measures the views, not the limiter.
-UNLIMITED = {"rate_login": "100000000/minute", "rate_public_forms": "100000000/minute",
-             "rate_public_api": "100000000/minute"}
+UNLIMITED: dict[str, Any] = {"rate_login": "100000000/minute", "rate_public_forms": "100000000/minute",
+                             "rate_public_api": "100000000/minute", "open311_keyless_per_minute": 100_000_000}
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ ARGUMENT_VALUES: dict[str, list[str]] = {
     "updated_after": ["2024-01-01T00:00:00-08:00"], "updated_before": ["2024-02-01"],
     "bbox": ["-118.3,34.0,-118.2,34.1"], "extensions": ["true", "false"], "jurisdiction_id": ["lacity.org"],
     "api_key": ["nope"], "staff": ["1"], "next": ["/maps/wards", "/reports/"], "kind": ["login", "user"],
-    "actor": ["admin"], "saved": ["1"], "new": ["1"], "reference": ["NOPE"], "username": ["fuzz-admin"],
+    "actor": ["admin"], "saved": ["1"], "new": ["1"], "reference": ["NOPE"], "username": ["fuzz-target"],
     "password": ["correct horse battery staple"], "current": ["x"], "repeat": ["x"], "role": ["admin", "analyst"],
     "description": ["Paint on the wall", "D" * 4001], "email": ["a@example.org", "not-an-address"],
     "phone": ["213-555-0100"], "first_name": ["Ana"], "last_name": ["Li"], "idempotency_key": ["k1"],
@@ -114,14 +115,20 @@ PATH_VALUES: dict[str, list[str]] = {
 
 
 def plausible_paths(session: Session, city: str = "la") -> dict[str, list[str]]:
-    """:data:`PATH_VALUES` with the city's own service codes, request references and usernames."""
+    """:data:`PATH_VALUES` with the city's own service codes, request references and usernames, and an
+    Open311 key (``api_key``, sent with some cases)."""
+    from app.open311.clients import issue_client
+
+    api_key = issue_client(session, city, "Fuzzer", per_minute=100_000_000)[1]
+    session.commit()
     codes = list(session.scalars(text("SELECT code FROM service WHERE city = :c ORDER BY code LIMIT 5"), {"c": city}))
     refs = list(session.scalars(text("SELECT public_ref FROM service_request WHERE city = :c ORDER BY id LIMIT 5"),
                                 {"c": city}))
     users = list(session.scalars(text("SELECT username FROM staff_user WHERE city = :c ORDER BY id LIMIT 5"),
                                  {"c": city}))
     return {**PATH_VALUES, "service_code": codes or ["graffiti"], "code": codes or ["graffiti"],
-            "reference": refs or ["NOPE"], "service_request_id": refs or ["NOPE"], "username": users or ["nobody"]}
+            "reference": refs or ["NOPE"], "service_request_id": refs or ["NOPE"], "username": users or ["nobody"],
+            "api_key": [api_key]}
 
 
 # (NUL aside: every request holding one is refused before any view, see app.web.errors; HOSTILE has one.)
@@ -143,7 +150,8 @@ _PRESETS = [[], [], [("lon", "-118.2437"), ("lat", "34.0522")], [("lon", "-118.2
                                                                  ("service", "graffiti")],
             [("from", "2024-01-01"), ("to", "2024-03-31")], [("start_date", "2024-01-01T00:00:00Z"),
                                                              ("end_date", "2024-03-01T00:00:00Z")],
-            [("q", "200 N Spring St")], [("username", "fuzz-admin"), ("password", "wrong")]]
+            [("q", "200 N Spring St")], [("username", "fuzz-target"), ("password", "wrong")],
+            [("service_code", "graffiti"), ("lat", "34.07325"), ("long", "-118.26690")]]
 #: A query string or form: argument names the views read (and random ones) with plausible and hostile values.
 ARGUMENTS = st.builds(lambda preset, pairs: preset + pairs, st.sampled_from(_PRESETS), st.lists(_PAIRS, max_size=6))
 
@@ -191,8 +199,11 @@ def _path_value(name: str, rule: Rule, plausible: dict[str, list[str]]) -> st.Se
     if kind == "IntegerConverter":
         return st.one_of(st.sampled_from(plausible.get(name, ["0"])), st.integers(0, 10**30).map(str))
     choices = list(getattr(converter, "items", None) or plausible.get(name, ["x"]))
+    if name == "fmt" and rule.rule.startswith("/open311/"):  # the API's formats (the others are a 404 each)
+        choices = ["json", "xml"]
     hostile = [h for h in HOSTILE if h and "/" not in h] if kind != "PathConverter" else [h for h in HOSTILE if h]
-    return st.one_of(st.sampled_from(choices), st.sampled_from(choices), st.sampled_from(hostile),
+    return st.one_of(st.sampled_from(choices), st.sampled_from(choices), st.sampled_from(choices),
+                     st.sampled_from(hostile),
                      st.text(st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=80))
 
 
@@ -200,25 +211,27 @@ def cases(endpoint: Endpoint, plausible: dict[str, list[str]]) -> st.SearchStrat
     """One generated request to ``endpoint``: path variables, a query string, and a form, JSON or raw body."""
     rule = endpoint.rule
     variables = {name: _path_value(name, rule, plausible) for name in rule.arguments}
+    keys = [[], *([("api_key", key)] for key in plausible.get("api_key", []) * 2)]  # most cases with a valid key
+    arguments = st.builds(lambda key, pairs: key + pairs, st.sampled_from(keys), ARGUMENTS)
 
     def build(values: dict[str, str], query: list, bad: bytes | None, body: tuple[str, Any], csrf: bool) -> Case:
         path = rule.rule
         for name, value in values.items():
             safe = "/" if type(rule._converters[name]).__name__ == "PathConverter" else ""  # noqa: SLF001
-            path = re.sub(rf"<(?:[^<>]*:)?{name}>", lambda _: quote(value, safe=safe), path, count=1)
+            path = re.sub(rf"<(?:[^<>]*:)?{name}>", lambda _, v=quote(value, safe=safe): v, path, count=1)
         kind, content = body
         if kind == "form":
             return Case(endpoint.method, path, _encode(query, None), _encode(content, bad), _FORM, csrf)
         return Case(endpoint.method, path, _encode(query, bad), content, kind if kind != "none" else None, csrf)
 
-    form = ARGUMENTS.map(lambda pairs: ("form", pairs))
+    form = arguments.map(lambda pairs: ("form", pairs))
     json_body = JSON_BODIES.map(lambda raw: ("application/json", raw))
     raw = st.binary(max_size=200).map(lambda raw: ("application/octet-stream", raw))
     none = st.just(("none", None))
     write = endpoint.method in ("POST", "PUT", "PATCH", "DELETE")
     bodies = st.one_of(form, form, json_body, none, raw) if write else st.one_of(none, none, none, form, json_body)
     with_token = st.sampled_from([True, True, True, False])  # mostly past CSRF, sometimes not
-    return st.builds(build, st.fixed_dictionaries(variables), ARGUMENTS, st.none() | _BAD_BYTES, bodies, with_token)
+    return st.builds(build, st.fixed_dictionaries(variables), arguments, st.none() | _BAD_BYTES, bodies, with_token)
 
 
 _FORM = "application/x-www-form-urlencoded"
@@ -334,10 +347,10 @@ def _clients(app: Flask, database: Any) -> tuple[FlaskClient, FlaskClient, Calla
 
     app.test_client_class = CsrfClient
     anonymous, staff = app.test_client(), app.test_client()
-    with database.session() as session:
-        username = session.scalar(text("SELECT username FROM staff_user WHERE username = 'fuzz-admin'"))
-        if username is None:
-            username = make_user(session, "admin", username="fuzz-admin")
+    with database.session() as session:  # a new administrator each run (fuzzed logins may lock an old one)
+        username = make_user(session, "admin", username=f"fuzz-admin-{secrets.token_hex(4)}")
+        if not session.scalar(text("SELECT count(*) FROM staff_user WHERE username = 'fuzz-target'")):
+            make_user(session, "analyst", username="fuzz-target")  # whom fuzzed logins and user edits may hit
 
     def relogin() -> None:
         log_in(staff, username)
@@ -380,8 +393,9 @@ def main() -> None:
     parser.add_argument("--merge", nargs="+", metavar="NAME", help="only merge these results files into --name")
     args = parser.parse_args()
     if args.merge:
-        rows = [row for name in args.merge for row in json.loads((RESULTS_DIR / f"{name}.json").read_text())["endpoints"]]
-        _write(RESULTS_DIR, args.name, sorted(rows, key=lambda r: r["endpoint"]), args)
+        merged = {(row["endpoint"], row["as"]): row  # a later file's run of an endpoint replaces an earlier one's
+                  for name in args.merge for row in json.loads((RESULTS_DIR / f"{name}.json").read_text())["endpoints"]}
+        _write(RESULTS_DIR, args.name, sorted(merged.values(), key=lambda r: r["endpoint"]), args)
         return
     app, database = _bench_app()
     logging.getLogger("flask_wtf.csrf").setLevel(logging.WARNING)  # each refused form would print a line

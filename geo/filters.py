@@ -275,7 +275,7 @@ def parse_day(name: str, value: str) -> date:
             raise ValueError(value)
         day = date.fromisoformat(value)
     except ValueError:
-        raise FilterError(f"{name} must be a real date written YYYY-MM-DD, not {value[:40]!r}.") from None
+        raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value[:40]!r}.") from None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise FilterError(f"{name} must be a date from {EARLIEST_DATE} to {LATEST_DATE}, not {value}.")
     return day
@@ -299,7 +299,7 @@ def parse_page(value: str | None, name: str = "page") -> int:
     if not value:
         return 1
     if not _WHOLE.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
-        raise FilterError(f"{name} must be a whole number from 1 to {MAX_PAGE:,}, not {value[:40]!r}.")
+        raise FilterError(f"{name} must be 1 or more (a whole number, at most {MAX_PAGE:,}), not {value[:40]!r}.")
     return int(value)
 
 
