@@ -218,7 +218,8 @@ def cases(endpoint: Endpoint, plausible: dict[str, list[str]]) -> st.SearchStrat
         path = rule.rule
         for name, value in values.items():
             safe = "/" if type(rule._converters[name]).__name__ == "PathConverter" else ""  # noqa: SLF001
-            path = re.sub(rf"<(?:[^<>]*:)?{name}>", lambda _, v=quote(value, safe=safe): v, path, count=1)
+            # (a quoted value holds no backslash, so it is a plain replacement string)
+            path = re.sub(rf"<(?:[^<>]*:)?{name}>", quote(value, safe=safe), path, count=1)
         kind, content = body
         if kind == "form":
             return Case(endpoint.method, path, _encode(query, None), _encode(content, bad), _FORM, csrf)
