@@ -130,3 +130,9 @@ def test_the_summary_of_a_selection_without_requests_is_a_page(admin_client):
     response = admin_client.get("/reports/?from=2199-01-01")
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert "Requests per month" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("filename", ["a" * 5000, "9" * 300 + "/x.js", "dist/" + "b" * 256 + ".js"])
+def test_a_vendor_file_name_too_long_for_the_file_system_is_a_404(client, filename):
+    # Found by bench/fuzz.py: the file system's "File name too long" (OSError) was a 500.
+    assert client.get(f"/vendor/leaflet/{filename}").status_code == 404
