@@ -89,8 +89,11 @@ def vendor_path(name: str, path: str) -> Path | None:
     if folder is None:
         return None
     root = (NODE_MODULES / folder).resolve()
-    target = (root / path).resolve()
-    if root not in target.parents or not target.is_file():
+    try:
+        target = (root / path).resolve()
+        if root not in target.parents or not target.is_file():
+            return None
+    except (OSError, ValueError):  # a name too long for the file system, or one holding a NUL: no such file
         return None
     return target
 

@@ -37,6 +37,15 @@ IN_CITY = "{a}.in_jurisdiction IS NOT FALSE"
 #: never spliced into SQL.
 _CODE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _GROUP = re.compile(r"[^\x00-\x1f]{1,100}")
+#: The dates a filter, a report month or an API window may name: wide enough for any city's history and
+#: plans, narrow enough that a day or a period added to either end stays a date (``9999-12-31`` does not).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+#: The highest page number of a list (50 a page: 500,000 rows deep; an OFFSET beyond is no one's reading).
+MAX_PAGE = 10_000
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_WHOLE = re.compile(r"[0-9]{1,12}")
 
 
 class FilterError(UserError):
@@ -85,6 +94,9 @@ class RequestFilter:
         if unknown:
             raise FilterError(f"There is no channel family {str(unknown[0])[:40]!r}; the families are "
                               f"{', '.join(FAMILIES)}.")
+        for day in (self.date_from, self.date_to):
+            if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+                raise FilterError(f"Dates run from {EARLIEST_DATE} to {LATEST_DATE}, not {day}.")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise FilterError(f"The date range ends ({self.date_to}) before it starts ({self.date_from}).")
         for value in (*self.services, self.department, self.ward, self.district):
@@ -255,11 +267,48 @@ def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
     return FilterChoices(services, departments, areas["wards"], areas["districts"], groups, city.channels.names())
 
 
+def parse_day(name: str, value: str) -> date:
+    """A date written YYYY-MM-DD between :data:`EARLIEST_DATE` and :data:`LATEST_DATE`; raises :class:`FilterError`."""
+    value = value.strip()
+    try:
+        if not _ISO_DATE.fullmatch(value):  # ASCII digits only: fromisoformat also takes "20240301" and others
+            raise ValueError(value)
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value[:40]!r}.") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise FilterError(f"{name} must be a date from {EARLIEST_DATE} to {LATEST_DATE}, not {value}.")
+    return day
+
+
+def parse_month(name: str, value: str) -> date:
+    """The first day of a month written YYYY-MM, within the dates :func:`parse_day` takes; raises :class:`FilterError`."""
+    value = value.strip()
+    found = _ISO_MONTH.fullmatch(value)
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        raise FilterError(f"{name} must be a month written YYYY-MM (for example 2024-03), not {value[:40]!r}.")
+    month = date(int(found.group(1)), int(found.group(2)), 1)
+    if not EARLIEST_DATE <= month <= LATEST_DATE:
+        raise FilterError(f"{name} must be a month from {EARLIEST_DATE:%Y-%m} to {LATEST_DATE:%Y-%m}, not {value}.")
+    return month
+
+
+def parse_page(value: str | None, name: str = "page") -> int:
+    """A page number from 1 to :data:`MAX_PAGE` (none given: 1); raises :class:`FilterError`."""
+    value = (value or "").strip()
+    if not value:
+        return 1
+    if not _WHOLE.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
+        raise FilterError(f"{name} must be 1 or more (a whole number, at most {MAX_PAGE:,}), not {value[:40]!r}.")
+    return int(value)
+
+
 def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | None = None) -> RequestFilter:
     """A filter from query-string arguments (each name to its list of values).
 
     Names: ``service`` (repeatable), ``department``, ``status`` (open, closed, cancelled, all),
-    ``channel`` (repeatable), ``family`` (a channel family, repeatable), ``from`` and ``to`` (YYYY-MM-DD), ``ward``, ``district``,
+    ``channel`` (repeatable), ``family`` (a channel family, repeatable), ``from`` and ``to`` (YYYY-MM-DD, see
+    :func:`parse_day`), ``ward``, ``district``,
     ``overdue`` (1), ``scope`` (mapped, left_out, all, city), ``group``. Empty values are ignored. With
     ``choices``, codes are checked against them. Raises :class:`FilterError`.
     """
@@ -278,12 +327,7 @@ def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | Non
 
     def day(name: str) -> date | None:
         value = one(name)
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value!r}.") from None
+        return None if value is None else parse_day(name, value)
 
     flt = RequestFilter(
         services=tuple(values("service")),

@@ -27,6 +27,7 @@ HOSTILE = [
     "../../etc/passwd", "A" * 10_000, "\u202e\ufeff\u200b", "\x01\x02\x1f", "\U0001F600" * 50,
     "-1", "99999999999999999999999", "1e309", "-1e309", "NaN", "Infinity", "[]", "{}", "true,false", ",",
     "2020-02-30T00:00:00Z", "2020-01-01T25:00:00Z", "9999-12-31T23:59:59-14:00", "0000-01-01", "٢٠٢٠-٠١-٠١",
+    "9999-12-31T00:00:00Z", "9999-12-31", "0001-01-01", "0001-01-01T00:00:00+14:00",
     "10,10,-10,-10", "-200,0,0,0", "0,-95,0,0", "1,2,3", "a,b,c,d", " 1,2,3,4",
 ]
 
@@ -105,6 +106,24 @@ def test_hostile_values_at_every_argument_of_get_requests(client, session, argum
             elif response.status_code != 200:
                 assert response.status_code == 400, (argument, value)
     assert count(session) == before
+
+
+@pytest.mark.parametrize("argument", ["start_date", "end_date", "updated_after", "updated_before"])
+@pytest.mark.parametrize("value", ["9999-12-31T00:00:00Z", "9999-12-31", "0001-01-01", "0001-01-01T00:00:00Z",
+                                   "2200-01-01T00:00:00Z", "1899-12-31T23:59:59Z"])
+def test_moments_beyond_the_served_dates_are_a_spec_400(client, argument, value):
+    for fmt in ("json", "xml"):
+        response = client.get(f"{API}/requests.{fmt}", query_string={argument: value})
+        assert response.status_code == 400, (argument, value, response.get_data(as_text=True)[:300])
+        assert_spec_document(response)
+        assert "1900-01-01 to 2199-12-31" in response.get_data(as_text=True)
+
+
+def test_the_ends_of_the_served_dates_are_answered(client):
+    for query in ({"start_date": "1900-01-01T00:00:00Z"}, {"end_date": "2199-12-31T23:59:59Z"},
+                  {"updated_after": "1900-01-01", "updated_before": "2199-12-31"}):
+        response = client.get(f"{API}/requests.json", query_string=query)
+        assert response.status_code == 200, (query, response.get_data(as_text=True)[:300])
 
 
 def test_hostile_values_in_paths_and_other_methods(client, session):

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from app.open311.errors import Open311Error, bad_request, not_found
 from app.service_requests.references import normalize_reference
+from geo.filters import EARLIEST_DATE, LATEST_DATE
 
 MAX_SPAN = timedelta(days=90)
 DEFAULT_PAGE_SIZE = 1000
@@ -26,6 +27,8 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10_000
 MAX_IDS = 1000
 MAX_CODES = 100
+EARLIEST_MOMENT = datetime.combine(EARLIEST_DATE, time(0), timezone.utc)
+LATEST_MOMENT = datetime.combine(LATEST_DATE + timedelta(days=1), time(0), timezone.utc)
 
 SERVICE_CODE_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 # A service request id as typed: 26 letters (U excepted) and digits, dashes anywhere (case, O/0 and I/L/1 forgiven).
@@ -244,11 +247,17 @@ def _moment(reader: _Collector, name: str, tz: tzinfo) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_datetime(value, tz)
+        moment = parse_datetime(value, tz)
     except ValueError:
         reader.problems.append(f"{name} {_shown(value)} is not a real date and time (months 01-12, days of the "
                                "month, hours 00-23, offsets up to 23:59).")
         return None
+    # The app's range of dates; beyond it, the 90-day window added to a moment would leave the calendar.
+    if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+        reader.problems.append(f"{name} {_shown(value)} is outside the dates this API serves, "
+                               f"{EARLIEST_DATE} to {LATEST_DATE}.")
+        return None
+    return moment
 
 
 def _boolean(reader: _Collector, name: str) -> bool:

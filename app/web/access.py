@@ -138,6 +138,9 @@ def _check_access() -> Any:
 
 def _local_path(path: str) -> str:
     """``path`` if it stays on this site (no scheme, no host), else the home page."""
+    # Browsers drop tabs and line breaks from a URL ("/\r//evil" is "//evil", another site) and read "\\" as "/".
+    if any(c < " " or c == "\x7f" for c in path):
+        return "/"
     parts = urlsplit(path)
     if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//") or "\\" in path:
         return "/"

@@ -6,14 +6,15 @@ from flask import Blueprint, abort, jsonify, render_template, request
 
 from app.web import db_session, services
 from app.web.access import csrf, public, rate_limited, requires
+from app.web.api import json_object
 
 bp = Blueprint("addresses", __name__)
 
 
 def _query() -> str:
     """The address text from ?q= or a JSON/form body's ``q`` / ``address``."""
-    body = request.get_json(silent=True) if request.is_json else request.form
     value = request.args.get("q")
+    body = {} if value is not None else json_object() if request.is_json else request.form
     if value is None and body:
         value = body.get("q", body.get("address"))
     if value is None:

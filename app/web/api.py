@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import Blueprint, abort, jsonify, request
 
 from app.city import LAYER_ROLES
@@ -13,6 +16,33 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 #: Outline simplification for display (degrees, about 5 m): lighter pages, same shapes.
 DISPLAY_TOLERANCE = 0.00005
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON body, which must be an object (``{...}``); 400 with a sentence otherwise.
+
+    The one reader of JSON bodies: Flask's ``get_json(silent=True)`` lets a deeply nested body (``[[[[...``)
+    through as a RecursionError.
+    """
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        abort(400, "The body is not valid JSON (UTF-8, nested at most a few hundred levels); send an object "
+                   "such as {\"q\": \"200 N Spring St\"}.")
+    if not isinstance(body, dict):
+        abort(400, f"The JSON body must be an object such as {{\"q\": \"200 N Spring St\"}}, not "
+                   f"{_json_kind(body)}.")
+    return body
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number"
 
 
 @bp.get("/boundaries/<role>.geojson")

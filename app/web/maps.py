@@ -25,7 +25,7 @@ from app.web.tiles import basemap_config
 from geo import aggregate, exports, listing, maps
 from geo.cache import RESULTS
 from geo.emerging import SLICES, emerging_hot_spots
-from geo.filters import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter
+from geo.filters import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter, parse_page
 from geo.grid import check_cell_size, density_points
 from geo.hotspots import BIN_LABELS, WEIGHTS, HotspotParams, hot_cells_by_area, hot_spots
 from geo.sufficiency import month_coverage
@@ -436,9 +436,8 @@ def request_list():
     s = services()
     choices = _choices()
     flt = within_scope(current_user(), _filter(choices))
-    page_number = _number("page", int, 1)
     try:
-        page = listing.request_page(db_session(), s.city, flt, page_number, PAGE_SIZE)
+        page = listing.request_page(db_session(), s.city, flt, parse_page(request.args.get("page")), PAGE_SIZE)
     except FilterError as exc:
         abort(400, str(exc))
     records = page.rows.astype(object).where(page.rows.notna(), None).to_dict("records")

@@ -18,7 +18,8 @@ from app.web.access import current_user, public, requires
 from app.web.charts import column_chart, hbar_chart
 from app.accounts.scope import within_scope
 from geo import exports, reports
-from geo.filters import FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter
+from geo.filters import (EARLIEST_DATE, FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter,
+                         parse_month)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -26,6 +27,15 @@ TABLE_FORMATS = {"csv": "text/csv; charset=utf-8",
                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 REQUEST_FORMATS = {**exports.FORMATS, "csv": "text/csv; charset=utf-8"}
 BREAKOUTS = {**{k: v[1] for k, v in reports.DIMENSIONS.items()}, **reports.PERIODS}
+#: The ``by`` each exported table takes (the first is its default; the summary takes none).
+TABLE_BREAKOUTS: dict[str, tuple[str, ...]] = {
+    "summary": (),
+    "breakout": tuple(BREAKOUTS),
+    "top": tuple(d for d in reports.DIMENSIONS if d != "group"),
+    "backlog": tuple(reports.DIMENSIONS),
+    "compliance": ("department", *(d for d in reports.DIMENSIONS if d != "department")),
+    "compliance-service": ("service", *(d for d in reports.DIMENSIONS if d != "service")),
+}
 
 
 # --- reading the query string -------------------------------------------------------------
@@ -113,7 +123,7 @@ def index():
         "reports_index.html", flt=flt, choices=choices, figures=figures, distinct=distinct,
         ytds=[{"title": title, "start": ytd.start, "end": ytd.end, "current": _series(ytd.current),
                "previous": _series(ytd.previous), "change": ytd.change()} for title, ytd in ytds],
-        chart=column_chart("Requests per month", months["label"].str[:3].tolist(), months["requests"].tolist()),
+        chart=column_chart("Requests per month", months["label"].astype(str).str[:3].tolist(), months["requests"].tolist()),
         urls={"all": _list_url(flt), "open": _list_url(flt, status="open"), "closed": _list_url(flt, status="closed"),
               "cancelled": _list_url(flt, status="cancelled"), "overdue": _list_url(flt, overdue=True)},
         description=flt.describe(choices), query=_query(flt),
@@ -229,10 +239,9 @@ def _month_arg(session, city) -> date:  # noqa: ANN001
     value = request.args.get("month", "").strip()
     if value:
         try:
-            year, month = (int(p) for p in value.split("-"))
-            return date(year, month, 1)
-        except ValueError:
-            abort(400, f"month must be written YYYY-MM (for example 2024-03), not {value!r}.")
+            return parse_month("month", value)
+        except FilterError as exc:
+            abort(400, str(exc))
     this_month = datetime.now(city.tz).date().replace(day=1)
     latest = session.execute(text(
         "SELECT max((requested_at AT TIME ZONE :tz)::date) FROM service_request "
@@ -254,7 +263,7 @@ def monthly():
     end = reports.next_period_start(month, "month", 1) - timedelta(days=1)
     flt = RequestFilter(date_from=month, date_to=end, scope="city")
     figures = _series(reports.summary(session, s.city, flt))
-    year_start = reports.next_period_start(month, "month", 1).replace(year=month.year - 1)
+    year_start = max(reports.next_period_start(month, "month", 1).replace(year=month.year - 1), EARLIEST_DATE)
     trend = reports.breakout(session, s.city, RequestFilter(date_from=year_start, date_to=end, scope="city"), "month",
                              medians=False)
     departments = reports.breakout(session, s.city, flt, "department", choices=choices)
@@ -275,19 +284,30 @@ def monthly():
 
 # --- exports ------------------------------------------------------------------------------------
 
-def _table(what: str, flt: RequestFilter, choices: FilterChoices) -> pd.DataFrame:
+def _table_by(what: str) -> str | None:
+    """The validated ``by`` of an exported table (None: none given); 404 for no such table, 400 for a ``by`` it lacks."""
+    if what not in TABLE_BREAKOUTS:
+        abort(404, f"There is no table {what[:40]!r}; try {', '.join(TABLE_BREAKOUTS)}.")
+    by = request.args.get("by") or None
+    allowed = TABLE_BREAKOUTS[what]
+    if by is not None and by not in allowed:
+        abort(400, f"The {what} table takes no by=; leave it out." if not allowed else
+              f"by must be one of {', '.join(allowed)} for the {what} table, not {by[:40]!r}.")
+    return by
+
+
+def _table(what: str, flt: RequestFilter, choices: FilterChoices, by: str | None) -> pd.DataFrame:
     s = services()
     session = db_session()
     distinct = _distinct()
-    by = request.args.get("by") or None
     try:
         if what == "summary":
             row = reports.summary(session, s.city, flt, distinct=distinct)
             return pd.DataFrame({"figure": [reports.SUMMARY_COLUMNS.get(k, k) for k in row.index],
                                  "value": row.to_numpy()})
         if what == "breakout":
-            if by not in BREAKOUTS:
-                abort(400, f"by must be one of {', '.join(BREAKOUTS)}.")
+            if by is None:
+                abort(400, f"The breakout table needs by=, one of {', '.join(BREAKOUTS)}.")
             return reports.breakout(session, s.city, flt, by, distinct=distinct, choices=choices)
         if what == "top":
             return reports.top_services(session, s.city, flt, per=by, distinct=distinct, choices=choices)
@@ -307,12 +327,13 @@ def export_table(what: str, fmt: str):
     """A report table as CSV or Excel (.xlsx), with the filter and definitions in the file name / a sheet."""
     if fmt not in TABLE_FORMATS:
         abort(404, f"Tables are exported as {' or '.join(TABLE_FORMATS)}, not {fmt!r}.")
+    by = _table_by(what)
     choices = _choices()
     flt = _filter(choices)
-    frame = _table(what, flt, choices)
+    frame = _table(what, flt, choices, by)
     s = services()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
-    name = f"{s.city.key}-report-{what}{'-' + request.args['by'] if request.args.get('by') else ''}-{stamp}.{fmt}"
+    name = f"{s.city.key}-report-{what}{'-' + by if by else ''}-{stamp}.{fmt}"  # by: one of TABLE_BREAKOUTS
     if fmt == "csv":
         body = spreadsheets.csv_bytes(frame)
     else:
