@@ -2,7 +2,7 @@
 
 The embedded PostgreSQL cluster belongs to the master process: ``on_starting`` starts it
 (unless it runs already) before any worker is forked, and ``on_exit`` stops it only if the
-master started it. Workers only connect (``app.database.supervise_cluster``), so a
+master started it. Workers only connect (``core.database.supervise_cluster``), so a
 worker's exit (SIGTERM, a reload, ``max_requests``, a crash) never stops the database
 under the others. With ``DATABASE_URL`` set there is nothing to supervise.
 
@@ -41,8 +41,8 @@ preload_app = True
 
 def _check_settings() -> None:
     """Refuse settings that cannot work with their one sentence (gunicorn would print a traceback)."""
-    from app.errors import UserError
-    from app.settings import Settings
+    from core.errors import UserError
+    from core.settings import Settings
 
     try:
         Settings.from_env()
@@ -55,9 +55,9 @@ _check_settings()
 
 def on_starting(server) -> None:  # noqa: ANN001 (gunicorn's Arbiter)
     """Before the first worker: take charge of the embedded cluster."""
-    from app.database import supervise_cluster
-    from app.errors import UserError
-    from app.settings import Settings
+    from core.database import supervise_cluster
+    from core.errors import UserError
+    from core.settings import Settings
 
     try:
         cluster = supervise_cluster(Settings.from_env())
@@ -89,6 +89,6 @@ def on_exit(server) -> None:  # noqa: ANN001
     if server.reexec_pid:  # after USR2 the new master serves on with the same cluster
         server.log.info("database: left running for the new master (pid %s)", server.reexec_pid)
         return
-    from app.database import end_supervision
+    from core.database import end_supervision
 
     end_supervision()

@@ -34,14 +34,14 @@ from sqlalchemy.orm import Session
 from address_db.normalize import (
     InvalidAddress, ParsedAddress, Street, parse_address, standardize_components, standardize_zipcode,
 )
-from app.city import (
+from core.city import (
     PLACEHOLDER_MIN_ADDRESSES, AddressSettings, AddressSource, CityConfig, SourceMapping, file_names,
     requests_option,
 )
-from app.csv_files import read_csv_file
-from app.errors import DataFileError, UserError
-from app.settings import PROJECT_ROOT
-from app.spreadsheets import write_csv
+from core.csv_files import read_csv_file
+from core.errors import DataFileError, UserError
+from core.settings import PROJECT_ROOT
+from core.spreadsheets import write_csv
 from boundaries.queries import areas_at, stage_current_pieces
 from boundaries.sources import with_crs
 

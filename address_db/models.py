@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.database import Base
+from core.database import Base
 
 #: The kinds of address source, as stored: authoritative address points, parcels, street
 #: centerlines with address ranges, address lists without coordinates (placed on the

@@ -21,7 +21,7 @@ from functools import lru_cache
 import usaddress
 from scourgify.address_constants import OCCUPANCY_TYPE_ABBREVIATIONS, STREET_TYPE_ABBREVIATIONS
 
-from app.errors import UserError
+from core.errors import UserError
 
 MAX_LENGTH = 200
 

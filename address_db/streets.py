@@ -16,7 +16,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.caching import VersionedCache
+from core.caching import VersionedCache
 
 
 def allowed_edits(name: str) -> int:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.caching import VersionedCache
-from app.city import AddressSettings
+from core.caching import VersionedCache
+from core.city import AddressSettings
 from boundaries.queries import feature_names
 
 _PREFIXES = re.compile(r"^(?:CITY OF|TOWN OF|VILLAGE OF|UNINCORPORATED)\s+")

@@ -33,7 +33,7 @@ from address_db.normalize import (
 from address_db.interpolation import Interpolated, between_known, on_ranges
 from address_db.typed_place import PlaceEvidence, PlaceIndexCache
 from address_db.streets import StreetIndex, StreetIndexCache
-from app.city import AddressSettings
+from core.city import AddressSettings
 from boundaries.index import IndexCache
 from boundaries.lookup import Agency, Area, Location, check_lon_lat, outside_reason
 

@@ -1,7 +1,8 @@
-"""The Flask layer of geo311, and the service-request lifecycle it serves.
+"""The Flask layer of geo311: the application factory, the pages and APIs, and the commands.
 
-``create_app`` is imported lazily so that domain modules (``app.settings``,
-``app.city``, ``app.database``) can be used without loading the web layer.
+It sits on top of every other package (see the Layout table in the README; an
+import-linter contract in ``pyproject.toml`` keeps it so). ``create_app`` is imported
+lazily so that ``import app`` costs nothing until an application is built.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def create_app(*args: Any, **kwargs: Any) -> "Flask":
     A wrong setting stops the process with its one-sentence explanation rather than a
     traceback; :func:`app.factory.create_app` raises it instead.
     """
-    from app.errors import UserError
+    from core.errors import UserError
     from app.factory import create_app as factory
 
     try:

@@ -23,8 +23,8 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import pyogrio
 
-from app.catalogue import parse_catalogue
-from app.city import (
+from core.catalogue_file import parse_catalogue
+from core.city import (
     REQUIRED_REQUEST_FIELDS,
     AddressSettings,
     AreaLayerSpec,
@@ -35,7 +35,7 @@ from app.city import (
     unknown_key_message,
     unknown_keys,
 )
-from app.errors import UserError
+from core.errors import UserError
 
 GEO_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg"}
 
@@ -266,7 +266,7 @@ def _shown(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m app.city_check [NAME]``: the check without the web app; exit code 1 on problems."""
-    from app.settings import Settings
+    from core.settings import Settings
 
     args = sys.argv[1:] if argv is None else argv
     settings = Settings.from_env()

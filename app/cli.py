@@ -1,6 +1,6 @@
 """``flask`` commands: the database, and the city's boundaries.
 
-Every command reports a :class:`~app.errors.UserError` as one sentence and exits 1.
+Every command reports a :class:`~core.errors.UserError` as one sentence and exits 1.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.city import LAYER_ROLES, LayerSource
-from app.cluster import EmbeddedCluster
-from app.database import check_reachable, current_revision, head_revision, upgrade
-from app.errors import UserError
+from core.city import LAYER_ROLES, LayerSource
+from core.cluster import EmbeddedCluster
+from core.database import check_reachable, current_revision, head_revision, upgrade
+from core.errors import UserError
 from app.factory import Services
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _audit(action: str, target: str | None = None, **detail: Any) -> None:
     """Record a configuration change made from the command line in the audit log."""
     import getpass
 
-    from app.accounts import audit
+    from accounts import audit
 
     s = _services()
     with s.database.session() as session:
@@ -163,8 +163,8 @@ def _echo_load(report: LoadReport) -> None:
 
 def _snap_within_m(city) -> float | None:
     """How far outside the city limit imported requests still count as the city's ([requests] snap_within_m)."""
-    from app.city import requests_option
-    from app.service_requests.importer import SNAP_WITHIN_M
+    from core.city import requests_option
+    from service_requests.importer import SNAP_WITHIN_M
 
     return requests_option(city.requests, "snap_within_m", SNAP_WITHIN_M) if city.requests else None
 
@@ -172,7 +172,7 @@ def _snap_within_m(city) -> float | None:
 def _reassign_addresses() -> None:
     """Addresses and requests take their areas from the current boundaries: recompute after a load."""
     from address_db.loader import assign_jurisdiction
-    from app.service_requests.importer import assign_areas
+    from service_requests.importer import assign_areas
 
     s = _services()
     with s.database.session() as session:
@@ -200,7 +200,7 @@ def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None
     The previous version stays on record; if anything is wrong with the file,
     nothing changes.
     """
-    from app.city import FieldFilter
+    from core.city import FieldFilter
     from boundaries.loader import build_layer, load_layers
 
     s = _services()
@@ -319,7 +319,7 @@ services_cli = AppGroup("services", help="The service catalogue.")
 @user_errors
 def services_sync(overwrite_edits: bool) -> None:
     """Copy the city file's departments and services into the database (existing requests keep their terms)."""
-    from app.service_requests.catalogue import edited_services, sync_catalogue
+    from service_requests.catalogue_db import edited_services, sync_catalogue
 
     s = _services()
     with s.database.session() as session:
@@ -337,8 +337,8 @@ def services_sync(overwrite_edits: bool) -> None:
 @user_errors
 def services_draft(output: Path | None) -> None:
     """Draft [[departments]] and [[services]] from the request history, for a person to review."""
-    from app.service_requests.draft_catalogue import draft_catalogue
-    from app.settings import PROJECT_ROOT
+    from service_requests.draft_catalogue import draft_catalogue
+    from core.settings import PROJECT_ROOT
 
     s = _services()
     draft = draft_catalogue(s.city)
@@ -360,9 +360,9 @@ requests_cli = AppGroup("requests", help="Service requests: history import, area
 @user_errors
 def requests_import(report_dir: Path | None, if_configured: bool, draft_catalogue: bool) -> None:
     """Import the request history from the city's configured sources (idempotent on request numbers)."""
-    from app.service_requests.catalogue import sync_catalogue
-    from app.service_requests.draft_catalogue import with_draft_catalogue
-    from app.service_requests.importer import DEFAULT_REPORT_DIR, import_history, tidy_after_import
+    from service_requests.catalogue_db import sync_catalogue
+    from service_requests.draft_catalogue import with_draft_catalogue
+    from service_requests.importer import DEFAULT_REPORT_DIR, import_history, tidy_after_import
 
     s = _services()
     if if_configured and s.city.requests is None:
@@ -388,7 +388,7 @@ def requests_import(report_dir: Path | None, if_configured: bool, draft_catalogu
 @user_errors
 def requests_assign_areas() -> None:
     """Recompute every request's jurisdiction, ward and district from the current boundaries."""
-    from app.service_requests.importer import assign_areas
+    from service_requests.importer import assign_areas
 
     s = _services()
     with s.database.session() as session:
@@ -401,7 +401,7 @@ def requests_assign_areas() -> None:
 @user_errors
 def requests_escalate() -> None:
     """Escalate newly overdue requests to their department's supervisor (run it from cron)."""
-    from app.service_requests.lifecycle import escalate_overdue
+    from service_requests.lifecycle import escalate_overdue
 
     s = _services()
     with s.database.session() as session:
@@ -413,7 +413,7 @@ def requests_escalate() -> None:
 @user_errors
 def requests_notify() -> None:
     """Send the queued e-mails through GEO311_SMTP_HOST (run it from cron; failures are retried)."""
-    from app.service_requests.notifications import deliver_pending
+    from service_requests.notifications import deliver_pending
 
     s = _services()
     with s.database.session() as session:
@@ -439,7 +439,7 @@ open311_cli.add_command(clients_cli)
 @user_errors
 def open311_clients_add(name: str, contact: str | None, per_minute: int) -> None:
     """Issue a key to the application NAME; the key is printed once and stored only as a hash."""
-    from app.open311.clients import issue_client
+    from open311.clients import issue_client
 
     s = _services()
     with s.database.session() as session:
@@ -453,7 +453,7 @@ def open311_clients_add(name: str, contact: str | None, per_minute: int) -> None
 @user_errors
 def open311_clients_list() -> None:
     """List the API clients (ids, names, key beginnings, limits, revoked or not)."""
-    from app.open311.clients import list_clients
+    from open311.clients import list_clients
 
     s = _services()
     with s.database.session() as session:
@@ -471,7 +471,7 @@ def open311_clients_list() -> None:
 @user_errors
 def open311_clients_revoke(client_id: int) -> None:
     """Revoke the key of client CLIENT_ID (see `list`); it stops working at once."""
-    from app.open311.clients import revoke_client
+    from open311.clients import revoke_client
 
     s = _services()
     with s.database.session() as session:

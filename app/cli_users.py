@@ -8,8 +8,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from app.accounts.roles import ROLES
-from app.accounts.users import (AccountError, UserFields, area_text, create_user, find_user, list_users, parse_area,
+from accounts.roles import ROLES
+from accounts.users import (AccountError, UserFields, area_text, create_user, find_user, list_users, parse_area,
                                 set_password, update_user)
 from app.cli import _services, user_errors
 

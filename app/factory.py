@@ -10,9 +10,9 @@ from flask import Flask, g
 
 from address_db.streets import StreetIndexCache
 from address_db.validation import Validator
-from app.city import CityConfig, load_city
-from app.database import Database
-from app.settings import Settings
+from core.city import CityConfig, load_city
+from core.database import Database
+from core.settings import Settings
 from boundaries.index import IndexCache
 
 

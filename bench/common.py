@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.city import CityConfig, load_city
-from app.database import Database, normalize_url, upgrade
-from app.settings import PROJECT_ROOT, Settings
+from core.city import CityConfig, load_city
+from core.database import Database, normalize_url, upgrade
+from core.settings import PROJECT_ROOT, Settings
 from boundaries.loader import load_city as load_boundaries
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"

@@ -117,7 +117,7 @@ PATH_VALUES: dict[str, list[str]] = {
 def plausible_paths(session: Session, city: str = "la") -> dict[str, list[str]]:
     """:data:`PATH_VALUES` with the city's own service codes, request references and usernames, and an
     Open311 key (``api_key``, sent with some cases)."""
-    from app.open311.clients import issue_client
+    from open311.clients import issue_client
 
     api_key = issue_client(session, city, "Fuzzer", per_minute=100_000_000)[1]
     session.commit()
@@ -308,12 +308,12 @@ def _bench_app() -> tuple[Flask, Any]:
     from sqlalchemy import create_engine
 
     from address_db.loader import load_addresses
-    from app.city import load_city
-    from app.database import Database, upgrade
+    from core.city import load_city
+    from core.database import Database, upgrade
     from app.factory import create_app
-    from app.service_requests.catalogue import sync_catalogue
-    from app.service_requests.importer import import_history, tidy_after_import
-    from app.settings import PROJECT_ROOT, Settings
+    from service_requests.catalogue_db import sync_catalogue
+    from service_requests.importer import import_history, tidy_after_import
+    from core.settings import PROJECT_ROOT, Settings
     from boundaries.loader import load_city as load_boundaries
 
     settings = dataclasses.replace(Settings.from_env(env="test"), **UNLIMITED)

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.accounts.users import UserFields, create_user, find_user, set_password
-from app.open311.clients import issue_client
+from accounts.users import UserFields, create_user, find_user, set_password
+from open311.clients import issue_client
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, write_results
 from bench.open311 import ensure_history, free_port, load, start_server, stop_server

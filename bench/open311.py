@@ -40,9 +40,9 @@ import pandas as pd
 from sqlalchemy import text
 
 from address_db.validation import Validator
-from app.open311.clients import issue_client
-from app.service_requests.catalogue import sync_catalogue
-from app.service_requests.importer import import_history, tidy_after_import
+from open311.clients import issue_client
+from service_requests.catalogue_db import sync_catalogue
+from service_requests.importer import import_history, tidy_after_import
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, percentiles, write_results
 from bench.requests import DATA_DIR, write_history

@@ -16,7 +16,7 @@ from bench.common import bench_database, percentiles, write_results
 from bench.maps import ensure_requests
 from geo import reports
 from geo.cache import RESULTS
-from geo.filters import RequestFilter, filter_choices
+from service_requests.selection import RequestFilter, filter_choices
 
 TARGETS_MS = {"summary": 1000, "breakout": 2000}
 BREAKOUTS = (*reports.DIMENSIONS, *reports.PERIODS)

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from app.service_requests.catalogue import sync_catalogue
-from app.service_requests.importer import import_history, tidy_after_import
-from app.service_requests.intake import RequestInput, create_request
-from app.settings import PROJECT_ROOT
+from service_requests.catalogue_db import sync_catalogue
+from service_requests.importer import import_history, tidy_after_import
+from service_requests.intake import RequestInput, create_request
+from core.settings import PROJECT_ROOT
 from address_db.validation import Validator
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, time_each, write_results

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from address_db.loader import AddressRecord, SegmentRecord, address_id_for, read_rows, records_from
 from address_db.normalize import ParsedAddress
-from app.city import CityConfig
+from core.city import CityConfig
 
 METRES_PER_DEGREE = 111_320.0
 

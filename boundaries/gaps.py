@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
+from core.city import CityConfig
 
 #: How close (degrees, about 1 m) a feature must come to a gap to count as along its edge.
 EDGE_TOLERANCE_DEG = 0.00001

@@ -2,7 +2,7 @@
 
 The same subdivided pieces the database probes, held in an ``rtree`` index with
 prepared shapely geometries. :class:`IndexCache` rebuilds it when the current layer
-versions change (see :mod:`app.caching`). The extent of the jurisdiction and agencies
+versions change (see :mod:`core.caching`). The extent of the jurisdiction and agencies
 layers, where the city's fallback contact answers, is read from the database as
 :func:`boundaries.lookup.locate` computes it, so that both agree to the last bit.
 """
@@ -18,8 +18,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.caching import VersionedCache
-from app.city import CityConfig
+from core.caching import VersionedCache
+from core.city import CityConfig
 from boundaries.lookup import Agency, Hit, Location, check_lon_lat, fallback_agency, resolve
 
 #: (min lon, min lat, max lon, max lat), inclusive.

@@ -23,8 +23,8 @@ from typing import Iterable, NamedTuple
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
-from app.errors import InvalidCoordinates
+from core.city import CityConfig
+from core.errors import InvalidCoordinates
 
 #: The layers that say whose a point is; their extent bounds where the fallback answers.
 OWNER_ROLES = ("jurisdiction", "agencies")

@@ -1,7 +1,7 @@
 """Reading boundary files: GeoJSON, Shapefile and GeoPackage through pyogrio.
 
 :func:`read_polygons` returns the features of a layer in EPSG:4326, or raises a
-:class:`~app.errors.DataFileError` that names the file, the problem and the fix:
+:class:`~core.errors.DataFileError` that names the file, the problem and the fix:
 missing or unreadable file, empty layer, missing CRS, coordinates that cannot be
 longitudes and latitudes, non-polygon or empty geometries.
 """
@@ -23,8 +23,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from app.city import FieldFilter, LayerSource
-from app.errors import DataFileError
+from core.city import FieldFilter, LayerSource
+from core.errors import DataFileError
 
 STORAGE_CRS = "EPSG:4326"
 GEOJSON_SUFFIXES = {".geojson", ".json"}

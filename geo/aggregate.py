@@ -2,7 +2,7 @@
 
 Areas come from ``service_request.ward_key`` / ``district_key`` (assigned by a spatial
 join when requests are stored or boundaries change); only requests a map can show
-are counted (see :data:`geo.filters.MAPPED`).
+are counted (see :data:`service_requests.selection.MAPPED`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
+from core.city import CityConfig
 from geo import reports
-from geo.filters import FilterError, RequestFilter
+from service_requests.selection import FilterError, RequestFilter
 from geo.layers import area_spec, areas
 
 #: The request column holding each layer's area key (never user input).

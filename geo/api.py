@@ -13,7 +13,7 @@ A thin facade over :mod:`geo` (nothing here re-implements a query or a statistic
     city.export_requests("graffiti.shp", crs="projected", services="graffiti")
 
 Filters are keyword arguments with the web's meaning (see :data:`FILTER_KEYWORDS`): the
-same :class:`~geo.filters.RequestFilter`, checked against the city's codes as the web
+same :class:`~service_requests.selection.RequestFilter`, checked against the city's codes as the web
 checks them. Request frames hold the columns of the web's request list (no requester's
 name or contact: those live in another table that this API never reads).
 """
@@ -33,14 +33,14 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig, load_city
-from app.channels import FAMILIES
-from app.database import Database
-from app.settings import Settings
+from core.city import CityConfig, load_city
+from core.channels import FAMILIES
+from core.database import Database
+from core.settings import Settings
 from boundaries.queries import layer_geojson
 from geo import aggregate, exports, listing, maps
 from geo.emerging import EmergingResult, emerging_hot_spots
-from geo.filters import FilterError, LeftOut, RequestFilter, check_filter, coverage, filter_choices
+from service_requests.selection import FilterError, LeftOut, RequestFilter, check_filter, coverage, filter_choices
 from geo.grid import density_points
 from geo.hotspots import HotspotParams, HotspotResult, hot_cells_by_area, hot_spots
 from geo.layers import areas

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from branca.element import CssLink, Element, Figure, JavascriptLink
 
-from app.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 #: The app's own scripts; :func:`static_script` gives one to a map that must carry it inline.

@@ -30,9 +30,9 @@ from scipy import stats
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
+from core.city import CityConfig
 from geo.cache import RESULTS
-from geo.filters import FilterError, LeftOut, RequestFilter
+from service_requests.selection import FilterError, LeftOut, RequestFilter
 from geo.grid import auto_sized_counts
 from geo.hotspots import DEFAULT_RINGS, MIN_SHARE, NOT_COMPUTED, NOT_TESTED, HotspotParams, gi_star, spatial_weights
 from geo.layers import projected_srid

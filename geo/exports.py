@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from app.errors import UserError
+from core.errors import UserError
 from geo.assets import check_offline, external_references, inline
 
 FORMATS = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3"}

@@ -22,9 +22,9 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
+from core.city import CityConfig
 from geo.cache import database_identity
-from geo.filters import MAPPED, FilterError, LeftOut, RequestFilter
+from service_requests.selection import MAPPED, FilterError, LeftOut, RequestFilter
 from geo.layers import jurisdiction, layer_version, projected_srid
 
 MIN_CELL_M = 50.0
@@ -175,7 +175,7 @@ def hex_counts(session: Session, city: CityConfig, flt: RequestFilter, size_m: f
     Every cell is there, with 0 where nothing was reported. With ``slice_by`` (``week``,
     ``month`` or ``quarter``) there is also one ``count_<first local date>`` column per
     time slice with requests, and ``count`` is their sum. The same pass counts what the
-    map leaves out: ``attrs["left_out"]`` (a :class:`~geo.filters.LeftOut`), and
+    map leaves out: ``attrs["left_out"]`` (a :class:`~service_requests.selection.LeftOut`), and
     ``attrs["outside_grid"]``, mapped points whose cell misses the jurisdiction (only
     when areas are stale after a boundary change; ``flask requests assign-areas``).
     """
@@ -255,7 +255,7 @@ def density_points(session: Session, city: CityConfig, flt: RequestFilter, cell_
     """The mapped requests under ``flt`` snapped to the nearest point of a grid of about ``cell_m``
     metres in longitude and latitude, with their ``count``: the input of a heat map (kernel
     density), not of a test. Snapping in degrees needs no reprojection: one cheap pass.
-    Also in ``attrs``: ``left_out`` (a :class:`~geo.filters.LeftOut`).
+    Also in ``attrs``: ``left_out`` (a :class:`~service_requests.selection.LeftOut`).
     """
     cell_m = check_cell_size(cell_m)
     outline = jurisdiction(session, city)

@@ -24,9 +24,9 @@ import pyproj
 from scipy import stats
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
+from core.city import CityConfig
 from geo.cache import RESULTS
-from geo.filters import FilterError, LeftOut, RequestFilter
+from service_requests.selection import FilterError, LeftOut, RequestFilter
 from geo.grid import auto_sized_counts, check_cell_size, hexagon_area_km2
 from geo.layers import areas, projected_srid
 from geo.sufficiency import month_coverage, shortfall

@@ -13,8 +13,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import AREA_ROLES, AreaLayerSpec, CityConfig, PopulationSpec
-from app.errors import ConfigError, DataFileError, UserError
+from core.city import AREA_ROLES, AreaLayerSpec, CityConfig, PopulationSpec
+from core.errors import ConfigError, DataFileError, UserError
 from geo.cache import database_identity
 
 #: Outline simplification for maps (degrees, about 5 m), topology kept.

@@ -10,8 +10,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
-from geo.filters import FilterError, RequestFilter
+from core.city import CityConfig
+from service_requests.selection import FilterError, RequestFilter
 
 LIST_COLUMNS = ["public_ref", "service_code", "service_name", "status", "is_open", "requested_at", "closed_at",
                 "due_at", "address", "ward_key", "district_key"]

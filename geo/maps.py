@@ -25,8 +25,8 @@ from folium.plugins import FastMarkerCluster, HeatMap
 from jinja2 import Template
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
-from app.service_requests.states import STATE_LABELS
+from core.city import CityConfig
+from core.states import STATE_LABELS
 from geo.aggregate import MEASURES
 from geo.assets import check_offline, localize, static_script
 from geo.emerging import EmergingResult

@@ -1,7 +1,7 @@
 """Performance reports: every figure computed by set-based SQL, returned as pandas DataFrames.
 
 This is also the analysts' API: each function takes a SQLAlchemy session, the city and a
-:class:`geo.filters.RequestFilter` and returns a small table of figures (never the rows).
+:class:`service_requests.selection.RequestFilter` and returns a small table of figures (never the rows).
 
 What is counted (stated on every report page, and tested):
 
@@ -37,10 +37,10 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.channels import FAMILIES
-from app.city import CityConfig
+from core.channels import FAMILIES
+from core.city import CityConfig
 from geo.cache import RESULTS
-from geo.filters import FilterChoices, FilterError, RequestFilter
+from service_requests.selection import FilterChoices, FilterError, RequestFilter
 from geo.listing import LIST_COLUMNS
 
 #: Breakout dimensions: name -> (SQL expression over ``r`` / the service ``s``, label for people).

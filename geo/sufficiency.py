@@ -24,8 +24,8 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
-from geo.filters import RequestFilter
+from core.city import CityConfig
+from service_requests.selection import RequestFilter
 
 MIN_REQUESTS = 200
 MIN_NONEMPTY_CELLS = 30

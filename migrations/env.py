@@ -1,14 +1,14 @@
-"""Alembic environment: migrations run on the connection app.database.upgrade() passes in."""
+"""Alembic environment: migrations run on the connection core.database.upgrade() passes in."""
 
 from alembic import context
 
 import address_db.models  # noqa: F401  (every package's tables, for autogenerate)
-import app.accounts.models  # noqa: F401
-import app.ratelimit  # noqa: F401
-import app.open311.models  # noqa: F401
-import app.service_requests.models  # noqa: F401
+import accounts.models  # noqa: F401
+import core.ratelimit  # noqa: F401
+import open311.models  # noqa: F401
+import service_requests.models  # noqa: F401
 import boundaries.models  # noqa: F401
-from app.database import Base
+from core.database import Base
 
 target_metadata = Base.metadata
 

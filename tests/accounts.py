@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from app.accounts.users import UserFields, create_user
+from accounts.users import UserFields, create_user
 
 PASSWORD = "correct horse battery staple"
 _serial = itertools.count(1)

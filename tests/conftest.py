@@ -20,14 +20,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig, load_city
-from app.cluster import EmbeddedCluster
-from app.database import BoundDatabase, Database, normalize_url, upgrade
+from core.city import CityConfig, load_city
+from core.cluster import EmbeddedCluster
+from core.database import BoundDatabase, Database, normalize_url, upgrade
 from app.factory import create_app
-from app.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 from address_db.loader import load_addresses
-from app.service_requests.catalogue import sync_catalogue
-from app.service_requests.importer import import_history, tidy_after_import
+from service_requests.catalogue_db import sync_catalogue
+from service_requests.importer import import_history, tidy_after_import
 from boundaries.index import IndexCache
 from boundaries.loader import load_city as load_city_boundaries
 

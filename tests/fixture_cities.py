@@ -16,11 +16,11 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from address_db.loader import load_addresses
-from app.city import CityConfig
-from app.database import BoundDatabase
+from core.city import CityConfig
+from core.database import BoundDatabase
 from app.factory import create_app
-from app.service_requests.catalogue import sync_catalogue
-from app.settings import Settings
+from service_requests.catalogue_db import sync_catalogue
+from core.settings import Settings
 from boundaries.loader import load_city as load_boundaries
 
 

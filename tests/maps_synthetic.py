@@ -14,8 +14,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig
-from geo.filters import RequestFilter
+from core.city import CityConfig
+from service_requests.selection import RequestFilter
 from geo.layers import jurisdiction
 
 SERVICE = "synthetic-test"

@@ -11,7 +11,7 @@ import json
 
 from address_db.querysets import TARGETS, build_query_set, measure
 from address_db.validation import Validator
-from app.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "var" / "reports" / "address-accuracy.json"
 

@@ -11,8 +11,8 @@ from shapely.geometry import Point, box
 from sqlalchemy import text
 
 from address_db.loader import load_addresses
-from app.city import FieldFilter, SourceMapping
-from app.errors import DataFileError
+from core.city import FieldFilter, SourceMapping
+from core.errors import DataFileError
 
 
 def count(session, city: str, where: str = "true") -> int:

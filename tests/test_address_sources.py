@@ -18,8 +18,8 @@ from shapely.geometry import LineString, Point
 from sqlalchemy import text
 
 from address_db.loader import load_addresses
-from app.city import AddressSettings, AddressSource, SourceMapping
-from app.errors import DataFileError
+from core.city import AddressSettings, AddressSource, SourceMapping
+from core.errors import DataFileError
 
 
 def counts(session, city="la") -> dict:

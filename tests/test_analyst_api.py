@@ -14,7 +14,7 @@ from geo import aggregate, connect, listing
 from geo.api import Analyst, make_filter
 from geo.assets import external_references
 from geo.exports import SHAPEFILE_FIELDS, ExportError
-from geo.filters import FilterError, RequestFilter, coverage, parse_filter
+from service_requests.selection import FilterError, RequestFilter, coverage, parse_filter
 
 GRAFFITI_2020 = {"services": "graffiti", "period": ("2020-01-01", "2020-12-31")}
 

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from app.database import Database
-from app.errors import ConfigError
+from core.database import Database
+from core.errors import ConfigError
 from app.factory import create_app
-from app.settings import Settings
+from core.settings import Settings
 
 
 def test_factory_reads_the_city_from_settings(settings, bound_database):

@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from geo.filters import EARLIEST_DATE, LATEST_DATE, FilterError, parse_day, parse_month, parse_page
+from service_requests.selection import EARLIEST_DATE, LATEST_DATE, FilterError, parse_day, parse_month, parse_page
 
 VALIDATE = "/api/addresses/validate"
 

@@ -12,8 +12,8 @@ import shapely
 import shapely.affinity
 from shapely.geometry import Point, Polygon, box, mapping
 
-from app.city import CityConfig, load_city
-from app.errors import ConfigError
+from core.city import CityConfig, load_city
+from core.errors import ConfigError
 from boundaries.gaps import find_gaps
 from boundaries.index import BoundaryIndex
 from boundaries.loader import build_layer, load_city as load_boundaries, load_layers
@@ -267,7 +267,7 @@ COUNTY_HELP = ("This location is not in the City of Los Angeles. The location is
 
 def test_intake_at_a_gap_sends_the_caller_to_the_county(session, la):
     from address_db.validation import Validator
-    from app.service_requests.intake import IntakeError, RequestInput, create_request
+    from service_requests.intake import IntakeError, RequestInput, create_request
     from boundaries.index import IndexCache
 
     validator = Validator(la.key, boundaries=IndexCache(cities=[la]))
@@ -281,7 +281,7 @@ def test_intake_at_a_gap_sends_the_caller_to_the_county(session, la):
 
 
 def test_open311_at_a_gap_and_beyond_the_layers(client, session):
-    from app.open311.clients import issue_client
+    from open311.clients import issue_client
 
     _, key = issue_client(session, "la", "Gap app", contact="dev@example.org", per_minute=10_000)
     base = {"api_key": key, "service_code": "graffiti", "attribute[surface]": "wall"}

@@ -11,8 +11,8 @@ from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.city import CityConfig, LayerSource
-from app.errors import DataFileError
+from core.city import CityConfig, LayerSource
+from core.errors import DataFileError
 from boundaries.loader import build_layer, load_city, load_layers
 from boundaries.lookup import locate
 from boundaries.models import Feature, LayerVersion, Piece

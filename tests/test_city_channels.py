@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import text
 
 from address_db.validation import Validator
-from app.channels import DEFAULT_CHANNELS
-from app.city import load_city
-from app.errors import ConfigError
-from app.service_requests.importer import import_history
-from app.service_requests.intake import IntakeError, RequestInput, create_request
+from core.channels import DEFAULT_CHANNELS
+from core.city import load_city
+from core.errors import ConfigError
+from service_requests.importer import import_history
+from service_requests.intake import IntakeError, RequestInput, create_request
 from boundaries.index import IndexCache
 from geo import reports
-from geo.filters import FilterError, RequestFilter, filter_choices, parse_filter
+from service_requests.selection import FilterError, RequestFilter, filter_choices, parse_filter
 from tests.fixture_cities import SEVEN_CHANNELS, box, channels_toml, load_fixture_city, write_csv, write_geojson
 
 KEY = "lakeview"

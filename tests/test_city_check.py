@@ -12,9 +12,9 @@ import pyproj
 import pytest
 from shapely.geometry import box, mapping
 
-from app.city import load_city
+from core.city import load_city
 from app.city_check import check_city, main
-from app.errors import ConfigError, DataFileError
+from core.errors import ConfigError, DataFileError
 from boundaries.loader import build_area_layer
 from boundaries.sources import read_polygons
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.city import available_cities, load_city
-from app.errors import ConfigError
+from core.city import available_cities, load_city
+from core.errors import ConfigError
 
 
 def test_shipped_cities(settings):

@@ -33,7 +33,7 @@ def test_load_a_shapefile_as_a_new_version(runner, session, la, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"la wards: version {before[1] + 1}, 15 feature(s)" in result.output
     assert current_wards(session)[1] == before[1] + 1
-    from app.accounts.models import AuditEntry
+    from accounts.models import AuditEntry
 
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "config.boundaries")).all()[-1]
     assert entry.target == "wards" and entry.actor.startswith("cli:") and entry.detail["version"] == before[1] + 1
@@ -79,7 +79,7 @@ def test_db_current_names_both_revisions(runner):
 def test_db_start_and_stop_refuse_a_server_that_is_not_ours(settings, bound_database):
     import dataclasses
 
-    from app.database import Database
+    from core.database import Database
     from app.factory import create_app
 
     app = create_app(dataclasses.replace(settings, database_url="postgresql://u@db.example/x"),

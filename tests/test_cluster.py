@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.cluster import EmbeddedCluster
-from app.settings import PROJECT_ROOT
+from core.cluster import EmbeddedCluster
+from core.settings import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_the_app_stops_the_server_it_started_when_terminated(cluster_root):
 
 
 def test_memory_settings_follow_the_machine():
-    from app.cluster import memory_settings
+    from core.cluster import memory_settings
 
     small = memory_settings(2 * 2**30)
     assert small["shared_buffers"] == "512MB" and small["effective_cache_size"] == "1024MB"
@@ -168,8 +168,8 @@ def test_under_a_supervisor_the_app_only_connects(cluster_root, monkeypatch):
     """A gunicorn worker (the master set SUPERVISOR_ENV) never starts the embedded server, so never stops it."""
     from sqlalchemy.exc import OperationalError
 
-    from app.cluster import SUPERVISOR_ENV
-    from app.database import Database
+    from core.cluster import SUPERVISOR_ENV
+    from core.database import Database
 
     monkeypatch.setenv(SUPERVISOR_ENV, "1")
     database = Database(cluster=EmbeddedCluster(cluster_root))
@@ -184,9 +184,9 @@ def test_the_supervisor_stops_only_what_it_started(cluster_root, monkeypatch):
 
     from sqlalchemy import text
 
-    from app.cluster import SUPERVISOR_ENV
-    from app.database import Database, end_supervision, supervise_cluster
-    from app.settings import Settings
+    from core.cluster import SUPERVISOR_ENV
+    from core.database import Database, end_supervision, supervise_cluster
+    from core.settings import Settings
 
     monkeypatch.delenv(SUPERVISOR_ENV, raising=False)
     settings = replace(Settings.from_env(env="test"), pg_dir=cluster_root, database_url=None)

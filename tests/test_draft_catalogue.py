@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tomllib
 
-from app.catalogue import parse_catalogue
-from app.errors import ConfigError
-from app.service_requests.draft_catalogue import draft_catalogue
+from core.catalogue_file import parse_catalogue
+from core.errors import ConfigError
+from service_requests.draft_catalogue import draft_catalogue
 
 
 def test_the_la_history_drafts_a_catalogue_the_city_file_accepts(la, tmp_path):
@@ -37,8 +37,8 @@ def test_a_city_without_services_imports_with_its_draft(la):
     """The import can run with the draft directly: every type of the history finds a service."""
     import dataclasses
 
-    from app.catalogue import Catalogue
-    from app.service_requests.draft_catalogue import with_draft_catalogue
+    from core.catalogue_file import Catalogue
+    from service_requests.draft_catalogue import with_draft_catalogue
 
     bare = dataclasses.replace(la, catalogue=Catalogue())
     drafted = with_draft_catalogue(bare)

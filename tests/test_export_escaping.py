@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from app.spreadsheets import safe_cell, safe_frame, write_csv
+from core.spreadsheets import safe_cell, safe_frame, write_csv
 
 ATTACKS = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "\t=1", "\r=1"]
 SERVICE_NAME = '=HYPERLINK("http://evil.example","Pothole")'

@@ -26,10 +26,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.cluster import EmbeddedCluster
-from app.database import Database, normalize_url
+from core.cluster import EmbeddedCluster
+from core.database import Database, normalize_url
 from app.factory import create_app
-from app.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.conftest import TEST_DBNAME
 
 FAULT_DBNAME = f"geo311_fault_{os.getpid()}"
@@ -231,7 +231,7 @@ def _broken_cluster_root() -> Path:
 def test_an_outage_page_tells_visitors_to_try_again_and_logs_the_cause(outage, settings, caplog):
     import shutil
 
-    from app.errors import DatabaseUnavailable
+    from core.errors import DatabaseUnavailable
 
     root = _broken_cluster_root()
     if outage == "cluster does not start":

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import text
 
 from address_db.normalize import InvalidAddress, parse_address
-from app.city import SourceMapping
-from app.errors import UserError
-from app.service_requests.importer import import_history
+from core.city import SourceMapping
+from core.errors import UserError
+from service_requests.importer import import_history
 
 BUDGET = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SMALL_BUDGET = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

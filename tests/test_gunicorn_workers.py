@@ -29,9 +29,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from app.cluster import SUPERVISOR_ENV, EmbeddedCluster
-from app.database import DEFAULT_DBNAME, upgrade
-from app.settings import PROJECT_ROOT
+from core.cluster import SUPERVISOR_ENV, EmbeddedCluster
+from core.database import DEFAULT_DBNAME, upgrade
+from core.settings import PROJECT_ROOT
 
 WORKERS = 3
 LOAD_SECONDS = 30
@@ -315,8 +315,8 @@ def test_staff_log_in_over_plain_http_with_the_demo_settings(secure_cookies, clu
 
 
 def test_secure_cookies_follow_the_environment_unless_set():
-    from app.errors import ConfigError
-    from app.settings import Settings
+    from core.errors import ConfigError
+    from core.settings import Settings
 
     production = {"GEO311_ENV": "production", "SECRET_KEY": "x" * 64}
     assert Settings.from_env(production).session_cookie_secure is True

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import func, select
 
-from app.open311.clients import issue_client
-from app.service_requests.models import ServiceRequest
+from open311.clients import issue_client
+from service_requests.models import ServiceRequest
 
 API = "/open311/v2"
 FORM = {"address": "2111 W Bellevue Ave", "attribute[surface]": "wall", "description": "Tags on the garage"}
@@ -74,7 +74,7 @@ def test_migration_0015_splits_open311_keys_into_their_scope_and_back(database):
     from alembic import command
     from sqlalchemy import create_engine, text
 
-    from app.database import alembic_config, upgrade
+    from core.database import alembic_config, upgrade
 
     name = f"{database.engine.url.database}_m15"
     server = create_engine(database.engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import text
 
 from address_db.loader import load_addresses
-from app.city import load_city
-from app.errors import ConfigError
-from app.service_requests.importer import import_history
+from core.city import load_city
+from core.errors import ConfigError
+from service_requests.importer import import_history
 from tests.fixture_cities import app_serving, load_fixture_city, write_csv
 from tests.test_request_import_new_city import HEADER, KEY, TOML, case, write_city
 

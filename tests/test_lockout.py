@@ -10,9 +10,9 @@ import uuid
 import pytest
 from sqlalchemy import delete, select, text
 
-from app.accounts import throttle
-from app.accounts.models import AuditEntry, StaffUser
-from app.accounts.users import LoginRefused, UserFields, authenticate, create_user
+from accounts import throttle
+from accounts.models import AuditEntry, StaffUser
+from accounts.users import LoginRefused, UserFields, authenticate, create_user
 from tests.accounts import PASSWORD, CsrfClient, log_in, make_user
 
 WRONG = "guess-guess-guess"

@@ -12,9 +12,9 @@ import re
 
 from sqlalchemy import select
 
-from app.service_requests.models import RequestEvent, ServiceRecord, ServiceRequest
-from app.service_requests.states import MAX_DESCRIPTION
-from app.text import normalise_newlines
+from service_requests.models import RequestEvent, ServiceRecord, ServiceRequest
+from core.states import MAX_DESCRIPTION
+from core.text import normalise_newlines
 from tests.test_open311 import api_client_and_key, api_key, post  # noqa: F401 (fixtures)
 from tests.test_request_pages import count, file_graffiti
 from tests.test_staff_pages import GRAFFITI_FORM, make

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from app.errors import InvalidCoordinates
+from core.errors import InvalidCoordinates
 from boundaries.index import BoundaryIndex, IndexCache
 from boundaries.loader import load_city
 from boundaries.lookup import check_lon_lat, locate

@@ -13,10 +13,10 @@ import pyogrio
 import pytest
 from sqlalchemy import text
 
-from app.city import PopulationSpec
+from core.city import PopulationSpec
 from geo import aggregate, exports, listing, maps
 from geo.assets import UnknownAsset, check_offline, external_references, inline, local_url, localize
-from geo.filters import FilterError, RequestFilter, coverage, filter_choices, parse_filter
+from service_requests.selection import FilterError, RequestFilter, coverage, filter_choices, parse_filter
 from geo.grid import density_points
 from tests.maps_synthetic import insert, only_synthetic, random_points
 
@@ -116,8 +116,8 @@ def test_rates_per_1000_residents_from_a_population_file(session, la, tmp_path):
 
 
 def test_population_config_is_checked(settings, tmp_path):
-    from app.city import load_city
-    from app.errors import ConfigError
+    from core.city import load_city
+    from core.errors import ConfigError
 
     text_ = (settings.cities_dir / "la.toml").read_text()
     for population, message in [('{ source = "x.csv", field = "POP" }', "either field"),

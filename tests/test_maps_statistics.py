@@ -189,7 +189,7 @@ def _projected(city, lonlat):
 def test_a_placeholder_cell_of_thousands_is_no_hot_spot_and_changes_no_other_cell(session, la):
     """Issue 16, item 3: thousands of history requests on one coordinate, detected as a placeholder by the
     import, neither make a hot spot nor shift the classification of any other cell."""
-    from app.service_requests.importer import fix_placeholders
+    from service_requests.importer import fix_placeholders
 
     rng = np.random.default_rng(16)
     insert(session, la, random_points(session, la, 3000, rng), "bg")

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from geo import maps
 from geo.emerging import emerging_hot_spots, fit_window
-from geo.filters import RequestFilter
+from service_requests.selection import RequestFilter
 from geo.grid import density_points
 from geo.hotspots import NOT_COMPUTED, HotspotParams, hot_spots, p_text
 from geo.listing import request_points

@@ -11,9 +11,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from sqlalchemy import select
 
-from app.service_requests.intake import RequestInput, create_request
-from app.service_requests.models import Notification
-from app.service_requests.notifications import deliver_pending, mark_done, staff_tasks
+from service_requests.intake import RequestInput, create_request
+from service_requests.models import Notification
+from service_requests.notifications import deliver_pending, mark_done, staff_tasks
 
 
 class Inbox(Message):
@@ -70,7 +70,7 @@ def test_without_a_mail_server_nothing_is_sent_and_nothing_lost(session, la, set
 
 
 def test_call_backs_are_tasks_for_staff(session, la, validator):
-    from app.service_requests.lifecycle import change_status
+    from service_requests.lifecycle import change_status
 
     request = request_with(session, la, validator, phone="213 555 0100", response_method="phone")
     change_status(session, request, "fixed", "crew:1", "Painted over")

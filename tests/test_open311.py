@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.factory import create_app
-from app.open311.clients import issue_client, revoke_client
-from app.service_requests.intake import RequestInput, create_request
-from app.service_requests.lifecycle import add_note, change_status, mark_duplicate
-from app.service_requests.models import RequestContact, RequestEvent, ServiceRequest
+from open311.clients import issue_client, revoke_client
+from service_requests.intake import RequestInput, create_request
+from service_requests.lifecycle import add_note, change_status, mark_duplicate
+from service_requests.models import RequestContact, RequestEvent, ServiceRequest
 
 API = "/open311/v2"
 POINT = {"lat": "34.07325", "long": "-118.26690"}  # Echo Park, Council District 13

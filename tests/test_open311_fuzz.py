@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from app.open311.clients import issue_client
-from app.open311.errors import Open311Error
-from app.open311.params import parse_datetime, parse_request_query
-from app.service_requests.models import ServiceRequest
+from open311.clients import issue_client
+from open311.errors import Open311Error
+from open311.params import parse_datetime, parse_request_query
+from service_requests.models import ServiceRequest
 
 API = "/open311/v2"
 LA = ZoneInfo("America/Los_Angeles")

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.accounts.roles import ROLES
-from app.service_requests.intake import RequestInput, create_request
-from app.service_requests.models import ServiceRequest
+from accounts.roles import ROLES
+from service_requests.intake import RequestInput, create_request
+from service_requests.models import ServiceRequest
 
 DESCRIPTION = "Tagging again, call Maria Lopez on 213-555-0142 after six"
 NOTE = "behind the blue gate of Maria Lopez, 213-555-0199"

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from address_db.places import NEUTRAL_PLACE, PLACE_RADIUS_M, is_public_place, public_place
-from app.open311.clients import issue_client
-from app.service_requests.intake import RequestInput, create_request
-from app.service_requests.models import ServiceRequest
-from app.settings import PROJECT_ROOT
+from open311.clients import issue_client
+from service_requests.intake import RequestInput, create_request
+from service_requests.models import ServiceRequest
+from core.settings import PROJECT_ROOT
 
 TYPED = "12 Bob Smith 5551234"  # the old status page showed "0 block of BOB SMITH 5551234"
 SECRETS = ("Bob Smith", "5551234")

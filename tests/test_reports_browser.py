@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.factory import create_app
-from app.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.accounts import make_user
 from tests.browser import chromium, live_server, log_in_page, watch
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from geo import reports
-from geo.filters import FilterError, RequestFilter, filter_choices
+from service_requests.selection import FilterError, RequestFilter, filter_choices
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
 
@@ -149,7 +149,7 @@ def test_a_late_evening_request_belongs_to_its_local_day(session, la):
 def test_fiscal_year_start_is_configurable(session, la):
     import dataclasses
 
-    from app.city import ReportSettings
+    from core.city import ReportSettings
 
     january = dataclasses.replace(la, reports=ReportSettings(fiscal_year_start_month=1))
     years = reports.breakout(session, la, RequestFilter(), "year", now=NOW)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from geo import reports
-from geo.filters import RequestFilter
+from service_requests.selection import RequestFilter
 
 PAGES = ["/reports/", "/reports/by/department", "/reports/by/service", "/reports/by/group", "/reports/by/ward",
          "/reports/by/district", "/reports/by/channel", "/reports/by/family", "/reports/by/week", "/reports/by/month",

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from app.errors import DataFileError
-from app.service_requests.importer import assign_areas, import_history
+from core.errors import DataFileError
+from service_requests.importer import assign_areas, import_history
 
 
 def count(session, where: str = "true") -> int:
@@ -130,7 +130,7 @@ def test_local_times_around_the_clock_changes(session, la, tmp_path):
 
 
 def test_a_large_first_load_rebuilds_the_secondary_indexes(session):
-    from app.service_requests.importer import _secondary_indexes_rebuilt
+    from service_requests.importer import _secondary_indexes_rebuilt
 
     def indexes() -> set[tuple[str, str]]:
         return set(session.execute(text(
@@ -152,7 +152,7 @@ def test_bulk_references_encode_128_bits_like_single_ones(monkeypatch):
 
     import numpy as np
 
-    from app.service_requests import references
+    from service_requests import references
 
     raw = secrets.token_bytes(16 * 500)
     monkeypatch.setattr(references.secrets, "token_bytes", lambda n: raw)
@@ -167,7 +167,7 @@ def test_bulk_references_encode_128_bits_like_single_ones(monkeypatch):
 def test_a_large_import_is_followed_by_a_vacuum(database):
     import time as _time
 
-    from app.service_requests.importer import ImportReport, tidy_after_import
+    from service_requests.importer import ImportReport, tidy_after_import
 
     small = ImportReport(city="la", rows_read=10, inserted=10, updated=0)
     assert tidy_after_import(database.engine, small) is False

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.city import load_city
-from app.errors import ConfigError
-from app.service_requests.importer import import_history
+from core.city import load_city
+from core.errors import ConfigError
+from service_requests.importer import import_history
 from geo import reports
-from geo.filters import RequestFilter
+from service_requests.selection import RequestFilter
 from tests.fixture_cities import box, load_fixture_city, write_csv, write_geojson
 
 KEY = "brookton"

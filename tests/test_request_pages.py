@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from app.service_requests.models import ServiceRequest
+from service_requests.models import ServiceRequest
 
 
 def count(session) -> int:
@@ -117,7 +117,7 @@ def test_hostile_form_input_never_breaks_the_server(client, session):
 
 
 def test_the_public_page_shows_no_free_text_of_the_requester(client, session, la, validator):
-    from app.service_requests.intake import RequestInput, create_request
+    from service_requests.intake import RequestInput, create_request
 
     request = create_request(session, la, validator, RequestInput(
         service_code="graffiti", channel="web", address="Jane Doe house, 12 Elm", lon=-118.26690, lat=34.07325,

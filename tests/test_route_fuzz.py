@@ -15,7 +15,7 @@ from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings
 
 from app.factory import create_app
-from app.settings import Settings
+from core.settings import Settings
 from bench.fuzz import UNLIMITED, Case, Endpoint, cases, endpoints, plausible_paths, send
 from tests.accounts import CsrfClient, log_in, make_user
 

@@ -9,11 +9,11 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select, text
 
-from app.accounts.models import AuditEntry, StaffUser
-from app.accounts.roles import ROLES
+from accounts.models import AuditEntry, StaffUser
+from accounts.roles import ROLES
 from app.factory import create_app
-from app.service_requests.intake import RequestInput, create_request
-from app.service_requests.models import ServiceRequest
+from service_requests.intake import RequestInput, create_request
+from service_requests.models import ServiceRequest
 from tests.accounts import PASSWORD, CsrfClient, log_in, make_user
 
 #: Who may open each route: None is everyone, "*" any logged-in user, else the permission.
@@ -66,7 +66,7 @@ def bsl_request(session, la, validator) -> ServiceRequest:
 
 
 def _fill_required(session, la, form: RequestInput) -> RequestInput:
-    from app.service_requests.catalogue import get_service
+    from service_requests.catalogue_db import get_service
 
     service = get_service(session, la.key, form.service_code)
     for attribute in service.attributes:
@@ -317,8 +317,8 @@ def test_security_headers(client):
 
 
 def test_production_cookies_are_secure_and_need_a_secret(settings, bound_database):
-    from app.errors import ConfigError
-    from app.settings import Settings
+    from core.errors import ConfigError
+    from core.settings import Settings
 
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         Settings.from_env({"GEO311_ENV": "production"})

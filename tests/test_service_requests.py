@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.catalogue import ServiceLevel
-from app.service_requests.intake import IntakeError, RequestInput, create_request
-from app.service_requests.lifecycle import (
+from core.catalogue_file import ServiceLevel
+from service_requests.intake import IntakeError, RequestInput, create_request
+from service_requests.lifecycle import (
     LifecycleError, change_status, escalate_overdue, mark_duplicate, overdue, reassign, reopen,
 )
-from app.service_requests.models import Notification, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
-from app.service_requests.references import normalize_reference
-from app.service_requests.service_levels import due_at
+from service_requests.models import Notification, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
+from service_requests.references import normalize_reference
+from service_requests.service_levels import due_at
 
 LA_TZ = ZoneInfo("America/Los_Angeles")
 
@@ -233,7 +233,7 @@ def test_bulk_due_dates_follow_the_same_rule():
     for level in (ServiceLevel(business_days=1), ServiceLevel(business_days=5), ServiceLevel(hours=48)):
         hours = pd.Series([level.hours or 0] * len(moments))
         days = pd.Series([level.business_days] * len(moments), dtype="float")
-        from app.service_requests.service_levels import due_at_many
+        from service_requests.service_levels import due_at_many
 
         bulk = due_at_many(moments, hours, days, LA_TZ)
         one_by_one = [due_at(m.to_pydatetime(), level, LA_TZ) for m in moments]
@@ -257,6 +257,6 @@ def test_imported_history_is_not_escalated(session):
 
 
 def test_backoff_is_capped_however_often_delivery_failed():
-    from app.service_requests.notifications import MAX_BACKOFF
+    from service_requests.notifications import MAX_BACKOFF
 
     assert min(MAX_BACKOFF, timedelta(minutes=2 ** min(60, 9))) == MAX_BACKOFF

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from app.service_requests.intake import RequestInput, create_request
-from app.service_requests.models import RequestEvent, ServiceRecord
+from service_requests.intake import RequestInput, create_request
+from service_requests.models import RequestEvent, ServiceRecord
 
 
 def make(session, la, validator, **changes):
@@ -98,7 +98,7 @@ def test_catalogue_admin_edits_questions(admin_client, session):
 
 
 def test_catalogue_admin_adds_a_service_and_sync_keeps_edits(admin_client, session, la):
-    from app.service_requests.catalogue import get_service, sync_catalogue
+    from service_requests.catalogue_db import get_service, sync_catalogue
 
     form = {**GRAFFITI_FORM, "code": "mural-damage", "name": "Mural damage", "attribute_count": "0"}
     assert admin_client.post("/staff/services/new", data=form).status_code == 303

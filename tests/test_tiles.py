@@ -9,9 +9,9 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
-from app.errors import ConfigError
+from core.errors import ConfigError
 from app.factory import create_app
-from app.settings import Settings
+from core.settings import Settings
 from geo.basemap import open_archive
 from geo.tiles import ADDRESS_ZOOM, TileError, check_tile, street_tile
 from tests.street_data import NUMBERS, SPOT, load_santa_monica, tile_of

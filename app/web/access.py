@@ -3,7 +3,7 @@
 Every view says who may use it, with :func:`public` or :func:`requires`; a view that says
 nothing is refused (deny by default), so a new route cannot be left open by mistake.
 Scope (a department's queue, a council member's ward) is checked by the views with
-:func:`app.accounts.scope.may`.
+:func:`accounts.scope.may`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from app.accounts.models import StaffUser
-from app.accounts.roles import PERMISSIONS
-from app.accounts.scope import may
-from app.accounts.users import session_user
-from app.ratelimit import Limit, hit
+from accounts.models import StaffUser
+from accounts.roles import PERMISSIONS
+from accounts.scope import may
+from accounts.users import session_user
+from core.ratelimit import Limit, hit
 from app.web import db_session, services
 from app.web.errors import error_response, wants_json
 

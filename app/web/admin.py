@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.accounts import audit, throttle
-from app.accounts.roles import ROLES
-from app.accounts.users import (UserFields, confirmed, create_user, find_user, list_users, parse_area, set_password,
+from accounts import audit, throttle
+from accounts.roles import ROLES
+from accounts.users import (UserFields, confirmed, create_user, find_user, list_users, parse_area, set_password,
                                 update_user)
-from app.errors import UserError
-from app.service_requests.models import Department
+from core.errors import UserError
+from service_requests.models import Department
 from app.web import db_session, services
 from boundaries.queries import feature_names
 from app.web.access import client_ip, current_user, requires

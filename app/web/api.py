@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from app.city import LAYER_ROLES
+from core.city import LAYER_ROLES
 from app.web import db_session, services
 from app.web.access import public, rate_limited
 from boundaries.queries import layer_geojson

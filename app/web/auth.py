@@ -7,16 +7,16 @@ import secrets
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from app.accounts.models import StaffUser
-from app.accounts.users import (LoginRefused, authenticate, check_current_password, confirmed, end_session,
+from accounts.models import StaffUser
+from accounts.users import (LoginRefused, authenticate, check_current_password, confirmed, end_session,
                                 set_password, start_session)
-from app.errors import UserError
+from core.errors import UserError
 from app.web import db_session, services
 from app.web.access import SESSION_KEY, check_rate, client_ip, current_user, logged_in, public, safe_next
 
 bp = Blueprint("auth", __name__)
 
-#: The device cookie: which accounts logged in from this browser before (app/accounts/throttle.py).
+#: The device cookie: which accounts logged in from this browser before (accounts/throttle.py).
 DEVICE_COOKIE = "geo311_device"
 DEVICE_MAX_AGE = 365 * 86400
 _MAX_ACCOUNTS_PER_DEVICE = 20
@@ -84,7 +84,7 @@ def logout():
     database = db_session()
     end_session(database, token)
     if user is not None:
-        from app.accounts import audit
+        from accounts import audit
 
         audit.record(database, user.city, user.username, "logout", user.username, client_ip())
     database.commit()

@@ -8,7 +8,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
-from app.errors import DatabaseUnavailable, UserError
+from core.errors import DatabaseUnavailable, UserError
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.database import current_revision, head_revision
-from app.errors import DatabaseUnavailable
+from core.database import current_revision, head_revision
+from core.errors import DatabaseUnavailable
 from app.web import db_session, services
 from app.web.access import public
 

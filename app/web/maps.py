@@ -16,16 +16,16 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from app.city import AreaLayerSpec
-from app.service_requests.states import STATE_LABELS
-from app.accounts.scope import within_scope
+from core.city import AreaLayerSpec
+from core.states import STATE_LABELS
+from accounts.scope import within_scope
 from app.web import db_session, services
 from app.web.access import current_user, inline_scripts_allowed, requires
 from app.web.tiles import basemap_config
 from geo import aggregate, exports, listing, maps
 from geo.cache import RESULTS
 from geo.emerging import SLICES, emerging_hot_spots
-from geo.filters import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter, parse_page
+from service_requests.selection import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter, parse_page
 from geo.grid import check_cell_size, density_points
 from geo.hotspots import BIN_LABELS, WEIGHTS, HotspotParams, hot_cells_by_area, hot_spots
 from geo.sufficiency import month_coverage

@@ -1,4 +1,4 @@
-"""The Open311 GeoReport v2 API at /open311/v2/: thin views over :mod:`app.open311`.
+"""The Open311 GeoReport v2 API at /open311/v2/: thin views over :mod:`open311`.
 
 Every method answers in ``.xml`` and ``.json``; errors are the spec's error list in the
 same format, with HTTP 400, 403, 404 (and 429 when a rate limit is reached). The
@@ -12,14 +12,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from app.open311 import queries
-from app.open311.clients import authenticate, count_hit
-from app.open311.errors import Open311Error, forbidden, not_found
-from app.open311.openapi import openapi_document
-from app.open311.params import check_jurisdiction, parse_extensions, parse_format, parse_request_query
-from app.open311.serialize import to_json, to_xml
-from app.open311.submit import submit
-from app.service_requests.catalogue import active_services
+from open311 import queries
+from open311.clients import authenticate, count_hit
+from open311.errors import Open311Error, forbidden, not_found
+from open311.openapi import openapi_document
+from open311.params import check_jurisdiction, parse_extensions, parse_format, parse_request_query
+from open311.serialize import to_json, to_xml
+from open311.submit import submit
+from service_requests.catalogue_db import active_services
 from app.web.access import csrf, public
 from app.web import db_session, services
 

@@ -12,13 +12,13 @@ import pandas as pd
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import text
 
-from app import spreadsheets
+from core import spreadsheets
 from app.web import db_session, services
 from app.web.access import current_user, public, requires
 from app.web.charts import column_chart, hbar_chart
-from app.accounts.scope import within_scope
+from accounts.scope import within_scope
 from geo import exports, reports
-from geo.filters import (EARLIEST_DATE, FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter,
+from service_requests.selection import (EARLIEST_DATE, FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter,
                          parse_month)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")

@@ -11,14 +11,14 @@ from flask import session as browser_session
 from sqlalchemy import select
 
 from address_db.places import is_public_place
-from app.accounts.scope import may_read_details
-from app.errors import InvalidCoordinates
-from app.service_requests.catalogue import active_services, get_service
-from app.service_requests.intake import (IntakeError, RequestInput, create_request, nearby_open_requests,
+from accounts.scope import may_read_details
+from core.errors import InvalidCoordinates
+from service_requests.catalogue_db import active_services, get_service
+from service_requests.intake import (IntakeError, RequestInput, create_request, nearby_open_requests,
                                          new_idempotency_key)
-from app.service_requests.models import RequestEvent, ServiceRequest
-from app.service_requests.references import normalize_reference
-from app.service_requests.states import STATE_LABELS
+from service_requests.models import RequestEvent, ServiceRequest
+from service_requests.references import normalize_reference
+from core.states import STATE_LABELS
 from app.web import db_session, services
 from app.web.access import allowed, current_user, public, rate_limited, requires
 from boundaries.lookup import check_lon_lat

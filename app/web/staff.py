@@ -12,20 +12,20 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.accounts import audit
-from app.accounts.scope import in_scope, may_read_details, within_scope
-from app.catalogue import DATATYPES
-from app.errors import UserError
-from app.service_requests.catalogue import save_service
-from app.service_requests.lifecycle import (add_note, change_status, mark_duplicate, overdue, reassign, reopen,
+from accounts import audit
+from accounts.scope import in_scope, may_read_details, within_scope
+from core.catalogue_file import DATATYPES
+from core.errors import UserError
+from service_requests.catalogue_db import save_service
+from service_requests.lifecycle import (add_note, change_status, mark_duplicate, overdue, reassign, reopen,
                                             set_details_public)
-from app.service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
-from app.service_requests.references import normalize_reference
-from app.service_requests.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
-from app.text import normalise_newlines
+from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
+from service_requests.references import normalize_reference
+from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
+from core.text import normalise_newlines
 from app.web import db_session, services
 from app.web.access import allowed, client_ip, current_user, requires
-from geo.filters import RequestFilter
+from service_requests.selection import RequestFilter
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 

@@ -1,6 +1,6 @@
 """Channels are each city's own: drop the check that held every city to the nine of old
 
-A city file may now list its channels (``[channels]``, app/channels.py), so which values
+A city file may now list its channels (``[channels]``, core/channels.py), so which values
 ``service_request.channel`` may hold depends on the city; intake, the history import and
 the filters check them against the city's vocabulary. The downgrade restores the check,
 and fails if a request holds a channel outside the nine.

@@ -2,7 +2,7 @@
 
 - ``login_throttle``: failed logins counted per (account, client), where the client is the
   browser's signed device cookie or else the address, plus one bucket per account for all
-  unknown clients together (app/accounts/throttle.py). It replaces ``staff_user``'s own
+  unknown clients together (accounts/throttle.py). It replaces ``staff_user``'s own
   ``failed_logins`` and ``locked_until``, which let anyone lock anyone out.
 - ``service_request.idempotency_scope``: whose the key is (``web:<session scope>`` or
   ``open311:<client id>``); the unique index is now per (city, scope, key), so one

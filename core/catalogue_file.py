@@ -1,0 +1,188 @@
+"""The service catalogue: departments, services, their rules and their questions.
+
+Each service (request type) says which department it goes to (and which assignee), its
+service level, whether contact data is asked, required or never collected (sensitive
+services collect none, so that nobody can learn who reported), whether a location is
+required, optional (a general location or cross streets) or not asked, and its own
+questions in the Open311 service-definition model. The catalogue is part of the city
+file (``[[departments]]``, ``[[services]]``); ``flask services sync`` copies it into the
+database, where the admin page edits it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection, Mapping
+
+from core.errors import ConfigError
+
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+CONTACT_POLICIES = ("ask", "require", "never")
+LOCATION_POLICIES = ("required", "optional", "none")
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+    supervisor_email: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceLevel:
+    """How long the city gives itself: ``hours`` of clock time or ``business_days``."""
+
+    hours: int | None = None
+    business_days: int | None = None
+
+    def describe(self) -> str:
+        if self.hours is not None:
+            return f"{self.hours} hours"
+        return f"{self.business_days} business day{'s' if self.business_days != 1 else ''}"
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in (("hours", self.hours), ("business_days", self.business_days)) if v is not None}
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A service-specific question (Open311 ``attribute``)."""
+
+    code: str
+    description: str
+    datatype: str
+    required: bool = False
+    order: int = 0
+    datatype_description: str | None = None
+    values: tuple[AttributeValue, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "description": self.description, "datatype": self.datatype, "required": self.required,
+            "order": self.order, "datatype_description": self.datatype_description,
+            "values": [{"key": v.key, "name": v.name} for v in self.values],
+        }
+
+
+@dataclass(frozen=True)
+class Service:
+    """A request type and its rules."""
+
+    code: str
+    name: str
+    department: str
+    service_level: ServiceLevel
+    description: str = ""
+    group: str = ""
+    keywords: tuple[str, ...] = ()
+    default_assignee: str | None = None
+    contact: str = "ask"
+    location: str = "required"
+    attributes: tuple[Attribute, ...] = ()
+    source_name: str | None = None  # the name the city's history files use
+
+    @property
+    def sensitive(self) -> bool:
+        return self.contact == "never"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    departments: Mapping[str, Department] = field(default_factory=dict)
+    services: Mapping[str, Service] = field(default_factory=dict)
+
+
+def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigError]) -> Catalogue:
+    """The ``[[departments]]`` and ``[[services]]`` of a city file, checked."""
+    departments: dict[str, Department] = {}
+    for i, entry in enumerate(raw.get("departments", [])):
+        table = f"departments #{i + 1}"
+        code, name = entry.get("code"), entry.get("name")
+        if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
+            raise fail(table, "needs code and name")
+        departments[code] = Department(code, name, entry.get("supervisor_email"))
+
+    services: dict[str, Service] = {}
+    for i, entry in enumerate(raw.get("services", [])):
+        service = parse_service(entry, departments, fail, f"services #{i + 1}")
+        if service.code in services:
+            raise fail(f"services #{i + 1}", f"repeats the code {service.code!r}")
+        services[service.code] = service
+    return Catalogue(departments, services)
+
+
+def parse_service(entry: Mapping[str, Any], departments: Collection[str],
+                  fail: Callable[[str, str], Exception], table: str = "service") -> Service:
+    """One service in the city file's shape (also what the admin page submits), checked.
+
+    ``fail(table, message)`` builds the exception to raise, so that the city file and the
+    admin page each report problems in their own terms.
+    """
+    code = entry.get("code")
+    if not isinstance(code, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", code):
+        raise fail(table, "needs a code of lower-case letters, digits and - (it appears in URLs)")
+    department = entry.get("department")
+    if department not in departments:
+        raise fail(table, f"names department {department!r}, which is not among the departments")
+    contact, location = entry.get("contact", "ask"), entry.get("location", "required")
+    if contact not in CONTACT_POLICIES:
+        raise fail(table, f"contact must be one of {', '.join(CONTACT_POLICIES)}")
+    if location not in LOCATION_POLICIES:
+        raise fail(table, f"location must be one of {', '.join(LOCATION_POLICIES)}")
+    attributes = tuple(_attribute(f"{table} attribute #{j + 1}", a, j, fail)
+                       for j, a in enumerate(entry.get("attributes", [])))
+    codes = [a.code for a in attributes]
+    if len(set(codes)) != len(codes):
+        raise fail(table, "gives two attributes the same code")
+    return Service(
+        code=code,
+        name=str(entry.get("name") or code),
+        department=str(department),
+        service_level=_service_level(table, entry.get("service_level"), fail),
+        description=str(entry.get("description", "")),
+        group=str(entry.get("group", "")),
+        keywords=tuple(str(k) for k in entry.get("keywords", [])),
+        default_assignee=entry.get("default_assignee"),
+        contact=contact,
+        location=location,
+        attributes=attributes,
+        source_name=entry.get("source_name"),
+    )
+
+
+def _service_level(table: str, raw: object, fail: Callable[[str, str], Exception]) -> ServiceLevel:
+    if not isinstance(raw, dict) or len(raw) != 1 or not set(raw) <= {"hours", "business_days"}:
+        raise fail(table, "needs service_level = { hours = N } or { business_days = N }")
+    (unit, amount), = raw.items()
+    if not isinstance(amount, int) or amount <= 0:
+        raise fail(table, "the service level must be a whole number above 0")
+    return ServiceLevel(**{unit: amount})
+
+
+def _attribute(table: str, raw: Mapping[str, Any], order: int, fail: Callable[[str, str], Exception]) -> Attribute:
+    code, datatype = raw.get("code"), raw.get("datatype")
+    if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,64}", code):
+        raise fail(table, "needs a code of letters, digits and _")
+    if datatype not in DATATYPES:
+        raise fail(table, f"datatype must be one of {', '.join(DATATYPES)}")
+    raw_values = raw.get("values", [])
+    if not isinstance(raw_values, list) or not all(isinstance(v, Mapping) and str(v.get("key", "")).strip()
+                                                   for v in raw_values):
+        raise fail(table, "gives a value without a key: write values = [{ key = ..., name = ... }, ...]")
+    values = tuple(AttributeValue(str(v["key"]).strip(), str(v.get("name") or v["key"]).strip()) for v in raw_values)
+    if len({v.key for v in values}) != len(values):
+        raise fail(table, "repeats a value key")
+    if datatype.endswith("valuelist") and not values:
+        raise fail(table, f"a {datatype} needs values = [{{ key = ..., name = ... }}, ...]")
+    return Attribute(
+        code=code, description=str(raw.get("description", code)), datatype=datatype,
+        required=bool(raw.get("required", False)), order=int(raw.get("order", order + 1)),
+        datatype_description=raw.get("datatype_description"), values=values,
+    )

@@ -1,0 +1,262 @@
+"""The database: engine and sessions, the embedded cluster, and schema migrations.
+
+Domain code everywhere takes a :class:`sqlalchemy.orm.Session`; this module is where
+sessions come from, for the web app, the command line, the notebooks and the tests.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import os
+import signal
+import sys
+import threading
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from core.cluster import SUPERVISOR_ENV, EmbeddedCluster, supervisor_pid
+from core.errors import DatabaseUnavailable
+from core.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DBNAME = "geo311"
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every table; each package declares its own tables on it."""
+
+
+def normalize_url(url: str) -> str:
+    """A PostgreSQL URL with the psycopg 3 driver, whatever scheme it was given with."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Database:
+    """One database: its engine (made on first use) and a session factory.
+
+    Built with :meth:`from_settings`, it uses ``DATABASE_URL`` or else the embedded
+    cluster, which it starts on first use and stops at exit if it started it; in a
+    process whose parent supervises the cluster (a gunicorn worker, see
+    :func:`supervise_cluster`) it only connects.
+    """
+
+    def __init__(self, url: str | None = None, cluster: EmbeddedCluster | None = None,
+                 dbname: str = DEFAULT_DBNAME) -> None:
+        if url is None and cluster is None:
+            raise ValueError("a Database needs a URL or an embedded cluster")
+        self._url = normalize_url(url) if url else None
+        self.cluster = cluster
+        self.dbname = dbname
+        self._engine: Engine | None = None
+        self._sessionmaker: sessionmaker[Session] | None = None
+        if cluster is not None:
+            # The cluster may be started later in a request thread, where no signal
+            # handler can be installed: prepare the clean exit now.
+            _exit_cleanly_on_sigterm()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, dbname: str | None = None) -> "Database":
+        """The database the settings name: ``DATABASE_URL``, or the embedded cluster."""
+        if settings.database_url:
+            url = normalize_url(settings.database_url)
+            if dbname:
+                url = make_url(url).set(database=dbname).render_as_string(hide_password=False)
+            return cls(url=url)
+        return cls(cluster=EmbeddedCluster(settings.pg_dir), dbname=dbname or DEFAULT_DBNAME)
+
+    @property
+    def url(self) -> str:
+        if self._url is not None:
+            return self._url
+        assert self.cluster is not None
+        return self.cluster.url(self.dbname)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            # Asked here, not at construction: gunicorn's --preload builds the app before
+            # the master takes charge of the cluster.
+            manages_cluster = self.cluster is not None and supervisor_pid() is None
+            if manages_cluster:
+                self._start_cluster()
+            self._engine = create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            if manages_cluster:
+                self._restart_cluster_on_connect(self._engine)
+        return self._engine
+
+    def _start_cluster(self) -> None:
+        assert self.cluster is not None
+        if self.cluster.ensure_running():
+            atexit.register(self.cluster.stop_if_started_here)
+        self.cluster.ensure_database(self.dbname)
+
+    def _restart_cluster_on_connect(self, engine: Engine) -> None:
+        """Start the embedded server again if another process stopped it meanwhile."""
+        cluster = self.cluster
+        assert cluster is not None
+        socket = cluster.socket_dir / f".s.PGSQL.{cluster.port}"
+
+        @event.listens_for(engine, "do_connect")
+        def _ensure_server(dialect, conn_rec, cargs, cparams):  # noqa: ANN001
+            if not socket.exists():
+                self._start_cluster()
+
+    def session(self) -> Session:
+        """A new session; the caller commits or rolls back and closes it."""
+        if self._sessionmaker is None:
+            self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        return self._sessionmaker()
+
+    def dispose(self) -> None:
+        """Close pooled connections (the server keeps running)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._sessionmaker = None
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM run atexit handlers (Python's default skips them), so that a
+    server this process starts is stopped; only where nobody else handles SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+# -- the embedded cluster owned by a supervising process (gunicorn.conf.py) -------------
+
+#: The cluster this process supervises. Kept here rather than in the gunicorn config:
+#: gunicorn executes its config file afresh at every reload (SIGHUP), losing its globals.
+_supervised: EmbeddedCluster | None = None
+
+
+def supervise_cluster(settings: Settings) -> EmbeddedCluster | None:
+    """Take charge of the embedded cluster for the processes this one forks (the gunicorn master).
+
+    Starts the cluster unless it runs already (``flask db start``, a previous server),
+    creates the app's database, warns in the log when its schema is not the code's, and
+    marks the environment so that forked workers only connect: they never start or stop
+    it. :func:`end_supervision` stops it if this call started it. Returns the cluster, or
+    None when ``DATABASE_URL`` names a server (nothing to supervise).
+    """
+    global _supervised
+    if settings.database_url:
+        return None
+    cluster = EmbeddedCluster(settings.pg_dir)
+    cluster.ensure_running()
+    _supervised = cluster
+    try:
+        cluster.ensure_database(DEFAULT_DBNAME)
+        engine = create_engine(cluster.url(DEFAULT_DBNAME), poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                revision = current_revision(conn)
+        finally:
+            engine.dispose()
+    except OperationalError as exc:
+        end_supervision()  # gunicorn does not call on_exit when on_starting fails
+        raise DatabaseUnavailable(f"The embedded database in {cluster.root} does not answer: "
+                                  f"{str(exc.orig).strip().splitlines()[0]}; see {cluster.log_file}.") from exc
+    except BaseException:
+        end_supervision()
+        raise
+    if revision != head_revision():
+        log.warning("the database's schema is at %s, the code expects %s: run `flask db upgrade`",
+                    revision or "nothing", head_revision())
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
+    return cluster
+
+
+def end_supervision() -> None:
+    """Stop the supervised cluster if :func:`supervise_cluster` started it (the master's exit)."""
+    global _supervised
+    if _supervised is not None:
+        _supervised.stop_if_started_here()
+        _supervised = None
+    os.environ.pop(SUPERVISOR_ENV, None)
+
+
+class BoundDatabase(Database):
+    """Sessions joined to an outer transaction on one connection (test isolation).
+
+    ``commit()`` in domain code releases a savepoint; the outer transaction, rolled back
+    by the test, undoes everything.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._url = connection.engine.url.render_as_string(hide_password=False)
+        self.cluster = None
+        self.dbname = connection.engine.url.database or DEFAULT_DBNAME
+        self._engine = connection.engine
+        self._sessionmaker = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                          expire_on_commit=False)
+
+    def dispose(self) -> None:
+        """The connection belongs to the caller."""
+
+
+# -- migrations ------------------------------------------------------------------------
+
+def alembic_config() -> Config:
+    """The Alembic configuration of this project (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the schema to ``revision`` (default: the newest)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The schema revision the database is at, or None before the first migration."""
+    # Two statements: PostgreSQL resolves every table of a statement before running it,
+    # so one CASE over a missing alembic_version fails instead of answering None.
+    if connection.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version LIMIT 1")).scalar()
+
+
+@functools.lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest schema revision in ``migrations/`` (read once per process: the code does not change under it)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def check_reachable(database: Database) -> None:
+    """Raise :class:`DatabaseUnavailable` with the cause when the database cannot be used."""
+    try:
+        with database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        where = "DATABASE_URL" if database.cluster is None else f"the embedded cluster in {database.cluster.root}"
+        raise DatabaseUnavailable(
+            f"The database ({where}) cannot be reached: {str(exc.orig).strip().splitlines()[0]}; "
+            "check that the server runs and the URL is right."
+        ) from exc
+
+
+__all__ = [
+    "Base", "BoundDatabase", "Database", "alembic_config", "check_reachable", "current_revision", "end_supervision",
+    "head_revision", "normalize_url", "supervise_cluster", "upgrade",
+]

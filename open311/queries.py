@@ -1,0 +1,194 @@
+"""What the Open311 GET methods read: discovery, services, service definitions, requests, tokens.
+
+Each function takes a session and the city and returns plain dicts in the spec's field
+order (see :mod:`open311.serialize` for JSON and XML). Service request ids are the
+public references, never the internal row ids.
+
+What the lists hold: every request of the city except those whose point lies in another
+jurisdiction (history imported from a source that also records its neighbors' requests):
+those are not the city's demand. Asked for by id they are still answered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from address_db.places import PUBLIC_PLACE_PATTERN
+from core.city import CityConfig
+from open311.params import RequestQuery
+from open311.serialize import (
+    extend_record, note_dict, request_record, service_definition_dict, service_dict, w3c,
+)
+from service_requests.catalogue_db import active_services, get_service
+from service_requests.references import normalize_reference
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+#: W3C datetime with the offset of the session's time zone (set to the city's before each query).
+_W3C_FORMAT = "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'"
+#: A point picked on the map is published by its public place ("near the 200 block of N SPRING ST"), which
+#: address_db.places derives from the point; anything else in its address (typed text) never is, nor the
+#: neutral text of a point with nothing known near it (not an address).
+_PUBLIC_PLACE = PUBLIC_PLACE_PATTERN.replace("'", "''")
+
+# The spec's fields, in the spec's order (see serialize.REQUEST_FIELDS), then what the extensions need.
+_REQUEST_COLUMNS = f"""
+    r.public_ref,
+    CASE WHEN r.is_open THEN 'open' ELSE 'closed' END,
+    (SELECT e.note FROM request_event e WHERE e.request_id = r.id AND e.public AND e.note IS NOT NULL
+     ORDER BY e.at DESC, e.id DESC LIMIT 1),
+    r.service_name, r.service_code,
+    CASE WHEN CAST(:publish AS boolean) OR r.details_public THEN nullif(r.description, '') END,
+    d.name,
+    'Expected within ' || r.service_level || '.',
+    to_char(r.requested_at, {_W3C_FORMAT}), to_char(r.updated_at, {_W3C_FORMAT}), to_char(r.due_at, {_W3C_FORMAT}),
+    CASE WHEN r.location_quality IN ('address', 'source', 'relocated', 'placeholder') THEN r.address
+         WHEN r.location_quality = 'point' AND r.address ~ '{_PUBLIC_PLACE}' AND left(r.address, 5) = 'near '
+         THEN r.address END,
+    r.address_id, r.zipcode,
+    CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_Y(r.geom)::numeric, 6)::float8 END,
+    CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_X(r.geom)::numeric, 6)::float8 END,
+    r.media_url,
+    r.id AS id, r.ward_key AS ward_key, r.district_key AS district_key,
+    (SELECT o.public_ref FROM service_request o WHERE o.id = r.duplicate_of) AS duplicate_of
+"""
+_REQUEST_FROM = """
+    FROM service_request r
+    LEFT JOIN department d ON d.city = r.city AND d.code = r.department_code
+"""
+
+
+def discovery(session: Session, city: CityConfig, endpoint_url: str, production: bool) -> dict[str, Any]:
+    """The service discovery document: one GeoReport v2 endpoint, XML and JSON."""
+    changeset = catalogue_changeset(session, city)
+    settings = city.open311
+    contact = settings.contact or f"{city.name}: {' '.join(filter(None, (city.contact.phone, city.contact.website)))}"
+    key_service = settings.key_service or (f"API keys for applications that file requests are issued by the "
+                                           f"{city.name} ({city.contact.website or city.contact.phone or '311'}).")
+    return {
+        "changeset": changeset,
+        "contact": contact,
+        "key_service": key_service,
+        "endpoints": [{
+            "specification": SPECIFICATION,
+            "url": endpoint_url,
+            "changeset": changeset,
+            "type": "production" if production else "test",
+            "formats": ["text/xml", "application/json"],
+        }],
+    }
+
+
+def catalogue_changeset(session: Session, city: CityConfig) -> str:
+    """When the catalogue last changed (services and their definitions), as a W3C datetime."""
+    changed: datetime | None = session.execute(
+        text("SELECT max(updated_at) FROM service WHERE city = :city"), {"city": city.key}).scalar()
+    return w3c(changed, city.tz) or "1970-01-01T00:00:00Z"
+
+
+def services(session: Session, city: CityConfig) -> list[dict[str, Any]]:
+    """GET services: the active services of the catalogue."""
+    return [service_dict(s) for s in active_services(session, city.key)]
+
+
+def service_definition(session: Session, city: CityConfig, code: str) -> dict[str, Any] | None:
+    """GET service definition: the service's attributes (questions), or None if there is no such service."""
+    service = get_service(session, city.key, code)
+    return service_definition_dict(service) if service is not None else None
+
+
+def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> list[dict[str, Any]]:
+    """GET requests: the requests matching ``query``, most recent first, one page of them."""
+    where = ["r.city = :city"]
+    params: dict[str, Any] = {"city": city.key}
+    expanding: list[str] = []
+    if query.ids:
+        where.append("r.public_ref IN :ids")
+        params["ids"] = list(query.ids)
+        expanding.append("ids")
+    else:
+        where.append("r.in_jurisdiction IS NOT FALSE")
+        if query.service_codes:
+            where.append("r.service_code IN :codes")
+            params["codes"] = list(query.service_codes)
+            expanding.append("codes")
+        if len(query.statuses) == 1:
+            where.append("r.is_open" if query.statuses[0] == "open" else "NOT r.is_open")
+        for column, operator, name, value in (
+                ("requested_at", ">=", "start", query.start), ("requested_at", "<=", "end", query.end),
+                ("updated_at", ">=", "after", query.updated_after), ("updated_at", "<=", "before", query.updated_before)):
+            if value is not None:
+                where.append(f"r.{column} {operator} :{name}")
+                params[name] = value
+        if query.bbox is not None:
+            where.append("r.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326) "
+                         "AND r.location_quality <> 'placeholder'")
+            params.update(west=query.bbox.min_lon, south=query.bbox.min_lat, east=query.bbox.max_lon,
+                          north=query.bbox.max_lat)
+    params.update(limit=query.page_size, offset=(query.page - 1) * query.page_size)
+    statement = text(
+        f"SELECT {_REQUEST_COLUMNS} {_REQUEST_FROM} WHERE {' AND '.join(where)} "
+        "ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit OFFSET :offset"
+    )
+    if expanding:
+        statement = statement.bindparams(*(bindparam(name, expanding=True) for name in expanding))
+    return _requests(session, city, statement, params, query.extensions)
+
+
+def get_request(session: Session, city: CityConfig, service_request_id: str,
+                extensions: bool = False) -> dict[str, Any] | None:
+    """GET a request by its id (the public reference, typed forgivingly), or None."""
+    reference = normalize_reference(service_request_id)
+    if reference is None:
+        return None
+    statement = text(f"SELECT {_REQUEST_COLUMNS} {_REQUEST_FROM} WHERE r.city = :city AND r.public_ref = :ref")
+    found = _requests(session, city, statement, {"city": city.key, "ref": reference}, extensions)
+    return found[0] if found else None
+
+
+def resolve_token(session: Session, city: CityConfig, token: str) -> dict[str, Any] | None:
+    """GET service_request_id from a token.
+
+    Every service here is ``realtime``: POST returns the service_request_id at once, and
+    the id doubles as the token, so a client written for ``batch`` endpoints finds its
+    request with the id it holds. None when no request has that token.
+    """
+    reference = normalize_reference(token)
+    if reference is None:
+        return None
+    found = session.execute(text("SELECT public_ref FROM service_request WHERE city = :city AND public_ref = :ref"),
+                            {"city": city.key, "ref": reference}).scalar()
+    return {"service_request_id": found, "token": token} if found else None
+
+
+def _requests(session: Session, city: CityConfig, statement: Any, params: dict[str, Any],
+              extensions: bool) -> list[dict[str, Any]]:
+    """Run a request query in the city's time zone and shape its rows (the database formats the fields)."""
+    session.execute(text("SELECT set_config('TimeZone', :tz, true)"), {"tz": city.timezone})
+    rows = session.execute(statement, {**params, "publish": city.open311.publish_descriptions}).all()
+    records = [request_record(row) for row in rows]
+    if not extensions or not rows:
+        return records
+    notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for event in session.execute(
+            text(f"SELECT request_id, to_char(at, {_W3C_FORMAT}) AS at, kind, note FROM request_event "
+                 "WHERE request_id IN :ids AND public AND note IS NOT NULL ORDER BY at, id")
+            .bindparams(bindparam("ids", expanding=True)), {"ids": [row.id for row in rows]}):
+        notes[event.request_id].append(note_dict(event))
+    names = area_names(session, city.key)
+    for record, row in zip(records, rows):
+        extend_record(record, row, names, notes.get(row.id, []))
+    return records
+
+
+def area_names(session: Session, city: str) -> dict[tuple[str, str], str]:
+    """The names of the current wards and districts, by (role, key)."""
+    rows = session.execute(text(
+        "SELECT v.role, f.key, f.name FROM boundary_feature f JOIN boundary_layer_version v ON v.id = f.version_id "
+        "WHERE v.city = :city AND v.is_current AND v.role IN ('wards', 'districts')"), {"city": city})
+    return {(row.role, row.key): row.name for row in rows}

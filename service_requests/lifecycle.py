@@ -1,0 +1,197 @@
+"""The lifecycle of a request after intake: status changes, reassignment, duplicates,
+reopening, notes, and escalation of what is overdue.
+
+Every change appends an event (time, actor, note) to the request's history, which the
+database keeps append-only; each function commits. Closing a request queues the
+notification its requester asked for.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import UserError
+from service_requests.models import Department, Notification, RequestContact, RequestEvent, ServiceRequest
+from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
+from core.text import normalise_newlines
+
+#: The longest note a staff member may add (line breaks count as one character), as the page's field says.
+MAX_NOTE = 4000
+
+
+class LifecycleError(UserError):
+    """A change that the request's state does not allow; the message says why."""
+
+
+def _record(session: Session, request: ServiceRequest, actor: str, kind: str, note: str | None = None,
+            public: bool = False, to_status: str | None = None, data: dict | None = None) -> None:
+    session.add(RequestEvent(request_id=request.id, actor=actor, kind=kind, from_status=request.status,
+                             to_status=to_status, note=note, public=public, data=data or {}))
+
+
+def change_status(session: Session, request: ServiceRequest, to_status: str, actor: str, note: str | None = None,
+                  public: bool = True) -> ServiceRequest:
+    """Move an open request to another open state, or close it (with its reason as the state)."""
+    if to_status not in OPEN_STATES + CLOSED_STATES:
+        raise LifecycleError(f"{to_status!r} is not a state; use one of {', '.join(OPEN_STATES + CLOSED_STATES)}.")
+    if request.status in CLOSED_STATES:
+        raise LifecycleError(f"The request is closed ({STATE_LABELS[request.status]}); reopen it first.")
+    if to_status == "duplicate":
+        raise LifecycleError("Mark a duplicate with the request it duplicates (mark_duplicate).")
+    if to_status in CLOSED_STATES and to_status != "fixed" and not note:
+        raise LifecycleError("Closing without a fix needs a note saying why.")
+    now = datetime.now(timezone.utc)
+    _record(session, request, actor, "status", note, public, to_status)
+    request.status = to_status
+    request.updated_at = now
+    if to_status in CLOSED_STATES:
+        request.closed_at = now
+        _notify_requester(session, request, f"Your request {request.public_ref} is closed: {STATE_LABELS[to_status]}."
+                          + (f"\n{note}" if note and public else ""))
+    session.commit()
+    return request
+
+
+def reassign(session: Session, request: ServiceRequest, actor: str, reason: str, department: str | None = None,
+             assignee: str | None = None) -> ServiceRequest:
+    """Give the request to another department and/or person; who, when and why are kept."""
+    if not reason or not reason.strip():
+        raise LifecycleError("A reassignment needs a reason.")
+    if department is not None and session.scalar(
+            select(Department.id).where(Department.city == request.city, Department.code == department)) is None:
+        raise LifecycleError(f"There is no department {department!r}.")
+    data = {"from_department": request.department_code, "from_assignee": request.assignee,
+            "to_department": department or request.department_code, "to_assignee": assignee}
+    _record(session, request, actor, "assigned", reason.strip(), False, data=data)
+    if department is not None:
+        request.department_code = department
+    request.assignee = assignee
+    request.updated_at = datetime.now(timezone.utc)
+    session.commit()
+    return request
+
+
+def mark_duplicate(session: Session, request: ServiceRequest, original: ServiceRequest, actor: str,
+                   note: str | None = None) -> ServiceRequest:
+    """Close ``request`` as a duplicate of ``original`` (or of what ``original`` duplicates)."""
+    while original.duplicate_of is not None:  # point at the request that stands for the problem
+        original = session.get(ServiceRequest, original.duplicate_of)  # type: ignore[assignment]
+    if original.id == request.id:
+        raise LifecycleError("A request cannot duplicate itself.")
+    if original.city != request.city:
+        raise LifecycleError("A request can only duplicate a request of the same city.")
+    if request.status in CLOSED_STATES:
+        raise LifecycleError(f"The request is closed ({STATE_LABELS[request.status]}); reopen it first.")
+    now = datetime.now(timezone.utc)
+    _record(session, request, actor, "status", note or f"Duplicate of {original.public_ref}.", True, "duplicate",
+            {"duplicate_of": original.public_ref})
+    request.status = "duplicate"
+    request.duplicate_of = original.id
+    request.closed_at = now
+    request.updated_at = now
+    _notify_requester(session, request, f"Your request {request.public_ref} concerns a problem already reported "
+                                        f"({original.public_ref}); follow that one.")
+    session.commit()
+    return request
+
+
+def reopen(session: Session, request: ServiceRequest, actor: str, reason: str) -> ServiceRequest:
+    """Open a closed request again (it becomes ``submitted``)."""
+    if request.status not in CLOSED_STATES:
+        raise LifecycleError("The request is open already.")
+    if not reason or not reason.strip():
+        raise LifecycleError("Reopening needs a reason.")
+    _record(session, request, actor, "reopened", reason.strip(), True, "submitted")
+    request.status = "submitted"
+    request.closed_at = None
+    request.duplicate_of = None  # escalated_at stays: a reopened late request is not escalated twice
+    request.updated_at = datetime.now(timezone.utc)
+    session.commit()
+    return request
+
+
+def add_note(session: Session, request: ServiceRequest, actor: str, note: str, public: bool = False) -> None:
+    """A note in the history; public notes show on the status page."""
+    note = normalise_newlines(note or "").strip()
+    if not note:
+        raise LifecycleError("The note is empty.")
+    if len(note) > MAX_NOTE:
+        raise LifecycleError(f"The note is {len(note):,} characters long; at most {MAX_NOTE:,} are kept. "
+                             "Please shorten it.")
+    _record(session, request, actor, "note", note, public)
+    request.updated_at = datetime.now(timezone.utc)
+    session.commit()
+
+
+def set_details_public(session: Session, request: ServiceRequest, actor: str, public: bool) -> None:
+    """Mark the request's description and location note fit for every role and the public (or private again).
+
+    Only staff who may read them (requests.contact) should decide; the views check that.
+    """
+    if request.details_public == public:
+        return
+    request.details_public = public
+    _record(session, request, actor, "details_public" if public else "details_private",
+            "Description and location note made public." if public else "Description and location note made private.")
+    request.updated_at = datetime.now(timezone.utc)
+    session.commit()
+
+
+def overdue(session: Session, city: str, department: str | None = None,
+            now: datetime | None = None) -> list[ServiceRequest]:
+    """Open requests past their due date, most overdue first."""
+    query = select(ServiceRequest).where(
+        ServiceRequest.city == city, ServiceRequest.is_open, ServiceRequest.due_at < (now or datetime.now(timezone.utc))
+    )
+    if department:
+        query = query.where(ServiceRequest.department_code == department)
+    return list(session.scalars(query.order_by(ServiceRequest.due_at).limit(5000)))
+
+
+def escalate_overdue(session: Session, city: str, now: datetime | None = None, limit: int = 5000) -> int:
+    """Escalate each newly overdue request to its department's supervisor; returns how many.
+
+    Imported history is not escalated: it describes the past, not today's work.
+    """
+    now = now or datetime.now(timezone.utc)
+    supervisors = dict(session.execute(select(Department.code, Department.supervisor_email)
+                                       .where(Department.city == city)).all())
+    count = 0
+    newly_overdue = session.scalars(
+        select(ServiceRequest).where(
+            ServiceRequest.city == city, ServiceRequest.is_open, ServiceRequest.due_at < now,
+            ServiceRequest.escalated_at.is_(None), ServiceRequest.source != "import",
+        ).order_by(ServiceRequest.due_at).limit(limit)
+    )
+    for request in newly_overdue:
+        supervisor = supervisors.get(request.department_code)
+        _record(session, request, "escalation", "escalated", f"Past its due date ({request.service_level}).",
+                data={"supervisor": supervisor})
+        request.escalated_at = now
+        if supervisor:
+            session.add(Notification(
+                request_id=request.id, method="email", recipient=supervisor,
+                subject=f"Overdue: {request.service_name} {request.public_ref}",
+                body=(f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
+                      f"was due {request.due_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC and is still "
+                      f"{STATE_LABELS[request.status]}.\n"),
+            ))
+        count += 1
+    session.commit()
+    return count
+
+
+def _notify_requester(session: Session, request: ServiceRequest, message: str) -> None:
+    """Queue the message by the method the requester chose (nothing for 'none')."""
+    if request.response_method == "none":
+        return
+    contact = session.get(RequestContact, request.id)
+    if contact is None:
+        return
+    recipient = {"email": contact.email, "phone": contact.phone, "mail": contact.notes}.get(request.response_method)
+    if recipient:
+        session.add(Notification(request_id=request.id, method=request.response_method, recipient=recipient,
+                                 subject=f"Request {request.public_ref}: {STATE_LABELS[request.status]}", body=message))

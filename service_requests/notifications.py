@@ -1,0 +1,102 @@
+"""Closing the loop: delivering the notification outbox.
+
+Intake and the lifecycle write notifications into the outbox in the same transaction as
+the change they announce, so none is lost. :func:`deliver_pending` sends the e-mails
+through SMTP when a server is configured; a failure leaves the message queued with its
+error and a later retry time (exponential backoff up to six hours). Call-backs and letters
+(``phone``, ``mail``) wait in the outbox as tasks for staff, who mark them done.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service_requests.models import Notification, ServiceRequest
+from core.settings import Settings
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    failed: int
+    waiting: int
+
+    def summary(self) -> str:
+        return f"{self.sent} sent, {self.failed} failed (will be retried), {self.waiting} still waiting"
+
+
+def deliver_pending(session: Session, settings: Settings, city: str, now: datetime | None = None,
+                    limit: int = 200, timeout: float = 10.0) -> DeliveryReport:
+    """Send the due e-mails of ``city``'s outbox; each outcome is committed as it happens."""
+    now = now or datetime.now(timezone.utc)
+    if not settings.smtp_host:
+        return DeliveryReport(0, 0, _waiting(session, city))
+    sent = failed = 0
+    for _ in range(limit):
+        notification = session.scalar(
+            select(Notification).join(ServiceRequest, ServiceRequest.id == Notification.request_id)
+            .where(ServiceRequest.city == city, Notification.method == "email", Notification.sent_at.is_(None),
+                   Notification.next_attempt_at <= now)
+            .order_by(Notification.id).limit(1).with_for_update(skip_locked=True, of=Notification)
+        )
+        if notification is None:
+            break
+        try:
+            _send(settings, notification, timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            notification.attempts += 1
+            notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            notification.next_attempt_at = now + min(MAX_BACKOFF, timedelta(minutes=2 ** min(notification.attempts, 9)))
+            failed += 1
+        else:
+            notification.attempts += 1
+            notification.sent_at = datetime.now(timezone.utc)
+            notification.last_error = None
+            sent += 1
+        session.commit()
+    return DeliveryReport(sent, failed, _waiting(session, city))
+
+
+def _send(settings: Settings, notification: Notification, timeout: float) -> None:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = notification.recipient
+    message["Subject"] = notification.subject
+    message.set_content(notification.body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:  # type: ignore[arg-type]
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        smtp.send_message(message)
+
+
+def _waiting(session: Session, city: str) -> int:
+    return len(session.scalars(
+        select(Notification.id).join(ServiceRequest, ServiceRequest.id == Notification.request_id)
+        .where(ServiceRequest.city == city, Notification.sent_at.is_(None))
+    ).all())
+
+
+def staff_tasks(session: Session, city: str) -> list[Notification]:
+    """Call-backs and letters waiting for staff."""
+    return list(session.scalars(
+        select(Notification).join(ServiceRequest, ServiceRequest.id == Notification.request_id)
+        .where(ServiceRequest.city == city, Notification.method.in_(("phone", "mail")), Notification.sent_at.is_(None))
+        .order_by(Notification.created_at)
+    ))
+
+
+def mark_done(session: Session, notification: Notification) -> None:
+    """A call-back made or a letter sent."""
+    notification.sent_at = datetime.now(timezone.utc)
+    notification.attempts += 1
+    session.commit()
