@@ -19,7 +19,7 @@ before the lock holds; at most the limit are, the rest are refused as locked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -59,7 +59,7 @@ def begin_attempt(session: Session, user: StaffUser, client: str, ip: str | None
     Refused attempts are recorded in the audit log as ``login.refused_locked``.
     """
     buckets = (client,) if client.startswith("device:") else (client, UNKNOWN_CLIENTS)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     allowed = True
     counts = []
     for bucket in buckets:  # always in this order, so that concurrent attempts cannot deadlock
@@ -90,7 +90,7 @@ def end_attempt(session: Session, user: StaffUser, attempt: Attempt, succeeded: 
 
     The caller commits (with its audit entry).
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for bucket, count in zip(attempt.buckets, attempt.counts):
         if not succeeded and count < _limit(bucket):
             continue  # counted already; nothing to lock yet
@@ -109,7 +109,7 @@ def unlock(session: Session, user: StaffUser, actor: str, ip: str | None = None)
 
     The caller commits.
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     lifted = len(active_locks(session, user, now))
     session.execute(delete(LoginThrottle).where(LoginThrottle.user_id == user.id))
     if lifted:
@@ -120,7 +120,7 @@ def unlock(session: Session, user: StaffUser, actor: str, ip: str | None = None)
 
 def active_locks(session: Session, user: StaffUser, now: datetime | None = None) -> list[LoginThrottle]:
     """The buckets of ``user`` that are locked now (for the admin pages)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return list(session.scalars(select(LoginThrottle).where(
         LoginThrottle.user_id == user.id, LoginThrottle.locked_until > now).order_by(LoginThrottle.client)))
 
@@ -128,7 +128,7 @@ def active_locks(session: Session, user: StaffUser, now: datetime | None = None)
 def locked_user_ids(session: Session, city: str) -> set[int]:
     """Users of ``city`` with at least one client locked out now."""
     return set(session.scalars(select(LoginThrottle.user_id).join(StaffUser, StaffUser.id == LoginThrottle.user_id)
-                               .where(StaffUser.city == city, LoginThrottle.locked_until > datetime.now(timezone.utc))))
+                               .where(StaffUser.city == city, LoginThrottle.locked_until > datetime.now(UTC))))
 
 
 def _locked_row(session: Session, user_id: int, bucket: str) -> LoginThrottle:

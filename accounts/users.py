@@ -11,7 +11,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -85,10 +85,9 @@ def _check_fields(session: Session, city: str, fields: UserFields) -> None:
     if not fields.display_name.strip():
         raise AccountError("Give the person's name.")
     scope = ROLES[fields.role].scope
-    if scope == "department":
-        if not fields.department_code or session.scalar(select(Department.id).where(
-                Department.city == city, Department.code == fields.department_code)) is None:
-            raise AccountError(f"A {ROLES[fields.role].label.lower()} belongs to a department: choose one of the catalogue's departments.")
+    if scope == "department" and (not fields.department_code or session.scalar(select(Department.id).where(
+            Department.city == city, Department.code == fields.department_code)) is None):
+        raise AccountError(f"A {ROLES[fields.role].label.lower()} belongs to a department: choose one of the catalogue's departments.")
     if scope == "area":
         from boundaries.queries import feature_names
 
@@ -184,7 +183,7 @@ def authenticate(session: Session, city: str, username: str, password: str, ip: 
     throttle.end_attempt(session, user, attempt, succeeded=True, ip=ip)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = datetime.now(timezone.utc)
+    user.last_login_at = datetime.now(UTC)
     audit.record(session, city, user.username, "login.success", user.username, ip)
     return user
 
@@ -223,7 +222,7 @@ def session_user(session: Session, token: str | None) -> StaffUser | None:
     """The active user of a live session token, or None; refreshes the session's last use."""
     if not token or not isinstance(token, str) or len(token) > 100:
         return None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     row = session.execute(
         select(StaffSession, StaffUser).join(StaffUser, StaffUser.id == StaffSession.user_id)
         .where(StaffSession.token_hash == _digest(token), StaffSession.ended_at.is_(None), StaffUser.active)

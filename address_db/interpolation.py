@@ -18,8 +18,9 @@ known numbers has no interpolated point.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -91,8 +92,9 @@ def on_ranges(session: Session, city: str, names: Sequence[str], number: int,
     (of the neighbour ``owner`` only, when given); the tightest range first."""
     rows = session.execute(_ON_RANGES, {"city": city, "names": list(names), "n": number, "owner": owner,
                                         "setback": SETBACK_M}).mappings().all()
-    return [_interpolated("range", r, lambda street: f"on the {r['side']} side of the {min(r['f'], r['t'])}-"
-                          f"{max(r['f'], r['t'])} block of {street} (address range of the street centerline)")
+    # The basis is called inside _interpolated, while r is still this row.
+    return [_interpolated("range", r, lambda street: f"on the {r['side']} side of the {min(r['f'], r['t'])}-"  # noqa: B023
+                          f"{max(r['f'], r['t'])} block of {street} (address range of the street centerline)")  # noqa: B023
             for r in rows]
 
 
@@ -148,4 +150,5 @@ def between_known(session: Session, city: str, names: Sequence[str], number: int
         return []
     rows = session.execute(_BETWEEN, {"city": city, "names": list(names), "n": number, "gap": max_gap,
                                       "max_distance": max_distance_m}).mappings().all()
-    return [_interpolated("between", r, lambda street: f"between {r['lo_n']} and {r['hi_n']} {street}") for r in rows]
+    return [_interpolated("between", r, lambda street: f"between {r['lo_n']} and {r['hi_n']} {street}")  # noqa: B023 (called at once)
+            for r in rows]

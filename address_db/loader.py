@@ -13,17 +13,17 @@ Each point's jurisdiction is taken from the point and the current boundaries
 
 from __future__ import annotations
 
-import re
 import hashlib
 import json
 import math
+import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyogrio
@@ -32,18 +32,28 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from address_db.normalize import (
-    InvalidAddress, ParsedAddress, Street, parse_address, standardize_components, standardize_zipcode,
+    InvalidAddress,
+    ParsedAddress,
+    Street,
+    parse_address,
+    standardize_components,
+    standardize_zipcode,
 )
+from boundaries.queries import areas_at, stage_current_pieces
+from boundaries.sources import with_crs
 from core.city import (
-    PLACEHOLDER_MIN_ADDRESSES, AddressSettings, AddressSource, CityConfig, SourceMapping, file_names,
+    PLACEHOLDER_MIN_ADDRESSES,
+    AddressSettings,
+    AddressSource,
+    CityConfig,
+    SourceMapping,
+    file_names,
     requests_option,
 )
 from core.csv_files import read_csv_file
 from core.errors import DataFileError, UserError
 from core.settings import PROJECT_ROOT
 from core.spreadsheets import write_csv
-from boundaries.queries import areas_at, stage_current_pieces
-from boundaries.sources import with_crs
 
 GEO_SUFFIXES = {".geojson", ".json", ".shp", ".gpkg"}
 _DEFAULT_SOURCE = AddressSource("addresses", "points", 10, SourceMapping((), {}))
@@ -776,7 +786,7 @@ def write_rejected_report(rejected: list[RejectedRow], city: str, report_dir: Pa
     if not rejected:
         return None
     report_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = report_dir / f"addresses-{city}-{stamp}-rejected.csv"
     return write_csv(path, ["source", "row", "reason", "address"],
                      ([row.source, row.row, row.reason, row.text] for row in rejected))

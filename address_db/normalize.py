@@ -83,7 +83,7 @@ class Street:
     def text(self) -> str:
         return " ".join(p for p in (self.predir, self.name, self.suffix, self.postdir) if p)
 
-    def readings(self) -> list["Street"]:
+    def readings(self) -> list[Street]:
         """This street, then the readings in which a directional or street-type word is part
         of the name, or the other way round: BEVERLY GLEN (BLVD), ECHO PARK (AVE),
         WEST KENSINGTON (RD), S WEST (BLVD)."""
@@ -145,7 +145,7 @@ class ParsedAddress:
             line += f", {self.zipcode}"
         return line
 
-    def without_unit(self) -> "ParsedAddress":
+    def without_unit(self) -> ParsedAddress:
         return replace(self, unit_type=None, unit=None)
 
 

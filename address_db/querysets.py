@@ -17,8 +17,9 @@ from __future__ import annotations
 import random
 import string
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -258,9 +259,9 @@ def build_query_set(session: Session, city: str, sizes: dict[str, int] | None = 
             return ((record["predir"], record["suffix"]) if record["street_name"] == name
                     else (record["cross_predir"], record["cross_suffix"]))
 
-        def fits(record: Any) -> bool:  # the same crossing, as far as the query says
-            for name, keep in ((row["street_name"], keep_a), (row["cross_name"], keep_b)):
-                wanted, found = side(row, name), side(record, name)
+        def fits(record: Any) -> bool:  # the same crossing, as far as the query says (used at once, in this loop)
+            for name, keep in ((row["street_name"], keep_a), (row["cross_name"], keep_b)):  # noqa: B023
+                wanted, found = side(row, name), side(record, name)  # noqa: B023
                 if (wanted[0] and wanted[0] != found[0]) or (keep and wanted[1] and wanted[1] != found[1]):
                     return False
             return True

@@ -36,7 +36,7 @@ class StreetIndex:
         self._known = set(self.names)
 
     @classmethod
-    def build(cls, session: Session, city: str) -> "StreetIndex":
+    def build(cls, session: Session, city: str) -> StreetIndex:
         rows = session.execute(text("SELECT DISTINCT name FROM address_street WHERE city = :city"), {"city": city})
         return cls(city, [row[0] for row in rows])
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from boundaries.queries import feature_names
 from core.caching import VersionedCache
 from core.city import AddressSettings
-from boundaries.queries import feature_names
 
 _PREFIXES = re.compile(r"^(?:CITY OF|TOWN OF|VILLAGE OF|UNINCORPORATED)\s+")
 

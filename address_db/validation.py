@@ -21,21 +21,28 @@ turns a point picked on a map into the nearest address.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from address_db.normalize import (
-    DIRECTIONALS, STREET_TYPES, InvalidAddress, ParsedAddress, Street, parse_address, standardize_name,
-)
 from address_db.interpolation import Interpolated, between_known, on_ranges
-from address_db.typed_place import PlaceEvidence, PlaceIndexCache
+from address_db.normalize import (
+    DIRECTIONALS,
+    STREET_TYPES,
+    InvalidAddress,
+    ParsedAddress,
+    Street,
+    parse_address,
+    standardize_name,
+)
 from address_db.streets import StreetIndex, StreetIndexCache
-from core.city import AddressSettings
+from address_db.typed_place import PlaceEvidence, PlaceIndexCache
 from boundaries.index import IndexCache
 from boundaries.lookup import Agency, Area, Location, check_lon_lat, outside_reason
+from core.city import AddressSettings
 
 #: The best candidate is ``valid`` from this score, when no other comes within MARGIN.
 VALID_SCORE = 0.80

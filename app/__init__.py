@@ -13,14 +13,14 @@ if TYPE_CHECKING:
     from flask import Flask
 
 
-def create_app(*args: Any, **kwargs: Any) -> "Flask":
+def create_app(*args: Any, **kwargs: Any) -> Flask:
     """Build the Flask application for a server or the ``flask`` command.
 
     A wrong setting stops the process with its one-sentence explanation rather than a
     traceback; :func:`app.factory.create_app` raises it instead.
     """
-    from core.errors import UserError
     from app.factory import create_app as factory
+    from core.errors import UserError
 
     try:
         return factory(*args, **kwargs)

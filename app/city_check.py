@@ -16,9 +16,10 @@ from __future__ import annotations
 import sys
 import tomllib
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pandas as pd
 import pyogrio
@@ -125,7 +126,7 @@ class _Checker:
                 self.layer("agencies", agencies.source, fields)
         layers = raw.get("layers")
         for role, layer_raw in (layers.items() if isinstance(layers, dict) else ()):
-            spec = self.attempt(lambda: p.area_layer(role, layer_raw))
+            spec = self.attempt(lambda: p.area_layer(role, layer_raw))  # noqa: B023 (called at once)
             if spec:
                 self.area_layer(spec)
         addresses: AddressSettings | None = self.attempt(lambda: p.addresses(raw))

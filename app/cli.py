@@ -6,18 +6,19 @@ Every command reports a :class:`~core.errors.UserError` as one sentence and exit
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.factory import Services
 from core.city import LAYER_ROLES, LayerSource
 from core.cluster import EmbeddedCluster
 from core.database import check_reachable, current_revision, head_revision, upgrade
 from core.errors import UserError
-from app.factory import Services
 
 if TYPE_CHECKING:
     from boundaries.loader import LoadReport
@@ -200,8 +201,8 @@ def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None
     The previous version stays on record; if anything is wrong with the file,
     nothing changes.
     """
-    from core.city import FieldFilter
     from boundaries.loader import build_layer, load_layers
+    from core.city import FieldFilter
 
     s = _services()
     source = LayerSource(
@@ -337,8 +338,8 @@ def services_sync(overwrite_edits: bool) -> None:
 @user_errors
 def services_draft(output: Path | None) -> None:
     """Draft [[departments]] and [[services]] from the request history, for a person to review."""
-    from service_requests.draft_catalogue import draft_catalogue
     from core.settings import PROJECT_ROOT
+    from service_requests.draft_catalogue import draft_catalogue
 
     s = _services()
     draft = draft_catalogue(s.city)

@@ -9,8 +9,17 @@ import click
 from flask.cli import AppGroup
 
 from accounts.roles import ROLES
-from accounts.users import (AccountError, UserFields, area_text, create_user, find_user, list_users, parse_area,
-                                set_password, update_user)
+from accounts.users import (
+    AccountError,
+    UserFields,
+    area_text,
+    create_user,
+    find_user,
+    list_users,
+    parse_area,
+    set_password,
+    update_user,
+)
 from app.cli import _services, user_errors
 
 users_cli = AppGroup("users", help="Staff accounts and roles.")

@@ -10,10 +10,10 @@ from flask import Flask, g
 
 from address_db.streets import StreetIndexCache
 from address_db.validation import Validator
+from boundaries.index import IndexCache
 from core.city import CityConfig, load_city
 from core.database import Database
 from core.settings import Settings
-from boundaries.index import IndexCache
 
 
 @dataclass
@@ -70,8 +70,23 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from app.cli import register_cli
-    from app.web import (access, addresses, admin, api, assets, auth, errors, health, maps, open311, pages, reports,
-                         requests, staff, tiles)
+    from app.web import (
+        access,
+        addresses,
+        admin,
+        api,
+        assets,
+        auth,
+        errors,
+        health,
+        maps,
+        open311,
+        pages,
+        reports,
+        requests,
+        staff,
+        tiles,
+    )
 
     for blueprint in (pages.bp, api.bp, addresses.bp, requests.bp, staff.bp, maps.bp, reports.bp, auth.bp, admin.bp, health.bp,
                       assets.bp, open311.bp, tiles.bp):

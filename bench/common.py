@@ -9,17 +9,17 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from boundaries.loader import load_city as load_boundaries
 from core.city import CityConfig, load_city
 from core.database import Database, normalize_url, upgrade
 from core.settings import PROJECT_ROOT, Settings
-from boundaries.loader import load_city as load_boundaries
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 BENCH_DBNAME = "geo311_bench"
@@ -81,7 +81,7 @@ def time_each(items: Iterable[Any], call: Callable[[Any], object], warmup: int =
 def write_results(name: str, results: dict[str, Any], table: list[tuple[str, str, str, str]]) -> Path:
     """Write ``bench/results/<name>.json`` and ``.md``; return the JSON path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamped = {"benchmark": name, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    stamped = {"benchmark": name, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                "machine": {"python": platform.python_version(), "processor": platform.machine(),
                            "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()]}, **results}
     path = RESULTS_DIR / f"{name}.json"

@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import text
 
 from accounts.users import UserFields, create_user, find_user, set_password
-from open311.clients import issue_client
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, write_results
 from bench.open311 import ensure_history, free_port, load, start_server, stop_server
 from bench.requests import DATA_DIR
+from open311.clients import issue_client
 
 VENV_BIN = Path(sys.executable).parent
 USERS = 24

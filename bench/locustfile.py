@@ -12,10 +12,11 @@ import os
 import random
 import re
 import uuid
+from pathlib import Path
 
 from locust import HttpUser, between, task
 
-PLACES = json.loads(open(os.environ["GEO311_LOAD_PLACES"]).read())
+PLACES = json.loads(Path(os.environ["GEO311_LOAD_PLACES"]).read_text())
 API_KEY = os.environ["GEO311_LOAD_API_KEY"]
 USER, PASSWORD = os.environ["GEO311_LOAD_USER"], os.environ["GEO311_LOAD_PASSWORD"]
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

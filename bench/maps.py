@@ -21,16 +21,16 @@ import libpysal
 import numpy as np
 from sqlalchemy import text
 
-from service_requests.catalogue_db import sync_catalogue
-from service_requests.importer import import_history, tidy_after_import
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, percentiles, write_results
 from bench.requests import DATA_DIR, history_file
 from geo import aggregate, maps
 from geo.cache import RESULTS
-from service_requests.selection import MAPPED, RequestFilter
 from geo.hotspots import MIN_SHARE, HotspotParams, hot_spots
 from geo.layers import projected_srid
+from service_requests.catalogue_db import sync_catalogue
+from service_requests.importer import import_history, tidy_after_import
+from service_requests.selection import MAPPED, RequestFilter
 
 TARGETS_MS = {"ward_choropleth": 500, "hotspots_cold": 3000, "hotspots_repeated": 300}
 

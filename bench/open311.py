@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,12 @@ import pandas as pd
 from sqlalchemy import text
 
 from address_db.validation import Validator
-from open311.clients import issue_client
-from service_requests.catalogue_db import sync_catalogue
-from service_requests.importer import import_history, tidy_after_import
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, percentiles, write_results
 from bench.requests import DATA_DIR, write_history
+from open311.clients import issue_client
+from service_requests.catalogue_db import sync_catalogue
+from service_requests.importer import import_history, tidy_after_import
 
 TARGETS = {"get_p95_ms": 100.0, "post_per_s": 100.0}
 SOURCE_PREFIX = "O311-"
@@ -74,7 +74,7 @@ def history_file(session: Any, rows: int, end: datetime, seed: int = 311) -> Pat
 
 def ensure_history(database: Any, city: Any, total: int, seed: int) -> dict[str, Any]:
     """``total`` requests whose newest is recent (imported again when the data is another's or has aged)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with database.session() as session:
         sync_catalogue(session, city)
         session.commit()
@@ -137,10 +137,11 @@ def start_server(database_url: str, port: int, log: Path, extra_env: dict[str, s
     """gunicorn with ``WORKERS`` sync workers on the bench database; waits until it answers."""
     env = {**os.environ, "DATABASE_URL": database_url, "GEO311_ENV": "production", "SECRET_KEY": secrets.token_hex(16),
            "GEO311_OPEN311_KEYLESS_PER_MINUTE": "100000000", **(extra_env or {})}
-    handle = open(log, "ab")
-    server = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-         "--timeout", "60", "app:create_app()"], env=env, stdout=handle, stderr=handle, start_new_session=True)
+    with open(log, "ab") as handle:  # the server keeps its own copy of the descriptor
+        server = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level",
+             "warning", "--timeout", "60", "app:create_app()"], env=env, stdout=handle, stderr=handle,
+            start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:

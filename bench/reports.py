@@ -46,7 +46,7 @@ def run(total: int = 1_000_000, seed: int = 311, repeats: int = 5) -> dict[str, 
             f"SELECT count(*) FROM service_request r WHERE {where}"), params).scalar()) for _ in range(repeats)]
         summary_samples = [_timed(lambda: reports.summary(session, city, flt)) for _ in range(repeats)]
         distinct_samples = [_timed(lambda: reports.summary(session, city, flt, distinct=True)) for _ in range(3)]
-        breakout_ms = {by: percentiles([_timed(lambda: reports.breakout(session, city, flt, by, choices=choices))
+        breakout_ms = {by: percentiles([_timed(lambda: reports.breakout(session, city, flt, by, choices=choices))  # noqa: B023
                                         for _ in range(3)]) for by in BREAKOUTS}
         # The summary page shows more than the summary: this year and this fiscal year so far
         # against the year before (four more summaries over shorter spans) and a months chart.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import random
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from service_requests.catalogue_db import sync_catalogue
-from service_requests.importer import import_history, tidy_after_import
-from service_requests.intake import RequestInput, create_request
-from core.settings import PROJECT_ROOT
 from address_db.validation import Validator
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, time_each, write_results
+from core.settings import PROJECT_ROOT
+from service_requests.catalogue_db import sync_catalogue
+from service_requests.importer import import_history, tidy_after_import
+from service_requests.intake import RequestInput, create_request
 
 DATA_DIR = PROJECT_ROOT / "var" / "bench"
 # Shares of the request types in the real 2017 and 2020 samples.

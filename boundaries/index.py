@@ -10,7 +10,7 @@ layers, where the city's fallback contact answers, is read from the database as
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import shapely
 from rtree import index as rtree_index
@@ -18,9 +18,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from boundaries.lookup import Agency, Hit, Location, check_lon_lat, fallback_agency, resolve
 from core.caching import VersionedCache
 from core.city import CityConfig
-from boundaries.lookup import Agency, Hit, Location, check_lon_lat, fallback_agency, resolve
 
 #: (min lon, min lat, max lon, max lat), inclusive.
 Extent = tuple[float, float, float, float]
@@ -54,7 +54,7 @@ class BoundaryIndex:
         self._lock = threading.Lock()
 
     @classmethod
-    def build(cls, session: Session, city: str, fallback: Agency | None = None) -> "BoundaryIndex":
+    def build(cls, session: Session, city: str, fallback: Agency | None = None) -> BoundaryIndex:
         """Load the pieces of the current layers of ``city`` from the database.
 
         ``fallback`` (see :func:`boundaries.lookup.fallback_agency`) answers for points in gaps.

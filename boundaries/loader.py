@@ -28,11 +28,11 @@ from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from core.city import AgenciesSpec, AreaLayerSpec, CityConfig, JurisdictionSpec, LayerSource
-from core.errors import DataFileError, UserError
 from boundaries.gaps import GapsReport, find_gaps
 from boundaries.models import Feature, LayerVersion
 from boundaries.sources import Repair, column, file_sha256, read_polygons, valid_multipolygon
+from core.city import AgenciesSpec, AreaLayerSpec, CityConfig, JurisdictionSpec, LayerSource
+from core.errors import DataFileError, UserError
 
 #: ST_Subdivide's vertex budget per piece: small pieces make index probes cheap.
 PIECE_MAX_VERTICES = 128

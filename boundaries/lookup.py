@@ -17,8 +17,9 @@ is ``unknown``. :func:`outside_reason` words each case once for every caller.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session

@@ -13,8 +13,18 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint, func, text,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -45,7 +55,7 @@ class LayerVersion(Base):
     repairs: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    features: Mapped[list["Feature"]] = relationship(back_populates="version", passive_deletes=True)
+    features: Mapped[list[Feature]] = relationship(back_populates="version", passive_deletes=True)
 
 
 class Feature(Base):

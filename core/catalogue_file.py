@@ -12,8 +12,9 @@ database, where the admin page edits it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Mapping
+from typing import Any
 
 from core.errors import ConfigError
 

@@ -11,20 +11,23 @@ Data paths in the file are relative to the data folder (``GEO311_DATA_DIR``).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import difflib
 import glob
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyproj
 
 from core.catalogue_file import Catalogue, parse_catalogue
-from core.channels import DEFAULT_CHANNELS, SETTINGS as CHANNEL_SETTINGS, ChannelVocabulary, parse_channels
+from core.channels import DEFAULT_CHANNELS, ChannelVocabulary, parse_channels
+from core.channels import SETTINGS as CHANNEL_SETTINGS
 from core.errors import ConfigError, UserError
 from core.states import STATES
 
@@ -238,7 +241,7 @@ class AddressSettings:
         return tuple(p for s in self.sources for p in s.mapping.paths)
 
     @classmethod
-    def single(cls, mapping: SourceMapping, kind: str = "points", key: str = "addresses") -> "AddressSettings":
+    def single(cls, mapping: SourceMapping, kind: str = "points", key: str = "addresses") -> AddressSettings:
         """One source read through ``mapping`` (the original, single-table form of ``[addresses]``)."""
         return cls((AddressSource(key, kind, ADDRESS_SOURCE_KINDS[kind], mapping),))
 
@@ -295,7 +298,7 @@ class CityConfig:
     path: Path
     data_dir: Path
     catalogue: Catalogue = field(default_factory=Catalogue)
-    intake: "IntakeSettings" = field(default_factory=lambda: IntakeSettings())
+    intake: IntakeSettings = field(default_factory=lambda: IntakeSettings())
     open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
     reports: ReportSettings = field(default_factory=ReportSettings)
     channels: ChannelVocabulary = DEFAULT_CHANNELS
@@ -912,10 +915,10 @@ class _CityParser:
             if not isinstance(value, str):
                 raise LookupError(value)
             codecs.lookup(value)  # a LookupError for a name that is no codec
-            try:
-                b"a".decode(value)  # a LookupError for a codec that is not of text (base64)
-            except UnicodeDecodeError:  # a text encoding in which one byte is no character (UTF-16)
-                pass
+            # a LookupError for a codec that is not of text (base64); a UnicodeDecodeError is
+            # fine: a text encoding in which one byte is no character (UTF-16)
+            with contextlib.suppress(UnicodeDecodeError):
+                b"a".decode(value)
         except LookupError:
             raise self.fail(table, f"encoding {value!r} is not an encoding Python knows; name the file's encoding, "
                                    'for example "utf-8", "latin-1" or "cp1252"') from None

@@ -69,7 +69,7 @@ class Database:
             _exit_cleanly_on_sigterm()
 
     @classmethod
-    def from_settings(cls, settings: Settings, dbname: str | None = None) -> "Database":
+    def from_settings(cls, settings: Settings, dbname: str | None = None) -> Database:
         """The database the settings name: ``DATABASE_URL``, or the embedded cluster."""
         if settings.database_url:
             url = normalize_url(settings.database_url)

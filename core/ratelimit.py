@@ -36,7 +36,7 @@ class Limit:
     seconds: int
 
     @classmethod
-    def parse(cls, name: str, spec: str) -> "Limit":
+    def parse(cls, name: str, spec: str) -> Limit:
         """``"30/minute"``, ``"5/second"``, ``"1000/hour"`` or ``"20/300"`` (hits per seconds)."""
         units = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
         try:

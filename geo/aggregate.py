@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from core.city import CityConfig
 from geo import reports
-from service_requests.selection import FilterError, RequestFilter
 from geo.layers import area_spec, areas
+from service_requests.selection import FilterError, RequestFilter
 
 #: The request column holding each layer's area key (never user input).
 AREA_COLUMNS = {"wards": "ward_key", "districts": "district_key"}

@@ -33,17 +33,17 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.city import CityConfig, load_city
+from boundaries.queries import layer_geojson
 from core.channels import FAMILIES
+from core.city import CityConfig, load_city
 from core.database import Database
 from core.settings import Settings
-from boundaries.queries import layer_geojson
 from geo import aggregate, exports, listing, maps
 from geo.emerging import EmergingResult, emerging_hot_spots
-from service_requests.selection import FilterError, LeftOut, RequestFilter, check_filter, coverage, filter_choices
 from geo.grid import density_points
 from geo.hotspots import HotspotParams, HotspotResult, hot_cells_by_area, hot_spots
 from geo.layers import areas
+from service_requests.selection import FilterError, LeftOut, RequestFilter, check_filter, coverage, filter_choices
 
 #: Keyword arguments that make a filter, and what they take.
 FILTER_KEYWORDS = {
@@ -320,7 +320,7 @@ class Analyst:
         if self.database is not None:
             self.database.dispose()
 
-    def __enter__(self) -> "Analyst":
+    def __enter__(self) -> Analyst:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,9 +9,9 @@ its content type and whether its bytes are gzip-compressed, as vector tiles usua
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 

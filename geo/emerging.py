@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import geopandas as gpd
 import numpy as np
@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session
 
 from core.city import CityConfig
 from geo.cache import RESULTS
-from service_requests.selection import FilterError, LeftOut, RequestFilter
 from geo.grid import auto_sized_counts
 from geo.hotspots import DEFAULT_RINGS, MIN_SHARE, NOT_COMPUTED, NOT_TESTED, HotspotParams, gi_star, spatial_weights
 from geo.layers import projected_srid
 from geo.sufficiency import MIN_SLICE_REQUESTS, MIN_SLICES, SPARSE_SHARE, shortfall
+from service_requests.selection import FilterError, LeftOut, RequestFilter
 
 SLICES = ("week", "month", "quarter")
 PATTERNS = ("new", "intensifying", "persistent", "diminishing", "sporadic")
@@ -87,7 +87,7 @@ class EmergingResult:
     notices: list[str] = field(default_factory=list)
     #: Slices with fewer than MIN_SLICE_REQUESTS requests, where Gi* was not computed.
     thin_slices: list[date] = field(default_factory=list)
-    computed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def counts(self) -> pd.Series:
         """How many cells have each pattern (``"new hot spot"`` ...)."""
@@ -174,7 +174,7 @@ def fit_window(session: Session, city: CityConfig, flt: RequestFilter, slice_by:
             f"WHERE {where} ORDER BY 1 DESC LIMIT :n"), {**params, "n": slices})]
         last = session.execute(text(
             f"SELECT max(r.requested_at AT TIME ZONE :tz)::date FROM service_request r WHERE {where}"), params).scalar()
-        end = flt.date_to or last or datetime.now(timezone.utc).date()
+        end = flt.date_to or last or datetime.now(UTC).date()
         start = flt.date_from
         if start is None and held:
             start = held[-1]

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from core.city import CityConfig
 from geo.cache import database_identity
-from service_requests.selection import MAPPED, FilterError, LeftOut, RequestFilter
 from geo.layers import jurisdiction, layer_version, projected_srid
+from service_requests.selection import MAPPED, FilterError, LeftOut, RequestFilter
 
 MIN_CELL_M = 50.0
 MAX_CELL_M = 20_000.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import esda
 import geopandas as gpd
@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from core.city import CityConfig
 from geo.cache import RESULTS
-from service_requests.selection import FilterError, LeftOut, RequestFilter
 from geo.grid import auto_sized_counts, check_cell_size, hexagon_area_km2
 from geo.layers import areas, projected_srid
 from geo.sufficiency import month_coverage, shortfall
+from service_requests.selection import FilterError, LeftOut, RequestFilter
 
 WEIGHTS = ("distance", "knn")
 #: Confidence level (%) -> significance level.
@@ -154,7 +154,7 @@ class HotspotResult:
     skipped: str | None = None
     #: Warnings about what the data can carry (sparse windows, mostly empty cells).
     notices: list[str] = field(default_factory=list)
-    computed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def nonempty_cells(self) -> int:

@@ -28,7 +28,7 @@ What is counted (stated on every report page, and tested):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import geopandas as gpd
@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session
 from core.channels import FAMILIES
 from core.city import CityConfig
 from geo.cache import RESULTS
-from service_requests.selection import FilterChoices, FilterError, RequestFilter
 from geo.listing import LIST_COLUMNS
+from service_requests.selection import FilterChoices, FilterError, RequestFilter
 
 #: Breakout dimensions: name -> (SQL expression over ``r`` / the service ``s``, label for people).
 DIMENSIONS: dict[str, tuple[str, str]] = {
@@ -157,7 +157,7 @@ def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | 
         flt = flt.replace(scope="city")
     # Figures are as of the start of the current minute unless told otherwise: within a
     # minute, the same report asks the same question (and the cache can answer it).
-    now = now or datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = now or datetime.now(UTC).replace(second=0, microsecond=0)
     where, params = flt.sql(city, "r", now)
     if distinct:
         where += f" AND {DISTINCT}"

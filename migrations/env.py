@@ -2,12 +2,12 @@
 
 from alembic import context
 
-import address_db.models  # noqa: F401  (every package's tables, for autogenerate)
 import accounts.models  # noqa: F401
+import address_db.models  # noqa: F401  (every package's tables, for autogenerate)
+import boundaries.models  # noqa: F401
 import core.ratelimit  # noqa: F401
 import open311.models  # noqa: F401
 import service_requests.models  # noqa: F401
-import boundaries.models  # noqa: F401
 from core.database import Base
 
 target_metadata = Base.metadata

@@ -10,14 +10,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core.ratelimit import Limit, hit
-
 from core.errors import UserError
+from core.ratelimit import Limit, hit
 from open311.errors import forbidden
 from open311.models import DEFAULT_PER_MINUTE, ApiClient
 
@@ -58,7 +57,7 @@ def revoke_client(session: Session, city: str, client_id: int) -> ApiClient:
     if client is None or client.city != city:
         raise UserError(f"There is no API client {client_id} in {city}; `flask open311 clients list` shows them.")
     if client.revoked_at is None:
-        client.revoked_at = datetime.now(timezone.utc)
+        client.revoked_at = datetime.now(UTC)
         session.commit()
     return client
 

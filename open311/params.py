@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from open311.errors import Open311Error, bad_request, not_found
@@ -27,8 +27,8 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10_000
 MAX_IDS = 1000
 MAX_CODES = 100
-EARLIEST_MOMENT = datetime.combine(EARLIEST_DATE, time(0), timezone.utc)
-LATEST_MOMENT = datetime.combine(LATEST_DATE + timedelta(days=1), time(0), timezone.utc)
+EARLIEST_MOMENT = datetime.combine(EARLIEST_DATE, time(0), UTC)
+LATEST_MOMENT = datetime.combine(LATEST_DATE + timedelta(days=1), time(0), UTC)
 
 SERVICE_CODE_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 # A service request id as typed: 26 letters (U excepted) and digits, dashes anywhere (case, O/0 and I/L/1 forgiven).
@@ -173,7 +173,7 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
     the 90 days from it, ``end_date`` alone the 90 days up to it; a window may not span more
     than 90 days. ``service_request_id`` overrides the other filters (they are still checked).
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     reader = _Collector(args)
     problems = reader.problems
 
@@ -228,7 +228,7 @@ def parse_datetime(value: str, tz: tzinfo) -> datetime:
     alone, read as midnight in the city's time zone. Raises ValueError."""
     try:
         if _DATE.fullmatch(value):
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=tz).astimezone(timezone.utc)
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=tz).astimezone(UTC)
         if not _DATETIME.fullmatch(value):
             raise ValueError(value)
         day, clock = value.upper().split("T")
@@ -237,7 +237,7 @@ def parse_datetime(value: str, tz: tzinfo) -> datetime:
             seconds, rest = clock.split(".", 1)
             digits = re.match(r"[0-9]+", rest).group(0)  # type: ignore[union-attr]
             clock = f"{seconds}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
-        return datetime.fromisoformat(f"{day}T{clock}").astimezone(timezone.utc)
+        return datetime.fromisoformat(f"{day}T{clock}").astimezone(UTC)
     except (ValueError, OverflowError):
         raise ValueError(value) from None
 

@@ -22,7 +22,12 @@ from address_db.places import PUBLIC_PLACE_PATTERN
 from core.city import CityConfig
 from open311.params import RequestQuery
 from open311.serialize import (
-    extend_record, note_dict, request_record, service_definition_dict, service_dict, w3c,
+    extend_record,
+    note_dict,
+    request_record,
+    service_definition_dict,
+    service_dict,
+    w3c,
 )
 from service_requests.catalogue_db import active_services, get_service
 from service_requests.references import normalize_reference

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from core.catalogue_file import Service
 

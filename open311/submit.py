@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 
 from address_db.validation import Validator
 from core.city import CityConfig
-from open311.errors import Open311Error, bad_request, not_found
-from open311.clients import Caller
-from open311.params import SERVICE_CODE_PATTERN, Args
-from service_requests.intake import IntakeError, RequestInput, create_request
 from core.states import MAX_DESCRIPTION
 from core.text import normalise_newlines
+from open311.clients import Caller
+from open311.errors import Open311Error, bad_request, not_found
+from open311.params import SERVICE_CODE_PATTERN, Args
+from service_requests.intake import IntakeError, RequestInput, create_request
 
 _ATTRIBUTE = re.compile(r"attribute\[([A-Za-z0-9_]{1,64})\](\[\])?")
 #: The single-valued arguments and their longest accepted length (the OpenAPI document says the same).

@@ -18,9 +18,8 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,21 +28,25 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from address_db.normalize import InvalidAddress, parse_address, standardize_zipcode
+from boundaries.queries import areas_at, stage_current_pieces
 from core.catalogue_file import Service
 from core.city import (
-    PLACEHOLDER_MIN_ADDRESSES, PLACEHOLDER_MIN_REQUESTS, CityConfig, SourceMapping, file_names,
+    PLACEHOLDER_MIN_ADDRESSES,
+    PLACEHOLDER_MIN_REQUESTS,
+    CityConfig,
+    SourceMapping,
+    file_names,
     requests_option,
 )
 from core.csv_files import read_csv_file
 from core.errors import DataFileError, UserError
+from core.settings import PROJECT_ROOT
+from core.spreadsheets import write_csv
+from core.states import MAX_DESCRIPTION, STATES
+from core.text import normalise_newlines
 from service_requests.catalogue_db import active_services
 from service_requests.references import new_references
 from service_requests.service_levels import due_at_many
-from core.states import MAX_DESCRIPTION, STATES
-from core.settings import PROJECT_ROOT
-from core.spreadsheets import write_csv
-from core.text import normalise_newlines
-from boundaries.queries import areas_at, stage_current_pieces
 
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
 #: An address point this close to a placeholder point (metres) is taken to be on it: no request moves there.
@@ -83,10 +86,10 @@ class ImportReport:
     rejected: list[tuple[str, int, str]] = field(default_factory=list)
     without_location: int = 0
     report_path: Path | None = None
-    placeholders: "PlaceholderReport | None" = None
+    placeholders: PlaceholderReport | None = None
     due_from_source: int = 0
     due_from_catalogue: int = 0
-    snapped: "SnapReport | None" = None
+    snapped: SnapReport | None = None
 
     def summary(self) -> str:
         text_ = (f"{self.city}: {self.rows_read} rows read, {self.inserted} requests added, {self.updated} updated, "
@@ -673,7 +676,7 @@ def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir:
     if not rejected:
         return None
     report_dir.mkdir(parents=True, exist_ok=True)
-    path = report_dir / f"requests-{city}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-rejected.csv"
+    path = report_dir / f"requests-{city}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-rejected.csv"
     return write_csv(path, ["source", "row", "reason"], rejected)
 
 

@@ -15,7 +15,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2.shape import from_shape
@@ -26,16 +26,16 @@ from sqlalchemy.orm import Session
 
 from address_db.places import public_place
 from address_db.validation import ValidationResult, Validator
+from boundaries.lookup import check_lon_lat, outside_reason
 from core.catalogue_file import Attribute, Service
 from core.city import CityConfig
 from core.errors import InvalidCoordinates, UserError
+from core.states import MAX_DESCRIPTION, RESPONSE_METHODS
+from core.text import normalise_newlines
 from service_requests.catalogue_db import get_service
 from service_requests.models import Notification, RequestContact, RequestEvent, ServiceRequest
 from service_requests.references import new_reference
 from service_requests.service_levels import due_at
-from core.states import MAX_DESCRIPTION, RESPONSE_METHODS
-from core.text import normalise_newlines
-from boundaries.lookup import check_lon_lat, outside_reason
 
 _EMAIL = re.compile(r"^[^@\s<>\x00]+@[^@\s<>\x00]+\.[A-Za-z]{2,}$")
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
@@ -138,7 +138,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
     contact, response_method = _contact(service, data)
     location = _location(session, city, validator, service, data)
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     requested_at = data.requested_at or now
     request = ServiceRequest(
         city=city.key, public_ref=new_reference(), service_code=service.code, service_name=service.name,

@@ -8,15 +8,15 @@ notification its requester asked for.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import UserError
-from service_requests.models import Department, Notification, RequestContact, RequestEvent, ServiceRequest
 from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from core.text import normalise_newlines
+from service_requests.models import Department, Notification, RequestContact, RequestEvent, ServiceRequest
 
 #: The longest note a staff member may add (line breaks count as one character), as the page's field says.
 MAX_NOTE = 4000
@@ -43,7 +43,7 @@ def change_status(session: Session, request: ServiceRequest, to_status: str, act
         raise LifecycleError("Mark a duplicate with the request it duplicates (mark_duplicate).")
     if to_status in CLOSED_STATES and to_status != "fixed" and not note:
         raise LifecycleError("Closing without a fix needs a note saying why.")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _record(session, request, actor, "status", note, public, to_status)
     request.status = to_status
     request.updated_at = now
@@ -69,7 +69,7 @@ def reassign(session: Session, request: ServiceRequest, actor: str, reason: str,
     if department is not None:
         request.department_code = department
     request.assignee = assignee
-    request.updated_at = datetime.now(timezone.utc)
+    request.updated_at = datetime.now(UTC)
     session.commit()
     return request
 
@@ -85,7 +85,7 @@ def mark_duplicate(session: Session, request: ServiceRequest, original: ServiceR
         raise LifecycleError("A request can only duplicate a request of the same city.")
     if request.status in CLOSED_STATES:
         raise LifecycleError(f"The request is closed ({STATE_LABELS[request.status]}); reopen it first.")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _record(session, request, actor, "status", note or f"Duplicate of {original.public_ref}.", True, "duplicate",
             {"duplicate_of": original.public_ref})
     request.status = "duplicate"
@@ -108,7 +108,7 @@ def reopen(session: Session, request: ServiceRequest, actor: str, reason: str) -
     request.status = "submitted"
     request.closed_at = None
     request.duplicate_of = None  # escalated_at stays: a reopened late request is not escalated twice
-    request.updated_at = datetime.now(timezone.utc)
+    request.updated_at = datetime.now(UTC)
     session.commit()
     return request
 
@@ -122,7 +122,7 @@ def add_note(session: Session, request: ServiceRequest, actor: str, note: str, p
         raise LifecycleError(f"The note is {len(note):,} characters long; at most {MAX_NOTE:,} are kept. "
                              "Please shorten it.")
     _record(session, request, actor, "note", note, public)
-    request.updated_at = datetime.now(timezone.utc)
+    request.updated_at = datetime.now(UTC)
     session.commit()
 
 
@@ -136,7 +136,7 @@ def set_details_public(session: Session, request: ServiceRequest, actor: str, pu
     request.details_public = public
     _record(session, request, actor, "details_public" if public else "details_private",
             "Description and location note made public." if public else "Description and location note made private.")
-    request.updated_at = datetime.now(timezone.utc)
+    request.updated_at = datetime.now(UTC)
     session.commit()
 
 
@@ -144,7 +144,7 @@ def overdue(session: Session, city: str, department: str | None = None,
             now: datetime | None = None) -> list[ServiceRequest]:
     """Open requests past their due date, most overdue first."""
     query = select(ServiceRequest).where(
-        ServiceRequest.city == city, ServiceRequest.is_open, ServiceRequest.due_at < (now or datetime.now(timezone.utc))
+        ServiceRequest.city == city, ServiceRequest.is_open, ServiceRequest.due_at < (now or datetime.now(UTC))
     )
     if department:
         query = query.where(ServiceRequest.department_code == department)
@@ -156,7 +156,7 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None, l
 
     Imported history is not escalated: it describes the past, not today's work.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     supervisors = dict(session.execute(select(Department.code, Department.supervisor_email)
                                        .where(Department.city == city)).all())
     count = 0
@@ -176,7 +176,7 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None, l
                 request_id=request.id, method="email", recipient=supervisor,
                 subject=f"Overdue: {request.service_name} {request.public_ref}",
                 body=(f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
-                      f"was due {request.due_at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC and is still "
+                      f"was due {request.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC and is still "
                       f"{STATE_LABELS[request.status]}.\n"),
             ))
         count += 1

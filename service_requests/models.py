@@ -8,14 +8,25 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Computed, DateTime, ForeignKey, Index, Integer, String, Text,
-    UniqueConstraint, func, text,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base
-from core.states import CLOSED_STATES, MAX_DESCRIPTION, OPEN_STATES, RESPONSE_METHODS, STATES
+from core.states import MAX_DESCRIPTION, OPEN_STATES, RESPONSE_METHODS, STATES
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

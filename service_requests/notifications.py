@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service_requests.models import Notification, ServiceRequest
 from core.settings import Settings
+from service_requests.models import Notification, ServiceRequest
 
 MAX_BACKOFF = timedelta(hours=6)
 
@@ -36,7 +36,7 @@ class DeliveryReport:
 def deliver_pending(session: Session, settings: Settings, city: str, now: datetime | None = None,
                     limit: int = 200, timeout: float = 10.0) -> DeliveryReport:
     """Send the due e-mails of ``city``'s outbox; each outcome is committed as it happens."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if not settings.smtp_host:
         return DeliveryReport(0, 0, _waiting(session, city))
     sent = failed = 0
@@ -58,7 +58,7 @@ def deliver_pending(session: Session, settings: Settings, city: str, now: dateti
             failed += 1
         else:
             notification.attempts += 1
-            notification.sent_at = datetime.now(timezone.utc)
+            notification.sent_at = datetime.now(UTC)
             notification.last_error = None
             sent += 1
         session.commit()
@@ -97,6 +97,6 @@ def staff_tasks(session: Session, city: str) -> list[Notification]:
 
 def mark_done(session: Session, notification: Notification) -> None:
     """A call-back made or a letter sent."""
-    notification.sent_at = datetime.now(timezone.utc)
+    notification.sent_at = datetime.now(UTC)
     notification.attempts += 1
     session.commit()

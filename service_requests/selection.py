@@ -17,15 +17,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.channels import CODE as CHANNEL_CODE
+from core.channels import FAMILIES
 from core.city import CityConfig
 from core.errors import UserError
-from core.channels import CODE as CHANNEL_CODE, FAMILIES
 
 STATUSES = ("all", "open", "closed", "cancelled")
 SCOPES = ("mapped", "left_out", "all", "city")
@@ -108,7 +109,7 @@ class RequestFilter:
         object.__setattr__(self, "channels", tuple(sorted(set(self.channels))))
         object.__setattr__(self, "families", tuple(sorted(set(self.families))))
 
-    def replace(self, **changes: Any) -> "RequestFilter":
+    def replace(self, **changes: Any) -> RequestFilter:
         """A copy with ``changes`` (checked like a new filter)."""
         return replace(self, **changes)
 
@@ -168,7 +169,7 @@ class RequestFilter:
             params["f_district"] = self.district
         if self.overdue:
             clauses.append(f"{a}.is_open AND {a}.due_at < :f_now")
-            params["f_now"] = now or datetime.now(timezone.utc)
+            params["f_now"] = now or datetime.now(UTC)
         return " AND ".join(clauses), params
 
     def time_range(self, city: CityConfig) -> tuple[datetime | None, datetime | None]:
@@ -207,7 +208,7 @@ class RequestFilter:
             out["scope"] = [self.scope]
         return out
 
-    def describe(self, choices: "FilterChoices | None" = None) -> str:
+    def describe(self, choices: FilterChoices | None = None) -> str:
         """The filter in words, e.g. "Graffiti Removal; open; 2024-01-01 to 2024-03-31"."""
         parts = []
         if self.services:

@@ -20,9 +20,9 @@ from accounts.models import StaffUser
 from accounts.roles import PERMISSIONS
 from accounts.scope import may
 from accounts.users import session_user
-from core.ratelimit import Limit, hit
 from app.web import db_session, services
 from app.web.errors import error_response, wants_json
+from core.ratelimit import Limit, hit
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,13 +7,21 @@ from sqlalchemy import select
 
 from accounts import audit, throttle
 from accounts.roles import ROLES
-from accounts.users import (UserFields, confirmed, create_user, find_user, list_users, parse_area, set_password,
-                                update_user)
+from accounts.users import (
+    UserFields,
+    confirmed,
+    create_user,
+    find_user,
+    list_users,
+    parse_area,
+    set_password,
+    update_user,
+)
+from app.web import db_session, services
+from app.web.access import client_ip, current_user, requires
+from boundaries.queries import feature_names
 from core.errors import UserError
 from service_requests.models import Department
-from app.web import db_session, services
-from boundaries.queries import feature_names
-from app.web.access import client_ip, current_user, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

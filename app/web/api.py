@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from core.city import LAYER_ROLES
 from app.web import db_session, services
 from app.web.access import public, rate_limited
 from boundaries.queries import layer_geojson
+from core.city import LAYER_ROLES
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

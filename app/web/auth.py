@@ -8,11 +8,18 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from accounts.models import StaffUser
-from accounts.users import (LoginRefused, authenticate, check_current_password, confirmed, end_session,
-                                set_password, start_session)
-from core.errors import UserError
+from accounts.users import (
+    LoginRefused,
+    authenticate,
+    check_current_password,
+    confirmed,
+    end_session,
+    set_password,
+    start_session,
+)
 from app.web import db_session, services
 from app.web.access import SESSION_KEY, check_rate, client_ip, current_user, logged_in, public, safe_next
+from core.errors import UserError
 
 bp = Blueprint("auth", __name__)
 

@@ -8,10 +8,10 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.database import current_revision, head_revision
-from core.errors import DatabaseUnavailable
 from app.web import db_session, services
 from app.web.access import public
+from core.database import current_revision, head_revision
+from core.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -11,25 +11,33 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from core.city import AreaLayerSpec
-from core.states import STATE_LABELS
 from accounts.scope import within_scope
 from app.web import db_session, services
 from app.web.access import current_user, inline_scripts_allowed, requires
 from app.web.tiles import basemap_config
+from core.city import AreaLayerSpec
+from core.states import STATE_LABELS
 from geo import aggregate, exports, listing, maps
 from geo.cache import RESULTS
 from geo.emerging import SLICES, emerging_hot_spots
-from service_requests.selection import FilterChoices, FilterError, RequestFilter, coverage, filter_choices, parse_filter, parse_page
 from geo.grid import check_cell_size, density_points
 from geo.hotspots import BIN_LABELS, WEIGHTS, HotspotParams, hot_cells_by_area, hot_spots
-from geo.sufficiency import month_coverage
 from geo.layers import UnknownLayer, area_spec, areas
+from geo.sufficiency import month_coverage
+from service_requests.selection import (
+    FilterChoices,
+    FilterError,
+    RequestFilter,
+    coverage,
+    filter_choices,
+    parse_filter,
+    parse_page,
+)
 
 bp = Blueprint("maps", __name__, url_prefix="/maps")
 
@@ -114,7 +122,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
     body = RESULTS.get_or_compute(db_session(), key, lambda: build(_map_options(external=download)))
     if download:
         body = exports.standalone_html(body)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+        stamp = datetime.now(UTC).strftime("%Y%m%d")
         name = re.sub(r"[^a-z0-9-]+", "-", f"{services().city.key}-{kind}-{stamp}".lower())
         return Response(body, mimetype="text/html",
                         headers={"Content-Disposition": f'attachment; filename="{name}.html"'})
@@ -490,7 +498,7 @@ def export(what: str, fmt: str):
         abort(404, f"There is no layer {what!r} to export; try wards, districts, hotspots, emerging, heat or requests.")
     counted, left = coverage(session, s.city, flt)
     metadata["left_out"] = left.sentence()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-{what}-{stamp}.{fmt}"
     body = exports.to_geojson(frame, metadata) if fmt == "geojson" else exports.to_geopackage(frame, what, metadata)
     return Response(body, mimetype=exports.FORMATS[fmt],

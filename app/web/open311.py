@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
+from app.web import db_session, services
+from app.web.access import csrf, public
 from open311 import queries
 from open311.clients import authenticate, count_hit
 from open311.errors import Open311Error, forbidden, not_found
@@ -20,8 +22,6 @@ from open311.params import check_jurisdiction, parse_extensions, parse_format, p
 from open311.serialize import to_json, to_xml
 from open311.submit import submit
 from service_requests.catalogue_db import active_services
-from app.web.access import csrf, public
-from app.web import db_session, services
 
 PREFIX = "/open311/v2"
 bp = Blueprint("open311", __name__, url_prefix=PREFIX)

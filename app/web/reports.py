@@ -5,21 +5,28 @@ service-level compliance, the public monthly report, and their exports. Thin vie
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 import pandas as pd
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import text
 
-from core import spreadsheets
+from accounts.scope import within_scope
 from app.web import db_session, services
 from app.web.access import current_user, public, requires
 from app.web.charts import column_chart, hbar_chart
-from accounts.scope import within_scope
+from core import spreadsheets
 from geo import exports, reports
-from service_requests.selection import (EARLIEST_DATE, FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter,
-                         parse_month)
+from service_requests.selection import (
+    EARLIEST_DATE,
+    FilterChoices,
+    FilterError,
+    RequestFilter,
+    filter_choices,
+    parse_filter,
+    parse_month,
+)
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -332,7 +339,7 @@ def export_table(what: str, fmt: str):
     flt = _filter(choices)
     frame = _table(what, flt, choices, by)
     s = services()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-report-{what}{'-' + by if by else ''}-{stamp}.{fmt}"  # by: one of TABLE_BREAKOUTS
     if fmt == "csv":
         body = spreadsheets.csv_bytes(frame)
@@ -354,7 +361,7 @@ def export_requests(fmt: str):
     choices = _choices()
     flt = within_scope(current_user(), _filter(choices))
     frame = reports.requests_behind(db_session(), s.city, flt, distinct=_distinct())
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-report-requests-{stamp}.{fmt}"
     metadata = {"city": s.city.name, "filter": flt.args(), "description": flt.describe(choices),
                 "distinct_problems_only": _distinct()}

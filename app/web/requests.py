@@ -10,18 +10,17 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask import session as browser_session
 from sqlalchemy import select
 
-from address_db.places import is_public_place
 from accounts.scope import may_read_details
-from core.errors import InvalidCoordinates
-from service_requests.catalogue_db import active_services, get_service
-from service_requests.intake import (IntakeError, RequestInput, create_request, nearby_open_requests,
-                                         new_idempotency_key)
-from service_requests.models import RequestEvent, ServiceRequest
-from service_requests.references import normalize_reference
-from core.states import STATE_LABELS
+from address_db.places import is_public_place
 from app.web import db_session, services
 from app.web.access import allowed, current_user, public, rate_limited, requires
 from boundaries.lookup import check_lon_lat
+from core.errors import InvalidCoordinates
+from core.states import STATE_LABELS
+from service_requests.catalogue_db import active_services, get_service
+from service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests, new_idempotency_key
+from service_requests.models import RequestEvent, ServiceRequest
+from service_requests.references import normalize_reference
 
 bp = Blueprint("requests", __name__)
 

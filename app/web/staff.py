@@ -14,17 +14,24 @@ from sqlalchemy import select
 
 from accounts import audit
 from accounts.scope import in_scope, may_read_details, within_scope
-from core.catalogue_file import DATATYPES
-from core.errors import UserError
-from service_requests.catalogue_db import save_service
-from service_requests.lifecycle import (add_note, change_status, mark_duplicate, overdue, reassign, reopen,
-                                            set_details_public)
-from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
-from service_requests.references import normalize_reference
-from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
-from core.text import normalise_newlines
 from app.web import db_session, services
 from app.web.access import allowed, client_ip, current_user, requires
+from core.catalogue_file import DATATYPES
+from core.errors import UserError
+from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
+from core.text import normalise_newlines
+from service_requests.catalogue_db import save_service
+from service_requests.lifecycle import (
+    add_note,
+    change_status,
+    mark_duplicate,
+    overdue,
+    reassign,
+    reopen,
+    set_details_public,
+)
+from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
+from service_requests.references import normalize_reference
 from service_requests.selection import RequestFilter
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -166,7 +173,7 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
     attributes = []
     count = form.get("attribute_count", "0")
     for i in range(min(int(count) if count.isdigit() else 0, MAX_ATTRIBUTES)):
-        field = lambda name: form.get(f"attribute-{i}-{name}", "").strip()  # noqa: E731
+        field = lambda name: form.get(f"attribute-{i}-{name}", "").strip()  # noqa: E731, B023 (used in this pass only)
         if form.get(f"attribute-{i}-delete") == "1" or not (field("code") or field("description")):
             continue
         values = []

@@ -5,9 +5,9 @@ Revises: 0002
 Create Date: 2026-11-23 11:41:46.793630
 """
 
-from alembic import op
 import geoalchemy2
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0003'
