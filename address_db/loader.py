@@ -51,6 +51,7 @@ from core.city import (
     requests_option,
 )
 from core.csv_files import read_csv_file
+from core.database import driver_connection, rows_affected
 from core.errors import DataFileError, UserError
 from core.settings import PROJECT_ROOT
 from core.spreadsheets import write_csv
@@ -391,7 +392,8 @@ def _without_placeholders(records: list[AddressRecord],
     by_point: dict[tuple[float, float], list[AddressRecord]] = {}
     for record in records:
         by_point.setdefault((round(record.lon, 6), round(record.lat, 6)), []).append(record)
-    kept, rejected = [], []
+    kept: list[AddressRecord] = []
+    rejected: list[RejectedRow] = []
     for point, group in by_point.items():
         streets = {r.parsed.text(zipcode=False) for r in group}
         if len(streets) >= min_addresses:
@@ -449,7 +451,7 @@ def segments_from(rows: Iterable[_SourceRow], source: AddressSource) -> tuple[li
     read = 0
     for row in rows:
         read += 1
-        name = _str(row.values.get("full_name")) or " ".join(
+        name: str | None = _str(row.values.get("full_name")) or " ".join(
             p for p in (_str(row.values.get(k)) for k in ("predirectional", "street_name", "suffix", "postdirectional"))
             if p and p.strip())
         name = re.sub(r"\s+", " ", name or "").strip() or None
@@ -462,13 +464,14 @@ def segments_from(rows: Iterable[_SourceRow], source: AddressSource) -> tuple[li
                 street = parse_address(f"1 {name}").street
             except InvalidAddress as exc:
                 rejected.append(RejectedRow(row.source, row.row, f"street name not usable ({exc}); kept unnamed", name))
-        sides = []
+        sides: list[tuple[int, int] | None] = []
         for side, ends in (("left", ("left_from", "left_to")), ("right", ("right_from", "right_to"))):
             low, high = (_house(row.values.get(k)) for k in ends)
             if not low and not high:
                 sides.append(None)
             elif not low or not high:
-                sides.append((low or high, low or high))  # one end given: a single number
+                number = max(low or 0, high or 0)  # one end given (numbers are positive): a single number
+                sides.append((number, number))
             elif low % 2 != high % 2:
                 rejected.append(RejectedRow(row.source, row.row, f"mixed parity on the {side} side ({low}-{high}): "
                                             "that range is not used", name or ""))
@@ -584,13 +587,13 @@ def _copy_points(session: Session, city: str, load_id: int, records: Iterable[Ad
         """
     ))
     session.execute(text("TRUNCATE address_stage"))
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY address_stage ({', '.join(_STAGE_COLUMNS)}) FROM STDIN") as copy:
             for record in records:
                 copy.write_row(_stage_row(record))
     session.execute(text("ANALYZE address_stage"))  # so that the duplicate check below is a hash anti-join
-    return session.execute(
+    return rows_affected(session.execute(
         text(
             f"""
             INSERT INTO address_point (city, load_id, {', '.join(_STORED)}, geom, parcel_geom)
@@ -604,7 +607,7 @@ def _copy_points(session: Session, city: str, load_id: int, records: Iterable[Ad
             """
         ),
         {"city": city, "load_id": load_id},
-    ).rowcount
+    ))
 
 
 def place_list_records(session: Session, city: str, source: AddressSource,
@@ -689,7 +692,7 @@ def store_segments(session: Session, city: str, load_id: int, segments: Iterable
         "predir text, name text, suffix text, postdir text, full_name text, left_from int, left_to int, "
         "right_from int, right_to int, road_class text, synthetic boolean, wkb bytea) ON COMMIT DROP"
     ))
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY segment_stage ({', '.join(_SEGMENT_COLUMNS)}) FROM STDIN") as copy:
             for g in segments:
@@ -700,12 +703,12 @@ def store_segments(session: Session, city: str, load_id: int, segments: Iterable
                     g.left[0] if g.left else None, g.left[1] if g.left else None,
                     g.right[0] if g.right else None, g.right[1] if g.right else None, g.road_class, g.synthetic, g.wkb,
                 ))
-    count = session.execute(text(
+    count = rows_affected(session.execute(text(
         f"""
         INSERT INTO street_segment (city, load_id, {', '.join(_SEGMENT_COLUMNS[:-1])}, geom)
         SELECT :city, :load_id, {', '.join(_SEGMENT_COLUMNS[:-1])}, ST_GeomFromWKB(wkb, 4326) FROM segment_stage
         """
-    ), {"city": city, "load_id": load_id}).rowcount
+    ), {"city": city, "load_id": load_id}))
     session.execute(text("DROP TABLE segment_stage"))
     return count
 
@@ -749,7 +752,7 @@ def _row_number(ref: str | None) -> int:
 def add_centerline_intersections(session: Session, city: str, load_id: int) -> int:
     """Intersections where two differently named centerlines meet or cross, one per crossing
     (points of the same two streets within about 30 m are one crossing)."""
-    return session.execute(text(
+    return rows_affected(session.execute(text(
         """
         INSERT INTO address_point (city, address_id, load_id, kind, predir, street_name, suffix, postdir,
                                    cross_predir, cross_name, cross_suffix, cross_postdir, standardized, source,
@@ -778,7 +781,7 @@ def add_centerline_intersections(session: Session, city: str, load_id: int) -> i
         ) one_per_crossing
         ON CONFLICT (city, address_id) DO NOTHING
         """
-    ), {"city": city, "load_id": load_id}).rowcount
+    ), {"city": city, "load_id": load_id}))
 
 
 def write_rejected_report(rejected: list[RejectedRow], city: str, report_dir: Path) -> Path | None:
@@ -872,7 +875,7 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
             "less than half. The address database was not changed. If this is intended, load again with "
             "--allow-shrink; otherwise check the files and the field mapping."
         )
-    refused: list[RejectedRow] = []
+    refused = []
     try:
         load_id, count = store_addresses(
             session, city.key, records, sources=[str(p) for p in settings.paths], rows_read=read,

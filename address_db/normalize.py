@@ -317,10 +317,10 @@ _TRAILING_UNIT = re.compile(r"\s+(#|APT|UNIT|STE|SUITE|SPC|RM|FL)\s*([A-Z0-9-]{1
 def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     if _BARE_SHORT_STREET.match(cleaned.upper()):
         return _rule_based_address(cleaned.upper(), zipcode)
-    unit = _TRAILING_UNIT.search(cleaned.upper())
-    if unit and _BARE_SHORT_STREET.match(cleaned.upper()[: unit.start()]):  # "1 S 1ST # 12": the CRF eats the unit
-        parsed = _rule_based_address(cleaned.upper()[: unit.start()], zipcode)
-        return replace(parsed, unit_type=_unit_type(unit.group(1)), unit=_clean_unit(unit.group(2)))
+    trailing = _TRAILING_UNIT.search(cleaned.upper())
+    if trailing and _BARE_SHORT_STREET.match(cleaned.upper()[: trailing.start()]):  # "1 S 1ST # 12": the CRF eats the unit
+        parsed = _rule_based_address(cleaned.upper()[: trailing.start()], zipcode)
+        return replace(parsed, unit_type=_unit_type(trailing.group(1)), unit=_clean_unit(trailing.group(2)))
     cleaned = _SAINT_AFTER_NUMBER.sub(r"\1SAINT ", cleaned)  # "161 S ST ANDREWS PL": Saint Andrews
     try:
         tags, kind = usaddress.tag(cleaned)

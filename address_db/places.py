@@ -76,4 +76,6 @@ def public_place(session: Session, city: str, lon: float, lat: float, radius_m: 
 
 def is_public_place(value: str | None) -> bool:
     """Whether ``value`` is a text :func:`public_place` gives (and so may be published as it is)."""
-    return bool(value) and _PUBLIC_PLACE.fullmatch(value) is not None
+    if not value:
+        return False
+    return _PUBLIC_PLACE.fullmatch(value) is not None

@@ -110,7 +110,7 @@ def run(total: int = 1_000_000, queries: int = 1000, seed: int = 311) -> dict[st
             "approximate": time_each(approximate, lambda q: outcomes.append(validator.validate(session, q).status)),
             "clean": time_each([(query_set.index(q), q.query) for q in clean], lambda item: check(*item)),
             "typo": time_each([(query_set.index(q), q.query) for q in typos], lambda item: check(*item)),
-            "autocomplete": time_each(typing_prefixes(sample, rng), lambda prefix: validator.suggest(session, prefix)),
+            "autocomplete": time_each(typing_prefixes(list(sample), rng), lambda prefix: validator.suggest(session, prefix)),
         }
 
     def share(queries_of: list) -> float:

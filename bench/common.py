@@ -17,12 +17,20 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from boundaries.loader import load_city as load_boundaries
-from core.city import CityConfig, load_city
+from core.city import CityConfig, SourceMapping, load_city
 from core.database import Database, normalize_url, upgrade
+from core.errors import UserError
 from core.settings import PROJECT_ROOT, Settings
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 BENCH_DBNAME = "geo311_bench"
+
+
+def history_mapping(city: CityConfig) -> SourceMapping:
+    """The request history's source mapping of ``city`` (its ``[requests]`` table)."""
+    if city.requests is None:
+        raise UserError(f"{city.path.name} has no [requests] table; the request benchmarks read its history mapping.")
+    return city.requests
 
 
 def bench_database(settings: Settings | None = None) -> tuple[Database, CityConfig]:
@@ -44,6 +52,7 @@ def drop_bench_data(settings: Settings | None = None) -> None:
         database.engine  # noqa: B018 (starts the embedded server, stopped at exit)
         server = database.cluster.url("postgres")
     else:
+        assert settings.database_url is not None  # no embedded cluster: DATABASE_URL is set
         server = make_url(normalize_url(settings.database_url)).set(database="postgres").render_as_string(
             hide_password=False)
     database.dispose()

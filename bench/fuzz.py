@@ -244,11 +244,12 @@ _FORM = "application/x-www-form-urlencoded"
 def send(client: FlaskClient, case: Case) -> Any:
     """Send ``case`` with ``client`` (a form body carries the client's CSRF token unless ``case.csrf`` is off)."""
     body = case.body
+    csrf_token: Callable[[], str] | None = getattr(client, "csrf_token", None)  # a logged-in CsrfClient has one
     if case.csrf and case.content_type == _FORM:
-        token = client.csrf_token() if hasattr(client, "csrf_token") else ""
+        token = csrf_token() if csrf_token else ""
         body = (body + b"&" if body else b"") + b"csrf_token=" + quote(token).encode("ascii")
-    json_token = case.csrf and case.content_type == "application/json" and hasattr(client, "csrf_token")
-    headers = {"X-CSRFToken": client.csrf_token()} if json_token else {}
+    json_token = case.csrf and case.content_type == "application/json"
+    headers = {"X-CSRFToken": csrf_token()} if json_token and csrf_token else {}
     return client.open(case.path, method=case.method, query_string=case.query.decode("ascii"), data=body,
                        content_type=case.content_type, headers=headers)
 
@@ -401,7 +402,10 @@ def main() -> None:
         return
     app, database = _bench_app()
     logging.getLogger("flask_wtf.csrf").setLevel(logging.WARNING)  # each refused form would print a line
-    part = tuple(int(p) for p in args.part.split("/"))
+    index, _, count = args.part.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        parser.error(f"--part {args.part!r}: give i/n with 1 <= i <= n, such as 2/4")
+    part = (int(index), int(count))
     rows = []
     for endpoint, identity, tally in iter_runs(app, database, args.cases, args.staff_cases, args.seconds, args.only,
                                                part, args.staff_seconds):

@@ -95,7 +95,10 @@ class Planner(HttpUser):
 
     def on_start(self) -> None:
         page = self.client.get("/login", name="/login")
-        token = TOKEN.search(page.text).group(1)
+        found = TOKEN.search(page.text)
+        if found is None:
+            raise RuntimeError(f"/login answered {page.status_code} without a CSRF token; is the app running?")
+        token = found.group(1)
         self.client.post("/login", data={"csrf_token": token, "username": USER, "password": PASSWORD},
                          name="/login (submit)")
 

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import text
 
 from bench.address_validation import ensure_addresses
-from bench.common import bench_database, percentiles, write_results
+from bench.common import bench_database, history_mapping, percentiles, write_results
 from bench.requests import DATA_DIR, history_file
 from geo import aggregate, maps
 from geo.cache import RESULTS
@@ -40,7 +40,8 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
     ensure_addresses(total, seed)
     database, city = bench_database()
     with database.session() as session:
-        stored = session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": city.key}).scalar()
+        stored = session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"),
+                                 {"c": city.key}).scalar_one()
     if stored >= total:
         return {"requests": stored, "imported": False}
     with database.session() as session:
@@ -50,7 +51,7 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
         session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
         session.commit()
         start = time.perf_counter()
-        report = import_history(session, city, dataclasses.replace(city.requests, paths=(path,)), report_dir=DATA_DIR)
+        report = import_history(session, city, dataclasses.replace(history_mapping(city), paths=(path,)), report_dir=DATA_DIR)
         session.commit()
     tidy_after_import(database.engine, report)
     return {"requests": report.inserted, "imported": True, "import_s": round(time.perf_counter() - start, 1)}
@@ -94,7 +95,8 @@ def run(total: int = 1_000_000, seed: int = 311, repeats: int = 10) -> dict[str,
         conn.execute(text("VACUUM (ANALYZE) service_request"))  # what autovacuum does after an import
     flt = RequestFilter()
     with database.session() as session:
-        stored = session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": city.key}).scalar()
+        stored = session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"),
+                                 {"c": city.key}).scalar_one()
         # Ward choropleth data: counts per ward joined to the (cached) outlines.
         first_ms, _ = _timed(lambda: aggregate.area_summary(session, city, "wards", flt))
         ward_samples = [_timed(lambda: aggregate.area_summary(session, city, "wards", flt))[0] for _ in range(repeats)]

@@ -169,7 +169,7 @@ def http_get(port: int, path: str, connection: http.client.HTTPConnection | None
     return response.status, response.read()
 
 
-def time_gets(port: int, path: str, n: int, warmup: int = 20) -> dict[str, float]:
+def time_gets(port: int, path: str, n: int, warmup: int = 20) -> dict[str, Any]:
     """Percentiles of ``n`` sequential GETs over one keep-alive connection; every answer must be 200."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     samples = []
@@ -182,7 +182,7 @@ def time_gets(port: int, path: str, n: int, warmup: int = 20) -> dict[str, float
         if i >= warmup:
             samples.append(elapsed)
     conn.close()
-    result = percentiles(samples)
+    result: dict[str, Any] = {**percentiles(samples)}
     result["bytes"] = len(body)
     result["requests_in_answer"] = len(json.loads(body)) if path.split("?")[0].endswith(".json") else None
     return result

@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from address_db.validation import Validator
 from bench.address_validation import ensure_addresses
-from bench.common import bench_database, time_each, write_results
+from bench.common import bench_database, history_mapping, time_each, write_results
 from core.settings import PROJECT_ROOT
 from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import
@@ -130,7 +130,7 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
                              "RESTART IDENTITY"))
         session.commit()
     floor_s = floor(database, path)
-    mapping = dataclasses.replace(city.requests, paths=(path,))
+    mapping = dataclasses.replace(history_mapping(city), paths=(path,))
     with database.session() as session:
         start = time.perf_counter()
         report = import_history(session, city, mapping, report_dir=DATA_DIR)

@@ -36,12 +36,12 @@ def real_addresses(city: CityConfig) -> list[AddressRecord]:
 
 
 def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
-                        segments: int = 0) -> list[AddressRecord] | tuple[list[AddressRecord], list[SegmentRecord]]:
+                        segments: int = 0) -> tuple[list[AddressRecord], list[SegmentRecord]]:
     """About ``total`` synthetic addresses on the real streets of ``city`` (plus its real intersections).
 
-    With ``segments``, also about that many synthetic centerline blocks along the same
-    streets, each with its odd (left) and even (right) address range: returned as
-    (addresses, segments).
+    Returned as (addresses, segments): with ``segments``, also about that many synthetic
+    centerline blocks along the same streets, each with its odd (left) and even (right)
+    address range (none without).
     """
     rng = np.random.default_rng(seed)
     real = real_addresses(city)
@@ -54,7 +54,7 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
         elif p.number is not None:
             streets[(p.street, p.zipcode)].append(record)
 
-    ranges = {key: (max(1, min(r.parsed.number for r in rows) - 200), max(r.parsed.number for r in rows) + 200)
+    ranges = {key: (max(1, min(_number(r) for r in rows) - 200), max(_number(r) for r in rows) + 200)
               for key, rows in streets.items()}
     sizes = {key: high - low + 1 for key, (low, high) in ranges.items()}
     # Addresses per unit of house number, such that the streets (each holding at most one
@@ -70,8 +70,8 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
     seen: set[str] = set()
     for key, rows in streets.items():
         street, zipcode = key
-        rows.sort(key=lambda r: r.parsed.number)
-        numbers = np.array([r.parsed.number for r in rows], dtype=float)
+        rows.sort(key=_number)
+        numbers = np.array([_number(r) for r in rows], dtype=float)
         lons = np.array([r.lon for r in rows])
         lats = np.array([r.lat for r in rows])
         low, high = ranges[key]
@@ -116,7 +116,14 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
             seen.add(record.address_id)
             records.append(AddressRecord(record.address_id, record.parsed, record.lon, record.lat, "synthetic",
                                          synthetic=True))
-    return (records, blocks) if segments else records
+    return records, blocks
+
+
+def _number(record: AddressRecord) -> int:
+    """The house number of an address that has one (the streets above hold only those)."""
+    if record.parsed.number is None:
+        raise ValueError(f"{record.parsed.text()} has no house number")
+    return record.parsed.number
 
 
 def _along(values: np.ndarray, numbers: np.ndarray, coords: np.ndarray) -> np.ndarray:

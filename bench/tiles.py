@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.common import bench_database, time_each, write_results
+from core.database import driver_connection
 from geo.tiles import EXTENT, street_tile
 
 CITY = "synthetic_grid"
@@ -129,13 +130,15 @@ def run(total: int = 1_000_000, seed: int = 15, count: int = 400) -> dict[str, A
     with database.session() as session:
         data = ensure_grid(session)
         tiles = random_tiles(count, seed)
-        raw = session.connection().connection.driver_connection
+        raw = driver_connection(session)
 
         def floor(tile: tuple[int, int, int]) -> bytes:
             z, x, y = tile
             with raw.cursor() as cursor:
                 cursor.execute(_FLOOR_SQL, {"z": z, "x": x, "y": y, "extent": EXTENT, "city": CITY})
-                return cursor.fetchone()[0]
+                row = cursor.fetchone()
+                assert row is not None  # a SELECT of one aggregate
+                return row[0]
 
         sizes = [len(street_tile(session, CITY, *tile)) for tile in tiles]
         floor_ms = time_each(tiles, floor)

@@ -36,7 +36,7 @@ class Gap:
     lon: float
     lat: float
     neighbors: tuple[str, ...]
-    geometry: BaseGeometry = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    geometry: BaseGeometry = field(compare=False, repr=False, default=None)
 
     def summary(self) -> str:
         """``2.10 km² near (33.85381, -118.29916) between A and B`` (or ``inside A``)."""

@@ -374,7 +374,7 @@ def _json_value(value: object) -> object:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if hasattr(value, "item"):  # numpy scalars
-        return _json_value(value.item())  # type: ignore[union-attr]
+        return _json_value(value.item())
     return str(value)
 
 

@@ -156,8 +156,8 @@ def resolve(lon: float, lat: float, hits: Iterable[Hit], fallback: Agency | None
     inside = "jurisdiction" in best
     ward = best.get("wards")
     district = best.get("districts")
-    hit = best.get("agencies") if not inside else None
-    agency = Agency(hit.key, hit.name, hit.phone, hit.website) if hit else None
+    agency_hit = best.get("agencies") if not inside else None
+    agency = Agency(agency_hit.key, agency_hit.name, agency_hit.phone, agency_hit.website) if agency_hit else None
     if not inside and agency is None and in_extent:
         agency = fallback
     return Location(

@@ -763,7 +763,7 @@ class _CityParser:
     def intake(self, raw: Mapping[str, Any]) -> IntakeSettings:
         table = self.table(raw, "intake", required=False) or {}
         defaults = IntakeSettings()
-        values = {}
+        values: dict[str, Any] = {}
         for key in ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days"):
             value = table.get(key, getattr(defaults, key))
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100_000:
@@ -852,7 +852,7 @@ class _CityParser:
             raise self.fail("addresses", "interpolation_max_gap must be a whole number of house numbers (0 turns it off)")
         if not isinstance(distance, (int, float)) or isinstance(distance, bool) or distance <= 0:
             raise self.fail("addresses", "interpolation_max_distance_m must be a positive number of metres")
-        extra = dict(place_names=names, zipcodes=zipcodes, home_place_names=home, interpolation_max_gap=gap,
+        extra: dict[str, Any] = dict(place_names=names, zipcodes=zipcodes, home_place_names=home, interpolation_max_gap=gap,
                      interpolation_max_distance_m=float(distance))
         if isinstance(sources, list) and sources and all(isinstance(s, dict) for s in sources):
             parsed = tuple(self.address_source(s, i) for i, s in enumerate(sources))

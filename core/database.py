@@ -13,11 +13,13 @@ import os
 import signal
 import sys
 import threading
+from typing import Any, cast
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -43,6 +45,22 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE run by ``Session.execute`` touched.
+
+    SQLAlchemy returns a ``CursorResult`` for these statements but types the return as ``Result``.
+    """
+    return cast("CursorResult[Any]", result).rowcount
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The psycopg connection under ``session`` (for ``COPY``), in the session's transaction."""
+    raw = session.connection().connection.driver_connection
+    if raw is None:
+        raise DatabaseUnavailable("The session's database connection is closed; open a new session.")
+    return cast("psycopg.Connection[Any]", raw)
 
 
 class Database:

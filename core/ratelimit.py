@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, Text, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.database import Base
+from core.database import Base, rows_affected
 
 
 class RateCounter(Base):
@@ -79,4 +79,4 @@ def forget_old_windows(session: Session, older_than_seconds: int = 86400) -> int
     result = session.execute(text("DELETE FROM rate_counter WHERE window_start < now() - make_interval(secs => :s)"),
                              {"s": older_than_seconds})
     session.commit()
-    return result.rowcount
+    return rows_affected(result)

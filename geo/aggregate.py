@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -82,7 +83,7 @@ def area_facts(session: Session, city: CityConfig, flt: RequestFilter, now: date
     """
     row = reports.summary(session, city, flt, now=now, keep_scope=True)
 
-    def days(value: object) -> float | None:
+    def days(value: Any) -> float | None:
         return None if pd.isna(value) else round(float(value), 1)
 
     return AreaFacts(

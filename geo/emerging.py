@@ -186,34 +186,35 @@ def fit_window(session: Session, city: CityConfig, flt: RequestFilter, slice_by:
                 start = slice_starts(start - timedelta(days=1), start - timedelta(days=1), slice_by)[0]
         flt = flt.replace(date_from=start, date_to=end)
     assert flt.date_from is not None and flt.date_to is not None
-    asked, n = slice_by, _slice_count(flt.date_from, flt.date_to, slice_by)
-    asked_range = f"{flt.date_from} to {flt.date_to}"
+    first, last = flt.date_from, flt.date_to
+    asked, n = slice_by, _slice_count(first, last, slice_by)
+    asked_range = f"{first} to {last}"
     order = list(SLICES)
     if n > MAX_SLICES:
-        coarser = [s for s in order[order.index(slice_by) + 1:] if _slice_count(flt.date_from, flt.date_to, s) <= MAX_SLICES]
+        coarser = [s for s in order[order.index(slice_by) + 1:] if _slice_count(first, last, s) <= MAX_SLICES]
         if coarser:
             slice_by = coarser[0]
         else:
             slice_by = "quarter"
-            starts = slice_starts(flt.date_from, flt.date_to, slice_by)
-            flt = flt.replace(date_from=starts[-MAX_SLICES])
+            first = slice_starts(first, last, slice_by)[-MAX_SLICES]
+            flt = flt.replace(date_from=first)
             notices.append(f"The range is longer than {MAX_SLICES} quarters: shown from {flt.date_from}, "
                            f"its last {MAX_SLICES} quarters.")
     elif n < MIN_SLICES:
         finer = [s for s in reversed(order[:order.index(slice_by)])
-                 if _slice_count(flt.date_from, flt.date_to, s) >= MIN_SLICES]
+                 if _slice_count(first, last, s) >= MIN_SLICES]
         if finer:
             slice_by = finer[0]
         else:
             slice_by = "week"
-            monday = flt.date_to - timedelta(days=flt.date_to.weekday())
-            flt = flt.replace(date_from=monday - timedelta(weeks=MIN_SLICES - 1))
+            first = last - timedelta(days=last.weekday()) - timedelta(weeks=MIN_SLICES - 1)
+            flt = flt.replace(date_from=first)
             notices.append(f"The range is shorter than {MIN_SLICES} weeks: shown with the {MIN_SLICES} weeks "
                            f"ending {flt.date_to}, from {flt.date_from}.")
     if slice_by != asked:
         notices.append(f"{asked_range} makes {n} {asked}ly slices and emerging hot spots use "
                        f"{MIN_SLICES} to {MAX_SLICES}: shown by {slice_by} "
-                       f"({_slice_count(flt.date_from, flt.date_to, slice_by)} slices) instead.")
+                       f"({_slice_count(first, last, slice_by)} slices) instead.")
     return flt, slice_by, notices
 
 
@@ -303,7 +304,7 @@ def classify(z: np.ndarray, bins: np.ndarray) -> tuple[list[str], np.ndarray, np
     """
     cells, _ = bins.shape
     hot, cold = bins > 0, bins < 0
-    any_hot, any_cold = hot.any(axis=1), cold.any(axis=1)
+    any_hot, any_cold = np.any(hot, axis=1), np.any(cold, axis=1)
     sign = np.where(any_cold & ~any_hot, -1.0, 1.0)[:, None]  # intensity: hotter, or colder
     tau, trend_p = mann_kendall(z * sign)
     patterns = np.full(cells, "no pattern", dtype=object)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.city import CityConfig
+from core.errors import UserError
 from geo.cache import database_identity
 from geo.layers import jurisdiction, layer_version, projected_srid
 from service_requests.selection import MAPPED, FilterError, LeftOut, RequestFilter
@@ -89,6 +92,8 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
     size_m = check_cell_size(size_m)
     srid = projected_srid(city)
     version = layer_version(session, city, "jurisdiction")
+    if version is None:
+        raise UserError("The city limit is not loaded yet: run `flask boundaries load-city`.")
     key = (database_identity(session), city.key, version, srid, size_m)
     with _lock:
         if key in _cells_cache:
@@ -114,7 +119,7 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
     return cells
 
 
-def _stored_cells(session: Session, version: int, srid: int, size_m: float) -> list | None:
+def _stored_cells(session: Session, version: int, srid: int, size_m: float) -> Sequence[Any] | None:
     """The grid as kept in the database, or None when it was never built."""
     built = session.execute(text("SELECT 1 FROM hex_grid WHERE version_id = :v AND srid = :s AND size_m = :m"),
                             {"v": version, "s": srid, "m": size_m}).first()
@@ -143,7 +148,7 @@ _GRID_SQL = """
 """
 
 
-def _build_cells(session: Session, version: int, srid: int, size_m: float) -> list:
+def _build_cells(session: Session, version: int, srid: int, size_m: float) -> Sequence[Any]:
     """Build the grid in PostGIS and keep it for every process and request.
 
     Hexagons over the jurisdiction's extent are kept where they touch one of its
@@ -229,7 +234,7 @@ def estimated_requests(session: Session, city: CityConfig, flt: RequestFilter) -
     """The planner's estimate of the mapped requests under ``flt`` (no scan)."""
     where, params = flt.replace(scope="mapped").sql(city)
     plan = session.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM service_request r WHERE {where}"),
-                           params).scalar()
+                           params).scalar_one()
     plan = plan if isinstance(plan, list) else json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
 

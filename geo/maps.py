@@ -14,12 +14,13 @@ import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.plugins import FastMarkerCluster, HeatMap
 from jinja2 import Template
@@ -177,7 +178,7 @@ def base_map(session: Session, city: CityConfig, options: MapOptions, outline: g
     bounds = (outline if outline is not None else city_outline).total_bounds
     # Clustering needs the map's zoom range, which tiles would otherwise give.
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_snap=0.25, maxZoom=19, minZoom=8)
-    m.get_root().header.add_child(Element(_STYLE), name="geo311_style")
+    cast(Figure, m.get_root()).header.add_child(Element(_STYLE), name="geo311_style")  # a map's root is its Figure
     if options.basemap:
         BaseLayer(options.basemap).add_to(m)
     elif options.tile_url:

@@ -247,7 +247,7 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                           jurisdiction_pattern(accepted))
     extensions = _argument("extensions", "true adds extended_attributes (ward, district, duplicate_of) and notes (the "
                                          "public history).")
-    optional_key = [{}, {"api_key": []}]
+    optional_key: list[dict[str, list[str]]] = [{}, {"api_key": []}]
     codes = [s.code for s in services]
     common = (400, 403, 414, 429, 503)
     paths: dict[str, Any] = {}

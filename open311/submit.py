@@ -67,8 +67,9 @@ def submit(session: Session, city: CityConfig, validator: Validator, client: Cal
     if (values.get("lat") is None) != (values.get("long") is None):
         raise bad_request("lat and long must be sent together (WGS 84 decimal degrees).")
     for name in ("lat", "long"):
-        if values.get(name) is not None and not re.fullmatch(NUMBER_PATTERN, values[name] or ""):
-            raise bad_request(f"{name} {values[name][:40]!r} is not a number of decimal degrees (WGS 84).")
+        given = values.get(name)
+        if given is not None and not re.fullmatch(NUMBER_PATTERN, given):
+            raise bad_request(f"{name} {given[:40]!r} is not a number of decimal degrees (WGS 84).")
     key = idempotency_key or values.get("idempotency_key")
     if key is not None and not re.fullmatch(IDEMPOTENCY_PATTERN, key):
         raise bad_request("The idempotency key must be 1 to 150 printable ASCII characters without spaces.")

@@ -99,7 +99,8 @@ def draft_catalogue(city: CityConfig) -> DraftCatalogue:
         if column in frame and requested is not None:
             hours[column] = (local_datetimes(frame[column], formats, city.timezone) - requested).dt.total_seconds() / 3600
 
-    services, codes = [], set()
+    services: list[DraftService] = []
+    codes: set[str] = set()
     for name, rows in sorted(frame.groupby("service_name"), key=lambda item: -len(item[1])):
         level, basis = _service_level({k: v.loc[rows.index] for k, v in hours.items()})
         services.append(DraftService(_code(name, codes), name, rows["department"].mode().iloc[0], len(rows),

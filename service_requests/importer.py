@@ -39,6 +39,7 @@ from core.city import (
     requests_option,
 )
 from core.csv_files import read_csv_file
+from core.database import driver_connection, rows_affected
 from core.errors import DataFileError, UserError
 from core.settings import PROJECT_ROOT
 from core.spreadsheets import write_csv
@@ -322,7 +323,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         staged[column] = _epoch_microseconds(staged[column])
     buffer = io.StringIO()
     staged.to_csv(buffer, index=False, header=False)
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(buffer.getvalue())
@@ -463,7 +464,7 @@ def assign_areas(session: Session, city: str, only_stale: bool = False,
     ), {"city": city})
     if snap_within_m:
         snap_to_city(session, city, snap_within_m, stage=False)
-    return result.rowcount
+    return rows_affected(result)
 
 
 def snap_to_city(session: Session, city: str, within_m: float = SNAP_WITHIN_M, stage: bool = True) -> SnapReport:
@@ -561,7 +562,7 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
     if standardized:
         session.execute(text("INSERT INTO placeholder_fix VALUES (:id, :s)"),
                         [{"id": k, "s": v} for k, v in standardized.items()])
-    moved = session.execute(text(
+    moved = rows_affected(session.execute(text(
         """
         UPDATE service_request r SET geom = a.geom, location_quality = 'relocated', address_id = a.address_id,
                in_jurisdiction = NULL
@@ -575,11 +576,11 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
         ) a ON true
         WHERE r.id = f.id
         """
-    ), {"city": city, "near": near_m}).rowcount
-    flagged = session.execute(text(
+    ), {"city": city, "near": near_m}))
+    flagged = rows_affected(session.execute(text(
         f"UPDATE service_request r SET location_quality = 'placeholder' FROM placeholder_point p "
         f"WHERE r.city = :city AND {on_placeholder} AND r.location_quality <> 'relocated'"
-    ), {"city": city}).rowcount
+    ), {"city": city}))
     report.relocated, report.flagged = moved, flagged
     if moved:
         assign_areas(session, city, only_stale=True)

@@ -185,7 +185,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
     radius = city.intake.radius(staff=data.actor != "public")
     nearby = (nearby_open_requests(session, city.key, service.code, location.lon, location.lat, radius,
                                    days=city.intake.duplicate_days, exclude_id=request.id)
-              if location.lon is not None else [])
+              if location.lon is not None and location.lat is not None else [])
     session.commit()
     return CreatedRequest(request, nearby)
 
@@ -350,9 +350,10 @@ def _location(session: Session, city: CityConfig, validator: Validator, service:
     picked = data.lon not in (None, "") or data.lat not in (None, "")
     if data.address and str(data.address).strip():
         result = validator.validate(session, data.address)
-        if result.status == "valid" and result.match is not None:
-            return _at_point(session, city, validator, "address", result.match.lon, result.match.lat,
-                             result.match.text, result.match.address_id, _zip(result), note)
+        match = result.match
+        if result.status == "valid" and match is not None and match.lon is not None and match.lat is not None:
+            return _at_point(session, city, validator, "address", match.lon, match.lat,
+                             match.text, match.address_id, _zip(result), note)
         if result.status == "outside":
             raise IntakeError("address", _outside_message(city, result.reason, result.agency))
         if not picked:  # staff may override with a point picked on the map

@@ -167,7 +167,9 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None, l
         ).order_by(ServiceRequest.due_at).limit(limit)
     )
     for request in newly_overdue:
-        supervisor = supervisors.get(request.department_code)
+        due_at = request.due_at
+        assert due_at is not None  # selected by due_at < now
+        supervisor = supervisors.get(request.department_code) if request.department_code else None
         _record(session, request, "escalation", "escalated", f"Past its due date ({request.service_level}).",
                 data={"supervisor": supervisor})
         request.escalated_at = now
@@ -176,7 +178,7 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None, l
                 request_id=request.id, method="email", recipient=supervisor,
                 subject=f"Overdue: {request.service_name} {request.public_ref}",
                 body=(f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
-                      f"was due {request.due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC and is still "
+                      f"was due {due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC and is still "
                       f"{STATE_LABELS[request.status]}.\n"),
             ))
         count += 1

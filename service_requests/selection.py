@@ -249,9 +249,9 @@ class FilterChoices:
 
 def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
     """The services, departments, wards and districts of ``city`` as stored, and its channels."""
-    services = dict(session.execute(text(
+    services: dict[str, str] = dict(session.execute(text(
         "SELECT code, name FROM service WHERE city = :city ORDER BY name"), {"city": city.key}).all())
-    departments = dict(session.execute(text(
+    departments: dict[str, str] = dict(session.execute(text(
         "SELECT code, name FROM department WHERE city = :city ORDER BY name"), {"city": city.key}).all())
     areas: dict[str, dict[str, str]] = {"wards": {}, "districts": {}}
     for role, key, name in session.execute(text(

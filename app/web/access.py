@@ -84,6 +84,14 @@ def current_user() -> StaffUser | None:
     return g.get("user")
 
 
+def staff_user() -> StaffUser:
+    """The logged-in staff user, in a view that ``requires`` a permission (so there is one)."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("staff_user() called in a view open to the public; mark the view with @requires")
+    return user
+
+
 def client_ip() -> str:
     """The client's address (behind GEO311_TRUSTED_PROXIES proxies, the one they report)."""
     return request.remote_addr or "unknown"

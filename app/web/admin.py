@@ -18,7 +18,7 @@ from accounts.users import (
     update_user,
 )
 from app.web import db_session, services
-from app.web.access import client_ip, current_user, requires
+from app.web.access import client_ip, requires, staff_user
 from boundaries.queries import feature_names
 from core.errors import UserError
 from service_requests.models import Department
@@ -53,7 +53,7 @@ def users():
     city = services().city
     error = None
     if request.method == "POST":
-        actor = current_user()
+        actor = staff_user()
         try:
             password = confirmed(request.form.get("password", ""), request.form.get("repeat", ""))
             create_user(session, city.key, request.form.get("username", ""), password, _fields_from_form(),
@@ -80,7 +80,7 @@ def user_edit(username: str):
         abort(404, "There is no such user.")
     error = None
     if request.method == "POST":
-        actor = current_user()
+        actor = staff_user()
         try:
             if request.form.get("action") == "password":
                 password = confirmed(request.form.get("password", ""), request.form.get("repeat", ""))

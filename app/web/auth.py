@@ -30,7 +30,10 @@ _MAX_ACCOUNTS_PER_DEVICE = 20
 
 
 def _device_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="geo311-device")
+    key = current_app.secret_key
+    if not key:  # app.factory.create_app always sets one
+        raise RuntimeError("The application has no SECRET_KEY; build it with app.factory.create_app.")
+    return URLSafeTimedSerializer(key, salt="geo311-device")
 
 
 def known_devices() -> dict[int, str]:

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 
 from accounts.scope import within_scope
 from app.web import db_session, services
-from app.web.access import current_user, inline_scripts_allowed, requires
+from app.web.access import current_user, inline_scripts_allowed, requires, staff_user
 from app.web.tiles import basemap_config
 from core.city import AreaLayerSpec
 from core.states import STATE_LABELS
@@ -484,15 +484,15 @@ def export(what: str, fmt: str):
     elif what == "emerging":
         slice_by, slices = _emerging_args()
         try:
-            result = emerging_hot_spots(session, s.city, flt, _hotspot_params(), slice_by, slices)
+            emerging = emerging_hot_spots(session, s.city, flt, _hotspot_params(), slice_by, slices)
         except FilterError as exc:
             abort(400, str(exc))
-        frame = result.cells.drop(columns=["i", "j"])
-        metadata.update(result.parameters())
+        frame = emerging.cells.drop(columns=["i", "j"])
+        metadata.update(emerging.parameters())
     elif what == "heat":
         frame = density_points(session, s.city, flt, _heat_cell())
     elif what == "requests":
-        flt = within_scope(current_user(), flt)
+        flt = within_scope(staff_user(), flt)
         frame, total = listing.request_points(session, s.city, flt, limit=None)
     else:
         abort(404, f"There is no layer {what!r} to export; try wards, districts, hotspots, emerging, heat or requests.")

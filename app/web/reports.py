@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from accounts.scope import within_scope
 from app.web import db_session, services
-from app.web.access import current_user, public, requires
+from app.web.access import public, requires, staff_user
 from app.web.charts import column_chart, hbar_chart
 from core import spreadsheets
 from geo import exports, reports
@@ -159,7 +159,7 @@ def breakout_page(by: str):
     for i, row in enumerate(_records(table)):
         if is_period:
             end = reports.next_period_start(row["key"], by, s.city.reports.fiscal_year_start_month) - timedelta(days=1)
-            part = flt.replace(date_from=max(row["key"], flt.date_from or row["key"]),
+            part: RequestFilter | None = flt.replace(date_from=max(row["key"], flt.date_from or row["key"]),
                                date_to=min(end, flt.date_to or end))
         else:
             field = {"department": "department", "service": "services", "ward": "ward", "district": "district",
@@ -359,7 +359,7 @@ def export_requests(fmt: str):
         abort(404, f"Requests are exported as {', '.join(REQUEST_FORMATS)}, not {fmt!r}.")
     s = services()
     choices = _choices()
-    flt = within_scope(current_user(), _filter(choices))
+    flt = within_scope(staff_user(), _filter(choices))
     frame = reports.requests_behind(db_session(), s.city, flt, distinct=_distinct())
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-report-requests-{stamp}.{fmt}"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from accounts.scope import may_read_details
 from address_db.places import is_public_place
 from app.web import db_session, services
-from app.web.access import allowed, current_user, public, rate_limited, requires
+from app.web.access import allowed, public, rate_limited, requires, staff_user
 from boundaries.lookup import check_lon_lat
 from core.errors import InvalidCoordinates
 from core.states import STATE_LABELS
@@ -71,7 +71,7 @@ def _form_page(service_code: str, staff: bool):
         if staff and channel not in offered:
             channel = offered[0]
         try:
-            actor = current_user().username if staff else "public"
+            actor = staff_user().username if staff else "public"
             created = create_request(session, s.city, s.validator, _input_from_form(service.code, channel, actor))
         except IntakeError as exc:
             session.rollback()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from accounts import audit
 from accounts.scope import in_scope, may_read_details, within_scope
 from app.web import db_session, services
-from app.web.access import allowed, client_ip, current_user, requires
+from app.web.access import allowed, client_ip, current_user, requires, staff_user
 from core.catalogue_file import DATATYPES
 from core.errors import UserError
 from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
@@ -60,7 +60,7 @@ def request_detail(reference: str):
     error = None
     if request.method == "POST":
         form = request.form
-        user = current_user()
+        user = staff_user()
         actor = user.username
         action = form.get("action", "")
         if action not in ACTIONS:
@@ -145,7 +145,7 @@ def service_edit(code: str | None = None):
     if request.method == "POST":
         entry = service_entry_from_form(request.form, code)
         try:
-            actor = current_user().username
+            actor = staff_user().username
             saved = save_service(session, city.key, entry, actor=actor, new=record is None)
             audit.record(session, city.key, actor, "service.create" if record is None else "service.update",
                          saved.code, client_ip(), entry=entry)
@@ -170,7 +170,7 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
     """The admin form as a service in the city file's shape (checked by :func:`save_service`)."""
     amount, unit = form.get("sla_amount", "").strip(), form.get("sla_unit", "")
     level = {unit: int(amount)} if amount.isdigit() and unit in ("hours", "business_days") else {}
-    attributes = []
+    attributes: list[dict[str, Any]] = []
     count = form.get("attribute_count", "0")
     for i in range(min(int(count) if count.isdigit() else 0, MAX_ATTRIBUTES)):
         field = lambda name: form.get(f"attribute-{i}-{name}", "").strip()  # noqa: E731, B023 (used in this pass only)
