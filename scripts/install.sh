@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything geo311 needs on a Debian or Ubuntu machine with Python 3.11+:
 # PostgreSQL + PostGIS (for the embedded database), Node.js/npm (front-end packages),
-# the Python virtual environment in .venv, and the front-end packages in node_modules.
+# the Python virtual environment in .venv (from requirements.lock), and the front-end packages
+# in node_modules (from package-lock.json).
 # With GEO311_WITH_BROWSER=1 it also installs Chromium for the browser tests.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -77,12 +78,17 @@ if ! [ -x .venv/bin/python ]; then
   say "creating .venv"
   "$PYTHON" -m venv .venv 2>/dev/null || { rm -rf .venv; apt_install python3-venv; "$PYTHON" -m venv .venv; }
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# From the lock, as `npm ci` does: exactly the pinned versions, each checked against its hash
+# (`make lock` writes requirements.lock from pyproject.toml); then geo311 itself, editable,
+# without resolving anything. Done again whenever the lock or pyproject.toml changes.
+[ -f requirements.lock ] || die "requirements.lock is missing; write it with \`make lock\` (uv pip compile)."
+stamp=.venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 if ! [ -f "$stamp" ]; then
-  say "installing Python packages (log: var/pip-install.log)"
+  say "installing Python packages from requirements.lock (log: var/pip-install.log)"
   mkdir -p var
   { .venv/bin/python -m pip install --upgrade pip &&
-    .venv/bin/python -m pip install -e ".[dev]"; } > var/pip-install.log 2>&1 ||
+    .venv/bin/python -m pip install --require-hashes -r requirements.lock &&
+    .venv/bin/python -m pip install --no-deps -e .; } > var/pip-install.log 2>&1 ||
     { tail -n 30 var/pip-install.log >&2; die "installing the Python packages failed (full log: var/pip-install.log)"; }
   rm -f .venv/.installed-* && touch "$stamp"
 fi
