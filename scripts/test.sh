@@ -1,8 +1,29 @@
 #!/usr/bin/env bash
-# Installs everything (with Chromium for the browser tests) and runs the whole test
-# suite against a real PostGIS: the embedded one, or DATABASE_URL's server.
-# Arguments are passed to pytest.
+# Installs everything (with Chromium for the browser tests), runs the gates (lint, import
+# layers, types, the unit tier) and then the whole test suite against a real PostGIS: the
+# embedded one, or DATABASE_URL's server. Each gate stops the run at its first failure.
+# Arguments are passed to the final pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GEO311_WITH_BROWSER=1 scripts/install.sh
+
+gate() {
+  local name=$1; shift
+  printf '==> gate: %s\n' "$name"
+  "$@" || { printf 'test.sh: the %s gate failed (%s); fix it and run scripts/test.sh again.\n' "$name" "$*" >&2; exit 1; }
+}
+
+# The unit tier: tests that need no database. pytest's 5 ("no tests collected") is a pass.
+unit_tier() {
+  local rc=0
+  .venv/bin/python -m pytest -m unit -q -p no:cacheprovider || rc=$?
+  [ "$rc" = 0 ] || [ "$rc" = 5 ]
+}
+
+gate "lint (ruff check)" .venv/bin/ruff check --quiet
+gate "import layers (lint-imports)" .venv/bin/lint-imports
+gate "types (mypy)" .venv/bin/mypy
+gate "unit tests (pytest -m unit)" unit_tier
+
+printf '==> the whole test suite\n'
 exec .venv/bin/python -m pytest "$@"
