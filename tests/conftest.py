@@ -116,7 +116,7 @@ def app(settings: Settings, bound_database: BoundDatabase) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """An anonymous visitor whose form posts carry the page's CSRF token."""
-    from tests.accounts import CsrfClient
+    from tests.helpers.staff import CsrfClient
 
     app.test_client_class = CsrfClient
     return app.test_client()
@@ -125,7 +125,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def client_as(app: Flask, session: Session):
     """``client_as("supervisor")``: a new client logged in as a new user of that role (scope optional)."""
-    from tests.accounts import CsrfClient, log_in, make_user
+    from tests.helpers.staff import CsrfClient, log_in, make_user
 
     def make(role: str, **scope: object) -> FlaskClient:
         app.test_client_class = CsrfClient
