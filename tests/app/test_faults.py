@@ -227,6 +227,7 @@ def _broken_cluster_root() -> Path:
     return root
 
 
+@pytest.mark.db  # starts a PostgreSQL cluster of its own (in a broken folder)
 @pytest.mark.parametrize("outage", ["cluster does not start", "server not listening"])
 def test_an_outage_page_tells_visitors_to_try_again_and_logs_the_cause(outage, settings, caplog):
     import shutil

@@ -81,6 +81,7 @@ def test_as_root_the_server_runs_as_an_unprivileged_user(cluster_root):
         cluster.stop()
 
 
+@pytest.mark.db  # starts a PostgreSQL cluster of its own
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
 def test_as_root_a_folder_the_server_user_cannot_reach_is_moved(tmp_path):
     private = tmp_path / "home"
