@@ -37,10 +37,10 @@ def import_the_models() -> None:
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Compare our tables only, and skip the spatial indexes GeoAlchemy2 and PostGIS add by themselves.
+    """Compare our tables only: not those PostGIS and its TIGER geocoder create by themselves.
 
-    A ``Geometry`` column makes GeoAlchemy2 declare a GiST index ``idx_<table>_<column>``
-    while the migrations name theirs; both are the same index, so the noise is left out.
+    (The spatial indexes need no exception: models and migrations both say
+    ``spatial_index=False`` and name their GiST indexes, so they compare equal.)
     """
     schema = getattr(obj, "schema", None) or getattr(getattr(obj, "table", None), "schema", None)
     if schema in FOREIGN_SCHEMAS:
@@ -48,8 +48,6 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     if type_ == "table" and name in FOREIGN_TABLES:
         return False
     if type_ == "table" and name in TABLES_WITHOUT_MODEL and reflected and compare_to is None:
-        return False
-    if type_ == "index" and name is not None and name.startswith("idx_") and reflected is False:
         return False
     return True
 
