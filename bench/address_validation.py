@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 from address_db.loader import store_addresses
-from address_db.querysets import build_query_set, is_correct
+from bench.querysets import build_query_set, is_correct
 from address_db.validation import Validator
 from bench.common import bench_database, time_each, write_results
 from bench.synthetic import synthetic_address_count, synthetic_addresses

@@ -346,7 +346,7 @@ def _bench_app() -> tuple[Flask, Any]:
 
 
 def _clients(app: Flask, database: Any) -> tuple[FlaskClient, FlaskClient, Callable[[], None]]:
-    from tests.accounts import CsrfClient, log_in, make_user
+    from tests.helpers.staff import CsrfClient, log_in, make_user
 
     app.test_client_class = CsrfClient
     anonymous, staff = app.test_client(), app.test_client()

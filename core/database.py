@@ -210,10 +210,12 @@ def end_supervision() -> None:
 
 
 class BoundDatabase(Database):
-    """Sessions joined to an outer transaction on one connection (test isolation).
+    """Sessions joined to an outer transaction on one connection: work that can be undone.
 
     ``commit()`` in domain code releases a savepoint; the outer transaction, rolled back
-    by the test, undoes everything.
+    by the caller, undoes everything. Product API, not a test helper: an analyst tries a
+    new city's files with it and leaves nothing behind (notebooks/03_new_city_from_files);
+    the tests isolate each test with it (tests/conftest.py).
     """
 
     def __init__(self, connection: Connection) -> None:

@@ -35,6 +35,26 @@ TEST_DBNAME = f"geo311_test_{os.getpid()}"
 REPORT_DIR = PROJECT_ROOT / "var" / "test-reports"
 
 
+#: Fixtures that start PostgreSQL: the session database, and a cluster of a test's own.
+DATABASE_FIXTURES = frozenset({"database", "cluster_root"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs, so that ``pytest -m unit`` never starts PostgreSQL.
+
+    ``db``: the test reaches a fixture that starts PostgreSQL (``fixturenames`` is
+    transitive), or is marked ``db`` by hand because it starts a cluster itself.
+    ``browser`` tests keep their mark (and are ``db`` too when they use the database).
+    ``unit``: every other test.
+    """
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & DATABASE_FIXTURES and item.get_closest_marker("db") is None:
+            item.add_marker(pytest.mark.db)
+        if item.get_closest_marker("db") is None and item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings.from_env(env="test")
@@ -116,7 +136,7 @@ def app(settings: Settings, bound_database: BoundDatabase) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """An anonymous visitor whose form posts carry the page's CSRF token."""
-    from tests.accounts import CsrfClient
+    from tests.helpers.staff import CsrfClient
 
     app.test_client_class = CsrfClient
     return app.test_client()
@@ -125,7 +145,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def client_as(app: Flask, session: Session):
     """``client_as("supervisor")``: a new client logged in as a new user of that role (scope optional)."""
-    from tests.accounts import CsrfClient, log_in, make_user
+    from tests.helpers.staff import CsrfClient, log_in, make_user
 
     def make(role: str, **scope: object) -> FlaskClient:
         app.test_client_class = CsrfClient
