@@ -26,8 +26,9 @@ def _workers() -> int:
     if not given:
         return 2 * (os.cpu_count() or 1) + 1
     if not given.isdigit() or int(given) < 1:
-        sys.exit(f"Error: WEB_CONCURRENCY is {given!r}; give a number of workers such as 4, or unset it for "
-                 "2 x cores + 1.")
+        sys.exit(
+            f"Error: WEB_CONCURRENCY is {given!r}; give a number of workers such as 4, or unset it for 2 x cores + 1."
+        )
     return int(given)
 
 
@@ -66,11 +67,13 @@ def on_starting(server) -> None:  # noqa: ANN001 (gunicorn's Arbiter)
     if cluster is None:
         server.log.info("database: DATABASE_URL (not ours to start or stop)")
     elif cluster.started_here:
-        server.log.info("database: started the embedded PostgreSQL in %s; stopped when this server exits",
-                        cluster.data_dir)
+        server.log.info(
+            "database: started the embedded PostgreSQL in %s; stopped when this server exits", cluster.data_dir
+        )
     else:
-        server.log.info("database: the embedded PostgreSQL in %s was running; left running when this server exits",
-                        cluster.data_dir)
+        server.log.info(
+            "database: the embedded PostgreSQL in %s was running; left running when this server exits", cluster.data_dir
+        )
 
 
 def pre_fork(server, worker) -> None:  # noqa: ANN001

@@ -10,14 +10,22 @@ from sqlalchemy.orm import Session
 from accounts.models import AuditEntry
 
 
-def record(session: Session, city: str, actor: str, action: str, target: str | None = None,
-           ip: str | None = None, **detail: Any) -> None:
+def record(
+    session: Session,
+    city: str,
+    actor: str,
+    action: str,
+    target: str | None = None,
+    ip: str | None = None,
+    **detail: Any,
+) -> None:
     """Add an entry (the caller commits with the change it describes). Never pass residents' personal data."""
     session.add(AuditEntry(city=city, actor=actor, action=action, target=target, ip=ip, detail=detail))
 
 
-def recent(session: Session, city: str, limit: int = 200, action_prefix: str | None = None,
-           actor: str | None = None) -> list[AuditEntry]:
+def recent(
+    session: Session, city: str, limit: int = 200, action_prefix: str | None = None, actor: str | None = None
+) -> list[AuditEntry]:
     """The newest entries first, optionally of one kind of action (``login``, ``request``...) or one actor."""
     query = select(AuditEntry).where(AuditEntry.city == city)
     if action_prefix:

@@ -22,7 +22,9 @@ class WeakPassword(UserError):
 def check_password_rule(password: str, username: str) -> None:
     """Refuse passwords that are short, too long, or contain the username."""
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise WeakPassword(f"The password needs at least {MIN_LENGTH} characters; a few words in a row are easy to remember.")
+        raise WeakPassword(
+            f"The password needs at least {MIN_LENGTH} characters; a few words in a row are easy to remember."
+        )
     if len(password) > MAX_LENGTH:
         raise WeakPassword(f"The password can have at most {MAX_LENGTH} characters.")
     if username and username.lower() in password.lower():

@@ -38,19 +38,40 @@ class Role:
 
 _READ = {"maps.view", "reports.view", "data.export"}
 
-ROLES: dict[str, Role] = {role.code: role for role in (
-    Role("admin", "Administrator", frozenset(PERMISSIONS)),
-    Role("intake", "Intake staff", frozenset({"requests.create", "requests.view", "requests.contact"})),
-    Role("department", "Department staff", frozenset(
-        {"requests.create", "requests.view", "requests.contact", "requests.update", "requests.overdue"} | _READ),
-        scope="department"),
-    Role("supervisor", "Department supervisor", frozenset(
-        {"requests.create", "requests.view", "requests.contact", "requests.update", "requests.reassign",
-         "requests.overdue"} | _READ), scope="department"),
-    Role("council", "Council member or office", frozenset({"requests.view"} | _READ), scope="area"),
-    Role("planner", "Planner", frozenset({"requests.view"} | _READ)),
-    Role("analyst", "Analyst", frozenset({"requests.view"} | _READ)),
-)}
+ROLES: dict[str, Role] = {
+    role.code: role
+    for role in (
+        Role("admin", "Administrator", frozenset(PERMISSIONS)),
+        Role("intake", "Intake staff", frozenset({"requests.create", "requests.view", "requests.contact"})),
+        Role(
+            "department",
+            "Department staff",
+            frozenset(
+                {"requests.create", "requests.view", "requests.contact", "requests.update", "requests.overdue"} | _READ
+            ),
+            scope="department",
+        ),
+        Role(
+            "supervisor",
+            "Department supervisor",
+            frozenset(
+                {
+                    "requests.create",
+                    "requests.view",
+                    "requests.contact",
+                    "requests.update",
+                    "requests.reassign",
+                    "requests.overdue",
+                }
+                | _READ
+            ),
+            scope="department",
+        ),
+        Role("council", "Council member or office", frozenset({"requests.view"} | _READ), scope="area"),
+        Role("planner", "Planner", frozenset({"requests.view"} | _READ)),
+        Role("analyst", "Analyst", frozenset({"requests.view"} | _READ)),
+    )
+}
 
 
 def role_allows(role: str, permission: str) -> bool:

@@ -69,8 +69,16 @@ def begin_attempt(session: Session, user: StaffUser, client: str, ip: str | None
         expired = row.locked_until <= now if row.locked_until is not None else row.first_at < now - WINDOW
         if expired:  # a lock that ran out, or failures older than the window: start counting afresh
             if row.locked_until is not None:
-                audit.record(session, user.city, "system", "login.unlocked", user.username, ip,
-                             client=_kind(bucket), reason="lock expired")
+                audit.record(
+                    session,
+                    user.city,
+                    "system",
+                    "login.unlocked",
+                    user.username,
+                    ip,
+                    client=_kind(bucket),
+                    reason="lock expired",
+                )
             row.attempts, row.first_at, row.locked_until = 0, now, None
         if row.locked_until is None:
             row.attempts += 1
@@ -79,10 +87,9 @@ def begin_attempt(session: Session, user: StaffUser, client: str, ip: str | None
         allowed = row.locked_until is None
         counts.append(row.attempts)
     if not allowed:
-        audit.record(session, user.city, user.username, "login.refused_locked", user.username, ip,
-                     client=_kind(client))
+        audit.record(session, user.city, user.username, "login.refused_locked", user.username, ip, client=_kind(client))
     session.commit()
-    return Attempt(user.id, buckets[:len(counts)], tuple(counts), allowed)
+    return Attempt(user.id, buckets[: len(counts)], tuple(counts), allowed)
 
 
 def end_attempt(session: Session, user: StaffUser, attempt: Attempt, succeeded: bool, ip: str | None = None) -> None:
@@ -113,35 +120,69 @@ def unlock(session: Session, user: StaffUser, actor: str, ip: str | None = None)
     lifted = len(active_locks(session, user, now))
     session.execute(delete(LoginThrottle).where(LoginThrottle.user_id == user.id))
     if lifted:
-        audit.record(session, user.city, actor, "login.unlocked", user.username, ip, locks=lifted,
-                     reason="unlocked by an administrator" if actor != user.username else "password changed")
+        audit.record(
+            session,
+            user.city,
+            actor,
+            "login.unlocked",
+            user.username,
+            ip,
+            locks=lifted,
+            reason="unlocked by an administrator" if actor != user.username else "password changed",
+        )
     return lifted
 
 
 def active_locks(session: Session, user: StaffUser, now: datetime | None = None) -> list[LoginThrottle]:
     """The buckets of ``user`` that are locked now (for the admin pages)."""
     now = now or datetime.now(UTC)
-    return list(session.scalars(select(LoginThrottle).where(
-        LoginThrottle.user_id == user.id, LoginThrottle.locked_until > now).order_by(LoginThrottle.client)))
+    return list(
+        session.scalars(
+            select(LoginThrottle)
+            .where(LoginThrottle.user_id == user.id, LoginThrottle.locked_until > now)
+            .order_by(LoginThrottle.client)
+        )
+    )
 
 
 def locked_user_ids(session: Session, city: str) -> set[int]:
     """Users of ``city`` with at least one client locked out now."""
-    return set(session.scalars(select(LoginThrottle.user_id).join(StaffUser, StaffUser.id == LoginThrottle.user_id)
-                               .where(StaffUser.city == city, LoginThrottle.locked_until > datetime.now(UTC))))
+    return set(
+        session.scalars(
+            select(LoginThrottle.user_id)
+            .join(StaffUser, StaffUser.id == LoginThrottle.user_id)
+            .where(StaffUser.city == city, LoginThrottle.locked_until > datetime.now(UTC))
+        )
+    )
 
 
 def _locked_row(session: Session, user_id: int, bucket: str) -> LoginThrottle:
-    session.execute(insert(LoginThrottle).values(user_id=user_id, client=bucket, attempts=0)
-                    .on_conflict_do_nothing(index_elements=["user_id", "client"]))
-    return session.scalars(select(LoginThrottle).where(LoginThrottle.user_id == user_id, LoginThrottle.client == bucket)
-                           .with_for_update().execution_options(populate_existing=True)).one()
+    session.execute(
+        insert(LoginThrottle)
+        .values(user_id=user_id, client=bucket, attempts=0)
+        .on_conflict_do_nothing(index_elements=["user_id", "client"])
+    )
+    return session.scalars(
+        select(LoginThrottle)
+        .where(LoginThrottle.user_id == user_id, LoginThrottle.client == bucket)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _lock(session: Session, user: StaffUser, row: LoginThrottle, now: datetime, ip: str | None) -> None:
     row.locked_until = now + LOCK_DURATION
-    audit.record(session, user.city, "system", "login.locked", user.username, ip, client=_kind(row.client),
-                 failures=min(row.attempts, _limit(row.client)), minutes=int(LOCK_DURATION.total_seconds() // 60))
+    audit.record(
+        session,
+        user.city,
+        "system",
+        "login.locked",
+        user.username,
+        ip,
+        client=_kind(row.client),
+        failures=min(row.attempts, _limit(row.client)),
+        minutes=int(LOCK_DURATION.total_seconds() // 60),
+    )
 
 
 def _limit(bucket: str) -> int:

@@ -73,7 +73,9 @@ def normalize_username(username: str) -> str:
     """The stored form of a username (lower case), or :class:`AccountError`."""
     name = (username or "").strip().lower()
     if not _USERNAME.fullmatch(name):
-        raise AccountError("A username has 2 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.")
+        raise AccountError(
+            "A username has 2 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
+        )
     return name
 
 
@@ -85,9 +87,16 @@ def _check_fields(session: Session, city: str, fields: UserFields) -> None:
     if not fields.display_name.strip():
         raise AccountError("Give the person's name.")
     scope = ROLES[fields.role].scope
-    if scope == "department" and (not fields.department_code or session.scalar(select(Department.id).where(
-            Department.city == city, Department.code == fields.department_code)) is None):
-        raise AccountError(f"A {ROLES[fields.role].label.lower()} belongs to a department: choose one of the catalogue's departments.")
+    if scope == "department" and (
+        not fields.department_code
+        or session.scalar(
+            select(Department.id).where(Department.city == city, Department.code == fields.department_code)
+        )
+        is None
+    ):
+        raise AccountError(
+            f"A {ROLES[fields.role].label.lower()} belongs to a department: choose one of the catalogue's departments."
+        )
     if scope == "area":
         from boundaries.queries import feature_names
 
@@ -97,8 +106,9 @@ def _check_fields(session: Session, city: str, fields: UserFields) -> None:
             raise AccountError(f"There is no {fields.area_role[:-1]} {fields.area_key!r} in the current boundaries.")
 
 
-def create_user(session: Session, city: str, username: str, password: str, fields: UserFields,
-                actor: str, ip: str | None = None) -> StaffUser:
+def create_user(
+    session: Session, city: str, username: str, password: str, fields: UserFields, actor: str, ip: str | None = None
+) -> StaffUser:
     """Add a user; the password must follow the rule. The caller commits."""
     name = normalize_username(username)
     _check_fields(session, city, fields)
@@ -137,7 +147,8 @@ def set_password(session: Session, user: StaffUser, password: str, actor: str, i
 def _columns(fields: UserFields) -> dict[str, object]:
     scope = ROLES[fields.role].scope
     return {
-        "display_name": fields.display_name.strip()[:200], "role": fields.role,
+        "display_name": fields.display_name.strip()[:200],
+        "role": fields.role,
         "email": (fields.email or "").strip()[:200] or None,
         "department_code": fields.department_code if scope == "department" else None,
         "area_role": fields.area_role if scope == "area" else None,
@@ -148,12 +159,19 @@ def _columns(fields: UserFields) -> dict[str, object]:
 
 def find_user(session: Session, city: str, username: str) -> StaffUser | None:
     """The user called ``username`` (any case), or None."""
-    return session.scalar(select(StaffUser).where(StaffUser.city == city,
-                                                  StaffUser.username == (username or "").strip().lower()[:64]))
+    return session.scalar(
+        select(StaffUser).where(StaffUser.city == city, StaffUser.username == (username or "").strip().lower()[:64])
+    )
 
 
-def authenticate(session: Session, city: str, username: str, password: str, ip: str | None = None,
-                 devices: Mapping[int, str] | None = None) -> StaffUser:
+def authenticate(
+    session: Session,
+    city: str,
+    username: str,
+    password: str,
+    ip: str | None = None,
+    devices: Mapping[int, str] | None = None,
+) -> StaffUser:
     """The user if the password is right and the account may log in; commits the outcome either way.
 
     Attempts are counted per account and client (:mod:`accounts.throttle`): ``devices``
@@ -176,8 +194,15 @@ def authenticate(session: Session, city: str, username: str, password: str, ip: 
         raise _refused()
     if not right or not user.active:
         throttle.end_attempt(session, user, attempt, succeeded=False, ip=ip)
-        audit.record(session, city, user.username, "login.failure", user.username, ip,
-                     reason="wrong password" if not right else "inactive")
+        audit.record(
+            session,
+            city,
+            user.username,
+            "login.failure",
+            user.username,
+            ip,
+            reason="wrong password" if not right else "inactive",
+        )
         session.commit()
         raise _refused()
     throttle.end_attempt(session, user, attempt, succeeded=True, ip=ip)
@@ -188,27 +213,33 @@ def authenticate(session: Session, city: str, username: str, password: str, ip: 
     return user
 
 
-def check_current_password(session: Session, user: StaffUser, password: str, ip: str | None = None,
-                           devices: Mapping[int, str] | None = None) -> None:
+def check_current_password(
+    session: Session, user: StaffUser, password: str, ip: str | None = None, devices: Mapping[int, str] | None = None
+) -> None:
     """Raise :class:`AccountError` unless ``password`` is ``user``'s; limited like logins (the same counts); commits."""
     password = (password if isinstance(password, str) else "")[:1024]
     attempt = throttle.begin_attempt(session, user, throttle.client_key(ip, (devices or {}).get(user.id)), ip)
     right = verify_password(user.password_hash, password)
     if not attempt.allowed:
-        raise AccountError("Too many wrong passwords: the password cannot be checked from here for "
-                           f"{int(throttle.LOCK_DURATION.total_seconds() // 60)} minutes. Try again later.")
+        raise AccountError(
+            "Too many wrong passwords: the password cannot be checked from here for "
+            f"{int(throttle.LOCK_DURATION.total_seconds() // 60)} minutes. Try again later."
+        )
     throttle.end_attempt(session, user, attempt, succeeded=right, ip=ip)
     if not right:
-        audit.record(session, user.city, user.username, "login.failure", user.username, ip,
-                     reason="wrong current password")
+        audit.record(
+            session, user.city, user.username, "login.failure", user.username, ip, reason="wrong current password"
+        )
     session.commit()
     if not right:
         raise AccountError("The current password is not right.")
 
 
 def _refused() -> LoginRefused:
-    return LoginRefused("The username or password is not right, or the account is locked for a while. "
-                        "Ask an administrator if you cannot log in.")
+    return LoginRefused(
+        "The username or password is not right, or the account is locked for a while. "
+        "Ask an administrator if you cannot log in."
+    )
 
 
 def start_session(session: Session, user: StaffUser, ip: str | None = None) -> str:
@@ -224,7 +255,8 @@ def session_user(session: Session, token: str | None) -> StaffUser | None:
         return None
     now = datetime.now(UTC)
     row = session.execute(
-        select(StaffSession, StaffUser).join(StaffUser, StaffUser.id == StaffSession.user_id)
+        select(StaffSession, StaffUser)
+        .join(StaffUser, StaffUser.id == StaffSession.user_id)
         .where(StaffSession.token_hash == _digest(token), StaffSession.ended_at.is_(None), StaffUser.active)
     ).first()
     if row is None:
@@ -243,14 +275,20 @@ def session_user(session: Session, token: str | None) -> StaffUser | None:
 def end_session(session: Session, token: str | None) -> None:
     """End the session of ``token`` (logout)."""
     if token and isinstance(token, str):
-        session.execute(update(StaffSession).where(StaffSession.token_hash == _digest(token),
-                                                   StaffSession.ended_at.is_(None)).values(ended_at=func.now()))
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.token_hash == _digest(token), StaffSession.ended_at.is_(None))
+            .values(ended_at=func.now())
+        )
 
 
 def end_sessions(session: Session, user: StaffUser) -> None:
     """End every session of ``user`` (password change, role change, deactivation)."""
-    session.execute(update(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
-                    .values(ended_at=func.now()))
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+        .values(ended_at=func.now())
+    )
 
 
 def list_users(session: Session, city: str) -> list[StaffUser]:

@@ -86,23 +86,49 @@ _ON_RANGES = text(
 )
 
 
-def on_ranges(session: Session, city: str, names: Sequence[str], number: int,
-              owner: str | None = None) -> list[Interpolated]:
+def on_ranges(
+    session: Session, city: str, names: Sequence[str], number: int, owner: str | None = None
+) -> list[Interpolated]:
     """Points for ``number`` on the address ranges of the segments of streets ``names``
     (of the neighbour ``owner`` only, when given); the tightest range first."""
-    rows = session.execute(_ON_RANGES, {"city": city, "names": list(names), "n": number, "owner": owner,
-                                        "setback": SETBACK_M}).mappings().all()
+    rows = (
+        session.execute(
+            _ON_RANGES, {"city": city, "names": list(names), "n": number, "owner": owner, "setback": SETBACK_M}
+        )
+        .mappings()
+        .all()
+    )
     # The basis is called inside _interpolated, while r is still this row.
-    return [_interpolated("range", r, lambda street: f"on the {r['side']} side of the {min(r['f'], r['t'])}-"  # noqa: B023
-                          f"{max(r['f'], r['t'])} block of {street} (address range of the street centerline)")  # noqa: B023
-            for r in rows]
+    return [
+        _interpolated(
+            "range",
+            r,
+            lambda street: (
+                f"on the {r['side']} side of the {min(r['f'], r['t'])}-"  # noqa: B023
+                f"{max(r['f'], r['t'])} block of {street} (address range of the street centerline)"  # noqa: B023
+            ),
+        )
+        for r in rows
+    ]
 
 
 def _interpolated(kind: str, row: Any, basis: Callable[[str], str]) -> Interpolated:
     """An :class:`Interpolated` from a result row, its basis worded from the street's text."""
     street = " ".join(p for p in (row["predir"], row["name"], row["suffix"], row["postdir"]) if p)
-    return Interpolated(kind, row["lon"], row["lat"], row["predir"], row["name"], row["suffix"], row["postdir"],
-                        row["owner_agency"], row["in_jurisdiction"], row["agency_key"], row["source_key"], basis(street))
+    return Interpolated(
+        kind,
+        row["lon"],
+        row["lat"],
+        row["predir"],
+        row["name"],
+        row["suffix"],
+        row["postdir"],
+        row["owner_agency"],
+        row["in_jurisdiction"],
+        row["agency_key"],
+        row["source_key"],
+        basis(street),
+    )
 
 
 def _nearest_known(side: str) -> str:
@@ -142,13 +168,21 @@ _BETWEEN = text(
 )
 
 
-def between_known(session: Session, city: str, names: Sequence[str], number: int, max_gap: int,
-                  max_distance_m: float) -> list[Interpolated]:
+def between_known(
+    session: Session, city: str, names: Sequence[str], number: int, max_gap: int, max_distance_m: float
+) -> list[Interpolated]:
     """Points for ``number`` between the nearest known lower and higher numbers of the
     same parity on each street of ``names`` (same directional, type, owner and source)."""
     if max_gap <= 0:
         return []
-    rows = session.execute(_BETWEEN, {"city": city, "names": list(names), "n": number, "gap": max_gap,
-                                      "max_distance": max_distance_m}).mappings().all()
-    return [_interpolated("between", r, lambda street: f"between {r['lo_n']} and {r['hi_n']} {street}")  # noqa: B023 (called at once)
-            for r in rows]
+    rows = (
+        session.execute(
+            _BETWEEN, {"city": city, "names": list(names), "n": number, "gap": max_gap, "max_distance": max_distance_m}
+        )
+        .mappings()
+        .all()
+    )
+    return [
+        _interpolated("between", r, lambda street: f"between {r['lo_n']} and {r['hi_n']} {street}")  # noqa: B023 (called at once)
+        for r in rows
+    ]

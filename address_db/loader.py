@@ -108,8 +108,10 @@ class AddressLoadReport:
     counts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def summary(self) -> str:
-        text = (f"{self.city}: {self.addresses} addresses from {self.rows_read} rows "
-                f"({self.duplicates} duplicate rows merged, {len(self.rejected)} rejected)")
+        text = (
+            f"{self.city}: {self.addresses} addresses from {self.rows_read} rows "
+            f"({self.duplicates} duplicate rows merged, {len(self.rejected)} rejected)"
+        )
         for key, c in self.counts.items():
             owner = f" of {c['agency']}" if c.get("agency") else ""
             parts = [f"{c.get('rows', 0)} rows"]
@@ -127,6 +129,7 @@ class AddressLoadReport:
 
 
 # -- reading sources ----------------------------------------------------------------------
+
 
 @dataclass
 class _SourceRow:
@@ -211,8 +214,10 @@ def _read_geo(path: Path, mapping: SourceMapping) -> Iterator[_SourceRow]:
     except Exception as exc:
         raise DataFileError(f"{path.name} cannot be read ({str(exc).splitlines()[0]}); check the file.") from exc
     if frame.crs is None and not mapping.options.get("crs"):
-        raise DataFileError(f"{path.name} does not say which coordinate reference system it uses; add a .prj "
-                            "or crs = \"EPSG:....\" to the source in the city file.")
+        raise DataFileError(
+            f"{path.name} does not say which coordinate reference system it uses; add a .prj "
+            'or crs = "EPSG:...." to the source in the city file.'
+        )
     frame = with_crs(frame, mapping.options.get("crs"), path, what="address source")
     frame = _filtered(frame.to_crs("EPSG:4326"), mapping, path)
     columns = _columns(frame, mapping, path)
@@ -261,14 +266,25 @@ def normalize_row(values: dict[str, object]) -> ParsedAddress:
             if parsed.zipcode is None and _str(values.get("zipcode")):
                 parsed = replace(parsed, zipcode=standardize_zipcode(values["zipcode"]))
             return parsed
-    name = " ".join(p for p in (_str(values.get("street_pretype")), _str(values.get("street_article")),
-                                _str(values.get("street_name"))) if p and p.strip())
+    name = " ".join(
+        p
+        for p in (
+            _str(values.get("street_pretype")),
+            _str(values.get("street_article")),
+            _str(values.get("street_name")),
+        )
+        if p and p.strip()
+    )
     if name and _str(values.get("house_number")) is not None:
         parsed = standardize_components(
-            number=values.get("house_number"), predir=_str(values.get("predirectional")),
-            street_name=name, suffix=_str(values.get("suffix")),
-            postdir=_str(values.get("postdirectional")), unit_type=_str(values.get("unit_type")),
-            unit=_str(values.get("unit")), city=_first(values.get("postal_cities")) or _str(values.get("postal_city")),
+            number=values.get("house_number"),
+            predir=_str(values.get("predirectional")),
+            street_name=name,
+            suffix=_str(values.get("suffix")),
+            postdir=_str(values.get("postdirectional")),
+            unit_type=_str(values.get("unit_type")),
+            unit=_str(values.get("unit")),
+            city=_first(values.get("postal_cities")) or _str(values.get("postal_city")),
             zipcode=values.get("zipcode"),
         )
         fraction = _str(values.get("number_suffix"))
@@ -327,9 +343,12 @@ def _coordinate(value: object, name: str, limit: float) -> tuple[float | None, s
     return number, None
 
 
-def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None, coordinates: bool = True,
-                 placeholder_min_addresses: int = PLACEHOLDER_MIN_ADDRESSES,
-                 ) -> tuple[list[AddressRecord], list[RejectedRow], int, int]:
+def records_from(
+    rows: Iterable[_SourceRow],
+    source: AddressSource | None = None,
+    coordinates: bool = True,
+    placeholder_min_addresses: int = PLACEHOLDER_MIN_ADDRESSES,
+) -> tuple[list[AddressRecord], list[RejectedRow], int, int]:
     """Normalize and deduplicate rows: (records, rejected rows, rows read, duplicates).
 
     With ``coordinates`` False (a list source) the records have no point yet
@@ -341,14 +360,19 @@ def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None
     read = duplicates = 0
     for row in rows:
         read += 1
-        shown = str(row.values.get("full_address") or " ".join(
-            str(_str(row.values.get(k)) or "") for k in ("house_number", "predirectional", "street_pretype",
-                                                          "street_name", "suffix")
-        )).strip()
+        shown = str(
+            row.values.get("full_address")
+            or " ".join(
+                str(_str(row.values.get(k)) or "")
+                for k in ("house_number", "predirectional", "street_pretype", "street_name", "suffix")
+            )
+        ).strip()
         shown = re.sub(r"\s+", " ", shown)
         if coordinates:
-            (lon, lon_problem), (lat, lat_problem) = _coordinate(row.lon, "longitude", 180), _coordinate(
-                row.lat, "latitude", 90)
+            (lon, lon_problem), (lat, lat_problem) = (
+                _coordinate(row.lon, "longitude", 180),
+                _coordinate(row.lat, "latitude", 90),
+            )
             if lon is None or lat is None:
                 why = "; ".join(p for p in (lat_problem, lon_problem) if p)
                 rejected.append(RejectedRow(row.source, row.row, f"no usable coordinates: {why}", shown))
@@ -371,13 +395,21 @@ def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None
             continue
         location_key = _str(row.values.get("location_key"))
         records[address_id] = AddressRecord(
-            address_id=address_id, parsed=parsed, lon=lon, lat=lat, source=row.source,
+            address_id=address_id,
+            parsed=parsed,
+            lon=lon,
+            lat=lat,
+            source=row.source,
             parcel_number=_str(row.values.get("parcel_number")),
             parcel_wkb=row.parcel.wkb if row.parcel is not None else None,
-            source_kind=source.kind, source_key=source.key, rank=source.rank, owner_agency=source.agency,
+            source_kind=source.kind,
+            source_key=source.key,
+            rank=source.rank,
+            owner_agency=source.agency,
             location_key=f"{source.key}:{location_key}" if location_key else None,
             source_ref=f"{row.source}:{_str(row.values.get('source_ref')) or row.row}",
-            legal_city=_first(row.values.get("legal_city")), postal_cities=_names(row.values.get("postal_cities")) or None,
+            legal_city=_first(row.values.get("legal_city")),
+            postal_cities=_names(row.values.get("postal_cities")) or None,
         )
     found = list(records.values())
     if source.kind == "history":
@@ -386,8 +418,9 @@ def records_from(rows: Iterable[_SourceRow], source: AddressSource | None = None
     return found, rejected, read, duplicates
 
 
-def _without_placeholders(records: list[AddressRecord],
-                          min_addresses: int = PLACEHOLDER_MIN_ADDRESSES) -> tuple[list[AddressRecord], list[RejectedRow]]:
+def _without_placeholders(
+    records: list[AddressRecord], min_addresses: int = PLACEHOLDER_MIN_ADDRESSES
+) -> tuple[list[AddressRecord], list[RejectedRow]]:
     """History addresses that do not sit on a placeholder point, and the rejected ones."""
     by_point: dict[tuple[float, float], list[AddressRecord]] = {}
     for record in records:
@@ -397,9 +430,16 @@ def _without_placeholders(records: list[AddressRecord],
     for point, group in by_point.items():
         streets = {r.parsed.text(zipcode=False) for r in group}
         if len(streets) >= min_addresses:
-            rejected.extend(RejectedRow(r.source, 0, f"on a placeholder point shared by {len(streets)} different "
-                                        f"addresses ({point[1]}, {point[0]}): not where the address is",
-                                        r.parsed.text()) for r in group)
+            rejected.extend(
+                RejectedRow(
+                    r.source,
+                    0,
+                    f"on a placeholder point shared by {len(streets)} different "
+                    f"addresses ({point[1]}, {point[0]}): not where the address is",
+                    r.parsed.text(),
+                )
+                for r in group
+            )
         else:
             kept.extend(group)
     return kept, rejected
@@ -437,7 +477,9 @@ class SegmentRecord:
     synthetic: bool = False
 
 
-def segments_from(rows: Iterable[_SourceRow], source: AddressSource) -> tuple[list[SegmentRecord], list[RejectedRow], int]:
+def segments_from(
+    rows: Iterable[_SourceRow], source: AddressSource
+) -> tuple[list[SegmentRecord], list[RejectedRow], int]:
     """Street segments of a centerlines source: (segments, rejected rows or ranges, rows read).
 
     A range of 0 or none is no range; a range whose ends differ in parity (one odd,
@@ -452,8 +494,10 @@ def segments_from(rows: Iterable[_SourceRow], source: AddressSource) -> tuple[li
     for row in rows:
         read += 1
         name: str | None = _str(row.values.get("full_name")) or " ".join(
-            p for p in (_str(row.values.get(k)) for k in ("predirectional", "street_name", "suffix", "postdirectional"))
-            if p and p.strip())
+            p
+            for p in (_str(row.values.get(k)) for k in ("predirectional", "street_name", "suffix", "postdirectional"))
+            if p and p.strip()
+        )
         name = re.sub(r"\s+", " ", name or "").strip() or None
         if not row.lines:
             rejected.append(RejectedRow(row.source, row.row, "no line geometry", name or ""))
@@ -473,20 +517,34 @@ def segments_from(rows: Iterable[_SourceRow], source: AddressSource) -> tuple[li
                 number = max(low or 0, high or 0)  # one end given (numbers are positive): a single number
                 sides.append((number, number))
             elif low % 2 != high % 2:
-                rejected.append(RejectedRow(row.source, row.row, f"mixed parity on the {side} side ({low}-{high}): "
-                                            "that range is not used", name or ""))
+                rejected.append(
+                    RejectedRow(
+                        row.source,
+                        row.row,
+                        f"mixed parity on the {side} side ({low}-{high}): that range is not used",
+                        name or "",
+                    )
+                )
                 sides.append(None)
             else:
                 sides.append((low, high))
         for part, line in enumerate(row.lines):
             if line.is_empty or line.length == 0:
                 continue
-            segments.append(SegmentRecord(
-                street=street, full_name=name, left=sides[0], right=sides[1],
-                road_class=_str(row.values.get("road_class")), wkb=LineString(line.coords).wkb,
-                source_key=source.key, rank=source.rank, owner_agency=source.agency,
-                source_ref=f"{row.source}:{row.row}" + (f".{part}" if len(row.lines) > 1 else ""),
-            ))
+            segments.append(
+                SegmentRecord(
+                    street=street,
+                    full_name=name,
+                    left=sides[0],
+                    right=sides[1],
+                    road_class=_str(row.values.get("road_class")),
+                    wkb=LineString(line.coords).wkb,
+                    source_key=source.key,
+                    rank=source.rank,
+                    owner_agency=source.agency,
+                    source_ref=f"{row.source}:{row.row}" + (f".{part}" if len(row.lines) > 1 else ""),
+                )
+            )
     return segments, rejected, read
 
 
@@ -501,10 +559,38 @@ def _house(value: object) -> int | None:
 # -- storing ----------------------------------------------------------------------------------
 
 _STAGE_COLUMNS = (
-    "address_id", "kind", "house_number", "number_suffix", "predir", "street_name", "suffix", "postdir",
-    "cross_predir", "cross_name", "cross_suffix", "cross_postdir", "unit_type", "unit", "postal_city", "zipcode",
-    "standardized", "parcel_number", "source", "synthetic", "source_kind", "source_key", "rank", "owner_agency",
-    "location_key", "source_ref", "legal_city", "postal_cities", "placed_by", "lon", "lat", "parcel_wkb",
+    "address_id",
+    "kind",
+    "house_number",
+    "number_suffix",
+    "predir",
+    "street_name",
+    "suffix",
+    "postdir",
+    "cross_predir",
+    "cross_name",
+    "cross_suffix",
+    "cross_postdir",
+    "unit_type",
+    "unit",
+    "postal_city",
+    "zipcode",
+    "standardized",
+    "parcel_number",
+    "source",
+    "synthetic",
+    "source_kind",
+    "source_key",
+    "rank",
+    "owner_agency",
+    "location_key",
+    "source_ref",
+    "legal_city",
+    "postal_cities",
+    "placed_by",
+    "lon",
+    "lat",
+    "parcel_wkb",
 )
 _STORED = _STAGE_COLUMNS[:-3]
 
@@ -514,21 +600,57 @@ def _stage_row(record: AddressRecord) -> tuple[object, ...]:
     cross = p.cross_street
     kind = "intersection" if p.kind == "intersection" else ("parcel" if record.parcel_wkb else "address")
     return (
-        record.address_id, kind, p.number, p.number_suffix, p.street.predir, p.street.name, p.street.suffix,
-        p.street.postdir, cross.predir if cross else None, cross.name if cross else None,
-        cross.suffix if cross else None, cross.postdir if cross else None, p.unit_type, p.unit, p.city, p.zipcode,
-        p.text(), record.parcel_number, record.source, record.synthetic, record.source_kind, record.source_key,
-        record.rank, record.owner_agency, record.location_key, record.source_ref, record.legal_city,
-        record.postal_cities, record.placed_by, record.lon, record.lat, record.parcel_wkb,
+        record.address_id,
+        kind,
+        p.number,
+        p.number_suffix,
+        p.street.predir,
+        p.street.name,
+        p.street.suffix,
+        p.street.postdir,
+        cross.predir if cross else None,
+        cross.name if cross else None,
+        cross.suffix if cross else None,
+        cross.postdir if cross else None,
+        p.unit_type,
+        p.unit,
+        p.city,
+        p.zipcode,
+        p.text(),
+        record.parcel_number,
+        record.source,
+        record.synthetic,
+        record.source_kind,
+        record.source_key,
+        record.rank,
+        record.owner_agency,
+        record.location_key,
+        record.source_ref,
+        record.legal_city,
+        record.postal_cities,
+        record.placed_by,
+        record.lon,
+        record.lat,
+        record.parcel_wkb,
     )
 
 
-def store_addresses(session: Session, city: str, records: Iterable[AddressRecord], *, sources: list[str],
-                    rows_read: int, rejected: int, report_path: Path | None = None,
-                    synthetic: bool = False, digest: str | None = None,
-                    segments: Iterable[SegmentRecord] | None = None,
-                    lists: Iterable[tuple[AddressSource, list[AddressRecord]]] = (),
-                    home_name: str = "city", refused: list[RejectedRow] | None = None) -> tuple[int, int]:
+def store_addresses(
+    session: Session,
+    city: str,
+    records: Iterable[AddressRecord],
+    *,
+    sources: list[str],
+    rows_read: int,
+    rejected: int,
+    report_path: Path | None = None,
+    synthetic: bool = False,
+    digest: str | None = None,
+    segments: Iterable[SegmentRecord] | None = None,
+    lists: Iterable[tuple[AddressSource, list[AddressRecord]]] = (),
+    home_name: str = "city",
+    refused: list[RejectedRow] | None = None,
+) -> tuple[int, int]:
     """Replace the address set of ``city`` with ``records`` (the caller commits).
 
     With ``segments`` the street centerlines are replaced too, their crossings become
@@ -548,8 +670,15 @@ def store_addresses(session: Session, city: str, records: Iterable[AddressRecord
             RETURNING id
             """
         ),
-        {"city": city, "sources": sources, "rows_read": rows_read, "rejected": rejected,
-         "report": str(report_path) if report_path else None, "synthetic": synthetic, "digest": digest},
+        {
+            "city": city,
+            "sources": sources,
+            "rows_read": rows_read,
+            "rejected": rejected,
+            "report": str(report_path) if report_path else None,
+            "synthetic": synthetic,
+            "digest": digest,
+        },
     ).scalar_one()
     session.execute(text("DELETE FROM address_point WHERE city = :city"), {"city": city})
     _copy_points(session, city, load_id, records)
@@ -564,18 +693,22 @@ def store_addresses(session: Session, city: str, records: Iterable[AddressRecord
     assign_jurisdiction(session, city)
     refused.extend(reject_neighbours_inside(session, city, home_name))
     rebuild_streets(session, city)
-    count = session.execute(text(
-        "UPDATE address_load SET addresses = (SELECT count(*) FROM address_point WHERE city = :city), "
-        "rejected = rejected + :more WHERE id = :id RETURNING addresses"
-    ), {"city": city, "id": load_id, "more": len(refused)}).scalar_one()
+    count = session.execute(
+        text(
+            "UPDATE address_load SET addresses = (SELECT count(*) FROM address_point WHERE city = :city), "
+            "rejected = rejected + :more WHERE id = :id RETURNING addresses"
+        ),
+        {"city": city, "id": load_id, "more": len(refused)},
+    ).scalar_one()
     return load_id, count
 
 
 def _copy_points(session: Session, city: str, load_id: int, records: Iterable[AddressRecord]) -> int:
     """Add ``records`` to the address points of ``city`` (skipping an address already stored
     for the same owner: the better ranked source was stored first)."""
-    session.execute(text(
-        """
+    session.execute(
+        text(
+            """
         CREATE TEMP TABLE IF NOT EXISTS address_stage (
             address_id text, kind text, house_number int, number_suffix text, predir text, street_name text,
             suffix text, postdir text, cross_predir text, cross_name text, cross_suffix text, cross_postdir text,
@@ -585,7 +718,8 @@ def _copy_points(session: Session, city: str, load_id: int, records: Iterable[Ad
             lon float8, lat float8, parcel_wkb bytea
         ) ON COMMIT DROP
         """
-    ))
+        )
+    )
     session.execute(text("TRUNCATE address_stage"))
     raw = driver_connection(session)
     with raw.cursor() as cursor:
@@ -593,11 +727,12 @@ def _copy_points(session: Session, city: str, load_id: int, records: Iterable[Ad
             for record in records:
                 copy.write_row(_stage_row(record))
     session.execute(text("ANALYZE address_stage"))  # so that the duplicate check below is a hash anti-join
-    return rows_affected(session.execute(
-        text(
-            f"""
-            INSERT INTO address_point (city, load_id, {', '.join(_STORED)}, geom, parcel_geom)
-            SELECT CAST(:city AS varchar), :load_id, {', '.join(_STORED)},
+    return rows_affected(
+        session.execute(
+            text(
+                f"""
+            INSERT INTO address_point (city, load_id, {", ".join(_STORED)}, geom, parcel_geom)
+            SELECT CAST(:city AS varchar), :load_id, {", ".join(_STORED)},
                    ST_SetSRID(ST_MakePoint(lon, lat), 4326),
                    CASE WHEN parcel_wkb IS NULL THEN NULL ELSE ST_Multi(ST_GeomFromWKB(parcel_wkb, 4326)) END
             FROM address_stage s
@@ -605,13 +740,15 @@ def _copy_points(session: Session, city: str, load_id: int, records: Iterable[Ad
                               AND p.owner_agency IS NOT DISTINCT FROM s.owner_agency AND p.kind <> 'intersection')
             ON CONFLICT (city, address_id) DO NOTHING
             """
-        ),
-        {"city": city, "load_id": load_id},
-    ))
+            ),
+            {"city": city, "load_id": load_id},
+        )
+    )
 
 
-def place_list_records(session: Session, city: str, source: AddressSource,
-                       records: list[AddressRecord]) -> tuple[list[AddressRecord], list[RejectedRow]]:
+def place_list_records(
+    session: Session, city: str, source: AddressSource, records: list[AddressRecord]
+) -> tuple[list[AddressRecord], list[RejectedRow]]:
     """Put the addresses of a list source on the address ranges of its centerline source:
     (placed records, rejected rows)."""
     from address_db.interpolation import on_ranges  # the interpolation reads the segments stored above
@@ -622,14 +759,25 @@ def place_list_records(session: Session, city: str, source: AddressSource,
         if p.kind == "intersection" or p.number is None:
             rejected.append(RejectedRow(record.source, _row_number(record.source_ref), "not a house address", p.text()))
             continue
-        found = [f for f in on_ranges(session, city, [p.street.name], p.number, owner=source.agency)
-                 if (not p.street.suffix or not f.suffix or f.suffix == p.street.suffix)
-                 and (not (p.street.predir or p.street.postdir) or {p.street.predir, p.street.postdir} - {None}
-                      <= {f.predir, f.postdir})]
+        found = [
+            f
+            for f in on_ranges(session, city, [p.street.name], p.number, owner=source.agency)
+            if (not p.street.suffix or not f.suffix or f.suffix == p.street.suffix)
+            and (
+                not (p.street.predir or p.street.postdir)
+                or {p.street.predir, p.street.postdir} - {None} <= {f.predir, f.postdir}
+            )
+        ]
         if not found:
-            rejected.append(RejectedRow(record.source, _row_number(record.source_ref),
-                                        f"no address range of {p.street.text} on the {source.place_on} centerlines "
-                                        f"holds number {p.number}: not placed", p.text()))
+            rejected.append(
+                RejectedRow(
+                    record.source,
+                    _row_number(record.source_ref),
+                    f"no address range of {p.street.text} on the {source.place_on} centerlines "
+                    f"holds number {p.number}: not placed",
+                    p.text(),
+                )
+            )
             continue
         best = found[0]
         placed.append(replace(record, lon=best.lon, lat=best.lat, placed_by=best.basis))
@@ -680,35 +828,72 @@ def rebuild_streets(session: Session, city: str) -> None:
     )
 
 
-_SEGMENT_COLUMNS = ("source_key", "source_ref", "rank", "owner_agency", "predir", "name", "suffix", "postdir",
-                    "full_name", "left_from", "left_to", "right_from", "right_to", "road_class", "synthetic", "wkb")
+_SEGMENT_COLUMNS = (
+    "source_key",
+    "source_ref",
+    "rank",
+    "owner_agency",
+    "predir",
+    "name",
+    "suffix",
+    "postdir",
+    "full_name",
+    "left_from",
+    "left_to",
+    "right_from",
+    "right_to",
+    "road_class",
+    "synthetic",
+    "wkb",
+)
 
 
 def store_segments(session: Session, city: str, load_id: int, segments: Iterable[SegmentRecord]) -> int:
     """Replace the street segments of ``city`` with ``segments`` (COPY; the caller commits)."""
     session.execute(text("DELETE FROM street_segment WHERE city = :city"), {"city": city})
-    session.execute(text(
-        "CREATE TEMP TABLE segment_stage (source_key text, source_ref text, rank smallint, owner_agency text, "
-        "predir text, name text, suffix text, postdir text, full_name text, left_from int, left_to int, "
-        "right_from int, right_to int, road_class text, synthetic boolean, wkb bytea) ON COMMIT DROP"
-    ))
+    session.execute(
+        text(
+            "CREATE TEMP TABLE segment_stage (source_key text, source_ref text, rank smallint, owner_agency text, "
+            "predir text, name text, suffix text, postdir text, full_name text, left_from int, left_to int, "
+            "right_from int, right_to int, road_class text, synthetic boolean, wkb bytea) ON COMMIT DROP"
+        )
+    )
     raw = driver_connection(session)
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY segment_stage ({', '.join(_SEGMENT_COLUMNS)}) FROM STDIN") as copy:
             for g in segments:
                 st = g.street
-                copy.write_row((
-                    g.source_key, g.source_ref, g.rank, g.owner_agency, st.predir if st else None,
-                    st.name if st else None, st.suffix if st else None, st.postdir if st else None, g.full_name,
-                    g.left[0] if g.left else None, g.left[1] if g.left else None,
-                    g.right[0] if g.right else None, g.right[1] if g.right else None, g.road_class, g.synthetic, g.wkb,
-                ))
-    count = rows_affected(session.execute(text(
-        f"""
-        INSERT INTO street_segment (city, load_id, {', '.join(_SEGMENT_COLUMNS[:-1])}, geom)
-        SELECT :city, :load_id, {', '.join(_SEGMENT_COLUMNS[:-1])}, ST_GeomFromWKB(wkb, 4326) FROM segment_stage
+                copy.write_row(
+                    (
+                        g.source_key,
+                        g.source_ref,
+                        g.rank,
+                        g.owner_agency,
+                        st.predir if st else None,
+                        st.name if st else None,
+                        st.suffix if st else None,
+                        st.postdir if st else None,
+                        g.full_name,
+                        g.left[0] if g.left else None,
+                        g.left[1] if g.left else None,
+                        g.right[0] if g.right else None,
+                        g.right[1] if g.right else None,
+                        g.road_class,
+                        g.synthetic,
+                        g.wkb,
+                    )
+                )
+    count = rows_affected(
+        session.execute(
+            text(
+                f"""
+        INSERT INTO street_segment (city, load_id, {", ".join(_SEGMENT_COLUMNS[:-1])}, geom)
+        SELECT :city, :load_id, {", ".join(_SEGMENT_COLUMNS[:-1])}, ST_GeomFromWKB(wkb, 4326) FROM segment_stage
         """
-    ), {"city": city, "load_id": load_id}))
+            ),
+            {"city": city, "load_id": load_id},
+        )
+    )
     session.execute(text("DROP TABLE segment_stage"))
     return count
 
@@ -716,30 +901,45 @@ def store_segments(session: Session, city: str, load_id: int, segments: Iterable
 def assign_segment_jurisdiction(session: Session, city: str) -> None:
     """Each segment's jurisdiction and agency, from its middle point and the current boundaries."""
     stage_current_pieces(session, city)
-    session.execute(text(
-        f"""
+    session.execute(
+        text(
+            f"""
         UPDATE street_segment s SET in_jurisdiction = coalesce(a.inside, false),
                agency_key = CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END
         FROM street_segment t CROSS JOIN LATERAL ({areas_at("ST_LineInterpolatePoint(t.geom, 0.5)")}) a
         WHERE s.id = t.id AND t.city = :city
         """
-    ), {"city": city})
+        ),
+        {"city": city},
+    )
 
 
 def reject_neighbours_inside(session: Session, city: str, home_name: str) -> list[RejectedRow]:
     """Remove a neighbour's addresses and segments that lie inside the city: they cannot be
     the neighbour's. Returned as rejected rows, with the reason."""
-    rows = session.execute(text(
-        "DELETE FROM address_point WHERE city = :city AND owner_agency IS NOT NULL AND in_jurisdiction "
-        "RETURNING source_key, source_ref, standardized, owner_agency"
-    ), {"city": city}).all()
-    segments = session.execute(text(
-        "DELETE FROM street_segment WHERE city = :city AND owner_agency IS NOT NULL AND in_jurisdiction "
-        "RETURNING source_key, source_ref, coalesce(full_name, '(unnamed)'), owner_agency"
-    ), {"city": city}).all()
-    return [RejectedRow(ref.rsplit(":", 1)[0] if ref else key, _row_number(ref), f"a source of {owner} but the point lies "
-                        f"inside the {home_name}: not loaded as {owner}'s", shown)
-            for key, ref, shown, owner in [*rows, *segments]]
+    rows = session.execute(
+        text(
+            "DELETE FROM address_point WHERE city = :city AND owner_agency IS NOT NULL AND in_jurisdiction "
+            "RETURNING source_key, source_ref, standardized, owner_agency"
+        ),
+        {"city": city},
+    ).all()
+    segments = session.execute(
+        text(
+            "DELETE FROM street_segment WHERE city = :city AND owner_agency IS NOT NULL AND in_jurisdiction "
+            "RETURNING source_key, source_ref, coalesce(full_name, '(unnamed)'), owner_agency"
+        ),
+        {"city": city},
+    ).all()
+    return [
+        RejectedRow(
+            ref.rsplit(":", 1)[0] if ref else key,
+            _row_number(ref),
+            f"a source of {owner} but the point lies inside the {home_name}: not loaded as {owner}'s",
+            shown,
+        )
+        for key, ref, shown, owner in [*rows, *segments]
+    ]
 
 
 def _row_number(ref: str | None) -> int:
@@ -752,8 +952,10 @@ def _row_number(ref: str | None) -> int:
 def add_centerline_intersections(session: Session, city: str, load_id: int) -> int:
     """Intersections where two differently named centerlines meet or cross, one per crossing
     (points of the same two streets within about 30 m are one crossing)."""
-    return rows_affected(session.execute(text(
-        """
+    return rows_affected(
+        session.execute(
+            text(
+                """
         INSERT INTO address_point (city, address_id, load_id, kind, predir, street_name, suffix, postdir,
                                    cross_predir, cross_name, cross_suffix, cross_postdir, standardized, source,
                                    source_kind, source_key, rank, owner_agency, source_ref, synthetic, geom)
@@ -781,7 +983,10 @@ def add_centerline_intersections(session: Session, city: str, load_id: int) -> i
         ) one_per_crossing
         ON CONFLICT (city, address_id) DO NOTHING
         """
-    ), {"city": city, "load_id": load_id}))
+            ),
+            {"city": city, "load_id": load_id},
+        )
+    )
 
 
 def write_rejected_report(rejected: list[RejectedRow], city: str, report_dir: Path) -> Path | None:
@@ -791,8 +996,9 @@ def write_rejected_report(rejected: list[RejectedRow], city: str, report_dir: Pa
     report_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = report_dir / f"addresses-{city}-{stamp}-rejected.csv"
-    return write_csv(path, ["source", "row", "reason", "address"],
-                     ([row.source, row.row, row.reason, row.text] for row in rejected))
+    return write_csv(
+        path, ["source", "row", "reason", "address"], ([row.source, row.row, row.reason, row.text] for row in rejected)
+    )
 
 
 def source_digest(settings: AddressSettings | SourceMapping) -> str:
@@ -815,9 +1021,14 @@ def is_up_to_date(session: Session, city: str, digest: str) -> bool:
     return last == digest
 
 
-def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | None = None,
-                   report_dir: Path = DEFAULT_REPORT_DIR, force: bool = True,
-                   allow_shrink: bool = False) -> AddressLoadReport | None:
+def load_addresses(
+    session: Session,
+    city: CityConfig,
+    mapping: SourceMapping | None = None,
+    report_dir: Path = DEFAULT_REPORT_DIR,
+    force: bool = True,
+    allow_shrink: bool = False,
+) -> AddressLoadReport | None:
     """Load the address database of ``city`` from all its configured sources (or the one
     source ``mapping``), together, in one transaction.
 
@@ -839,18 +1050,28 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
     counts: dict[str, dict[str, Any]] = {}
     read = duplicates = 0
     # the history's placeholder points are what the city says makes one ([requests] placeholder_min_addresses)
-    placeholder_min = (int(requests_option(city.requests, "placeholder_min_addresses", PLACEHOLDER_MIN_ADDRESSES,
-                                           whole=True)) if city.requests else PLACEHOLDER_MIN_ADDRESSES)
+    placeholder_min = (
+        int(requests_option(city.requests, "placeholder_min_addresses", PLACEHOLDER_MIN_ADDRESSES, whole=True))
+        if city.requests
+        else PLACEHOLDER_MIN_ADDRESSES
+    )
     for source in settings.sources:
         if source.kind == "centerlines":
             found, refused, n = segments_from(read_rows(source.mapping, coordinates=False), source)
             segments.extend(found)
-            counts[source.key] = {"kind": source.kind, "rows": n, "segments": len(found),
-                                  "ranged": sum(1 for g in found if g.left or g.right)}
+            counts[source.key] = {
+                "kind": source.kind,
+                "rows": n,
+                "segments": len(found),
+                "ranged": sum(1 for g in found if g.left or g.right),
+            }
         else:
-            recs, refused, n, dup = records_from(read_rows(source.mapping, coordinates=source.kind != "list"),
-                                                 source, coordinates=source.kind != "list",
-                                                 placeholder_min_addresses=placeholder_min)
+            recs, refused, n, dup = records_from(
+                read_rows(source.mapping, coordinates=source.kind != "list"),
+                source,
+                coordinates=source.kind != "list",
+                placeholder_min_addresses=placeholder_min,
+            )
             (lists.append((source, recs)) if source.kind == "list" else batches.append(recs))
             duplicates += dup
             counts[source.key] = {"kind": source.kind, "rows": n}
@@ -867,8 +1088,9 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
             f"No usable address in {file_names(settings.paths)} ({len(rejected):,} rows rejected{why}); "
             "check the field mapping and the where filter. The address database was not changed."
         )
-    previous = session.execute(text(
-        "SELECT addresses FROM address_load WHERE city = :city ORDER BY id DESC LIMIT 1"), {"city": city.key}).scalar()
+    previous = session.execute(
+        text("SELECT addresses FROM address_load WHERE city = :city ORDER BY id DESC LIMIT 1"), {"city": city.key}
+    ).scalar()
     if previous and offered < previous / 2 and not allow_shrink:
         raise DataFileError(
             f"The new sources give {offered:,} addresses where the address database holds {previous:,}: "
@@ -878,28 +1100,44 @@ def load_addresses(session: Session, city: CityConfig, mapping: SourceMapping | 
     refused = []
     try:
         load_id, count = store_addresses(
-            session, city.key, records, sources=[str(p) for p in settings.paths], rows_read=read,
-            rejected=len(rejected), digest=digest, segments=segments, lists=lists, home_name=city.name,
+            session,
+            city.key,
+            records,
+            sources=[str(p) for p in settings.paths],
+            rows_read=read,
+            rejected=len(rejected),
+            digest=digest,
+            segments=segments,
+            lists=lists,
+            home_name=city.name,
             refused=refused,
         )
         rejected.extend(refused)
-        for key, found in session.execute(text(
+        for key, found in session.execute(
+            text(
                 "SELECT source_key, count(*) FROM address_point WHERE city = :city AND kind <> 'intersection' "
-                "GROUP BY source_key"), {"city": city.key}):
+                "GROUP BY source_key"
+            ),
+            {"city": city.key},
+        ):
             counts.setdefault(key, {})["addresses"] = found
-        for key, found in session.execute(text(
+        for key, found in session.execute(
+            text(
                 "SELECT source_key, count(*) FROM address_point WHERE city = :city AND kind = 'intersection' "
-                "GROUP BY source_key"), {"city": city.key}):
+                "GROUP BY source_key"
+            ),
+            {"city": city.key},
+        ):
             counts.setdefault(key, {})["intersections"] = found
         for row in refused:
             key = next((s.key for s in settings.sources if row.source in {p.name for p in s.mapping.paths}), None)
             if key:
                 counts[key]["rejected"] = counts[key].get("rejected", 0) + 1
         report_path = write_rejected_report(rejected, city.key, report_dir)
-        session.execute(text("UPDATE address_load SET counts = CAST(:counts AS jsonb), report_path = :report "
-                             "WHERE id = :id"),
-                        {"counts": json.dumps(counts), "report": str(report_path) if report_path else None,
-                         "id": load_id})
+        session.execute(
+            text("UPDATE address_load SET counts = CAST(:counts AS jsonb), report_path = :report WHERE id = :id"),
+            {"counts": json.dumps(counts), "report": str(report_path) if report_path else None, "id": load_id},
+        )
         session.commit()
     except BaseException:
         session.rollback()

@@ -65,8 +65,13 @@ class AddressPoint(Base):
         CheckConstraint("kind IN ('address', 'intersection', 'parcel')", name="kind_known"),
         CheckConstraint(f"source_kind IN {SOURCE_KINDS_SQL}", name="source_kind_known"),
         Index("address_point_street_number", "city", "street_name", "house_number"),
-        Index("address_point_number_prefix", "city", "house_number", "street_name",
-              postgresql_ops={"street_name": "text_pattern_ops"}),
+        Index(
+            "address_point_number_prefix",
+            "city",
+            "house_number",
+            "street_name",
+            postgresql_ops={"street_name": "text_pattern_ops"},
+        ),
         Index("address_point_cross", "city", "cross_name", "street_name"),
         Index("address_point_geom_idx", "geom", postgresql_using="gist"),
     )

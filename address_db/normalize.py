@@ -26,19 +26,48 @@ from core.errors import UserError
 MAX_LENGTH = 200
 
 DIRECTIONALS = {
-    "N": "N", "S": "S", "E": "E", "W": "W", "NE": "NE", "NW": "NW", "SE": "SE", "SW": "SW",
-    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
-    "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
+    "N": "N",
+    "S": "S",
+    "E": "E",
+    "W": "W",
+    "NE": "NE",
+    "NW": "NW",
+    "SE": "SE",
+    "SW": "SW",
+    "NORTH": "N",
+    "SOUTH": "S",
+    "EAST": "E",
+    "WEST": "W",
+    "NORTHEAST": "NE",
+    "NORTHWEST": "NW",
+    "SOUTHEAST": "SE",
+    "SOUTHWEST": "SW",
 }
 STREET_TYPES: dict[str, str] = {**{v: v for v in STREET_TYPE_ABBREVIATIONS.values()}, **STREET_TYPE_ABBREVIATIONS}
 UNIT_TYPES: dict[str, str] = {
     **{v: v for v in OCCUPANCY_TYPE_ABBREVIATIONS.values()},
     **OCCUPANCY_TYPE_ABBREVIATIONS,
-    "APT": "APT", "APTS": "APT", "STE": "STE", "SUITE": "STE", "UNIT": "UNIT", "NO": "#", "NUMBER": "#",
+    "APT": "APT",
+    "APTS": "APT",
+    "STE": "STE",
+    "SUITE": "STE",
+    "UNIT": "UNIT",
+    "NO": "#",
+    "NUMBER": "#",
 }
 WORD_ORDINALS = {
-    "FIRST": "1ST", "SECOND": "2ND", "THIRD": "3RD", "FOURTH": "4TH", "FIFTH": "5TH", "SIXTH": "6TH",
-    "SEVENTH": "7TH", "EIGHTH": "8TH", "NINTH": "9TH", "TENTH": "10TH", "ELEVENTH": "11TH", "TWELFTH": "12TH",
+    "FIRST": "1ST",
+    "SECOND": "2ND",
+    "THIRD": "3RD",
+    "FOURTH": "4TH",
+    "FIFTH": "5TH",
+    "SIXTH": "6TH",
+    "SEVENTH": "7TH",
+    "EIGHTH": "8TH",
+    "NINTH": "9TH",
+    "TENTH": "10TH",
+    "ELEVENTH": "11TH",
+    "TWELFTH": "12TH",
 }
 
 _ALLOWED = re.compile(r"[A-Za-z0-9\s,.#\-/&'@]")
@@ -126,7 +155,9 @@ class ParsedAddress:
             return ""
         if not self.number_suffix:
             return str(self.number)
-        return f"{self.number} {self.number_suffix}" if "/" in self.number_suffix else f"{self.number}{self.number_suffix}"
+        return (
+            f"{self.number} {self.number_suffix}" if "/" in self.number_suffix else f"{self.number}{self.number_suffix}"
+        )
 
     @property
     def unit_text(self) -> str:
@@ -173,8 +204,9 @@ def standardize_name(name: str) -> str:
     return " ".join(words)
 
 
-def standardize_street(name: str, predir: str | None = None, suffix: str | None = None,
-                       postdir: str | None = None) -> Street:
+def standardize_street(
+    name: str, predir: str | None = None, suffix: str | None = None, postdir: str | None = None
+) -> Street:
     """A :class:`Street` from its parts as a source or a parser gives them."""
     predir_word = " ".join(_clean_words(predir)) or None
     postdir_word = " ".join(_clean_words(postdir)) or None
@@ -189,9 +221,18 @@ def standardize_street(name: str, predir: str | None = None, suffix: str | None 
     )
 
 
-def standardize_components(*, number: object = None, predir: str | None = None, street_name: str | None = None,
-                           suffix: str | None = None, postdir: str | None = None, unit_type: str | None = None,
-                           unit: str | None = None, city: str | None = None, zipcode: object = None) -> ParsedAddress:
+def standardize_components(
+    *,
+    number: object = None,
+    predir: str | None = None,
+    street_name: str | None = None,
+    suffix: str | None = None,
+    postdir: str | None = None,
+    unit_type: str | None = None,
+    unit: str | None = None,
+    city: str | None = None,
+    zipcode: object = None,
+) -> ParsedAddress:
     """A :class:`ParsedAddress` from a source's separate columns (no free-text parsing)."""
     if not street_name or not str(street_name).strip():
         raise InvalidAddress("There is no street name.")
@@ -250,6 +291,7 @@ def _parse_cached(text: str) -> ParsedAddress:
 
 # -- pieces -----------------------------------------------------------------------------
 
+
 def _check_characters(text: str) -> str:
     if not text:
         raise InvalidAddress("The address is empty: type a house number and street, or two cross streets.")
@@ -275,8 +317,9 @@ def _parse_intersection(cleaned: str, zipcode: str | None) -> ParsedAddress | No
     second, _, tail = parts[1].partition(",")
     first = _parse_street(parts[0].replace(",", " "))
     city = " ".join(_clean_words(tail)) or None
-    return ParsedAddress(kind="intersection", street=first, cross_street=_parse_street(second), city=city,
-                         zipcode=zipcode)
+    return ParsedAddress(
+        kind="intersection", street=first, cross_street=_parse_street(second), city=city, zipcode=zipcode
+    )
 
 
 def _parse_street(text: str) -> Street:
@@ -290,7 +333,10 @@ def _parse_street(text: str) -> Street:
     if not name or tags.get("AddressNumber") != "1":
         return _rule_based_street(text.split())
     street = standardize_street(
-        name, tags.get("StreetNamePreDirectional"), tags.get("StreetNamePostType"), tags.get("StreetNamePostDirectional")
+        name,
+        tags.get("StreetNamePreDirectional"),
+        tags.get("StreetNamePostType"),
+        tags.get("StreetNamePostDirectional"),
     )
     return _with_trailing_words(street, tags)
 
@@ -307,8 +353,10 @@ _SAINT_AT_START = re.compile(r"^((?:[NSEW]\s+)?)ST\s+(?=[A-Z]{2})")
 
 
 # "227 4TH", "730 W G": a number and a bare ordinal or one-letter street, which the CRF misreads.
-_BARE_SHORT_STREET = re.compile(r"^\d+[A-Z]?\s+(?:[NSEW]\s+)?(?:\d+(?:ST|ND|RD|TH)|[A-Z])$"
-                                r"|^\d+\s+\d/\d\s+[A-Z][A-Z ]*$")  # "427 1/2 LINNIE CANAL": a fraction, no type
+_BARE_SHORT_STREET = re.compile(
+    r"^\d+[A-Z]?\s+(?:[NSEW]\s+)?(?:\d+(?:ST|ND|RD|TH)|[A-Z])$"
+    r"|^\d+\s+\d/\d\s+[A-Z][A-Z ]*$"
+)  # "427 1/2 LINNIE CANAL": a fraction, no type
 
 
 _TRAILING_UNIT = re.compile(r"\s+(#|APT|UNIT|STE|SUITE|SPC|RM|FL)\s*([A-Z0-9-]{1,8})$")
@@ -318,7 +366,9 @@ def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     if _BARE_SHORT_STREET.match(cleaned.upper()):
         return _rule_based_address(cleaned.upper(), zipcode)
     trailing = _TRAILING_UNIT.search(cleaned.upper())
-    if trailing and _BARE_SHORT_STREET.match(cleaned.upper()[: trailing.start()]):  # "1 S 1ST # 12": the CRF eats the unit
+    if trailing and _BARE_SHORT_STREET.match(
+        cleaned.upper()[: trailing.start()]
+    ):  # "1 S 1ST # 12": the CRF eats the unit
         parsed = _rule_based_address(cleaned.upper()[: trailing.start()], zipcode)
         return replace(parsed, unit_type=_unit_type(trailing.group(1)), unit=_clean_unit(trailing.group(2)))
     cleaned = _SAINT_AFTER_NUMBER.sub(r"\1SAINT ", cleaned)  # "161 S ST ANDREWS PL": Saint Andrews
@@ -343,8 +393,12 @@ def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
         raise InvalidAddress("There is no street name after the house number.")
     unit_type, unit = _unit(tags)
     street = _with_trailing_words(
-        standardize_street(name, tags.get("StreetNamePreDirectional"), tags.get("StreetNamePostType"),
-                           tags.get("StreetNamePostDirectional")),
+        standardize_street(
+            name,
+            tags.get("StreetNamePreDirectional"),
+            tags.get("StreetNamePostType"),
+            tags.get("StreetNamePostDirectional"),
+        ),
         tags,
     )
     return ParsedAddress(
@@ -372,14 +426,21 @@ def _rule_based_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     for i, word in enumerate(words):
         if (word in UNIT_TYPES or word.startswith("#")) and i > 0:
             rest = [word.lstrip("#")] if word.startswith("#") and len(word) > 1 else []
-            rest += words[i + 1:]
+            rest += words[i + 1 :]
             unit_type, unit = UNIT_TYPES.get(word, "#"), " ".join(rest) or None
             words = words[:i]
             break
     if not words:
         raise InvalidAddress("There is no street name after the house number.")
-    return ParsedAddress(kind="address", street=_rule_based_street(words), number=number, number_suffix=number_suffix,
-                         unit_type=unit_type if unit else None, unit=unit, zipcode=zipcode)
+    return ParsedAddress(
+        kind="address",
+        street=_rule_based_street(words),
+        number=number,
+        number_suffix=number_suffix,
+        unit_type=unit_type if unit else None,
+        unit=unit,
+        zipcode=zipcode,
+    )
 
 
 def _rule_based_street(words: list[str]) -> Street:

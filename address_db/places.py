@@ -25,8 +25,7 @@ NEUTRAL_PLACE = "location picked on the map"
 
 _NAME = "[A-Z0-9 ']+"
 #: The texts :func:`public_place` gives, and only those (a POSIX regex PostgreSQL reads the same way).
-PUBLIC_PLACE_PATTERN = (f"^(near the [0-9]+ block of {_NAME}|near {_NAME} AT {_NAME}|near {_NAME}"
-                        f"|{NEUTRAL_PLACE})$")
+PUBLIC_PLACE_PATTERN = f"^(near the [0-9]+ block of {_NAME}|near {_NAME} AT {_NAME}|near {_NAME}|{NEUTRAL_PLACE})$"
 _PUBLIC_PLACE = re.compile(PUBLIC_PLACE_PATTERN)
 
 _PLACE_SQL = text(
@@ -68,8 +67,10 @@ def public_place(session: Session, city: str, lon: float, lat: float, radius_m: 
     within ``radius_m`` ("near N SPRING ST"), else :data:`NEUTRAL_PLACE`. It reads the address
     tables only: nothing a person typed can be in it.
     """
-    place = session.execute(_PLACE_SQL, {"city": city, "lon": float(lon), "lat": float(lat),
-                                         "radius": float(radius_m), "neutral": NEUTRAL_PLACE}).scalar_one()
+    place = session.execute(
+        _PLACE_SQL,
+        {"city": city, "lon": float(lon), "lat": float(lat), "radius": float(radius_m), "neutral": NEUTRAL_PLACE},
+    ).scalar_one()
     # The address tables hold standardized upper-case names; anything else is not published.
     return place if _PUBLIC_PLACE.fullmatch(place) else NEUTRAL_PLACE
 

@@ -56,7 +56,8 @@ class StreetIndex:
         digits = re.sub(r"\D", "", name)
         matches = process.extract(name, self.names, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=limit * 3)
         found = [
-            (match, int(distance)) for match, distance, _ in matches
+            (match, int(distance))
+            for match, distance, _ in matches
             # the budget follows the longer word: FAIRF is two letters short of FAIRFAX
             if distance <= allowed_edits(max(name, match, key=len)) and re.sub(r"\D", "", match) == digits
         ]
@@ -69,9 +70,11 @@ class StreetIndex:
             return []
         size = len(prefix)
         found = [
-            name for name in self.names
+            name
+            for name in self.names
             # the typed part may have one letter missing or extra: compare with beginnings one shorter and longer
-            if min(DamerauLevenshtein.distance(prefix, name[:n], score_cutoff=1) for n in (size - 1, size, size + 1)) <= 1
+            if min(DamerauLevenshtein.distance(prefix, name[:n], score_cutoff=1) for n in (size - 1, size, size + 1))
+            <= 1
         ]
         return found[:limit]
 

@@ -95,9 +95,15 @@ def build_place_index(session: Session, city: str, home_name: str, settings: Add
         for key, names in settings.place_names.items():
             for name in names:
                 index.agency_names[place_key(name)] = key
-        own_zips = set(session.execute(text(
-            "SELECT DISTINCT zipcode FROM address_point WHERE city = :city AND in_jurisdiction "
-            "AND owner_agency IS NULL AND zipcode IS NOT NULL"), {"city": city}).scalars())
+        own_zips = set(
+            session.execute(
+                text(
+                    "SELECT DISTINCT zipcode FROM address_point WHERE city = :city AND in_jurisdiction "
+                    "AND owner_agency IS NULL AND zipcode IS NOT NULL"
+                ),
+                {"city": city},
+            ).scalars()
+        )
         for key, codes in settings.zipcodes.items():
             for code in codes:
                 if code not in own_zips:
@@ -106,9 +112,15 @@ def build_place_index(session: Session, city: str, home_name: str, settings: Add
 
 
 def _version(session: Session, city: str) -> tuple:
-    return tuple(session.execute(text(
-        "SELECT (SELECT max(id) FROM address_load WHERE city = :city), "
-        "(SELECT max(id) FROM boundary_layer_version WHERE city = :city AND is_current)"), {"city": city}).one())
+    return tuple(
+        session.execute(
+            text(
+                "SELECT (SELECT max(id) FROM address_load WHERE city = :city), "
+                "(SELECT max(id) FROM boundary_layer_version WHERE city = :city AND is_current)"
+            ),
+            {"city": city},
+        ).one()
+    )
 
 
 class PlaceIndexCache(VersionedCache[PlaceIndex]):

@@ -67,10 +67,15 @@ REVERSE_TOLERANCE_M = 100.0
 
 
 MATCH_KINDS = {
-    "points": "address point", "parcels": "parcel", "list": "interpolated on a range (at load)",
-    "history": "request history", "centerlines": "crossing of street centerlines",
-    "range": "interpolated on a range", "between": "interpolated between known numbers",
-    "nearby": "where points of both streets are close together", "agency": "by the place name typed",
+    "points": "address point",
+    "parcels": "parcel",
+    "list": "interpolated on a range (at load)",
+    "history": "request history",
+    "centerlines": "crossing of street centerlines",
+    "range": "interpolated on a range",
+    "between": "interpolated between known numbers",
+    "nearby": "where points of both streets are close together",
+    "agency": "by the place name typed",
 }
 
 
@@ -154,8 +159,14 @@ _COLUMNS = """address_id, standardized, kind, ST_X(geom) AS lon, ST_Y(geom) AS l
 class Validator:
     """Address validation for one city, with the in-process indexes it keeps warm."""
 
-    def __init__(self, city: str, boundaries: IndexCache | None = None, streets: StreetIndexCache | None = None,
-                 settings: AddressSettings | None = None, home_name: str | None = None) -> None:
+    def __init__(
+        self,
+        city: str,
+        boundaries: IndexCache | None = None,
+        streets: StreetIndexCache | None = None,
+        settings: AddressSettings | None = None,
+        home_name: str | None = None,
+    ) -> None:
         self.city = city
         self.boundaries = boundaries or IndexCache()
         self.streets = streets or StreetIndexCache()
@@ -183,8 +194,14 @@ class Validator:
             ranked, suggestions, reason = self._match_intersection(session, streets, parsed)
         else:
             ranked, suggestions, reason = self._match_address(session, streets, parsed)
-        result = ValidationResult("not_found", shown, standardized=parsed.text(), unit=parsed.unit_text or None,
-                                  place=place.typed, place_agency=place.agency)
+        result = ValidationResult(
+            "not_found",
+            shown,
+            standardized=parsed.text(),
+            unit=parsed.unit_text or None,
+            place=place.typed,
+            place_agency=place.agency,
+        )
         ranked = [c for c in ranked if c.score >= MIN_SCORE]
         if place.names_neighbour:
             ranked = self._weigh_place(ranked, place)
@@ -197,17 +214,21 @@ class Validator:
             # A neighbour's name was typed but the match is not the neighbour's: never silently the city's.
             result.status = "ambiguous"
             result.candidates = [*ranked[:7], self._agency_candidate(session, place)]
-            result.reason = (f"{place.typed} was typed, which points to the {_bare(place.agency_name or place.agency)}, "
-                             f"but the address matches {best.text} in the {self._owner_name(session, best.owner)}: "
-                             "confirm on the map which is meant.")
+            result.reason = (
+                f"{place.typed} was typed, which points to the {_bare(place.agency_name or place.agency)}, "
+                f"but the address matches {best.text} in the {self._owner_name(session, best.owner)}: "
+                "confirm on the map which is meant."
+            )
             return result
         if best.score < VALID_SCORE or round(best.score - runner_up, 3) < MARGIN:
             result.status = "ambiguous"
             result.candidates = self._labelled(session, ranked[:8])
             result.reason = _ambiguity_reason(parsed, ranked)
             if len(owners) > 1:
-                result.reason += (" The same address exists in more than one jurisdiction"
-                                  f" ({', '.join(sorted(self._owner_name(session, o) for o in owners))}).")
+                result.reason += (
+                    " The same address exists in more than one jurisdiction"
+                    f" ({', '.join(sorted(self._owner_name(session, o) for o in owners))})."
+                )
             return result
         return self._answer(session, result, best)
 
@@ -223,10 +244,15 @@ class Validator:
         readings = _readings(self.streets.get(session, self.city), street)
         names = [name for _, found in readings for name in found]
         return ValidationResult(
-            "not_found", shown[:300], standardized=street.text,
-            reason=(f"0 is no house number: the street is {street.text}. Give the house number or the nearest cross "
-                    "street, or pick the point on the map."),
-            suggestions=self._street_suggestions(session, names) if names else [])
+            "not_found",
+            shown[:300],
+            standardized=street.text,
+            reason=(
+                f"0 is no house number: the street is {street.text}. Give the house number or the nearest cross "
+                "street, or pick the point on the map."
+            ),
+            suggestions=self._street_suggestions(session, names) if names else [],
+        )
 
     def _answer(self, session: Session, result: ValidationResult, best: Candidate) -> ValidationResult:
         """``valid``, ``approximate`` or ``outside`` for the one chosen candidate."""
@@ -252,8 +278,14 @@ class Validator:
             result.reason = outside_reason(location, "address")
         return result
 
-    def _unmatched(self, session: Session, result: ValidationResult, place: PlaceEvidence,
-                   suggestions: list[Candidate], reason: str) -> ValidationResult:
+    def _unmatched(
+        self,
+        session: Session,
+        result: ValidationResult,
+        place: PlaceEvidence,
+        suggestions: list[Candidate],
+        reason: str,
+    ) -> ValidationResult:
         """Nothing matched: the agency the typed place names, else suggestions."""
         if place.names_neighbour:
             agency = self._agency(session, place.agency)
@@ -263,11 +295,16 @@ class Validator:
             result.match = self._agency_candidate(session, place)
             name = agency.name if agency else place.agency
             evidence = "the place name" if place.by == "name" else "the ZIP code"
-            result.reason = (f"This address is probably in the {_bare(name)}, judged by {evidence} typed "
-                             f"({place.typed}): it is not in the {self.home_name}'s address database. "
-                             "Confirm the location on the map.")
-            result.suggestions = [replace(c, note=f"in the {self.home_name}, not {place.typed}") for c in suggestions
-                                  if c.owner != place.agency]
+            result.reason = (
+                f"This address is probably in the {_bare(name)}, judged by {evidence} typed "
+                f"({place.typed}): it is not in the {self.home_name}'s address database. "
+                "Confirm the location on the map."
+            )
+            result.suggestions = [
+                replace(c, note=f"in the {self.home_name}, not {place.typed}")
+                for c in suggestions
+                if c.owner != place.agency
+            ]
             return result
         result.suggestions = self._labelled(session, suggestions)
         result.reason = reason
@@ -275,8 +312,12 @@ class Validator:
 
     def _labelled(self, session: Session, candidates: list[Candidate]) -> list[Candidate]:
         """Candidates of another agency say so ("in the City of Santa Monica"), unless they say something already."""
-        return [replace(c, note=f"in the {_bare(self._owner_name(session, c.owner))}")
-                if c.owner is not None and not c.note else c for c in candidates]
+        return [
+            replace(c, note=f"in the {_bare(self._owner_name(session, c.owner))}")
+            if c.owner is not None and not c.note
+            else c
+            for c in candidates
+        ]
 
     def _weigh_place(self, ranked: list[Candidate], place: PlaceEvidence) -> list[Candidate]:
         """Candidates of the agency the typed place names first."""
@@ -285,31 +326,44 @@ class Validator:
 
     def _agency_candidate(self, session: Session, place: PlaceEvidence) -> Candidate:
         """The neighbour named by the typed place, as a candidate to confirm on the map."""
-        point = session.execute(text(
-            """
+        point = session.execute(
+            text(
+                """
             SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (
                 SELECT ST_PointOnSurface(ST_Union(f.geom)) AS p FROM boundary_feature f
                 JOIN boundary_layer_version v ON v.id = f.version_id
                 WHERE v.city = :city AND v.is_current AND v.role = 'agencies' AND f.key = :key
             ) x
             """
-        ), {"city": self.city, "key": place.agency}).first()
+            ),
+            {"city": self.city, "key": place.agency},
+        ).first()
         name = place.agency_name or place.agency or ""
-        return Candidate(None, f"{name} (the place typed: {place.typed})", "agency",
-                         point.lon if point else None, point.lat if point else None, 0.5,
-                         source_kind="agency", owner=place.agency,
-                         basis="by the place name typed" if place.by == "name" else "by the ZIP code typed")
+        return Candidate(
+            None,
+            f"{name} (the place typed: {place.typed})",
+            "agency",
+            point.lon if point else None,
+            point.lat if point else None,
+            0.5,
+            source_kind="agency",
+            owner=place.agency,
+            basis="by the place name typed" if place.by == "name" else "by the ZIP code typed",
+        )
 
     def _agency(self, session: Session, key: str | None) -> Agency | None:
         if not key:
             return None
-        row = session.execute(text(
-            """
+        row = session.execute(
+            text(
+                """
             SELECT f.key, f.name, f.phone, f.website FROM boundary_feature f
             JOIN boundary_layer_version v ON v.id = f.version_id
             WHERE v.city = :city AND v.is_current AND v.role = 'agencies' AND f.key = :key LIMIT 1
             """
-        ), {"city": self.city, "key": key}).first()
+            ),
+            {"city": self.city, "key": key},
+        ).first()
         return Agency(row.key, row.name, row.phone, row.website) if row else None
 
     def _owner_name(self, session: Session, owner: str | None) -> str:
@@ -318,30 +372,51 @@ class Validator:
         agency = self._agency(session, owner)
         return agency.name if agency else (owner or "no known agency")
 
-    def _match_address(self, session: Session, streets: StreetIndex,
-                       parsed: ParsedAddress) -> tuple[list[Candidate], list[Candidate], str]:
+    def _match_address(
+        self, session: Session, streets: StreetIndex, parsed: ParsedAddress
+    ) -> tuple[list[Candidate], list[Candidate], str]:
         readings = _readings(streets, parsed.street)
         if not readings:
             resembling = streets.resembling(parsed.street.name)
             reason = f"There is no street named {parsed.street.name} in the address database."
             return [], self._street_suggestions(session, resembling), reason
         names = {name for _, found in readings for name in found}
-        rows = session.execute(
-            text(f"SELECT {_COLUMNS} FROM address_point WHERE city = :city AND street_name = ANY(:names) "
-                 "AND house_number = :number AND kind <> 'intersection'"),
-            {"city": self.city, "names": list(names), "number": parsed.number},
-        ).mappings().all()
+        rows = (
+            session.execute(
+                text(
+                    f"SELECT {_COLUMNS} FROM address_point WHERE city = :city AND street_name = ANY(:names) "
+                    "AND house_number = :number AND kind <> 'intersection'"
+                ),
+                {"city": self.city, "names": list(names), "number": parsed.number},
+            )
+            .mappings()
+            .all()
+        )
         scored = [
-            (_candidate(row, max(_address_score(parsed, street, row, found[row["street_name"]])
-                                 for street, found in readings if row["street_name"] in found)),
-             any(not _contradicts(street, row["predir"], row["postdir"]) for street, found in readings
-                 if row["street_name"] in found))
+            (
+                _candidate(
+                    row,
+                    max(
+                        _address_score(parsed, street, row, found[row["street_name"]])
+                        for street, found in readings
+                        if row["street_name"] in found
+                    ),
+                ),
+                any(
+                    not _contradicts(street, row["predir"], row["postdir"])
+                    for street, found in readings
+                    if row["street_name"] in found
+                ),
+            )
             for row in rows
         ]
         ranked = sorted((c for c, fits in scored if fits), key=lambda c: (-c.score, c.text))
         # N ALAMEDA is not S ALAMEDA: a number on the street of the other direction is only a suggestion.
-        elsewhere = [replace(c, score=0.4, note=f"on {_street_of(c)}, not {parsed.street.text}")
-                     for c, fits in scored if not fits]
+        elsewhere = [
+            replace(c, score=0.4, note=f"on {_street_of(c)}, not {parsed.street.text}")
+            for c, fits in scored
+            if not fits
+        ]
         if ranked:
             return ranked, [], ""
         interpolated = self._interpolate(session, parsed, readings, names)
@@ -351,12 +426,15 @@ class Validator:
         suggestions = self._nearest_numbers(session, parsed, street, found)
         reason = f"There is no number {parsed.house} on {min(found, key=found.get)} in the address database."  # type: ignore[arg-type]
         if any(street.predir or street.postdir for street, _ in readings):
-            reason = (f"There is no number {parsed.house} on {parsed.street.text} in the address database, and it is "
-                      "in no known address range.")
+            reason = (
+                f"There is no number {parsed.house} on {parsed.street.text} in the address database, and it is "
+                "in no known address range."
+            )
         return [], (suggestions + elsewhere)[:8], reason
 
-    def _interpolate(self, session: Session, parsed: ParsedAddress, readings: list[tuple[Street, dict[str, int]]],
-                     names: set[str]) -> list[Candidate]:
+    def _interpolate(
+        self, session: Session, parsed: ParsedAddress, readings: list[tuple[Street, dict[str, int]]], names: set[str]
+    ) -> list[Candidate]:
         """Interpolated candidates for a number no address point holds: on ranges, else between known numbers."""
         if parsed.number is None or parsed.number_suffix:
             return []
@@ -366,41 +444,67 @@ class Validator:
         candidates = []
         index = self.boundaries.get(session, self.city)
         for item in found:
-            fitting = [(street, edits[item.name]) for street, edits in readings if item.name in edits
-                       and not _contradicts(street, item.predir, item.postdir)]
+            fitting = [
+                (street, edits[item.name])
+                for street, edits in readings
+                if item.name in edits and not _contradicts(street, item.predir, item.postdir)
+            ]
             if not fitting:
                 continue
             score = max(_street_fit(street, edits, item.predir, item.suffix, item.postdir) for street, edits in fitting)
             owner = _owner_at(index, item.owner_agency, item.lon, item.lat)
             text_ = f"{parsed.house} {item.street_text}"
-            candidates.append(Candidate(None, text_, "interpolated", item.lon, item.lat, round(score - 0.01, 3),
-                                        source_kind=item.kind, source=item.source, owner=owner, basis=item.basis))
+            candidates.append(
+                Candidate(
+                    None,
+                    text_,
+                    "interpolated",
+                    item.lon,
+                    item.lat,
+                    round(score - 0.01, 3),
+                    source_kind=item.kind,
+                    source=item.source,
+                    owner=owner,
+                    basis=item.basis,
+                )
+            )
         unique: dict[tuple, Candidate] = {}
         for c in sorted(candidates, key=lambda c: -c.score):
             unique.setdefault((c.text, c.owner), c)
         return sorted(unique.values(), key=lambda c: (-c.score, c.text))
 
-    def _nearest_numbers(self, session: Session, parsed: ParsedAddress, street: Street,
-                         names: dict[str, int]) -> list[Candidate]:
+    def _nearest_numbers(
+        self, session: Session, parsed: ParsedAddress, street: Street, names: dict[str, int]
+    ) -> list[Candidate]:
         """Existing numbers on the street: digit transpositions of the typed one, then the nearest."""
         direction = street.predir or street.postdir
-        rows = session.execute(
-            text(
-                f"""
+        rows = (
+            session.execute(
+                text(
+                    f"""
                 SELECT {_COLUMNS} FROM address_point
                 WHERE city = :city AND street_name = ANY(:names) AND kind <> 'intersection'
                   AND (CAST(:direction AS text) IS NULL OR coalesce(predir, postdir) = :direction)
                 ORDER BY house_number = ANY(:transposed) DESC, abs(house_number - :number), house_number
                 LIMIT 6
                 """
-            ),
-            {"city": self.city, "names": list(names), "number": parsed.number, "direction": direction,
-             "transposed": _transpositions(parsed.number or 0)},
-        ).mappings().all()
+                ),
+                {
+                    "city": self.city,
+                    "names": list(names),
+                    "number": parsed.number,
+                    "direction": direction,
+                    "transposed": _transpositions(parsed.number or 0),
+                },
+            )
+            .mappings()
+            .all()
+        )
         return [_candidate(row, round(0.5 - 0.05 * i, 2)) for i, row in enumerate(rows)]
 
-    def _match_intersection(self, session: Session, streets: StreetIndex,
-                            parsed: ParsedAddress) -> tuple[list[Candidate], list[Candidate], str]:
+    def _match_intersection(
+        self, session: Session, streets: StreetIndex, parsed: ParsedAddress
+    ) -> tuple[list[Candidate], list[Candidate], str]:
         assert parsed.cross_street is not None
         first, second = _readings(streets, parsed.street), _readings(streets, parsed.cross_street)
         missing = [s.name for s, found in ((parsed.street, first), (parsed.cross_street, second)) if not found]
@@ -409,43 +513,62 @@ class Validator:
             return [], self._street_suggestions(session, streets.resembling(missing[0])), reason
         names_a = [name for _, found in first for name in found]
         names_b = [name for _, found in second for name in found]
-        rows = session.execute(
-            text(
-                f"""
+        rows = (
+            session.execute(
+                text(
+                    f"""
                 SELECT {_COLUMNS} FROM address_point
                 WHERE city = :city AND kind = 'intersection'
                   AND ((street_name = ANY(:a) AND cross_name = ANY(:b)) OR (street_name = ANY(:b) AND cross_name = ANY(:a)))
                 """
-            ),
-            {"city": self.city, "a": names_a, "b": names_b},
-        ).mappings().all()
-        ranked = sorted((_candidate(row, _intersection_score(parsed, row, first, second)) for row in rows),
-                        key=lambda c: (-c.score, c.text))
+                ),
+                {"city": self.city, "a": names_a, "b": names_b},
+            )
+            .mappings()
+            .all()
+        )
+        ranked = sorted(
+            (_candidate(row, _intersection_score(parsed, row, first, second)) for row in rows),
+            key=lambda c: (-c.score, c.text),
+        )
         if not ranked:
             ranked = self._nearby_crossings(session, parsed, first, second)
         if ranked:
             return ranked, [], ""
-        suggestions = session.execute(
-            text(
-                f"""
+        suggestions = (
+            session.execute(
+                text(
+                    f"""
                 SELECT {_COLUMNS} FROM address_point
                 WHERE city = :city AND kind = 'intersection' AND (street_name = ANY(:names) OR cross_name = ANY(:names))
                 ORDER BY standardized LIMIT 6
                 """
-            ),
-            {"city": self.city, "names": names_a + names_b},
-        ).mappings().all()
-        reason = (f"{parsed.street.name} and {parsed.cross_street.name} do not cross in the address database "
-                  "(or the crossing is not recorded).")
+                ),
+                {"city": self.city, "names": names_a + names_b},
+            )
+            .mappings()
+            .all()
+        )
+        reason = (
+            f"{parsed.street.name} and {parsed.cross_street.name} do not cross in the address database "
+            "(or the crossing is not recorded)."
+        )
         return [], [_candidate(row, 0.4) for row in suggestions], reason
 
-    def _nearby_crossings(self, session: Session, parsed: ParsedAddress, first: list[tuple[Street, dict[str, int]]],
-                          second: list[tuple[Street, dict[str, int]]]) -> list[Candidate]:
+    def _nearby_crossings(
+        self,
+        session: Session,
+        parsed: ParsedAddress,
+        first: list[tuple[Street, dict[str, int]]],
+        second: list[tuple[Street, dict[str, int]]],
+    ) -> list[Candidate]:
         """Where no crossing is recorded: places where points of both streets are within
         NEARBY_CROSSING_M of each other (one candidate per place, about 300 m apart)."""
         assert parsed.cross_street is not None
-        rows = session.execute(text(
-            """
+        rows = (
+            session.execute(
+                text(
+                    """
             WITH a AS (SELECT geom, predir, street_name, suffix, postdir, in_jurisdiction, agency_key, owner_agency
                        FROM address_point WHERE city = :city AND kind <> 'intersection' AND street_name = ANY(:a)),
                  pairs AS (
@@ -465,40 +588,81 @@ class Validator:
             ) close
             ORDER BY ST_SnapToGrid(a_geom, 0.003), d
             """
-        ), {"city": self.city, "a": [n for _, f in first for n in f], "b": [n for _, f in second for n in f],
-            "within": NEARBY_CROSSING_M}).mappings().all()
+                ),
+                {
+                    "city": self.city,
+                    "a": [n for _, f in first for n in f],
+                    "b": [n for _, f in second for n in f],
+                    "within": NEARBY_CROSSING_M,
+                },
+            )
+            .mappings()
+            .all()
+        )
         index = self.boundaries.get(session, self.city)
         found = []
         for r in sorted(rows, key=lambda r: r["d"])[:6]:
             a_text = " ".join(p for p in (r["predir"], r["street_name"], r["suffix"], r["postdir"]) if p)
             b_text = " ".join(p for p in (r["b_predir"], r["b_name"], r["b_suffix"], r["b_postdir"]) if p)
-            left = max((_street_fit(st, f[r["street_name"]], r["predir"], r["suffix"], r["postdir"])
-                        for st, f in first if r["street_name"] in f), default=0.0)
-            right = max((_street_fit(st, f[r["b_name"]], r["b_predir"], r["b_suffix"], r["b_postdir"])
-                         for st, f in second if r["b_name"] in f), default=0.0)
+            left = max(
+                (
+                    _street_fit(st, f[r["street_name"]], r["predir"], r["suffix"], r["postdir"])
+                    for st, f in first
+                    if r["street_name"] in f
+                ),
+                default=0.0,
+            )
+            right = max(
+                (
+                    _street_fit(st, f[r["b_name"]], r["b_predir"], r["b_suffix"], r["b_postdir"])
+                    for st, f in second
+                    if r["b_name"] in f
+                ),
+                default=0.0,
+            )
             owner = _owner_at(index, r["owner_agency"], r["lon"], r["lat"])
-            found.append(Candidate(None, f"{a_text} AT {b_text}", "intersection", r["lon"], r["lat"],
-                                   round(left + right - 1.0 - 0.01, 3), source_kind="nearby", owner=owner,
-                                   basis=f"where addresses of {a_text} and {b_text} are {round(r['d'])} m apart"))
+            found.append(
+                Candidate(
+                    None,
+                    f"{a_text} AT {b_text}",
+                    "intersection",
+                    r["lon"],
+                    r["lat"],
+                    round(left + right - 1.0 - 0.01, 3),
+                    source_kind="nearby",
+                    owner=owner,
+                    basis=f"where addresses of {a_text} and {b_text} are {round(r['d'])} m apart",
+                )
+            )
         return sorted(found, key=lambda c: (-c.score, c.text))
 
     def _street_suggestions(self, session: Session, names: Sequence[str]) -> list[Candidate]:
-        rows = session.execute(
-            text(
-                """
+        rows = (
+            session.execute(
+                text(
+                    """
                 SELECT DISTINCT ON (name, predir, suffix) predir, name, suffix, postdir, zipcodes, addresses
                 FROM address_street WHERE city = :city AND name = ANY(:names)
                 ORDER BY name, predir, suffix, addresses DESC
                 """
-            ),
-            {"city": self.city, "names": list(names)},
-        ).mappings().all()
+                ),
+                {"city": self.city, "names": list(names)},
+            )
+            .mappings()
+            .all()
+        )
         order = {name: i for i, name in enumerate(names)}
         rows = sorted(rows, key=lambda r: (order[r["name"]], -r["addresses"]))[:6]
         return [
-            Candidate(None, Street(r["name"], r["predir"], r["suffix"], r["postdir"]).text
-                      + (f" ({', '.join(r['zipcodes'][:3])})" if r["zipcodes"] else ""),
-                      "street", None, None, round(0.4 - 0.05 * i, 2))
+            Candidate(
+                None,
+                Street(r["name"], r["predir"], r["suffix"], r["postdir"]).text
+                + (f" ({', '.join(r['zipcodes'][:3])})" if r["zipcodes"] else ""),
+                "street",
+                None,
+                None,
+                round(0.4 - 0.05 * i, 2),
+            )
             for i, r in enumerate(rows)
         ]
 
@@ -534,88 +698,125 @@ class Validator:
             streets = self.streets.get(session, self.city)
             guess = _name_guess(words)
             names = [name for name, _ in streets.similar(guess)] or streets.completing(guess)
-            rows = session.execute(
-                text(f"SELECT {_COLUMNS} FROM address_point WHERE city = :city AND house_number = :number "
-                     "AND street_name = ANY(:names) AND kind <> 'intersection' ORDER BY standardized LIMIT :limit"),
-                {"city": self.city, "number": number, "names": names, "limit": limit},
-            ).mappings().all()
+            rows = (
+                session.execute(
+                    text(
+                        f"SELECT {_COLUMNS} FROM address_point WHERE city = :city AND house_number = :number "
+                        "AND street_name = ANY(:names) AND kind <> 'intersection' ORDER BY standardized LIMIT :limit"
+                    ),
+                    {"city": self.city, "number": number, "names": names, "limit": limit},
+                )
+                .mappings()
+                .all()
+            )
         ranked = sorted(rows, key=lambda r: (not _street_words(r).startswith(typed), r["standardized"]))
         return [_candidate(row, 1.0) for row in ranked[:limit]]
 
-    def _addresses_by_prefix(self, session: Session, number: int, first_word: str, direction: str | None,
-                             limit: int) -> Sequence[Any]:
-        return session.execute(
-            text(
-                f"""
+    def _addresses_by_prefix(
+        self, session: Session, number: int, first_word: str, direction: str | None, limit: int
+    ) -> Sequence[Any]:
+        return (
+            session.execute(
+                text(
+                    f"""
                 SELECT {_COLUMNS} FROM address_point
                 WHERE city = :city AND house_number = :number AND street_name LIKE :prefix
                   AND kind <> 'intersection'
                   AND (CAST(:direction AS text) IS NULL OR coalesce(predir, postdir) = :direction)
                 ORDER BY street_name, predir LIMIT :limit
                 """
-            ),
-            {"city": self.city, "number": number, "prefix": _like_prefix(first_word), "direction": direction,
-             "limit": limit},
-        ).mappings().all()
+                ),
+                {
+                    "city": self.city,
+                    "number": number,
+                    "prefix": _like_prefix(first_word),
+                    "direction": direction,
+                    "limit": limit,
+                },
+            )
+            .mappings()
+            .all()
+        )
 
-    def _suggest_intersections(self, session: Session, first: list[str], second: list[str],
-                               limit: int) -> list[Candidate]:
+    def _suggest_intersections(
+        self, session: Session, first: list[str], second: list[str], limit: int
+    ) -> list[Candidate]:
         streets = self.streets.get(session, self.city)
         names = [name for name, _ in streets.similar(_name_guess(first))]
         if not names:
             return []
-        rows = session.execute(
-            text(
-                f"""
+        rows = (
+            session.execute(
+                text(
+                    f"""
                 SELECT {_COLUMNS} FROM address_point
                 WHERE city = :city AND kind = 'intersection'
                   AND ((street_name = ANY(:names) AND cross_name LIKE :prefix)
                        OR (cross_name = ANY(:names) AND street_name LIKE :prefix))
                 ORDER BY standardized LIMIT :limit
                 """
-            ),
-            {"city": self.city, "names": names, "prefix": _like_prefix(" ".join(second)), "limit": limit},
-        ).mappings().all()
+                ),
+                {"city": self.city, "names": names, "prefix": _like_prefix(" ".join(second)), "limit": limit},
+            )
+            .mappings()
+            .all()
+        )
         return [_candidate(row, 1.0) for row in rows]
 
     def _suggest_streets(self, session: Session, words: list[str], limit: int) -> list[Candidate]:
         direction = DIRECTIONALS.get(words[0]) if len(words) > 1 else None
         words = words[1:] if direction else words
-        rows = session.execute(
-            text(
-                """
+        rows = (
+            session.execute(
+                text(
+                    """
                 SELECT predir, name, suffix, postdir, zipcodes, addresses FROM address_street
                 WHERE city = :city AND name LIKE :prefix
                   AND (CAST(:direction AS text) IS NULL OR coalesce(predir, postdir) = :direction)
                 ORDER BY addresses DESC, name LIMIT :limit
                 """
-            ),
-            {"city": self.city, "prefix": _like_prefix(" ".join(words)), "direction": direction, "limit": limit},
-        ).mappings().all()
+                ),
+                {"city": self.city, "prefix": _like_prefix(" ".join(words)), "direction": direction, "limit": limit},
+            )
+            .mappings()
+            .all()
+        )
         return [
-            Candidate(None, Street(r["name"], r["predir"], r["suffix"], r["postdir"]).text
-                      + (f" ({', '.join(r['zipcodes'][:3])})" if r["zipcodes"] else ""), "street", None, None, 1.0)
+            Candidate(
+                None,
+                Street(r["name"], r["predir"], r["suffix"], r["postdir"]).text
+                + (f" ({', '.join(r['zipcodes'][:3])})" if r["zipcodes"] else ""),
+                "street",
+                None,
+                None,
+                1.0,
+            )
             for r in rows
         ]
 
     # -- reverse (a point picked on the map) ---------------------------------------------
 
-    def reverse(self, session: Session, lon: object, lat: object,
-                tolerance_m: float = REVERSE_TOLERANCE_M) -> ReverseResult:
+    def reverse(
+        self, session: Session, lon: object, lat: object, tolerance_m: float = REVERSE_TOLERANCE_M
+    ) -> ReverseResult:
         """The nearest address to the point within ``tolerance_m``, and whose the point is."""
         x, y = check_lon_lat(lon, lat)
         location = self.boundaries.get(session, self.city).locate(x, y)
-        row = session.execute(
-            text(
-                f"""
+        row = (
+            session.execute(
+                text(
+                    f"""
                 SELECT {_COLUMNS}, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) AS d
                 FROM (SELECT * FROM address_point WHERE city = :city
                       ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:x, :y), 4326) LIMIT 5) nearest
                 ORDER BY d LIMIT 1
                 """
-            ),
-            {"city": self.city, "x": x, "y": y},
-        ).mappings().first()
+                ),
+                {"city": self.city, "x": x, "y": y},
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             return ReverseResult(None, None, location)
         distance = round(float(row["d"]), 1)
@@ -624,6 +825,7 @@ class Validator:
 
 
 # -- scoring ------------------------------------------------------------------------------
+
 
 def _street_fit(query: Street, edits: int, predir: str | None, suffix: str | None, postdir: str | None) -> float:
     """How well a known street fits the typed one: 1.0 less its letter edits and its mismatches."""
@@ -666,14 +868,21 @@ def _address_score(parsed: ParsedAddress, street: Street, row: Any, edits: int) 
     return round(score, 3)
 
 
-def _intersection_score(parsed: ParsedAddress, row: Any, first: list[tuple[Street, dict[str, int]]],
-                        second: list[tuple[Street, dict[str, int]]]) -> float:
+def _intersection_score(
+    parsed: ParsedAddress,
+    row: Any,
+    first: list[tuple[Street, dict[str, int]]],
+    second: list[tuple[Street, dict[str, int]]],
+) -> float:
     row_a = (row["street_name"], row["predir"], row["suffix"], row["postdir"])
     row_b = (row["cross_name"], row["cross_predir"], row["cross_suffix"], row["cross_postdir"])
 
     def side(readings: list[tuple[Street, dict[str, int]]], found_street: tuple) -> float | None:
-        scores = [_street_fit(street, found[found_street[0]], *found_street[1:])
-                  for street, found in readings if found_street[0] in found]
+        scores = [
+            _street_fit(street, found[found_street[0]], *found_street[1:])
+            for street, found in readings
+            if found_street[0] in found
+        ]
         return max(scores) if scores else None
 
     orientations = []
@@ -688,9 +897,18 @@ def _intersection_score(parsed: ParsedAddress, row: Any, first: list[tuple[Stree
 
 
 def _candidate(row: Any, score: float) -> Candidate:
-    return Candidate(row["address_id"], row["standardized"], row["kind"], row["lon"], row["lat"], score,
-                     source_kind=row.get("source_kind"), source=row.get("source_key"), owner=_owner(row),
-                     basis=row.get("placed_by"))
+    return Candidate(
+        row["address_id"],
+        row["standardized"],
+        row["kind"],
+        row["lon"],
+        row["lat"],
+        score,
+        source_kind=row.get("source_kind"),
+        source=row.get("source_key"),
+        owner=_owner(row),
+        basis=row.get("placed_by"),
+    )
 
 
 def _with_place_split_off(parsed: ParsedAddress, streets: StreetIndex, places: Any) -> ParsedAddress:
@@ -755,8 +973,9 @@ def _ambiguity_reason(parsed: ParsedAddress, ranked: list[Candidate]) -> str:
 def _transpositions(number: int) -> list[int]:
     digits = str(number)
     swapped = {
-        int(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:])
-        for i in range(len(digits) - 1) if digits[i] != digits[i + 1] and not (i == 0 and digits[1] == "0")
+        int(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
+        for i in range(len(digits) - 1)
+        if digits[i] != digits[i + 1] and not (i == 0 and digits[1] == "0")
     }
     return sorted(swapped - {number})
 

@@ -125,21 +125,26 @@ class _Checker:
                 fields += [("rules where", f.field) for rule in agencies.rules for f in rule.where]
                 self.layer("agencies", agencies.source, fields)
         layers = raw.get("layers")
-        for role, layer_raw in (layers.items() if isinstance(layers, dict) else ()):
+        for role, layer_raw in layers.items() if isinstance(layers, dict) else ():
             spec = self.attempt(lambda: p.area_layer(role, layer_raw))  # noqa: B023 (called at once)
             if spec:
                 self.area_layer(spec)
         addresses: AddressSettings | None = self.attempt(lambda: p.addresses(raw))
         if addresses:
             for source in addresses.sources:
-                table = "addresses" if len(addresses.sources) == 1 and source.key == "addresses" else (
-                    f"addresses.sources.{source.key}")
+                table = (
+                    "addresses"
+                    if len(addresses.sources) == 1 and source.key == "addresses"
+                    else (f"addresses.sources.{source.key}")
+                )
                 self.tabular(table, source.mapping, coordinates=source.kind != "list")
         requests: SourceMapping | None = self.attempt(lambda: p.mapping(raw, "requests"))
         if requests:
             missing = [f for f in REQUIRED_REQUEST_FIELDS if f not in requests.fields]
             for key in missing:
-                self.result.add(str(self.fail("requests.fields", f'needs {key} = "column" (no row imports without it)')))
+                self.result.add(
+                    str(self.fail("requests.fields", f'needs {key} = "column" (no row imports without it)'))
+                )
             self.tabular("requests", requests, coordinates=False, geo=False)
         self.attempt(lambda: parse_catalogue(raw, p.fail))
         self.attempt(lambda: p.intake(raw))
@@ -189,8 +194,13 @@ class _Checker:
             else:
                 columns = self.csv_columns(table, path)
                 if columns is not None and coordinates and not {"latitude", "longitude"} <= set(mapping.fields):
-                    self.result.add(str(self.fail(f"{table}.fields", f"{path.name} is a CSV: map latitude and "
-                                                  "longitude to its columns")))
+                    self.result.add(
+                        str(
+                            self.fail(
+                                f"{table}.fields", f"{path.name} is a CSV: map latitude and longitude to its columns"
+                            )
+                        )
+                    )
             if columns is None:
                 continue
             for ours, theirs in mapping.fields.items():
@@ -207,8 +217,9 @@ class _Checker:
         try:
             frame = pd.read_csv(path, dtype=str, nrows=0, encoding_errors="replace")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, OSError) as exc:
-            self.result.add(str(self.fail(table, f"{path.name} cannot be read as CSV ({_first_line(exc)}); "
-                                                 "check the file")))
+            self.result.add(
+                str(self.fail(table, f"{path.name} cannot be read as CSV ({_first_line(exc)}); check the file"))
+            )
             return None
         return {str(c).lower(): str(c) for c in frame.columns}
 
@@ -225,11 +236,15 @@ class _Checker:
             return None
         crs = mapping.options.get("crs") or info.get("crs")
         if not crs:
-            self.result.add(str(self.fail(table, f"{path.name} does not say which CRS it uses; add "
-                                                 'crs = "EPSG:...." to the source')))
+            self.result.add(
+                str(
+                    self.fail(table, f'{path.name} does not say which CRS it uses; add crs = "EPSG:...." to the source')
+                )
+            )
         elif info.get("total_bounds") is not None:
-            problem = implausible_coordinates(info["total_bounds"], crs, given=bool(mapping.options.get("crs")),
-                                              what="address source")
+            problem = implausible_coordinates(
+                info["total_bounds"], crs, given=bool(mapping.options.get("crs")), what="address source"
+            )
             if problem:
                 self.result.add(str(self.fail(table, f"{path.name}: {problem}")))
         return {str(c).lower(): str(c) for c in info.get("fields", [])}
@@ -239,14 +254,27 @@ class _Checker:
     def exists(self, table: str, path: Path) -> bool:
         if path.is_file():
             return True
-        self.result.add(str(self.fail(table, f"names {path}, which does not exist; fix the path (relative to the "
-                                             "data folder, GEO311_DATA_DIR) or put the file there")))
+        self.result.add(
+            str(
+                self.fail(
+                    table,
+                    f"names {path}, which does not exist; fix the path (relative to the "
+                    "data folder, GEO311_DATA_DIR) or put the file there",
+                )
+            )
+        )
         return False
 
     def missing_column(self, table: str, path: Path, key: str, column: str, columns: Mapping[str, str]) -> None:
         there = ", ".join(list(columns.values())[:25]) + (", ..." if len(columns) > 25 else "")
-        self.result.add(str(self.fail(table, f"{key} names {column!r}, which {path.name} does not have "
-                                             f"(its columns: {there}); fix the name")))
+        self.result.add(
+            str(
+                self.fail(
+                    table,
+                    f"{key} names {column!r}, which {path.name} does not have (its columns: {there}); fix the name",
+                )
+            )
+        )
 
 
 def _sentence(exc: BaseException) -> str:

@@ -126,8 +126,13 @@ boundaries_cli = AppGroup("boundaries", help="The city's boundary layers: load, 
 
 
 @boundaries_cli.command("load-city")
-@click.option("--role", "roles", multiple=True, type=click.Choice(LAYER_ROLES),
-              help="Load only this layer (repeatable); default: every configured layer.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice(LAYER_ROLES),
+    help="Load only this layer (repeatable); default: every configured layer.",
+)
 @click.option("--force", is_flag=True, help="Load even the layers whose file and settings have not changed.")
 @user_errors
 def load_city_command(roles: tuple[str, ...], force: bool) -> None:
@@ -142,8 +147,13 @@ def load_city_command(roles: tuple[str, ...], force: bool) -> None:
         reports = load_city(session, s.city, roles or None, force=force)
     for report in reports:
         _echo_load(report)
-        _audit("config.boundaries", report.role, version=report.version, features=report.feature_count,
-               source=report.source)
+        _audit(
+            "config.boundaries",
+            report.role,
+            version=report.version,
+            features=report.feature_count,
+            source=report.source,
+        )
     if not reports:
         click.echo(f"The boundaries of {s.city.name} are up to date.")
     else:
@@ -187,15 +197,25 @@ def _reassign_addresses() -> None:
 @click.argument("role", type=click.Choice(LAYER_ROLES))
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--layer", help="The layer to read from a GeoPackage with several.")
-@click.option("--crs", help="The CRS the file's coordinates are in (e.g. EPSG:2229): overrides what the file "
-                            "declares or GDAL assumes.")
+@click.option(
+    "--crs",
+    help="The CRS the file's coordinates are in (e.g. EPSG:2229): overrides what the file declares or GDAL assumes.",
+)
 @click.option("--id-field", help="The field holding each feature's id (default: the city file's).")
 @click.option("--name-field", help="The field holding each feature's name (default: the city file's).")
-@click.option("--where", "where", nargs=2, metavar="FIELD VALUE",
-              help="Keep only the features whose FIELD equals VALUE.")
+@click.option(
+    "--where", "where", nargs=2, metavar="FIELD VALUE", help="Keep only the features whose FIELD equals VALUE."
+)
 @user_errors
-def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None, id_field: str | None,
-                       name_field: str | None, where: tuple[str, str] | None) -> None:
+def load_layer_command(
+    role: str,
+    path: Path,
+    layer: str | None,
+    crs: str | None,
+    id_field: str | None,
+    name_field: str | None,
+    where: tuple[str, str] | None,
+) -> None:
     """Load one boundary layer from a GeoJSON, Shapefile or GeoPackage file as a new version.
 
     The previous version stays on record; if anything is wrong with the file,
@@ -215,8 +235,9 @@ def load_layer_command(role: str, path: Path, layer: str | None, crs: str | None
     with s.database.session() as session:
         (report,) = load_layers(session, s.city, [built])
     _echo_load(report)
-    _audit("config.boundaries", report.role, version=report.version, features=report.feature_count,
-           source=report.source)
+    _audit(
+        "config.boundaries", report.role, version=report.version, features=report.feature_count, source=report.source
+    )
     _reassign_addresses()
 
 
@@ -233,8 +254,10 @@ def versions_command() -> None:
         click.echo("No boundary layer is loaded yet: run `flask boundaries load-city`.")
     for v in versions:
         mark = "*" if v.is_current else " "
-        click.echo(f"{mark} {v.role:<12} v{v.version:<3} {v.feature_count:>5} features  "
-                   f"{v.loaded_at:%Y-%m-%d %H:%M}  {v.source}  ({len(v.repairs)} repairs)")
+        click.echo(
+            f"{mark} {v.role:<12} v{v.version:<3} {v.feature_count:>5} features  "
+            f"{v.loaded_at:%Y-%m-%d %H:%M}  {v.source}  ({len(v.repairs)} repairs)"
+        )
 
 
 @boundaries_cli.command("locate", context_settings={"ignore_unknown_options": True})
@@ -249,13 +272,17 @@ def locate_command(lon: str, lat: str) -> None:
     with s.database.session() as session:
         location = locate(session, s.city.key, lon, lat, fallback=fallback_agency(s.city))
     if location.status == "inside":
-        click.echo(f"Inside {s.city.name}; ward: {location.ward.name if location.ward else '-'}; "
-                   f"district: {location.district.name if location.district else '-'}")
+        click.echo(
+            f"Inside {s.city.name}; ward: {location.ward.name if location.ward else '-'}; "
+            f"district: {location.district.name if location.district else '-'}"
+        )
     elif location.status == "outside":
         agency = location.agency
         assert agency is not None
-        click.echo(f"Outside {s.city.name}: {agency.name}, phone {agency.phone or 'not on file'}"
-                   f"{', ' + agency.website if agency.website else ''}")
+        click.echo(
+            f"Outside {s.city.name}: {agency.name}, phone {agency.phone or 'not on file'}"
+            f"{', ' + agency.website if agency.website else ''}"
+        )
     else:
         click.echo(f"Outside {s.city.name}. {outside_reason(location, 'point')}")
 
@@ -268,8 +295,9 @@ addresses_cli = AppGroup("addresses", help="The address database: load, assign j
 @addresses_cli.command("load")
 @click.option("--if-changed", is_flag=True, help="Do nothing when the sources and mapping are those of the last load.")
 @click.option("--report-dir", type=click.Path(path_type=Path), help="Where to write the rejected-rows report.")
-@click.option("--allow-shrink", is_flag=True,
-              help="Accept sources that give less than half the addresses of the last load.")
+@click.option(
+    "--allow-shrink", is_flag=True, help="Accept sources that give less than half the addresses of the last load."
+)
 @user_errors
 def addresses_load(if_changed: bool, report_dir: Path | None, allow_shrink: bool) -> None:
     """Load the city's address database from all its configured sources together (replacing the previous set)."""
@@ -277,8 +305,13 @@ def addresses_load(if_changed: bool, report_dir: Path | None, allow_shrink: bool
 
     s = _services()
     with s.database.session() as session:
-        report = load_addresses(session, s.city, report_dir=report_dir or DEFAULT_REPORT_DIR, force=not if_changed,
-                                allow_shrink=allow_shrink)
+        report = load_addresses(
+            session,
+            s.city,
+            report_dir=report_dir or DEFAULT_REPORT_DIR,
+            force=not if_changed,
+            allow_shrink=allow_shrink,
+        )
     click.echo(report.summary() if report else f"The address database of {s.city.name} is up to date.")
     if report:
         _audit("config.addresses", str(report.load_id), addresses=report.addresses, rejected=len(report.rejected))
@@ -346,8 +379,10 @@ def services_draft(output: Path | None) -> None:
     path = output or PROJECT_ROOT / "var" / f"catalogue-draft-{s.city.key}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(draft.toml(s.city.name), encoding="utf-8")
-    click.echo(f"Drafted {len(draft.departments)} departments and {len(draft.services)} services from the history "
-               f"of the {s.city.name}: {path}. Review it, then add it to {s.city.path.name}.")
+    click.echo(
+        f"Drafted {len(draft.departments)} departments and {len(draft.services)} services from the history "
+        f"of the {s.city.name}: {path}. Review it, then add it to {s.city.path.name}."
+    )
 
 
 requests_cli = AppGroup("requests", help="Service requests: history import, areas, escalation.")
@@ -356,8 +391,11 @@ requests_cli = AppGroup("requests", help="Service requests: history import, area
 @requests_cli.command("import")
 @click.option("--report-dir", type=click.Path(path_type=Path), help="Where to write the rejected-rows report.")
 @click.option("--if-configured", is_flag=True, help="Do nothing (and succeed) when the city configures no history.")
-@click.option("--draft-catalogue", is_flag=True,
-              help="When the city file has no services, use the catalogue drafted from the history (flask services draft).")
+@click.option(
+    "--draft-catalogue",
+    is_flag=True,
+    help="When the city file has no services, use the catalogue drafted from the history (flask services draft).",
+)
 @user_errors
 def requests_import(report_dir: Path | None, if_configured: bool, draft_catalogue: bool) -> None:
     """Import the request history from the city's configured sources (idempotent on request numbers)."""
@@ -381,8 +419,9 @@ def requests_import(report_dir: Path | None, if_configured: bool, draft_catalogu
     click.echo(report.summary())
     if tidy_after_import(s.database.engine, report):
         click.echo("Vacuumed and analysed the request table for the reports and maps.")
-    _audit("config.history_import", None, inserted=report.inserted, updated=report.updated,
-           rejected=len(report.rejected))
+    _audit(
+        "config.history_import", None, inserted=report.inserted, updated=report.updated, rejected=len(report.rejected)
+    )
 
 
 @requests_cli.command("assign-areas")
@@ -435,8 +474,13 @@ open311_cli.add_command(clients_cli)
 @clients_cli.command("add")
 @click.argument("name")
 @click.option("--contact", help="Who to reach about this client (e-mail or phone of its developers).")
-@click.option("--per-minute", type=click.IntRange(1, 100_000_000), default=600, show_default=True,
-              help="Requests a minute this key may make.")
+@click.option(
+    "--per-minute",
+    type=click.IntRange(1, 100_000_000),
+    default=600,
+    show_default=True,
+    help="Requests a minute this key may make.",
+)
 @user_errors
 def open311_clients_add(name: str, contact: str | None, per_minute: int) -> None:
     """Issue a key to the application NAME; the key is printed once and stored only as a hash."""
@@ -463,8 +507,10 @@ def open311_clients_list() -> None:
         click.echo("No API clients yet: `flask open311 clients add NAME` issues a key.")
     for c in clients:
         state = f"revoked {c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "active"
-        click.echo(f"{c.id:>4}  {c.name}  key {c.key_prefix}…  {c.per_minute:,}/min  {state}"
-                   + (f"  ({c.contact})" if c.contact else ""))
+        click.echo(
+            f"{c.id:>4}  {c.name}  key {c.key_prefix}…  {c.per_minute:,}/min  {state}"
+            + (f"  ({c.contact})" if c.contact else "")
+        )
 
 
 @clients_cli.command("revoke")

@@ -35,11 +35,19 @@ def _password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _fields(name: str, role: str, email: str | None, department: str | None, area: str | None,
-            active: bool = True) -> UserFields:
+def _fields(
+    name: str, role: str, email: str | None, department: str | None, area: str | None, active: bool = True
+) -> UserFields:
     area_role, area_key = parse_area(area)
-    return UserFields(display_name=name, role=role, email=email, department_code=department,
-                      area_role=area_role, area_key=area_key, active=active)
+    return UserFields(
+        display_name=name,
+        role=role,
+        email=email,
+        department_code=department,
+        area_role=area_role,
+        area_key=area_key,
+        active=active,
+    )
 
 
 @users_cli.command("create-admin")
@@ -53,8 +61,14 @@ def create_admin(username: str, name: str | None, email: str | None, password_st
     s = _services()
     password = _password(password_stdin)
     with s.database.session() as session:
-        user = create_user(session, s.city.key, username, password, _fields(name or username, "admin", email, None, None),
-                           actor=_actor())
+        user = create_user(
+            session,
+            s.city.key,
+            username,
+            password,
+            _fields(name or username, "admin", email, None, None),
+            actor=_actor(),
+        )
         session.commit()
         click.echo(f"Administrator {user.username} created; log in at /login.")
 
@@ -68,14 +82,22 @@ def create_admin(username: str, name: str | None, email: str | None, password_st
 @click.option("--area", help="Ward or district of a council account, as wards:KEY or districts:KEY.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
 @user_errors
-def add_user(username: str, role: str, name: str, email: str | None, department: str | None, area: str | None,
-             password_stdin: bool) -> None:
+def add_user(
+    username: str,
+    role: str,
+    name: str,
+    email: str | None,
+    department: str | None,
+    area: str | None,
+    password_stdin: bool,
+) -> None:
     """Add a staff user with a role (and its department or ward)."""
     s = _services()
     password = _password(password_stdin)
     with s.database.session() as session:
-        user = create_user(session, s.city.key, username, password, _fields(name, role, email, department, area),
-                           actor=_actor())
+        user = create_user(
+            session, s.city.key, username, password, _fields(name, role, email, department, area), actor=_actor()
+        )
         session.commit()
         click.echo(f"{ROLES[role].label} {user.username} created.")
 
@@ -103,8 +125,9 @@ def set_role(username: str, role: str, department: str | None, area: str | None)
     s = _services()
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
-        update_user(session, user, _fields(user.display_name, role, user.email, department, area, user.active),
-                    actor=_actor())
+        update_user(
+            session, user, _fields(user.display_name, role, user.email, department, area, user.active), actor=_actor()
+        )
         session.commit()
         click.echo(f"{user.username} is now {ROLES[role].label.lower()}.")
 
@@ -144,9 +167,12 @@ def _set_active(username: str, active: bool) -> None:
     s = _services()
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
-        update_user(session, user, _fields(user.display_name, user.role, user.email, user.department_code,
-                                           area_text(user), active),
-                    actor=_actor())
+        update_user(
+            session,
+            user,
+            _fields(user.display_name, user.role, user.email, user.department_code, area_text(user), active),
+            actor=_actor(),
+        )
         session.commit()
         click.echo(f"{user.username} {'may log in' if active else 'is disabled'}.")
 

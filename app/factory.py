@@ -63,8 +63,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         city=city,
         database=database or Database.from_settings(settings),
         boundary_index=boundary_index,
-        validator=Validator(city.key, boundaries=boundary_index, streets=StreetIndexCache(), settings=city.addresses,
-                            home_name=city.name),
+        validator=Validator(
+            city.key,
+            boundaries=boundary_index,
+            streets=StreetIndexCache(),
+            settings=city.addresses,
+            home_name=city.name,
+        ),
     )
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -88,8 +93,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         tiles,
     )
 
-    for blueprint in (pages.bp, api.bp, addresses.bp, requests.bp, staff.bp, maps.bp, reports.bp, auth.bp, admin.bp, health.bp,
-                      assets.bp, open311.bp, tiles.bp):
+    for blueprint in (
+        pages.bp,
+        api.bp,
+        addresses.bp,
+        requests.bp,
+        staff.bp,
+        maps.bp,
+        reports.bp,
+        auth.bp,
+        admin.bp,
+        health.bp,
+        assets.bp,
+        open311.bp,
+        tiles.bp,
+    ):
         app.register_blueprint(blueprint)
     errors.register(app)
     access.install(app)

@@ -53,8 +53,11 @@ def drop_bench_data(settings: Settings | None = None) -> None:
         server = database.cluster.url("postgres")
     else:
         assert settings.database_url is not None  # no embedded cluster: DATABASE_URL is set
-        server = make_url(normalize_url(settings.database_url)).set(database="postgres").render_as_string(
-            hide_password=False)
+        server = (
+            make_url(normalize_url(settings.database_url))
+            .set(database="postgres")
+            .render_as_string(hide_password=False)
+        )
     database.dispose()
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -70,8 +73,14 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
     def pick(q: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
-    return {"n": len(ordered), "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99),
-            "mean": round(statistics.fmean(ordered), 3), "max": round(ordered[-1], 3)}
+    return {
+        "n": len(ordered),
+        "p50": pick(0.50),
+        "p95": pick(0.95),
+        "p99": pick(0.99),
+        "mean": round(statistics.fmean(ordered), 3),
+        "max": round(ordered[-1], 3),
+    }
 
 
 def time_each(items: Iterable[Any], call: Callable[[Any], object], warmup: int = 20) -> dict[str, float]:
@@ -90,9 +99,16 @@ def time_each(items: Iterable[Any], call: Callable[[Any], object], warmup: int =
 def write_results(name: str, results: dict[str, Any], table: list[tuple[str, str, str, str]]) -> Path:
     """Write ``bench/results/<name>.json`` and ``.md``; return the JSON path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamped = {"benchmark": name, "at": datetime.now(UTC).isoformat(timespec="seconds"),
-               "machine": {"python": platform.python_version(), "processor": platform.machine(),
-                           "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()]}, **results}
+    stamped = {
+        "benchmark": name,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+            "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
+        },
+        **results,
+    }
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(stamped, indent=2))
     lines = [f"# {name} ({stamped['at']})", "", "| measure | result | target | floor / baseline |", "|---|---|---|---|"]

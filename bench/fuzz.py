@@ -42,8 +42,12 @@ from werkzeug.routing import Rule
 #: Request methods a route list shows that no view handles itself.
 _IMPLICIT = {"HEAD", "OPTIONS"}
 #: Rate limits high enough that fuzzing measures the views, not the limiter.
-UNLIMITED: dict[str, Any] = {"rate_login": "100000000/minute", "rate_public_forms": "100000000/minute",
-                             "rate_public_api": "100000000/minute", "open311_keyless_per_minute": 100_000_000}
+UNLIMITED: dict[str, Any] = {
+    "rate_login": "100000000/minute",
+    "rate_public_forms": "100000000/minute",
+    "rate_public_api": "100000000/minute",
+    "open311_keyless_per_minute": 100_000_000,
+}
 
 
 @dataclass(frozen=True)
@@ -74,46 +78,153 @@ def endpoints(app: Flask) -> list[Endpoint]:
 
 #: Text no field expects: injections, markup, control and invisible characters, huge and odd numbers.
 HOSTILE = [
-    "", " ", "\x00", "'; DROP TABLE service_request; --", "' OR 1=1 --", "<script>alert(1)</script>", "{{7*7}}", "${jndi:x}",
-    "../../etc/passwd", "%00", "%0d%0a", "\r\n", "\r\nSet-Cookie: x=y", "\t", "\x01\x02\x1f\x7f", "\u202e\ufeff\u200b",
-    "\ud7ff\ue000\uffff", "\U0001F600", "Ñandú", "٢٠٢٤", "²", "-1", "0", "1e20", "-1e309", "1e309", "NaN", "inf",
-    "99999999999999999999999999", "9" * 5000, "0x10", "1_000", "1.5", "true", "null", "[]", "{}", "a" * 10_000,
-    "9999-12-31", "0001-01-01", "9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z", "2024-02-30", "9999-12", "0001-01",
-    "20240301", "2024-03-01T25:00:00Z", "-200,-100,200,100", "1,2,3", "//evil.example", "/\r//evil.example",
-    "/\\evil.example", "https:evil.example", "javascript:alert(1)",
+    "",
+    " ",
+    "\x00",
+    "'; DROP TABLE service_request; --",
+    "' OR 1=1 --",
+    "<script>alert(1)</script>",
+    "{{7*7}}",
+    "${jndi:x}",
+    "../../etc/passwd",
+    "%00",
+    "%0d%0a",
+    "\r\n",
+    "\r\nSet-Cookie: x=y",
+    "\t",
+    "\x01\x02\x1f\x7f",
+    "\u202e\ufeff\u200b",
+    "\ud7ff\ue000\uffff",
+    "\U0001f600",
+    "Ñandú",
+    "٢٠٢٤",
+    "²",
+    "-1",
+    "0",
+    "1e20",
+    "-1e309",
+    "1e309",
+    "NaN",
+    "inf",
+    "99999999999999999999999999",
+    "9" * 5000,
+    "0x10",
+    "1_000",
+    "1.5",
+    "true",
+    "null",
+    "[]",
+    "{}",
+    "a" * 10_000,
+    "9999-12-31",
+    "0001-01-01",
+    "9999-12-31T00:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "2024-02-30",
+    "9999-12",
+    "0001-01",
+    "20240301",
+    "2024-03-01T25:00:00Z",
+    "-200,-100,200,100",
+    "1,2,3",
+    "//evil.example",
+    "/\r//evil.example",
+    "/\\evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
 ]
 #: Plausible values of the arguments the views read (a name not listed gets random text only).
 ARGUMENT_VALUES: dict[str, list[str]] = {
-    "q": ["200 N Spring St", "2111 W Bellevue Ave", "Main St & 1st St", "90026"], "address": ["200 N Spring St"],
-    "lon": ["-118.2437", "-118.26690", "0", "181"], "lat": ["34.0522", "34.07325", "0", "-91"],
-    "limit": ["8", "0", "100000"], "page": ["1", "2", "10000", "10001"], "page_size": ["1", "1000"],
-    "from": ["2024-01-01", "2023-06-30"], "to": ["2024-12-31", "2025-01-01"], "month": ["2024-03", "2025-01"],
-    "status": ["open", "closed", "cancelled", "all", "open,closed"], "scope": ["mapped", "left_out", "all", "city"],
+    "q": ["200 N Spring St", "2111 W Bellevue Ave", "Main St & 1st St", "90026"],
+    "address": ["200 N Spring St"],
+    "lon": ["-118.2437", "-118.26690", "0", "181"],
+    "lat": ["34.0522", "34.07325", "0", "-91"],
+    "limit": ["8", "0", "100000"],
+    "page": ["1", "2", "10000", "10001"],
+    "page_size": ["1", "1000"],
+    "from": ["2024-01-01", "2023-06-30"],
+    "to": ["2024-12-31", "2025-01-01"],
+    "month": ["2024-03", "2025-01"],
+    "status": ["open", "closed", "cancelled", "all", "open,closed"],
+    "scope": ["mapped", "left_out", "all", "city"],
     "by": ["department", "service", "ward", "month", "week", "quarter", "fiscal_year", "channel", "family"],
-    "service": ["graffiti", "bulky-items"], "service_code": ["graffiti", "graffiti,bulky-items"],
-    "department": ["OCB", "BOS"], "ward": ["1", "13"], "district": ["1"], "channel": ["web", "phone"],
-    "family": ["web", "phone"], "group": ["Streets"], "overdue": ["1"], "distinct": ["1"], "download": ["1"],
-    "measure": ["requests", "open", "per_km2", "per_1000"], "cell": ["250", "0", "-5"], "band": ["1000"],
-    "k": ["8", "0"], "fdr": ["0", "1"], "weights": ["distance", "knn"], "slice": ["month", "quarter"],
-    "slices": ["6", "0"], "start_date": ["2024-01-01T00:00:00Z", "2024-01-01"], "end_date": ["2024-03-01T00:00:00Z"],
-    "updated_after": ["2024-01-01T00:00:00-08:00"], "updated_before": ["2024-02-01"],
-    "bbox": ["-118.3,34.0,-118.2,34.1"], "extensions": ["true", "false"], "jurisdiction_id": ["lacity.org"],
-    "api_key": ["nope"], "staff": ["1"], "next": ["/maps/wards", "/reports/"], "kind": ["login", "user"],
-    "actor": ["admin"], "saved": ["1"], "new": ["1"], "reference": ["NOPE"], "username": ["fuzz-target"],
-    "password": ["correct horse battery staple"], "current": ["x"], "repeat": ["x"], "role": ["admin", "analyst"],
-    "description": ["Paint on the wall", "D" * 4001], "email": ["a@example.org", "not-an-address"],
-    "phone": ["213-555-0100"], "first_name": ["Ana"], "last_name": ["Li"], "idempotency_key": ["k1"],
-    "attribute[surface]": ["wall"], "action": ["password", "save"], "name": ["Graffiti"], "display_name": ["X"],
+    "service": ["graffiti", "bulky-items"],
+    "service_code": ["graffiti", "graffiti,bulky-items"],
+    "department": ["OCB", "BOS"],
+    "ward": ["1", "13"],
+    "district": ["1"],
+    "channel": ["web", "phone"],
+    "family": ["web", "phone"],
+    "group": ["Streets"],
+    "overdue": ["1"],
+    "distinct": ["1"],
+    "download": ["1"],
+    "measure": ["requests", "open", "per_km2", "per_1000"],
+    "cell": ["250", "0", "-5"],
+    "band": ["1000"],
+    "k": ["8", "0"],
+    "fdr": ["0", "1"],
+    "weights": ["distance", "knn"],
+    "slice": ["month", "quarter"],
+    "slices": ["6", "0"],
+    "start_date": ["2024-01-01T00:00:00Z", "2024-01-01"],
+    "end_date": ["2024-03-01T00:00:00Z"],
+    "updated_after": ["2024-01-01T00:00:00-08:00"],
+    "updated_before": ["2024-02-01"],
+    "bbox": ["-118.3,34.0,-118.2,34.1"],
+    "extensions": ["true", "false"],
+    "jurisdiction_id": ["lacity.org"],
+    "api_key": ["nope"],
+    "staff": ["1"],
+    "next": ["/maps/wards", "/reports/"],
+    "kind": ["login", "user"],
+    "actor": ["admin"],
+    "saved": ["1"],
+    "new": ["1"],
+    "reference": ["NOPE"],
+    "username": ["fuzz-target"],
+    "password": ["correct horse battery staple"],
+    "current": ["x"],
+    "repeat": ["x"],
+    "role": ["admin", "analyst"],
+    "description": ["Paint on the wall", "D" * 4001],
+    "email": ["a@example.org", "not-an-address"],
+    "phone": ["213-555-0100"],
+    "first_name": ["Ana"],
+    "last_name": ["Li"],
+    "idempotency_key": ["k1"],
+    "attribute[surface]": ["wall"],
+    "action": ["password", "save"],
+    "name": ["Graffiti"],
+    "display_name": ["X"],
 }
 #: Plausible values of path variables, by variable name (filled from the database by :func:`plausible_paths`).
 PATH_VALUES: dict[str, list[str]] = {
-    "role": ["wards", "districts", "neighborhoods"], "key": ["1", "13"], "layer": ["wards", "districts"],
+    "role": ["wards", "districts", "neighborhoods"],
+    "key": ["1", "13"],
+    "layer": ["wards", "districts"],
     "fmt": ["json", "xml", "csv", "xlsx", "geojson", "gpkg", "html"],
-    "what": ["summary", "breakout", "top", "backlog", "compliance", "compliance-service", "wards", "districts",
-             "hotspots", "emerging", "heat", "requests"],
+    "what": [
+        "summary",
+        "breakout",
+        "top",
+        "backlog",
+        "compliance",
+        "compliance-service",
+        "wards",
+        "districts",
+        "hotspots",
+        "emerging",
+        "heat",
+        "requests",
+    ],
     "by": ["department", "service", "group", "ward", "district", "channel", "family", "week", "month", "year"],
-    "package": ["leaflet", "folium"], "filename": ["leaflet.js", "app.css", "favicon.svg", "../../etc/passwd"],
-    "token": ["abc"], "z": ["0", "12", "22"], "x": ["0", "700"], "y": ["0", "1600"],
+    "package": ["leaflet", "folium"],
+    "filename": ["leaflet.js", "app.css", "favicon.svg", "../../etc/passwd"],
+    "token": ["abc"],
+    "z": ["0", "12", "22"],
+    "x": ["0", "700"],
+    "y": ["0", "1600"],
 }
 
 
@@ -125,13 +236,21 @@ def plausible_paths(session: Session, city: str = "la") -> dict[str, list[str]]:
     api_key = issue_client(session, city, "Fuzzer", per_minute=100_000_000)[1]
     session.commit()
     codes = list(session.scalars(text("SELECT code FROM service WHERE city = :c ORDER BY code LIMIT 5"), {"c": city}))
-    refs = list(session.scalars(text("SELECT public_ref FROM service_request WHERE city = :c ORDER BY id LIMIT 5"),
-                                {"c": city}))
-    users = list(session.scalars(text("SELECT username FROM staff_user WHERE city = :c ORDER BY id LIMIT 5"),
-                                 {"c": city}))
-    return {**PATH_VALUES, "service_code": codes or ["graffiti"], "code": codes or ["graffiti"],
-            "reference": refs or ["NOPE"], "service_request_id": refs or ["NOPE"], "username": users or ["nobody"],
-            "api_key": [api_key]}
+    refs = list(
+        session.scalars(text("SELECT public_ref FROM service_request WHERE city = :c ORDER BY id LIMIT 5"), {"c": city})
+    )
+    users = list(
+        session.scalars(text("SELECT username FROM staff_user WHERE city = :c ORDER BY id LIMIT 5"), {"c": city})
+    )
+    return {
+        **PATH_VALUES,
+        "service_code": codes or ["graffiti"],
+        "code": codes or ["graffiti"],
+        "reference": refs or ["NOPE"],
+        "service_request_id": refs or ["NOPE"],
+        "username": users or ["nobody"],
+        "api_key": [api_key],
+    }
 
 
 # (NUL aside: every request holding one is refused before any view, see app.web.errors; HOSTILE has one.)
@@ -149,26 +268,51 @@ def _value(name: str) -> st.SearchStrategy[str]:
 _NAMES = st.one_of(st.sampled_from(sorted(ARGUMENT_VALUES)), _TEXT)
 _PAIRS = _NAMES.flatmap(lambda name: st.tuples(st.just(name), _value(name)))
 #: Sets of arguments that go together (a point, a window), so that cases get past "give both".
-_PRESETS = [[], [], [("lon", "-118.2437"), ("lat", "34.0522")], [("lon", "-118.26690"), ("lat", "34.07325"),
-                                                                 ("service", "graffiti")],
-            [("from", "2024-01-01"), ("to", "2024-03-31")], [("start_date", "2024-01-01T00:00:00Z"),
-                                                             ("end_date", "2024-03-01T00:00:00Z")],
-            [("q", "200 N Spring St")], [("username", "fuzz-target"), ("password", "wrong")],
-            [("service_code", "graffiti"), ("lat", "34.07325"), ("long", "-118.26690")]]
+_PRESETS = [
+    [],
+    [],
+    [("lon", "-118.2437"), ("lat", "34.0522")],
+    [("lon", "-118.26690"), ("lat", "34.07325"), ("service", "graffiti")],
+    [("from", "2024-01-01"), ("to", "2024-03-31")],
+    [("start_date", "2024-01-01T00:00:00Z"), ("end_date", "2024-03-01T00:00:00Z")],
+    [("q", "200 N Spring St")],
+    [("username", "fuzz-target"), ("password", "wrong")],
+    [("service_code", "graffiti"), ("lat", "34.07325"), ("long", "-118.26690")],
+]
 #: A query string or form: argument names the views read (and random ones) with plausible and hostile values.
 ARGUMENTS = st.builds(lambda preset, pairs: preset + pairs, st.sampled_from(_PRESETS), st.lists(_PAIRS, max_size=6))
 
-_JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                         st.sampled_from(HOSTILE), _WIDE_TEXT)
-_JSON = st.recursive(_JSON_LEAVES, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.sampled_from(sorted(ARGUMENT_VALUES)), _TEXT), inner,
-                                                 max_size=4)), max_leaves=12)
+_JSON_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.sampled_from(HOSTILE), _WIDE_TEXT
+)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(sorted(ARGUMENT_VALUES)), _TEXT), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
 #: JSON bodies: objects of the fields views read, any other JSON, and text that breaks readers.
 JSON_BODIES = st.one_of(
     st.dictionaries(st.sampled_from(sorted(ARGUMENT_VALUES)), _JSON, max_size=5).map(json.dumps),
     _JSON.map(json.dumps),
-    st.sampled_from(["[" * 10_000, '{"q": ' * 10_000, "1e999999", "9" * 5000, "-" * 3, '{"q": "\\ud800"}', "NaN",
-                     '{"q": "a"', "", "\x00", '{"q": "\x01\x02"}', '{"q": "' + "a" * 100_000 + '"}']),
+    st.sampled_from(
+        [
+            "[" * 10_000,
+            '{"q": ' * 10_000,
+            "1e999999",
+            "9" * 5000,
+            "-" * 3,
+            '{"q": "\\ud800"}',
+            "NaN",
+            '{"q": "a"',
+            "",
+            "\x00",
+            '{"q": "\x01\x02"}',
+            '{"q": "' + "a" * 100_000 + '"}',
+        ]
+    ),
 ).map(lambda body: body.encode("utf-8", "surrogatepass"))
 
 
@@ -205,9 +349,13 @@ def _path_value(name: str, rule: Rule, plausible: dict[str, list[str]]) -> st.Se
     if name == "fmt" and rule.rule.startswith("/open311/"):  # the API's formats (the others are a 404 each)
         choices = ["json", "xml"]
     hostile = [h for h in HOSTILE if h and "/" not in h] if kind != "PathConverter" else [h for h in HOSTILE if h]
-    return st.one_of(st.sampled_from(choices), st.sampled_from(choices), st.sampled_from(choices),
-                     st.sampled_from(hostile),
-                     st.text(st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=80))
+    return st.one_of(
+        st.sampled_from(choices),
+        st.sampled_from(choices),
+        st.sampled_from(choices),
+        st.sampled_from(hostile),
+        st.text(st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=80),
+    )
 
 
 def cases(endpoint: Endpoint, plausible: dict[str, list[str]]) -> st.SearchStrategy[Case]:
@@ -250,8 +398,14 @@ def send(client: FlaskClient, case: Case) -> Any:
         body = (body + b"&" if body else b"") + b"csrf_token=" + quote(token).encode("ascii")
     json_token = case.csrf and case.content_type == "application/json"
     headers = {"X-CSRFToken": csrf_token()} if json_token and csrf_token else {}
-    return client.open(case.path, method=case.method, query_string=case.query.decode("ascii"), data=body,
-                       content_type=case.content_type, headers=headers)
+    return client.open(
+        case.path,
+        method=case.method,
+        query_string=case.query.decode("ascii"),
+        data=body,
+        content_type=case.content_type,
+        headers=headers,
+    )
 
 
 # --- the bench run ---------------------------------------------------------------------------------
@@ -274,14 +428,21 @@ class _OutOfTime(Exception):
     """An endpoint's time is up (raised to stop hypothesis generating more cases)."""
 
 
-def run_endpoint(client: FlaskClient, endpoint: Endpoint, plausible: dict[str, list[str]], n: int,
-                 seconds: float | None = None, relogin: Callable[[], None] | None = None) -> Tally:
+def run_endpoint(
+    client: FlaskClient,
+    endpoint: Endpoint,
+    plausible: dict[str, list[str]],
+    n: int,
+    seconds: float | None = None,
+    relogin: Callable[[], None] | None = None,
+) -> Tally:
     """Send ``n`` generated cases to ``endpoint`` (fewer if ``seconds`` run out first); count what came back."""
     tally = Tally()
     started = time.perf_counter()
 
-    @hypothesis_settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(
+        max_examples=n, deadline=None, database=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
+    )
     @given(case=cases(endpoint, plausible))
     def one(case: Case) -> None:
         if seconds is not None and time.perf_counter() - started > seconds:
@@ -362,9 +523,16 @@ def _clients(app: Flask, database: Any) -> tuple[FlaskClient, FlaskClient, Calla
     return anonymous, staff, relogin
 
 
-def iter_runs(app: Flask, database: Any, cases_public: int, cases_staff: int, seconds: float | None,
-              only: str | None, part: tuple[int, int] = (1, 1), staff_seconds: float | None = None
-              ) -> Iterator[tuple[Endpoint, str, Tally]]:
+def iter_runs(
+    app: Flask,
+    database: Any,
+    cases_public: int,
+    cases_staff: int,
+    seconds: float | None,
+    only: str | None,
+    part: tuple[int, int] = (1, 1),
+    staff_seconds: float | None = None,
+) -> Iterator[tuple[Endpoint, str, Tally]]:
     """Each endpoint's tally: public ones anonymously, staff-only ones as an administrator.
 
     ``part`` (i, n) takes every n-th endpoint from the i-th, so that n processes share the work.
@@ -378,8 +546,11 @@ def iter_runs(app: Flask, database: Any, cases_public: int, cases_staff: int, se
         if endpoint.public:
             yield endpoint, "anonymous", run_endpoint(anonymous, endpoint, plausible, cases_public, seconds)
         else:
-            yield endpoint, "administrator", run_endpoint(staff, endpoint, plausible, cases_staff, staff_seconds,
-                                                          relogin)
+            yield (
+                endpoint,
+                "administrator",
+                run_endpoint(staff, endpoint, plausible, cases_staff, staff_seconds, relogin),
+            )
 
 
 def main() -> None:
@@ -396,8 +567,11 @@ def main() -> None:
     parser.add_argument("--merge", nargs="+", metavar="NAME", help="only merge these results files into --name")
     args = parser.parse_args()
     if args.merge:
-        merged = {(row["endpoint"], row["as"]): row  # a later file's run of an endpoint replaces an earlier one's
-                  for name in args.merge for row in json.loads((RESULTS_DIR / f"{name}.json").read_text())["endpoints"]}
+        merged = {
+            (row["endpoint"], row["as"]): row  # a later file's run of an endpoint replaces an earlier one's
+            for name in args.merge
+            for row in json.loads((RESULTS_DIR / f"{name}.json").read_text())["endpoints"]
+        }
         _write(RESULTS_DIR, args.name, sorted(merged.values(), key=lambda r: r["endpoint"]), args)
         return
     app, database = _bench_app()
@@ -407,12 +581,15 @@ def main() -> None:
         parser.error(f"--part {args.part!r}: give i/n with 1 <= i <= n, such as 2/4")
     part = (int(index), int(count))
     rows = []
-    for endpoint, identity, tally in iter_runs(app, database, args.cases, args.staff_cases, args.seconds, args.only,
-                                               part, args.staff_seconds):
-        rows.append({"endpoint": endpoint.name, "public": endpoint.public, "as": identity,
-                     **dataclasses.asdict(tally)})
-        print(f"{endpoint.name:60} {identity:13} {tally.cases:7,} cases {tally.server_errors:5} 5xx "
-              f"{tally.seconds:7.1f} s {dict(sorted(tally.statuses.items()))}", flush=True)
+    for endpoint, identity, tally in iter_runs(
+        app, database, args.cases, args.staff_cases, args.seconds, args.only, part, args.staff_seconds
+    ):
+        rows.append({"endpoint": endpoint.name, "public": endpoint.public, "as": identity, **dataclasses.asdict(tally)})
+        print(
+            f"{endpoint.name:60} {identity:13} {tally.cases:7,} cases {tally.server_errors:5} 5xx "
+            f"{tally.seconds:7.1f} s {dict(sorted(tally.statuses.items()))}",
+            flush=True,
+        )
         _write(RESULTS_DIR, args.name, rows, args)
 
 
@@ -420,14 +597,32 @@ def _write(directory: Any, name: str, rows: list[dict], args: argparse.Namespace
     from bench.common import write_results
 
     public = [r for r in rows if r["public"]]
-    results = {"cases_per_public_endpoint": args.cases, "cases_per_staff_endpoint": args.staff_cases,
-               "seconds_per_public_endpoint": args.seconds, "seconds_per_staff_endpoint": args.staff_seconds,
-               "endpoints": rows,
-               "total_cases": sum(r["cases"] for r in rows), "total_server_errors": sum(r["server_errors"] for r in rows)}
-    table = [(f"{r['endpoint']} ({r['as']})", f"{r['cases']:,} cases, {r['server_errors']} server errors",
-              "0 server errors", f"{r['seconds']} s") for r in rows]
-    table.append(("all public endpoints", f"{sum(r['cases'] for r in public):,} cases, "
-                  f"{sum(r['server_errors'] for r in public)} server errors", "0 server errors", ""))
+    results = {
+        "cases_per_public_endpoint": args.cases,
+        "cases_per_staff_endpoint": args.staff_cases,
+        "seconds_per_public_endpoint": args.seconds,
+        "seconds_per_staff_endpoint": args.staff_seconds,
+        "endpoints": rows,
+        "total_cases": sum(r["cases"] for r in rows),
+        "total_server_errors": sum(r["server_errors"] for r in rows),
+    }
+    table = [
+        (
+            f"{r['endpoint']} ({r['as']})",
+            f"{r['cases']:,} cases, {r['server_errors']} server errors",
+            "0 server errors",
+            f"{r['seconds']} s",
+        )
+        for r in rows
+    ]
+    table.append(
+        (
+            "all public endpoints",
+            f"{sum(r['cases'] for r in public):,} cases, {sum(r['server_errors'] for r in public)} server errors",
+            "0 server errors",
+            "",
+        )
+    )
     write_results(name, results, table)
 
 

@@ -35,9 +35,13 @@ SPAWN_RATE = 6
 def places(database: Any, city: str, count: int = 2000) -> Path:
     """A file of in-city addresses with their points, for the users to pick from."""
     with database.session() as session:
-        rows = session.execute(text(
-            "SELECT standardized, ST_X(geom), ST_Y(geom) FROM address_point WHERE city = :c AND kind = 'address' "
-            "AND in_jurisdiction ORDER BY random() LIMIT :n"), {"c": city, "n": count}).all()
+        rows = session.execute(
+            text(
+                "SELECT standardized, ST_X(geom), ST_Y(geom) FROM address_point WHERE city = :c AND kind = 'address' "
+                "AND in_jurisdiction ORDER BY random() LIMIT :n"
+            ),
+            {"c": city, "n": count},
+        ).all()
     path = DATA_DIR / "load-places.json"
     path.write_text(json.dumps([{"address": a, "lon": f"{x:.7f}", "lat": f"{y:.7f}"} for a, x, y in rows]))
     return path
@@ -49,8 +53,9 @@ def staff_login(database: Any, city: str) -> tuple[str, str]:
     with database.session() as session:
         user = find_user(session, city, "load-planner")
         if user is None:
-            create_user(session, city, "load-planner", password, UserFields("Load test planner", "planner"),
-                        actor="bench")
+            create_user(
+                session, city, "load-planner", password, UserFields("Load test planner", "planner"), actor="bench"
+            )
         else:
             set_password(session, user, password, actor="bench")
         session.commit()
@@ -62,12 +67,17 @@ def read_stats(prefix: Path) -> list[dict[str, Any]]:
     rows = []
     with open(f"{prefix}_stats.csv", newline="") as handle:
         for row in csv.DictReader(handle):
-            rows.append({
-                "name": row["Name"] if row["Type"] in ("", "None") else f"{row['Type']} {row['Name']}",
-                "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-                "per_s": round(float(row["Requests/s"]), 1), "p50_ms": float(row["50%"] or 0),
-                "p95_ms": float(row["95%"] or 0), "p99_ms": float(row["99%"] or 0),
-            })
+            rows.append(
+                {
+                    "name": row["Name"] if row["Type"] in ("", "None") else f"{row['Type']} {row['Name']}",
+                    "requests": int(row["Request Count"]),
+                    "failures": int(row["Failure Count"]),
+                    "per_s": round(float(row["Requests/s"]), 1),
+                    "p50_ms": float(row["50%"] or 0),
+                    "p95_ms": float(row["95%"] or 0),
+                    "p99_ms": float(row["99%"] or 0),
+                }
+            )
     return rows
 
 
@@ -83,33 +93,88 @@ def run(total: int = 1_000_000, seconds: int = 90, seed: int = 311) -> dict[str,
     places_file = places(database, city.key)
     port = free_port()
     unlimited = "100000000/minute"
-    server = start_server(database.url, port, DATA_DIR / "load-gunicorn.log", extra_env={
-        "GEO311_ENV": "development",  # plain http on loopback: cookies must not be Secure-only
-        "GEO311_RATE_LOGIN": unlimited, "GEO311_RATE_PUBLIC_FORMS": unlimited, "GEO311_RATE_PUBLIC_API": unlimited})
+    server = start_server(
+        database.url,
+        port,
+        DATA_DIR / "load-gunicorn.log",
+        extra_env={
+            "GEO311_ENV": "development",  # plain http on loopback: cookies must not be Secure-only
+            "GEO311_RATE_LOGIN": unlimited,
+            "GEO311_RATE_PUBLIC_FORMS": unlimited,
+            "GEO311_RATE_PUBLIC_API": unlimited,
+        },
+    )
     prefix = DATA_DIR / "load"
     try:
         baseline = load(port, "/health", 10)
-        env = {"GEO311_LOAD_API_KEY": key, "GEO311_LOAD_PLACES": str(places_file), "GEO311_LOAD_USER": username,
-               "GEO311_LOAD_PASSWORD": password, "PATH": str(VENV_BIN)}
+        env = {
+            "GEO311_LOAD_API_KEY": key,
+            "GEO311_LOAD_PLACES": str(places_file),
+            "GEO311_LOAD_USER": username,
+            "GEO311_LOAD_PASSWORD": password,
+            "PATH": str(VENV_BIN),
+        }
         start = time.perf_counter()
-        subprocess.run([str(VENV_BIN / "locust"), "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
-                        "--users", str(USERS), "--spawn-rate", str(SPAWN_RATE), "--run-time", f"{seconds}s",
-                        "--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--only-summary",
-                        "--exit-code-on-error", "0"],
-                       env={**env, "HOME": str(DATA_DIR)}, check=True, capture_output=True, timeout=seconds + 120)
+        subprocess.run(
+            [
+                str(VENV_BIN / "locust"),
+                "-f",
+                str(Path(__file__).with_name("locustfile.py")),
+                "--headless",
+                "--users",
+                str(USERS),
+                "--spawn-rate",
+                str(SPAWN_RATE),
+                "--run-time",
+                f"{seconds}s",
+                "--host",
+                f"http://127.0.0.1:{port}",
+                "--csv",
+                str(prefix),
+                "--only-summary",
+                "--exit-code-on-error",
+                "0",
+            ],
+            env={**env, "HOME": str(DATA_DIR)},
+            check=True,
+            capture_output=True,
+            timeout=seconds + 120,
+        )
         wall = time.perf_counter() - start
     finally:
         stop_server(server)
     stats = read_stats(prefix)
     total_row = next(r for r in stats if r["name"].endswith("Aggregated"))
     endpoints = [r for r in stats if not r["name"].endswith("Aggregated")]
-    summary = {"users": USERS, "seconds": seconds, "wall_s": round(wall), "server": "gunicorn (4 sync workers)",
-               "generator": "locust (same machine)", "baseline_health": baseline, "total": total_row,
-               "endpoints": endpoints, "targets": {"failures": 0}}
-    table = [(f"all ({USERS} users, {seconds} s)", f"{total_row['per_s']}/s, p50 {total_row['p50_ms']:.0f} ms, "
-              f"p95 {total_row['p95_ms']:.0f} ms, {total_row['failures']} failures", "0 failures",
-              f"GET /health alone: {baseline['per_s']}/s, p95 {baseline['p95_ms']:.0f} ms")]
-    table += [(r["name"], f"{r['requests']} ({r['per_s']}/s), p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, "
-               f"{r['failures']} failures", "0 failures", "-") for r in endpoints]
+    summary = {
+        "users": USERS,
+        "seconds": seconds,
+        "wall_s": round(wall),
+        "server": "gunicorn (4 sync workers)",
+        "generator": "locust (same machine)",
+        "baseline_health": baseline,
+        "total": total_row,
+        "endpoints": endpoints,
+        "targets": {"failures": 0},
+    }
+    table = [
+        (
+            f"all ({USERS} users, {seconds} s)",
+            f"{total_row['per_s']}/s, p50 {total_row['p50_ms']:.0f} ms, "
+            f"p95 {total_row['p95_ms']:.0f} ms, {total_row['failures']} failures",
+            "0 failures",
+            f"GET /health alone: {baseline['per_s']}/s, p95 {baseline['p95_ms']:.0f} ms",
+        )
+    ]
+    table += [
+        (
+            r["name"],
+            f"{r['requests']} ({r['per_s']}/s), p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, "
+            f"{r['failures']} failures",
+            "0 failures",
+            "-",
+        )
+        for r in endpoints
+    ]
     write_results("load", summary, table)
     return summary

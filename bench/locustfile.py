@@ -42,11 +42,20 @@ class Resident(HttpUser):
         if not found:
             return
         place = _place()
-        with self.client.post("/report/graffiti", name="/report/<service> (submit)", allow_redirects=False,
-                              catch_response=True, data={
-                                  "csrf_token": found.group(1), "lon": place["lon"], "lat": place["lat"],
-                                  "attribute[surface]": "wall", "description": "Load test",
-                                  "idempotency_key": uuid.uuid4().hex}) as response:
+        with self.client.post(
+            "/report/graffiti",
+            name="/report/<service> (submit)",
+            allow_redirects=False,
+            catch_response=True,
+            data={
+                "csrf_token": found.group(1),
+                "lon": place["lon"],
+                "lat": place["lat"],
+                "attribute[surface]": "wall",
+                "description": "Load test",
+                "idempotency_key": uuid.uuid4().hex,
+            },
+        ) as response:
             if response.status_code == 303:
                 self.references.append(response.headers["Location"].split("/status/")[1].split("?")[0])
                 response.success()
@@ -55,8 +64,7 @@ class Resident(HttpUser):
 
     @task(2)
     def check_an_address(self) -> None:
-        self.client.get("/api/addresses/validate", params={"q": _place()["address"]},
-                        name="/api/addresses/validate")
+        self.client.get("/api/addresses/validate", params={"q": _place()["address"]}, name="/api/addresses/validate")
         self.client.get("/api/addresses/suggest", params={"q": _place()["address"][:9]}, name="/api/addresses/suggest")
 
     @task(1)
@@ -74,9 +82,18 @@ class App(HttpUser):
     @task(2)
     def post(self) -> None:
         place = _place()
-        self.client.post("/open311/v2/requests.json", name="/open311/v2/requests.json (POST)", data={
-            "api_key": API_KEY, "service_code": "illegal-dumping", "lat": place["lat"], "long": place["lon"],
-            "description": "Load test"}, headers={"Idempotency-Key": uuid.uuid4().hex})
+        self.client.post(
+            "/open311/v2/requests.json",
+            name="/open311/v2/requests.json (POST)",
+            data={
+                "api_key": API_KEY,
+                "service_code": "illegal-dumping",
+                "lat": place["lat"],
+                "long": place["lon"],
+                "description": "Load test",
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
 
     @task(2)
     def get_list(self) -> None:
@@ -99,8 +116,9 @@ class Planner(HttpUser):
         if found is None:
             raise RuntimeError(f"/login answered {page.status_code} without a CSRF token; is the app running?")
         token = found.group(1)
-        self.client.post("/login", data={"csrf_token": token, "username": USER, "password": PASSWORD},
-                         name="/login (submit)")
+        self.client.post(
+            "/login", data={"csrf_token": token, "username": USER, "password": PASSWORD}, name="/login (submit)"
+        )
 
     @task(2)
     def ward_map(self) -> None:

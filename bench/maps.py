@@ -40,8 +40,9 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
     ensure_addresses(total, seed)
     database, city = bench_database()
     with database.session() as session:
-        stored = session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"),
-                                 {"c": city.key}).scalar_one()
+        stored = session.execute(
+            text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": city.key}
+        ).scalar_one()
     if stored >= total:
         return {"requests": stored, "imported": False}
     with database.session() as session:
@@ -51,7 +52,9 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
         session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
         session.commit()
         start = time.perf_counter()
-        report = import_history(session, city, dataclasses.replace(history_mapping(city), paths=(path,)), report_dir=DATA_DIR)
+        report = import_history(
+            session, city, dataclasses.replace(history_mapping(city), paths=(path,)), report_dir=DATA_DIR
+        )
         session.commit()
     tidy_after_import(database.engine, report)
     return {"requests": report.inserted, "imported": True, "import_s": round(time.perf_counter() - start, 1)}
@@ -67,8 +70,12 @@ def naive_hot_spots(session: Any, city: Any, cells: gpd.GeoDataFrame, band: floa
     """The baseline: every mapped point into geopandas, a spatial join with the hexagons, esda's Gi*."""
     steps: dict[str, float] = {}
     start = time.perf_counter()
-    points = gpd.read_postgis(text(f"SELECT r.geom FROM service_request r WHERE r.city = :city AND {MAPPED.format(a='r')}"),
-                              session.connection(), geom_col="geom", params={"city": city.key})
+    points = gpd.read_postgis(
+        text(f"SELECT r.geom FROM service_request r WHERE r.city = :city AND {MAPPED.format(a='r')}"),
+        session.connection(),
+        geom_col="geom",
+        params={"city": city.key},
+    )
     steps["load_points_s"] = round(time.perf_counter() - start, 2)
     mark = time.perf_counter()
     projected = points.to_crs(city.projected_crs)
@@ -79,8 +86,9 @@ def naive_hot_spots(session: Any, city: Any, cells: gpd.GeoDataFrame, band: floa
     mark = time.perf_counter()
     tested = cells["share"].to_numpy() >= MIN_SHARE
     centroids = hexagons.geometry.centroid[tested]
-    w = libpysal.weights.DistanceBand.from_array(np.column_stack([centroids.x, centroids.y]), threshold=band,
-                                                 binary=True, silence_warnings=True)
+    w = libpysal.weights.DistanceBand.from_array(
+        np.column_stack([centroids.x, centroids.y]), threshold=band, binary=True, silence_warnings=True
+    )
     esda.G_Local(counts[tested] / cells["share"].to_numpy()[tested], w, transform="B", star=True, permutations=0)
     steps["gi_star_s"] = round(time.perf_counter() - mark, 2)
     steps["counts_equal_database"] = bool((counts == cells["count"].to_numpy()).all())
@@ -95,15 +103,19 @@ def run(total: int = 1_000_000, seed: int = 311, repeats: int = 10) -> dict[str,
         conn.execute(text("VACUUM (ANALYZE) service_request"))  # what autovacuum does after an import
     flt = RequestFilter()
     with database.session() as session:
-        stored = session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"),
-                                 {"c": city.key}).scalar_one()
+        stored = session.execute(
+            text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": city.key}
+        ).scalar_one()
         # Ward choropleth data: counts per ward joined to the (cached) outlines.
         first_ms, _ = _timed(lambda: aggregate.area_summary(session, city, "wards", flt))
         ward_samples = [_timed(lambda: aggregate.area_summary(session, city, "wards", flt))[0] for _ in range(repeats)]
-        district_samples = [_timed(lambda: aggregate.area_summary(session, city, "districts", flt))[0]
-                            for _ in range(3)]
-        open_samples = [_timed(lambda: aggregate.area_summary(session, city, "wards", flt.replace(status="open")))[0]
-                        for _ in range(3)]
+        district_samples = [
+            _timed(lambda: aggregate.area_summary(session, city, "districts", flt))[0] for _ in range(3)
+        ]
+        open_samples = [
+            _timed(lambda: aggregate.area_summary(session, city, "wards", flt.replace(status="open")))[0]
+            for _ in range(3)
+        ]
         session.rollback()
 
     with database.session() as session:
@@ -132,31 +144,51 @@ def run(total: int = 1_000_000, seed: int = 311, repeats: int = 10) -> dict[str,
     ward = percentiles(ward_samples)
     again = percentiles(repeated)
     summary = {
-        "setup": setup, "stored_requests": stored,
-        "hot_spot_result": {"requests": result.points, "cells": len(result.cells), "cell_edge_m": result.cell_m,
-                            "hot": result.hot, "cold": result.cold, "left_out": result.left_out.total,
-                            "srid": projected_srid(city)},
+        "setup": setup,
+        "stored_requests": stored,
+        "hot_spot_result": {
+            "requests": result.points,
+            "cells": len(result.cells),
+            "cell_edge_m": result.cell_m,
+            "hot": result.hot,
+            "cold": result.cold,
+            "left_out": result.left_out.total,
+            "srid": projected_srid(city),
+        },
         "ward_choropleth_ms": {"first": round(first_ms, 1), **ward},
         "district_choropleth_ms": percentiles(district_samples),
         "ward_choropleth_open_only_ms": percentiles(open_samples),
-        "hotspots_cold_ms": round(cold_ms, 1), "hotspots_cold_grid_cached_ms": round(warm_grid_ms, 1),
+        "hotspots_cold_ms": round(cold_ms, 1),
+        "hotspots_cold_grid_cached_ms": round(warm_grid_ms, 1),
         "hotspots_repeated_ms": again,
         "hotspots_other_weights_ms": round(other_ms, 1),
-        "hotspot_map_html_ms": round(map_cold_ms, 1), "hotspot_map_html_bytes": len(html),
-        "naive_pipeline_ms": round(naive_ms, 1), "naive_steps": naive_steps,
+        "hotspot_map_html_ms": round(map_cold_ms, 1),
+        "hotspot_map_html_bytes": len(html),
+        "naive_pipeline_ms": round(naive_ms, 1),
+        "naive_steps": naive_steps,
         "targets_ms": TARGETS_MS,
     }
     table = [
-        (f"ward choropleth data ({stored:,} requests, 15 wards)", f"p50 {ward['p50']:.0f} ms, p95 {ward['p95']:.0f} ms "
-         f"(first {first_ms:.0f} ms)", f"<= {TARGETS_MS['ward_choropleth']} ms", "-"),
+        (
+            f"ward choropleth data ({stored:,} requests, 15 wards)",
+            f"p50 {ward['p50']:.0f} ms, p95 {ward['p95']:.0f} ms (first {first_ms:.0f} ms)",
+            f"<= {TARGETS_MS['ward_choropleth']} ms",
+            "-",
+        ),
         ("district choropleth data (99 districts)", f"p50 {percentiles(district_samples)['p50']:.0f} ms", "-", "-"),
-        (f"hot spots, whole city, cold ({len(result.cells):,} cells of {result.cell_m:g} m)",
-         f"{cold_ms:,.0f} ms first in the process; {warm_grid_ms:,.0f} ms with the grid kept",
-         f"<= {TARGETS_MS['hotspots_cold']} ms",
-         f"naive pipeline {naive_ms:,.0f} ms ({naive_ms / cold_ms:.1f}x): load {naive_steps['load_points_s']} s, "
-         f"join {naive_steps['spatial_join_s']} s, Gi* {naive_steps['gi_star_s']} s"),
-        ("hot spots, repeated (same filter and data)", f"p50 {again['p50']:.1f} ms, p95 {again['p95']:.1f} ms",
-         f"<= {TARGETS_MS['hotspots_repeated']} ms", "-"),
+        (
+            f"hot spots, whole city, cold ({len(result.cells):,} cells of {result.cell_m:g} m)",
+            f"{cold_ms:,.0f} ms first in the process; {warm_grid_ms:,.0f} ms with the grid kept",
+            f"<= {TARGETS_MS['hotspots_cold']} ms",
+            f"naive pipeline {naive_ms:,.0f} ms ({naive_ms / cold_ms:.1f}x): load {naive_steps['load_points_s']} s, "
+            f"join {naive_steps['spatial_join_s']} s, Gi* {naive_steps['gi_star_s']} s",
+        ),
+        (
+            "hot spots, repeated (same filter and data)",
+            f"p50 {again['p50']:.1f} ms, p95 {again['p95']:.1f} ms",
+            f"<= {TARGETS_MS['hotspots_repeated']} ms",
+            "-",
+        ),
         ("hot spots, other weights (grid reused)", f"{other_ms:,.0f} ms", "-", "-"),
         ("hot spot map as HTML (folium)", f"{map_cold_ms:,.0f} ms, {len(html) / 1e6:.1f} MB", "-", "-"),
     ]

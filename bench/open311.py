@@ -65,8 +65,11 @@ def history_file(session: Any, rows: int, end: datetime, seed: int = 311) -> Pat
     created = local_end - pd.to_timedelta(rng.uniform(0, 3 * 365 * 86400, rows), unit="s")
     done = created + pd.to_timedelta(rng.exponential(5 * 86400, rows), unit="s")
     finished = done < local_end
-    status = np.where(finished, rng.choice(["Closed", "Cancelled"], size=rows, p=[0.97, 0.03]),
-                      rng.choice(["Open", "Pending"], size=rows))
+    status = np.where(
+        finished,
+        rng.choice(["Closed", "Cancelled"], size=rows, p=[0.97, 0.03]),
+        rng.choice(["Open", "Pending"], size=rows),
+    )
     updated = np.where(finished, done.strftime("%Y-%m-%d %H:%M:%S"), created.strftime("%Y-%m-%d %H:%M:%S"))
     write_history(session, path, rng, created, updated, done, status, prefix=SOURCE_PREFIX)
     return path
@@ -78,10 +81,13 @@ def ensure_history(database: Any, city: Any, total: int, seed: int) -> dict[str,
     with database.session() as session:
         sync_catalogue(session, city)
         session.commit()
-        imported, ours, newest = session.execute(text(
-            "SELECT count(*) FILTER (WHERE source_id IS NOT NULL), count(*) FILTER (WHERE source_id LIKE :prefix), "
-            "max(requested_at) FILTER (WHERE source_id IS NOT NULL) FROM service_request"),
-            {"prefix": f"{SOURCE_PREFIX}%"}).one()
+        imported, ours, newest = session.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE source_id IS NOT NULL), count(*) FILTER (WHERE source_id LIKE :prefix), "
+                "max(requested_at) FILTER (WHERE source_id IS NOT NULL) FROM service_request"
+            ),
+            {"prefix": f"{SOURCE_PREFIX}%"},
+        ).one()
         # (requests POSTed by earlier runs stay: they are recent requests like any other)
         if ours == imported and abs(ours - total) <= 0.02 * total and newest and newest > now - timedelta(days=7):
             return {"stored": imported, "imported": False}
@@ -102,12 +108,24 @@ def post_bodies(database: Any, city: Any, key: str, count: int, seed: int) -> li
     """Form-encoded POST bodies: two thirds a point on an in-city address, one third a validated address_string."""
     validator = Validator(city.key, settings=city.addresses, home_name=city.name)
     with database.session() as session:
-        points = session.execute(text(
-            "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point WHERE city = :c AND kind = 'address' "
-            "AND in_jurisdiction ORDER BY random() LIMIT :n"), {"c": city.key, "n": count}).all()
-        sample = session.execute(text(
-            "SELECT standardized FROM address_point WHERE city = :c AND kind = 'address' AND in_jurisdiction "
-            "ORDER BY random() LIMIT :n"), {"c": city.key, "n": count // 2}).scalars().all()
+        points = session.execute(
+            text(
+                "SELECT ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point WHERE city = :c AND kind = 'address' "
+                "AND in_jurisdiction ORDER BY random() LIMIT :n"
+            ),
+            {"c": city.key, "n": count},
+        ).all()
+        sample = (
+            session.execute(
+                text(
+                    "SELECT standardized FROM address_point WHERE city = :c AND kind = 'address' AND in_jurisdiction "
+                    "ORDER BY random() LIMIT :n"
+                ),
+                {"c": city.key, "n": count // 2},
+            )
+            .scalars()
+            .all()
+        )
         addresses = [a for a in sample if validator.validate(session, a).status == "valid"]
     rng = np.random.default_rng(seed)
     bodies = []
@@ -127,6 +145,7 @@ def post_bodies(database: Any, city: Any, key: str, count: int, seed: int) -> li
 
 # -- the server ------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,13 +154,33 @@ def free_port() -> int:
 
 def start_server(database_url: str, port: int, log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """gunicorn with ``WORKERS`` sync workers on the bench database; waits until it answers."""
-    env = {**os.environ, "DATABASE_URL": database_url, "GEO311_ENV": "production", "SECRET_KEY": secrets.token_hex(16),
-           "GEO311_OPEN311_KEYLESS_PER_MINUTE": "100000000", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "GEO311_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(16),
+        "GEO311_OPEN311_KEYLESS_PER_MINUTE": "100000000",
+        **(extra_env or {}),
+    }
     with open(log, "ab") as handle:  # the server keeps its own copy of the descriptor
         server = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level",
-             "warning", "--timeout", "60", "app:create_app()"], env=env, stdout=handle, stderr=handle,
-            start_new_session=True)
+            [
+                str(VENV_BIN / "gunicorn"),
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--timeout",
+                "60",
+                "app:create_app()",
+            ],
+            env=env,
+            stdout=handle,
+            stderr=handle,
+            start_new_session=True,
+        )
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -217,18 +256,38 @@ def load(port: int, path: str, seconds: int, bodies_file: Path | None = None) ->
     if shutil.which("wrk"):
         script = DATA_DIR / "open311-wrk.lua"
         script.write_text(WRK_SCRIPT)
-        command = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--timeout", "30s", "-s", str(script),
-                   f"http://127.0.0.1:{port}{path}"]
+        command = [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(CONNECTIONS),
+            "-d",
+            f"{seconds}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}{path}",
+        ]
         if bodies_file is not None:
             command += ["--", str(bodies_file)]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         line = next(line for line in output.splitlines() if line.startswith("WRKJSON "))
-        raw = json.loads(line[len("WRKJSON "):])
+        raw = json.loads(line[len("WRKJSON ") :])
         errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
-        return {"generator": "wrk", "requests": raw["requests"], "seconds": round(raw["duration_us"] / 1e6, 2),
-                "per_s": round(raw["requests"] / (raw["duration_us"] / 1e6), 1), "errors": errors,
-                "non_2xx": raw["status"], "p50_ms": raw["p50_us"] / 1000, "p95_ms": raw["p95_us"] / 1000,
-                "p99_ms": raw["p99_us"] / 1000, "connections": CONNECTIONS}
+        return {
+            "generator": "wrk",
+            "requests": raw["requests"],
+            "seconds": round(raw["duration_us"] / 1e6, 2),
+            "per_s": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+            "errors": errors,
+            "non_2xx": raw["status"],
+            "p50_ms": raw["p50_us"] / 1000,
+            "p95_ms": raw["p95_us"] / 1000,
+            "p99_ms": raw["p99_us"] / 1000,
+            "connections": CONNECTIONS,
+        }
     return _python_load(port, path, seconds, bodies_file)
 
 
@@ -247,8 +306,12 @@ def _python_load(port: int, path: str, seconds: int, bodies_file: Path | None) -
             start = time.perf_counter()
             try:
                 if bodies:
-                    conn.request("POST", path, body=bodies[i % len(bodies)],
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+                    conn.request(
+                        "POST",
+                        path,
+                        body=bodies[i % len(bodies)],
+                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    )
                 else:
                     conn.request("GET", path)
                 response = conn.getresponse()
@@ -273,26 +336,45 @@ def _python_load(port: int, path: str, seconds: int, bodies_file: Path | None) -
         thread.join()
     elapsed = time.perf_counter() - began
     p = percentiles(samples)
-    return {"generator": "python threads", "requests": len(samples), "seconds": round(elapsed, 2),
-            "per_s": round(len(samples) / elapsed, 1), "errors": errors[0], "non_2xx": errors[0], "p50_ms": p["p50"],
-            "p95_ms": p["p95"], "p99_ms": p["p99"], "connections": CONNECTIONS}
+    return {
+        "generator": "python threads",
+        "requests": len(samples),
+        "seconds": round(elapsed, 2),
+        "per_s": round(len(samples) / elapsed, 1),
+        "errors": errors[0],
+        "non_2xx": errors[0],
+        "p50_ms": p["p50"],
+        "p95_ms": p["p95"],
+        "p99_ms": p["p99"],
+        "connections": CONNECTIONS,
+    }
 
 
 # -- the benchmark ---------------------------------------------------------------------------------
 
+
 def _combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Several load runs as one: requests/s over their total time, the worst p95, errors summed."""
     requests, seconds = sum(r["requests"] for r in runs), sum(r["seconds"] for r in runs)
-    return {"generator": runs[0]["generator"], "requests": requests, "seconds": round(seconds, 2),
-            "per_s": round(requests / seconds, 1), "errors": sum(r["errors"] for r in runs),
-            "non_2xx": sum(r["non_2xx"] for r in runs), "p95_ms": max(r["p95_ms"] for r in runs),
-            "per_round": [r["per_s"] for r in runs], "connections": CONNECTIONS}
+    return {
+        "generator": runs[0]["generator"],
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "per_s": round(requests / seconds, 1),
+        "errors": sum(r["errors"] for r in runs),
+        "non_2xx": sum(r["non_2xx"] for r in runs),
+        "p95_ms": max(r["p95_ms"] for r in runs),
+        "per_round": [r["per_s"] for r in runs],
+        "connections": CONNECTIONS,
+    }
 
 
 def filed_by(session: Any, client_id: int) -> int:
     """How many requests the API client has filed (its id is in each request's history)."""
-    return session.execute(text("SELECT count(*) FROM request_event WHERE kind = 'created' AND data->>'client' = :c"),
-                           {"c": f"open311:{client_id}"}).scalar()
+    return session.execute(
+        text("SELECT count(*) FROM request_event WHERE kind = 'created' AND data->>'client' = :c"),
+        {"c": f"open311:{client_id}"},
+    ).scalar()
 
 
 def run(total: int = 1_000_000, seconds: int = 30, gets: int = 300, seed: int = 311) -> dict[str, Any]:
@@ -302,9 +384,10 @@ def run(total: int = 1_000_000, seconds: int = 30, gets: int = 300, seed: int = 
     setup = ensure_history(database, city, total, seed)
     with database.session() as session:
         client, key = issue_client(session, city.key, "Benchmark load generator", per_minute=100_000_000)
-        window = session.execute(text(
-            "SELECT count(*) FROM service_request WHERE city = :c AND requested_at >= now() - interval '90 days'"),
-            {"c": city.key}).scalar()
+        window = session.execute(
+            text("SELECT count(*) FROM service_request WHERE city = :c AND requested_at >= now() - interval '90 days'"),
+            {"c": city.key},
+        ).scalar()
         stored = session.execute(text("SELECT count(*) FROM service_request")).scalar()
     bodies = post_bodies(database, city, key, 3000, seed)
     bodies_file = DATA_DIR / "open311-post-bodies.txt"
@@ -324,9 +407,13 @@ def run(total: int = 1_000_000, seconds: int = 30, gets: int = 300, seed: int = 
         with database.session() as session:
             before = filed_by(session, client.id)
         for _ in range(ROUNDS):
-            rounds.append({"health": load(port, "/health", seconds // ROUNDS),
-                           "post": load(port, "/open311/v2/requests.json", seconds // ROUNDS, bodies_file),
-                           "load_average": round(os.getloadavg()[0], 2)})
+            rounds.append(
+                {
+                    "health": load(port, "/health", seconds // ROUNDS),
+                    "post": load(port, "/open311/v2/requests.json", seconds // ROUNDS, bodies_file),
+                    "load_average": round(os.getloadavg()[0], 2),
+                }
+            )
         with database.session() as session:
             after = filed_by(session, client.id)
     finally:
@@ -340,27 +427,48 @@ def run(total: int = 1_000_000, seconds: int = 30, gets: int = 300, seed: int = 
 
     ratio = round(post["per_s"] / baseline["per_s"], 2)
     summary = {
-        "setup": setup, "stored_requests": stored, "in_default_window": window, "workers": WORKERS,
-        "server": "gunicorn (sync workers)", "machine_cores": os.cpu_count(),
-        "baseline_health": baseline, "baseline_static_file": static, "rounds": rounds, "post_to_health": ratio,
-        "get_requests_json": get_json, "get_requests_xml": get_xml, "post": post,
+        "setup": setup,
+        "stored_requests": stored,
+        "in_default_window": window,
+        "workers": WORKERS,
+        "server": "gunicorn (sync workers)",
+        "machine_cores": os.cpu_count(),
+        "baseline_health": baseline,
+        "baseline_static_file": static,
+        "rounds": rounds,
+        "post_to_health": ratio,
+        "get_requests_json": get_json,
+        "get_requests_xml": get_xml,
+        "post": post,
         "targets": TARGETS,
-        "met": {"get_p95_ms": get_json["p95"] <= TARGETS["get_p95_ms"],
-                "post_per_s": post["per_s"] >= TARGETS["post_per_s"] and post["errors"] == 0},
+        "met": {
+            "get_p95_ms": get_json["p95"] <= TARGETS["get_p95_ms"],
+            "post_per_s": post["per_s"] >= TARGETS["post_per_s"] and post["errors"] == 0,
+        },
     }
     table = [
-        (f"GET requests.json, default window ({get_json['requests_in_answer']:,} of {window:,} in 90 days; "
-         f"{stored:,} stored)", f"p50 {get_json['p50']} ms, p95 {get_json['p95']} ms",
-         f"p95 <= {TARGETS['get_p95_ms']:g} ms", "one client, keep-alive"),
+        (
+            f"GET requests.json, default window ({get_json['requests_in_answer']:,} of {window:,} in 90 days; "
+            f"{stored:,} stored)",
+            f"p50 {get_json['p50']} ms, p95 {get_json['p95']} ms",
+            f"p95 <= {TARGETS['get_p95_ms']:g} ms",
+            "one client, keep-alive",
+        ),
         ("GET requests.xml, default window", f"p50 {get_xml['p50']} ms, p95 {get_xml['p95']} ms", "-", "-"),
-        (f"POST requests.json ({CONNECTIONS} connections, {ROUNDS} x {seconds // ROUNDS} s, {post['generator']})",
-         f"{post['per_s']:,.0f} requests/s ({', '.join(f'{r:.0f}' for r in post['per_round'])}), "
-         f"{post['errors']} errors, p95 {post['p95_ms']:.0f} ms",
-         f">= {TARGETS['post_per_s']:g}/s, 0 errors",
-         f"GET /health in turn: {baseline['per_s']:,.0f}/s ({', '.join(f'{r:.0f}' for r in baseline['per_round'])}), "
-         f"{baseline['errors']} errors; POST = {ratio:.2f} x /health"),
-        ("static file (favicon), same server", f"{static['per_s']:,.0f} requests/s, p95 {static['p95_ms']:.0f} ms", "-",
-         f"load average during the rounds: {', '.join(str(r['load_average']) for r in rounds)}"),
+        (
+            f"POST requests.json ({CONNECTIONS} connections, {ROUNDS} x {seconds // ROUNDS} s, {post['generator']})",
+            f"{post['per_s']:,.0f} requests/s ({', '.join(f'{r:.0f}' for r in post['per_round'])}), "
+            f"{post['errors']} errors, p95 {post['p95_ms']:.0f} ms",
+            f">= {TARGETS['post_per_s']:g}/s, 0 errors",
+            f"GET /health in turn: {baseline['per_s']:,.0f}/s ({', '.join(f'{r:.0f}' for r in baseline['per_round'])}), "
+            f"{baseline['errors']} errors; POST = {ratio:.2f} x /health",
+        ),
+        (
+            "static file (favicon), same server",
+            f"{static['per_s']:,.0f} requests/s, p95 {static['p95_ms']:.0f} ms",
+            "-",
+            f"load average during the rounds: {', '.join(str(r['load_average']) for r in rounds)}",
+        ),
     ]
     write_results("open311", summary, table)
     return summary

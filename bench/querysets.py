@@ -43,25 +43,84 @@ CATEGORY_SIZES = {
 }
 #: Categories and the accuracy the validator must reach on them.
 TARGETS = {
-    "clean": 0.99, "standardizable": 0.99, "unit": 0.99, "missing_directional": 0.99, "missing_suffix": 0.99,
-    "typo1": 0.95, "typo2": 0.95,
+    "clean": 0.99,
+    "standardizable": 0.99,
+    "unit": 0.99,
+    "missing_directional": 0.99,
+    "missing_suffix": 0.99,
+    "typo1": 0.95,
+    "typo2": 0.95,
 }
 
 LONG_DIRECTIONALS = {"N": "North", "S": "South", "E": "East", "W": "West"}
-LONG_SUFFIXES = {"AVE": "Avenue", "ST": "Street", "BLVD": "Boulevard", "DR": "Drive", "PL": "Place", "RD": "Road",
-                 "LN": "Lane", "CT": "Court", "TER": "Terrace", "CIR": "Circle", "HWY": "Highway", "PKWY": "Parkway"}
+LONG_SUFFIXES = {
+    "AVE": "Avenue",
+    "ST": "Street",
+    "BLVD": "Boulevard",
+    "DR": "Drive",
+    "PL": "Place",
+    "RD": "Road",
+    "LN": "Lane",
+    "CT": "Court",
+    "TER": "Terrace",
+    "CIR": "Circle",
+    "HWY": "Highway",
+    "PKWY": "Parkway",
+}
 SHORT_FORMS = {"AVE": "Av", "BLVD": "Bl", "ST": "St."}
 KEYBOARD_NEIGHBOURS = {
-    "A": "QSZ", "B": "VGHN", "C": "XDFV", "D": "SERFC", "E": "WRSD", "F": "DRTGV", "G": "FTYHB", "H": "GYUJN",
-    "I": "UOJK", "J": "HUIKM", "K": "JIOL", "L": "KOP", "M": "NJK", "N": "BHJM", "O": "IPKL", "P": "OL",
-    "Q": "WA", "R": "ETDF", "S": "AWEDX", "T": "RYFG", "U": "YIHJ", "V": "CFGB", "W": "QESA", "X": "ZSDC",
-    "Y": "TUGH", "Z": "ASX",
+    "A": "QSZ",
+    "B": "VGHN",
+    "C": "XDFV",
+    "D": "SERFC",
+    "E": "WRSD",
+    "F": "DRTGV",
+    "G": "FTYHB",
+    "H": "GYUJN",
+    "I": "UOJK",
+    "J": "HUIKM",
+    "K": "JIOL",
+    "L": "KOP",
+    "M": "NJK",
+    "N": "BHJM",
+    "O": "IPKL",
+    "P": "OL",
+    "Q": "WA",
+    "R": "ETDF",
+    "S": "AWEDX",
+    "T": "RYFG",
+    "U": "YIHJ",
+    "V": "CFGB",
+    "W": "QESA",
+    "X": "ZSDC",
+    "Y": "TUGH",
+    "Z": "ASX",
 }
 INVALID_QUERIES = [
-    "", " ", "12345", "90026", "555-1212", "😀", "🏠 my house", "<script>alert(1)</script>",
-    "<b>200 N Spring St</b>", "'; DROP TABLE address_point; --", "1 OR 1=1", "\" OR \"\"=\"", "PO Box 1234",
-    "P.O. Box 55, Los Angeles, CA 90012", "Post Office Box 9", "Main Street", "hello", "help me",
-    "x" * 250, "9" * 40, "{\"address\": 1}", "$(rm -rf /)", "%00", "../../etc/passwd",
+    "",
+    " ",
+    "12345",
+    "90026",
+    "555-1212",
+    "😀",
+    "🏠 my house",
+    "<script>alert(1)</script>",
+    "<b>200 N Spring St</b>",
+    "'; DROP TABLE address_point; --",
+    "1 OR 1=1",
+    '" OR ""="',
+    "PO Box 1234",
+    "P.O. Box 55, Los Angeles, CA 90012",
+    "Post Office Box 9",
+    "Main Street",
+    "hello",
+    "help me",
+    "x" * 250,
+    "9" * 40,
+    '{"address": 1}',
+    "$(rm -rf /)",
+    "%00",
+    "../../etc/passwd",
 ]
 
 
@@ -82,16 +141,20 @@ class LabelledQuery:
 class _Sampler:
     def __init__(self, session: Session, city: str, rng: random.Random) -> None:
         self.session, self.city, self.rng = session, city, rng
-        rows = session.execute(
-            text(
-                """
+        rows = (
+            session.execute(
+                text(
+                    """
                 SELECT address_id, kind, house_number, number_suffix, predir, street_name, suffix, postdir,
                        cross_predir, cross_name, cross_suffix, cross_postdir, zipcode, in_jurisdiction
                 FROM address_point WHERE city = :city ORDER BY address_id
                 """
-            ),
-            {"city": city},
-        ).mappings().all()
+                ),
+                {"city": city},
+            )
+            .mappings()
+            .all()
+        )
         self.addresses = [r for r in rows if r["kind"] != "intersection"]
         self.intersections = [r for r in rows if r["kind"] == "intersection"]
         self.by_number: dict[tuple[str, int], list[Any]] = defaultdict(list)
@@ -110,9 +173,11 @@ class _Sampler:
     def expected(self, row: Any, keep: set[str]) -> tuple[str, str | None]:
         """valid/outside, or ambiguous when another address fits what the query still says."""
         stated = {c for c in keep if row[c]}  # a component the query does not state constrains nothing
-        fits = [s for s in self.by_number[(row["street_name"], row["house_number"])]
-                if (s["number_suffix"] or None) == (row["number_suffix"] or None)
-                and all(s[c] == row[c] for c in stated)]
+        fits = [
+            s
+            for s in self.by_number[(row["street_name"], row["house_number"])]
+            if (s["number_suffix"] or None) == (row["number_suffix"] or None) and all(s[c] == row[c] for c in stated)
+        ]
         if len(fits) > 1:
             return "ambiguous", row["address_id"]
         return ("valid" if row["in_jurisdiction"] else "outside"), row["address_id"]
@@ -125,8 +190,15 @@ def _house(row: Any) -> str:
     return f"{row['house_number']} {suffix}" if "/" in suffix else f"{row['house_number']}{suffix}"
 
 
-def _compose(row: Any, *, name: str | None = None, predir: str | None | bool = True, suffix: str | None | bool = True,
-             zipcode: bool = True, number: str | None = None) -> str:
+def _compose(
+    row: Any,
+    *,
+    name: str | None = None,
+    predir: str | None | bool = True,
+    suffix: str | None | bool = True,
+    zipcode: bool = True,
+    number: str | None = None,
+) -> str:
     parts = [number or _house(row)]
     parts.append(row["predir"] if predir is True else (predir or ""))
     parts.append(name or row["street_name"])
@@ -143,11 +215,11 @@ def _typo(name: str, rng: random.Random) -> str:
     i = rng.choice(letters)
     kind = rng.choice(["substitute", "delete", "insert", "transpose"])
     if kind == "substitute":
-        return name[:i] + rng.choice(KEYBOARD_NEIGHBOURS.get(name[i], string.ascii_uppercase)) + name[i + 1:]
+        return name[:i] + rng.choice(KEYBOARD_NEIGHBOURS.get(name[i], string.ascii_uppercase)) + name[i + 1 :]
     if kind == "delete" and len(letters) > 4:
-        return name[:i] + name[i + 1:]
+        return name[:i] + name[i + 1 :]
     if kind == "transpose" and i + 1 < len(name) and name[i + 1].isalpha() and name[i] != name[i + 1]:
-        return name[:i] + name[i + 1] + name[i] + name[i + 2:]
+        return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
     return name[:i] + rng.choice(KEYBOARD_NEIGHBOURS.get(name[i], string.ascii_uppercase)) + name[i:]
 
 
@@ -163,8 +235,9 @@ def _restyle(line: str, rng: random.Random) -> str:
     return line
 
 
-def build_query_set(session: Session, city: str, sizes: dict[str, int] | None = None, seed: int = 311,
-                    outside_city: str | None = None) -> list[LabelledQuery]:
+def build_query_set(
+    session: Session, city: str, sizes: dict[str, int] | None = None, seed: int = 311, outside_city: str | None = None
+) -> list[LabelledQuery]:
     """A labelled query set from the address database of ``city``.
 
     ``outside_city`` names a configuration under which the same addresses belong to
@@ -185,13 +258,17 @@ def build_query_set(session: Session, city: str, sizes: dict[str, int] | None = 
 
     for row in s.sample(s.addresses, sizes["standardizable"]):
         predir = LONG_DIRECTIONALS.get(row["predir"], row["predir"]) if rng.random() < 0.5 else True
-        suffix = (LONG_SUFFIXES.get(row["suffix"]) or SHORT_FORMS.get(row["suffix"]) or True) if rng.random() < 0.6 else True
+        suffix = (
+            (LONG_SUFFIXES.get(row["suffix"]) or SHORT_FORMS.get(row["suffix"]) or True) if rng.random() < 0.6 else True
+        )
         with_zip = rng.random() < 0.6
         line = _compose(row, predir=predir, suffix=suffix, zipcode=False)
         if rng.random() < 0.3:
             line = line.replace(" ", ". ", 1) if row["predir"] and predir is True else line + "."
         if with_zip and row["zipcode"]:
-            line += rng.choice([f", {row['zipcode']}", f", Los Angeles, CA {row['zipcode']}", f" Los Angeles CA {row['zipcode']}"])
+            line += rng.choice(
+                [f", {row['zipcode']}", f", Los Angeles, CA {row['zipcode']}", f" Los Angeles CA {row['zipcode']}"]
+            )
         elif rng.random() < 0.4:
             line += ", Los Angeles, CA"
         keep = {"predir", "suffix", "postdir"} | ({"zipcode"} if with_zip else set())
@@ -199,13 +276,20 @@ def build_query_set(session: Session, city: str, sizes: dict[str, int] | None = 
 
     for row in s.sample(s.addresses, sizes["unit"]):
         unit = rng.choice(["Apt 3", "#12", "Unit B", "Apt. 204", "Ste 100", "# 7", "Space 14"])
-        add("unit", _restyle(_compose(row, zipcode=False) + " " + unit, rng), s.expected(row, {"predir", "suffix", "postdir"}))
+        add(
+            "unit",
+            _restyle(_compose(row, zipcode=False) + " " + unit, rng),
+            s.expected(row, {"predir", "suffix", "postdir"}),
+        )
 
     with_dir = [r for r in s.addresses if r["predir"]]
     for row in s.sample(with_dir, sizes["missing_directional"]):
         with_zip = rng.random() < 0.5
-        add("missing_directional", _compose(row, predir=None, zipcode=with_zip),
-            s.expected(row, {"suffix", "postdir"} | ({"zipcode"} if with_zip else set())))
+        add(
+            "missing_directional",
+            _compose(row, predir=None, zipcode=with_zip),
+            s.expected(row, {"suffix", "postdir"} | ({"zipcode"} if with_zip else set())),
+        )
 
     with_suffix = [r for r in s.addresses if r["suffix"]]
     for row in s.sample(with_suffix, sizes["missing_suffix"]):
@@ -226,14 +310,15 @@ def build_query_set(session: Session, city: str, sizes: dict[str, int] | None = 
                 break
 
     made = 0
-    for row in s.sample([r for r in s.addresses if r["house_number"] >= 10 and not r["number_suffix"]],
-                        sizes["transposed_digits"] * 4):
+    for row in s.sample(
+        [r for r in s.addresses if r["house_number"] >= 10 and not r["number_suffix"]], sizes["transposed_digits"] * 4
+    ):
         digits = str(row["house_number"])
         spots = [i for i in range(len(digits) - 1) if digits[i] != digits[i + 1] and not (i == 0 and digits[1] == "0")]
         if not spots:
             continue
         i = rng.choice(spots)
-        swapped = int(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:])
+        swapped = int(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
         if swapped in s.numbers_on[row["street_name"]]:
             continue  # the swapped number exists: then it is simply another real address
         add("transposed_digits", _compose(row, number=str(swapped)), ("not_found", row["address_id"]))
@@ -252,12 +337,18 @@ def build_query_set(session: Session, city: str, sizes: dict[str, int] | None = 
         keep_a, keep_b = rng.random() < 0.7, rng.random() < 0.7
         a = " ".join(p for p in (row["predir"], row["street_name"], row["suffix"] if keep_a else None) if p)
         b = " ".join(p for p in (row["cross_predir"], row["cross_name"], row["cross_suffix"] if keep_b else None) if p)
-        line = f"{b} {rng.choice(['AT', '&', 'and', '/', '@'])} {a}" if rng.random() < 0.5 else \
-            f"{a} {rng.choice(['AT', '&', 'and', '/', '@'])} {b}"
+        line = (
+            f"{b} {rng.choice(['AT', '&', 'and', '/', '@'])} {a}"
+            if rng.random() < 0.5
+            else f"{a} {rng.choice(['AT', '&', 'and', '/', '@'])} {b}"
+        )
 
         def side(record: Any, name: str) -> tuple[Any, Any]:
-            return ((record["predir"], record["suffix"]) if record["street_name"] == name
-                    else (record["cross_predir"], record["cross_suffix"]))
+            return (
+                (record["predir"], record["suffix"])
+                if record["street_name"] == name
+                else (record["cross_predir"], record["cross_suffix"])
+            )
 
         def fits(record: Any) -> bool:  # the same crossing, as far as the query says (used at once, in this loop)
             for name, keep in ((row["street_name"], keep_a), (row["cross_name"], keep_b)):  # noqa: B023
@@ -295,8 +386,9 @@ def is_correct(item: LabelledQuery, result: ValidationResult) -> bool:
     return True
 
 
-def measure(queries: list[LabelledQuery],
-            validate: Callable[[LabelledQuery], ValidationResult]) -> dict[str, dict[str, Any]]:
+def measure(
+    queries: list[LabelledQuery], validate: Callable[[LabelledQuery], ValidationResult]
+) -> dict[str, dict[str, Any]]:
     """Accuracy per category: count, correct, accuracy, and how many were wrongly ``valid``."""
     report: dict[str, dict[str, Any]] = {}
     for item in queries:
@@ -307,8 +399,14 @@ def measure(queries: list[LabelledQuery],
         if is_correct(item, result):
             entry["correct"] += 1
         elif len(entry["misses"]) < 10:
-            entry["misses"].append({"query": item.query[:120], "expected": item.expected_status, "got": result.status,
-                                    "match": result.match.text if result.match else None})
+            entry["misses"].append(
+                {
+                    "query": item.query[:120],
+                    "expected": item.expected_status,
+                    "got": result.status,
+                    "match": result.match.text if result.match else None,
+                }
+            )
     for entry in report.values():
         entry["accuracy"] = round(entry["correct"] / entry["queries"], 4) if entry["queries"] else None
         entry["target"] = None

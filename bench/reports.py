@@ -42,46 +42,112 @@ def run(total: int = 1_000_000, seed: int = 311, repeats: int = 5) -> dict[str, 
         choices = filter_choices(session, city)
         where, params = flt.sql(city, "r")
         # The floor: reading the same rows and only counting them (the machine's speed today).
-        floor_samples = [_timed(lambda: session.execute(text(
-            f"SELECT count(*) FROM service_request r WHERE {where}"), params).scalar()) for _ in range(repeats)]
+        floor_samples = [
+            _timed(
+                lambda: session.execute(text(f"SELECT count(*) FROM service_request r WHERE {where}"), params).scalar()
+            )
+            for _ in range(repeats)
+        ]
         summary_samples = [_timed(lambda: reports.summary(session, city, flt)) for _ in range(repeats)]
         distinct_samples = [_timed(lambda: reports.summary(session, city, flt, distinct=True)) for _ in range(3)]
-        breakout_ms = {by: percentiles([_timed(lambda: reports.breakout(session, city, flt, by, choices=choices))  # noqa: B023
-                                        for _ in range(3)]) for by in BREAKOUTS}
+        breakout_ms = {
+            by: percentiles(
+                [
+                    _timed(lambda: reports.breakout(session, city, flt, by, choices=choices))  # noqa: B023
+                    for _ in range(3)
+                ]
+            )
+            for by in BREAKOUTS
+        }
         # The summary page shows more than the summary: this year and this fiscal year so far
         # against the year before (four more summaries over shorter spans) and a months chart.
-        summary_page_ms = percentiles([_timed(lambda: (
-            reports.summary(session, city, flt), reports.year_to_date(session, city, flt),
-            reports.year_to_date(session, city, flt, fiscal=True),
-            reports.breakout(session, city, flt, "month", medians=False))) for _ in range(3)])
+        summary_page_ms = percentiles(
+            [
+                _timed(
+                    lambda: (
+                        reports.summary(session, city, flt),
+                        reports.year_to_date(session, city, flt),
+                        reports.year_to_date(session, city, flt, fiscal=True),
+                        reports.breakout(session, city, flt, "month", medians=False),
+                    )
+                )
+                for _ in range(3)
+            ]
+        )
         page_ms = {
-            "top_services_overall_and_per_ward": percentiles([_timed(lambda: (
-                reports.top_services(session, city, flt, choices=choices),
-                reports.top_services(session, city, flt, per="ward", choices=choices))) for _ in range(3)]),
-            "backlog_and_compliance": percentiles([_timed(lambda: (
-                reports.backlog_aging(session, city, flt, choices=choices),
-                reports.compliance(session, city, flt, "department", choices=choices),
-                reports.compliance(session, city, flt, "service", choices=choices))) for _ in range(3)]),
-            "month_breakout_with_year_over_year": percentiles([_timed(lambda: reports.with_year_before(
-                reports.breakout(session, city, flt, "month", choices=choices), "month")) for _ in range(3)]),
+            "top_services_overall_and_per_ward": percentiles(
+                [
+                    _timed(
+                        lambda: (
+                            reports.top_services(session, city, flt, choices=choices),
+                            reports.top_services(session, city, flt, per="ward", choices=choices),
+                        )
+                    )
+                    for _ in range(3)
+                ]
+            ),
+            "backlog_and_compliance": percentiles(
+                [
+                    _timed(
+                        lambda: (
+                            reports.backlog_aging(session, city, flt, choices=choices),
+                            reports.compliance(session, city, flt, "department", choices=choices),
+                            reports.compliance(session, city, flt, "service", choices=choices),
+                        )
+                    )
+                    for _ in range(3)
+                ]
+            ),
+            "month_breakout_with_year_over_year": percentiles(
+                [
+                    _timed(
+                        lambda: reports.with_year_before(
+                            reports.breakout(session, city, flt, "month", choices=choices), "month"
+                        )
+                    )
+                    for _ in range(3)
+                ]
+            ),
         }
         session.rollback()
     summary_p = percentiles(summary_samples)
     floor_p = percentiles(floor_samples)
     worst = max([*(v["p50"] for v in breakout_ms.values()), *(v["p50"] for v in page_ms.values())])
-    results = {"setup": setup, "stored_requests": stored, "summary_ms": summary_p,
-               "summary_distinct_ms": percentiles(distinct_samples),
-               "floor_count_ms": floor_p, "summary_page_ms": summary_page_ms, "breakout_ms": breakout_ms, "pages_ms": page_ms,
-               "targets_ms": TARGETS_MS}
-    table = [(f"Summary of Performance, whole city ({stored:,} requests)",
-              f"p50 {summary_p['p50']:.0f} ms, p95 {summary_p['p95']:.0f} ms", f"<= {TARGETS_MS['summary']} ms",
-              f"counting the same rows: p50 {floor_p['p50']:.0f} ms")]
-    table.append(("the summary page (with this year and fiscal year so far, and a months chart)",
-                  f"p50 {summary_page_ms['p50']:.0f} ms", "-", "-"))
-    table += [(f"breakout by {by}", f"p50 {v['p50']:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-")
-              for by, v in breakout_ms.items()]
-    table += [(name.replace("_", " "), f"p50 {v['p50']:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-")
-              for name, v in page_ms.items()]
+    results = {
+        "setup": setup,
+        "stored_requests": stored,
+        "summary_ms": summary_p,
+        "summary_distinct_ms": percentiles(distinct_samples),
+        "floor_count_ms": floor_p,
+        "summary_page_ms": summary_page_ms,
+        "breakout_ms": breakout_ms,
+        "pages_ms": page_ms,
+        "targets_ms": TARGETS_MS,
+    }
+    table = [
+        (
+            f"Summary of Performance, whole city ({stored:,} requests)",
+            f"p50 {summary_p['p50']:.0f} ms, p95 {summary_p['p95']:.0f} ms",
+            f"<= {TARGETS_MS['summary']} ms",
+            f"counting the same rows: p50 {floor_p['p50']:.0f} ms",
+        )
+    ]
+    table.append(
+        (
+            "the summary page (with this year and fiscal year so far, and a months chart)",
+            f"p50 {summary_page_ms['p50']:.0f} ms",
+            "-",
+            "-",
+        )
+    )
+    table += [
+        (f"breakout by {by}", f"p50 {v['p50']:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-")
+        for by, v in breakout_ms.items()
+    ]
+    table += [
+        (name.replace("_", " "), f"p50 {v['p50']:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-")
+        for name, v in page_ms.items()
+    ]
     table.append(("slowest breakout page", f"p50 {worst:.0f} ms", f"<= {TARGETS_MS['breakout']} ms", "-"))
     write_results("reports", results, table)
     return results

@@ -32,13 +32,25 @@ from service_requests.intake import RequestInput, create_request
 DATA_DIR = PROJECT_ROOT / "var" / "bench"
 # Shares of the request types in the real 2017 and 2020 samples.
 SERVICE_SHARES = {
-    "Bulky Items": 0.445, "Graffiti Removal": 0.275, "Illegal Dumping Pickup": 0.085,
-    "Metal/Household Appliances": 0.079, "Electronic Waste": 0.037, "Homeless Encampment": 0.033,
-    "Dead Animal Removal": 0.02, "Other": 0.013, "Single Streetlight Issue": 0.006,
-    "Multiple Streetlight Issue": 0.005, "Report Water Waste": 0.002,
+    "Bulky Items": 0.445,
+    "Graffiti Removal": 0.275,
+    "Illegal Dumping Pickup": 0.085,
+    "Metal/Household Appliances": 0.079,
+    "Electronic Waste": 0.037,
+    "Homeless Encampment": 0.033,
+    "Dead Animal Removal": 0.02,
+    "Other": 0.013,
+    "Single Streetlight Issue": 0.006,
+    "Multiple Streetlight Issue": 0.005,
+    "Report Water Waste": 0.002,
 }
-OWNERS = {"Graffiti Removal": "OCB", "Single Streetlight Issue": "BSL", "Multiple Streetlight Issue": "BSL",
-          "Report Water Waste": "LADWP", "Other": "ITA"}
+OWNERS = {
+    "Graffiti Removal": "OCB",
+    "Single Streetlight Issue": "BSL",
+    "Multiple Streetlight Issue": "BSL",
+    "Report Water Waste": "LADWP",
+    "Other": "ITA",
+}
 
 
 def history_file(session: Any, rows: int, seed: int = 311) -> Path:
@@ -54,34 +66,55 @@ def history_file(session: Any, rows: int, seed: int = 311) -> Path:
     return path
 
 
-def write_history(session: Any, path: Path, rng: np.random.Generator, created: pd.DatetimeIndex,
-                  updated: Any, done: pd.DatetimeIndex, status: np.ndarray, prefix: str) -> None:
+def write_history(
+    session: Any,
+    path: Path,
+    rng: np.random.Generator,
+    created: pd.DatetimeIndex,
+    updated: Any,
+    done: pd.DatetimeIndex,
+    status: np.ndarray,
+    prefix: str,
+) -> None:
     """Write a MyLA311-format CSV of ``len(created)`` requests at random synthetic addresses.
 
     Times are local (the city file's); a row is closed at ``done`` when its status is Closed.
     """
     rows = len(created)
-    addresses = pd.DataFrame(session.execute(text(
-        "SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
-        "WHERE city = 'la' AND kind = 'address' ORDER BY random() LIMIT :n"), {"n": min(rows, 400_000)}).all())
+    addresses = pd.DataFrame(
+        session.execute(
+            text(
+                "SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
+                "WHERE city = 'la' AND kind = 'address' ORDER BY random() LIMIT :n"
+            ),
+            {"n": min(rows, 400_000)},
+        ).all()
+    )
     pick = addresses.iloc[rng.integers(0, len(addresses), rows)].reset_index(drop=True)
     names = list(SERVICE_SHARES)
     shares = np.array(list(SERVICE_SHARES.values()))
     services = rng.choice(names, size=rows, p=shares / shares.sum())
     stamp = "%Y-%m-%d %H:%M:%S"
-    frame = pd.DataFrame({
-        "SRNumber": [f"{prefix}{i}" for i in range(rows)],
-        "CreatedDate": created.strftime(stamp),
-        "UpdatedDate": updated.strftime(stamp) if hasattr(updated, "strftime") else updated,
-        "ClosedDate": np.where(status == "Closed", done.strftime(stamp), ""),
-        "RequestType": services,
-        "Owner": [OWNERS.get(s, "BOS") for s in services],
-        "Status": status,
-        "RequestSource": rng.choice(["Call", "Mobile App", "Self Service", "Driver Self Report", "Email"], size=rows,
-                                    p=[0.44, 0.22, 0.13, 0.2, 0.01]),
-        "Address": pick["standardized"], "ZipCode": pick["zipcode"],
-        "Latitude": pick["lat"].round(7), "Longitude": pick["lon"].round(7),
-    })
+    frame = pd.DataFrame(
+        {
+            "SRNumber": [f"{prefix}{i}" for i in range(rows)],
+            "CreatedDate": created.strftime(stamp),
+            "UpdatedDate": updated.strftime(stamp) if hasattr(updated, "strftime") else updated,
+            "ClosedDate": np.where(status == "Closed", done.strftime(stamp), ""),
+            "RequestType": services,
+            "Owner": [OWNERS.get(s, "BOS") for s in services],
+            "Status": status,
+            "RequestSource": rng.choice(
+                ["Call", "Mobile App", "Self Service", "Driver Self Report", "Email"],
+                size=rows,
+                p=[0.44, 0.22, 0.13, 0.2, 0.01],
+            ),
+            "Address": pick["standardized"],
+            "ZipCode": pick["zipcode"],
+            "Latitude": pick["lat"].round(7),
+            "Longitude": pick["lon"].round(7),
+        }
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
 
@@ -90,20 +123,26 @@ def floor(database: Any, path: Path) -> dict[str, float]:
     """A raw COPY of the file into a plain table plus one set-based spatial UPDATE: the floor."""
     with database.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_raw"))
-        conn.execute(text(
-            "CREATE UNLOGGED TABLE bench_raw (sr text, created text, updated text, closed text, type text, owner text, "
-            "status text, source text, address text, zip text, lat float8, lon float8, ward text)"))
+        conn.execute(
+            text(
+                "CREATE UNLOGGED TABLE bench_raw (sr text, created text, updated text, closed text, type text, owner text, "
+                "status text, source text, address text, zip text, lat float8, lon float8, ward text)"
+            )
+        )
         raw = conn.connection.driver_connection
         start = time.perf_counter()
         with raw.cursor() as cursor, open(path, "rb") as handle:
-            with cursor.copy("COPY bench_raw (sr, created, updated, closed, type, owner, status, source, address, zip, "
-                             "lat, lon) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            with cursor.copy(
+                "COPY bench_raw (sr, created, updated, closed, type, owner, status, source, address, zip, "
+                "lat, lon) FROM STDIN WITH (FORMAT csv, HEADER true)"
+            ) as copy:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     copy.write(block)
         copied = time.perf_counter() - start
         start = time.perf_counter()
-        conn.execute(text(
-            """
+        conn.execute(
+            text(
+                """
             UPDATE bench_raw b SET ward = w.key FROM (
                 SELECT r.ctid AS row_id, min(f.key) AS key
                 FROM bench_raw r
@@ -112,7 +151,9 @@ def floor(database: Any, path: Path) -> dict[str, float]:
                 JOIN boundary_feature f ON f.id = p.feature_id
                 GROUP BY r.ctid) w
             WHERE b.ctid = w.row_id
-            """))
+            """
+            )
+        )
         updated = time.perf_counter() - start
         conn.execute(text("DROP TABLE bench_raw"))
     return {"copy_s": round(copied, 1), "spatial_update_s": round(updated, 1), "total_s": round(copied + updated, 1)}
@@ -126,8 +167,7 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
         sync_catalogue(session, city)
         session.commit()
         path = history_file(session, total, seed)
-        session.execute(text("TRUNCATE service_request, request_event, request_contact, notification "
-                             "RESTART IDENTITY"))
+        session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
         session.commit()
     floor_s = floor(database, path)
     mapping = dataclasses.replace(history_mapping(city), paths=(path,))
@@ -143,14 +183,29 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
     validator = Validator(city.key, settings=city.addresses, home_name=city.name)
     rng = random.Random(seed)
     with database.session() as session:
-        sample = session.execute(text(
-            "SELECT standardized FROM address_point WHERE city = 'la' AND kind = 'address' AND in_jurisdiction "
-            "ORDER BY random() LIMIT :n"), {"n": 2 * creations + 40}).scalars().all()
+        sample = (
+            session.execute(
+                text(
+                    "SELECT standardized FROM address_point WHERE city = 'la' AND kind = 'address' AND in_jurisdiction "
+                    "ORDER BY random() LIMIT :n"
+                ),
+                {"n": 2 * creations + 40},
+            )
+            .scalars()
+            .all()
+        )
         # Time requests that are accepted: addresses the validator finds unambiguous (checked untimed).
-        addresses = [a for a in sample if validator.validate(session, a).status == "valid"][:creations + 20]
-        forms = [RequestInput(service_code=rng.choice(["graffiti", "illegal-dumping", "dead-animal"]),
-                              channel="phone", address=a, actor="bench",
-                              attributes={"surface": "wall"}) for a in addresses]
+        addresses = [a for a in sample if validator.validate(session, a).status == "valid"][: creations + 20]
+        forms = [
+            RequestInput(
+                service_code=rng.choice(["graffiti", "illegal-dumping", "dead-animal"]),
+                channel="phone",
+                address=a,
+                actor="bench",
+                attributes={"surface": "wall"},
+            )
+            for a in addresses
+        ]
         for form in forms:
             if form.service_code != "graffiti":
                 form.attributes = {}
@@ -158,17 +213,32 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
 
     rows_per_s = report.rows_read / import_s
     floor_rows_per_s = report.rows_read / floor_s["total_s"]
-    summary = {"rows": report.rows_read, "inserted": report.inserted, "rejected": len(report.rejected),
-               "import_s": round(import_s, 1), "import_rows_per_s": round(rows_per_s),
-               "floor": floor_s, "floor_rows_per_s": round(floor_rows_per_s),
-               "ratio_to_floor": round(import_s / floor_s["total_s"], 2), "stored_requests": stored,
-               "create_ms": creation, "targets": {"ratio_to_floor": 1.5, "create_p95_ms": 50}}
+    summary = {
+        "rows": report.rows_read,
+        "inserted": report.inserted,
+        "rejected": len(report.rejected),
+        "import_s": round(import_s, 1),
+        "import_rows_per_s": round(rows_per_s),
+        "floor": floor_s,
+        "floor_rows_per_s": round(floor_rows_per_s),
+        "ratio_to_floor": round(import_s / floor_s["total_s"], 2),
+        "stored_requests": stored,
+        "create_ms": creation,
+        "targets": {"ratio_to_floor": 1.5, "create_p95_ms": 50},
+    }
     table = [
-        (f"import {report.rows_read:,} requests", f"{import_s:.0f} s, {rows_per_s:,.0f} rows/s",
-         "<= 1.5x floor", f"floor {floor_s['total_s']:.0f} s ({floor_rows_per_s:,.0f} rows/s): "
-                          f"{import_s / floor_s['total_s']:.2f}x"),
-        (f"create one request ({stored:,} stored)", f"p50 {creation['p50']} ms, p95 {creation['p95']} ms",
-         "p95 <= 50 ms", "-"),
+        (
+            f"import {report.rows_read:,} requests",
+            f"{import_s:.0f} s, {rows_per_s:,.0f} rows/s",
+            "<= 1.5x floor",
+            f"floor {floor_s['total_s']:.0f} s ({floor_rows_per_s:,.0f} rows/s): {import_s / floor_s['total_s']:.2f}x",
+        ),
+        (
+            f"create one request ({stored:,} stored)",
+            f"p50 {creation['p50']} ms, p95 {creation['p95']} ms",
+            "p95 <= 50 ms",
+            "-",
+        ),
     ]
     write_results("requests", summary, table)
     return summary

@@ -27,8 +27,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], help="benchmarks to run (default: all)")
     parser.add_argument("--total", type=int, default=1_000_000, help="size of the generated data (default 1,000,000)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="start from nothing: drop the benchmark database and generated files first")
+    parser.add_argument(
+        "--fresh", action="store_true", help="start from nothing: drop the benchmark database and generated files first"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     if args.fresh:
@@ -46,9 +47,13 @@ def main() -> None:
 def write_summary(durations: dict[str, float], total_s: float, fresh: bool = False) -> None:
     """bench/results/summary.{json,md}: every benchmark's results of this run, in one file."""
     results = {name: json.loads((RESULTS_DIR / f"{name}.json").read_text()) for name in durations}
-    (RESULTS_DIR / "summary.json").write_text(json.dumps(
-        {"durations_s": durations, "total_s": round(total_s), "fresh": fresh, "results": results}, indent=2,
-        default=str))
+    (RESULTS_DIR / "summary.json").write_text(
+        json.dumps(
+            {"durations_s": durations, "total_s": round(total_s), "fresh": fresh, "results": results},
+            indent=2,
+            default=str,
+        )
+    )
     start = "from an empty benchmark database" if fresh else "with the generated data already in place"
     parts = [f"# Benchmarks ({round(total_s / 60)} min in all, {start})\n"]
     parts += [(RESULTS_DIR / f"{name}.md").read_text() + f"\n({name}: {durations[name]:.0f} s)\n" for name in durations]

@@ -35,8 +35,9 @@ def real_addresses(city: CityConfig) -> list[AddressRecord]:
     return records
 
 
-def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
-                        segments: int = 0) -> tuple[list[AddressRecord], list[SegmentRecord]]:
+def synthetic_addresses(
+    city: CityConfig, total: int, seed: int = 311, segments: int = 0
+) -> tuple[list[AddressRecord], list[SegmentRecord]]:
     """About ``total`` synthetic addresses on the real streets of ``city`` (plus its real intersections).
 
     Returned as (addresses, segments): with ``segments``, also about that many synthetic
@@ -54,8 +55,10 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
         elif p.number is not None:
             streets[(p.street, p.zipcode)].append(record)
 
-    ranges = {key: (max(1, min(_number(r) for r in rows) - 200), max(_number(r) for r in rows) + 200)
-              for key, rows in streets.items()}
+    ranges = {
+        key: (max(1, min(_number(r) for r in rows) - 200), max(_number(r) for r in rows) + 200)
+        for key, rows in streets.items()
+    }
     sizes = {key: high - low + 1 for key, (low, high) in ranges.items()}
     # Addresses per unit of house number, such that the streets (each holding at most one
     # address per number) add up to the total.
@@ -100,9 +103,21 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
                 a, b = (xs[i], ys[i]), (xs[n + i], ys[n + i])
                 if a == b:
                     continue
-                blocks.append(SegmentRecord(street, street.text, (int(start) + 1, int(start) + block - 1),
-                                            (int(start), int(start) + block - 2), "street", LineString([a, b]).wkb,
-                                            "synthetic", 30, None, f"synthetic:{len(blocks)}", synthetic=True))
+                blocks.append(
+                    SegmentRecord(
+                        street,
+                        street.text,
+                        (int(start) + 1, int(start) + block - 1),
+                        (int(start), int(start) + block - 2),
+                        "street",
+                        LineString([a, b]).wkb,
+                        "synthetic",
+                        30,
+                        None,
+                        f"synthetic:{len(blocks)}",
+                        synthetic=True,
+                    )
+                )
         jitter = rng.normal(0, 8 / METRES_PER_DEGREE, size=(2, len(generated)))  # ~8 m off the centre line
         for number, x, y, dx, dy in zip(generated, lon, lat, jitter[0], jitter[1]):
             parsed = ParsedAddress(kind="address", street=street, number=int(number), zipcode=zipcode)
@@ -114,8 +129,9 @@ def synthetic_addresses(city: CityConfig, total: int, seed: int = 311,
     for record in intersections:
         if record.address_id not in seen:
             seen.add(record.address_id)
-            records.append(AddressRecord(record.address_id, record.parsed, record.lon, record.lat, "synthetic",
-                                         synthetic=True))
+            records.append(
+                AddressRecord(record.address_id, record.parsed, record.lon, record.lat, "synthetic", synthetic=True)
+            )
     return records, blocks
 
 

@@ -28,10 +28,10 @@ from geo.tiles import EXTENT, street_tile
 
 CITY = "synthetic_grid"
 TARGET_P95_MS = 50.0
-LINES = 224           # streets each way; each cut into LINES blocks
+LINES = 224  # streets each way; each cut into LINES blocks
 POINTS_PER_BLOCK = 10
 ORIGIN = (-118.60, 33.70)  # south-west corner (open sea off the coast: nothing else is there)
-DX, DY = 0.0011, 0.0009    # a block, in degrees (about 100 m each way)
+DX, DY = 0.0011, 0.0009  # a block, in degrees (about 100 m each way)
 
 _FLOOR_SQL = """
 WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS tile),
@@ -49,21 +49,37 @@ SELECT (SELECT ST_AsMVT(streets, 'streets') FROM streets) || (SELECT ST_AsMVT(po
 
 def ensure_grid(session: Any) -> dict[str, int]:
     """Generate the synthetic grid city once; the counts of segments and points stored."""
-    counts = session.execute(text(
-        "SELECT (SELECT count(*) FROM street_segment WHERE city = :c), (SELECT count(*) FROM address_point WHERE city = :c)"),
-        {"c": CITY}).one()
+    counts = session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM street_segment WHERE city = :c), (SELECT count(*) FROM address_point WHERE city = :c)"
+        ),
+        {"c": CITY},
+    ).one()
     want_segments, want_points = 2 * LINES * LINES, 2 * LINES * LINES * POINTS_PER_BLOCK
     if counts == (want_segments, want_points):
         return {"segments": counts[0], "points": counts[1], "generated": 0}
     start = time.perf_counter()
     session.execute(text("DELETE FROM address_load WHERE city = :c"), {"c": CITY})
-    load_id = session.execute(text(
-        "INSERT INTO address_load (city, sources, rows_read, addresses, rejected, synthetic, counts) "
-        "VALUES (:c, ARRAY['synthetic_grid'], 0, 0, 0, true, '{}') RETURNING id"), {"c": CITY}).scalar()
-    params = {"c": CITY, "load": load_id, "n": LINES, "x0": ORIGIN[0], "y0": ORIGIN[1], "dx": DX, "dy": DY,
-              "k": POINTS_PER_BLOCK}
+    load_id = session.execute(
+        text(
+            "INSERT INTO address_load (city, sources, rows_read, addresses, rejected, synthetic, counts) "
+            "VALUES (:c, ARRAY['synthetic_grid'], 0, 0, 0, true, '{}') RETURNING id"
+        ),
+        {"c": CITY},
+    ).scalar()
+    params = {
+        "c": CITY,
+        "load": load_id,
+        "n": LINES,
+        "x0": ORIGIN[0],
+        "y0": ORIGIN[1],
+        "dx": DX,
+        "dy": DY,
+        "k": POINTS_PER_BLOCK,
+    }
     # Direction d: 0 east-west streets (street j, block i), 1 north-south (street i, block j).
-    session.execute(text("""
+    session.execute(
+        text("""
         INSERT INTO street_segment (city, load_id, source_key, source_ref, rank, name, suffix, full_name, road_class,
                                     left_from, left_to, right_from, right_to, synthetic, geom)
         SELECT :c, :load, 'synthetic_grid', d || '-' || s || '-' || b, 10, g.name, g.suffix, g.name || ' ' || g.suffix,
@@ -76,8 +92,11 @@ def ensure_grid(session: Any) -> dict[str, int]:
         FROM generate_series(0, 1) d, generate_series(0, :n - 1) s, generate_series(0, :n - 1) b,
              LATERAL (SELECT CASE WHEN d = 0 THEN 'SYNTHETIC ' || (s + 1) ELSE 'GRID ' || (s + 1) END AS name,
                              CASE WHEN d = 0 THEN 'ST' ELSE 'AVE' END AS suffix) g
-    """), params)
-    session.execute(text("""
+    """),
+        params,
+    )
+    session.execute(
+        text("""
         INSERT INTO address_point (city, address_id, load_id, kind, house_number, street_name, suffix, standardized,
                                    source, source_kind, source_key, rank, synthetic, in_jurisdiction, geom)
         SELECT :c, d || '-' || s || '-' || b || '-' || k, :load, 'address', b * 100 + k * 2 + k % 2,
@@ -91,16 +110,26 @@ def ensure_grid(session: Any) -> dict[str, int]:
              generate_series(0, :k - 1) k,
              LATERAL (SELECT CASE WHEN d = 0 THEN 'SYNTHETIC ' || (s + 1) ELSE 'GRID ' || (s + 1) END AS name,
                              CASE WHEN d = 0 THEN 'ST' ELSE 'AVE' END AS suffix) g
-    """), params)
-    session.execute(text("UPDATE address_load SET addresses = (SELECT count(*) FROM address_point WHERE load_id = :load) "
-                         "WHERE id = :load"), {"load": load_id})
+    """),
+        params,
+    )
+    session.execute(
+        text(
+            "UPDATE address_load SET addresses = (SELECT count(*) FROM address_point WHERE load_id = :load) "
+            "WHERE id = :load"
+        ),
+        {"load": load_id},
+    )
     session.commit()
     session.execute(text("ANALYZE street_segment"))
     session.execute(text("ANALYZE address_point"))
     session.commit()
-    counts = session.execute(text(
-        "SELECT (SELECT count(*) FROM street_segment WHERE city = :c), (SELECT count(*) FROM address_point WHERE city = :c)"),
-        {"c": CITY}).one()
+    counts = session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM street_segment WHERE city = :c), (SELECT count(*) FROM address_point WHERE city = :c)"
+        ),
+        {"c": CITY},
+    ).one()
     return {"segments": counts[0], "points": counts[1], "generated": round(time.perf_counter() - start)}
 
 
@@ -143,21 +172,35 @@ def run(total: int = 1_000_000, seed: int = 15, count: int = 400) -> dict[str, A
         sizes = [len(street_tile(session, CITY, *tile)) for tile in tiles]
         floor_ms = time_each(tiles, floor)
         tile_ms = time_each(tiles, lambda tile: street_tile(session, CITY, *tile))
-        features = session.execute(text(
-            "SELECT avg(n) FROM (SELECT count(*) AS n FROM address_point p WHERE p.city = :c "
-            "AND p.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)) q"),
-            {"c": CITY, "z": tiles[0][0], "x": tiles[0][1], "y": tiles[0][2]}).scalar()
+        features = session.execute(
+            text(
+                "SELECT avg(n) FROM (SELECT count(*) AS n FROM address_point p WHERE p.city = :c "
+                "AND p.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)) q"
+            ),
+            {"c": CITY, "z": tiles[0][0], "x": tiles[0][1], "y": tiles[0][2]},
+        ).scalar()
     database.dispose()
     summary = {
-        "synthetic": True, "city": CITY, "data": data, "tiles": len(tiles), "zooms": [16, 17],
-        "mean_tile_bytes": round(sum(sizes) / len(sizes)), "points_in_first_tile": int(features or 0),
-        "street_tile_ms": tile_ms, "floor_raw_st_asmvt_ms": floor_ms, "target_p95_ms": TARGET_P95_MS,
+        "synthetic": True,
+        "city": CITY,
+        "data": data,
+        "tiles": len(tiles),
+        "zooms": [16, 17],
+        "mean_tile_bytes": round(sum(sizes) / len(sizes)),
+        "points_in_first_tile": int(features or 0),
+        "street_tile_ms": tile_ms,
+        "floor_raw_st_asmvt_ms": floor_ms,
+        "target_p95_ms": TARGET_P95_MS,
         "meets_target": tile_ms["p95"] <= TARGET_P95_MS,
     }
     table = [
         ("street tile z16-17, p50 (ms)", f"{tile_ms['p50']:.1f}", "", f"raw ST_AsMVT {floor_ms['p50']:.1f}"),
-        ("street tile z16-17, p95 (ms)", f"{tile_ms['p95']:.1f}", f"<= {TARGET_P95_MS:.0f}",
-         f"raw ST_AsMVT {floor_ms['p95']:.1f}"),
+        (
+            "street tile z16-17, p95 (ms)",
+            f"{tile_ms['p95']:.1f}",
+            f"<= {TARGET_P95_MS:.0f}",
+            f"raw ST_AsMVT {floor_ms['p95']:.1f}",
+        ),
         ("mean tile size (bytes)", f"{summary['mean_tile_bytes']:,}", "", ""),
         ("data (synthetic)", f"{data['segments']:,} segments, {data['points']:,} points", "100,000 / 1,000,000", ""),
     ]

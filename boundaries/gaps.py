@@ -69,8 +69,10 @@ class GapsReport:
             line = f"No gaps between the {self.jurisdiction} and the agencies' layer"
         else:
             count = f"{len(self.gaps)} gap{'s' if len(self.gaps) != 1 else ''}"
-            line = (f"{count} between the {self.jurisdiction} and the agencies' layer "
-                    f"({_area_text(self.total_m2)} in all); points in them get the fallback contact")
+            line = (
+                f"{count} between the {self.jurisdiction} and the agencies' layer "
+                f"({_area_text(self.total_m2)} in all); points in them get the fallback contact"
+            )
         if self.ignored:
             line += f"; {self.ignored} sliver(s) under {self.ignored_below_m2:g} m² left out"
         return line + "."
@@ -125,11 +127,15 @@ def find_gaps(session: Session, city: CityConfig) -> GapsReport | None:
     """
     if city.agencies is None:
         return None
-    loaded = set(session.scalars(
-        text("SELECT role FROM boundary_layer_version WHERE city = :city AND is_current "
-             "AND role IN ('jurisdiction', 'agencies')"),
-        {"city": city.key},
-    ))
+    loaded = set(
+        session.scalars(
+            text(
+                "SELECT role FROM boundary_layer_version WHERE city = :city AND is_current "
+                "AND role IN ('jurisdiction', 'agencies')"
+            ),
+            {"city": city.key},
+        )
+    )
     if loaded != {"jurisdiction", "agencies"}:
         return None
     threshold = city.agencies.ignore_gaps_below_m2
@@ -139,8 +145,15 @@ def find_gaps(session: Session, city: CityConfig) -> GapsReport | None:
         if row.ignored:
             ignored += 1
         else:
-            kept.append(Gap(float(row.area_m2), float(row.lon), float(row.lat), tuple(row.neighbors),
-                            shapely.from_wkb(bytes(row.wkb))))
+            kept.append(
+                Gap(
+                    float(row.area_m2),
+                    float(row.lon),
+                    float(row.lat),
+                    tuple(row.neighbors),
+                    shapely.from_wkb(bytes(row.wkb)),
+                )
+            )
     return GapsReport(city.key, city.name, tuple(kept), threshold, ignored)
 
 

@@ -37,8 +37,14 @@ def current_version_ids(session: Session, city: str) -> tuple[int, ...]:
 class BoundaryIndex:
     """Point lookups over one set of layer versions, in memory."""
 
-    def __init__(self, city: str, version_ids: tuple[int, ...], pieces: Sequence[tuple[BaseGeometry, Hit]],
-                 fallback: Agency | None = None, extent: Extent | None = None) -> None:
+    def __init__(
+        self,
+        city: str,
+        version_ids: tuple[int, ...],
+        pieces: Sequence[tuple[BaseGeometry, Hit]],
+        fallback: Agency | None = None,
+        extent: Extent | None = None,
+    ) -> None:
         self.city = city
         self.version_ids = version_ids
         self.fallback = fallback

@@ -81,15 +81,14 @@ class LoadReport:
         """One line on the version stored, its repairs and, if computed, the gaps."""
         text = f"{self.city} {self.role}: version {self.version}, {self.feature_count} feature(s) from {self.source}"
         if self.repairs:
-            text += f"; {len(self.repairs)} repair(s): " + "; ".join(
-                f"{r.feature} ({r.reason})" for r in self.repairs
-            )
+            text += f"; {len(self.repairs)} repair(s): " + "; ".join(f"{r.feature} ({r.reason})" for r in self.repairs)
         if self.gaps is not None:
             text += f"\n{self.gaps.summary()}"
         return text
 
 
 # -- building layers from files ---------------------------------------------------------
+
 
 def build_area_layer(spec: AreaLayerSpec) -> BuiltLayer:
     """A ward or district layer: one feature per id (features sharing an id are merged)."""
@@ -151,15 +150,20 @@ def build_agencies(spec: AgenciesSpec, source: LayerSource | None = None) -> Bui
         frame = frame[~excluded].reset_index(drop=True)
     ids = column(frame, spec.id_field, path).fillna("").astype(str)
     names = column(frame, spec.name_field, path).fillna("").astype(str)
-    groups = (column(frame, spec.group_field, path).fillna("").astype(str)
-              if spec.group_field else pd.Series([""] * len(frame)))
+    groups = (
+        column(frame, spec.group_field, path).fillna("").astype(str)
+        if spec.group_field
+        else pd.Series([""] * len(frame))
+    )
     geometries, repairs = _valid_geometries(frame, path, spec.id_field, ids)
 
     members: dict[str, list[int]] = {}
     for i in range(len(frame)):
         key = groups.iloc[i] or ids.iloc[i]
         if not key:
-            raise DataFileError(f"{path.name}: feature number {i + 1} has no {spec.id_field}; every agency needs an id.")
+            raise DataFileError(
+                f"{path.name}: feature number {i + 1} has no {spec.id_field}; every agency needs an id."
+            )
         members.setdefault(key, []).append(i)
 
     features = []
@@ -172,14 +176,20 @@ def build_agencies(spec: AgenciesSpec, source: LayerSource | None = None) -> Bui
         if grouped:
             properties = {"members": [ids.iloc[i] for i in rows]}
         features.append(
-            LayerFeature(key, contact.name, _union([geometries[i] for i in rows]), contact.phone, contact.website,
-                         properties)
+            LayerFeature(
+                key, contact.name, _union([geometries[i] for i in rows]), contact.phone, contact.website, properties
+            )
         )
     return BuiltLayer("agencies", path, features, repairs)
 
 
-def build_layer(city: CityConfig, role: str, source: LayerSource | None = None,
-                id_field: str | None = None, name_field: str | None = None) -> BuiltLayer:
+def build_layer(
+    city: CityConfig,
+    role: str,
+    source: LayerSource | None = None,
+    id_field: str | None = None,
+    name_field: str | None = None,
+) -> BuiltLayer:
     """Build the layer ``role`` of ``city`` from its configured source or from ``source``."""
     spec = layer_spec(city, role, source, id_field, name_field)
     if role == "jurisdiction":
@@ -192,8 +202,13 @@ def build_layer(city: CityConfig, role: str, source: LayerSource | None = None,
     return built
 
 
-def layer_spec(city: CityConfig, role: str, source: LayerSource | None = None, id_field: str | None = None,
-               name_field: str | None = None) -> JurisdictionSpec | AgenciesSpec | AreaLayerSpec:
+def layer_spec(
+    city: CityConfig,
+    role: str,
+    source: LayerSource | None = None,
+    id_field: str | None = None,
+    name_field: str | None = None,
+) -> JurisdictionSpec | AgenciesSpec | AreaLayerSpec:
     """The configuration of the layer ``role`` of ``city``, with the given overrides."""
     if role == "jurisdiction":
         return city.jurisdiction
@@ -204,7 +219,9 @@ def layer_spec(city: CityConfig, role: str, source: LayerSource | None = None, i
         return dataclasses.replace(spec, id_field=id_field or spec.id_field, name_field=name_field or spec.name_field)
     if role not in city.areas:
         known = ", ".join(city.roles())
-        raise UserError(f"The city {city.key} has no {role!r} layer (it has: {known}); add [layers.{role}] to {city.path.name}.")
+        raise UserError(
+            f"The city {city.key} has no {role!r} layer (it has: {known}); add [layers.{role}] to {city.path.name}."
+        )
     area = city.areas[role]
     return dataclasses.replace(
         area,
@@ -216,6 +233,7 @@ def layer_spec(city: CityConfig, role: str, source: LayerSource | None = None, i
 
 
 # -- storing ------------------------------------------------------------------------------
+
 
 def store_layer(session: Session, city: str, built: BuiltLayer) -> LoadReport:
     """Write ``built`` as the new current version of its layer (the caller commits)."""
@@ -287,8 +305,9 @@ def load_layers(session: Session, city: CityConfig, layers: list[BuiltLayer]) ->
     return reports
 
 
-def load_city(session: Session, city: CityConfig, roles: tuple[str, ...] | None = None,
-              force: bool = False) -> list[LoadReport]:
+def load_city(
+    session: Session, city: CityConfig, roles: tuple[str, ...] | None = None, force: bool = False
+) -> list[LoadReport]:
     """Load the configured layers of ``city`` (all of them by default) as new versions.
 
     Layers whose current version came from the same file with the same configuration
@@ -314,8 +333,10 @@ def _unchanged(session: Session, city: str, built: BuiltLayer) -> bool:
 
 # -- helpers ------------------------------------------------------------------------------
 
-def _valid_geometries(frame: gpd.GeoDataFrame, path: Path, label_field: str,
-                      labels: pd.Series | None = None) -> tuple[list[MultiPolygon], list[Repair]]:
+
+def _valid_geometries(
+    frame: gpd.GeoDataFrame, path: Path, label_field: str, labels: pd.Series | None = None
+) -> tuple[list[MultiPolygon], list[Repair]]:
     geometries, repairs = [], []
     for i in range(len(frame)):
         label = f"{label_field}={labels.iloc[i]}" if labels is not None else f"{label_field} {i + 1}"

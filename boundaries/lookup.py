@@ -116,12 +116,16 @@ def outside_reason(location: Location, subject: str = "location") -> str:
         raise ValueError("outside_reason() is for locations outside the home jurisdiction")
     agency = location.agency
     if agency is None:
-        return (f"The {subject} ({location.lat:.5f}, {location.lon:.5f}) lies beyond every area this system "
-                "knows; check the point (are longitude and latitude swapped?) or the address.")
+        return (
+            f"The {subject} ({location.lat:.5f}, {location.lon:.5f}) lies beyond every area this system "
+            "knows; check the point (are longitude and latitude swapped?) or the address."
+        )
     if not agency.fallback:
         return f"The {subject} lies within the boundaries of {agency.name}."
-    reason = (f"The {subject} is not inside any agency area we know either; for help contact {agency.name} "
-              f"at {agency.phone} ({agency.website}).")
+    reason = (
+        f"The {subject} is not inside any agency area we know either; for help contact {agency.name} "
+        f"at {agency.phone} ({agency.website})."
+    )
     return f"{reason} {agency.note}" if agency.note else reason
 
 
@@ -130,20 +134,21 @@ def check_lon_lat(lon: object, lat: object) -> tuple[float, float]:
     try:
         x, y = float(lon), float(lat)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidCoordinates(
-            f"Coordinates must be numbers; got longitude {lon!r} and latitude {lat!r}."
-        ) from None
+        raise InvalidCoordinates(f"Coordinates must be numbers; got longitude {lon!r} and latitude {lat!r}.") from None
     if not (math.isfinite(x) and math.isfinite(y)):
         raise InvalidCoordinates("Coordinates must be finite numbers; NaN and infinity are not places.")
     if not -180 <= x <= 180:
-        raise InvalidCoordinates(f"Longitude {x} is outside -180..180; check that longitude and latitude are not swapped.")
+        raise InvalidCoordinates(
+            f"Longitude {x} is outside -180..180; check that longitude and latitude are not swapped."
+        )
     if not -90 <= y <= 90:
         raise InvalidCoordinates(f"Latitude {y} is outside -90..90; check that longitude and latitude are not swapped.")
     return x, y
 
 
-def resolve(lon: float, lat: float, hits: Iterable[Hit], fallback: Agency | None = None,
-            in_extent: bool = False) -> Location:
+def resolve(
+    lon: float, lat: float, hits: Iterable[Hit], fallback: Agency | None = None, in_extent: bool = False
+) -> Location:
     """The :class:`Location` of a point from the features covering it.
 
     A point covered by neither the jurisdiction nor an agency gets ``fallback`` when it

@@ -39,8 +39,7 @@ class LayerVersion(Base):
     __table_args__ = (
         UniqueConstraint("city", "role", "version"),
         CheckConstraint("role IN ('jurisdiction', 'agencies', 'wards', 'districts')", name="role_known"),
-        Index("boundary_layer_version_one_current", "city", "role", unique=True,
-              postgresql_where=text("is_current")),
+        Index("boundary_layer_version_one_current", "city", "role", unique=True, postgresql_where=text("is_current")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

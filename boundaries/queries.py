@@ -19,8 +19,9 @@ def layer_versions(session: Session, city: str, current_only: bool = False) -> l
     return list(session.scalars(query.order_by(LayerVersion.role, LayerVersion.version.desc())))
 
 
-def layer_geojson(session: Session, city: str, role: str, tolerance: float = 0.0,
-                  key: str | None = None) -> dict[str, Any]:
+def layer_geojson(
+    session: Session, city: str, role: str, tolerance: float = 0.0, key: str | None = None
+) -> dict[str, Any]:
     """The current ``role`` layer of ``city`` (or its feature ``key``) as a GeoJSON FeatureCollection.
 
     ``tolerance`` (degrees) simplifies the outlines for display, keeping topology.
@@ -57,14 +58,17 @@ def stage_current_pieces(session: Session, city: str) -> None:
     boundary change); use it with :func:`areas_at`. It lives until the transaction ends.
     """
     session.execute(text("DROP TABLE IF EXISTS current_pieces"))
-    session.execute(text(
-        """
+    session.execute(
+        text(
+            """
         CREATE TEMP TABLE current_pieces ON COMMIT DROP AS
         SELECT p.geom, v.role, f.key FROM boundary_piece p
         JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = :city
         JOIN boundary_feature f ON f.id = p.feature_id
         """
-    ), {"city": city})
+        ),
+        {"city": city},
+    )
     session.execute(text("CREATE INDEX ON current_pieces USING gist (geom)"))
     session.execute(text("ANALYZE current_pieces"))
 
@@ -87,12 +91,15 @@ def areas_at(point: str) -> str:
 
 def feature_names(session: Session, city: str, role: str) -> list[tuple[str, str]]:
     """(key, name) of the features of the current ``role`` layer of ``city``, in natural key order."""
-    rows = session.execute(text(
-        """
+    rows = session.execute(
+        text(
+            """
         SELECT f.key, coalesce(f.name, f.key) FROM boundary_feature f
         JOIN boundary_layer_version v ON v.id = f.version_id AND v.is_current
         WHERE v.city = :city AND v.role = :role
         ORDER BY length(f.key), f.key
         """
-    ), {"city": city, "role": role}).all()
+        ),
+        {"city": city, "role": role},
+    ).all()
     return [(key, name) for key, name in rows]

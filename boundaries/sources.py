@@ -40,8 +40,9 @@ def read_polygons(source: LayerSource) -> gpd.GeoDataFrame:
             "and the source path in the city file."
         )
     if path.stat().st_size == 0:
-        raise DataFileError(f"{path.name} is empty (0 bytes): copy or export the layer again, complete, "
-                            "and load that file.")
+        raise DataFileError(
+            f"{path.name} is empty (0 bytes): copy or export the layer again, complete, and load that file."
+        )
     layer = source.layer or _only_layer(path)
     options = {}
     if path.suffix.lower() in GEOJSON_SUFFIXES:
@@ -139,11 +140,13 @@ def _only_layer(path: Path) -> str | None:
     try:
         layers = [name for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise DataFileError(f"{path.name} cannot be read as a GeoPackage ({_first_line(exc)}); check the file.") from exc
+        raise DataFileError(
+            f"{path.name} cannot be read as a GeoPackage ({_first_line(exc)}); check the file."
+        ) from exc
     if len(layers) > 1:
         raise DataFileError(
             f"{path.name} holds several layers ({', '.join(layers)}); name the one to load "
-            "(layer = \"...\" in the city file, or --layer)."
+            '(layer = "..." in the city file, or --layer).'
         )
     return layers[0] if layers else None
 
@@ -166,7 +169,7 @@ def with_crs(frame: gpd.GeoDataFrame, crs: str | None, path: Path, what: str = "
     elif frame.crs is None:
         raise DataFileError(
             f"{path.name} does not say which coordinate reference system it uses (a Shapefile without "
-            ".prj?); add crs = \"EPSG:....\" to the layer in the city file or pass --crs."
+            '.prj?); add crs = "EPSG:...." to the layer in the city file or pass --crs.'
         )
     problem = implausible_coordinates(frame.total_bounds, frame.crs, given=bool(crs), what=what)
     if problem:
@@ -186,15 +189,19 @@ def implausible_coordinates(bounds: Any, crs: Any, given: bool = False, what: st
         return None
     crs = pyproj.CRS.from_user_input(crs)
     name = crs.to_string()
-    fix = f"give crs = \"EPSG:....\" for this {what}" + ("" if given else " in the city file (or pass --crs)")
+    fix = f'give crs = "EPSG:...." for this {what}' + ("" if given else " in the city file (or pass --crs)")
     if crs.is_geographic:
         if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
             if given:
-                return (f"coordinates look projected (e.g. {minx:.0f}, {miny:.0f}), not the longitudes and latitudes "
-                        f"of the crs given ({name}): {fix}, naming the CRS they are in")
-            return (f"coordinates look projected (e.g. {minx:.0f}, {miny:.0f}), not the longitudes and latitudes of "
-                    f"{name} that the file declares (GDAL assumes it for a GeoJSON without a crs member): {fix}; "
-                    "the file's CRS is probably wrong")
+                return (
+                    f"coordinates look projected (e.g. {minx:.0f}, {miny:.0f}), not the longitudes and latitudes "
+                    f"of the crs given ({name}): {fix}, naming the CRS they are in"
+                )
+            return (
+                f"coordinates look projected (e.g. {minx:.0f}, {miny:.0f}), not the longitudes and latitudes of "
+                f"{name} that the file declares (GDAL assumes it for a GeoJSON without a crs member): {fix}; "
+                "the file's CRS is probably wrong"
+            )
         return None
     area = crs.area_of_use
     if area is None:
@@ -206,11 +213,15 @@ def implausible_coordinates(bounds: Any, crs: Any, given: bool = False, what: st
         return None
     margin = 2.0  # degrees: data may spill over the edge of a CRS's area
     if not all(map(math.isfinite, (west, south, east, north))) or (
-        east < area.west - margin or west > area.east + margin or north < area.south - margin
+        east < area.west - margin
+        or west > area.east + margin
+        or north < area.south - margin
         or south > area.north + margin
     ):
-        return (f"coordinates (e.g. {minx:.6g}, {miny:.6g}) do not lie in the area {name} is made for "
-                f"({area.name}): they are in another CRS; {fix}")
+        return (
+            f"coordinates (e.g. {minx:.6g}, {miny:.6g}) do not lie in the area {name} is made for "
+            f"({area.name}): they are in another CRS; {fix}"
+        )
     return None
 
 

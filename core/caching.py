@@ -21,8 +21,9 @@ T = TypeVar("T")
 class VersionedCache(Generic[T]):
     """One value per key (a city), rebuilt by ``build`` when ``version`` changes."""
 
-    def __init__(self, build: Callable[[Session, str], T], version: Callable[[Session, str], Hashable],
-                 max_age: float = 1.0) -> None:
+    def __init__(
+        self, build: Callable[[Session, str], T], version: Callable[[Session, str], Hashable], max_age: float = 1.0
+    ) -> None:
         self._build = build
         self._version = version
         self.max_age = max_age

@@ -66,8 +66,12 @@ class Attribute:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "code": self.code, "description": self.description, "datatype": self.datatype, "required": self.required,
-            "order": self.order, "datatype_description": self.datatype_description,
+            "code": self.code,
+            "description": self.description,
+            "datatype": self.datatype,
+            "required": self.required,
+            "order": self.order,
+            "datatype_description": self.datatype_description,
             "values": [{"key": v.key, "name": v.name} for v in self.values],
         }
 
@@ -119,8 +123,12 @@ def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigErr
     return Catalogue(departments, services)
 
 
-def parse_service(entry: Mapping[str, Any], departments: Collection[str],
-                  fail: Callable[[str, str], Exception], table: str = "service") -> Service:
+def parse_service(
+    entry: Mapping[str, Any],
+    departments: Collection[str],
+    fail: Callable[[str, str], Exception],
+    table: str = "service",
+) -> Service:
     """One service in the city file's shape (also what the admin page submits), checked.
 
     ``fail(table, message)`` builds the exception to raise, so that the city file and the
@@ -137,8 +145,9 @@ def parse_service(entry: Mapping[str, Any], departments: Collection[str],
         raise fail(table, f"contact must be one of {', '.join(CONTACT_POLICIES)}")
     if location not in LOCATION_POLICIES:
         raise fail(table, f"location must be one of {', '.join(LOCATION_POLICIES)}")
-    attributes = tuple(_attribute(f"{table} attribute #{j + 1}", a, j, fail)
-                       for j, a in enumerate(entry.get("attributes", [])))
+    attributes = tuple(
+        _attribute(f"{table} attribute #{j + 1}", a, j, fail) for j, a in enumerate(entry.get("attributes", []))
+    )
     codes = [a.code for a in attributes]
     if len(set(codes)) != len(codes):
         raise fail(table, "gives two attributes the same code")
@@ -161,7 +170,7 @@ def parse_service(entry: Mapping[str, Any], departments: Collection[str],
 def _service_level(table: str, raw: object, fail: Callable[[str, str], Exception]) -> ServiceLevel:
     if not isinstance(raw, dict) or len(raw) != 1 or not set(raw) <= {"hours", "business_days"}:
         raise fail(table, "needs service_level = { hours = N } or { business_days = N }")
-    (unit, amount), = raw.items()
+    ((unit, amount),) = raw.items()
     if not isinstance(amount, int) or amount <= 0:
         raise fail(table, "the service level must be a whole number above 0")
     return ServiceLevel(**{unit: amount})
@@ -174,8 +183,9 @@ def _attribute(table: str, raw: Mapping[str, Any], order: int, fail: Callable[[s
     if datatype not in DATATYPES:
         raise fail(table, f"datatype must be one of {', '.join(DATATYPES)}")
     raw_values = raw.get("values", [])
-    if not isinstance(raw_values, list) or not all(isinstance(v, Mapping) and str(v.get("key", "")).strip()
-                                                   for v in raw_values):
+    if not isinstance(raw_values, list) or not all(
+        isinstance(v, Mapping) and str(v.get("key", "")).strip() for v in raw_values
+    ):
         raise fail(table, "gives a value without a key: write values = [{ key = ..., name = ... }, ...]")
     values = tuple(AttributeValue(str(v["key"]).strip(), str(v.get("name") or v["key"]).strip()) for v in raw_values)
     if len({v.key for v in values}) != len(values):
@@ -183,7 +193,11 @@ def _attribute(table: str, raw: Mapping[str, Any], order: int, fail: Callable[[s
     if datatype.endswith("valuelist") and not values:
         raise fail(table, f"a {datatype} needs values = [{{ key = ..., name = ... }}, ...]")
     return Attribute(
-        code=code, description=str(raw.get("description", code)), datatype=datatype,
-        required=bool(raw.get("required", False)), order=int(raw.get("order", order + 1)),
-        datatype_description=raw.get("datatype_description"), values=values,
+        code=code,
+        description=str(raw.get("description", code)),
+        datatype=datatype,
+        required=bool(raw.get("required", False)),
+        order=int(raw.get("order", order + 1)),
+        datatype_description=raw.get("datatype_description"),
+        values=values,
     )

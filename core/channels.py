@@ -16,8 +16,15 @@ from dataclasses import dataclass, field
 
 #: The families every channel belongs to: code -> name for people.
 FAMILIES: dict[str, str] = {
-    "phone": "Phone", "web": "Web", "mobile_app": "Mobile app", "email": "E-mail", "social": "Social media",
-    "staff": "Staff", "integration": "Integration", "walk_in": "Walk-in", "mail": "Mail",
+    "phone": "Phone",
+    "web": "Web",
+    "mobile_app": "Mobile app",
+    "email": "E-mail",
+    "social": "Social media",
+    "staff": "Staff",
+    "integration": "Integration",
+    "walk_in": "Walk-in",
+    "mail": "Mail",
 }
 #: The keys of ``[channels]`` that are settings, not channels.
 SETTINGS = ("web_form", "open311", "staff_intake")
@@ -94,13 +101,28 @@ class ChannelVocabulary:
 
 
 def _default() -> ChannelVocabulary:
-    families = {"phone": "phone", "walk_in": "walk_in", "web": "web", "mobile_app": "mobile_app", "email": "email",
-                "mail": "mail", "staff": "staff", "council_office": "staff", "open311": "integration"}
-    names = {"walk_in": "Walk-in", "email": "E-mail", "open311": "Open311", "mobile_app": "Mobile app",
-             "council_office": "Council office"}
+    families = {
+        "phone": "phone",
+        "walk_in": "walk_in",
+        "web": "web",
+        "mobile_app": "mobile_app",
+        "email": "email",
+        "mail": "mail",
+        "staff": "staff",
+        "council_office": "staff",
+        "open311": "integration",
+    }
+    names = {
+        "walk_in": "Walk-in",
+        "email": "E-mail",
+        "open311": "Open311",
+        "mobile_app": "Mobile app",
+        "council_office": "Council office",
+    }
     channels = {code: Channel(code, names.get(code, code.capitalize()), family) for code, family in families.items()}
-    return ChannelVocabulary(channels, "web", "open311",
-                             tuple(c for c in channels if c not in ("web", "mobile_app", "open311")))
+    return ChannelVocabulary(
+        channels, "web", "open311", tuple(c for c in channels if c not in ("web", "mobile_app", "open311"))
+    )
 
 
 #: The channels of a city whose file has no ``[channels]``: the nine of old, each in its family.
@@ -118,7 +140,7 @@ def parse_channels(raw: object, fail: Callable[[str, str], Exception]) -> Channe
     if raw is None:
         return DEFAULT_CHANNELS
     if not isinstance(raw, dict):
-        raise fail("channels", "must be a table of channels: [channels.call] name = \"Call\", family = \"phone\"")
+        raise fail("channels", 'must be a table of channels: [channels.call] name = "Call", family = "phone"')
     channels: dict[str, Channel] = {}
     for code, spec in raw.items():
         if code in SETTINGS:
@@ -130,8 +152,12 @@ def parse_channels(raw: object, fail: Callable[[str, str], Exception]) -> Channe
             raise fail(table, "a channel code is 1 to 32 lower-case letters, digits or _, starting with a letter")
         family = spec.get("family")
         if family not in FAMILIES:
-            raise fail(table, f"family {family!r} is not a channel family; use one of {', '.join(FAMILIES)}"
-                       if family is not None else f"needs family = \"...\", one of {', '.join(FAMILIES)}")
+            raise fail(
+                table,
+                f"family {family!r} is not a channel family; use one of {', '.join(FAMILIES)}"
+                if family is not None
+                else f'needs family = "...", one of {", ".join(FAMILIES)}',
+            )
         name = spec.get("name", code.replace("_", " ").capitalize())
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
             raise fail(table, "name must be a text of 1 to 100 characters")
@@ -146,7 +172,7 @@ def parse_channels(raw: object, fail: Callable[[str, str], Exception]) -> Channe
                 return preferred
             found = [c for c, ch in channels.items() if ch.family == family]
             if not found:
-                raise fail("channels", f"needs {key} = \"...\": no channel is of family {family!r} to default to")
+                raise fail("channels", f'needs {key} = "...": no channel is of family {family!r} to default to')
             return found[0]
         if value not in channels:
             raise fail("channels", f"{key} = {value!r} is not one of its channels ({', '.join(channels)})")
@@ -161,8 +187,10 @@ def parse_channels(raw: object, fail: Callable[[str, str], Exception]) -> Channe
             raise fail("channels", "staff_intake must be a list of channel codes")
         unknown = [s for s in staff if s not in channels]
         if unknown:
-            raise fail("channels", f"staff_intake names {unknown[0]!r}, not one of its channels ({', '.join(channels)})")
+            raise fail(
+                "channels", f"staff_intake names {unknown[0]!r}, not one of its channels ({', '.join(channels)})"
+            )
         staff_intake = tuple(dict.fromkeys(staff))
     if not staff_intake:
-        raise fail("channels", "offers staff no channel at intake; list some in staff_intake = [\"...\"]")
+        raise fail("channels", 'offers staff no channel at intake; list some in staff_intake = ["..."]')
     return ChannelVocabulary(channels, web_form, open311, staff_intake, own=True)

@@ -328,16 +328,51 @@ class CityConfig:
 
 #: Our field names that an address source may map to its columns (address_db/loader.py).
 ADDRESS_FIELDS = (
-    "full_address", "house_number", "number_suffix", "predirectional", "street_pretype", "street_article",
-    "street_name", "suffix", "postdirectional", "unit_type", "unit", "zipcode", "postal_city", "postal_cities",
-    "legal_city", "parcel_number", "address_id", "location_key", "source_ref", "latitude", "longitude",
+    "full_address",
+    "house_number",
+    "number_suffix",
+    "predirectional",
+    "street_pretype",
+    "street_article",
+    "street_name",
+    "suffix",
+    "postdirectional",
+    "unit_type",
+    "unit",
+    "zipcode",
+    "postal_city",
+    "postal_cities",
+    "legal_city",
+    "parcel_number",
+    "address_id",
+    "location_key",
+    "source_ref",
+    "latitude",
+    "longitude",
     # centerlines
-    "full_name", "left_from", "left_to", "right_from", "right_to", "road_class",
+    "full_name",
+    "left_from",
+    "left_to",
+    "right_from",
+    "right_to",
+    "road_class",
 )
 #: Our field names that the request history may map (service_requests/importer.py).
 REQUEST_FIELDS = (
-    "source_id", "requested_at", "updated_at", "closed_at", "due_at", "service_name", "department", "status",
-    "channel", "address", "zipcode", "latitude", "longitude", "description",
+    "source_id",
+    "requested_at",
+    "updated_at",
+    "closed_at",
+    "due_at",
+    "service_name",
+    "department",
+    "status",
+    "channel",
+    "address",
+    "zipcode",
+    "latitude",
+    "longitude",
+    "description",
 )
 #: The request-history fields without which no row can be imported.
 REQUIRED_REQUEST_FIELDS = ("source_id", "requested_at", "service_name", "status", "channel")
@@ -345,12 +380,42 @@ REQUIRED_REQUEST_FIELDS = ("source_id", "requested_at", "service_name", "status"
 _FILTER_KEYS = ("field", "values", "equals")
 _LAYER_KEYS = ("source", "layer", "crs", "where")
 _MAPPING_KEYS = ("sources", "files", "fields", "where", "layer", "crs", "encoding")
-_ADDRESS_SETTINGS = ("sources", "place_names", "zipcodes", "home_place_names", "interpolation_max_gap",
-                     "interpolation_max_distance_m")
-_TOP_LEVEL = ("city", "jurisdiction", "agencies", "layers", "addresses", "requests", "intake", "open311",
-              "reports", "departments", "services", "channels")
-_SERVICE_KEYS = ("code", "name", "department", "service_level", "description", "group", "keywords",
-                 "default_assignee", "contact", "location", "attributes", "source_name")
+_ADDRESS_SETTINGS = (
+    "sources",
+    "place_names",
+    "zipcodes",
+    "home_place_names",
+    "interpolation_max_gap",
+    "interpolation_max_distance_m",
+)
+_TOP_LEVEL = (
+    "city",
+    "jurisdiction",
+    "agencies",
+    "layers",
+    "addresses",
+    "requests",
+    "intake",
+    "open311",
+    "reports",
+    "departments",
+    "services",
+    "channels",
+)
+_SERVICE_KEYS = (
+    "code",
+    "name",
+    "department",
+    "service_level",
+    "description",
+    "group",
+    "keywords",
+    "default_assignee",
+    "contact",
+    "location",
+    "attributes",
+    "source_name",
+)
 _ATTRIBUTE_KEYS = ("code", "datatype", "values", "description", "required", "order", "datatype_description")
 
 
@@ -383,25 +448,41 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
         found += _filters("jurisdiction.where", jurisdiction.get("where"))
     agencies = raw.get("agencies")
     if isinstance(agencies, dict):
-        found += _unknown("agencies", agencies, _LAYER_KEYS + (
-            "id_field", "name_field", "group_field", "exclude", "contacts", "rules", "fallback", "ignore_gaps_below_m2"))
+        found += _unknown(
+            "agencies",
+            agencies,
+            _LAYER_KEYS
+            + (
+                "id_field",
+                "name_field",
+                "group_field",
+                "exclude",
+                "contacts",
+                "rules",
+                "fallback",
+                "ignore_gaps_below_m2",
+            ),
+        )
         found += _filters("agencies.where", agencies.get("where"))
         found += _filters("agencies.exclude", agencies.get("exclude"))
         contacts = agencies.get("contacts")
-        for key, contact in (contacts.items() if isinstance(contacts, dict) else ()):
+        for key, contact in contacts.items() if isinstance(contacts, dict) else ():
             found += _unknown(f"agencies.contacts.{key}", contact, ("name", "phone", "website"))
         for i, rule in enumerate(_tables(agencies.get("rules"))):
             found += _unknown(f"agencies.rules #{i + 1}", rule, ("where", "name", "phone", "website"))
             found += _filters(f"agencies.rules #{i + 1}.where", rule.get("where"))
         found += _unknown("agencies.fallback", agencies.get("fallback"), ("name", "phone", "website", "note"))
     layers = raw.get("layers")
-    for role, layer in (layers.items() if isinstance(layers, dict) else ()):
+    for role, layer in layers.items() if isinstance(layers, dict) else ():
         table = f"layers.{role}"
-        found += _unknown(table, layer, _LAYER_KEYS + ("label", "id_field", "name_field", "name_template", "population"))
+        found += _unknown(
+            table, layer, _LAYER_KEYS + ("label", "id_field", "name_field", "name_template", "population")
+        )
         if isinstance(layer, dict):
             found += _filters(f"{table}.where", layer.get("where"))
-            found += _unknown(f"{table}.population", layer.get("population"),
-                              ("field", "source", "key_column", "value_column"))
+            found += _unknown(
+                f"{table}.population", layer.get("population"), ("field", "source", "key_column", "value_column")
+            )
     addresses = raw.get("addresses")
     if isinstance(addresses, dict):
         sources = _tables(addresses.get("sources"))
@@ -418,17 +499,31 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
             found += _filters("addresses.where", addresses.get("where"))
     requests = raw.get("requests")
     if isinstance(requests, dict):
-        found += _unknown("requests", requests, _MAPPING_KEYS[:4] + (
-            "encoding", "datetime_formats", "status_map", "channel_map", "snap_within_m", "placeholder_min_requests",
-            "placeholder_min_addresses"))
+        found += _unknown(
+            "requests",
+            requests,
+            _MAPPING_KEYS[:4]
+            + (
+                "encoding",
+                "datetime_formats",
+                "status_map",
+                "channel_map",
+                "snap_within_m",
+                "placeholder_min_requests",
+                "placeholder_min_addresses",
+            ),
+        )
         found += _unknown("requests.fields", requests.get("fields"), REQUEST_FIELDS)
         found += _filters("requests.where", requests.get("where"))
-    found += _unknown("intake", raw.get("intake"),
-                      ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days"))
-    found += _unknown("open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service"))
+    found += _unknown(
+        "intake", raw.get("intake"), ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days")
+    )
+    found += _unknown(
+        "open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service")
+    )
     found += _unknown("reports", raw.get("reports"), ("fiscal_year_start_month",))
     channels = raw.get("channels")
-    for code, channel in (channels.items() if isinstance(channels, dict) else ()):
+    for code, channel in channels.items() if isinstance(channels, dict) else ():
         if code not in CHANNEL_SETTINGS:
             found += _unknown(f"channels.{code}", channel, ("name", "family"))
     for i, department in enumerate(_tables(raw.get("departments"))):
@@ -530,7 +625,7 @@ class _CityParser:
         value = raw.get(key)
         if value is None or value == "":
             if required:
-                raise self.fail(table, f"needs {key} = \"...\"")
+                raise self.fail(table, f'needs {key} = "..."')
             return None
         if not isinstance(value, str):
             raise self.fail(table, f"{key} must be a string")
@@ -545,8 +640,11 @@ class _CityParser:
         paths = self.data_paths(table, [value])
         if len(paths) > 1:
             names = ", ".join(p.name for p in paths[:5]) + (", ..." if len(paths) > 5 else "")
-            raise self.fail(table, f"source pattern {value!r} matches {len(paths)} files ({names}) but a layer "
-                                   "is read from one file; make the pattern name a single file")
+            raise self.fail(
+                table,
+                f"source pattern {value!r} matches {len(paths)} files ({names}) but a layer "
+                "is read from one file; make the pattern name a single file",
+            )
         return paths[0]
 
     def data_paths(self, table: str, values: list[str]) -> tuple[Path, ...]:
@@ -557,11 +655,14 @@ class _CityParser:
             if not is_pattern(value):
                 paths.append((self.data_dir / value).resolve())
                 continue
-            matched = sorted(Path(p).resolve() for p in glob.glob(str(self.data_dir / value), recursive=True)
-                             if Path(p).is_file())
+            matched = sorted(
+                Path(p).resolve() for p in glob.glob(str(self.data_dir / value), recursive=True) if Path(p).is_file()
+            )
             if not matched:
-                raise self.fail(table, f"the pattern {value!r} matches no file in {self.data_dir}; "
-                                       "fix the pattern or put the files there")
+                raise self.fail(
+                    table,
+                    f"the pattern {value!r} matches no file in {self.data_dir}; fix the pattern or put the files there",
+                )
             paths.extend(matched)
         return tuple(dict.fromkeys(paths))
 
@@ -587,7 +688,7 @@ class _CityParser:
         try:
             pyproj.CRS.from_user_input(value)
         except (pyproj.exceptions.CRSError, TypeError) as exc:
-            raise self.fail(table, f"{value!r} is not a CRS pyproj knows (use e.g. \"EPSG:32611\")") from exc
+            raise self.fail(table, f'{value!r} is not a CRS pyproj knows (use e.g. "EPSG:32611")') from exc
         return str(value)
 
     def contact(self, table: str, raw: Mapping[str, Any], default_name: str | None = None) -> Contact:
@@ -610,10 +711,14 @@ class _CityParser:
         try:
             ZoneInfo(str(timezone))
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise self.fail("city", f"timezone {timezone!r} is not an IANA time zone (e.g. America/Los_Angeles)") from exc
+            raise self.fail(
+                "city", f"timezone {timezone!r} is not an IANA time zone (e.g. America/Los_Angeles)"
+            ) from exc
         projected = self.crs("city", self.string(city, "city", "projected_crs"))
         if not pyproj.CRS.from_user_input(projected).is_projected:
-            raise self.fail("city", f"projected_crs {projected!r} is geographic; name a projected CRS in metres or feet")
+            raise self.fail(
+                "city", f"projected_crs {projected!r} is geographic; name a projected CRS in metres or feet"
+            )
 
         jurisdiction_raw = self.table(raw, "jurisdiction")
         assert jurisdiction_raw is not None
@@ -661,10 +766,13 @@ class _CityParser:
         vocabulary = parse_channels(raw.get("channels"), self.fail)
         requests = raw.get("requests")
         channel_map = requests.get("channel_map") if isinstance(requests, dict) else None
-        for source, code in (channel_map.items() if isinstance(channel_map, dict) else ()):
+        for source, code in channel_map.items() if isinstance(channel_map, dict) else ():
             if code not in vocabulary:
-                raise self.fail("requests.channel_map", f"maps {source!r} to {code!r}, which is not a channel of the "
-                                                        f"city; use one of {', '.join(vocabulary.codes)}")
+                raise self.fail(
+                    "requests.channel_map",
+                    f"maps {source!r} to {code!r}, which is not a channel of the "
+                    f"city; use one of {', '.join(vocabulary.codes)}",
+                )
         return vocabulary
 
     def area_layer(self, role: str, layer_raw: object) -> AreaLayerSpec:
@@ -698,22 +806,32 @@ class _CityParser:
         mapping = self.mapping(raw, "requests")
         if mapping is None:
             return None
-        for key, whole in (("snap_within_m", False), ("placeholder_min_requests", True),
-                           ("placeholder_min_addresses", True)):
+        for key, whole in (
+            ("snap_within_m", False),
+            ("placeholder_min_requests", True),
+            ("placeholder_min_addresses", True),
+        ):
             value = mapping.options.get(key)
             if value is None:
                 continue
-            if (isinstance(value, bool) or not isinstance(value, int if whole else (int, float))
-                    or value < (1 if whole else 0)):
-                raise self.fail("requests", f"{key} must be " + ("a whole number, 1 or more" if whole
-                                                                 else "a number of metres, 0 or more"))
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int if whole else (int, float))
+                or value < (1 if whole else 0)
+            ):
+                raise self.fail(
+                    "requests",
+                    f"{key} must be " + ("a whole number, 1 or more" if whole else "a number of metres, 0 or more"),
+                )
         status_map = mapping.options.get("status_map", {})
         if not isinstance(status_map, dict):
             raise self.fail("requests.status_map", "must be a table of source status = state")
         for source, state in status_map.items():
             if state not in STATES:
-                raise self.fail("requests.status_map", f"maps {source!r} to {state!r}, which is not a request state; "
-                                                       f"use one of {', '.join(STATES)}")
+                raise self.fail(
+                    "requests.status_map",
+                    f"maps {source!r} to {state!r}, which is not a request state; use one of {', '.join(STATES)}",
+                )
         return mapping
 
     def reports(self, raw: Mapping[str, Any]) -> ReportSettings:
@@ -733,7 +851,7 @@ class _CityParser:
             raise self.fail("open311", f"does not know {unknown[0]!r}")
         jurisdiction_id = self.string(table, "open311", "jurisdiction_id", required=False)
         if jurisdiction_id is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,99}", jurisdiction_id):
-            raise self.fail("open311", "jurisdiction_id must be a domain-like id such as \"lacity.org\"")
+            raise self.fail("open311", 'jurisdiction_id must be a domain-like id such as "lacity.org"')
         publish = table.get("publish_descriptions", False)
         if not isinstance(publish, bool):
             raise self.fail("open311", "publish_descriptions must be true or false")
@@ -778,15 +896,14 @@ class _CityParser:
         contacts_raw = raw.get("contacts", {})
         if not isinstance(contacts_raw, dict):
             raise self.fail("agencies.contacts", "must be a table of agency key = { name, phone, website }")
-        contacts = {
-            key: self.contact(f"agencies.contacts.{key}", value) for key, value in contacts_raw.items()
-        }
+        contacts = {key: self.contact(f"agencies.contacts.{key}", value) for key, value in contacts_raw.items()}
         rules = []
         for i, rule in enumerate(raw.get("rules", [])):
             table = f"agencies.rules #{i + 1}"
             where_raw = rule.get("where")
             where = tuple(
-                f for f in (self.filter(table, w) for w in (where_raw if isinstance(where_raw, list) else [where_raw]))
+                f
+                for f in (self.filter(table, w) for w in (where_raw if isinstance(where_raw, list) else [where_raw]))
                 if f is not None
             )
             if not where:
@@ -828,9 +945,10 @@ class _CityParser:
         if not (name and phone and website):
             raise self.fail(table, "name, phone and website must not be blank")
         if urlsplit(website).scheme not in ("http", "https") or not urlsplit(website).netloc:
-            raise self.fail(table, f"website {website!r} must be a full http(s) address such as \"https://example.gov\"")
-        return FallbackContact(name=name, phone=phone, website=website,
-                               note=self.string(raw, table, "note", required=False))
+            raise self.fail(table, f'website {website!r} must be a full http(s) address such as "https://example.gov"')
+        return FallbackContact(
+            name=name, phone=phone, website=website, note=self.string(raw, table, "note", required=False)
+        )
 
     def addresses(self, raw: Mapping[str, Any]) -> AddressSettings | None:
         """``[addresses]``: either one table (sources = ["file", ...] with fields) or
@@ -849,11 +967,18 @@ class _CityParser:
         gap = table.get("interpolation_max_gap", 200)
         distance = table.get("interpolation_max_distance_m", 600)
         if not isinstance(gap, int) or isinstance(gap, bool) or gap < 0:
-            raise self.fail("addresses", "interpolation_max_gap must be a whole number of house numbers (0 turns it off)")
+            raise self.fail(
+                "addresses", "interpolation_max_gap must be a whole number of house numbers (0 turns it off)"
+            )
         if not isinstance(distance, (int, float)) or isinstance(distance, bool) or distance <= 0:
             raise self.fail("addresses", "interpolation_max_distance_m must be a positive number of metres")
-        extra: dict[str, Any] = dict(place_names=names, zipcodes=zipcodes, home_place_names=home, interpolation_max_gap=gap,
-                     interpolation_max_distance_m=float(distance))
+        extra: dict[str, Any] = dict(
+            place_names=names,
+            zipcodes=zipcodes,
+            home_place_names=home,
+            interpolation_max_gap=gap,
+            interpolation_max_distance_m=float(distance),
+        )
         if isinstance(sources, list) and sources and all(isinstance(s, dict) for s in sources):
             parsed = tuple(self.address_source(s, i) for i, s in enumerate(sources))
             keys = [s.key for s in parsed]
@@ -864,18 +989,34 @@ class _CityParser:
                 if source.kind == "list":
                     target = next((s for s in parsed if s.key == source.place_on), None)
                     if target is None or target.kind != "centerlines":
-                        raise self.fail(f"addresses.sources.{source.key}",
-                                        "is a list without coordinates: place_on must name a centerlines source")
+                        raise self.fail(
+                            f"addresses.sources.{source.key}",
+                            "is a list without coordinates: place_on must name a centerlines source",
+                        )
             return AddressSettings(parsed, **extra)
         kind = table.get("kind", "points")
         if kind not in ADDRESS_SOURCE_KINDS:
             raise self.fail("addresses", f"kind must be one of {', '.join(ADDRESS_SOURCE_KINDS)}")
         mapping = self.mapping(raw, "addresses")
         assert mapping is not None
-        mapping = SourceMapping(mapping.paths, mapping.fields, mapping.where,
-                                {k: v for k, v in mapping.options.items()
-                                 if k not in ("kind", "place_names", "zipcodes", "home_place_names",
-                                              "interpolation_max_gap", "interpolation_max_distance_m")})
+        mapping = SourceMapping(
+            mapping.paths,
+            mapping.fields,
+            mapping.where,
+            {
+                k: v
+                for k, v in mapping.options.items()
+                if k
+                not in (
+                    "kind",
+                    "place_names",
+                    "zipcodes",
+                    "home_place_names",
+                    "interpolation_max_gap",
+                    "interpolation_max_distance_m",
+                )
+            },
+        )
         return AddressSettings((AddressSource("addresses", kind, ADDRESS_SOURCE_KINDS[kind], mapping),), **extra)
 
     def address_source(self, raw: Any, index: int) -> AddressSource:
@@ -891,8 +1032,14 @@ class _CityParser:
             raise self.fail(table, "rank must be a whole number from 0 (most authoritative) to 1000")
         mapping = self.mapping({key: raw}, key, table=table, skip=("key", "kind", "rank", "agency", "place_on"))
         assert mapping is not None
-        return AddressSource(key, kind, rank, mapping, agency=self.string(raw, table, "agency", required=False),
-                             place_on=self.string(raw, table, "place_on", required=False))
+        return AddressSource(
+            key,
+            kind,
+            rank,
+            mapping,
+            agency=self.string(raw, table, "agency", required=False),
+            place_on=self.string(raw, table, "place_on", required=False),
+        )
 
     def name_lists(self, raw: Mapping[str, Any], key: str) -> dict[str, tuple[str, ...]]:
         table = self.table(raw, key, required=False) or {}
@@ -920,12 +1067,16 @@ class _CityParser:
             with contextlib.suppress(UnicodeDecodeError):
                 b"a".decode(value)
         except LookupError:
-            raise self.fail(table, f"encoding {value!r} is not an encoding Python knows; name the file's encoding, "
-                                   'for example "utf-8", "latin-1" or "cp1252"') from None
+            raise self.fail(
+                table,
+                f"encoding {value!r} is not an encoding Python knows; name the file's encoding, "
+                'for example "utf-8", "latin-1" or "cp1252"',
+            ) from None
         return value
 
-    def mapping(self, raw: Mapping[str, Any], key: str, table: str | None = None,
-                skip: tuple[str, ...] = ()) -> SourceMapping | None:
+    def mapping(
+        self, raw: Mapping[str, Any], key: str, table: str | None = None, skip: tuple[str, ...] = ()
+    ) -> SourceMapping | None:
         raw_table = raw.get(key) if table else self.table(raw, key, required=False)
         table = table or key
         if raw_table is None:
@@ -934,15 +1085,18 @@ class _CityParser:
         if isinstance(sources, str):
             sources = [sources]
         if not isinstance(sources, list) or not sources or not all(isinstance(x, str) for x in sources):
-            raise self.fail(table, "needs sources = [\"file\", ...] relative to the data folder")
+            raise self.fail(table, 'needs sources = ["file", ...] relative to the data folder')
         fields = raw_table.get("fields")
         if not isinstance(fields, dict) or not fields:
             raise self.fail(f"{table}.fields", "is missing; map our field names to the source's columns")
         bad = [k for k, v in fields.items() if not isinstance(v, (str, list))]
         if bad:
             raise self.fail(f"{table}.fields", f"{bad[0]} must name a column (or a list of columns)")
-        options = {k: v for k, v in raw_table.items()
-                   if k not in ("sources", "files", "fields", "where", "place_names", "zipcodes") + skip}
+        options = {
+            k: v
+            for k, v in raw_table.items()
+            if k not in ("sources", "files", "fields", "where", "place_names", "zipcodes") + skip
+        }
         if options.get("crs"):
             options["crs"] = self.crs(table, options["crs"])
         if "encoding" in options:

@@ -246,10 +246,13 @@ class EmbeddedCluster:
         self._run(
             [
                 str(self.bindir / "initdb"),
-                "-D", str(self.data_dir),
-                "-U", SUPERUSER,
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
                 "--auth=trust",  # reachable only through a socket in a 0700 folder
-                "-E", "UTF8",
+                "-E",
+                "UTF8",
                 "--no-locale",
             ]
         )
@@ -273,8 +276,19 @@ class EmbeddedCluster:
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
         options = " ".join(f"-c {name}={value}" for name, value in memory_settings().items())
         result = self._run(
-            [str(self.bindir / "pg_ctl"), "start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "120",
-             "-o", options],
+            [
+                str(self.bindir / "pg_ctl"),
+                "start",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "120",
+                "-o",
+                options,
+            ],
             check=False,
         )
         if result.returncode != 0:
@@ -287,7 +301,9 @@ class EmbeddedCluster:
         """Stop the server (fast shutdown: open sessions are rolled back)."""
         with self._lock():
             if self.is_running():
-                self._run([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "120"])
+                self._run(
+                    [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "120"]
+                )
         self.started_here = False
 
     def ensure_running(self) -> bool:
@@ -316,7 +332,9 @@ class EmbeddedCluster:
     def ensure_database(self, dbname: str) -> None:
         """Create database ``dbname`` unless it exists."""
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", dbname):
-            raise DatabaseUnavailable(f"{dbname!r} is not a usable database name; use lower-case letters, digits and _.")
+            raise DatabaseUnavailable(
+                f"{dbname!r} is not a usable database name; use lower-case letters, digits and _."
+            )
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
             if not exists:

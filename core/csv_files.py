@@ -33,37 +33,48 @@ def read_csv_file(path: Path, encoding: str | None = None, *, rows_required: boo
     """
     encoding = encoding or DEFAULT_ENCODING
     if path.stat().st_size == 0:
-        raise DataFileError(f"{path.name} is empty (0 bytes): export it again with its header and rows, "
-                            "or remove it from the sources in the city file.")
+        raise DataFileError(
+            f"{path.name} is empty (0 bytes): export it again with its header and rows, "
+            "or remove it from the sources in the city file."
+        )
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
     except UnicodeDecodeError:
         raise DataFileError(_undecodable(path, encoding)) from None
     except pd.errors.EmptyDataError:
-        raise DataFileError(f"{path.name} holds no header row, only blank lines: export it again with its "
-                            "header and rows, or remove it from the sources in the city file.") from None
+        raise DataFileError(
+            f"{path.name} holds no header row, only blank lines: export it again with its "
+            "header and rows, or remove it from the sources in the city file."
+        ) from None
     except (pd.errors.ParserError, OSError, ValueError) as exc:
         raise DataFileError(f"{path.name} cannot be read as CSV ({str(exc).splitlines()[0]}); check the file.") from exc
     if frame.empty and rows_required:
-        raise DataFileError(f"{path.name} has a header row but no rows: export it again with its rows, "
-                            "or remove it from the sources in the city file.")
+        raise DataFileError(
+            f"{path.name} has a header row but no rows: export it again with its rows, "
+            "or remove it from the sources in the city file."
+        )
     _check_field_lengths(frame, path)
     return frame
 
 
 def _check_field_lengths(frame: pd.DataFrame, path: Path) -> None:
-    fix = ("the file is damaged, most often by a quote that is never closed; fix that row "
-           f"(fields hold at most {MAX_FIELD:,} characters) and import again.")
+    fix = (
+        "the file is damaged, most often by a quote that is never closed; fix that row "
+        f"(fields hold at most {MAX_FIELD:,} characters) and import again."
+    )
     for column in frame.columns:
         if len(str(column)) > MAX_FIELD:
-            raise DataFileError(f"{path.name} row 1 (the header) holds a column name of {len(str(column)):,} "
-                                f"characters: {fix}")
+            raise DataFileError(
+                f"{path.name} row 1 (the header) holds a column name of {len(str(column)):,} characters: {fix}"
+            )
         lengths = frame[column].str.len()
         if lengths.max() > MAX_FIELD:
             index = lengths.idxmax()
             name = str(column)[:60]
-            raise DataFileError(f"{path.name} row {int(index) + 2}, column {name}, holds a field of "
-                                f"{int(lengths[index]):,} characters: {fix}")
+            raise DataFileError(
+                f"{path.name} row {int(index) + 2}, column {name}, holds a field of "
+                f"{int(lengths[index]):,} characters: {fix}"
+            )
 
 
 def _undecodable(path: Path, encoding: str) -> str:
@@ -77,14 +88,19 @@ def _undecodable(path: Path, encoding: str) -> str:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
                 line += block.count(b"\n", 0, max(exc.start, 0))
-                byte = block[exc.start:exc.start + 1] if exc.start >= 0 else None
+                byte = block[exc.start : exc.start + 1] if exc.start >= 0 else None
                 break
             line += block.count(b"\n")
     what = f" (byte 0x{byte.hex().upper()})" if byte else ""
-    hint = ('set encoding = "latin-1" (or "cp1252") on this source' if encoding.lower().replace("_", "-")
-            in ("utf-8", "utf8") else "set the file's real encoding on this source")
-    return (f"{path.name} line {line} is not {encoding.upper()} text{what}: {hint} in the city file, "
-            "or save the file as UTF-8.")
+    hint = (
+        'set encoding = "latin-1" (or "cp1252") on this source'
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        else "set the file's real encoding on this source"
+    )
+    return (
+        f"{path.name} line {line} is not {encoding.upper()} text{what}: {hint} in the city file, "
+        "or save the file as UTF-8."
+    )
 
 
 __all__ = ["DEFAULT_ENCODING", "MAX_FIELD", "read_csv_file"]

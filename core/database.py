@@ -43,7 +43,7 @@ def normalize_url(url: str) -> str:
     """A PostgreSQL URL with the psycopg 3 driver, whatever scheme it was given with."""
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -72,8 +72,9 @@ class Database:
     :func:`supervise_cluster`) it only connects.
     """
 
-    def __init__(self, url: str | None = None, cluster: EmbeddedCluster | None = None,
-                 dbname: str = DEFAULT_DBNAME) -> None:
+    def __init__(
+        self, url: str | None = None, cluster: EmbeddedCluster | None = None, dbname: str = DEFAULT_DBNAME
+    ) -> None:
         if url is None and cluster is None:
             raise ValueError("a Database needs a URL or an embedded cluster")
         self._url = normalize_url(url) if url else None
@@ -188,14 +189,19 @@ def supervise_cluster(settings: Settings) -> EmbeddedCluster | None:
             engine.dispose()
     except OperationalError as exc:
         end_supervision()  # gunicorn does not call on_exit when on_starting fails
-        raise DatabaseUnavailable(f"The embedded database in {cluster.root} does not answer: "
-                                  f"{str(exc.orig).strip().splitlines()[0]}; see {cluster.log_file}.") from exc
+        raise DatabaseUnavailable(
+            f"The embedded database in {cluster.root} does not answer: "
+            f"{str(exc.orig).strip().splitlines()[0]}; see {cluster.log_file}."
+        ) from exc
     except BaseException:
         end_supervision()
         raise
     if revision != head_revision():
-        log.warning("the database's schema is at %s, the code expects %s: run `flask db upgrade`",
-                    revision or "nothing", head_revision())
+        log.warning(
+            "the database's schema is at %s, the code expects %s: run `flask db upgrade`",
+            revision or "nothing",
+            head_revision(),
+        )
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
     return cluster
 
@@ -224,14 +230,16 @@ class BoundDatabase(Database):
         self.cluster = None
         self.dbname = connection.engine.url.database or DEFAULT_DBNAME
         self._engine = connection.engine
-        self._sessionmaker = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          expire_on_commit=False)
+        self._sessionmaker = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
 
     def dispose(self) -> None:
         """The connection belongs to the caller."""
 
 
 # -- migrations ------------------------------------------------------------------------
+
 
 def alembic_config() -> Config:
     """The Alembic configuration of this project (no alembic.ini needed)."""
@@ -277,6 +285,15 @@ def check_reachable(database: Database) -> None:
 
 
 __all__ = [
-    "Base", "BoundDatabase", "Database", "alembic_config", "check_reachable", "current_revision", "end_supervision",
-    "head_revision", "normalize_url", "supervise_cluster", "upgrade",
+    "Base",
+    "BoundDatabase",
+    "Database",
+    "alembic_config",
+    "check_reachable",
+    "current_revision",
+    "end_supervision",
+    "head_revision",
+    "normalize_url",
+    "supervise_cluster",
+    "upgrade",
 ]

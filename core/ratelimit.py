@@ -59,15 +59,18 @@ class Verdict:
 
 def hit(session: Session, limit: Limit, client: str) -> Verdict:
     """Count one hit of ``client`` on ``limit`` and say whether it is within the limit; commits."""
-    row = session.execute(text(
-        """
+    row = session.execute(
+        text(
+            """
         WITH w AS (SELECT to_timestamp(floor(extract(epoch FROM now()) / :seconds) * :seconds) AS start)
         INSERT INTO rate_counter (bucket, window_start, hits)
         SELECT :bucket, w.start, 1 FROM w
         ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counter.hits + 1
         RETURNING hits, ceil(extract(epoch FROM window_start + make_interval(secs => :seconds) - now()))::int
         """
-    ), {"bucket": f"{limit.name}:{client}"[:300], "seconds": limit.seconds}).one()
+        ),
+        {"bucket": f"{limit.name}:{client}"[:300], "seconds": limit.seconds},
+    ).one()
     if row[0] == 1 and secrets.randbelow(200) == 0:  # a new window now and then sweeps away old ones
         session.execute(text("DELETE FROM rate_counter WHERE window_start < now() - interval '1 day'"))
     session.commit()
@@ -76,7 +79,9 @@ def hit(session: Session, limit: Limit, client: str) -> Verdict:
 
 def forget_old_windows(session: Session, older_than_seconds: int = 86400) -> int:
     """Delete counters of windows that ended long ago; returns how many (run now and then)."""
-    result = session.execute(text("DELETE FROM rate_counter WHERE window_start < now() - make_interval(secs => :s)"),
-                             {"s": older_than_seconds})
+    result = session.execute(
+        text("DELETE FROM rate_counter WHERE window_start < now() - make_interval(secs => :s)"),
+        {"s": older_than_seconds},
+    )
     session.commit()
     return rows_affected(result)

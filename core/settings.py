@@ -120,8 +120,9 @@ class Settings:
             rate_public_api=env.get("GEO311_RATE_PUBLIC_API") or cls.rate_public_api,
             trusted_proxies=_count("GEO311_TRUSTED_PROXIES", env.get("GEO311_TRUSTED_PROXIES", "0")),
             map_cache_seconds=_count("GEO311_MAP_CACHE_SECONDS", env.get("GEO311_MAP_CACHE_SECONDS", "30")),
-            open311_keyless_per_minute=_positive("GEO311_OPEN311_KEYLESS_PER_MINUTE",
-                                                 env.get("GEO311_OPEN311_KEYLESS_PER_MINUTE", "600")),
+            open311_keyless_per_minute=_positive(
+                "GEO311_OPEN311_KEYLESS_PER_MINUTE", env.get("GEO311_OPEN311_KEYLESS_PER_MINUTE", "600")
+            ),
         )
         settings = replace(settings, **overrides)  # type: ignore[arg-type]
         settings.check()
@@ -135,9 +136,7 @@ class Settings:
     def check(self) -> None:
         """Refuse settings that cannot work, with the fix in the message."""
         if self.env not in ENVIRONMENTS:
-            raise ConfigError(
-                f"GEO311_ENV is {self.env!r}; set it to one of {', '.join(ENVIRONMENTS)}."
-            )
+            raise ConfigError(f"GEO311_ENV is {self.env!r}; set it to one of {', '.join(ENVIRONMENTS)}.")
         if self.env == "production" and not self.secret_key:
             raise ConfigError(
                 "SECRET_KEY is not set; production mode refuses to start without one "
@@ -151,7 +150,8 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"GEO311_{name.upper()}: {exc}") from None
         if self.basemap_file is not None and (
-                self.basemap_file.suffix.lower() not in (".mbtiles", ".pmtiles") or not self.basemap_file.is_file()):
+            self.basemap_file.suffix.lower() not in (".mbtiles", ".pmtiles") or not self.basemap_file.is_file()
+        ):
             raise ConfigError(
                 f"GEO311_BASEMAP_FILE is {str(self.basemap_file)!r}; give an existing .mbtiles or .pmtiles file, "
                 "or unset it to draw the city's own streets."

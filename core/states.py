@@ -8,9 +8,15 @@ OPEN_STATES = ("submitted", "acknowledged", "in_progress", "scheduled")
 CLOSED_STATES = ("fixed", "duplicate", "not_our_responsibility", "referred_out", "cancelled")
 STATES = OPEN_STATES + CLOSED_STATES
 STATE_LABELS = {
-    "submitted": "Submitted", "acknowledged": "Acknowledged", "in_progress": "In progress", "scheduled": "Scheduled",
-    "fixed": "Fixed", "duplicate": "Closed: duplicate", "not_our_responsibility": "Closed: not our responsibility",
-    "referred_out": "Closed: referred to another agency", "cancelled": "Closed: cancelled",
+    "submitted": "Submitted",
+    "acknowledged": "Acknowledged",
+    "in_progress": "In progress",
+    "scheduled": "Scheduled",
+    "fixed": "Fixed",
+    "duplicate": "Closed: duplicate",
+    "not_our_responsibility": "Closed: not our responsibility",
+    "referred_out": "Closed: referred to another agency",
+    "cancelled": "Closed: cancelled",
 }
 RESPONSE_METHODS = ("email", "mail", "phone", "none")
 MAX_DESCRIPTION = 4000

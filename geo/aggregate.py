@@ -45,11 +45,18 @@ def area_summary(session: Session, city: CityConfig, layer: str, flt: RequestFil
     area_spec(city, layer)
     column = AREA_COLUMNS[layer]
     where, params = flt.sql(city)
-    counts = pd.DataFrame(session.execute(text(
-        f"""
+    counts = pd.DataFrame(
+        session.execute(
+            text(
+                f"""
         SELECT r.{column} AS key, count(*) AS requests, count(*) FILTER (WHERE r.is_open) AS open
         FROM service_request r WHERE {where} AND r.{column} IS NOT NULL GROUP BY r.{column}
-        """), params).all(), columns=["key", "requests", "open"])
+        """
+            ),
+            params,
+        ).all(),
+        columns=["key", "requests", "open"],
+    )
     frame = areas(session, city, layer).merge(counts, on="key", how="left")
     frame[["requests", "open"]] = frame[["requests", "open"]].fillna(0).astype(int)
     frame["closed"] = frame["requests"] - frame["open"]
@@ -87,9 +94,13 @@ def area_facts(session: Session, city: CityConfig, flt: RequestFilter, now: date
         return None if pd.isna(value) else round(float(value), 1)
 
     return AreaFacts(
-        requests=int(row["requests"]), open=int(row["open"]), overdue=int(row["overdue"]),
-        closed=int(row["closed"]), closed_with_date=int(row["closed_with_date"]),
-        median_days_to_close=days(row["median_days_to_close"]), mean_days_to_close=days(row["mean_days_to_close"]),
+        requests=int(row["requests"]),
+        open=int(row["open"]),
+        overdue=int(row["overdue"]),
+        closed=int(row["closed"]),
+        closed_with_date=int(row["closed_with_date"]),
+        median_days_to_close=days(row["median_days_to_close"]),
+        mean_days_to_close=days(row["mean_days_to_close"]),
     )
 
 
@@ -111,9 +122,13 @@ def trend(session: Session, city: CityConfig, flt: RequestFilter, period: str | 
     if period is None:
         where, params = flt.sql(city)
         params["tz"] = city.timezone
-        span = session.execute(text(
-            f"SELECT min(r.requested_at AT TIME ZONE :tz), max(r.requested_at AT TIME ZONE :tz) "
-            f"FROM service_request r WHERE {where}"), params).one()
+        span = session.execute(
+            text(
+                f"SELECT min(r.requested_at AT TIME ZONE :tz), max(r.requested_at AT TIME ZONE :tz) "
+                f"FROM service_request r WHERE {where}"
+            ),
+            params,
+        ).one()
         if span[0] is None:
             return pd.DataFrame(columns=["start", "end", "requests", "open"])
         period = "week" if span[1] - span[0] <= timedelta(days=183) else "month"

@@ -63,9 +63,23 @@ FILTER_KEYWORDS = {
 BOUNDARY_ROLES = ("jurisdiction", "wards", "districts", "agencies")
 #: ``crs=`` of the exports: EPSG:4326, or the city's projected CRS.
 CRS_CHOICES = ("EPSG:4326", "projected")
-ADDRESS_COLUMNS = ["address_id", "standardized", "kind", "house_number", "predir", "street_name", "suffix",
-                   "postdir", "unit_type", "unit", "postal_city", "zipcode", "in_jurisdiction", "agency_key",
-                   "synthetic"]
+ADDRESS_COLUMNS = [
+    "address_id",
+    "standardized",
+    "kind",
+    "house_number",
+    "predir",
+    "street_name",
+    "suffix",
+    "postdir",
+    "unit_type",
+    "unit",
+    "postal_city",
+    "zipcode",
+    "in_jurisdiction",
+    "agency_key",
+    "synthetic",
+]
 
 
 def _codes(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -131,8 +145,10 @@ class StandaloneMap:
     def _repr_html_(self) -> str:
         import html
 
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width:100%;height:{self.height}px;'
-                'border:0" sandbox="allow-scripts"></iframe>')
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width:100%;height:{self.height}px;'
+            'border:0" sandbox="allow-scripts"></iframe>'
+        )
 
 
 @dataclass
@@ -161,8 +177,14 @@ class Analyst:
         """The codes filters may use: ``services``, ``departments``, ``wards``, ``districts``, ``channels``
         (the city's) and ``families`` (code -> name)."""
         found = filter_choices(self.session, self.city)
-        return {"services": found.services, "departments": found.departments, "wards": found.wards,
-                "districts": found.districts, "channels": found.channels, "families": dict(FAMILIES)}
+        return {
+            "services": found.services,
+            "departments": found.departments,
+            "wards": found.wards,
+            "districts": found.districts,
+            "channels": found.channels,
+            "families": dict(FAMILIES),
+        }
 
     def left_out(self, **filters: Any) -> LeftOut:
         """How many requests of the selection no map or figure shows, by reason."""
@@ -197,8 +219,13 @@ class Analyst:
         frame = gpd.GeoDataFrame.from_features(collection["features"], crs="EPSG:4326")
         return frame[["key", "name", "phone", "website", "geometry"]]
 
-    def addresses(self, zipcode: str | None = None, street: str | None = None,
-                  in_jurisdiction: bool | None = None, limit: int | None = None) -> gpd.GeoDataFrame:
+    def addresses(
+        self,
+        zipcode: str | None = None,
+        street: str | None = None,
+        in_jurisdiction: bool | None = None,
+        limit: int | None = None,
+    ) -> gpd.GeoDataFrame:
         """The city's address points (EPSG:4326), ordered by standardized address.
 
         ``street``: a street name as stored (upper case, e.g. ``"MAIN"``); ``in_jurisdiction``:
@@ -214,15 +241,21 @@ class Analyst:
             params["street"] = street
         if in_jurisdiction is not None:
             clauses.append("a.in_jurisdiction IS " + ("TRUE" if in_jurisdiction else "NOT TRUE"))
-        rows = self.session.execute(text(
-            f"""
-            SELECT {', '.join('a.' + c for c in ADDRESS_COLUMNS)}, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat
-            FROM address_point a WHERE {' AND '.join(clauses)} ORDER BY a.standardized, a.id LIMIT :limit
-            """), params).all()
+        rows = self.session.execute(
+            text(
+                f"""
+            SELECT {", ".join("a." + c for c in ADDRESS_COLUMNS)}, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat
+            FROM address_point a WHERE {" AND ".join(clauses)} ORDER BY a.standardized, a.id LIMIT :limit
+            """
+            ),
+            params,
+        ).all()
         frame = pd.DataFrame(rows, columns=[*ADDRESS_COLUMNS, "lon", "lat"])
-        return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]),
-                                geometry=shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)),
-                                crs="EPSG:4326")
+        return gpd.GeoDataFrame(
+            frame.drop(columns=["lon", "lat"]),
+            geometry=shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)),
+            crs="EPSG:4326",
+        )
 
     # -- figures and statistics ---------------------------------------------------------------
 
@@ -243,8 +276,15 @@ class Analyst:
         """Requests per ``week`` or ``month`` (``by``; default: chosen by the span) of the selection."""
         return aggregate.trend(self.session, self.city, self.filter(**filters), by)
 
-    def hot_spots(self, cell_m: float | None = None, weights: str = "distance", band_m: float | None = None,
-                  k: int = 8, fdr: bool = True, **filters: Any) -> HotspotResult:
+    def hot_spots(
+        self,
+        cell_m: float | None = None,
+        weights: str = "distance",
+        band_m: float | None = None,
+        k: int = 8,
+        fdr: bool = True,
+        **filters: Any,
+    ) -> HotspotResult:
         """Getis-Ord Gi* hot and cold spots of the selection (:func:`geo.hotspots.hot_spots`).
 
         ``cell_m``: hexagon edge in metres (default: chosen for about ten requests a cell);
@@ -259,11 +299,13 @@ class Analyst:
         """Per area of ``layer``: its cells and how many are hot or cold at each confidence level."""
         return hot_cells_by_area(self.session, self.city, result, layer)
 
-    def emerging_hot_spots(self, slice_by: str = "month", slices: int = 12, cell_m: float | None = None,
-                           **filters: Any) -> EmergingResult:
+    def emerging_hot_spots(
+        self, slice_by: str = "month", slices: int = 12, cell_m: float | None = None, **filters: Any
+    ) -> EmergingResult:
         """Emerging hot spots: Gi* per time slice and the Mann-Kendall trend of each cell."""
-        return emerging_hot_spots(self.session, self.city, self.filter(**filters), HotspotParams(cell_m=cell_m),
-                                  slice_by, slices)
+        return emerging_hot_spots(
+            self.session, self.city, self.filter(**filters), HotspotParams(cell_m=cell_m), slice_by, slices
+        )
 
     # -- maps --------------------------------------------------------------------------------
 
@@ -284,8 +326,9 @@ class Analyst:
     def heat_map(self, cell_m: float = 150.0, **filters: Any) -> folium.Map:
         """The kernel-density heat map of ``/maps/heat`` (a quick look, not a test)."""
         flt = self.filter(**filters)
-        return maps.heat_map(self.session, self.city, density_points(self.session, self.city, flt, cell_m),
-                             self.options, flt.describe())
+        return maps.heat_map(
+            self.session, self.city, density_points(self.session, self.city, flt, cell_m), self.options, flt.describe()
+        )
 
     @staticmethod
     def standalone(m: folium.Map, height: int = 520) -> StandaloneMap:
@@ -309,8 +352,9 @@ class Analyst:
             return "EPSG:4326"
         if crs == "projected" or crs.upper() == self.city.projected_crs.upper():
             return self.city.projected_crs
-        raise exports.ExportError(f"crs must be 'EPSG:4326' or 'projected' ({self.city.projected_crs} for "
-                                  f"{self.city.name}), not {crs!r}.")
+        raise exports.ExportError(
+            f"crs must be 'EPSG:4326' or 'projected' ({self.city.projected_crs} for {self.city.name}), not {crs!r}."
+        )
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -341,5 +385,13 @@ def connect(city: str | None = None, database_url: str | None = None, settings: 
     return Analyst(database.session(), config, database)
 
 
-__all__ = ["ADDRESS_COLUMNS", "BOUNDARY_ROLES", "CRS_CHOICES", "FILTER_KEYWORDS", "Analyst", "StandaloneMap",
-           "connect", "make_filter"]
+__all__ = [
+    "ADDRESS_COLUMNS",
+    "BOUNDARY_ROLES",
+    "CRS_CHOICES",
+    "FILTER_KEYWORDS",
+    "Analyst",
+    "StandaloneMap",
+    "connect",
+    "make_filter",
+]

@@ -41,22 +41,31 @@ VENDOR_DIRS: dict[str, str] = {
 #: CDN URLs used by folium and its plugins (a pattern on the URL's end) -> the local file
 #: ``(vendor name, path)``, or None for a file no map of ours needs (left out).
 CDN_ASSETS: list[tuple[re.Pattern[str], tuple[str, str] | None]] = [
-    (re.compile(p), target) for p, target in [
+    (re.compile(p), target)
+    for p, target in [
         (r"/leaflet@[\d.]+/dist/leaflet\.js$", ("leaflet", "leaflet.js")),
         (r"/leaflet@[\d.]+/dist/leaflet\.css$", ("leaflet", "leaflet.css")),
         (r"/jquery-3\.[\d.]+\.min\.js$", ("jquery", "jquery.min.js")),
         (r"/bootstrap@5\.[\d.]+/dist/js/bootstrap\.bundle\.min\.js$", ("bootstrap", "js/bootstrap.bundle.min.js")),
         (r"/bootstrap@5\.[\d.]+/dist/css/bootstrap\.min\.css$", ("bootstrap", "css/bootstrap.min.css")),
         (r"/@fortawesome/fontawesome-free@6\.[\d.]+/css/all\.min\.css$", ("fontawesome", "css/all.min.css")),
-        (r"/Leaflet\.awesome-markers/2\.[\d.]+/leaflet\.awesome-markers\.js$",
-         ("leaflet.awesome-markers", "leaflet.awesome-markers.js")),
-        (r"/Leaflet\.awesome-markers/2\.[\d.]+/leaflet\.awesome-markers\.css$",
-         ("leaflet.awesome-markers", "leaflet.awesome-markers.css")),
-        (r"/leaflet\.markercluster/1\.[\d.]+/leaflet\.markercluster\.js$",
-         ("leaflet.markercluster", "leaflet.markercluster.js")),
+        (
+            r"/Leaflet\.awesome-markers/2\.[\d.]+/leaflet\.awesome-markers\.js$",
+            ("leaflet.awesome-markers", "leaflet.awesome-markers.js"),
+        ),
+        (
+            r"/Leaflet\.awesome-markers/2\.[\d.]+/leaflet\.awesome-markers\.css$",
+            ("leaflet.awesome-markers", "leaflet.awesome-markers.css"),
+        ),
+        (
+            r"/leaflet\.markercluster/1\.[\d.]+/leaflet\.markercluster\.js$",
+            ("leaflet.markercluster", "leaflet.markercluster.js"),
+        ),
         (r"/leaflet\.markercluster/1\.[\d.]+/MarkerCluster\.css$", ("leaflet.markercluster", "MarkerCluster.css")),
-        (r"/leaflet\.markercluster/1\.[\d.]+/MarkerCluster\.Default\.css$",
-         ("leaflet.markercluster", "MarkerCluster.Default.css")),
+        (
+            r"/leaflet\.markercluster/1\.[\d.]+/MarkerCluster\.Default\.css$",
+            ("leaflet.markercluster", "MarkerCluster.Default.css"),
+        ),
         (r"/folium@main/folium/templates/leaflet_heat\.min\.js$", ("leaflet.heat", "leaflet-heat.js")),
         # Bootstrap 3 glyph icons and folium's rotation rule for awesome markers: only for
         # folium.Icon(prefix="glyphicon") and rotated icons, which no map of ours uses.
@@ -121,8 +130,9 @@ def localize(element: Element) -> None:
         for attribute in ("default_js", "default_css"):
             assets = getattr(child, attribute, None)
             if assets:
-                setattr(child, attribute, [(name, local) for name, url in assets
-                                           if (local := local_url(url)) is not None])
+                setattr(
+                    child, attribute, [(name, local) for name, url in assets if (local := local_url(url)) is not None]
+                )
         for name, link in list(child._children.items()):
             if isinstance(link, (JavascriptLink, CssLink)):
                 local = local_url(link.url)
@@ -136,12 +146,14 @@ def localize(element: Element) -> None:
 # url() or @import (a plain <a href> is a link a person may follow, not a load).
 _EXTERNAL = re.compile(
     r"""\bsrc\s*=\s*["']?\s*(?:https?:)?//|<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//"""
-    r"""|url\(\s*["']?\s*(?:https?:)?//|@import\s+["']\s*(?:https?:)?//""", re.I)
+    r"""|url\(\s*["']?\s*(?:https?:)?//|@import\s+["']\s*(?:https?:)?//""",
+    re.I,
+)
 
 
 def external_references(html: str) -> list[str]:
     """The places where ``html`` would load something from another host (src, link, CSS url() and @import)."""
-    return [html[max(0, m.start() - 40):m.end() + 60] for m in _EXTERNAL.finditer(html)]
+    return [html[max(0, m.start() - 40) : m.end() + 60] for m in _EXTERNAL.finditer(html)]
 
 
 def check_offline(html: str) -> str:
@@ -158,7 +170,7 @@ _CSS_URL = re.compile(r"""url\(\s*(['"]?)(?!data:|#)([^'")]+)\1\s*\)""")
 
 
 def _vendor_file(url: str) -> Path:
-    name, _, path = url[len(VENDOR_PREFIX):].partition("/")
+    name, _, path = url[len(VENDOR_PREFIX) :].partition("/")
     found = vendor_path(name, path)
     if found is None:
         raise UnknownAsset(f"{url} is not installed: run scripts/install.sh (npm ci).")
@@ -167,7 +179,8 @@ def _vendor_file(url: str) -> Path:
 
 def _data_uri(path: Path) -> str:
     kind = mimetypes.guess_type(path.name)[0] or {".woff2": "font/woff2", ".ttf": "font/ttf"}.get(
-        path.suffix, "application/octet-stream")
+        path.suffix, "application/octet-stream"
+    )
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 

@@ -20,11 +20,21 @@ from pmtiles.tile import Compression, TileType
 
 #: Content types by tile format (the MBTiles ``format`` metadata value).
 CONTENT_TYPES = {
-    "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif",
-    "pbf": "application/vnd.mapbox-vector-tile", "mvt": "application/vnd.mapbox-vector-tile",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "pbf": "application/vnd.mapbox-vector-tile",
+    "mvt": "application/vnd.mapbox-vector-tile",
 }
-_PMTILES_FORMATS = {TileType.MVT: "pbf", TileType.PNG: "png", TileType.JPEG: "jpg", TileType.WEBP: "webp",
-                    TileType.AVIF: "avif"}
+_PMTILES_FORMATS = {
+    TileType.MVT: "pbf",
+    TileType.PNG: "png",
+    TileType.JPEG: "jpg",
+    TileType.WEBP: "webp",
+    TileType.AVIF: "avif",
+}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -79,8 +89,13 @@ class MBTilesArchive(TileArchive):
         if fmt not in CONTENT_TYPES:
             raise BasemapError(f"{path}: tile format {fmt!r} is not one of {', '.join(sorted(CONTENT_TYPES))}.")
         zooms = self._connection_for(path).execute("SELECT min(zoom_level), max(zoom_level) FROM tiles").fetchone()
-        super().__init__(path, fmt, int(meta.get("minzoom", zooms[0] or 0)), int(meta.get("maxzoom", zooms[1] or 0)),
-                         meta.get("attribution", ""))
+        super().__init__(
+            path,
+            fmt,
+            int(meta.get("minzoom", zooms[0] or 0)),
+            int(meta.get("maxzoom", zooms[1] or 0)),
+            meta.get("attribution", ""),
+        )
 
     def _connection_for(self, path: Path) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -91,9 +106,14 @@ class MBTilesArchive(TileArchive):
 
     def tile(self, z: int, x: int, y: int) -> Tile | None:
         """Tile ``z``/``x``/``y`` (XYZ; the row is flipped to TMS), None when the file does not hold it."""
-        row = self._connection_for(self.path).execute(
-            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
-            (z, x, (1 << z) - 1 - y)).fetchone()
+        row = (
+            self._connection_for(self.path)
+            .execute(
+                "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
+                (z, x, (1 << z) - 1 - y),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         data = bytes(row[0])

@@ -35,13 +35,16 @@ ANALYSED_TABLES = ("service_request", "boundary_layer_version", "boundary_featur
 def data_version(session: Session) -> tuple[str, int] | None:
     """The database and its count of writes to the analysed tables, or None when this
     transaction has uncommitted writes of its own."""
-    writes, own_writes = session.execute(text(
-        """
+    writes, own_writes = session.execute(
+        text(
+            """
         SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint,
                pg_current_xact_id_if_assigned() IS NOT NULL
         FROM pg_stat_user_tables WHERE relname = ANY(:tables)
         """
-    ), {"tables": list(ANALYSED_TABLES)}).one()
+        ),
+        {"tables": list(ANALYSED_TABLES)},
+    ).one()
     return None if own_writes else (database_identity(session), int(writes))
 
 

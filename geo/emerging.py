@@ -96,24 +96,39 @@ class EmergingResult:
     def parameters(self) -> dict[str, object]:
         return {
             "statistic": "Getis-Ord Gi* per time slice (esda.G_Local, star=True, transform='B'), "
-                         "Mann-Kendall trend of each cell's z-scores (as pymannkendall.original_test)",
-            "slices": [s.isoformat() for s in self.slices], "slice": self.slice_by, "crs": self.crs,
-            "cell_edge_m": self.cell_m, "cells": len(self.cells), "weights": self.weights,
-            "distance_band_m": self.band_m, "k": self.k, "fdr": self.fdr, "significance": "90 % per slice",
-            "trend_alpha": TREND_ALPHA, "persistent_share": PERSISTENT_SHARE, "requests_counted": self.points,
-            "min_slice_requests": MIN_SLICE_REQUESTS, "slices_not_tested": [s.isoformat() for s in self.thin_slices],
-            "not_computed": self.skipped, "warnings": self.notices, "left_out_why": self.left_out.sentence(),
-            "left_out": self.left_out.total, "filter": self.filter.args(),
+            "Mann-Kendall trend of each cell's z-scores (as pymannkendall.original_test)",
+            "slices": [s.isoformat() for s in self.slices],
+            "slice": self.slice_by,
+            "crs": self.crs,
+            "cell_edge_m": self.cell_m,
+            "cells": len(self.cells),
+            "weights": self.weights,
+            "distance_band_m": self.band_m,
+            "k": self.k,
+            "fdr": self.fdr,
+            "significance": "90 % per slice",
+            "trend_alpha": TREND_ALPHA,
+            "persistent_share": PERSISTENT_SHARE,
+            "requests_counted": self.points,
+            "min_slice_requests": MIN_SLICE_REQUESTS,
+            "slices_not_tested": [s.isoformat() for s in self.thin_slices],
+            "not_computed": self.skipped,
+            "warnings": self.notices,
+            "left_out_why": self.left_out.sentence(),
+            "left_out": self.left_out.total,
+            "filter": self.filter.args(),
             "computed_at": self.computed_at.isoformat(timespec="seconds"),
         }
 
     def method(self) -> str:
         """The method in a few sentences, with every parameter (shown on the map)."""
-        thin = (f" Slices with fewer than {MIN_SLICE_REQUESTS} requests ({len(self.thin_slices)} here) are not "
-                f"tested and count as not significant." if self.thin_slices else
-                f" Slices with fewer than {MIN_SLICE_REQUESTS} requests would not be tested.")
-        weights = (f"the {self.k} nearest cells" if self.weights == "knn"
-                   else f"a {self.band_m:,.0f} m distance band")
+        thin = (
+            f" Slices with fewer than {MIN_SLICE_REQUESTS} requests ({len(self.thin_slices)} here) are not "
+            f"tested and count as not significant."
+            if self.thin_slices
+            else f" Slices with fewer than {MIN_SLICE_REQUESTS} requests would not be tested."
+        )
+        weights = f"the {self.k} nearest cells" if self.weights == "knn" else f"a {self.band_m:,.0f} m distance band"
         return (
             f"{len(self.slices)} {self.slice_by}ly slices from {self.slices[0]} to "
             f"{_slice_end(self.slices[-1], self.slice_by)}; {self.points:,} requests counted in "
@@ -128,8 +143,15 @@ class EmergingResult:
         )
 
 
-def emerging_hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams | None = None,
-                       slice_by: str = "month", slices: int = DEFAULT_SLICES, cache: bool = True) -> EmergingResult:
+def emerging_hot_spots(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    params: HotspotParams | None = None,
+    slice_by: str = "month",
+    slices: int = DEFAULT_SLICES,
+    cache: bool = True,
+) -> EmergingResult:
     """Emerging hot and cold spots of the requests under ``flt``.
 
     The window is the filter's date range, or else the last ``slices`` slices that hold
@@ -149,8 +171,9 @@ def _slice_count(start: date, end: date, slice_by: str) -> int:
     return len(slice_starts(start, end, slice_by))
 
 
-def fit_window(session: Session, city: CityConfig, flt: RequestFilter, slice_by: str = "month",
-               slices: int = DEFAULT_SLICES) -> tuple[RequestFilter, str, list[str]]:
+def fit_window(
+    session: Session, city: CityConfig, flt: RequestFilter, slice_by: str = "month", slices: int = DEFAULT_SLICES
+) -> tuple[RequestFilter, str, list[str]]:
     """The window and slice emerging hot spots run on, and sentences on what was chosen.
 
     Without both dates, the window is the last ``slices`` slices that hold requests (up
@@ -163,23 +186,34 @@ def fit_window(session: Session, city: CityConfig, flt: RequestFilter, slice_by:
     notices = []
     if not MIN_SLICES <= slices <= MAX_SLICES:
         fitted = min(max(slices, MIN_SLICES), MAX_SLICES)
-        notices.append(f"Emerging hot spots use {MIN_SLICES} to {MAX_SLICES} slices, not {slices}: "
-                       f"shown with {fitted}.")
+        notices.append(
+            f"Emerging hot spots use {MIN_SLICES} to {MAX_SLICES} slices, not {slices}: shown with {fitted}."
+        )
         slices = fitted
     if not (flt.date_from and flt.date_to):
         where, params = flt.sql(city)
         params["tz"] = city.timezone
-        held = [r[0] for r in session.execute(text(
-            f"SELECT DISTINCT date_trunc('{slice_by}', r.requested_at AT TIME ZONE :tz)::date FROM service_request r "
-            f"WHERE {where} ORDER BY 1 DESC LIMIT :n"), {**params, "n": slices})]
-        last = session.execute(text(
-            f"SELECT max(r.requested_at AT TIME ZONE :tz)::date FROM service_request r WHERE {where}"), params).scalar()
+        held = [
+            r[0]
+            for r in session.execute(
+                text(
+                    f"SELECT DISTINCT date_trunc('{slice_by}', r.requested_at AT TIME ZONE :tz)::date FROM service_request r "
+                    f"WHERE {where} ORDER BY 1 DESC LIMIT :n"
+                ),
+                {**params, "n": slices},
+            )
+        ]
+        last = session.execute(
+            text(f"SELECT max(r.requested_at AT TIME ZONE :tz)::date FROM service_request r WHERE {where}"), params
+        ).scalar()
         end = flt.date_to or last or datetime.now(UTC).date()
         start = flt.date_from
         if start is None and held:
             start = held[-1]
-            notices.append(f"No start date given: the window starts with the oldest of the last {slices} "
-                           f"{slice_by}s that hold requests ({len(held)} found), {start} to {end}.")
+            notices.append(
+                f"No start date given: the window starts with the oldest of the last {slices} "
+                f"{slice_by}s that hold requests ({len(held)} found), {start} to {end}."
+            )
         elif start is None:
             start = slice_starts(end, end, slice_by)[0]
             for _ in range(slices - 1):
@@ -191,35 +225,41 @@ def fit_window(session: Session, city: CityConfig, flt: RequestFilter, slice_by:
     asked_range = f"{first} to {last}"
     order = list(SLICES)
     if n > MAX_SLICES:
-        coarser = [s for s in order[order.index(slice_by) + 1:] if _slice_count(first, last, s) <= MAX_SLICES]
+        coarser = [s for s in order[order.index(slice_by) + 1 :] if _slice_count(first, last, s) <= MAX_SLICES]
         if coarser:
             slice_by = coarser[0]
         else:
             slice_by = "quarter"
             first = slice_starts(first, last, slice_by)[-MAX_SLICES]
             flt = flt.replace(date_from=first)
-            notices.append(f"The range is longer than {MAX_SLICES} quarters: shown from {flt.date_from}, "
-                           f"its last {MAX_SLICES} quarters.")
+            notices.append(
+                f"The range is longer than {MAX_SLICES} quarters: shown from {flt.date_from}, "
+                f"its last {MAX_SLICES} quarters."
+            )
     elif n < MIN_SLICES:
-        finer = [s for s in reversed(order[:order.index(slice_by)])
-                 if _slice_count(first, last, s) >= MIN_SLICES]
+        finer = [s for s in reversed(order[: order.index(slice_by)]) if _slice_count(first, last, s) >= MIN_SLICES]
         if finer:
             slice_by = finer[0]
         else:
             slice_by = "week"
             first = last - timedelta(days=last.weekday()) - timedelta(weeks=MIN_SLICES - 1)
             flt = flt.replace(date_from=first)
-            notices.append(f"The range is shorter than {MIN_SLICES} weeks: shown with the {MIN_SLICES} weeks "
-                           f"ending {flt.date_to}, from {flt.date_from}.")
+            notices.append(
+                f"The range is shorter than {MIN_SLICES} weeks: shown with the {MIN_SLICES} weeks "
+                f"ending {flt.date_to}, from {flt.date_from}."
+            )
     if slice_by != asked:
-        notices.append(f"{asked_range} makes {n} {asked}ly slices and emerging hot spots use "
-                       f"{MIN_SLICES} to {MAX_SLICES}: shown by {slice_by} "
-                       f"({_slice_count(first, last, slice_by)} slices) instead.")
+        notices.append(
+            f"{asked_range} makes {n} {asked}ly slices and emerging hot spots use "
+            f"{MIN_SLICES} to {MAX_SLICES}: shown by {slice_by} "
+            f"({_slice_count(first, last, slice_by)} slices) instead."
+        )
     return flt, slice_by, notices
 
 
-def _emerging(session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams, slice_by: str,
-              slices: int) -> EmergingResult:
+def _emerging(
+    session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams, slice_by: str, slices: int
+) -> EmergingResult:
     flt, slice_by, notices = fit_window(session, city, flt, slice_by, slices)
     assert flt.date_from is not None and flt.date_to is not None
     starts = slice_starts(flt.date_from, flt.date_to, slice_by)
@@ -233,19 +273,26 @@ def _emerging(session: Session, city: CityConfig, flt: RequestFilter, params: Ho
 
     z = np.zeros((int(tested.sum()), len(starts)))
     b = np.zeros((int(tested.sum()), len(starts)), dtype=int)
-    per_slice = {s: int(cells.loc[tested, f"count_{s.isoformat()}"].sum()) if f"count_{s.isoformat()}" in cells else 0
-                 for s in starts}
+    per_slice = {
+        s: int(cells.loc[tested, f"count_{s.isoformat()}"].sum()) if f"count_{s.isoformat()}" in cells else 0
+        for s in starts
+    }
     thin = [s for s in starts if per_slice[s] < MIN_SLICE_REQUESTS]
     empty = sum(1 for s in starts if per_slice[s] == 0)
     if len(thin) > SPARSE_SHARE * len(starts):
-        notices.append(f"Sparse window: {len(thin)} of the {len(starts)} {slice_by}ly slices hold fewer than "
-                       f"{MIN_SLICE_REQUESTS} requests ({empty} none at all); Gi* is not computed in them.")
-    skipped = shortfall(int(cells.loc[tested, "count"].sum()), int((cells.loc[tested, "count"] > 0).sum()),
-                        "Emerging hot spots")
+        notices.append(
+            f"Sparse window: {len(thin)} of the {len(starts)} {slice_by}ly slices hold fewer than "
+            f"{MIN_SLICE_REQUESTS} requests ({empty} none at all); Gi* is not computed in them."
+        )
+    skipped = shortfall(
+        int(cells.loc[tested, "count"].sum()), int((cells.loc[tested, "count"] > 0).sum()), "Emerging hot spots"
+    )
     if skipped is None and len(starts) - len(thin) < MIN_SLICES:
-        skipped = (f"Emerging hot spots were not computed: only {len(starts) - len(thin)} of the {len(starts)} "
-                   f"{slice_by}ly slices hold {MIN_SLICE_REQUESTS} requests or more, and a trend needs at least "
-                   f"{MIN_SLICES}. Choose a window where the requests are, or a coarser slice.")
+        skipped = (
+            f"Emerging hot spots were not computed: only {len(starts) - len(thin)} of the {len(starts)} "
+            f"{slice_by}ly slices hold {MIN_SLICE_REQUESTS} requests or more, and a trend needs at least "
+            f"{MIN_SLICES}. Choose a window where the requests are, or a coarser slice."
+        )
     for n, start in enumerate(starts):
         if skipped or start in thin:
             continue  # not tested: z 0, not significant
@@ -266,10 +313,21 @@ def _emerging(session: Session, city: CityConfig, flt: RequestFilter, params: Ho
     out.attrs = cells.attrs
     cells = out
     return EmergingResult(
-        cells=cells, slices=starts, slice_by=slice_by, filter=flt, crs=f"EPSG:{projected_srid(city)}",
-        cell_m=cell_m, weights=params.weights, band_m=band, k=params.k if params.weights == "knn" else None,
-        fdr=params.fdr, points=int(cells["count"].sum()), left_out=cells.attrs["left_out"],
-        skipped=skipped, notices=notices, thin_slices=thin,
+        cells=cells,
+        slices=starts,
+        slice_by=slice_by,
+        filter=flt,
+        crs=f"EPSG:{projected_srid(city)}",
+        cell_m=cell_m,
+        weights=params.weights,
+        band_m=band,
+        k=params.k if params.weights == "knn" else None,
+        fdr=params.fdr,
+        points=int(cells["count"].sum()),
+        left_out=cells.attrs["left_out"],
+        skipped=skipped,
+        notices=notices,
+        thin_slices=thin,
     )
 
 
@@ -312,8 +370,11 @@ def classify(z: np.ndarray, bins: np.ndarray) -> tuple[list[str], np.ndarray, np
     new = significant[:, -1] & ~significant[:, :-1].any(axis=1)
     steady = significant.mean(axis=1) >= PERSISTENT_SHARE
     rising, falling = (trend_p < TREND_ALPHA) & (tau > 0), (trend_p < TREND_ALPHA) & (tau < 0)
-    pattern = np.select([new, steady & rising, steady & falling, steady],
-                        ["new", "intensifying", "diminishing", "persistent"], "sporadic")
+    pattern = np.select(
+        [new, steady & rising, steady & falling, steady],
+        ["new", "intensifying", "diminishing", "persistent"],
+        "sporadic",
+    )
     kind = np.where(any_hot, "hot spot", "cold spot")
     some = any_hot | any_cold
     patterns[some] = [f"{p} {k}" for p, k in zip(pattern[some], kind[some])]

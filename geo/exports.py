@@ -25,8 +25,13 @@ def _plain_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(series):
             out[column] = series.map(lambda v: None if pd.isna(v) else v.isoformat())
         elif series.dtype == object:
-            out[column] = series.map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v))
-                                     else (v.isoformat() if hasattr(v, "isoformat") else str(v)))
+            out[column] = series.map(
+                lambda v: (
+                    None
+                    if v is None or (isinstance(v, float) and pd.isna(v))
+                    else (v.isoformat() if hasattr(v, "isoformat") else str(v))
+                )
+            )
     return out
 
 
@@ -48,8 +53,12 @@ def to_geopackage(frame: gpd.GeoDataFrame, layer: str, metadata: dict | None = N
         path = Path(folder) / f"{layer}.gpkg"
         _plain_columns(frame).to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
         if metadata:
-            table = pd.DataFrame({"name": list(metadata), "value": [json.dumps(v, default=str) if not isinstance(v, str)
-                                                                    else v for v in metadata.values()]})
+            table = pd.DataFrame(
+                {
+                    "name": list(metadata),
+                    "value": [json.dumps(v, default=str) if not isinstance(v, str) else v for v in metadata.values()],
+                }
+            )
             import pyogrio
 
             pyogrio.write_dataframe(table, path, layer=f"{layer}_parameters", driver="GPKG", append=False)
@@ -79,8 +88,10 @@ def shapefile_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geometry = frame.geometry.name
     too_long = [c for c in frame.columns if c != geometry and len(SHAPEFILE_FIELDS.get(c, c)) > 10]
     if too_long:
-        raise ExportError(f"Shapefile field names have 10 characters at most: {', '.join(too_long)} "
-                          "need a short name in geo.exports.SHAPEFILE_FIELDS (or write a .gpkg).")
+        raise ExportError(
+            f"Shapefile field names have 10 characters at most: {', '.join(too_long)} "
+            "need a short name in geo.exports.SHAPEFILE_FIELDS (or write a .gpkg)."
+        )
     out = frame.rename(columns=SHAPEFILE_FIELDS)
     for column in out.columns:
         if column != geometry and pd.api.types.is_bool_dtype(out[column]):
@@ -88,8 +99,7 @@ def shapefile_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def write_file(frame: gpd.GeoDataFrame, path: str | Path, layer: str | None = None,
-               crs: str | None = None) -> Path:
+def write_file(frame: gpd.GeoDataFrame, path: str | Path, layer: str | None = None, crs: str | None = None) -> Path:
     """Write ``frame`` to ``path``: a GeoPackage (``.gpkg``) or a Shapefile (``.shp``), by suffix.
 
     ``crs``: reproject first (default: the frame's own). Dates and times are written as
@@ -100,7 +110,9 @@ def write_file(frame: gpd.GeoDataFrame, path: str | Path, layer: str | None = No
     path = Path(path)
     driver = DRIVERS.get(path.suffix.lower())
     if driver is None:
-        raise ExportError(f"{path.name}: write a .gpkg (GeoPackage) or a .shp (Shapefile), not {path.suffix or 'no suffix'!r}.")
+        raise ExportError(
+            f"{path.name}: write a .gpkg (GeoPackage) or a .shp (Shapefile), not {path.suffix or 'no suffix'!r}."
+        )
     if frame.crs is None:
         raise ExportError("The frame has no CRS; set one (frame.set_crs(...)) before writing it.")
     out = _plain_columns(frame.to_crs(crs) if crs else frame)
@@ -122,5 +134,15 @@ def standalone_html(map_html: str) -> str:
     return inline(map_html)
 
 
-__all__ = ["DRIVERS", "FORMATS", "SHAPEFILE_FIELDS", "ExportError", "external_references", "shapefile_columns",
-           "standalone_html", "to_geojson", "to_geopackage", "write_file"]
+__all__ = [
+    "DRIVERS",
+    "FORMATS",
+    "SHAPEFILE_FIELDS",
+    "ExportError",
+    "external_references",
+    "shapefile_columns",
+    "standalone_html",
+    "to_geojson",
+    "to_geopackage",
+    "write_file",
+]

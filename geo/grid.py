@@ -50,9 +50,11 @@ def hex_cell_key_sql(u: str, v: str) -> str:
     to the point is its hexagon's centre. One expression, evaluated once per row.
     """
     ma, na, mb, nb = f"round({u})", f"round({v})", f"round({u} - 0.5)", f"round({v} - 0.5)"
-    return (f"(CASE WHEN 3 * ({u} - {ma}) ^ 2 + ({v} - {na}) ^ 2 <= 3 * ({u} - 0.5 - {mb}) ^ 2 + ({v} - 0.5 - {nb}) ^ 2"
-            f" THEN 2 * {ma} * 4294967296.0 + {na} ELSE (2 * {mb} + 1) * 4294967296.0 + {nb} END"
-            f" + 2147483648.0)::bigint")
+    return (
+        f"(CASE WHEN 3 * ({u} - {ma}) ^ 2 + ({v} - {na}) ^ 2 <= 3 * ({u} - 0.5 - {mb}) ^ 2 + ({v} - 0.5 - {nb}) ^ 2"
+        f" THEN 2 * {ma} * 4294967296.0 + {na} ELSE (2 * {mb} + 1) * 4294967296.0 + {nb} END"
+        f" + 2147483648.0)::bigint"
+    )
 
 
 def decode_cell_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,14 +66,16 @@ def decode_cell_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def check_cell_size(size_m: float) -> float:
     """``size_m`` if it is a usable hexagon edge in metres, else a :class:`FilterError`."""
     if not isinstance(size_m, (int, float)) or not math.isfinite(size_m) or not MIN_CELL_M <= size_m <= MAX_CELL_M:
-        raise FilterError(f"The cell size must be between {MIN_CELL_M:.0f} and {MAX_CELL_M:.0f} metres "
-                          f"(the hexagon's edge), not {size_m!r}.")
+        raise FilterError(
+            f"The cell size must be between {MIN_CELL_M:.0f} and {MAX_CELL_M:.0f} metres "
+            f"(the hexagon's edge), not {size_m!r}."
+        )
     return float(size_m)
 
 
 def hexagon_area_km2(size_m: float) -> float:
     """The area of a hexagon of edge ``size_m`` metres."""
-    return 3 * math.sqrt(3) / 2 * size_m ** 2 / 1e6
+    return 3 * math.sqrt(3) / 2 * size_m**2 / 1e6
 
 
 def auto_cell_size(area_km2: float, points: int) -> float:
@@ -103,17 +107,26 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
         area = float(jurisdiction(session, city).loc[0, "area_km2"])
         if area / hexagon_area_km2(size_m) > MAX_CELLS:
             smallest = math.sqrt(area / MAX_CELLS * 1e6 / (3 * math.sqrt(3) / 2))
-            raise FilterError(f"A {size_m:.0f} m cell makes more than {MAX_CELLS:,} cells over {city.name}; "
-                              f"use at least {math.ceil(smallest / 25) * 25:.0f} m.")
+            raise FilterError(
+                f"A {size_m:.0f} m cell makes more than {MAX_CELLS:,} cells over {city.name}; "
+                f"use at least {math.ceil(smallest / 25) * 25:.0f} m."
+            )
         rows = _build_cells(session, version, srid, size_m)
     i = np.array([r.i for r in rows], dtype=np.int64)
     j = np.array([r.j for r in rows], dtype=np.int64)
     height = math.sqrt(3) * size_m
-    cells = gpd.GeoDataFrame({
-        "cell": [f"{a}:{b}" for a, b in zip(i, j)], "i": i, "j": j,
-        "x": 1.5 * size_m * i, "y": height * j + (i % 2) * height / 2,
-        "share": np.array([float(r.share) for r in rows]),
-    }, geometry=shapely.from_wkb([bytes(r.geom) for r in rows]), crs="EPSG:4326")
+    cells = gpd.GeoDataFrame(
+        {
+            "cell": [f"{a}:{b}" for a, b in zip(i, j)],
+            "i": i,
+            "j": j,
+            "x": 1.5 * size_m * i,
+            "y": height * j + (i % 2) * height / 2,
+            "share": np.array([float(r.share) for r in rows]),
+        },
+        geometry=shapely.from_wkb([bytes(r.geom) for r in rows]),
+        crs="EPSG:4326",
+    )
     with _lock:
         _cells_cache[key] = cells
     return cells
@@ -121,13 +134,18 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
 
 def _stored_cells(session: Session, version: int, srid: int, size_m: float) -> Sequence[Any] | None:
     """The grid as kept in the database, or None when it was never built."""
-    built = session.execute(text("SELECT 1 FROM hex_grid WHERE version_id = :v AND srid = :s AND size_m = :m"),
-                            {"v": version, "s": srid, "m": size_m}).first()
+    built = session.execute(
+        text("SELECT 1 FROM hex_grid WHERE version_id = :v AND srid = :s AND size_m = :m"),
+        {"v": version, "s": srid, "m": size_m},
+    ).first()
     if built is None:
         return None
-    return session.execute(text(
-        "SELECT i, j, geom, share FROM hex_grid_cell WHERE version_id = :v AND srid = :s AND size_m = :m ORDER BY i, j"),
-        {"v": version, "s": srid, "m": size_m}).all()
+    return session.execute(
+        text(
+            "SELECT i, j, geom, share FROM hex_grid_cell WHERE version_id = :v AND srid = :s AND size_m = :m ORDER BY i, j"
+        ),
+        {"v": version, "s": srid, "m": size_m},
+    ).all()
 
 
 _GRID_SQL = """
@@ -163,18 +181,29 @@ def _build_cells(session: Session, version: int, srid: int, size_m: float) -> Se
     if own_writes:
         return session.execute(text(_GRID_SQL.format(action="", columns="") + " ORDER BY i, j"), params).all()
     with session.connection().engine.begin() as conn:
-        conn.execute(text(_GRID_SQL.format(
-            action="INSERT INTO hex_grid_cell (version_id, srid, size_m, i, j, geom, share)",
-            columns=":version, :srid, :size,") + " ON CONFLICT DO NOTHING"), params)
-        conn.execute(text(
-            "INSERT INTO hex_grid (version_id, srid, size_m, cells) SELECT :version, :srid, :size, count(*) "
-            "FROM hex_grid_cell WHERE version_id = :version AND srid = :srid AND size_m = :size ON CONFLICT DO NOTHING"),
-            params)
+        conn.execute(
+            text(
+                _GRID_SQL.format(
+                    action="INSERT INTO hex_grid_cell (version_id, srid, size_m, i, j, geom, share)",
+                    columns=":version, :srid, :size,",
+                )
+                + " ON CONFLICT DO NOTHING"
+            ),
+            params,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO hex_grid (version_id, srid, size_m, cells) SELECT :version, :srid, :size, count(*) "
+                "FROM hex_grid_cell WHERE version_id = :version AND srid = :srid AND size_m = :size ON CONFLICT DO NOTHING"
+            ),
+            params,
+        )
     return _stored_cells(session, version, srid, size_m) or []
 
 
-def hex_counts(session: Session, city: CityConfig, flt: RequestFilter, size_m: float,
-               slice_by: str | None = None) -> gpd.GeoDataFrame:
+def hex_counts(
+    session: Session, city: CityConfig, flt: RequestFilter, size_m: float, slice_by: str | None = None
+) -> gpd.GeoDataFrame:
     """The requests under ``flt`` (mapped ones only) counted on the cells of :func:`hex_cells`.
 
     Every cell is there, with 0 where nothing was reported. With ``slice_by`` (``week``,
@@ -196,8 +225,9 @@ def hex_counts(session: Session, city: CityConfig, flt: RequestFilter, size_m: f
     key = hex_cell_key_sql("(ST_X(g) / (3 * :size))", "(ST_Y(g) / :h)")
     # JIT compiling these expressions costs seconds and saves nothing.
     session.execute(text("SET LOCAL jit = off"))
-    rows = session.execute(text(
-        f"""
+    rows = session.execute(
+        text(
+            f"""
         SELECT CASE WHEN {mapped} THEN {key} END AS key,
                CASE WHEN {mapped} THEN {slice_sql} END AS slice,
                CASE WHEN {mapped} THEN NULL WHEN r.geom IS NULL THEN 'no_location'
@@ -206,15 +236,19 @@ def hex_counts(session: Session, city: CityConfig, flt: RequestFilter, size_m: f
         FROM service_request r CROSS JOIN LATERAL ST_Transform(r.geom, :srid) AS g
         WHERE {where}
         GROUP BY 1, 2, 3
-        """), params).all()
+        """
+        ),
+        params,
+    ).all()
     frame = pd.DataFrame(rows, columns=["key", "slice", "reason", "n"])
     reasons = frame[frame["reason"].notna()].groupby("reason")["n"].sum()
     counts = frame[frame["reason"].isna()]
     i, j = decode_cell_keys(counts["key"].to_numpy())
     counts = pd.DataFrame({"i": i, "j": j, "slice": counts["slice"].to_numpy(), "n": counts["n"].to_numpy()})
     out = cells.copy()
-    out.attrs["left_out"] = LeftOut(int(reasons.get("placeholder", 0)), int(reasons.get("outside", 0)),
-                                    int(reasons.get("no_location", 0)))
+    out.attrs["left_out"] = LeftOut(
+        int(reasons.get("placeholder", 0)), int(reasons.get("outside", 0)), int(reasons.get("no_location", 0))
+    )
     index = pd.MultiIndex.from_arrays([out["i"], out["j"]])
     inside = pd.MultiIndex.from_arrays([counts["i"], counts["j"]]).isin(index)
     out.attrs["outside_grid"] = int(counts.loc[~inside, "n"].sum())
@@ -233,14 +267,16 @@ def hex_counts(session: Session, city: CityConfig, flt: RequestFilter, size_m: f
 def estimated_requests(session: Session, city: CityConfig, flt: RequestFilter) -> int:
     """The planner's estimate of the mapped requests under ``flt`` (no scan)."""
     where, params = flt.replace(scope="mapped").sql(city)
-    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM service_request r WHERE {where}"),
-                           params).scalar_one()
+    plan = session.execute(
+        text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM service_request r WHERE {where}"), params
+    ).scalar_one()
     plan = plan if isinstance(plan, list) else json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def auto_sized_counts(session: Session, city: CityConfig, flt: RequestFilter, size_m: float | None = None,
-                      slice_by: str | None = None) -> tuple[gpd.GeoDataFrame, float, bool]:
+def auto_sized_counts(
+    session: Session, city: CityConfig, flt: RequestFilter, size_m: float | None = None, slice_by: str | None = None
+) -> tuple[gpd.GeoDataFrame, float, bool]:
     """:func:`hex_counts` at ``size_m``, or at :func:`auto_cell_size` of the exact number of
     requests (found with one pass when the planner's estimate leads to the same size, as
     it usually does). Returns the cells, the size and whether it was chosen automatically."""
@@ -255,8 +291,7 @@ def auto_sized_counts(session: Session, city: CityConfig, flt: RequestFilter, si
     return cells, size, True
 
 
-def density_points(session: Session, city: CityConfig, flt: RequestFilter, cell_m: float = 150.0
-                   ) -> gpd.GeoDataFrame:
+def density_points(session: Session, city: CityConfig, flt: RequestFilter, cell_m: float = 150.0) -> gpd.GeoDataFrame:
     """The mapped requests under ``flt`` snapped to the nearest point of a grid of about ``cell_m``
     metres in longitude and latitude, with their ``count``: the input of a heat map (kernel
     density), not of a test. Snapping in degrees needs no reprojection: one cheap pass.
@@ -271,23 +306,29 @@ def density_points(session: Session, city: CityConfig, flt: RequestFilter, cell_
     params.update(dx=dx, dy=dy)
     mapped = MAPPED.format(a="r")
     session.execute(text("SET LOCAL jit = off"))
-    rows = session.execute(text(
-        f"""
+    rows = session.execute(
+        text(
+            f"""
         SELECT CASE WHEN {mapped} THEN round(ST_X(r.geom) / :dx) END AS ix,
                CASE WHEN {mapped} THEN round(ST_Y(r.geom) / :dy) END AS iy,
                CASE WHEN {mapped} THEN NULL WHEN r.geom IS NULL THEN 'no_location'
                     WHEN r.location_quality = 'placeholder' THEN 'placeholder' ELSE 'outside' END AS reason,
                count(*) AS n
         FROM service_request r WHERE {where} GROUP BY 1, 2, 3
-        """), params).all()
+        """
+        ),
+        params,
+    ).all()
     frame = pd.DataFrame(rows, columns=["ix", "iy", "reason", "n"])
     reasons = frame[frame["reason"].notna()].groupby("reason")["n"].sum()
     points = frame[frame["reason"].isna()]
-    out = gpd.GeoDataFrame({"count": points["n"].to_numpy(dtype=np.int64)},
-                           geometry=gpd.points_from_xy(points["ix"].to_numpy(float) * dx,
-                                                       points["iy"].to_numpy(float) * dy),
-                           crs="EPSG:4326")
-    out.attrs["left_out"] = LeftOut(int(reasons.get("placeholder", 0)), int(reasons.get("outside", 0)),
-                                    int(reasons.get("no_location", 0)))
+    out = gpd.GeoDataFrame(
+        {"count": points["n"].to_numpy(dtype=np.int64)},
+        geometry=gpd.points_from_xy(points["ix"].to_numpy(float) * dx, points["iy"].to_numpy(float) * dy),
+        crs="EPSG:4326",
+    )
+    out.attrs["left_out"] = LeftOut(
+        int(reasons.get("placeholder", 0)), int(reasons.get("outside", 0)), int(reasons.get("no_location", 0))
+    )
     out.attrs["cell_m"] = cell_m
     return out

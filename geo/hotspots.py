@@ -35,9 +35,13 @@ WEIGHTS = ("distance", "knn")
 #: Confidence level (%) -> significance level.
 LEVELS = {99: 0.01, 95: 0.05, 90: 0.10}
 BIN_LABELS = {
-    3: "Hot spot, 99 % confidence", 2: "Hot spot, 95 % confidence", 1: "Hot spot, 90 % confidence",
+    3: "Hot spot, 99 % confidence",
+    2: "Hot spot, 95 % confidence",
+    1: "Hot spot, 90 % confidence",
     0: "Not significant",
-    -1: "Cold spot, 90 % confidence", -2: "Cold spot, 95 % confidence", -3: "Cold spot, 99 % confidence",
+    -1: "Cold spot, 90 % confidence",
+    -2: "Cold spot, 95 % confidence",
+    -3: "Cold spot, 99 % confidence",
 }
 #: Default distance band: this many rings of neighbouring cells.
 DEFAULT_RINGS = 2
@@ -78,8 +82,9 @@ class HotspotParams:
 _weights_cache: dict[tuple, libpysal.weights.W] = {}
 
 
-def spatial_weights(xy: np.ndarray, weights: str = "distance", band_m: float | None = None,
-                    k: int = 8) -> libpysal.weights.W:
+def spatial_weights(
+    xy: np.ndarray, weights: str = "distance", band_m: float | None = None, k: int = 8
+) -> libpysal.weights.W:
     """Binary spatial weights between cell centres ``xy`` (projected, metres), each cell its own
     neighbour too (weight 1 on the diagonal: Gi*, not Gi). Kept for the last few grids."""
     key = (xy.shape, hash(xy.tobytes()), weights, band_m, k)
@@ -173,34 +178,53 @@ class HotspotResult:
         """The parameters as plain values (for exports and for reproducing the run)."""
         return {
             "statistic": "Getis-Ord Gi* (esda.G_Local, star=True, transform='B', analytical z)",
-            "esda": esda.__version__, "libpysal": libpysal.__version__,
+            "esda": esda.__version__,
+            "libpysal": libpysal.__version__,
             "grid": "ST_HexagonGrid (flat-topped hexagons) touching the jurisdiction",
-            "crs": self.crs, "cell_edge_m": self.cell_m, "cell_size_chosen_automatically": self.cell_auto,
-            "cell_area_km2": round(hexagon_area_km2(self.cell_m), 4), "cells": len(self.cells),
+            "crs": self.crs,
+            "cell_edge_m": self.cell_m,
+            "cell_size_chosen_automatically": self.cell_auto,
+            "cell_area_km2": round(hexagon_area_km2(self.cell_m), 4),
+            "cells": len(self.cells),
             "variable": "requests per cell, divided by the share of the cell inside the jurisdiction",
-            "cells_not_tested": self.edge_cells, "min_share_inside": MIN_SHARE,
+            "cells_not_tested": self.edge_cells,
+            "min_share_inside": MIN_SHARE,
             "requests_in_cells_not_tested": self.edge_points,
-            "weights": self.weights, "distance_band_m": self.band_m, "k": self.k,
-            "mean_neighbours_including_self": round(self.mean_neighbours, 2), "islands": self.islands,
+            "weights": self.weights,
+            "distance_band_m": self.band_m,
+            "k": self.k,
+            "mean_neighbours_including_self": round(self.mean_neighbours, 2),
+            "islands": self.islands,
             "p_values": "two-sided, normal approximation",
-            "multiple_testing": "Benjamini-Hochberg false discovery rate (esda.fdr) at each level" if self.fdr
-            else "none", "p_cutoffs": {f"{k} %": v for k, v in self.cutoffs.items()},
-            "requests_counted": self.points, "left_out": self.left_out.total,
-            "left_out_why": self.left_out.sentence(), "not_computed": self.skipped, "warnings": self.notices,
-            "filter": self.filter.args(), "computed_at": self.computed_at.isoformat(timespec="seconds"),
+            "multiple_testing": "Benjamini-Hochberg false discovery rate (esda.fdr) at each level"
+            if self.fdr
+            else "none",
+            "p_cutoffs": {f"{k} %": v for k, v in self.cutoffs.items()},
+            "requests_counted": self.points,
+            "left_out": self.left_out.total,
+            "left_out_why": self.left_out.sentence(),
+            "not_computed": self.skipped,
+            "warnings": self.notices,
+            "filter": self.filter.args(),
+            "computed_at": self.computed_at.isoformat(timespec="seconds"),
         }
 
     def method(self) -> str:
         """The method in a few sentences, with every parameter (shown on the map)."""
         if self.skipped:
-            return (f"{self.skipped} Counted: {self.points:,} requests in {len(self.cells):,} hexagons of "
-                    f"{self.cell_m:,.0f} m edge ({self.nonempty_cells:,} holding requests). {self.left_out.sentence()}")
+            return (
+                f"{self.skipped} Counted: {self.points:,} requests in {len(self.cells):,} hexagons of "
+                f"{self.cell_m:,.0f} m edge ({self.nonempty_cells:,} holding requests). {self.left_out.sentence()}"
+            )
         if self.weights == "knn":
             weights = f"the {self.k} nearest cells (libpysal KNN)"
         else:
             weights = f"a fixed distance band of {self.band_m:,.0f} m between cell centres (libpysal DistanceBand)"
-        correction = ("Benjamini-Hochberg false discovery rate correction (esda.fdr) applied at each level"
-                      if self.fdr else "no correction for multiple testing")
+        correction = (
+            "Benjamini-Hochberg false discovery rate correction (esda.fdr) applied at each level"
+            if self.fdr
+            else "no correction for multiple testing"
+        )
         return (
             f"Getis-Ord Gi* (esda {esda.__version__} G_Local, star=True, binary weights, analytical z-scores) "
             f"on counts of {self.points:,} requests in {len(self.cells):,} hexagons of {self.cell_m:,.0f} m edge "
@@ -215,8 +239,9 @@ class HotspotResult:
         )
 
 
-def hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams | None = None,
-              cache: bool = True) -> HotspotResult:
+def hot_spots(
+    session: Session, city: CityConfig, flt: RequestFilter, params: HotspotParams | None = None, cache: bool = True
+) -> HotspotResult:
     """Gi* hot and cold spots of the requests under ``flt`` in ``city`` (mapped requests only).
 
     Results are kept per filter, parameters and data version (see :mod:`geo.cache`);
@@ -241,9 +266,17 @@ def _hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: H
     notices = _notices(session, city, flt, cells, tested)
     skipped = shortfall(int(cells.loc[tested, "count"].sum()), int((cells.loc[tested, "count"] > 0).sum()))
     if skipped or not tested.any():
-        return _not_computed(cells, tested, city, flt, params, cell_m, auto, skipped or
-                             "Hot spots were not computed: no cell lies mostly inside the city at this cell size.",
-                             notices)
+        return _not_computed(
+            cells,
+            tested,
+            city,
+            flt,
+            params,
+            cell_m,
+            auto,
+            skipped or "Hot spots were not computed: no cell lies mostly inside the city at this cell size.",
+            notices,
+        )
     w = spatial_weights(cells.loc[tested, ["x", "y"]].to_numpy(), params.weights, band, params.k)
     result = gi_star(cells.loc[tested, "rate"].to_numpy(), w, params.fdr)
     cells["z"], cells["p"], cells["bin"] = np.nan, np.nan, 0
@@ -252,18 +285,30 @@ def _hot_spots(session: Session, city: CityConfig, flt: RequestFilter, params: H
     cells["bin"] = cells["bin"].astype(int)
     cells["label"] = np.where(tested, cells["bin"].map(BIN_LABELS), NOT_TESTED)
     return HotspotResult(
-        cells=cells, filter=flt, city=city.key, crs=f"EPSG:{projected_srid(city)}", cell_m=cell_m,
-        cell_auto=auto, weights=params.weights, band_m=band,
-        k=params.k if params.weights == "knn" else None, fdr=params.fdr, cutoffs=result.attrs["cutoffs"],
+        cells=cells,
+        filter=flt,
+        city=city.key,
+        crs=f"EPSG:{projected_srid(city)}",
+        cell_m=cell_m,
+        cell_auto=auto,
+        weights=params.weights,
+        band_m=band,
+        k=params.k if params.weights == "knn" else None,
+        fdr=params.fdr,
+        cutoffs=result.attrs["cutoffs"],
         mean_neighbours=float(np.mean(list(w.cardinalities.values()))) if tested.any() else 0.0,
         islands=sum(1 for c in w.cardinalities.values() if c <= 1),
-        points=int(cells["count"].sum()), left_out=cells.attrs["left_out"],
-        edge_cells=int((~tested).sum()), edge_points=int(cells.loc[~tested, "count"].sum()), notices=notices,
+        points=int(cells["count"].sum()),
+        left_out=cells.attrs["left_out"],
+        edge_cells=int((~tested).sum()),
+        edge_points=int(cells.loc[~tested, "count"].sum()),
+        notices=notices,
     )
 
 
-def _notices(session: Session, city: CityConfig, flt: RequestFilter, cells: gpd.GeoDataFrame,
-             tested: np.ndarray) -> list[str]:
+def _notices(
+    session: Session, city: CityConfig, flt: RequestFilter, cells: gpd.GeoDataFrame, tested: np.ndarray
+) -> list[str]:
     """Warnings on what these counts can carry: mostly empty months, mostly empty cells."""
     notices = []
     months = month_coverage(session, city, flt).warning()
@@ -271,24 +316,49 @@ def _notices(session: Session, city: CityConfig, flt: RequestFilter, cells: gpd.
         notices.append(months)
     counts = cells.loc[tested, "count"]
     if len(counts) and (counts > 0).mean() < 0.5 and counts.sum():
-        notices.append(f"Sparse counts: {int((counts > 0).sum()):,} of the {len(counts):,} tested cells hold a "
-                       f"request ({int(counts.sum()):,} requests); a hot cell may be a few requests. Read the "
-                       f"counts in the cells before the colours.")
+        notices.append(
+            f"Sparse counts: {int((counts > 0).sum()):,} of the {len(counts):,} tested cells hold a "
+            f"request ({int(counts.sum()):,} requests); a hot cell may be a few requests. Read the "
+            f"counts in the cells before the colours."
+        )
     return notices
 
 
-def _not_computed(cells: gpd.GeoDataFrame, tested: np.ndarray, city: CityConfig, flt: RequestFilter,
-                  params: HotspotParams, cell_m: float, auto: bool, why: str, notices: list[str]) -> HotspotResult:
+def _not_computed(
+    cells: gpd.GeoDataFrame,
+    tested: np.ndarray,
+    city: CityConfig,
+    flt: RequestFilter,
+    params: HotspotParams,
+    cell_m: float,
+    auto: bool,
+    why: str,
+    notices: list[str],
+) -> HotspotResult:
     """The cells with their counts and no statistic, saying why."""
     cells["z"], cells["p"], cells["bin"] = np.nan, np.nan, 0
     cells["label"] = np.where(tested, NOT_COMPUTED, NOT_TESTED)
     band = params.band_m or DEFAULT_RINGS * math.sqrt(3) * cell_m * 1.01 if params.weights == "distance" else None
     return HotspotResult(
-        cells=cells, filter=flt, city=city.key, crs=f"EPSG:{projected_srid(city)}", cell_m=cell_m,
-        cell_auto=auto, weights=params.weights, band_m=band, k=params.k if params.weights == "knn" else None,
-        fdr=params.fdr, cutoffs={level: float("nan") for level in LEVELS}, mean_neighbours=0.0, islands=0,
-        points=int(cells["count"].sum()), left_out=cells.attrs["left_out"], edge_cells=int((~tested).sum()),
-        edge_points=int(cells.loc[~tested, "count"].sum()), skipped=why, notices=notices,
+        cells=cells,
+        filter=flt,
+        city=city.key,
+        crs=f"EPSG:{projected_srid(city)}",
+        cell_m=cell_m,
+        cell_auto=auto,
+        weights=params.weights,
+        band_m=band,
+        k=params.k if params.weights == "knn" else None,
+        fdr=params.fdr,
+        cutoffs={level: float("nan") for level in LEVELS},
+        mean_neighbours=0.0,
+        islands=0,
+        points=int(cells["count"].sum()),
+        left_out=cells.attrs["left_out"],
+        edge_cells=int((~tested).sum()),
+        edge_points=int(cells.loc[~tested, "count"].sum()),
+        skipped=why,
+        notices=notices,
     )
 
 
@@ -315,12 +385,19 @@ def hot_cells_by_area(session: Session, city: CityConfig, result: HotspotResult,
     outlines = areas(session, city, layer)[["key", "name", "geometry"]]
     centres = gpd.GeoDataFrame(result.cells[["bin", "count"]], geometry=cell_centres(result.cells, result.crs))
     joined = gpd.sjoin(centres, outlines, predicate="within", how="inner")
-    table = joined.groupby(["key", "name"]).agg(
-        cells=("bin", "size"), hot_99=("bin", lambda b: int((b == 3).sum())),
-        hot_95=("bin", lambda b: int((b == 2).sum())), hot_90=("bin", lambda b: int((b == 1).sum())),
-        hot=("bin", lambda b: int((b > 0).sum())), cold=("bin", lambda b: int((b < 0).sum())),
-        requests=("count", "sum"),
-    ).reset_index()
+    table = (
+        joined.groupby(["key", "name"])
+        .agg(
+            cells=("bin", "size"),
+            hot_99=("bin", lambda b: int((b == 3).sum())),
+            hot_95=("bin", lambda b: int((b == 2).sum())),
+            hot_90=("bin", lambda b: int((b == 1).sum())),
+            hot=("bin", lambda b: int((b > 0).sum())),
+            cold=("bin", lambda b: int((b < 0).sum())),
+            requests=("count", "sum"),
+        )
+        .reset_index()
+    )
     table = outlines[["key", "name"]].merge(table, on=["key", "name"], how="left").fillna(0)
     for column in ("cells", "hot_99", "hot_95", "hot_90", "hot", "cold", "requests"):
         table[column] = table[column].astype(int)

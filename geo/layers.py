@@ -39,9 +39,10 @@ def area_spec(city: CityConfig, layer: str) -> AreaLayerSpec:
 
 def layer_version(session: Session, city: CityConfig, role: str) -> int | None:
     """The id of the current version of ``role`` (None when not loaded)."""
-    return session.execute(text(
-        "SELECT id FROM boundary_layer_version WHERE city = :city AND role = :role AND is_current"),
-        {"city": city.key, "role": role}).scalar()
+    return session.execute(
+        text("SELECT id FROM boundary_layer_version WHERE city = :city AND role = :role AND is_current"),
+        {"city": city.key, "role": role},
+    ).scalar()
 
 
 def areas(session: Session, city: CityConfig, layer: str) -> gpd.GeoDataFrame:
@@ -58,18 +59,24 @@ def areas(session: Session, city: CityConfig, layer: str) -> gpd.GeoDataFrame:
     with _lock:
         if cache_key in _cache:
             return _cache[cache_key]
-    rows = session.execute(text(
-        """
+    rows = session.execute(
+        text(
+            """
         SELECT f.key, f.name, ST_Area(f.geom::geography) / 1e6 AS area_km2, f.properties,
                ST_AsBinary(ST_SimplifyPreserveTopology(f.geom, :tolerance)) AS geom
         FROM boundary_feature f WHERE f.version_id = :version
-        """), {"version": version, "tolerance": DISPLAY_TOLERANCE}).all()
+        """
+        ),
+        {"version": version, "tolerance": DISPLAY_TOLERANCE},
+    ).all()
     frame = gpd.GeoDataFrame(
-        {"key": [r.key for r in rows], "name": [r.name for r in rows],
-         "area_km2": [float(r.area_km2) for r in rows]},
-        geometry=shapely.from_wkb([bytes(r.geom) for r in rows]), crs="EPSG:4326")
-    frame["population"] = _population(spec, city, {r.key: r.properties or {} for r in rows}).reindex(
-        frame["key"]).to_numpy(dtype=float)
+        {"key": [r.key for r in rows], "name": [r.name for r in rows], "area_km2": [float(r.area_km2) for r in rows]},
+        geometry=shapely.from_wkb([bytes(r.geom) for r in rows]),
+        crs="EPSG:4326",
+    )
+    frame["population"] = (
+        _population(spec, city, {r.key: r.properties or {} for r in rows}).reindex(frame["key"]).to_numpy(dtype=float)
+    )
     frame = frame.sort_values("name", key=_natural).reset_index(drop=True)
     with _lock:
         _cache[cache_key] = frame
@@ -85,14 +92,21 @@ def jurisdiction(session: Session, city: CityConfig, simplified: bool = True) ->
     with _lock:
         if cache_key in _cache:
             return _cache[cache_key]
-    row = session.execute(text(
-        """
+    row = session.execute(
+        text(
+            """
         SELECT f.name, ST_Area(f.geom::geography) / 1e6 AS area_km2,
                ST_AsBinary(CASE WHEN :simplified THEN ST_SimplifyPreserveTopology(f.geom, :tolerance) ELSE f.geom END) AS geom
         FROM boundary_feature f WHERE f.version_id = :version
-        """), {"version": version, "tolerance": DISPLAY_TOLERANCE, "simplified": simplified}).one()
-    frame = gpd.GeoDataFrame({"name": [row.name], "area_km2": [float(row.area_km2)]},
-                             geometry=[shapely.from_wkb(bytes(row.geom))], crs="EPSG:4326")
+        """
+        ),
+        {"version": version, "tolerance": DISPLAY_TOLERANCE, "simplified": simplified},
+    ).one()
+    frame = gpd.GeoDataFrame(
+        {"name": [row.name], "area_km2": [float(row.area_km2)]},
+        geometry=[shapely.from_wkb(bytes(row.geom))],
+        crs="EPSG:4326",
+    )
     with _lock:
         _cache[cache_key] = frame
     return frame
@@ -104,8 +118,10 @@ def projected_srid(city: CityConfig) -> int:
 
     code = pyproj.CRS.from_user_input(city.projected_crs).to_epsg()
     if code is None:
-        raise ConfigError(f"{city.path.name}: projected_crs {city.projected_crs!r} has no EPSG code; "
-                          "name the CRS by its EPSG code (e.g. \"EPSG:32611\").")
+        raise ConfigError(
+            f"{city.path.name}: projected_crs {city.projected_crs!r} has no EPSG code; "
+            'name the CRS by its EPSG code (e.g. "EPSG:32611").'
+        )
     return int(code)
 
 
@@ -141,8 +157,10 @@ def _population_file(path: Path, spec: PopulationSpec, city: CityConfig) -> pd.S
         raise DataFileError(f"{city.path.name}: the population file {path} cannot be read ({exc}).") from exc
     for column in (spec.key_column, spec.value_column):
         if column not in table.columns:
-            raise DataFileError(f"{path.name} has no column {column!r} (it has {', '.join(table.columns)}); "
-                                "set key_column / value_column in the city file.")
+            raise DataFileError(
+                f"{path.name} has no column {column!r} (it has {', '.join(table.columns)}); "
+                "set key_column / value_column in the city file."
+            )
     return pd.to_numeric(table.set_index(table[spec.key_column].str.strip())[spec.value_column], errors="coerce")
 
 

@@ -37,16 +37,33 @@ from geo.layers import areas, jurisdiction
 #: Hot and cold spot colours (the ArcGIS convention), by bin.
 BIN_COLORS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#ffffbf", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
 PATTERN_COLORS = {
-    "new hot spot": "#f4a582", "intensifying hot spot": "#b2182b", "persistent hot spot": "#d6604d",
-    "diminishing hot spot": "#fddbc7", "sporadic hot spot": "#ffd92f",
-    "new cold spot": "#92c5de", "intensifying cold spot": "#2166ac", "persistent cold spot": "#4393c3",
-    "diminishing cold spot": "#d1e5f0", "sporadic cold spot": "#80cdc1",
-    "oscillating": "#984ea3", "no pattern": "#ffffff",
+    "new hot spot": "#f4a582",
+    "intensifying hot spot": "#b2182b",
+    "persistent hot spot": "#d6604d",
+    "diminishing hot spot": "#fddbc7",
+    "sporadic hot spot": "#ffd92f",
+    "new cold spot": "#92c5de",
+    "intensifying cold spot": "#2166ac",
+    "persistent cold spot": "#4393c3",
+    "diminishing cold spot": "#d1e5f0",
+    "sporadic cold spot": "#80cdc1",
+    "oscillating": "#984ea3",
+    "no pattern": "#ffffff",
 }
 CHOROPLETH_COLORS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 STATUS_COLORS = {"open": "#d95f02", "closed": "#1b9e77"}
-SERVICE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                  "#bcbd22", "#7f7f7f"]
+SERVICE_COLORS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+]
 OTHER_COLOR = "#444444"
 #: The heat map's ramp: viridis (sequential, perceptually uniform, readable with colour blindness).
 HEAT_GRADIENT = {0.0: "#440154", 0.25: "#3b528b", 0.5: "#21918c", 0.75: "#5ec962", 1.0: "#fde725"}
@@ -170,8 +187,13 @@ def _plain(value: object) -> object:
     return value
 
 
-def base_map(session: Session, city: CityConfig, options: MapOptions, outline: gpd.GeoDataFrame | None = None,
-             overlays: Sequence[str] = ("wards", "districts")) -> folium.Map:
+def base_map(
+    session: Session,
+    city: CityConfig,
+    options: MapOptions,
+    outline: gpd.GeoDataFrame | None = None,
+    overlays: Sequence[str] = ("wards", "districts"),
+) -> folium.Map:
     """A map of the city (or fitted to ``outline``): the tile server if configured, else the
     jurisdiction drawn as the base; ward and district outlines as switchable overlays."""
     city_outline = jurisdiction(session, city)
@@ -182,25 +204,33 @@ def base_map(session: Session, city: CityConfig, options: MapOptions, outline: g
     if options.basemap:
         BaseLayer(options.basemap).add_to(m)
     elif options.tile_url:
-        folium.TileLayer(tiles=options.tile_url, attr=options.tile_attribution or "Basemap", name="Basemap",
-                         control=False).add_to(m)
+        folium.TileLayer(
+            tiles=options.tile_url, attr=options.tile_attribution or "Basemap", name="Basemap", control=False
+        ).add_to(m)
     # The city drawn as the base without a base layer; over the city's own streets, a light tint.
     kind = (options.basemap or {}).get("kind") or ("url" if options.tile_url else None)
     fill = {None: 1.0, "streets": 0.25}.get(kind, 0.0)
     folium.GeoJson(
-        geojson(city_outline, ["name"]), name=city.name, control=False, interactive=False,
-        style_function=lambda _: {"fillColor": BASE_FILL, "fillOpacity": fill,
-                                  "color": "#3b4754", "weight": 1.5},
+        geojson(city_outline, ["name"]),
+        name=city.name,
+        control=False,
+        interactive=False,
+        style_function=lambda _: {"fillColor": BASE_FILL, "fillOpacity": fill, "color": "#3b4754", "weight": 1.5},
     ).add_to(m)
     for role in overlays:
         if role in city.areas:
             spec = city.areas[role]
             folium.GeoJson(
-                geojson(areas(session, city, role), ["key", "name"]), name=f"{spec.label}s",
-                show=role == "wards", interactive=False,
-                style_function=lambda _, role=role: {"fill": False, "color": "#3b4754" if role == "wards" else "#8795a3",
-                                                     "weight": 1.6 if role == "wards" else 0.8,
-                                                     "dashArray": None if role == "wards" else "3 3"},
+                geojson(areas(session, city, role), ["key", "name"]),
+                name=f"{spec.label}s",
+                show=role == "wards",
+                interactive=False,
+                style_function=lambda _, role=role: {
+                    "fill": False,
+                    "color": "#3b4754" if role == "wards" else "#8795a3",
+                    "weight": 1.6 if role == "wards" else 0.8,
+                    "dashArray": None if role == "wards" else "3 3",
+                },
             ).add_to(m)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return m
@@ -212,8 +242,10 @@ def _finish(m: folium.Map) -> folium.Map:
 
 
 def _legend(title: str, entries: Sequence[tuple[str, str]], note: str = "") -> str:
-    rows = "".join(f'<div><span class="swatch" style="background:{color}"></span>{html.escape(label)}</div>'
-                   for color, label in entries)
+    rows = "".join(
+        f'<div><span class="swatch" style="background:{color}"></span>{html.escape(label)}</div>'
+        for color, label in entries
+    )
     return f"<h2>{html.escape(title)}</h2>{rows}" + (f'<p class="note">{html.escape(note)}</p>' if note else "")
 
 
@@ -239,7 +271,7 @@ def _class_color(value: float, breaks: list[float]) -> str:
     if value <= 0 or not breaks:
         return "#f7f7f7"
     index = int(np.searchsorted(breaks, value, side="left"))
-    colors = CHOROPLETH_COLORS[-len(breaks):] if len(breaks) < len(CHOROPLETH_COLORS) else CHOROPLETH_COLORS
+    colors = CHOROPLETH_COLORS[-len(breaks) :] if len(breaks) < len(CHOROPLETH_COLORS) else CHOROPLETH_COLORS
     return colors[min(index, len(colors) - 1)]
 
 
@@ -247,8 +279,16 @@ def _fmt(value: float, measure: str) -> str:
     return f"{value:,.0f}" if measure in ("requests", "open") else f"{value:,.2f}"
 
 
-def choropleth_map(session: Session, city: CityConfig, layer: str, summary: gpd.GeoDataFrame, measure: str,
-                   options: MapOptions, note: str = "", query: str = "") -> folium.Map:
+def choropleth_map(
+    session: Session,
+    city: CityConfig,
+    layer: str,
+    summary: gpd.GeoDataFrame,
+    measure: str,
+    options: MapOptions,
+    note: str = "",
+    query: str = "",
+) -> folium.Map:
     """The areas of ``layer`` shaded by ``measure`` (a column of :func:`geo.aggregate.area_summary`).
 
     Hovering shows the figures; clicking an area opens its page (``options.area_url``,
@@ -265,39 +305,59 @@ def choropleth_map(session: Session, city: CityConfig, layer: str, summary: gpd.
     frame["name"] = [html.escape(str(n)) for n in frame["name"]]  # tooltips render HTML: names come from files
     on_click = folium.JsCode(
         "function (feature, layer) { layer.on('click', function () { "
-        f"window.open(feature.properties.url, {json.dumps(options.link_target)}); }}); }}")
+        f"window.open(feature.properties.url, {json.dumps(options.link_target)}); }}); }}"
+    )
     folium.GeoJson(
-        geojson(frame, ["key", "name", "requests", "open", "value", "color", "url"]), name=f"{spec.label}s: {MEASURES[measure]}",
-        style_function=lambda f: {"fillColor": f["properties"]["color"], "fillOpacity": 0.75, "color": "#333",
-                                  "weight": 1},
+        geojson(frame, ["key", "name", "requests", "open", "value", "color", "url"]),
+        name=f"{spec.label}s: {MEASURES[measure]}",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["color"],
+            "fillOpacity": 0.75,
+            "color": "#333",
+            "weight": 1,
+        },
         highlight_function=lambda _: {"weight": 3, "color": "#0b5cad"},
-        tooltip=folium.GeoJsonTooltip(["name", "value", "requests", "open"],
-                                      aliases=[spec.label, MEASURES[measure], "Requests", "Open"]),
+        tooltip=folium.GeoJsonTooltip(
+            ["name", "value", "requests", "open"], aliases=[spec.label, MEASURES[measure], "Requests", "Open"]
+        ),
         on_each_feature=on_click,
     ).add_to(m)
     lower = [0.0, *breaks[:-1]]
-    colors = CHOROPLETH_COLORS[-len(breaks):] if breaks else []
-    entries = [("#f7f7f7", "none")] + [(c, f"{_fmt(lo, measure)} to {_fmt(hi, measure)}")
-                                       for c, lo, hi in zip(colors, lower, breaks)]
+    colors = CHOROPLETH_COLORS[-len(breaks) :] if breaks else []
+    entries = [("#f7f7f7", "none")] + [
+        (c, f"{_fmt(lo, measure)} to {_fmt(hi, measure)}") for c, lo, hi in zip(colors, lower, breaks)
+    ]
     if np.isnan(values).any():
         entries.append(("#cccccc", "no population figure"))
     InfoBox(_legend(MEASURES[measure], entries, note + " Quantile classes. Click an area to open its page.")).add_to(m)
     return _finish(m)
 
 
-def area_map(session: Session, city: CityConfig, layer: str, key: str, points: gpd.GeoDataFrame, total: int,
-             color_by: str, options: MapOptions, note: str = "") -> folium.Map:
+def area_map(
+    session: Session,
+    city: CityConfig,
+    layer: str,
+    key: str,
+    points: gpd.GeoDataFrame,
+    total: int,
+    color_by: str,
+    options: MapOptions,
+    note: str = "",
+) -> folium.Map:
     """One area with its requests as clustered points coloured by ``status`` or ``service``;
     each point's popup links to the request's staff page."""
     outline = areas(session, city, layer)
     outline = outline[outline["key"] == key]
     m = base_map(session, city, options, outline=outline, overlays=[r for r in ("wards", "districts") if r != layer])
-    folium.GeoJson(geojson(outline, ["key", "name"]), name=outline["name"].iloc[0] if len(outline) else key,
-                   control=False, interactive=False,
-                   style_function=lambda _: {"fillColor": "#0b5cad", "fillOpacity": 0.06, "color": "#0b5cad",
-                                             "weight": 3}).add_to(m)
+    folium.GeoJson(
+        geojson(outline, ["key", "name"]),
+        name=outline["name"].iloc[0] if len(outline) else key,
+        control=False,
+        interactive=False,
+        style_function=lambda _: {"fillColor": "#0b5cad", "fillOpacity": 0.06, "color": "#0b5cad", "weight": 3},
+    ).add_to(m)
     if color_by == "service":
-        top = points["service_name"].value_counts().index[:len(SERVICE_COLORS)].tolist()
+        top = points["service_name"].value_counts().index[: len(SERVICE_COLORS)].tolist()
         legend = [(SERVICE_COLORS[i], name) for i, name in enumerate(top)]
         if points["service_name"].nunique() > len(top):
             legend.append((OTHER_COLOR, "other services"))
@@ -311,11 +371,23 @@ def area_map(session: Session, city: CityConfig, layer: str, key: str, points: g
     statuses = sorted(points["status"].unique().tolist())
     status_index = {s: i for i, s in enumerate(statuses)}
     data = [
-        [round(p.y, 6), round(p.x, 6), color, ref, service_index.get(service, -1), status_index[status],
-         when.strftime("%Y-%m-%d") if when is not None else ""]
+        [
+            round(p.y, 6),
+            round(p.x, 6),
+            color,
+            ref,
+            service_index.get(service, -1),
+            status_index[status],
+            when.strftime("%Y-%m-%d") if when is not None else "",
+        ]
         for p, color, ref, service, status, when in zip(
-            points.geometry, point_colors, points["public_ref"], points["service_name"], points["status"],
-            points["requested_at"].dt.tz_convert(city.timezone) if len(points) else [])
+            points.geometry,
+            point_colors,
+            points["public_ref"],
+            points["service_name"],
+            points["status"],
+            points["requested_at"].dt.tz_convert(city.timezone) if len(points) else [],
+        )
     ]
     callback = Template("""
         function (row) {
@@ -332,13 +404,22 @@ def area_map(session: Session, city: CityConfig, layer: str, key: str, points: g
             lines.forEach(function (text) { var p = document.createElement('div'); p.textContent = text; box.appendChild(p); });
             marker.bindPopup(box);
             return marker;
-        }""").render(services=services, statuses=[STATE_LABELS.get(s, s) for s in statuses],
-                     request_url=options.request_url, target=options.link_target)
-    FastMarkerCluster(data, callback=callback, name=f"Requests ({len(points):,})",
-                      options={"maxClusterRadius": 50, "disableClusteringAtZoom": 17},
-                      icon_create_function=CLUSTER_ICON).add_to(m)
-    shown = f"{len(points):,} of {total:,} requests shown (the newest)." if total > len(points) else \
-        f"{total:,} requests."
+        }""").render(
+        services=services,
+        statuses=[STATE_LABELS.get(s, s) for s in statuses],
+        request_url=options.request_url,
+        target=options.link_target,
+    )
+    FastMarkerCluster(
+        data,
+        callback=callback,
+        name=f"Requests ({len(points):,})",
+        options={"maxClusterRadius": 50, "disableClusteringAtZoom": 17},
+        icon_create_function=CLUSTER_ICON,
+    ).add_to(m)
+    shown = (
+        f"{len(points):,} of {total:,} requests shown (the newest)." if total > len(points) else f"{total:,} requests."
+    )
     InfoBox(_legend(f"Requests by {color_by}", legend, f"{shown} {note}")).add_to(m)
     return _finish(m)
 
@@ -379,24 +460,30 @@ def hotspot_map(session: Session, city: CityConfig, result: HotspotResult, optio
     folium.GeoJson(
         geojson(cells, ["count", "z", "p_text", "label", "color"], digits=5),
         name=f"Hot and cold spots ({result.hot} hot, {result.cold} cold of {len(cells):,} cells)",
-        style_function=lambda f: {"fillColor": f["properties"]["color"], "color": "#666",
-                                  "fillOpacity": 0.8 if f["properties"]["label"] not in (BIN_LABELS[0], NOT_TESTED)
-                                  else 0.1,
-                                  "weight": 0.3},
-        tooltip=folium.GeoJsonTooltip(["count", "z", "p_text", "label"],
-                                      aliases=["Requests", "Gi* z-score", "p (two-sided)", "Result"]),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["color"],
+            "color": "#666",
+            "fillOpacity": 0.8 if f["properties"]["label"] not in (BIN_LABELS[0], NOT_TESTED) else 0.1,
+            "weight": 0.3,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            ["count", "z", "p_text", "label"], aliases=["Requests", "Gi* z-score", "p (two-sided)", "Result"]
+        ),
     ).add_to(m)
     counts = cells["bin"].value_counts()
-    entries = [(BIN_COLORS[b], f"{BIN_LABELS[b]} ({int(counts.get(b, 0)) - (result.edge_cells if b == 0 else 0)})")
-               for b in (3, 2, 1, 0, -1, -2, -3)]
+    entries = [
+        (BIN_COLORS[b], f"{BIN_LABELS[b]} ({int(counts.get(b, 0)) - (result.edge_cells if b == 0 else 0)})")
+        for b in (3, 2, 1, 0, -1, -2, -3)
+    ]
     if result.skipped:
         entries = [("#bbbbbb", f"{NOT_COMPUTED} ({len(cells) - result.edge_cells})")]
     if result.edge_cells:
         entries.append(("#bbbbbb", f"{NOT_TESTED} ({result.edge_cells})"))
-    InfoBox(_legend("Getis-Ord Gi* hot spots", entries)
-            + _notices_html(result.skipped, result.notices)).add_to(m)
-    InfoBox(f"<details><summary>Method and parameters</summary><p>{html.escape(result.method())}</p></details>",
-            position="bottomleft").add_to(m)
+    InfoBox(_legend("Getis-Ord Gi* hot spots", entries) + _notices_html(result.skipped, result.notices)).add_to(m)
+    InfoBox(
+        f"<details><summary>Method and parameters</summary><p>{html.escape(result.method())}</p></details>",
+        position="bottomleft",
+    ).add_to(m)
     return _finish(m)
 
 
@@ -406,50 +493,74 @@ def emerging_map(session: Session, city: CityConfig, result: EmergingResult, opt
     cells = result.cells[~result.cells["pattern"].isin(["no pattern", NOT_TESTED, NOT_COMPUTED])].copy()
     cells["trend_tau"], cells["trend_p"] = cells["trend_tau"].astype(float), cells["trend_p"].astype(float)
     cells["color"] = cells["pattern"].map(PATTERN_COLORS)
-    cells["trend"] = [f"tau {t:.2f}, p {p:.3f}" if np.isfinite(t) else "" for t, p in
-                      zip(cells["trend_tau"], cells["trend_p"])]
-    cells["slices_text"] = [f"{h} hot, {c} cold of {len(result.slices)}" for h, c in
-                            zip(cells["hot_slices"], cells["cold_slices"])]
+    cells["trend"] = [
+        f"tau {t:.2f}, p {p:.3f}" if np.isfinite(t) else "" for t, p in zip(cells["trend_tau"], cells["trend_p"])
+    ]
+    cells["slices_text"] = [
+        f"{h} hot, {c} cold of {len(result.slices)}" for h, c in zip(cells["hot_slices"], cells["cold_slices"])
+    ]
     if len(cells):  # a tooltip needs at least one feature to read its fields from
         folium.GeoJson(
             geojson(cells, ["pattern", "count", "slices_text", "trend", "color"], digits=5),
             name=f"Emerging hot and cold spots ({len(cells)} cells)",
-            style_function=lambda f: {"fillColor": f["properties"]["color"], "fillOpacity": 0.85, "color": "#555",
-                                      "weight": 0.4},
-            tooltip=folium.GeoJsonTooltip(["pattern", "count", "slices_text", "trend"],
-                                          aliases=["Pattern", "Requests", "Significant slices", "Mann-Kendall"]),
+            style_function=lambda f: {
+                "fillColor": f["properties"]["color"],
+                "fillOpacity": 0.85,
+                "color": "#555",
+                "weight": 0.4,
+            },
+            tooltip=folium.GeoJsonTooltip(
+                ["pattern", "count", "slices_text", "trend"],
+                aliases=["Pattern", "Requests", "Significant slices", "Mann-Kendall"],
+            ),
         ).add_to(m)
     counts = result.cells["pattern"].value_counts()
-    entries = [(color, f"{pattern} ({int(counts.get(pattern, 0))})") for pattern, color in PATTERN_COLORS.items()
-               if pattern != "no pattern" and counts.get(pattern, 0)]
-    InfoBox(_legend("Emerging hot spots", entries or [("#ffffff", "not computed" if result.skipped
-                                                        else "no pattern in any cell")])
-            + _notices_html(result.skipped, result.notices)).add_to(m)
-    InfoBox(f"<details><summary>Method and parameters</summary><p>{html.escape(result.method())}</p></details>",
-            position="bottomleft").add_to(m)
+    entries = [
+        (color, f"{pattern} ({int(counts.get(pattern, 0))})")
+        for pattern, color in PATTERN_COLORS.items()
+        if pattern != "no pattern" and counts.get(pattern, 0)
+    ]
+    InfoBox(
+        _legend(
+            "Emerging hot spots",
+            entries or [("#ffffff", "not computed" if result.skipped else "no pattern in any cell")],
+        )
+        + _notices_html(result.skipped, result.notices)
+    ).add_to(m)
+    InfoBox(
+        f"<details><summary>Method and parameters</summary><p>{html.escape(result.method())}</p></details>",
+        position="bottomleft",
+    ).add_to(m)
     return _finish(m)
 
 
-def heat_map(session: Session, city: CityConfig, points: gpd.GeoDataFrame, options: MapOptions,
-             note: str = "") -> folium.Map:
+def heat_map(
+    session: Session, city: CityConfig, points: gpd.GeoDataFrame, options: MapOptions, note: str = ""
+) -> folium.Map:
     """A kernel-density heat map of requests (from :func:`geo.grid.density_points`): a quick look,
     not a statistical test, and the map says so."""
     m = base_map(session, city, options)
     top = float(points["count"].quantile(0.99)) if len(points) else 1.0
     weights = np.minimum(1.0, points["count"].to_numpy() / top).round(3)
     data = np.column_stack([points.geometry.y.round(5), points.geometry.x.round(5), weights]).tolist()
-    HeatMap(data, name="Density of requests", radius=14, blur=18, min_opacity=0.25, max_zoom=14,
-            gradient=HEAT_GRADIENT).add_to(m)
+    HeatMap(
+        data, name="Density of requests", radius=14, blur=18, min_opacity=0.25, max_zoom=14, gradient=HEAT_GRADIENT
+    ).add_to(m)
     stops = ", ".join(f"{color} {100 * at:.0f}%" for at, color in HEAT_GRADIENT.items())
-    InfoBox(f'<h2>Requests per {points.attrs.get("cell_m", 150):g} m cell</h2>'
-            f'<div class="geo311-ramp" style="background: linear-gradient(to right, {stops})"></div>'
-            f'<div class="geo311-ramp-labels"><span>few</span><span>{top / 2:,.1f}</span>'
-            f'<span>{top:,.0f} or more</span></div>'
-            '<p class="note">Relative density (viridis): nearby cells add up, so a colour is a density, '
-            'not an exact count. The top is the 99th percentile of the cell counts.</p>',
-            position="bottomright").add_to(m)
-    InfoBox("<h2>Heat map: density, not a statistical test</h2>"
-            "<p>Where requests are dense, smoothed for a quick look. It says nothing about whether a concentration "
-            "is more than chance: use the hot spot analysis for that.</p>"
-            f'<p class="note">{html.escape(note)}</p>', position="bottomleft").add_to(m)
+    InfoBox(
+        f"<h2>Requests per {points.attrs.get('cell_m', 150):g} m cell</h2>"
+        f'<div class="geo311-ramp" style="background: linear-gradient(to right, {stops})"></div>'
+        f'<div class="geo311-ramp-labels"><span>few</span><span>{top / 2:,.1f}</span>'
+        f"<span>{top:,.0f} or more</span></div>"
+        '<p class="note">Relative density (viridis): nearby cells add up, so a colour is a density, '
+        "not an exact count. The top is the 99th percentile of the cell counts.</p>",
+        position="bottomright",
+    ).add_to(m)
+    InfoBox(
+        "<h2>Heat map: density, not a statistical test</h2>"
+        "<p>Where requests are dense, smoothed for a quick look. It says nothing about whether a concentration "
+        "is more than chance: use the hot spot analysis for that.</p>"
+        f'<p class="note">{html.escape(note)}</p>',
+        position="bottomleft",
+    ).add_to(m)
     return _finish(m)

@@ -55,11 +55,18 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
 }
 #: Periods a breakout can use, and their labels.
 PERIODS: dict[str, str] = {
-    "week": "Week", "month": "Month", "quarter": "Quarter", "fiscal_year": "Fiscal year", "year": "Year",
+    "week": "Week",
+    "month": "Month",
+    "quarter": "Quarter",
+    "fiscal_year": "Fiscal year",
+    "year": "Year",
 }
 #: Backlog age bands in whole days open: (label, lowest, highest or None).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("0–7 days", 0, 7), ("8–30 days", 8, 30), ("31–90 days", 31, 90), ("91–365 days", 91, 365),
+    ("0–7 days", 0, 7),
+    ("8–30 days", 8, 30),
+    ("31–90 days", 31, 90),
+    ("91–365 days", 91, 365),
     ("over a year", 366, None),
 )
 #: The columns of a summary, in order, and what each means.
@@ -99,12 +106,24 @@ _AGGREGATES = f"""
 """
 
 
-_FIGURES = ("requests", "distinct_problems", "open", "closed", "cancelled", "mean_days_to_close", "mean_days_open",
-            "closed_with_date", "closed_with_due", "closed_on_time", "overdue")
+_FIGURES = (
+    "requests",
+    "distinct_problems",
+    "open",
+    "closed",
+    "cancelled",
+    "mean_days_to_close",
+    "mean_days_open",
+    "closed_with_date",
+    "closed_with_due",
+    "closed_on_time",
+    "overdue",
+)
 
 
-def _figures(session: Session, key: str | None, join: str, where: str, params: dict[str, Any], *,
-             medians: bool = True) -> pd.DataFrame:
+def _figures(
+    session: Session, key: str | None, join: str, where: str, params: dict[str, Any], *, medians: bool = True
+) -> pd.DataFrame:
     """The summary figures of the requests under ``where``, per ``key`` (an SQL expression) or in all.
 
     The median is never an ordered-set aggregate beside the others: that would force one
@@ -115,42 +134,65 @@ def _figures(session: Session, key: str | None, join: str, where: str, params: d
     (:mod:`geo.cache`): the same figures at the same data version, or younger than its
     ``max_age``, are not computed again.
     """
-    cache_key = ("report", key, join, where, medians, tuple(sorted(
-        (name, tuple(value) if isinstance(value, list) else value) for name, value in params.items())))
+    cache_key = (
+        "report",
+        key,
+        join,
+        where,
+        medians,
+        tuple(sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in params.items())),
+    )
     return RESULTS.get_or_compute(
-        session, cache_key, lambda: _compute_figures(session, key, join, where, params, medians)).copy()
+        session, cache_key, lambda: _compute_figures(session, key, join, where, params, medians)
+    ).copy()
 
 
-def _compute_figures(session: Session, key: str | None, join: str, where: str, params: dict[str, Any],
-                     medians: bool) -> pd.DataFrame:
+def _compute_figures(
+    session: Session, key: str | None, join: str, where: str, params: dict[str, Any], medians: bool
+) -> pd.DataFrame:
     if key is None:
-        row = dict(session.execute(text(
-            f"SELECT {_AGGREGATES} FROM service_request r {join} WHERE {where}"), params).mappings().one())
+        row = dict(
+            session.execute(text(f"SELECT {_AGGREGATES} FROM service_request r {join} WHERE {where}"), params)
+            .mappings()
+            .one()
+        )
         timed = row["closed_with_date"]
         row["median_days_to_close"] = None
         if medians and timed:
             # percentile_cont(0.5): the middle value, or the mean of the two middle values.
-            row["median_days_to_close"] = session.execute(text(
-                f"""SELECT avg(d) FROM (SELECT {_DAYS_TO_CLOSE} AS d FROM service_request r {join}
-                    WHERE {where} AND {_CLOSED} AND r.closed_at IS NOT NULL ORDER BY 1 OFFSET :skip LIMIT :take) m"""),
-                {**params, "skip": (timed - 1) // 2, "take": 2 - timed % 2}).scalar()
+            row["median_days_to_close"] = session.execute(
+                text(
+                    f"""SELECT avg(d) FROM (SELECT {_DAYS_TO_CLOSE} AS d FROM service_request r {join}
+                    WHERE {where} AND {_CLOSED} AND r.closed_at IS NOT NULL ORDER BY 1 OFFSET :skip LIMIT :take) m"""
+                ),
+                {**params, "skip": (timed - 1) // 2, "take": 2 - timed % 2},
+            ).scalar()
         return pd.DataFrame([row])
     columns = ", ".join(f"g.{name}" for name in _FIGURES)
     gathered, median = "", "NULL::float8"
     if medians:
         gathered = f", array_agg({_DAYS_TO_CLOSE}) FILTER (WHERE {_CLOSED} AND r.closed_at IS NOT NULL) AS closed_days"
         median = "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) FROM unnest(g.closed_days) d)"
-    frame = pd.DataFrame(session.execute(text(
-        f"""SELECT g.key, {columns}, {median} AS median_days_to_close
+    frame = pd.DataFrame(
+        session.execute(
+            text(
+                f"""SELECT g.key, {columns}, {median} AS median_days_to_close
             FROM (SELECT {key} AS key, {_AGGREGATES}{gathered}
-                  FROM service_request r {join} WHERE {where} GROUP BY 1) g"""), params).mappings().all())
+                  FROM service_request r {join} WHERE {where} GROUP BY 1) g"""
+            ),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     if frame.empty:
         frame = pd.DataFrame(columns=[*(["key"] if key else []), *_FIGURES, "median_days_to_close"])
     return frame
 
 
-def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | None, *, keep_scope: bool = False
-          ) -> tuple[str, dict[str, Any]]:
+def _base(
+    city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | None, *, keep_scope: bool = False
+) -> tuple[str, dict[str, Any]]:
     """The WHERE fragment of a report: the filter in scope ``city`` (unless it asks for another,
     or ``keep_scope``: the requests a map shows, for the figures of a map's area)."""
     if flt.scope == "mapped" and not keep_scope:
@@ -168,21 +210,38 @@ def _base(city: CityConfig, flt: RequestFilter, distinct: bool, now: datetime | 
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Shares from counts; days rounded to 0.1; counts as integers."""
-    for column in ("requests", "distinct_problems", "open", "closed", "cancelled", "closed_with_date",
-                   "closed_with_due", "closed_on_time", "overdue"):
+    for column in (
+        "requests",
+        "distinct_problems",
+        "open",
+        "closed",
+        "cancelled",
+        "closed_with_date",
+        "closed_with_due",
+        "closed_on_time",
+        "overdue",
+    ):
         frame[column] = frame[column].fillna(0).astype("int64")
     total = frame["requests"].where(frame["requests"] > 0)
     for column in ("open", "closed", "cancelled"):
         frame[f"{column}_share"] = (frame[column] / total).astype(float)
     frame["within_service_level_share"] = (
-        frame["closed_on_time"] / frame["closed_with_due"].where(frame["closed_with_due"] > 0)).astype(float)
+        frame["closed_on_time"] / frame["closed_with_due"].where(frame["closed_with_due"] > 0)
+    ).astype(float)
     for column in ("mean_days_to_close", "median_days_to_close", "mean_days_open"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame
 
 
-def summary(session: Session, city: CityConfig, flt: RequestFilter = RequestFilter(), *, distinct: bool = False,
-            now: datetime | None = None, keep_scope: bool = False) -> pd.Series:
+def summary(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter = RequestFilter(),
+    *,
+    distinct: bool = False,
+    now: datetime | None = None,
+    keep_scope: bool = False,
+) -> pd.Series:
     """The Summary of Performance of the requests under ``flt``.
 
     Returns a Series indexed by :data:`SUMMARY_COLUMNS` (plus ``closed_with_date``,
@@ -220,9 +279,9 @@ def _period_of(period: str, day: date, fiscal_start: int) -> date:
 
 def _period_starts(session: Session, city: CityConfig, flt: RequestFilter, period: str) -> list[date]:
     """The local start dates of every period the filter's requests can fall in, in order."""
-    first, last = session.execute(text(
-        "SELECT min(requested_at), max(requested_at) FROM service_request WHERE city = :city"),
-        {"city": city.key}).one()
+    first, last = session.execute(
+        text("SELECT min(requested_at), max(requested_at) FROM service_request WHERE city = :city"), {"city": city.key}
+    ).one()
     if first is None:
         return []
     start, end = flt.time_range(city)
@@ -256,9 +315,18 @@ def period_label(start: date, period: str, fiscal_start: int = 7) -> str:
     return str(start.year)
 
 
-def breakout(session: Session, city: CityConfig, flt: RequestFilter, by: str, *, distinct: bool = False,
-             now: datetime | None = None, choices: FilterChoices | None = None, medians: bool = True,
-             keep_scope: bool = False) -> pd.DataFrame:
+def breakout(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    by: str,
+    *,
+    distinct: bool = False,
+    now: datetime | None = None,
+    choices: FilterChoices | None = None,
+    medians: bool = True,
+    keep_scope: bool = False,
+) -> pd.DataFrame:
     """The summary figures per department, service, group, ward, district, channel or period.
 
     ``by`` is a key of :data:`DIMENSIONS` or of :data:`PERIODS`. One grouped query.
@@ -308,8 +376,13 @@ def _names(by: str, choices: FilterChoices | None, city: CityConfig) -> dict[str
         return dict(FAMILIES)
     if choices is None:
         return {}
-    return {"department": choices.departments, "service": choices.services, "ward": choices.wards,
-            "district": choices.districts, "group": choices.groups}.get(by, {})
+    return {
+        "department": choices.departments,
+        "service": choices.services,
+        "ward": choices.wards,
+        "district": choices.districts,
+        "group": choices.groups,
+    }.get(by, {})
 
 
 def next_period_start(start: date, period: str, fiscal_start: int = 7) -> date:
@@ -331,13 +404,20 @@ def _fill_periods(frame: pd.DataFrame, starts: list[date]) -> pd.DataFrame:
     indexes = frame["key"].astype(int) - 1
     frame = frame.assign(key=[starts[i] for i in indexes]).set_index("key")
     counts = [c for c in frame.columns if frame[c].dtype == "int64"]
-    frame = frame.reindex(starts[indexes.min():indexes.max() + 1])
+    frame = frame.reindex(starts[indexes.min() : indexes.max() + 1])
     frame[counts] = frame[counts].fillna(0).astype("int64")
     return frame.rename_axis("key").reset_index()
 
 
-def year_over_year(session: Session, city: CityConfig, flt: RequestFilter, period: str = "month", *,
-                   distinct: bool = False, now: datetime | None = None) -> pd.DataFrame:
+def year_over_year(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    period: str = "month",
+    *,
+    distinct: bool = False,
+    now: datetime | None = None,
+) -> pd.DataFrame:
     """Each week, month or quarter against the same one a year before.
 
     Columns: ``key``, ``label``, ``requests``, ``requests_year_before`` (0 when the earlier
@@ -380,8 +460,16 @@ class YearToDate:
         return None if not base or pd.isna(base) else float((self.current[column] - base) / base)
 
 
-def year_to_date(session: Session, city: CityConfig, flt: RequestFilter, today: date | None = None, *,
-                 fiscal: bool = False, distinct: bool = False, now: datetime | None = None) -> YearToDate:
+def year_to_date(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    today: date | None = None,
+    *,
+    fiscal: bool = False,
+    distinct: bool = False,
+    now: datetime | None = None,
+) -> YearToDate:
     """The summary from the start of the (calendar or fiscal) year to ``today`` (local),
     and of the same span a year earlier. ``flt``'s own dates are replaced."""
     today = today or datetime.now(city.tz).date()
@@ -389,8 +477,13 @@ def year_to_date(session: Session, city: CityConfig, flt: RequestFilter, today: 
     start = date(today.year if today.month >= month else today.year - 1, month, 1)
     last_year_end = _same_day_last_year(today)
     current = summary(session, city, flt.replace(date_from=start, date_to=today), distinct=distinct, now=now)
-    previous = summary(session, city, flt.replace(date_from=date(start.year - 1, start.month, 1),
-                                                  date_to=last_year_end), distinct=distinct, now=now)
+    previous = summary(
+        session,
+        city,
+        flt.replace(date_from=date(start.year - 1, start.month, 1), date_to=last_year_end),
+        distinct=distinct,
+        now=now,
+    )
     return YearToDate(start, today, current, previous)
 
 
@@ -401,9 +494,18 @@ def _same_day_last_year(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per: str | None = None, n: int = 10,
-                 distinct: bool = False, now: datetime | None = None,
-                 choices: FilterChoices | None = None, keep_scope: bool = False) -> pd.DataFrame:
+def top_services(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    *,
+    per: str | None = None,
+    n: int = 10,
+    distinct: bool = False,
+    now: datetime | None = None,
+    choices: FilterChoices | None = None,
+    keep_scope: bool = False,
+) -> pd.DataFrame:
     """The ``n`` services with most requests, overall or ``per`` ward / district / department / channel.
 
     Columns: (``area`` and ``area_label`` with ``per``), ``rank``, ``service_code``,
@@ -416,8 +518,10 @@ def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per:
     if per == "group":
         raise FilterError("Top services per service group is not offered; filter by the group instead.")
     params["n"] = n
-    rows = session.execute(text(
-        f"""
+    rows = (
+        session.execute(
+            text(
+                f"""
         SELECT area, rank, service_code, stored_name, requests, share, open FROM (
             SELECT {group} AS area, r.service_code, min(r.service_name) AS stored_name, count(*) AS requests,
                    count(*) FILTER (WHERE r.is_open) AS open,
@@ -425,11 +529,20 @@ def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per:
                    row_number() OVER (PARTITION BY {group} ORDER BY count(*) DESC, r.service_code) AS rank
             FROM service_request r WHERE {where} GROUP BY 1, 2) t
         WHERE rank <= :n ORDER BY area NULLS LAST, rank
-        """), params).mappings().all()
+        """
+            ),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     frame = pd.DataFrame(rows, columns=["area", "rank", "service_code", "stored_name", "requests", "share", "open"])
     services = choices.services if choices else {}
-    frame.insert(3, "service_name", [services.get(c) or name or c for c, name in
-                                     zip(frame["service_code"], frame.pop("stored_name"))])
+    frame.insert(
+        3,
+        "service_name",
+        [services.get(c) or name or c for c, name in zip(frame["service_code"], frame.pop("stored_name"))],
+    )
     if per:
         names = _names(per, choices, city)
         frame.insert(1, "area_label", [names.get(a, a) if a else "(none)" for a in frame["area"]])
@@ -438,9 +551,16 @@ def top_services(session: Session, city: CityConfig, flt: RequestFilter, *, per:
     return frame.reset_index(drop=True)
 
 
-def backlog_aging(session: Session, city: CityConfig, flt: RequestFilter, by: str = "department", *,
-                  distinct: bool = False, now: datetime | None = None,
-                  choices: FilterChoices | None = None) -> pd.DataFrame:
+def backlog_aging(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    by: str = "department",
+    *,
+    distinct: bool = False,
+    now: datetime | None = None,
+    choices: FilterChoices | None = None,
+) -> pd.DataFrame:
     """Open requests by age band (whole days since creation at ``now``) per ``by``.
 
     Columns: ``key``, ``label``, one column per :data:`AGE_BANDS` label, ``open``,
@@ -451,11 +571,22 @@ def backlog_aging(session: Session, city: CityConfig, flt: RequestFilter, by: st
     join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code" if by == "group" else ""
     age = "floor(date_part('epoch', :now - r.requested_at) / 86400.0)"
     bands = ",\n".join(
-        f"count(*) FILTER (WHERE {age} >= {low}" + (f" AND {age} <= {high}" if high is not None else "")
-        + f') AS "{label}"' for label, low, high in AGE_BANDS)
-    rows = session.execute(text(
-        f"""SELECT {key} AS key, {bands}, count(*) AS open, count(*) FILTER (WHERE r.due_at < :now) AS overdue
-            FROM service_request r {join} WHERE {where} GROUP BY 1"""), params).mappings().all()
+        f"count(*) FILTER (WHERE {age} >= {low}"
+        + (f" AND {age} <= {high}" if high is not None else "")
+        + f') AS "{label}"'
+        for label, low, high in AGE_BANDS
+    )
+    rows = (
+        session.execute(
+            text(
+                f"""SELECT {key} AS key, {bands}, count(*) AS open, count(*) FILTER (WHERE r.due_at < :now) AS overdue
+            FROM service_request r {join} WHERE {where} GROUP BY 1"""
+            ),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     labels = [b[0] for b in AGE_BANDS]
     frame = pd.DataFrame(rows, columns=["key", *labels, "open", "overdue"])
     names = _names(by, choices, city)
@@ -471,7 +602,7 @@ class DueDates:
     catalogue: int
 
     def describe(self) -> str:
-        """"due dates: 92 % from the city's data, 8 % from service levels" (or "no due dates")."""
+        """ "due dates: 92 % from the city's data, 8 % from service levels" (or "no due dates")."""
         total = self.source + self.catalogue
         if not total:
             return "due dates: none"
@@ -479,21 +610,33 @@ class DueDates:
         return f"due dates: {share} % from the city's data, {100 - share} % from service levels"
 
 
-def due_date_sources(session: Session, city: CityConfig, flt: RequestFilter, *, distinct: bool = False,
-                     now: datetime | None = None) -> DueDates:
+def due_date_sources(
+    session: Session, city: CityConfig, flt: RequestFilter, *, distinct: bool = False, now: datetime | None = None
+) -> DueDates:
     """How many due dates under ``flt`` are the city's own (from its history) and how many were
     computed from the catalogue's service levels; compliance is measured against them."""
     where, params = _base(city, flt, distinct, now)
-    row = session.execute(text(
-        f"""SELECT count(*) FILTER (WHERE r.due_source = 'source'),
+    row = session.execute(
+        text(
+            f"""SELECT count(*) FILTER (WHERE r.due_source = 'source'),
                    count(*) FILTER (WHERE r.due_at IS NOT NULL AND r.due_source IS DISTINCT FROM 'source')
-            FROM service_request r WHERE {where}"""), params).one()
+            FROM service_request r WHERE {where}"""
+        ),
+        params,
+    ).one()
     return DueDates(int(row[0]), int(row[1]))
 
 
-def compliance(session: Session, city: CityConfig, flt: RequestFilter, by: str = "department", *,
-               distinct: bool = False, now: datetime | None = None,
-               choices: FilterChoices | None = None) -> pd.DataFrame:
+def compliance(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    by: str = "department",
+    *,
+    distinct: bool = False,
+    now: datetime | None = None,
+    choices: FilterChoices | None = None,
+) -> pd.DataFrame:
     """Service-level compliance per department or service (or any dimension).
 
     Columns: ``key``, ``label``, ``closed_with_due``, ``closed_on_time``,
@@ -503,34 +646,76 @@ def compliance(session: Session, city: CityConfig, flt: RequestFilter, by: str =
     "due dates: 92 % from the city's data, 8 % from service levels".
     """
     frame = breakout(session, city, flt, by, distinct=distinct, now=now, choices=choices, medians=False)
-    frame = frame[["key", "label", "closed_with_due", "closed_on_time", "within_service_level_share", "open",
-                   "overdue", "mean_days_to_close"]].copy()
+    frame = frame[
+        [
+            "key",
+            "label",
+            "closed_with_due",
+            "closed_on_time",
+            "within_service_level_share",
+            "open",
+            "overdue",
+            "mean_days_to_close",
+        ]
+    ].copy()
     frame.attrs["due_dates"] = due_date_sources(session, city, flt, distinct=distinct, now=now).describe()
     return frame
 
 
-def requests_behind(session: Session, city: CityConfig, flt: RequestFilter, *, distinct: bool = False,
-                    now: datetime | None = None, limit: int | None = None) -> gpd.GeoDataFrame:
+def requests_behind(
+    session: Session,
+    city: CityConfig,
+    flt: RequestFilter,
+    *,
+    distinct: bool = False,
+    now: datetime | None = None,
+    limit: int | None = None,
+) -> gpd.GeoDataFrame:
     """The requests behind a figure (newest first): the list columns and the point (EPSG:4326,
     None for requests without a location). No personal data: no reporter, no description."""
     where, params = _base(city, flt, distinct, now)
     params["limit"] = limit
-    rows = session.execute(text(
-        f"""
-        SELECT {', '.join('r.' + c for c in LIST_COLUMNS)}, r.channel, r.department_code,
+    rows = session.execute(
+        text(
+            f"""
+        SELECT {", ".join("r." + c for c in LIST_COLUMNS)}, r.channel, r.department_code,
                ST_X(r.geom) AS lon, ST_Y(r.geom) AS lat
         FROM service_request r WHERE {where} ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit
-        """), params).all()
+        """
+        ),
+        params,
+    ).all()
     frame = pd.DataFrame(rows, columns=[*LIST_COLUMNS, "channel", "department_code", "lon", "lat"])
     # The city's name of the channel and its family, so that exports read as the city speaks and compare.
-    frame.insert(frame.columns.get_loc("channel") + 1, "channel_name", [city.channels.name(c) for c in frame["channel"]])
-    frame.insert(frame.columns.get_loc("channel_name") + 1, "channel_family",
-                 [city.channels.family(c) for c in frame["channel"]])
+    frame.insert(
+        frame.columns.get_loc("channel") + 1, "channel_name", [city.channels.name(c) for c in frame["channel"]]
+    )
+    frame.insert(
+        frame.columns.get_loc("channel_name") + 1, "channel_family", [city.channels.family(c) for c in frame["channel"]]
+    )
     points = shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
     points[frame["lon"].isna().to_numpy()] = None
     return gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")
 
 
-__all__ = ["AGE_BANDS", "DIMENSIONS", "DISTINCT", "PERIODS", "SUMMARY_COLUMNS", "YearToDate", "backlog_aging",
-           "breakout", "compliance", "DueDates", "due_date_sources", "next_period_start", "period_label", "requests_behind", "summary", "top_services",
-           "with_year_before", "year_over_year", "year_to_date"]
+__all__ = [
+    "AGE_BANDS",
+    "DIMENSIONS",
+    "DISTINCT",
+    "PERIODS",
+    "SUMMARY_COLUMNS",
+    "YearToDate",
+    "backlog_aging",
+    "breakout",
+    "compliance",
+    "DueDates",
+    "due_date_sources",
+    "next_period_start",
+    "period_label",
+    "requests_behind",
+    "summary",
+    "top_services",
+    "with_year_before",
+    "year_over_year",
+    "year_to_date",
+]

@@ -37,13 +37,17 @@ SPARSE_SHARE = 0.5
 def shortfall(requests: int, nonempty_cells: int, what: str = "Hot spots") -> str | None:
     """The sentence saying why ``what`` are not computed on these counts, or None when they can be."""
     if requests < MIN_REQUESTS:
-        return (f"{what} were not computed: the cells tested hold {requests:,} mapped requests, and Getis-Ord Gi* "
-                f"needs at least {MIN_REQUESTS:,} to tell a concentration from chance. Widen the date range or "
-                f"the services.")
+        return (
+            f"{what} were not computed: the cells tested hold {requests:,} mapped requests, and Getis-Ord Gi* "
+            f"needs at least {MIN_REQUESTS:,} to tell a concentration from chance. Widen the date range or "
+            f"the services."
+        )
     if nonempty_cells < MIN_NONEMPTY_CELLS:
-        return (f"{what} were not computed: the requests fall in only {nonempty_cells:,} cells, and Getis-Ord Gi* "
-                f"needs at least {MIN_NONEMPTY_CELLS:,} cells holding requests. Use a smaller cell or widen "
-                f"the selection.")
+        return (
+            f"{what} were not computed: the requests fall in only {nonempty_cells:,} cells, and Getis-Ord Gi* "
+            f"needs at least {MIN_NONEMPTY_CELLS:,} cells holding requests. Use a smaller cell or widen "
+            f"the selection."
+        )
     return None
 
 
@@ -66,9 +70,11 @@ class MonthCoverage:
             return None
         held = ", ".join(m.strftime("%Y-%m") for m in self.with_requests[:6])
         more = f" and {len(self.with_requests) - 6} more" if len(self.with_requests) > 6 else ""
-        return (f"Sparse window: only {len(self.with_requests)} of the {self.months} months from "
-                f"{self.first:%Y-%m} to {self.last:%Y-%m} hold requests ({held}{more}); {self.empty} are empty. "
-                f"The map pools a few short periods, not a steady picture of the whole window.")
+        return (
+            f"Sparse window: only {len(self.with_requests)} of the {self.months} months from "
+            f"{self.first:%Y-%m} to {self.last:%Y-%m} hold requests ({held}{more}); {self.empty} are empty. "
+            f"The map pools a few short periods, not a steady picture of the whole window."
+        )
 
 
 def _month(d: date) -> date:
@@ -85,9 +91,16 @@ def month_coverage(session: Session, city: CityConfig, flt: RequestFilter) -> Mo
     holding a mapped request of it. One pass over the requests."""
     where, params = flt.sql(city)
     params["tz"] = city.timezone
-    held = [r[0] for r in session.execute(text(
-        f"SELECT DISTINCT date_trunc('month', r.requested_at AT TIME ZONE :tz)::date FROM service_request r "
-        f"WHERE {where} ORDER BY 1"), params)]
+    held = [
+        r[0]
+        for r in session.execute(
+            text(
+                f"SELECT DISTINCT date_trunc('month', r.requested_at AT TIME ZONE :tz)::date FROM service_request r "
+                f"WHERE {where} ORDER BY 1"
+            ),
+            params,
+        )
+    ]
     first = _month(flt.date_from) if flt.date_from else (held[0] if held else None)
     last = _month(flt.date_to) if flt.date_to else (held[-1] if held else None)
     if first is None or last is None:

@@ -41,10 +41,34 @@ BUFFER = 64
 
 #: Road classes (``street_segment.road_class``, compared in lower case) drawn from the
 #: lowest zoom, and those drawn only at street level. Any other class is an ordinary street.
-MAJOR_CLASSES = ("freeway", "highway", "motorway", "expressway", "ramp", "trunk", "primary", "arterial",
-                 "major", "boulevard")
-MINOR_CLASSES = ("alley", "walkway", "private", "beach", "mall", "service", "path", "footway", "track",
-                 "driveway", "trail", "pedestrian", "cycleway", "parking")
+MAJOR_CLASSES = (
+    "freeway",
+    "highway",
+    "motorway",
+    "expressway",
+    "ramp",
+    "trunk",
+    "primary",
+    "arterial",
+    "major",
+    "boulevard",
+)
+MINOR_CLASSES = (
+    "alley",
+    "walkway",
+    "private",
+    "beach",
+    "mall",
+    "service",
+    "path",
+    "footway",
+    "track",
+    "driveway",
+    "trail",
+    "pedestrian",
+    "cycleway",
+    "parking",
+)
 
 #: Web Mercator's width in metres (the side of the z=0 tile).
 WORLD_M = 40075016.685578488
@@ -105,11 +129,20 @@ def tile_params(city: str, z: int, x: int, y: int) -> dict[str, object]:
     """The parameters of the tile statement for ``city`` (a city key) and the tile."""
     pixel_m = WORLD_M / (1 << z) / EXTENT
     return {
-        "city": city, "z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER,
-        "margin": BUFFER / EXTENT, "tolerance": pixel_m if z < ALL_STREETS_ZOOM else 0.0,
-        "major": list(MAJOR_CLASSES), "minor": list(MINOR_CLASSES),
-        "min_streets_zoom": MIN_STREETS_ZOOM, "streets_zoom": STREETS_ZOOM,
-        "all_streets_zoom": ALL_STREETS_ZOOM, "address_zoom": ADDRESS_ZOOM,
+        "city": city,
+        "z": z,
+        "x": x,
+        "y": y,
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "margin": BUFFER / EXTENT,
+        "tolerance": pixel_m if z < ALL_STREETS_ZOOM else 0.0,
+        "major": list(MAJOR_CLASSES),
+        "minor": list(MINOR_CLASSES),
+        "min_streets_zoom": MIN_STREETS_ZOOM,
+        "streets_zoom": STREETS_ZOOM,
+        "all_streets_zoom": ALL_STREETS_ZOOM,
+        "address_zoom": ADDRESS_ZOOM,
     }
 
 

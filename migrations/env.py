@@ -16,6 +16,7 @@ connection = context.config.attributes.get("connection")
 if connection is None:
     raise SystemExit("Run migrations with `flask db upgrade` (it passes the app's database connection).")
 
+
 def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
     """PostGIS's own tables are not ours to migrate."""
     return not (type_ == "table" and name in ("spatial_ref_sys",))

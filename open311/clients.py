@@ -28,8 +28,9 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue_client(session: Session, city: str, name: str, contact: str | None = None,
-                 per_minute: int = DEFAULT_PER_MINUTE) -> tuple[ApiClient, str]:
+def issue_client(
+    session: Session, city: str, name: str, contact: str | None = None, per_minute: int = DEFAULT_PER_MINUTE
+) -> tuple[ApiClient, str]:
     """Store a new client and return it with its key (the only time the key is seen); commits."""
     name = (name or "").strip()
     if not name or len(name) > 200:
@@ -39,8 +40,14 @@ def issue_client(session: Session, city: str, name: str, contact: str | None = N
     if not isinstance(per_minute, int) or not 0 < per_minute <= MAX_PER_MINUTE:
         raise UserError(f"The rate limit must be a whole number of requests per minute from 1 to {MAX_PER_MINUTE:,}.")
     key = secrets.token_urlsafe(32)
-    client = ApiClient(city=city, name=name, contact=(contact or "").strip() or None, key_hash=hash_key(key),
-                       key_prefix=key[:6], per_minute=per_minute)
+    client = ApiClient(
+        city=city,
+        name=name,
+        contact=(contact or "").strip() or None,
+        key_hash=hash_key(key),
+        key_prefix=key[:6],
+        per_minute=per_minute,
+    )
     session.add(client)
     session.commit()
     return client, key
@@ -77,7 +84,9 @@ def authenticate(session: Session, city: str, key: str) -> Caller:
         raise forbidden("Invalid api_key: it is not a key this city issued.")
     wanted = hash_key(key)
     row = session.execute(
-        text("SELECT id, name, per_minute, key_hash, revoked_at FROM open311_client WHERE key_hash = :hash AND city = :city"),
+        text(
+            "SELECT id, name, per_minute, key_hash, revoked_at FROM open311_client WHERE key_hash = :hash AND city = :city"
+        ),
         {"hash": wanted, "city": city},
     ).first()
     if row is None or not hmac.compare_digest(row.key_hash, wanted):

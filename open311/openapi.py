@@ -40,101 +40,182 @@ def _schemas() -> dict[str, Any]:
     string = {"type": "string"}
     return {
         "Error": {
-            "type": "object", "required": ["code", "description"], "additionalProperties": False,
-            "properties": {"code": {"type": "string", "description": "The HTTP status, as a string."},
-                           "description": string},
+            "type": "object",
+            "required": ["code", "description"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "description": "The HTTP status, as a string."},
+                "description": string,
+            },
         },
         "Errors": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Error"}},
         "Discovery": {
-            "type": "object", "required": ["changeset", "contact", "key_service", "endpoints"],
+            "type": "object",
+            "required": ["changeset", "contact", "key_service", "endpoints"],
             "properties": {
-                "changeset": string, "contact": string, "key_service": string,
-                "endpoints": {"type": "array", "items": {
-                    "type": "object", "required": ["specification", "url", "changeset", "type", "formats"],
-                    "properties": {
-                        "specification": string, "url": string, "changeset": string,
-                        "type": {"type": "string", "enum": ["production", "test"]},
-                        "formats": {"type": "array", "items": string},
+                "changeset": string,
+                "contact": string,
+                "key_service": string,
+                "endpoints": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["specification", "url", "changeset", "type", "formats"],
+                        "properties": {
+                            "specification": string,
+                            "url": string,
+                            "changeset": string,
+                            "type": {"type": "string", "enum": ["production", "test"]},
+                            "formats": {"type": "array", "items": string},
+                        },
                     },
-                }},
+                },
             },
         },
         "Service": {
             "type": "object",
             "required": ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"],
             "properties": {
-                "service_code": string, "service_name": string, "description": _nullable("string"),
-                "metadata": {"type": "boolean"}, "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
-                "keywords": _nullable("string"), "group": _nullable("string"),
+                "service_code": string,
+                "service_name": string,
+                "description": _nullable("string"),
+                "metadata": {"type": "boolean"},
+                "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
+                "keywords": _nullable("string"),
+                "group": _nullable("string"),
             },
         },
         "Services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
         "ServiceDefinition": {
-            "type": "object", "required": ["service_code", "attributes"],
+            "type": "object",
+            "required": ["service_code", "attributes"],
             "properties": {
                 "service_code": string,
-                "attributes": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["variable", "code", "datatype", "required", "datatype_description", "order",
-                                 "description", "values"],
-                    "properties": {
-                        "variable": {"type": "boolean"}, "code": string,
-                        "datatype": {"type": "string", "enum": ["string", "number", "datetime", "text",
-                                                                "singlevaluelist", "multivaluelist"]},
-                        "required": {"type": "boolean"}, "datatype_description": _nullable("string"),
-                        "order": {"type": "integer", "minimum": 0}, "description": string,
-                        "values": {"type": "array", "items": {
-                            "type": "object", "required": ["key", "name"],
-                            "properties": {"key": string, "name": string},
-                        }},
+                "attributes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": [
+                            "variable",
+                            "code",
+                            "datatype",
+                            "required",
+                            "datatype_description",
+                            "order",
+                            "description",
+                            "values",
+                        ],
+                        "properties": {
+                            "variable": {"type": "boolean"},
+                            "code": string,
+                            "datatype": {
+                                "type": "string",
+                                "enum": ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"],
+                            },
+                            "required": {"type": "boolean"},
+                            "datatype_description": _nullable("string"),
+                            "order": {"type": "integer", "minimum": 0},
+                            "description": string,
+                            "values": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["key", "name"],
+                                    "properties": {"key": string, "name": string},
+                                },
+                            },
+                        },
                     },
-                }},
+                },
             },
         },
         "ServiceRequest": {
             "type": "object",
-            "required": ["service_request_id", "status", "status_notes", "service_name", "service_code",
-                         "description", "agency_responsible", "service_notice", "requested_datetime",
-                         "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
-                         "long", "media_url"],
+            "required": [
+                "service_request_id",
+                "status",
+                "status_notes",
+                "service_name",
+                "service_code",
+                "description",
+                "agency_responsible",
+                "service_notice",
+                "requested_datetime",
+                "updated_datetime",
+                "expected_datetime",
+                "address",
+                "address_id",
+                "zipcode",
+                "lat",
+                "long",
+                "media_url",
+            ],
             "properties": {
                 "service_request_id": string,
                 "status": {"type": "string", "enum": ["open", "closed"]},
-                "status_notes": _nullable("string"), "service_name": string, "service_code": string,
+                "status_notes": _nullable("string"),
+                "service_name": string,
+                "service_code": string,
                 "description": _nullable("string", description="Given only where the city publishes descriptions."),
-                "agency_responsible": _nullable("string"), "service_notice": _nullable("string"),
+                "agency_responsible": _nullable("string"),
+                "service_notice": _nullable("string"),
                 "requested_datetime": {"type": "string", "format": "date-time"},
                 "updated_datetime": {"type": "string", "format": "date-time"},
                 "expected_datetime": _nullable("string", format="date-time"),
-                "address": _nullable("string"), "address_id": _nullable("string"), "zipcode": _nullable("string"),
+                "address": _nullable("string"),
+                "address_id": _nullable("string"),
+                "zipcode": _nullable("string"),
                 "lat": _nullable("number", minimum=-90, maximum=90),
                 "long": _nullable("number", minimum=-180, maximum=180),
                 "media_url": _nullable("string"),
                 "extended_attributes": {
-                    "type": "object", "description": "With extensions=true.",
-                    "properties": {"ward": _nullable("string"), "ward_name": _nullable("string"),
-                                   "district": _nullable("string"), "district_name": _nullable("string"),
-                                   "duplicate_of": _nullable("string")},
+                    "type": "object",
+                    "description": "With extensions=true.",
+                    "properties": {
+                        "ward": _nullable("string"),
+                        "ward_name": _nullable("string"),
+                        "district": _nullable("string"),
+                        "district_name": _nullable("string"),
+                        "duplicate_of": _nullable("string"),
+                    },
                 },
                 "notes": {
-                    "type": "array", "description": "With extensions=true: the public history.",
-                    "items": {"type": "object", "required": ["datetime", "description", "type"],
-                              "properties": {"datetime": {"type": "string", "format": "date-time"},
-                                             "description": string, "type": string}},
+                    "type": "array",
+                    "description": "With extensions=true: the public history.",
+                    "items": {
+                        "type": "object",
+                        "required": ["datetime", "description", "type"],
+                        "properties": {
+                            "datetime": {"type": "string", "format": "date-time"},
+                            "description": string,
+                            "type": string,
+                        },
+                    },
                 },
             },
         },
         "ServiceRequests": {"type": "array", "items": {"$ref": "#/components/schemas/ServiceRequest"}},
         "Created": {
-            "type": "array", "minItems": 1, "maxItems": 1, "items": {
-                "type": "object", "required": ["service_request_id", "service_notice", "account_id"],
-                "properties": {"service_request_id": string, "service_notice": _nullable("string"),
-                               "account_id": _nullable("string")},
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["service_request_id", "service_notice", "account_id"],
+                "properties": {
+                    "service_request_id": string,
+                    "service_notice": _nullable("string"),
+                    "account_id": _nullable("string"),
+                },
             },
         },
         "TokenAnswer": {
-            "type": "array", "minItems": 1, "maxItems": 1, "items": {
-                "type": "object", "required": ["service_request_id", "token"],
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["service_request_id", "token"],
                 "properties": {"service_request_id": string, "token": string},
             },
         },
@@ -156,9 +237,13 @@ def _argument(name: str, description: str) -> dict[str, Any]:
 def _moment(name: str, description: str) -> dict[str, Any]:
     """A date-time argument: RFC 3339 with its offset, or a date alone (or empty: not sent)."""
     parameter = _query(name, description)
-    parameter["schema"] = {"anyOf": [{"type": "string", "format": "date-time", "pattern": f"^{DATETIME_PATTERN}$"},
-                                     {"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$"},
-                                     {"type": "string", "maxLength": 0}]}
+    parameter["schema"] = {
+        "anyOf": [
+            {"type": "string", "format": "date-time", "pattern": f"^{DATETIME_PATTERN}$"},
+            {"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$"},
+            {"type": "string", "maxLength": 0},
+        ]
+    }
     return parameter
 
 
@@ -186,8 +271,7 @@ def _attribute_property(attribute: Attribute) -> dict[str, Any]:
         return {"type": "number", "minimum": -1e12, "maximum": 1e12, "description": description}
     if attribute.datatype == "datetime":
         return {"type": "string", "description": description + ": ISO 8601, e.g. 2026-11-23T14:30"}
-    return {"type": "string", "maxLength": 1000 if attribute.datatype == "string" else 4000,
-            "description": description}
+    return {"type": "string", "maxLength": 1000 if attribute.datatype == "string" else 4000, "description": description}
 
 
 def _post_form(services: list[Service], jurisdiction: dict[str, Any]) -> dict[str, Any]:
@@ -195,119 +279,200 @@ def _post_form(services: list[Service], jurisdiction: dict[str, Any]) -> dict[st
     properties: dict[str, Any] = {
         "api_key": {**text, "description": "The application's key (here, or in the query string)."},
         "jurisdiction_id": {**jurisdiction["schema"], "description": jurisdiction["description"]},
-        "service_code": {"type": "string", "enum": [s.code for s in services],
-                         "description": "From services.xml / services.json (another code is a 404)."},
-        "lat": {"type": "number", "minimum": -90, "maximum": 90,
-                "description": "Latitude, WGS 84; sent together with long."},
-        "long": {"type": "number", "minimum": -180, "maximum": 180,
-                 "description": "Longitude, WGS 84; sent together with lat."},
-        "address_string": {**text, "maxLength": MAX_LENGTHS["address_string"],
-                           "description": "Checked against the city's address database; an address another agency "
-                                          "serves is refused (400) with that agency's name and phone."},
-        "address_id": {**text, "maxLength": MAX_LENGTHS["address_id"],
-                       "description": "An id of the city's address database."},
-        "email": {**text, "maxLength": MAX_LENGTHS["email"],
-                  "description": "The requester's e-mail (acknowledgement and closing notice go there). Never "
-                                 "shown by a GET method."},
+        "service_code": {
+            "type": "string",
+            "enum": [s.code for s in services],
+            "description": "From services.xml / services.json (another code is a 404).",
+        },
+        "lat": {
+            "type": "number",
+            "minimum": -90,
+            "maximum": 90,
+            "description": "Latitude, WGS 84; sent together with long.",
+        },
+        "long": {
+            "type": "number",
+            "minimum": -180,
+            "maximum": 180,
+            "description": "Longitude, WGS 84; sent together with lat.",
+        },
+        "address_string": {
+            **text,
+            "maxLength": MAX_LENGTHS["address_string"],
+            "description": "Checked against the city's address database; an address another agency "
+            "serves is refused (400) with that agency's name and phone.",
+        },
+        "address_id": {
+            **text,
+            "maxLength": MAX_LENGTHS["address_id"],
+            "description": "An id of the city's address database.",
+        },
+        "email": {
+            **text,
+            "maxLength": MAX_LENGTHS["email"],
+            "description": "The requester's e-mail (acknowledgement and closing notice go there). Never "
+            "shown by a GET method.",
+        },
         "device_id": {**text, "maxLength": MAX_LENGTHS["device_id"], "description": "Checked, not stored."},
-        "account_id": {**text, "maxLength": MAX_LENGTHS["account_id"],
-                       "description": "Checked, not stored; echoed in the response."},
+        "account_id": {
+            **text,
+            "maxLength": MAX_LENGTHS["account_id"],
+            "description": "Checked, not stored; echoed in the response.",
+        },
         "first_name": {**text, "maxLength": MAX_LENGTHS["first_name"], "description": "Never shown by a GET method."},
         "last_name": {**text, "maxLength": MAX_LENGTHS["last_name"], "description": "Never shown by a GET method."},
-        "phone": {**text, "maxLength": MAX_LENGTHS["phone"],
-                  "description": "At least 7 digits. Never shown by a GET method."},
+        "phone": {
+            **text,
+            "maxLength": MAX_LENGTHS["phone"],
+            "description": "At least 7 digits. Never shown by a GET method.",
+        },
         "description": {**text, "maxLength": MAX_LENGTHS["description"], "description": "Free text, 4,000 characters."},
         "media_url": {**text, "maxLength": MAX_LENGTHS["media_url"], "description": "An http(s) URL."},
-        "idempotency_key": {**text, "pattern": f"^{IDEMPOTENCY_PATTERN}$",
-                            "description": "Optional (also as the Idempotency-Key header): a retried POST with the same "
-                                           "key returns the request already made."},
+        "idempotency_key": {
+            **text,
+            "pattern": f"^{IDEMPOTENCY_PATTERN}$",
+            "description": "Optional (also as the Idempotency-Key header): a retried POST with the same "
+            "key returns the request already made.",
+        },
     }
     encoding: dict[str, Any] = {}
     for service in services:
         for attribute in service.attributes:
             if attribute.datatype == "multivaluelist":
                 name = f"attribute[{attribute.code}][]"
-                properties[name] = {"type": "array", "items": {"type": "string", "enum": [v.key for v in attribute.values]},
-                                    "description": f"{service.code}: {attribute.description} (multivaluelist: repeat "
-                                                   "the argument)"}
+                properties[name] = {
+                    "type": "array",
+                    "items": {"type": "string", "enum": [v.key for v in attribute.values]},
+                    "description": f"{service.code}: {attribute.description} (multivaluelist: repeat the argument)",
+                }
                 encoding[name] = {"style": "form", "explode": True}
             else:
                 properties[f"attribute[{attribute.code}]"] = _attribute_property(attribute)
-    return {"required": True, "content": {"application/x-www-form-urlencoded": {
-        "schema": {"type": "object", "required": ["service_code"], "properties": properties},
-        "encoding": encoding,
-    }}}
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "required": ["service_code"], "properties": properties},
+                "encoding": encoding,
+            }
+        },
+    }
 
 
 def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document of the API of ``city`` with its current ``services``."""
     accepted = (city.open311.jurisdiction_id, city.key)
-    jurisdiction = _query("jurisdiction_id", f"Optional: this endpoint serves one jurisdiction. If given, it must be "
-                                             f"{' or '.join(a for a in accepted if a)} (any case); anything else is 404.",
-                          jurisdiction_pattern(accepted))
-    extensions = _argument("extensions", "true adds extended_attributes (ward, district, duplicate_of) and notes (the "
-                                         "public history).")
+    jurisdiction = _query(
+        "jurisdiction_id",
+        f"Optional: this endpoint serves one jurisdiction. If given, it must be "
+        f"{' or '.join(a for a in accepted if a)} (any case); anything else is 404.",
+        jurisdiction_pattern(accepted),
+    )
+    extensions = _argument(
+        "extensions", "true adds extended_attributes (ward, district, duplicate_of) and notes (the public history)."
+    )
     optional_key: list[dict[str, list[str]]] = [{}, {"api_key": []}]
     codes = [s.code for s in services]
     common = (400, 403, 414, 429, 503)
     paths: dict[str, Any] = {}
     for fmt in FORMATS:
-        paths[f"{PREFIX}/discovery.{fmt}"] = {"get": {
-            "operationId": f"discovery_{fmt}", "summary": "Service discovery", "tags": ["discovery"],
-            "security": optional_key, "parameters": [jurisdiction],
-            "responses": _responses(fmt, "Discovery", (*common, 404), "The discovery document."),
-        }}
-        paths[f"{PREFIX}/services.{fmt}"] = {"get": {
-            "operationId": f"services_{fmt}", "summary": "GET Service List", "tags": ["services"],
-            "security": optional_key, "parameters": [jurisdiction],
-            "responses": _responses(fmt, "Services", (*common, 404), "The active services."),
-        }}
-        paths[f"{PREFIX}/services/{{service_code}}.{fmt}"] = {"get": {
-            "operationId": f"service_definition_{fmt}", "summary": "GET Service Definition", "tags": ["services"],
-            "security": optional_key,
-            "parameters": [{"name": "service_code", "in": "path", "required": True,
-                            "schema": {"type": "string", "enum": codes},
-                            "description": "A service code of services.json (any other is 404)."}, jurisdiction],
-            "responses": _responses(fmt, "ServiceDefinition", (*common, 404), "The service's questions."),
-        }}
+        paths[f"{PREFIX}/discovery.{fmt}"] = {
+            "get": {
+                "operationId": f"discovery_{fmt}",
+                "summary": "Service discovery",
+                "tags": ["discovery"],
+                "security": optional_key,
+                "parameters": [jurisdiction],
+                "responses": _responses(fmt, "Discovery", (*common, 404), "The discovery document."),
+            }
+        }
+        paths[f"{PREFIX}/services.{fmt}"] = {
+            "get": {
+                "operationId": f"services_{fmt}",
+                "summary": "GET Service List",
+                "tags": ["services"],
+                "security": optional_key,
+                "parameters": [jurisdiction],
+                "responses": _responses(fmt, "Services", (*common, 404), "The active services."),
+            }
+        }
+        paths[f"{PREFIX}/services/{{service_code}}.{fmt}"] = {
+            "get": {
+                "operationId": f"service_definition_{fmt}",
+                "summary": "GET Service Definition",
+                "tags": ["services"],
+                "security": optional_key,
+                "parameters": [
+                    {
+                        "name": "service_code",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": codes},
+                        "description": "A service code of services.json (any other is 404).",
+                    },
+                    jurisdiction,
+                ],
+                "responses": _responses(fmt, "ServiceDefinition", (*common, 404), "The service's questions."),
+            }
+        }
         paths[f"{PREFIX}/requests.{fmt}"] = {
             "post": {
-                "operationId": f"create_request_{fmt}", "summary": "POST Service Request", "tags": ["requests"],
+                "operationId": f"create_request_{fmt}",
+                "summary": "POST Service Request",
+                "tags": ["requests"],
                 "description": "Goes through the same intake as the city's own forms: address validation, boundaries "
-                               "(out-of-area locations are refused naming the responsible agency), routing, due date, "
-                               "duplicate hints. Every service is realtime: the service_request_id comes back at once. "
-                               "The api_key may also be sent in the form body. A location (lat and long together, "
-                               "address_string or address_id) is needed where the service asks for one, and the "
-                               "attributes are the chosen service's (see its service definition).",
+                "(out-of-area locations are refused naming the responsible agency), routing, due date, "
+                "duplicate hints. Every service is realtime: the service_request_id comes back at once. "
+                "The api_key may also be sent in the form body. A location (lat and long together, "
+                "address_string or address_id) is needed where the service asks for one, and the "
+                "attributes are the chosen service's (see its service definition).",
                 "security": [{"api_key": []}],
-                "parameters": [jurisdiction,
-                               {"name": "Idempotency-Key", "in": "header", "required": False,
-                                "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_PATTERN}$"},
-                                "description": "A retried POST with the same key returns the request already made."}],
+                "parameters": [
+                    jurisdiction,
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_PATTERN}$"},
+                        "description": "A retried POST with the same key returns the request already made.",
+                    },
+                ],
                 "requestBody": _post_form(services, jurisdiction),
-                "responses": _responses(fmt, "Created", (*common, 404, 413),
-                                        "The request was filed (or, for a repeated Idempotency-Key, found)."),
+                "responses": _responses(
+                    fmt,
+                    "Created",
+                    (*common, 404, 413),
+                    "The request was filed (or, for a repeated Idempotency-Key, found).",
+                ),
             },
             "get": {
-                "operationId": f"requests_{fmt}", "summary": "GET Service Requests", "tags": ["requests"],
+                "operationId": f"requests_{fmt}",
+                "summary": "GET Service Requests",
+                "tags": ["requests"],
                 "description": "Most recent first. Without service_request_id, start_date, end_date, updated_after or "
-                               "updated_before the window is the last 90 days; start_date alone means the 90 days from "
-                               "it, end_date alone the 90 days up to it; a window may not span more than 90 days and "
-                               "start_date may not be after end_date (400). At most 1,000 requests a page. Requests "
-                               "whose point lies in another jurisdiction are left out.",
+                "updated_before the window is the last 90 days; start_date alone means the 90 days from "
+                "it, end_date alone the 90 days up to it; a window may not span more than 90 days and "
+                "start_date may not be after end_date (400). At most 1,000 requests a page. Requests "
+                "whose point lies in another jurisdiction are left out.",
                 "security": optional_key,
                 "parameters": [
                     jurisdiction,
                     _argument("service_request_id", "Comma delimited (at most 1,000); overrides every other filter."),
                     _argument("service_code", "Comma delimited service codes (at most 100)."),
-                    _moment("start_date", "Earliest requested_datetime: RFC 3339 with offset, e.g. "
-                                            "2010-01-01T00:00:00Z (a date alone: midnight in the city's time zone)."),
+                    _moment(
+                        "start_date",
+                        "Earliest requested_datetime: RFC 3339 with offset, e.g. "
+                        "2010-01-01T00:00:00Z (a date alone: midnight in the city's time zone).",
+                    ),
                     _moment("end_date", "Latest requested_datetime, written as start_date."),
                     _argument("status", "open, closed or open,closed."),
                     _moment("updated_after", "Extension: updated_datetime at or after, written as start_date."),
                     _moment("updated_before", "Extension: updated_datetime at or before, written as start_date."),
-                    _argument("bbox", "Extension: min_long,min_lat,max_long,max_lat in WGS 84 degrees (within "
-                                      "-180..180 and -90..90, west <= east, south <= north)."),
+                    _argument(
+                        "bbox",
+                        "Extension: min_long,min_lat,max_long,max_lat in WGS 84 degrees (within "
+                        "-180..180 and -90..90, west <= east, south <= north).",
+                    ),
                     _argument("page", "Extension: page number, from 1 to 10,000."),
                     _argument("page_size", "Extension: requests per page, 1 to 1,000 (the default)."),
                     extensions,
@@ -315,39 +480,68 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "responses": _responses(fmt, "ServiceRequests", (*common, 404), "The matching requests."),
             },
         }
-        paths[f"{PREFIX}/requests/{{service_request_id}}.{fmt}"] = {"get": {
-            "operationId": f"request_{fmt}", "summary": "GET Service Request", "tags": ["requests"],
-            "security": optional_key,
-            "parameters": [{"name": "service_request_id", "in": "path", "required": True, "schema": {"type": "string"},
-                            "description": "The request's id; unknown ids are 404."}, jurisdiction, extensions],
-            "responses": _responses(fmt, "ServiceRequests", (*common, 404), "An array of one request."),
-        }}
-        paths[f"{PREFIX}/tokens/{{token}}.{fmt}"] = {"get": {
-            "operationId": f"token_{fmt}", "summary": "GET service_request_id from a token", "tags": ["requests"],
-            "description": "Every service is realtime, so POST returns the id itself; the id doubles as its token.",
-            "security": optional_key,
-            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
-                            "description": "A token (a service request id); unknown ones are 404."}, jurisdiction],
-            "responses": _responses(fmt, "TokenAnswer", (*common, 404), "The request id of the token."),
-        }}
+        paths[f"{PREFIX}/requests/{{service_request_id}}.{fmt}"] = {
+            "get": {
+                "operationId": f"request_{fmt}",
+                "summary": "GET Service Request",
+                "tags": ["requests"],
+                "security": optional_key,
+                "parameters": [
+                    {
+                        "name": "service_request_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "The request's id; unknown ids are 404.",
+                    },
+                    jurisdiction,
+                    extensions,
+                ],
+                "responses": _responses(fmt, "ServiceRequests", (*common, 404), "An array of one request."),
+            }
+        }
+        paths[f"{PREFIX}/tokens/{{token}}.{fmt}"] = {
+            "get": {
+                "operationId": f"token_{fmt}",
+                "summary": "GET service_request_id from a token",
+                "tags": ["requests"],
+                "description": "Every service is realtime, so POST returns the id itself; the id doubles as its token.",
+                "security": optional_key,
+                "parameters": [
+                    {
+                        "name": "token",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "A token (a service request id); unknown ones are 404.",
+                    },
+                    jurisdiction,
+                ],
+                "responses": _responses(fmt, "TokenAnswer", (*common, 404), "The request id of the token."),
+            }
+        }
     return {
         "openapi": "3.0.3",
         "info": {
             "title": f"Open311 GeoReport v2: {city.name}",
             "version": "2",
             "description": "The Open311 GeoReport v2 API (http://wiki.open311.org/GeoReport_v2) with the common "
-                           "extensions (page, page_size, bbox, updated_after, updated_before, extensions=true). "
-                           "Errors are a list of {code, description}. No GET method shows a requester's name, "
-                           "e-mail, phone or notes. An argument sent empty counts as not sent.",
+            "extensions (page, page_size, bbox, updated_after, updated_before, extensions=true). "
+            "Errors are a list of {code, description}. No GET method shows a requester's name, "
+            "e-mail, phone or notes. An argument sent empty counts as not sent.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": _schemas(),
-            "securitySchemes": {"api_key": {
-                "type": "apiKey", "in": "query", "name": "api_key",
-                "description": "Issued by the city (flask open311 clients add); required to POST, optional on GET "
-                               "(then the key's own rate limit applies). Unknown or revoked keys are 403.",
-            }},
+            "securitySchemes": {
+                "api_key": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "api_key",
+                    "description": "Issued by the city (flask open311 clients add); required to POST, optional on GET "
+                    "(then the key's own rate limit applies). Unknown or revoked keys are 403.",
+                }
+            },
         },
     }

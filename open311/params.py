@@ -35,7 +35,9 @@ SERVICE_CODE_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"
 REFERENCE_PATTERN = r"-*(?:[0-9A-TV-Za-tv-z]-*){26}"
 DEGREES_PATTERN = r"[+-]?(?:[0-9]{1,3}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})"
 # RFC 3339 (the W3C profile of ISO 8601): a date and time with its offset; a date alone is an extension.
-DATETIME_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,20})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+DATETIME_PATTERN = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,20})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 #: The syntax of each query argument (unanchored; the empty value, meaning "not sent", aside).
@@ -146,12 +148,15 @@ def check_jurisdiction(args: Args, accepted: tuple[str, ...]) -> None:
     given = reader.single("jurisdiction_id")
     reader.fail()
     if given is not None and given.casefold() not in {a.casefold() for a in accepted if a}:
-        raise not_found(f"jurisdiction_id {_shown(given)} was not found: this endpoint serves "
-                        f"{' or '.join(repr(a) for a in accepted if a)} (or leave jurisdiction_id out).")
+        raise not_found(
+            f"jurisdiction_id {_shown(given)} was not found: this endpoint serves "
+            f"{' or '.join(repr(a) for a in accepted if a)} (or leave jurisdiction_id out)."
+        )
 
 
 def jurisdiction_pattern(accepted: tuple[str, ...]) -> str:
     """The accepted jurisdiction ids as one case-insensitive pattern (for the OpenAPI document)."""
+
     def caseless(word: str) -> str:
         return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
 
@@ -185,14 +190,18 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
         problems.append(f"service_code lists {len(codes)} codes; give at most {MAX_CODES}.")
     statuses = reader.listed("status")
 
-    moments = {name: _moment(reader, name, tz) for name in ("start_date", "end_date", "updated_after", "updated_before")}
+    moments = {
+        name: _moment(reader, name, tz) for name in ("start_date", "end_date", "updated_after", "updated_before")
+    }
     start, end = moments["start_date"], moments["end_date"]
     if start and end:
         if start > end:
             problems.append("start_date is after end_date; give the earlier moment as start_date.")
         elif end - start > MAX_SPAN:
-            problems.append("start_date and end_date may not span more than 90 days; split the query "
-                            "(or use updated_after / updated_before with page and page_size).")
+            problems.append(
+                "start_date and end_date may not span more than 90 days; split the query "
+                "(or use updated_after / updated_before with page and page_size)."
+            )
     elif start:
         end = start + MAX_SPAN
     elif end:
@@ -210,9 +219,19 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
     reader.fail()
     if ids:  # "This overrides all other arguments."
         return RequestQuery(ids=tuple(i for i in ids if i), page=1, page_size=MAX_PAGE_SIZE, extensions=extensions)
-    return RequestQuery(ids=(), service_codes=tuple(codes), statuses=tuple(statuses), start=start, end=end,
-                        updated_after=after, updated_before=before, bbox=bbox, page=page, page_size=page_size,
-                        extensions=extensions)
+    return RequestQuery(
+        ids=(),
+        service_codes=tuple(codes),
+        statuses=tuple(statuses),
+        start=start,
+        end=end,
+        updated_after=after,
+        updated_before=before,
+        bbox=bbox,
+        page=page,
+        page_size=page_size,
+        extensions=extensions,
+    )
 
 
 def parse_extensions(args: Args) -> bool:
@@ -236,7 +255,7 @@ def parse_datetime(value: str, tz: tzinfo) -> datetime:
         if "." in clock:  # Python reads at most microseconds: drop the digits beyond
             seconds, rest = clock.split(".", 1)
             digits = re.match(r"[0-9]+", rest).group(0)  # type: ignore[union-attr]
-            clock = f"{seconds}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+            clock = f"{seconds}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
         return datetime.fromisoformat(f"{day}T{clock}").astimezone(UTC)
     except (ValueError, OverflowError):
         raise ValueError(value) from None
@@ -249,13 +268,16 @@ def _moment(reader: _Collector, name: str, tz: tzinfo) -> datetime | None:
     try:
         moment = parse_datetime(value, tz)
     except ValueError:
-        reader.problems.append(f"{name} {_shown(value)} is not a real date and time (months 01-12, days of the "
-                               "month, hours 00-23, offsets up to 23:59).")
+        reader.problems.append(
+            f"{name} {_shown(value)} is not a real date and time (months 01-12, days of the "
+            "month, hours 00-23, offsets up to 23:59)."
+        )
         return None
     # The app's range of dates; beyond it, the 90-day window added to a moment would leave the calendar.
     if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
-        reader.problems.append(f"{name} {_shown(value)} is outside the dates this API serves, "
-                               f"{EARLIEST_DATE} to {LATEST_DATE}.")
+        reader.problems.append(
+            f"{name} {_shown(value)} is outside the dates this API serves, {EARLIEST_DATE} to {LATEST_DATE}."
+        )
         return None
     return moment
 
@@ -289,5 +311,16 @@ def _shown(value: str, limit: int = 60, quote: bool = True) -> str:
     return repr(cut) if quote else cut
 
 
-__all__ = ["Args", "BBox", "Open311Error", "PATTERNS", "RequestQuery", "check_jurisdiction", "jurisdiction_pattern",
-           "parse_datetime", "parse_extensions", "parse_format", "parse_request_query"]
+__all__ = [
+    "Args",
+    "BBox",
+    "Open311Error",
+    "PATTERNS",
+    "RequestQuery",
+    "check_jurisdiction",
+    "jurisdiction_pattern",
+    "parse_datetime",
+    "parse_extensions",
+    "parse_format",
+    "parse_request_query",
+]

@@ -73,26 +73,31 @@ def discovery(session: Session, city: CityConfig, endpoint_url: str, production:
     changeset = catalogue_changeset(session, city)
     settings = city.open311
     contact = settings.contact or f"{city.name}: {' '.join(filter(None, (city.contact.phone, city.contact.website)))}"
-    key_service = settings.key_service or (f"API keys for applications that file requests are issued by the "
-                                           f"{city.name} ({city.contact.website or city.contact.phone or '311'}).")
+    key_service = settings.key_service or (
+        f"API keys for applications that file requests are issued by the "
+        f"{city.name} ({city.contact.website or city.contact.phone or '311'})."
+    )
     return {
         "changeset": changeset,
         "contact": contact,
         "key_service": key_service,
-        "endpoints": [{
-            "specification": SPECIFICATION,
-            "url": endpoint_url,
-            "changeset": changeset,
-            "type": "production" if production else "test",
-            "formats": ["text/xml", "application/json"],
-        }],
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": endpoint_url,
+                "changeset": changeset,
+                "type": "production" if production else "test",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
     }
 
 
 def catalogue_changeset(session: Session, city: CityConfig) -> str:
     """When the catalogue last changed (services and their definitions), as a W3C datetime."""
     changed: datetime | None = session.execute(
-        text("SELECT max(updated_at) FROM service WHERE city = :city"), {"city": city.key}).scalar()
+        text("SELECT max(updated_at) FROM service WHERE city = :city"), {"city": city.key}
+    ).scalar()
     return w3c(changed, city.tz) or "1970-01-01T00:00:00Z"
 
 
@@ -125,16 +130,21 @@ def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> li
         if len(query.statuses) == 1:
             where.append("r.is_open" if query.statuses[0] == "open" else "NOT r.is_open")
         for column, operator, name, value in (
-                ("requested_at", ">=", "start", query.start), ("requested_at", "<=", "end", query.end),
-                ("updated_at", ">=", "after", query.updated_after), ("updated_at", "<=", "before", query.updated_before)):
+            ("requested_at", ">=", "start", query.start),
+            ("requested_at", "<=", "end", query.end),
+            ("updated_at", ">=", "after", query.updated_after),
+            ("updated_at", "<=", "before", query.updated_before),
+        ):
             if value is not None:
                 where.append(f"r.{column} {operator} :{name}")
                 params[name] = value
         if query.bbox is not None:
-            where.append("r.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326) "
-                         "AND r.location_quality <> 'placeholder'")
-            params.update(west=query.bbox.min_lon, south=query.bbox.min_lat, east=query.bbox.max_lon,
-                          north=query.bbox.max_lat)
+            where.append(
+                "r.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326) AND r.location_quality <> 'placeholder'"
+            )
+            params.update(
+                west=query.bbox.min_lon, south=query.bbox.min_lat, east=query.bbox.max_lon, north=query.bbox.max_lat
+            )
     params.update(limit=query.page_size, offset=(query.page - 1) * query.page_size)
     statement = text(
         f"SELECT {_REQUEST_COLUMNS} {_REQUEST_FROM} WHERE {' AND '.join(where)} "
@@ -145,8 +155,9 @@ def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> li
     return _requests(session, city, statement, params, query.extensions)
 
 
-def get_request(session: Session, city: CityConfig, service_request_id: str,
-                extensions: bool = False) -> dict[str, Any] | None:
+def get_request(
+    session: Session, city: CityConfig, service_request_id: str, extensions: bool = False
+) -> dict[str, Any] | None:
     """GET a request by its id (the public reference, typed forgivingly), or None."""
     reference = normalize_reference(service_request_id)
     if reference is None:
@@ -166,13 +177,16 @@ def resolve_token(session: Session, city: CityConfig, token: str) -> dict[str, A
     reference = normalize_reference(token)
     if reference is None:
         return None
-    found = session.execute(text("SELECT public_ref FROM service_request WHERE city = :city AND public_ref = :ref"),
-                            {"city": city.key, "ref": reference}).scalar()
+    found = session.execute(
+        text("SELECT public_ref FROM service_request WHERE city = :city AND public_ref = :ref"),
+        {"city": city.key, "ref": reference},
+    ).scalar()
     return {"service_request_id": found, "token": token} if found else None
 
 
-def _requests(session: Session, city: CityConfig, statement: Any, params: dict[str, Any],
-              extensions: bool) -> list[dict[str, Any]]:
+def _requests(
+    session: Session, city: CityConfig, statement: Any, params: dict[str, Any], extensions: bool
+) -> list[dict[str, Any]]:
     """Run a request query in the city's time zone and shape its rows (the database formats the fields)."""
     session.execute(text("SELECT set_config('TimeZone', :tz, true)"), {"tz": city.timezone})
     rows = session.execute(statement, {**params, "publish": city.open311.publish_descriptions}).all()
@@ -181,9 +195,12 @@ def _requests(session: Session, city: CityConfig, statement: Any, params: dict[s
         return records
     notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for event in session.execute(
-            text(f"SELECT request_id, to_char(at, {_W3C_FORMAT}) AS at, kind, note FROM request_event "
-                 "WHERE request_id IN :ids AND public AND note IS NOT NULL ORDER BY at, id")
-            .bindparams(bindparam("ids", expanding=True)), {"ids": [row.id for row in rows]}):
+        text(
+            f"SELECT request_id, to_char(at, {_W3C_FORMAT}) AS at, kind, note FROM request_event "
+            "WHERE request_id IN :ids AND public AND note IS NOT NULL ORDER BY at, id"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"ids": [row.id for row in rows]},
+    ):
         notes[event.request_id].append(note_dict(event))
     names = area_names(session, city.key)
     for record, row in zip(records, rows):
@@ -193,7 +210,11 @@ def _requests(session: Session, city: CityConfig, statement: Any, params: dict[s
 
 def area_names(session: Session, city: str) -> dict[tuple[str, str], str]:
     """The names of the current wards and districts, by (role, key)."""
-    rows = session.execute(text(
-        "SELECT v.role, f.key, f.name FROM boundary_feature f JOIN boundary_layer_version v ON v.id = f.version_id "
-        "WHERE v.city = :city AND v.is_current AND v.role IN ('wards', 'districts')"), {"city": city})
+    rows = session.execute(
+        text(
+            "SELECT v.role, f.key, f.name FROM boundary_feature f JOIN boundary_layer_version v ON v.id = f.version_id "
+            "WHERE v.city = :city AND v.is_current AND v.role IN ('wards', 'districts')"
+        ),
+        {"city": city},
+    )
     return {(row.role, row.key): row.name for row in rows}

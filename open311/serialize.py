@@ -25,14 +25,34 @@ from core.catalogue_file import Service
 
 #: The item element of each list, as the spec names them.
 ITEMS = {
-    "services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-    "values": "value", "endpoints": "endpoint", "formats": "format", "notes": "note",
+    "services": "service",
+    "service_requests": "request",
+    "errors": "error",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+    "notes": "note",
 }
 #: The fields of a request, in the spec's order.
 REQUEST_FIELDS = (
-    "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-    "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
-    "address", "address_id", "zipcode", "lat", "long", "media_url",
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
 )
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -61,16 +81,19 @@ def service_definition_dict(service: Service) -> dict[str, Any]:
     """GET service definition: the service's questions in the spec's attribute model."""
     return {
         "service_code": service.code,
-        "attributes": [{
-            "variable": True,
-            "code": a.code,
-            "datatype": a.datatype,
-            "required": a.required,
-            "datatype_description": a.datatype_description,
-            "order": a.order,
-            "description": a.description,
-            "values": [{"key": v.key, "name": v.name} for v in a.values],
-        } for a in sorted(service.attributes, key=lambda a: a.order)],
+        "attributes": [
+            {
+                "variable": True,
+                "code": a.code,
+                "datatype": a.datatype,
+                "required": a.required,
+                "datatype_description": a.datatype_description,
+                "order": a.order,
+                "description": a.description,
+                "values": [{"key": v.key, "name": v.name} for v in a.values],
+            }
+            for a in sorted(service.attributes, key=lambda a: a.order)
+        ],
     }
 
 
@@ -79,8 +102,9 @@ def request_record(row: Any) -> dict[str, Any]:
     return dict(zip(REQUEST_FIELDS, row))
 
 
-def extend_record(record: dict[str, Any], row: Any, area_names: Mapping[tuple[str, str], str],
-                  notes: list[dict[str, Any]]) -> None:
+def extend_record(
+    record: dict[str, Any], row: Any, area_names: Mapping[tuple[str, str], str], notes: list[dict[str, Any]]
+) -> None:
     """Add the ``extensions=true`` fields: ward, district, duplicate_of, and the public history."""
     record["extended_attributes"] = {
         "ward": row.ward_key,

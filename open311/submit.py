@@ -36,9 +36,20 @@ from service_requests.intake import IntakeError, RequestInput, create_request
 _ATTRIBUTE = re.compile(r"attribute\[([A-Za-z0-9_]{1,64})\](\[\])?")
 #: The single-valued arguments and their longest accepted length (the OpenAPI document says the same).
 MAX_LENGTHS = {
-    "service_code": 64, "lat": 40, "long": 40, "address_string": 200, "address_id": 64, "email": 200,
-    "device_id": 200, "account_id": 200, "first_name": 200, "last_name": 200, "phone": 200,
-    "description": MAX_DESCRIPTION, "media_url": 2000, "idempotency_key": 150,
+    "service_code": 64,
+    "lat": 40,
+    "long": 40,
+    "address_string": 200,
+    "address_id": 64,
+    "email": 200,
+    "device_id": 200,
+    "account_id": 200,
+    "first_name": 200,
+    "last_name": 200,
+    "phone": 200,
+    "description": MAX_DESCRIPTION,
+    "media_url": 2000,
+    "idempotency_key": 150,
 }
 IDEMPOTENCY_PATTERN = r"[\x21-\x7e]{1,150}"
 NUMBER_PATTERN = r"[+-]?(?:[0-9]{1,20}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})(?:[eE][+-]?[0-9]{1,3})?"
@@ -54,16 +65,24 @@ class Submitted:
     created: bool
 
 
-def submit(session: Session, city: CityConfig, validator: Validator, client: Caller, form: Args,
-           idempotency_key: str | None = None) -> Submitted:
+def submit(
+    session: Session,
+    city: CityConfig,
+    validator: Validator,
+    client: Caller,
+    form: Args,
+    idempotency_key: str | None = None,
+) -> Submitted:
     """File the request an Open311 client POSTed; raise :class:`Open311Error` (nothing stored) if it cannot be."""
     values, attributes = _read(form)
     code = values.get("service_code")
     if not code:
         raise bad_request("service_code was not provided: choose one from services.xml or services.json.")
     if not re.fullmatch(SERVICE_CODE_PATTERN, code):
-        raise bad_request(f"service_code {code[:64]!r} is not a service code (lower-case letters, digits and -; "
-                          "see services.xml or services.json).")
+        raise bad_request(
+            f"service_code {code[:64]!r} is not a service code (lower-case letters, digits and -; "
+            "see services.xml or services.json)."
+        )
     if (values.get("lat") is None) != (values.get("long") is None):
         raise bad_request("lat and long must be sent together (WGS 84 decimal degrees).")
     for name in ("lat", "long"):
@@ -74,14 +93,24 @@ def submit(session: Session, city: CityConfig, validator: Validator, client: Cal
     if key is not None and not re.fullmatch(IDEMPOTENCY_PATTERN, key):
         raise bad_request("The idempotency key must be 1 to 150 printable ASCII characters without spaces.")
     data = RequestInput(
-        service_code=code, channel=city.channels.open311, description=values.get("description") or "", attributes=attributes,
-        address=values.get("address_string"), address_id=values.get("address_id"),
-        lon=values.get("long"), lat=values.get("lat"),
-        first_name=values.get("first_name"), last_name=values.get("last_name"), email=values.get("email"),
-        phone=values.get("phone"), response_method="email" if values.get("email") else "none",
-        media_url=values.get("media_url"), idempotency_key=key or None,
+        service_code=code,
+        channel=city.channels.open311,
+        description=values.get("description") or "",
+        attributes=attributes,
+        address=values.get("address_string"),
+        address_id=values.get("address_id"),
+        lon=values.get("long"),
+        lat=values.get("lat"),
+        first_name=values.get("first_name"),
+        last_name=values.get("last_name"),
+        email=values.get("email"),
+        phone=values.get("phone"),
+        response_method="email" if values.get("email") else "none",
+        media_url=values.get("media_url"),
+        idempotency_key=key or None,
         idempotency_scope=f"open311:{client.id}",
-        actor="public", client=f"open311:{client.id}",
+        actor="public",
+        client=f"open311:{client.id}",
     )
     try:
         created = create_request(session, city, validator, data)
@@ -115,8 +144,10 @@ def _read(form: Args) -> tuple[dict[str, str | None], dict[str, Any]]:
             continue
         match = _ATTRIBUTE.fullmatch(key)
         if match is None:
-            raise bad_request(f"{key[:80]!r} is not an attribute argument: write attribute[code]=value, or "
-                              "attribute[code][]=value for each value of a multivaluelist.")
+            raise bad_request(
+                f"{key[:80]!r} is not an attribute argument: write attribute[code]=value, or "
+                "attribute[code][]=value for each value of a multivaluelist."
+            )
         code, many = match.group(1), bool(match.group(2))
         given = [v for v in form.getlist(key) if v != ""]
         if code in attributes:
@@ -135,5 +166,6 @@ def _as_open311(exc: IntakeError, code: str) -> Open311Error:
     if exc.field == "service_code":
         return not_found(f"service_code {code[:64]!r} was not found: choose one from services.xml or services.json.")
     name = {"address": "address_string", "contact": "email or phone", "idempotency_key": "Idempotency-Key"}.get(
-        exc.field, exc.field)
+        exc.field, exc.field
+    )
     return bad_request(f"{name}: {exc}")

@@ -21,6 +21,7 @@ unit_tier() {
 }
 
 gate "lint (ruff check)" .venv/bin/ruff check --quiet
+gate "format (ruff format --check)" .venv/bin/ruff format --check --quiet
 gate "import layers (lint-imports)" .venv/bin/lint-imports
 gate "types (mypy)" .venv/bin/mypy
 gate "unit tests (pytest -m unit)" unit_tier

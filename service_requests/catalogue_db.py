@@ -30,42 +30,60 @@ def sync_catalogue(session: Session, city: CityConfig, overwrite_edits: bool = F
     for department in city.catalogue.departments.values():
         session.execute(
             insert(Department)
-            .values(city=city.key, code=department.code, name=department.name,
-                    supervisor_email=department.supervisor_email)
-            .on_conflict_do_update(index_elements=["city", "code"],
-                                   set_={"name": department.name, "supervisor_email": department.supervisor_email})
+            .values(
+                city=city.key, code=department.code, name=department.name, supervisor_email=department.supervisor_email
+            )
+            .on_conflict_do_update(
+                index_elements=["city", "code"],
+                set_={"name": department.name, "supervisor_email": department.supervisor_email},
+            )
         )
     for service in city.catalogue.services.values():
         values = {
-            "name": service.name, "description": service.description, "group_name": service.group,
-            "keywords": list(service.keywords), "department_code": service.department,
-            "default_assignee": service.default_assignee, "sla_hours": service.service_level.hours,
-            "sla_business_days": service.service_level.business_days, "contact_policy": service.contact,
-            "location_policy": service.location, "attributes": [a.as_dict() for a in service.attributes],
-            "source_name": service.source_name, "active": True,
+            "name": service.name,
+            "description": service.description,
+            "group_name": service.group,
+            "keywords": list(service.keywords),
+            "department_code": service.department,
+            "default_assignee": service.default_assignee,
+            "sla_hours": service.service_level.hours,
+            "sla_business_days": service.service_level.business_days,
+            "contact_policy": service.contact,
+            "location_policy": service.location,
+            "attributes": [a.as_dict() for a in service.attributes],
+            "source_name": service.source_name,
+            "active": True,
         }
         if overwrite_edits:
             values.update(edited_by=None, edited_at=None)
         session.execute(
-            insert(ServiceRecord).values(city=city.key, code=service.code, **values)
-            .on_conflict_do_update(index_elements=["city", "code"], set_=values,
-                                   where=None if overwrite_edits else ServiceRecord.edited_at.is_(None))
+            insert(ServiceRecord)
+            .values(city=city.key, code=service.code, **values)
+            .on_conflict_do_update(
+                index_elements=["city", "code"],
+                set_=values,
+                where=None if overwrite_edits else ServiceRecord.edited_at.is_(None),
+            )
         )
     return len(city.catalogue.departments), len(city.catalogue.services)
 
 
 def edited_services(session: Session, city: str) -> list[str]:
     """Codes of the services whose admin-page edits a sync keeps."""
-    return list(session.scalars(select(ServiceRecord.code).where(
-        ServiceRecord.city == city, ServiceRecord.edited_at.is_not(None)).order_by(ServiceRecord.code)))
+    return list(
+        session.scalars(
+            select(ServiceRecord.code)
+            .where(ServiceRecord.city == city, ServiceRecord.edited_at.is_not(None))
+            .order_by(ServiceRecord.code)
+        )
+    )
 
 
 class CatalogueError(UserError):
     """A service definition that cannot be saved as given."""
 
 
-def save_service(session: Session, city: str, entry: Mapping[str, Any], actor: str,
-                 new: bool = False) -> ServiceRecord:
+def save_service(session: Session, city: str, entry: Mapping[str, Any], actor: str, new: bool = False) -> ServiceRecord:
     """Check ``entry`` (a service in the city file's shape) and store it; the caller commits.
 
     ``new`` creates a service (its code must be free); otherwise the service ``entry["code"]``
@@ -77,8 +95,7 @@ def save_service(session: Session, city: str, entry: Mapping[str, Any], actor: s
         return CatalogueError(f"The service {message}.")
 
     service = parse_service(entry, departments, fail)
-    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city,
-                                                        ServiceRecord.code == service.code))
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city, ServiceRecord.code == service.code))
     if new and record is not None:
         raise CatalogueError(f"There is already a service with the code {service.code!r}; choose another code.")
     if not new and record is None:
@@ -103,14 +120,26 @@ def save_service(session: Session, city: str, entry: Mapping[str, Any], actor: s
 def to_service(record: ServiceRecord) -> Service:
     """The catalogue entry of a stored service."""
     return Service(
-        code=record.code, name=record.name, department=record.department_code,
+        code=record.code,
+        name=record.name,
+        department=record.department_code,
         service_level=ServiceLevel(hours=record.sla_hours, business_days=record.sla_business_days),
-        description=record.description, group=record.group_name, keywords=tuple(record.keywords or ()),
-        default_assignee=record.default_assignee, contact=record.contact_policy, location=record.location_policy,
+        description=record.description,
+        group=record.group_name,
+        keywords=tuple(record.keywords or ()),
+        default_assignee=record.default_assignee,
+        contact=record.contact_policy,
+        location=record.location_policy,
         attributes=tuple(
-            Attribute(code=a["code"], description=a["description"], datatype=a["datatype"], required=a["required"],
-                      order=a.get("order", 0), datatype_description=a.get("datatype_description"),
-                      values=tuple(AttributeValue(v["key"], v["name"]) for v in a.get("values", [])))
+            Attribute(
+                code=a["code"],
+                description=a["description"],
+                datatype=a["datatype"],
+                required=a["required"],
+                order=a.get("order", 0),
+                datatype_description=a.get("datatype_description"),
+                values=tuple(AttributeValue(v["key"], v["name"]) for v in a.get("values", [])),
+            )
             for a in record.attributes or []
         ),
         source_name=record.source_name,
@@ -120,7 +149,8 @@ def to_service(record: ServiceRecord) -> Service:
 def active_services(session: Session, city: str) -> list[Service]:
     """The services residents and staff can ask for, by group and name."""
     records = session.scalars(
-        select(ServiceRecord).where(ServiceRecord.city == city, ServiceRecord.active)
+        select(ServiceRecord)
+        .where(ServiceRecord.city == city, ServiceRecord.active)
         .order_by(ServiceRecord.group_name, ServiceRecord.name)
     )
     return [to_service(r) for r in records]

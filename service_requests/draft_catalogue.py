@@ -50,18 +50,28 @@ class DraftCatalogue:
     services: list[DraftService]
 
     def toml(self, city_name: str) -> str:
-        lines = [f"# Draft catalogue of the {city_name}, made from its request history by `flask services draft`.",
-                 "# Review every entry (names, departments, service levels, contact and location rules,",
-                 "# attributes) before pasting it into the city file.", ""]
+        lines = [
+            f"# Draft catalogue of the {city_name}, made from its request history by `flask services draft`.",
+            "# Review every entry (names, departments, service levels, contact and location rules,",
+            "# attributes) before pasting it into the city file.",
+            "",
+        ]
         for code, count in sorted(self.departments.items()):
-            lines += ["[[departments]]", f"code = {_string(code)}", f"name = {_string(code)}  # {count:,} requests",
-                      ""]
+            lines += ["[[departments]]", f"code = {_string(code)}", f"name = {_string(code)}  # {count:,} requests", ""]
         for s in self.services:
             level = ", ".join(f"{k} = {v}" for k, v in s.level.items())
-            lines += ["[[services]]", f"code = {_string(s.code)}", f"name = {_string(s.name)}",
-                      f"source_name = {_string(s.name)}", f"department = {_string(s.department)}",
-                      f"service_level = {{ {level} }}  # {s.basis}", 'contact = "ask"', 'location = "required"',
-                      f"# {s.requests:,} requests in the history", ""]
+            lines += [
+                "[[services]]",
+                f"code = {_string(s.code)}",
+                f"name = {_string(s.name)}",
+                f"source_name = {_string(s.name)}",
+                f"department = {_string(s.department)}",
+                f"service_level = {{ {level} }}  # {s.basis}",
+                'contact = "ask"',
+                'location = "required"',
+                f"# {s.requests:,} requests in the history",
+                "",
+            ]
         return "\n".join(lines)
 
 
@@ -81,8 +91,10 @@ def draft_catalogue(city: CityConfig) -> DraftCatalogue:
     """Departments and services drafted from the history of ``city``."""
     mapping = city.requests
     if mapping is None:
-        raise UserError(f"The city {city.key} configures no request history to draft a catalogue from; "
-                        f"add [requests] to {city.path.name}.")
+        raise UserError(
+            f"The city {city.key} configures no request history to draft a catalogue from; "
+            f"add [requests] to {city.path.name}."
+        )
     if "service_name" not in mapping.fields:
         raise UserError("[requests.fields] maps no service_name: the request types are needed to draft services.")
     frame = read_history(mapping)
@@ -91,20 +103,23 @@ def draft_catalogue(city: CityConfig) -> DraftCatalogue:
     frame = frame[frame["service_name"] != ""]
     if frame.empty:
         raise UserError("The history has no request with a type (service_name): nothing to draft.")
-    department = (frame["department"].fillna("").str.strip() if "department" in frame else pd.Series("", frame.index))
+    department = frame["department"].fillna("").str.strip() if "department" in frame else pd.Series("", frame.index)
     frame = frame.assign(department=department.replace("", "GENERAL"))
     requested = local_datetimes(frame["requested_at"], formats, city.timezone) if "requested_at" in frame else None
     hours = {}
     for column in ("due_at", "closed_at"):
         if column in frame and requested is not None:
-            hours[column] = (local_datetimes(frame[column], formats, city.timezone) - requested).dt.total_seconds() / 3600
+            hours[column] = (
+                local_datetimes(frame[column], formats, city.timezone) - requested
+            ).dt.total_seconds() / 3600
 
     services: list[DraftService] = []
     codes: set[str] = set()
     for name, rows in sorted(frame.groupby("service_name"), key=lambda item: -len(item[1])):
         level, basis = _service_level({k: v.loc[rows.index] for k, v in hours.items()})
-        services.append(DraftService(_code(name, codes), name, rows["department"].mode().iloc[0], len(rows),
-                                     level, basis))
+        services.append(
+            DraftService(_code(name, codes), name, rows["department"].mode().iloc[0], len(rows), level, basis)
+        )
     return DraftCatalogue(frame["department"].value_counts().to_dict(), services)
 
 

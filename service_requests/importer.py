@@ -56,8 +56,23 @@ PLACEHOLDER_NEAR_M = 10.0
 SNAP_WITHIN_M = 150.0
 
 _STAGE = (
-    "source_id", "public_ref", "service_code", "service_name", "department_code", "status", "channel", "description",
-    "address", "zipcode", "lon", "lat", "requested_at", "updated_at", "closed_at", "due_at", "due_source",
+    "source_id",
+    "public_ref",
+    "service_code",
+    "service_name",
+    "department_code",
+    "status",
+    "channel",
+    "description",
+    "address",
+    "zipcode",
+    "lon",
+    "lat",
+    "requested_at",
+    "updated_at",
+    "closed_at",
+    "due_at",
+    "due_source",
     "service_level",
 )
 
@@ -93,11 +108,15 @@ class ImportReport:
     snapped: SnapReport | None = None
 
     def summary(self) -> str:
-        text_ = (f"{self.city}: {self.rows_read} rows read, {self.inserted} requests added, {self.updated} updated, "
-                 f"{len(self.rejected)} rejected, {self.without_location} without a location")
+        text_ = (
+            f"{self.city}: {self.rows_read} rows read, {self.inserted} requests added, {self.updated} updated, "
+            f"{len(self.rejected)} rejected, {self.without_location} without a location"
+        )
         if self.due_from_source:
-            text_ += (f"; due dates: {self.due_from_source} from the city's data, "
-                      f"{self.due_from_catalogue} from service levels")
+            text_ += (
+                f"; due dates: {self.due_from_source} from the city's data, "
+                f"{self.due_from_catalogue} from service levels"
+            )
         if self.placeholders and self.placeholders.points:
             text_ += f"; {self.placeholders.summary()}"
         if self.snapped and self.snapped.requests:
@@ -114,8 +133,10 @@ class PlaceholderReport:
     flagged: int = 0
 
     def summary(self) -> str:
-        return (f"{self.points} placeholder point(s): {self.relocated} request(s) moved to their address, "
-                f"{self.flagged} flagged and left off maps")
+        return (
+            f"{self.points} placeholder point(s): {self.relocated} request(s) moved to their address, "
+            f"{self.flagged} flagged and left off maps"
+        )
 
 
 @dataclass
@@ -127,8 +148,10 @@ class SnapReport:
     within_m: float = SNAP_WITHIN_M
 
     def summary(self) -> str:
-        return (f"{self.requests} request(s) up to {self.within_m:g} m outside the city limit counted as the city's "
-                f"and given the nearest ward (largest distance {self.largest_m:.0f} m)")
+        return (
+            f"{self.requests} request(s) up to {self.within_m:g} m outside the city limit counted as the city's "
+            f"and given the nearest ward (largest distance {self.largest_m:.0f} m)"
+        )
 
 
 def read_history(mapping: SourceMapping) -> pd.DataFrame:
@@ -136,7 +159,9 @@ def read_history(mapping: SourceMapping) -> pd.DataFrame:
     frames = []
     for path in mapping.paths:
         if not path.is_file():
-            raise DataFileError(f"The request history file {path} does not exist; check GEO311_DATA_DIR and [requests].")
+            raise DataFileError(
+                f"The request history file {path} does not exist; check GEO311_DATA_DIR and [requests]."
+            )
         frame = read_csv_file(path, mapping.options.get("encoding"), rows_required=len(mapping.paths) == 1)
         by_lower = {str(c).lower(): c for c in frame.columns}
         columns = {}
@@ -150,8 +175,10 @@ def read_history(mapping: SourceMapping) -> pd.DataFrame:
         frames.append(part)
     history = pd.concat(frames, ignore_index=True)
     if history.empty:
-        raise DataFileError(f"{file_names(mapping.paths)} hold a header but no rows: export them again with their "
-                            "rows, or fix [requests] sources.")
+        raise DataFileError(
+            f"{file_names(mapping.paths)} hold a header but no rows: export them again with their "
+            "rows, or fix [requests] sources."
+        )
     return history
 
 
@@ -170,8 +197,10 @@ class DateOutOfRange(DataFileError):
 
     def __init__(self, index: object, value: str, where: str = "A date") -> None:
         self.index, self.value = index, value
-        super().__init__(f"{where}: the date {value!r} is outside what the import can hold ({EARLIEST_DATE:%Y-%m-%d} "
-                         f"to {LATEST_DATE:%Y-%m-%d}); correct it, or empty the cell, and import again.")
+        super().__init__(
+            f"{where}: the date {value!r} is outside what the import can hold ({EARLIEST_DATE:%Y-%m-%d} "
+            f"to {LATEST_DATE:%Y-%m-%d}); correct it, or empty the cell, and import again."
+        )
 
 
 def local_datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series:
@@ -197,16 +226,19 @@ def local_datetimes(values: pd.Series, formats: list[str], tz: str) -> pd.Series
     return parsed.dt.tz_localize(tz, ambiguous=first_occurrence, nonexistent=pd.Timedelta(hours=1)).dt.tz_convert("UTC")
 
 
-def coordinates(raw: pd.Series, name: str, limit: float,
-                reject: Callable[[pd.Series, str | pd.Series], None]) -> pd.Series:
+def coordinates(
+    raw: pd.Series, name: str, limit: float, reject: Callable[[pd.Series, str | pd.Series], None]
+) -> pd.Series:
     """The numbers of one coordinate column (missing where empty); a value that is not a number,
     or outside -``limit`` to ``limit``, is rejected with its reason, never changed."""
     given = raw.notna() & (raw.str.strip() != "")
     numbers = pd.to_numeric(raw.where(given), errors="coerce")
     typed = f"{name} " + raw.str.strip().str.slice(0, 40)
     reject(given & numbers.isna(), typed + " is not a number of decimal degrees")
-    reject(numbers.notna() & ~numbers.between(-limit, limit),
-           typed + f" is outside -{limit:g} to {limit:g} (WGS 84 decimal degrees)")
+    reject(
+        numbers.notna() & ~numbers.between(-limit, limit),
+        typed + f" is outside -{limit:g} to {limit:g} (WGS 84 decimal degrees)",
+    )
     return numbers.where(numbers.between(-limit, limit))
 
 
@@ -218,8 +250,11 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     status_map = dict(mapping.options.get("status_map", {}))
     channel_map = dict(mapping.options.get("channel_map", {}))
     if city.channels.own:  # a city listing its channels may also give their codes or names as they are
-        channel_map = {**{c.name: c.code for c in city.channels.channels.values()},
-                       **{code: code for code in city.channels.codes}, **channel_map}
+        channel_map = {
+            **{c.name: c.code for c in city.channels.channels.values()},
+            **{code: code for code in city.channels.codes},
+            **channel_map,
+        }
     by_source_name = {(s.source_name or s.name): s for s in services.values()}
 
     reasons = pd.Series("", index=frame.index, dtype=object)
@@ -238,15 +273,20 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame = frame.copy()
     frame["source_id"] = frame["source_id"].str.strip()
     reject(frame["source_id"].isna() | (frame["source_id"] == ""), "no request number")
-    reject(frame["source_id"].str.len().fillna(0) > MAX_SOURCE_ID,
-           f"a request number longer than {MAX_SOURCE_ID} characters")
-    reject(frame["source_id"].duplicated(keep="last") & frame["source_id"].notna(),
-           "the same request number appears again later in the files (the later row is imported)")
+    reject(
+        frame["source_id"].str.len().fillna(0) > MAX_SOURCE_ID,
+        f"a request number longer than {MAX_SOURCE_ID} characters",
+    )
+    reject(
+        frame["source_id"].duplicated(keep="last") & frame["source_id"].notna(),
+        "the same request number appears again later in the files (the later row is imported)",
+    )
     frame["requested_at"] = dates("requested_at")
     reject(frame["requested_at"].isna(), "no readable creation date")
     for column in ("updated_at", "closed_at"):
-        frame[column] = (dates(column) if column in frame
-                         else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]"))
+        frame[column] = (
+            dates(column) if column in frame else pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
+        )
 
     service = frame["service_name"].map(lambda name: by_source_name.get(name))
     reject(service.isna(), "a service that is not in the catalogue")
@@ -279,7 +319,9 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     frame["updated_at"] = frame["updated_at"].fillna(frame["requested_at"])
 
     def optional(column: str) -> pd.Series:  # a field the mapping may leave out
-        return frame[column].astype("string") if column in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+        return (
+            frame[column].astype("string") if column in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+        )
 
     lon = coordinates(optional("longitude"), "longitude", 180, reject)
     lat = coordinates(optional("latitude"), "latitude", 90, reject)
@@ -305,9 +347,12 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
     Each staged point is looked up once (a lateral GiST probe over the current boundary
     pieces) as the rows are inserted, so the big table is written once.
     """
-    session.execute(text("DROP TABLE IF EXISTS request_stage, request_stage_areas"))  # a second import in one transaction
-    session.execute(text(
-        """
+    session.execute(
+        text("DROP TABLE IF EXISTS request_stage, request_stage_areas")
+    )  # a second import in one transaction
+    session.execute(
+        text(
+            """
         CREATE TEMP TABLE request_stage (
             source_id text, public_ref text, service_code text, service_name text, department_code text, status text,
             channel text, description text, address text, zipcode text, lon float8, lat float8,
@@ -315,7 +360,8 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
             service_level text
         ) ON COMMIT DROP
         """
-    ))
+        )
+    )
     staged = rows[list(_STAGE)].copy()
     for column in ("description", "address", "department_code"):
         staged[column] = staged[column].str.replace("\x00", "", regex=False)
@@ -336,30 +382,39 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
 def _stage_point_areas(session: Session, city: str) -> None:
     """Look up the areas of each distinct staged point once (requests repeat at the same addresses)."""
     stage_current_pieces(session, city)
-    session.execute(text(
-        f"""
+    session.execute(
+        text(
+            f"""
         CREATE TEMP TABLE request_stage_areas ON COMMIT DROP AS
         SELECT p.lon, p.lat, a.inside, a.agency, a.ward, a.district
         FROM (SELECT DISTINCT lon, lat FROM request_stage WHERE lon IS NOT NULL) p
         CROSS JOIN LATERAL ({areas_at("ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)")}) a
         """
-    ))
+        )
+    )
     session.execute(text("ANALYZE request_stage_areas"))
 
 
 #: A re-imported row whose source point moved (and that was not relocated off a placeholder here).
-_SOURCE_MOVED = ("(service_request.location_quality <> 'relocated' "
-                 "AND EXCLUDED.geom IS DISTINCT FROM service_request.geom)")
+_SOURCE_MOVED = (
+    "(service_request.location_quality <> 'relocated' AND EXCLUDED.geom IS DISTINCT FROM service_request.geom)"
+)
 #: The columns of a request's location, and what a moved source point sets them to.
-_LOCATION_COLUMNS = (("geom", "EXCLUDED.geom"), ("location_quality", "EXCLUDED.location_quality"),
-                     ("in_jurisdiction", "EXCLUDED.in_jurisdiction"), ("agency_key", "EXCLUDED.agency_key"),
-                     ("ward_key", "EXCLUDED.ward_key"), ("district_key", "EXCLUDED.district_key"),
-                     ("address_id", "NULL"))
+_LOCATION_COLUMNS = (
+    ("geom", "EXCLUDED.geom"),
+    ("location_quality", "EXCLUDED.location_quality"),
+    ("in_jurisdiction", "EXCLUDED.in_jurisdiction"),
+    ("agency_key", "EXCLUDED.agency_key"),
+    ("ward_key", "EXCLUDED.ward_key"),
+    ("district_key", "EXCLUDED.district_key"),
+    ("address_id", "NULL"),
+)
 
 
 def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
-    counts = session.execute(text(
-        f"""
+    counts = session.execute(
+        text(
+            f"""
         WITH upserted AS (
             INSERT INTO service_request (
                 city, source_id, public_ref, service_code, service_name, department_code, status, channel,
@@ -386,8 +441,12 @@ def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
                                   ELSE service_request.due_source END,
                 -- a location the source corrected is taken with its areas; a request moved off a
                 -- placeholder here keeps its address point (fix_placeholders runs again after this)
-                {", ".join(f"{column} = CASE WHEN {_SOURCE_MOVED} THEN {value} ELSE service_request.{column} END"
-                           for column, value in _LOCATION_COLUMNS)}
+                {
+                ", ".join(
+                    f"{column} = CASE WHEN {_SOURCE_MOVED} THEN {value} ELSE service_request.{column} END"
+                    for column, value in _LOCATION_COLUMNS
+                )
+            }
             RETURNING id, (xmax = 0) AS inserted
         ), events AS (
             INSERT INTO request_event (request_id, actor, kind, to_status, note, public, data)
@@ -396,7 +455,9 @@ def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
         )
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
         """
-    ), {"city": city}).one()
+        ),
+        {"city": city},
+    ).one()
     return int(counts[0]), int(counts[1])
 
 
@@ -419,25 +480,28 @@ def _secondary_indexes_rebuilt(session: Session, incoming: int) -> Iterator[bool
     if incoming < BULK_REBUILD_MIN_ROWS or incoming < existing:
         yield False
         return
-    definitions = session.execute(text(
-        """
+    definitions = session.execute(
+        text(
+            """
         SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
         FROM pg_index i
         WHERE i.indrelid = ANY(CAST(:tables AS regclass[])) AND NOT i.indisunique AND NOT i.indisprimary
         """
-    ), {"tables": list(_REBUILT_TABLES)}).all()
+        ),
+        {"tables": list(_REBUILT_TABLES)},
+    ).all()
     for name, _ in definitions:
         session.execute(text(f"DROP INDEX {name}"))  # regclass text: already quoted where needed
     yield True
-    if session.execute(text("SELECT pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024")
-                       ).scalar():
+    if session.execute(
+        text("SELECT pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024")
+    ).scalar():
         session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))  # raise a small default, never lower
     for _, definition in definitions:
         session.execute(text(definition))
 
 
-def assign_areas(session: Session, city: str, only_stale: bool = False,
-                 snap_within_m: float | None = None) -> int:
+def assign_areas(session: Session, city: str, only_stale: bool = False, snap_within_m: float | None = None) -> int:
     """Set jurisdiction, agency, ward and district of requests from their points (set-based).
 
     Run for the requests not assigned yet (``only_stale``, after relocating placeholders)
@@ -447,8 +511,9 @@ def assign_areas(session: Session, city: str, only_stale: bool = False,
     """
     stale = "AND t.in_jurisdiction IS NULL" if only_stale else ""
     stage_current_pieces(session, city)
-    result = session.execute(text(
-        f"""
+    result = session.execute(
+        text(
+            f"""
         UPDATE service_request r SET
             in_jurisdiction = coalesce(a.inside, false),
             agency_key = CASE WHEN coalesce(a.inside, false) THEN NULL ELSE a.agency END,
@@ -456,12 +521,17 @@ def assign_areas(session: Session, city: str, only_stale: bool = False,
         FROM service_request t CROSS JOIN LATERAL ({areas_at("t.geom")}) a
         WHERE r.id = t.id AND t.city = :city AND t.geom IS NOT NULL {stale}
         """
-    ), {"city": city})
-    session.execute(text(
-        "UPDATE service_request SET in_jurisdiction = NULL, agency_key = NULL, ward_key = NULL, district_key = NULL "
-        "WHERE city = :city AND geom IS NULL AND (ward_key IS NOT NULL OR district_key IS NOT NULL "
-        "OR agency_key IS NOT NULL OR in_jurisdiction IS NOT NULL)"
-    ), {"city": city})
+        ),
+        {"city": city},
+    )
+    session.execute(
+        text(
+            "UPDATE service_request SET in_jurisdiction = NULL, agency_key = NULL, ward_key = NULL, district_key = NULL "
+            "WHERE city = :city AND geom IS NULL AND (ward_key IS NOT NULL OR district_key IS NOT NULL "
+            "OR agency_key IS NOT NULL OR in_jurisdiction IS NOT NULL)"
+        ),
+        {"city": city},
+    )
     if snap_within_m:
         snap_to_city(session, city, snap_within_m, stage=False)
     return rows_affected(result)
@@ -488,8 +558,9 @@ def snap_to_city(session: Session, city: str, within_m: float = SNAP_WITHIN_M, s
                   WHERE c.role = '{role}' AND c.geom && ST_Expand(s.geom, :deg)
                     AND ST_DWithin(c.geom::geography, s.geom::geography, :m)
                   ORDER BY ST_Distance(c.geom::geography, s.geom::geography), c.key LIMIT 1)"""
-    row = session.execute(text(
-        f"""
+    row = session.execute(
+        text(
+            f"""
         WITH candidates AS (
             SELECT r.id, r.geom, r.ward_key, r.district_key,
                    (SELECT min(ST_Distance(c.geom::geography, r.geom::geography)) FROM current_pieces c
@@ -516,14 +587,20 @@ def snap_to_city(session: Session, city: str, within_m: float = SNAP_WITHIN_M, s
         )
         SELECT count(*), coalesce(max(distance), 0) FROM updated
         """
-    ), params).one()
+        ),
+        params,
+    ).one()
     report.requests, report.largest_m = int(row[0]), float(row[1])
     return report
 
 
-def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDER_MIN_REQUESTS,
-                     min_addresses: int = PLACEHOLDER_MIN_ADDRESSES,
-                     near_m: float = PLACEHOLDER_NEAR_M) -> PlaceholderReport:
+def fix_placeholders(
+    session: Session,
+    city: str,
+    min_requests: int = PLACEHOLDER_MIN_REQUESTS,
+    min_addresses: int = PLACEHOLDER_MIN_ADDRESSES,
+    near_m: float = PLACEHOLDER_NEAR_M,
+) -> PlaceholderReport:
     """Find placeholder points; move their requests to their address where known, flag the rest.
 
     A placeholder point is one shared by at least ``min_requests`` requests with at least
@@ -533,22 +610,28 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
     placeholder rows, at the placeholder, and moving a request there would move it nowhere.
     """
     session.execute(text("DROP TABLE IF EXISTS placeholder_point, placeholder_fix"))
-    session.execute(text(
-        """
+    session.execute(
+        text(
+            """
         CREATE TEMP TABLE placeholder_point ON COMMIT DROP AS
         SELECT geom FROM service_request
         WHERE city = :city AND geom IS NOT NULL AND location_quality IN ('source', 'placeholder')
         GROUP BY geom HAVING count(*) >= :n AND count(DISTINCT address) >= :a
         """
-    ), {"city": city, "n": min_requests, "a": min_addresses})
+        ),
+        {"city": city, "n": min_requests, "a": min_addresses},
+    )
     report = PlaceholderReport(points=session.execute(text("SELECT count(*) FROM placeholder_point")).scalar_one())
     if not report.points:
         return report
     on_placeholder = "r.geom && p.geom AND r.geom = p.geom"
-    rows = session.execute(text(
-        f"SELECT r.id, r.address, r.zipcode FROM service_request r JOIN placeholder_point p ON {on_placeholder} "
-        "WHERE r.city = :city"
-    ), {"city": city}).all()
+    rows = session.execute(
+        text(
+            f"SELECT r.id, r.address, r.zipcode FROM service_request r JOIN placeholder_point p ON {on_placeholder} "
+            "WHERE r.city = :city"
+        ),
+        {"city": city},
+    ).all()
     standardized = {}
     for request_id, address, zipcode in rows:
         try:
@@ -560,10 +643,13 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
         standardized[request_id] = parsed.text()
     session.execute(text("CREATE TEMP TABLE placeholder_fix (id bigint, standardized text) ON COMMIT DROP"))
     if standardized:
-        session.execute(text("INSERT INTO placeholder_fix VALUES (:id, :s)"),
-                        [{"id": k, "s": v} for k, v in standardized.items()])
-    moved = rows_affected(session.execute(text(
-        """
+        session.execute(
+            text("INSERT INTO placeholder_fix VALUES (:id, :s)"), [{"id": k, "s": v} for k, v in standardized.items()]
+        )
+    moved = rows_affected(
+        session.execute(
+            text(
+                """
         UPDATE service_request r SET geom = a.geom, location_quality = 'relocated', address_id = a.address_id,
                in_jurisdiction = NULL
         FROM placeholder_fix f
@@ -576,19 +662,28 @@ def fix_placeholders(session: Session, city: str, min_requests: int = PLACEHOLDE
         ) a ON true
         WHERE r.id = f.id
         """
-    ), {"city": city, "near": near_m}))
-    flagged = rows_affected(session.execute(text(
-        f"UPDATE service_request r SET location_quality = 'placeholder' FROM placeholder_point p "
-        f"WHERE r.city = :city AND {on_placeholder} AND r.location_quality <> 'relocated'"
-    ), {"city": city}))
+            ),
+            {"city": city, "near": near_m},
+        )
+    )
+    flagged = rows_affected(
+        session.execute(
+            text(
+                f"UPDATE service_request r SET location_quality = 'placeholder' FROM placeholder_point p "
+                f"WHERE r.city = :city AND {on_placeholder} AND r.location_quality <> 'relocated'"
+            ),
+            {"city": city},
+        )
+    )
     report.relocated, report.flagged = moved, flagged
     if moved:
         assign_areas(session, city, only_stale=True)
     return report
 
 
-def refuse_one_point_history(session: Session, city: str, rows: pd.DataFrame, mapping: SourceMapping,
-                             min_requests: int) -> None:
+def refuse_one_point_history(
+    session: Session, city: str, rows: pd.DataFrame, mapping: SourceMapping, min_requests: int
+) -> None:
     """Refuse a history whose every located request would be at one point: its coordinates are not locations.
 
     Placeholder detection would flag them all and leave the maps empty without a word;
@@ -600,11 +695,14 @@ def refuse_one_point_history(session: Session, city: str, rows: pd.DataFrame, ma
     if len(located) < max(2, min_requests) or len(located.drop_duplicates()) > 1:
         return
     lon, lat = located.iloc[0]
-    elsewhere = session.execute(text(
-        "SELECT EXISTS (SELECT 1 FROM service_request WHERE city = :city AND geom IS NOT NULL "
-        "AND NOT ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 1) "
-        "AND source_id <> ALL(:ids))"),
-        {"city": city, "lon": float(lon), "lat": float(lat), "ids": rows["source_id"].tolist()}).scalar()
+    elsewhere = session.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM service_request WHERE city = :city AND geom IS NOT NULL "
+            "AND NOT ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 1) "
+            "AND source_id <> ALL(:ids))"
+        ),
+        {"city": city, "lon": float(lon), "lat": float(lat), "ids": rows["source_id"].tolist()},
+    ).scalar()
     if elsewhere:
         return
     fields = dict(mapping.fields)
@@ -617,8 +715,9 @@ def refuse_one_point_history(session: Session, city: str, rows: pd.DataFrame, ma
     )
 
 
-def import_history(session: Session, city: CityConfig, mapping: SourceMapping | None = None,
-                   report_dir: Path = DEFAULT_REPORT_DIR) -> ImportReport:
+def import_history(
+    session: Session, city: CityConfig, mapping: SourceMapping | None = None, report_dir: Path = DEFAULT_REPORT_DIR
+) -> ImportReport:
     """Import the request history of ``city`` (its configured sources, or ``mapping``); commits once.
 
     After the upsert, placeholder points are fixed (:func:`fix_placeholders`, thresholds
@@ -640,9 +739,16 @@ def import_history(session: Session, city: CityConfig, mapping: SourceMapping | 
     frame = read_history(mapping)
     rows, rejected = prepare_rows(frame, city, services)
     refuse_one_point_history(session, city.key, rows, mapping, min_requests)
-    report = ImportReport(city.key, len(frame), 0, 0, rejected, without_location=int(rows["lon"].isna().sum()),
-                          due_from_source=int((rows["due_source"] == "source").sum()),
-                          due_from_catalogue=int((rows["due_source"] == "catalogue").sum()))
+    report = ImportReport(
+        city.key,
+        len(frame),
+        0,
+        0,
+        rejected,
+        without_location=int(rows["lon"].isna().sum()),
+        due_from_source=int((rows["due_source"] == "source").sum()),
+        due_from_catalogue=int((rows["due_source"] == "catalogue").sum()),
+    )
     try:
         report.inserted, report.updated = stage_and_upsert(session, city.key, rows)
         report.placeholders = fix_placeholders(session, city.key, min_requests, min_addresses)
@@ -681,5 +787,12 @@ def _write_rejected(rejected: list[tuple[str, int, str]], city: str, report_dir:
     return write_csv(path, ["source", "row", "reason"], rejected)
 
 
-__all__ = ["ImportReport", "PlaceholderReport", "SnapReport", "assign_areas", "fix_placeholders", "import_history",
-           "snap_to_city"]
+__all__ = [
+    "ImportReport",
+    "PlaceholderReport",
+    "SnapReport",
+    "assign_areas",
+    "fix_placeholders",
+    "import_history",
+    "snap_to_city",
+]

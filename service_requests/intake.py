@@ -119,18 +119,23 @@ def _channel_words(city: CityConfig, code: str) -> str:
 def create_request(session: Session, city: CityConfig, validator: Validator, data: RequestInput) -> CreatedRequest:
     """Check, store and commit a new request; raise :class:`IntakeError` (nothing stored) if it cannot be."""
     if data.idempotency_key is not None and not (
-            isinstance(data.idempotency_key, str) and _IDEMPOTENCY_KEY.fullmatch(data.idempotency_key)):
+        isinstance(data.idempotency_key, str) and _IDEMPOTENCY_KEY.fullmatch(data.idempotency_key)
+    ):
         raise IntakeError("idempotency_key", "An idempotency key is 1 to 200 printable characters.")
     if data.idempotency_key:
         existing = _by_idempotency_key(session, city.key, data.idempotency_scope, data.idempotency_key)
         if existing is not None:
             if (existing.service_code, existing.description) != (data.service_code, _description(data.description)):
-                raise IntakeError("idempotency_key", "This form was already sent for another request; "
-                                                     "reload the form to file a new one.")
+                raise IntakeError(
+                    "idempotency_key",
+                    "This form was already sent for another request; reload the form to file a new one.",
+                )
             return CreatedRequest(existing, [], created=False)
     service = get_service(session, city.key, data.service_code) if isinstance(data.service_code, str) else None
     if service is None:
-        raise IntakeError("service_code", f"There is no service {str(data.service_code)[:64]!r}; choose one from the catalogue.")
+        raise IntakeError(
+            "service_code", f"There is no service {str(data.service_code)[:64]!r}; choose one from the catalogue."
+        )
     if not isinstance(data.channel, str) or data.channel not in city.channels:
         raise IntakeError("channel", f"The channel must be one of {', '.join(city.channels.codes)}.")
     description = _description(data.description)
@@ -141,16 +146,35 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
     now = datetime.now(UTC)
     requested_at = data.requested_at or now
     request = ServiceRequest(
-        city=city.key, public_ref=new_reference(), service_code=service.code, service_name=service.name,
-        department_code=service.department, assignee=service.default_assignee, status="submitted",
-        channel=data.channel, response_method=response_method, description=description, attributes=attributes,
-        address=location.address, address_id=location.address_id, zipcode=location.zipcode,
-        location_note=location.note, location_quality=location.quality, typed_address=location.typed_address,
+        city=city.key,
+        public_ref=new_reference(),
+        service_code=service.code,
+        service_name=service.name,
+        department_code=service.department,
+        assignee=service.default_assignee,
+        status="submitted",
+        channel=data.channel,
+        response_method=response_method,
+        description=description,
+        attributes=attributes,
+        address=location.address,
+        address_id=location.address_id,
+        zipcode=location.zipcode,
+        location_note=location.note,
+        location_quality=location.quality,
+        typed_address=location.typed_address,
         geom=from_shape(Point(location.lon, location.lat), srid=4326) if location.lon is not None else None,
         in_jurisdiction=True if location.lon is not None else None,
-        ward_key=location.ward, district_key=location.district, requested_at=requested_at, updated_at=now,
-        due_at=due_at(requested_at, service.service_level, city.tz), service_level=service.service_level.describe(),
-        due_source="catalogue", media_url=_media_url(data.media_url), source="intake", idempotency_key=data.idempotency_key,
+        ward_key=location.ward,
+        district_key=location.district,
+        requested_at=requested_at,
+        updated_at=now,
+        due_at=due_at(requested_at, service.service_level, city.tz),
+        service_level=service.service_level.describe(),
+        due_source="catalogue",
+        media_url=_media_url(data.media_url),
+        source="intake",
+        idempotency_key=data.idempotency_key,
         idempotency_scope=data.idempotency_scope if data.idempotency_key else None,
     )
     try:
@@ -158,40 +182,83 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
             session.add(request)
             session.flush()
     except IntegrityError:
-        existing = (_by_idempotency_key(session, city.key, data.idempotency_scope, data.idempotency_key)
-                    if data.idempotency_key else None)
+        existing = (
+            _by_idempotency_key(session, city.key, data.idempotency_scope, data.idempotency_key)
+            if data.idempotency_key
+            else None
+        )
         if existing is None:
             raise
         return CreatedRequest(existing, [], created=False)  # the same submission, retried at the same moment
 
     if contact is not None:
         session.add(RequestContact(request_id=request.id, **contact))
-    session.add_all([
-        RequestEvent(request_id=request.id, actor=data.actor, kind="created", to_status="submitted", public=True,
-                     note=f"Request received by {_channel_words(city, data.channel)}.",
-                     data={"channel": data.channel, **({"client": data.client} if data.client else {})}),
-        RequestEvent(request_id=request.id, actor="routing", kind="assigned", public=False,
-                     note=f"Routed to {service.department}" + (f", {service.default_assignee}" if service.default_assignee else ""),
-                     data={"department": service.department, "assignee": service.default_assignee}),
-    ])
+    session.add_all(
+        [
+            RequestEvent(
+                request_id=request.id,
+                actor=data.actor,
+                kind="created",
+                to_status="submitted",
+                public=True,
+                note=f"Request received by {_channel_words(city, data.channel)}.",
+                data={"channel": data.channel, **({"client": data.client} if data.client else {})},
+            ),
+            RequestEvent(
+                request_id=request.id,
+                actor="routing",
+                kind="assigned",
+                public=False,
+                note=f"Routed to {service.department}"
+                + (f", {service.default_assignee}" if service.default_assignee else ""),
+                data={"department": service.department, "assignee": service.default_assignee},
+            ),
+        ]
+    )
     if response_method == "email" and contact and contact.get("email"):
         expected = request.due_at.astimezone(city.tz).strftime("%A %d %B %Y, %H:%M") if request.due_at else "soon"
-        session.add(Notification(
-            request_id=request.id, method="email", recipient=contact["email"],
-            subject=f"{city.name}: your request {request.public_ref} was received",
-            body=(f"We received your request ({service.name}). Its reference is {request.public_ref}.\n"
-                  f"The service level is {request.service_level}: expected by {expected}.\n"),
-        ))
+        session.add(
+            Notification(
+                request_id=request.id,
+                method="email",
+                recipient=contact["email"],
+                subject=f"{city.name}: your request {request.public_ref} was received",
+                body=(
+                    f"We received your request ({service.name}). Its reference is {request.public_ref}.\n"
+                    f"The service level is {request.service_level}: expected by {expected}.\n"
+                ),
+            )
+        )
     radius = city.intake.radius(staff=data.actor != "public")
-    nearby = (nearby_open_requests(session, city.key, service.code, location.lon, location.lat, radius,
-                                   days=city.intake.duplicate_days, exclude_id=request.id)
-              if location.lon is not None and location.lat is not None else [])
+    nearby = (
+        nearby_open_requests(
+            session,
+            city.key,
+            service.code,
+            location.lon,
+            location.lat,
+            radius,
+            days=city.intake.duplicate_days,
+            exclude_id=request.id,
+        )
+        if location.lon is not None and location.lat is not None
+        else []
+    )
     session.commit()
     return CreatedRequest(request, nearby)
 
 
-def nearby_open_requests(session: Session, city: str, service_code: str, lon: float, lat: float, radius_m: float,
-                         days: int = 30, exclude_id: int | None = None, limit: int = 10) -> list[NearbyRequest]:
+def nearby_open_requests(
+    session: Session,
+    city: str,
+    service_code: str,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    days: int = 30,
+    exclude_id: int | None = None,
+    limit: int = 10,
+) -> list[NearbyRequest]:
     """Open requests of the same service within ``radius_m`` metres made in the last ``days`` days."""
     rows = session.execute(
         text(
@@ -208,12 +275,23 @@ def nearby_open_requests(session: Session, city: str, service_code: str, lon: fl
             ORDER BY distance LIMIT :limit
             """
         ),
-        {"city": city, "service": service_code, "lon": lon, "lat": lat, "radius": radius_m, "days": days,
-         "exclude": exclude_id, "limit": limit, "dy": radius_m / 110_000,
-         "dx": radius_m / (110_000 * max(0.01, math.cos(math.radians(lat))))},
+        {
+            "city": city,
+            "service": service_code,
+            "lon": lon,
+            "lat": lat,
+            "radius": radius_m,
+            "days": days,
+            "exclude": exclude_id,
+            "limit": limit,
+            "dy": radius_m / 110_000,
+            "dx": radius_m / (110_000 * max(0.01, math.cos(math.radians(lat)))),
+        },
     )
-    return [NearbyRequest(r.public_ref, r.service_name, r.status, r.address, r.requested_at, round(r.distance, 1))
-            for r in rows]
+    return [
+        NearbyRequest(r.public_ref, r.service_name, r.status, r.address, r.requested_at, round(r.distance, 1))
+        for r in rows
+    ]
 
 
 def check_attributes(service: Service, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -243,15 +321,20 @@ def _attribute_value(attribute: Attribute, value: Any) -> Any:
         if isinstance(value, list) and len(value) == 1:
             value = value[0]
         if not isinstance(value, str) or value not in keys:
-            raise IntakeError(name, f"{attribute.description}: {str(value)[:50]!r} is not one of the choices "
-                                    f"({', '.join(sorted(keys))}).")
+            raise IntakeError(
+                name,
+                f"{attribute.description}: {str(value)[:50]!r} is not one of the choices ({', '.join(sorted(keys))}).",
+            )
         return value
     if attribute.datatype == "multivaluelist":
         chosen = value if isinstance(value, list) else [value]
         wrong = [v for v in chosen if not isinstance(v, str) or v not in keys]
         if wrong:
-            raise IntakeError(name, f"{attribute.description}: {str(wrong[0])[:50]!r} is not one of the choices "
-                                    f"({', '.join(sorted(keys))}).")
+            raise IntakeError(
+                name,
+                f"{attribute.description}: {str(wrong[0])[:50]!r} is not one of the choices "
+                f"({', '.join(sorted(keys))}).",
+            )
         return sorted(set(chosen))
     if attribute.datatype == "number":
         try:
@@ -265,7 +348,9 @@ def _attribute_value(attribute: Attribute, value: Any) -> Any:
         try:
             moment = datetime.fromisoformat(str(value))
         except ValueError:
-            raise IntakeError(name, f"{attribute.description}: give a date and time such as 2026-11-23T14:30.") from None
+            raise IntakeError(
+                name, f"{attribute.description}: give a date and time such as 2026-11-23T14:30."
+            ) from None
         return moment.isoformat()
     text_value = normalise_newlines(str(value).replace("\x00", ""))
     limit = 1000 if attribute.datatype == "string" else MAX_DESCRIPTION
@@ -281,8 +366,11 @@ def _description(value: Any) -> str:
         raise IntakeError("description", "The description must be text.")
     value = normalise_newlines(value.replace("\x00", "")).strip()
     if len(value) > MAX_DESCRIPTION:
-        raise IntakeError("description", f"The description is {len(value):,} characters long; "
-                                         f"at most {MAX_DESCRIPTION:,} are kept. Please shorten it.")
+        raise IntakeError(
+            "description",
+            f"The description is {len(value):,} characters long; "
+            f"at most {MAX_DESCRIPTION:,} are kept. Please shorten it.",
+        )
     return value
 
 
@@ -293,8 +381,10 @@ def _contact(service: Service, data: RequestInput) -> tuple[dict[str, Any] | Non
     if service.sensitive:  # nobody may learn who reported: nothing is kept, even if sent
         return None, "none"
     contact = {
-        "first_name": _short(data.first_name, "first_name"), "last_name": _short(data.last_name, "last_name"),
-        "email": _short(data.email, "email"), "phone": _short(data.phone, "phone"),
+        "first_name": _short(data.first_name, "first_name"),
+        "last_name": _short(data.last_name, "last_name"),
+        "email": _short(data.email, "email"),
+        "phone": _short(data.phone, "phone"),
         "notes": _short(data.contact_notes, "contact_notes", 1000),
     }
     if contact["email"] and not _EMAIL.match(contact["email"]):
@@ -332,28 +422,53 @@ def _media_url(value: Any) -> str | None:
     return value
 
 
-def _location(session: Session, city: CityConfig, validator: Validator, service: Service,
-              data: RequestInput) -> _Location:
+def _location(
+    session: Session, city: CityConfig, validator: Validator, service: Service, data: RequestInput
+) -> _Location:
     if service.location == "none":
         return _Location("none")
     note = _short(data.location_note, "location_note", 500)
     if data.address_id:
         row = session.execute(
-            text("SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
-                 "WHERE city = :city AND address_id = :id"),
+            text(
+                "SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
+                "WHERE city = :city AND address_id = :id"
+            ),
             {"city": city.key, "id": str(data.address_id)[:64]},
         ).first()
         if row is None:
-            raise IntakeError("address_id", f"There is no address {str(data.address_id)[:64]!r} in the address database.")
-        return _at_point(session, city, validator, "address", row.lon, row.lat, row.standardized, str(data.address_id),
-                         row.zipcode, note)
+            raise IntakeError(
+                "address_id", f"There is no address {str(data.address_id)[:64]!r} in the address database."
+            )
+        return _at_point(
+            session,
+            city,
+            validator,
+            "address",
+            row.lon,
+            row.lat,
+            row.standardized,
+            str(data.address_id),
+            row.zipcode,
+            note,
+        )
     picked = data.lon not in (None, "") or data.lat not in (None, "")
     if data.address and str(data.address).strip():
         result = validator.validate(session, data.address)
         match = result.match
         if result.status == "valid" and match is not None and match.lon is not None and match.lat is not None:
-            return _at_point(session, city, validator, "address", match.lon, match.lat,
-                             match.text, match.address_id, _zip(result), note)
+            return _at_point(
+                session,
+                city,
+                validator,
+                "address",
+                match.lon,
+                match.lat,
+                match.text,
+                match.address_id,
+                _zip(result),
+                note,
+            )
         if result.status == "outside":
             raise IntakeError("address", _outside_message(city, result.reason, result.agency))
         if not picked:  # staff may override with a point picked on the map
@@ -368,25 +483,46 @@ def _location(session: Session, city: CityConfig, validator: Validator, service:
     if note and service.location == "optional":
         return _Location("general", note=note)
     if service.location == "required":
-        raise IntakeError("location", f"{service.name} needs a location: an address, cross streets or a point on the map.")
+        raise IntakeError(
+            "location", f"{service.name} needs a location: an address, cross streets or a point on the map."
+        )
     return _Location("none", note=note)
 
 
-def _at_point(session: Session, city: CityConfig, validator: Validator, quality: str, lon: float, lat: float,
-              address: str | None, address_id: str | None, zipcode: str | None, note: str | None,
-              typed_address: str | None = None) -> _Location:
+def _at_point(
+    session: Session,
+    city: CityConfig,
+    validator: Validator,
+    quality: str,
+    lon: float,
+    lat: float,
+    address: str | None,
+    address_id: str | None,
+    zipcode: str | None,
+    note: str | None,
+    typed_address: str | None = None,
+) -> _Location:
     location = validator.boundaries.get(session, city.key).locate(lon, lat)
     if not location.in_jurisdiction:
         raise IntakeError("location", _outside_message(city, outside_reason(location), location.agency))
     if quality == "point":  # the public place comes from the point, never from what was typed
         address = public_place(session, city.key, lon, lat)
-    return _Location(quality, lon, lat, address, address_id, zipcode, note,
-                     location.ward.key if location.ward else None, location.district.key if location.district else None,
-                     typed_address)
+    return _Location(
+        quality,
+        lon,
+        lat,
+        address,
+        address_id,
+        zipcode,
+        note,
+        location.ward.key if location.ward else None,
+        location.district.key if location.district else None,
+        typed_address,
+    )
 
 
 def _outside_message(city: CityConfig, reason: str | None, agency: Any) -> str:
-    """"Not in the city", then whose the place is (``reason``) and how to reach them.
+    """ "Not in the city", then whose the place is (``reason``) and how to reach them.
 
     The city's fallback contact (a place in no layer) is not "them": ``reason`` already
     says whom to ask for help.
@@ -417,6 +553,10 @@ def new_idempotency_key() -> str:
 
 
 def _by_idempotency_key(session: Session, city: str, scope: str | None, key: str) -> ServiceRequest | None:
-    return session.scalar(select(ServiceRequest).where(ServiceRequest.city == city,
-                                                       ServiceRequest.idempotency_scope == scope,
-                                                       ServiceRequest.idempotency_key == key))
+    return session.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.city == city,
+            ServiceRequest.idempotency_scope == scope,
+            ServiceRequest.idempotency_key == key,
+        )
+    )

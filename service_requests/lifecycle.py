@@ -26,14 +26,33 @@ class LifecycleError(UserError):
     """A change that the request's state does not allow; the message says why."""
 
 
-def _record(session: Session, request: ServiceRequest, actor: str, kind: str, note: str | None = None,
-            public: bool = False, to_status: str | None = None, data: dict | None = None) -> None:
-    session.add(RequestEvent(request_id=request.id, actor=actor, kind=kind, from_status=request.status,
-                             to_status=to_status, note=note, public=public, data=data or {}))
+def _record(
+    session: Session,
+    request: ServiceRequest,
+    actor: str,
+    kind: str,
+    note: str | None = None,
+    public: bool = False,
+    to_status: str | None = None,
+    data: dict | None = None,
+) -> None:
+    session.add(
+        RequestEvent(
+            request_id=request.id,
+            actor=actor,
+            kind=kind,
+            from_status=request.status,
+            to_status=to_status,
+            note=note,
+            public=public,
+            data=data or {},
+        )
+    )
 
 
-def change_status(session: Session, request: ServiceRequest, to_status: str, actor: str, note: str | None = None,
-                  public: bool = True) -> ServiceRequest:
+def change_status(
+    session: Session, request: ServiceRequest, to_status: str, actor: str, note: str | None = None, public: bool = True
+) -> ServiceRequest:
     """Move an open request to another open state, or close it (with its reason as the state)."""
     if to_status not in OPEN_STATES + CLOSED_STATES:
         raise LifecycleError(f"{to_status!r} is not a state; use one of {', '.join(OPEN_STATES + CLOSED_STATES)}.")
@@ -49,22 +68,39 @@ def change_status(session: Session, request: ServiceRequest, to_status: str, act
     request.updated_at = now
     if to_status in CLOSED_STATES:
         request.closed_at = now
-        _notify_requester(session, request, f"Your request {request.public_ref} is closed: {STATE_LABELS[to_status]}."
-                          + (f"\n{note}" if note and public else ""))
+        _notify_requester(
+            session,
+            request,
+            f"Your request {request.public_ref} is closed: {STATE_LABELS[to_status]}."
+            + (f"\n{note}" if note and public else ""),
+        )
     session.commit()
     return request
 
 
-def reassign(session: Session, request: ServiceRequest, actor: str, reason: str, department: str | None = None,
-             assignee: str | None = None) -> ServiceRequest:
+def reassign(
+    session: Session,
+    request: ServiceRequest,
+    actor: str,
+    reason: str,
+    department: str | None = None,
+    assignee: str | None = None,
+) -> ServiceRequest:
     """Give the request to another department and/or person; who, when and why are kept."""
     if not reason or not reason.strip():
         raise LifecycleError("A reassignment needs a reason.")
-    if department is not None and session.scalar(
-            select(Department.id).where(Department.city == request.city, Department.code == department)) is None:
+    if (
+        department is not None
+        and session.scalar(select(Department.id).where(Department.city == request.city, Department.code == department))
+        is None
+    ):
         raise LifecycleError(f"There is no department {department!r}.")
-    data = {"from_department": request.department_code, "from_assignee": request.assignee,
-            "to_department": department or request.department_code, "to_assignee": assignee}
+    data = {
+        "from_department": request.department_code,
+        "from_assignee": request.assignee,
+        "to_department": department or request.department_code,
+        "to_assignee": assignee,
+    }
     _record(session, request, actor, "assigned", reason.strip(), False, data=data)
     if department is not None:
         request.department_code = department
@@ -74,8 +110,9 @@ def reassign(session: Session, request: ServiceRequest, actor: str, reason: str,
     return request
 
 
-def mark_duplicate(session: Session, request: ServiceRequest, original: ServiceRequest, actor: str,
-                   note: str | None = None) -> ServiceRequest:
+def mark_duplicate(
+    session: Session, request: ServiceRequest, original: ServiceRequest, actor: str, note: str | None = None
+) -> ServiceRequest:
     """Close ``request`` as a duplicate of ``original`` (or of what ``original`` duplicates)."""
     while original.duplicate_of is not None:  # point at the request that stands for the problem
         original = session.get(ServiceRequest, original.duplicate_of)  # type: ignore[assignment]
@@ -86,14 +123,26 @@ def mark_duplicate(session: Session, request: ServiceRequest, original: ServiceR
     if request.status in CLOSED_STATES:
         raise LifecycleError(f"The request is closed ({STATE_LABELS[request.status]}); reopen it first.")
     now = datetime.now(UTC)
-    _record(session, request, actor, "status", note or f"Duplicate of {original.public_ref}.", True, "duplicate",
-            {"duplicate_of": original.public_ref})
+    _record(
+        session,
+        request,
+        actor,
+        "status",
+        note or f"Duplicate of {original.public_ref}.",
+        True,
+        "duplicate",
+        {"duplicate_of": original.public_ref},
+    )
     request.status = "duplicate"
     request.duplicate_of = original.id
     request.closed_at = now
     request.updated_at = now
-    _notify_requester(session, request, f"Your request {request.public_ref} concerns a problem already reported "
-                                        f"({original.public_ref}); follow that one.")
+    _notify_requester(
+        session,
+        request,
+        f"Your request {request.public_ref} concerns a problem already reported "
+        f"({original.public_ref}); follow that one.",
+    )
     session.commit()
     return request
 
@@ -119,8 +168,9 @@ def add_note(session: Session, request: ServiceRequest, actor: str, note: str, p
     if not note:
         raise LifecycleError("The note is empty.")
     if len(note) > MAX_NOTE:
-        raise LifecycleError(f"The note is {len(note):,} characters long; at most {MAX_NOTE:,} are kept. "
-                             "Please shorten it.")
+        raise LifecycleError(
+            f"The note is {len(note):,} characters long; at most {MAX_NOTE:,} are kept. Please shorten it."
+        )
     _record(session, request, actor, "note", note, public)
     request.updated_at = datetime.now(UTC)
     session.commit()
@@ -134,14 +184,20 @@ def set_details_public(session: Session, request: ServiceRequest, actor: str, pu
     if request.details_public == public:
         return
     request.details_public = public
-    _record(session, request, actor, "details_public" if public else "details_private",
-            "Description and location note made public." if public else "Description and location note made private.")
+    _record(
+        session,
+        request,
+        actor,
+        "details_public" if public else "details_private",
+        "Description and location note made public." if public else "Description and location note made private.",
+    )
     request.updated_at = datetime.now(UTC)
     session.commit()
 
 
-def overdue(session: Session, city: str, department: str | None = None,
-            now: datetime | None = None) -> list[ServiceRequest]:
+def overdue(
+    session: Session, city: str, department: str | None = None, now: datetime | None = None
+) -> list[ServiceRequest]:
     """Open requests past their due date, most overdue first."""
     query = select(ServiceRequest).where(
         ServiceRequest.city == city, ServiceRequest.is_open, ServiceRequest.due_at < (now or datetime.now(UTC))
@@ -157,30 +213,49 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None, l
     Imported history is not escalated: it describes the past, not today's work.
     """
     now = now or datetime.now(UTC)
-    supervisors = dict(session.execute(select(Department.code, Department.supervisor_email)
-                                       .where(Department.city == city)).all())
+    supervisors = dict(
+        session.execute(select(Department.code, Department.supervisor_email).where(Department.city == city)).all()
+    )
     count = 0
     newly_overdue = session.scalars(
-        select(ServiceRequest).where(
-            ServiceRequest.city == city, ServiceRequest.is_open, ServiceRequest.due_at < now,
-            ServiceRequest.escalated_at.is_(None), ServiceRequest.source != "import",
-        ).order_by(ServiceRequest.due_at).limit(limit)
+        select(ServiceRequest)
+        .where(
+            ServiceRequest.city == city,
+            ServiceRequest.is_open,
+            ServiceRequest.due_at < now,
+            ServiceRequest.escalated_at.is_(None),
+            ServiceRequest.source != "import",
+        )
+        .order_by(ServiceRequest.due_at)
+        .limit(limit)
     )
     for request in newly_overdue:
         due_at = request.due_at
         assert due_at is not None  # selected by due_at < now
         supervisor = supervisors.get(request.department_code) if request.department_code else None
-        _record(session, request, "escalation", "escalated", f"Past its due date ({request.service_level}).",
-                data={"supervisor": supervisor})
+        _record(
+            session,
+            request,
+            "escalation",
+            "escalated",
+            f"Past its due date ({request.service_level}).",
+            data={"supervisor": supervisor},
+        )
         request.escalated_at = now
         if supervisor:
-            session.add(Notification(
-                request_id=request.id, method="email", recipient=supervisor,
-                subject=f"Overdue: {request.service_name} {request.public_ref}",
-                body=(f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
-                      f"was due {due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC and is still "
-                      f"{STATE_LABELS[request.status]}.\n"),
-            ))
+            session.add(
+                Notification(
+                    request_id=request.id,
+                    method="email",
+                    recipient=supervisor,
+                    subject=f"Overdue: {request.service_name} {request.public_ref}",
+                    body=(
+                        f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
+                        f"was due {due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC and is still "
+                        f"{STATE_LABELS[request.status]}.\n"
+                    ),
+                )
+            )
         count += 1
     session.commit()
     return count
@@ -195,5 +270,12 @@ def _notify_requester(session: Session, request: ServiceRequest, message: str) -
         return
     recipient = {"email": contact.email, "phone": contact.phone, "mail": contact.notes}.get(request.response_method)
     if recipient:
-        session.add(Notification(request_id=request.id, method=request.response_method, recipient=recipient,
-                                 subject=f"Request {request.public_ref}: {STATE_LABELS[request.status]}", body=message))
+        session.add(
+            Notification(
+                request_id=request.id,
+                method=request.response_method,
+                recipient=recipient,
+                subject=f"Request {request.public_ref}: {STATE_LABELS[request.status]}",
+                body=message,
+            )
+        )

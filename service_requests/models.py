@@ -86,31 +86,76 @@ class ServiceRequest(Base):
         # No check on channel: each city has its own channels (core/channels.py; migration 0014 dropped it).
         CheckConstraint(_in("response_method", RESPONSE_METHODS), name="response_method_known"),
         CheckConstraint(f"char_length(description) <= {MAX_DESCRIPTION}", name="description_length"),
-        CheckConstraint("location_quality IN ('address', 'point', 'general', 'none', 'source', 'placeholder', "
-                        "'relocated')", name="location_quality_known"),
+        CheckConstraint(
+            "location_quality IN ('address', 'point', 'general', 'none', 'source', 'placeholder', 'relocated')",
+            name="location_quality_known",
+        ),
         UniqueConstraint("public_ref"),
-        Index("service_request_source", "city", "source_id", unique=True, postgresql_where=text("source_id IS NOT NULL")),
+        Index(
+            "service_request_source", "city", "source_id", unique=True, postgresql_where=text("source_id IS NOT NULL")
+        ),
         # Keys are the session's or the API client's own (migration 0015): one per (scope, key).
-        Index("service_request_idempotency", "city", "idempotency_scope", "idempotency_key", unique=True,
-              postgresql_where=text("idempotency_key IS NOT NULL")),
+        Index(
+            "service_request_idempotency",
+            "city",
+            "idempotency_scope",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
         CheckConstraint("idempotency_key IS NULL OR idempotency_scope IS NOT NULL", name="idempotency_key_scoped"),
         Index("service_request_geom_idx", "geom", postgresql_using="gist"),
         Index("service_request_open_service", "city", "service_code", "requested_at", postgresql_where=text("is_open")),
         # Reports (migration 0009): index-only scans read what a report needs and no more.
-        Index("service_request_report", "city", "requested_at",
-              postgresql_include=["in_jurisdiction", "is_open", "status", "closed_at", "due_at", "duplicate_of",
-                                  "service_code", "department_code", "ward_key", "district_key", "channel"]),
+        Index(
+            "service_request_report",
+            "city",
+            "requested_at",
+            postgresql_include=[
+                "in_jurisdiction",
+                "is_open",
+                "status",
+                "closed_at",
+                "due_at",
+                "duplicate_of",
+                "service_code",
+                "department_code",
+                "ward_key",
+                "district_key",
+                "channel",
+            ],
+        ),
         # Medians of days to close (migration 0010): the closed requests in that order.
-        Index("service_request_close_days", "city", text("(date_part('epoch', closed_at - requested_at) / 86400.0)"),
-              postgresql_include=["in_jurisdiction", "status", "duplicate_of", "service_code", "department_code",
-                                  "ward_key", "district_key", "channel", "requested_at", "closed_at"],
-              postgresql_where=text("NOT is_open AND status <> 'cancelled' AND closed_at IS NOT NULL")),
+        Index(
+            "service_request_close_days",
+            "city",
+            text("(date_part('epoch', closed_at - requested_at) / 86400.0)"),
+            postgresql_include=[
+                "in_jurisdiction",
+                "status",
+                "duplicate_of",
+                "service_code",
+                "department_code",
+                "ward_key",
+                "district_key",
+                "channel",
+                "requested_at",
+                "closed_at",
+            ],
+            postgresql_where=text("NOT is_open AND status <> 'cancelled' AND closed_at IS NOT NULL"),
+        ),
         Index("service_request_ward", "city", "ward_key"),
         Index("service_request_district", "city", "district_key"),
         Index("service_request_due", "city", "due_at", postgresql_where=text("is_open")),
         # Ward and district maps (migration 0006): counts by area from the index alone.
-        Index("service_request_mapped_areas", "city", "ward_key", "district_key", postgresql_include=["is_open"],
-              postgresql_where=text("geom IS NOT NULL AND location_quality <> 'placeholder' AND in_jurisdiction")),
+        Index(
+            "service_request_mapped_areas",
+            "city",
+            "ward_key",
+            "district_key",
+            postgresql_include=["is_open"],
+            postgresql_where=text("geom IS NOT NULL AND location_quality <> 'placeholder' AND in_jurisdiction"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -194,9 +239,7 @@ class Notification(Base):
     """The outbox: a message to a requester or a supervisor, kept until it is delivered."""
 
     __tablename__ = "notification"
-    __table_args__ = (
-        Index("notification_pending", "next_attempt_at", postgresql_where=text("sent_at IS NULL")),
-    )
+    __table_args__ = (Index("notification_pending", "next_attempt_at", postgresql_where=text("sent_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"))

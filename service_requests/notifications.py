@@ -33,8 +33,14 @@ class DeliveryReport:
         return f"{self.sent} sent, {self.failed} failed (will be retried), {self.waiting} still waiting"
 
 
-def deliver_pending(session: Session, settings: Settings, city: str, now: datetime | None = None,
-                    limit: int = 200, timeout: float = 10.0) -> DeliveryReport:
+def deliver_pending(
+    session: Session,
+    settings: Settings,
+    city: str,
+    now: datetime | None = None,
+    limit: int = 200,
+    timeout: float = 10.0,
+) -> DeliveryReport:
     """Send the due e-mails of ``city``'s outbox; each outcome is committed as it happens."""
     now = now or datetime.now(UTC)
     if not settings.smtp_host:
@@ -42,10 +48,17 @@ def deliver_pending(session: Session, settings: Settings, city: str, now: dateti
     sent = failed = 0
     for _ in range(limit):
         notification = session.scalar(
-            select(Notification).join(ServiceRequest, ServiceRequest.id == Notification.request_id)
-            .where(ServiceRequest.city == city, Notification.method == "email", Notification.sent_at.is_(None),
-                   Notification.next_attempt_at <= now)
-            .order_by(Notification.id).limit(1).with_for_update(skip_locked=True, of=Notification)
+            select(Notification)
+            .join(ServiceRequest, ServiceRequest.id == Notification.request_id)
+            .where(
+                ServiceRequest.city == city,
+                Notification.method == "email",
+                Notification.sent_at.is_(None),
+                Notification.next_attempt_at <= now,
+            )
+            .order_by(Notification.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Notification)
         )
         if notification is None:
             break
@@ -80,19 +93,27 @@ def _send(settings: Settings, notification: Notification, timeout: float) -> Non
 
 
 def _waiting(session: Session, city: str) -> int:
-    return len(session.scalars(
-        select(Notification.id).join(ServiceRequest, ServiceRequest.id == Notification.request_id)
-        .where(ServiceRequest.city == city, Notification.sent_at.is_(None))
-    ).all())
+    return len(
+        session.scalars(
+            select(Notification.id)
+            .join(ServiceRequest, ServiceRequest.id == Notification.request_id)
+            .where(ServiceRequest.city == city, Notification.sent_at.is_(None))
+        ).all()
+    )
 
 
 def staff_tasks(session: Session, city: str) -> list[Notification]:
     """Call-backs and letters waiting for staff."""
-    return list(session.scalars(
-        select(Notification).join(ServiceRequest, ServiceRequest.id == Notification.request_id)
-        .where(ServiceRequest.city == city, Notification.method.in_(("phone", "mail")), Notification.sent_at.is_(None))
-        .order_by(Notification.created_at)
-    ))
+    return list(
+        session.scalars(
+            select(Notification)
+            .join(ServiceRequest, ServiceRequest.id == Notification.request_id)
+            .where(
+                ServiceRequest.city == city, Notification.method.in_(("phone", "mail")), Notification.sent_at.is_(None)
+            )
+            .order_by(Notification.created_at)
+        )
+    )
 
 
 def mark_done(session: Session, notification: Notification) -> None:

@@ -37,10 +37,21 @@ def new_references(count: int) -> list[str]:
             digits[:, i] = (low >> np.uint64(shift)) | ((high << np.uint64(64 - shift)) & np.uint64(31))
     letters = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)[digits]
     dash = np.full((count, 1), ord("-"), dtype=np.uint8)
-    grouped = np.hstack([letters[:, 0:5], dash, letters[:, 5:10], dash, letters[:, 10:15], dash,
-                         letters[:, 15:20], dash, letters[:, 20:26]])
+    grouped = np.hstack(
+        [
+            letters[:, 0:5],
+            dash,
+            letters[:, 5:10],
+            dash,
+            letters[:, 10:15],
+            dash,
+            letters[:, 15:20],
+            dash,
+            letters[:, 20:26],
+        ]
+    )
     text = grouped.tobytes().decode("ascii")
-    return [text[30 * k:30 * k + 30] for k in range(count)]
+    return [text[30 * k : 30 * k + 30] for k in range(count)]
 
 
 def _grouped(digits: str) -> str:

@@ -89,12 +89,14 @@ class RequestFilter:
             raise FilterError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}.")
         bad = [c for c in self.channels if not isinstance(c, str) or not CHANNEL_CODE.fullmatch(c)]
         if bad:
-            raise FilterError(f"There is no channel {str(bad[0])[:40]!r}: a channel code is lower-case letters, "
-                              "digits and _.")
+            raise FilterError(
+                f"There is no channel {str(bad[0])[:40]!r}: a channel code is lower-case letters, digits and _."
+            )
         unknown = [f for f in self.families if f not in FAMILIES]
         if unknown:
-            raise FilterError(f"There is no channel family {str(unknown[0])[:40]!r}; the families are "
-                              f"{', '.join(FAMILIES)}.")
+            raise FilterError(
+                f"There is no channel family {str(unknown[0])[:40]!r}; the families are {', '.join(FAMILIES)}."
+            )
         for day in (self.date_from, self.date_to):
             if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
                 raise FilterError(f"Dates run from {EARLIEST_DATE} to {LATEST_DATE}, not {day}.")
@@ -132,8 +134,9 @@ class RequestFilter:
             clauses.append(f"{a}.service_code = ANY(:f_services)")
             params["f_services"] = list(self.services)
         if self.group:
-            clauses.append(f"{a}.service_code IN (SELECT g.code FROM service g WHERE g.city = :f_city "
-                           f"AND g.group_name = :f_group)")
+            clauses.append(
+                f"{a}.service_code IN (SELECT g.code FROM service g WHERE g.city = :f_city AND g.group_name = :f_group)"
+            )
             params["f_group"] = self.group
         if self.department:
             clauses.append(f"{a}.department_code = :f_department")
@@ -217,7 +220,9 @@ class RequestFilter:
         if self.group:
             parts.append(f"group {self.group}")
         if self.department:
-            parts.append(f"department {choices.departments.get(self.department, self.department) if choices else self.department}")
+            parts.append(
+                f"department {choices.departments.get(self.department, self.department) if choices else self.department}"
+            )
         if self.status != "all":
             parts.append(self.status)
         if self.overdue:
@@ -231,7 +236,9 @@ class RequestFilter:
         if self.ward:
             parts.append(choices.wards.get(self.ward, self.ward) if choices else f"ward {self.ward}")
         if self.district:
-            parts.append(choices.districts.get(self.district, self.district) if choices else f"district {self.district}")
+            parts.append(
+                choices.districts.get(self.district, self.district) if choices else f"district {self.district}"
+            )
         return "; ".join(parts) or "all requests"
 
 
@@ -249,22 +256,36 @@ class FilterChoices:
 
 def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
     """The services, departments, wards and districts of ``city`` as stored, and its channels."""
-    services: dict[str, str] = dict(session.execute(text(
-        "SELECT code, name FROM service WHERE city = :city ORDER BY name"), {"city": city.key}).all())
-    departments: dict[str, str] = dict(session.execute(text(
-        "SELECT code, name FROM department WHERE city = :city ORDER BY name"), {"city": city.key}).all())
+    services: dict[str, str] = dict(
+        session.execute(
+            text("SELECT code, name FROM service WHERE city = :city ORDER BY name"), {"city": city.key}
+        ).all()
+    )
+    departments: dict[str, str] = dict(
+        session.execute(
+            text("SELECT code, name FROM department WHERE city = :city ORDER BY name"), {"city": city.key}
+        ).all()
+    )
     areas: dict[str, dict[str, str]] = {"wards": {}, "districts": {}}
-    for role, key, name in session.execute(text(
+    for role, key, name in session.execute(
+        text(
             """
             SELECT v.role, f.key, f.name FROM boundary_feature f
             JOIN boundary_layer_version v ON v.id = f.version_id
             WHERE v.city = :city AND v.is_current AND v.role IN ('wards', 'districts')
             ORDER BY v.role, f.name
-            """), {"city": city.key}):
+            """
+        ),
+        {"city": city.key},
+    ):
         areas[role][key] = name
-    groups = {g: g for (g,) in session.execute(text(
-        "SELECT DISTINCT group_name FROM service WHERE city = :city AND group_name <> '' ORDER BY 1"),
-        {"city": city.key})}
+    groups = {
+        g: g
+        for (g,) in session.execute(
+            text("SELECT DISTINCT group_name FROM service WHERE city = :city AND group_name <> '' ORDER BY 1"),
+            {"city": city.key},
+        )
+    }
     return FilterChoices(services, departments, areas["wards"], areas["districts"], groups, city.channels.names())
 
 
@@ -388,9 +409,15 @@ class LeftOut:
         """E.g. "Left out: 12 on a placeholder point, 3 outside the city, 40 without a location"."""
         if not self.total:
             return "No request of this selection was left out."
-        parts = [f"{n:,} {why}" for n, why in ((self.placeholder, "on a placeholder point (location unknown)"),
-                                                (self.outside, "outside the city"),
-                                                (self.no_location, "without a location")) if n]
+        parts = [
+            f"{n:,} {why}"
+            for n, why in (
+                (self.placeholder, "on a placeholder point (location unknown)"),
+                (self.outside, "outside the city"),
+                (self.no_location, "without a location"),
+            )
+            if n
+        ]
         return "Left out: " + ", ".join(parts) + "."
 
 
@@ -400,15 +427,19 @@ def coverage(session: Session, city: CityConfig, flt: RequestFilter) -> tuple[in
     One pass over the requests.
     """
     where, params = flt.replace(scope="all").sql(city)
-    row = session.execute(text(
-        f"""
+    row = session.execute(
+        text(
+            f"""
         SELECT count(*) FILTER (WHERE {MAPPED.format(a="r")}) AS mapped,
                count(*) FILTER (WHERE r.geom IS NOT NULL AND r.location_quality = 'placeholder') AS placeholder,
                count(*) FILTER (WHERE r.geom IS NOT NULL AND r.location_quality <> 'placeholder'
                                 AND r.in_jurisdiction IS NOT TRUE) AS outside,
                count(*) FILTER (WHERE r.geom IS NULL) AS no_location
         FROM service_request r WHERE {where}
-        """), params).one()
+        """
+        ),
+        params,
+    ).one()
     return int(row.mapped), LeftOut(int(row.placeholder), int(row.outside), int(row.no_location))
 
 

@@ -46,6 +46,7 @@ def due_at_many(requested_at: pd.Series, hours: pd.Series, business_days: pd.Ser
     shifted[valid] = np.busday_offset(dates[valid], days[valid], roll="forward")
     wall = pd.Series(shifted.astype("datetime64[ns]"), index=start.index) + (start - start.dt.normalize())
     # Repeated hour: its first occurrence; skipped hour: the offset before the change (as zoneinfo reads it).
-    by_days = wall.dt.tz_localize(tz, ambiguous=np.ones(len(wall), dtype=bool),
-                                  nonexistent=pd.Timedelta(hours=1)).dt.tz_convert("UTC")
+    by_days = wall.dt.tz_localize(
+        tz, ambiguous=np.ones(len(wall), dtype=bool), nonexistent=pd.Timedelta(hours=1)
+    ).dt.tz_convert("UTC")
     return by_days.where(business_days.notna(), clock)

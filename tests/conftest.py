@@ -20,16 +20,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from address_db.loader import load_addresses
+from app.factory import create_app
+from boundaries.index import IndexCache
+from boundaries.loader import load_city as load_city_boundaries
 from core.city import CityConfig, load_city
 from core.cluster import EmbeddedCluster
 from core.database import BoundDatabase, Database, normalize_url, upgrade
-from app.factory import create_app
 from core.settings import PROJECT_ROOT, Settings
-from address_db.loader import load_addresses
 from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import
-from boundaries.index import IndexCache
-from boundaries.loader import load_city as load_city_boundaries
 
 TEST_DBNAME = f"geo311_test_{os.getpid()}"
 REPORT_DIR = PROJECT_ROOT / "var" / "test-reports"
@@ -152,6 +152,7 @@ def client_as(app: Flask, session: Session):
         client = app.test_client()
         log_in(client, make_user(session, role, **scope))
         return client
+
     return make
 
 
@@ -177,5 +178,6 @@ def validator(la: CityConfig):
 def gardena_validator(gardena: CityConfig):
     from address_db.validation import Validator
 
-    return Validator(gardena.key, boundaries=IndexCache(cities=[gardena]), settings=gardena.addresses,
-                     home_name=gardena.name)
+    return Validator(
+        gardena.key, boundaries=IndexCache(cities=[gardena]), settings=gardena.addresses, home_name=gardena.name
+    )

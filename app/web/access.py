@@ -45,6 +45,7 @@ def requires(permission: str) -> Callable[[F], F]:
     def mark(view: F) -> F:
         view._access = permission  # type: ignore[attr-defined]
         return view
+
     return mark
 
 
@@ -59,13 +60,16 @@ _ANY_ROLE = "*"
 
 def rate_limited(kind: str, methods: tuple[str, ...] = ("GET", "POST")) -> Callable[[F], F]:
     """Count the view's hits per client address against the ``rate_<kind>`` setting; 429 beyond it."""
+
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if request.method in methods:
                 check_rate(kind)
             return view(*args, **kwargs)
+
         return wrapper  # type: ignore[return-value]
+
     return decorate
 
 
@@ -161,8 +165,9 @@ def safe_next(target: str | None) -> str:
 
 
 def _csrf_failed(error: CSRFError) -> Any:
-    return error_response(400, "The form expired or did not come from this site. "
-                               "Go back, reload the page and submit again.")
+    return error_response(
+        400, "The form expired or did not come from this site. Go back, reload the page and submit again."
+    )
 
 
 def inline_scripts_allowed(view: F) -> F:

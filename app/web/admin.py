@@ -30,9 +30,13 @@ def _fields_from_form() -> UserFields:
     form = request.form
     area_role, area_key = parse_area(form.get("area"))
     return UserFields(
-        display_name=form.get("display_name", ""), role=form.get("role", ""), email=form.get("email") or None,
-        department_code=form.get("department_code") or None, area_role=area_role or None,
-        area_key=area_key, active=form.get("active", "1") == "1",
+        display_name=form.get("display_name", ""),
+        role=form.get("role", ""),
+        email=form.get("email") or None,
+        department_code=form.get("department_code") or None,
+        area_role=area_role or None,
+        area_key=area_key,
+        active=form.get("active", "1") == "1",
     )
 
 
@@ -40,8 +44,11 @@ def _choices() -> dict:
     session = db_session()
     city = services().city
     departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
-    areas = [(f"{role}:{key}", name) for role in ("wards", "districts")
-             for key, name in feature_names(session, city.key, role)]
+    areas = [
+        (f"{role}:{key}", name)
+        for role in ("wards", "districts")
+        for key, name in feature_names(session, city.key, role)
+    ]
     return {"roles": ROLES, "departments": departments, "areas": areas}
 
 
@@ -56,17 +63,30 @@ def users():
         actor = staff_user()
         try:
             password = confirmed(request.form.get("password", ""), request.form.get("repeat", ""))
-            create_user(session, city.key, request.form.get("username", ""), password, _fields_from_form(),
-                        actor=actor.username, ip=client_ip())
+            create_user(
+                session,
+                city.key,
+                request.form.get("username", ""),
+                password,
+                _fields_from_form(),
+                actor=actor.username,
+                ip=client_ip(),
+            )
             session.commit()
         except UserError as exc:
             session.rollback()
             error = str(exc)
         else:
             return redirect(url_for("admin.users"), code=303)
-    return render_template("admin_users.html", city=city, users=list_users(session, city.key), error=error,
-                           locked=throttle.locked_user_ids(session, city.key), form=request.form,
-                           **_choices()), (400 if error else 200)
+    return render_template(
+        "admin_users.html",
+        city=city,
+        users=list_users(session, city.key),
+        error=error,
+        locked=throttle.locked_user_ids(session, city.key),
+        form=request.form,
+        **_choices(),
+    ), (400 if error else 200)
 
 
 @bp.route("/users/<username>", methods=["GET", "POST"])
@@ -98,9 +118,15 @@ def user_edit(username: str):
             error = str(exc)
         else:
             return redirect(url_for("admin.user_edit", username=user.username, saved=1), code=303)
-    return render_template("admin_user_edit.html", city=city, user=user, error=error,
-                           locks=throttle.active_locks(session, user),
-                           saved=request.args.get("saved") == "1", **_choices()), (400 if error else 200)
+    return render_template(
+        "admin_user_edit.html",
+        city=city,
+        user=user,
+        error=error,
+        locks=throttle.active_locks(session, user),
+        saved=request.args.get("saved") == "1",
+        **_choices(),
+    ), (400 if error else 200)
 
 
 @bp.get("/audit")

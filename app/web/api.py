@@ -27,11 +27,13 @@ def json_object() -> dict[str, Any]:
     try:
         body = json.loads(request.get_data(cache=True))
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        abort(400, "The body is not valid JSON (UTF-8, nested at most a few hundred levels); send an object "
-                   "such as {\"q\": \"200 N Spring St\"}.")
+        abort(
+            400,
+            "The body is not valid JSON (UTF-8, nested at most a few hundred levels); send an object "
+            'such as {"q": "200 N Spring St"}.',
+        )
     if not isinstance(body, dict):
-        abort(400, f"The JSON body must be an object such as {{\"q\": \"200 N Spring St\"}}, not "
-                   f"{_json_kind(body)}.")
+        abort(400, f'The JSON body must be an object such as {{"q": "200 N Spring St"}}, not {_json_kind(body)}.')
     return body
 
 

@@ -47,16 +47,26 @@ def known_devices() -> dict[int, str]:
         return {}
     if not isinstance(stored, dict):
         return {}
-    return {int(k): v for k, v in stored.items() if isinstance(k, str) and k.isascii() and k.isdigit() and isinstance(v, str)}
+    return {
+        int(k): v
+        for k, v in stored.items()
+        if isinstance(k, str) and k.isascii() and k.isdigit() and isinstance(v, str)
+    }
 
 
 def _remember_device(response: Response, user: StaffUser) -> None:
     """Add ``user`` to this browser's device cookie, so that locks other clients trigger do not reach it."""
     devices = {str(k): v for k, v in known_devices().items() if k != user.id}
-    devices = dict(list(devices.items())[-(_MAX_ACCOUNTS_PER_DEVICE - 1):])
+    devices = dict(list(devices.items())[-(_MAX_ACCOUNTS_PER_DEVICE - 1) :])
     devices[str(user.id)] = known_devices().get(user.id) or secrets.token_urlsafe(16)
-    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(devices), max_age=DEVICE_MAX_AGE, httponly=True,
-                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_signer().dumps(devices),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -69,8 +79,14 @@ def login():
         check_rate("login")
         database = db_session()
         try:
-            user = authenticate(database, s.city.key, request.form.get("username", ""),
-                                request.form.get("password", ""), ip=client_ip(), devices=known_devices())
+            user = authenticate(
+                database,
+                s.city.key,
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                ip=client_ip(),
+                devices=known_devices(),
+            )
         except LoginRefused as exc:
             error = str(exc)
         else:
@@ -81,8 +97,9 @@ def login():
             response = redirect(safe_next(request.args.get("next")), code=303)
             _remember_device(response, user)
             return response
-    return render_template("login.html", city=s.city, error=error,
-                           username=request.form.get("username", "")[:64]), (400 if error else 200)
+    return render_template("login.html", city=s.city, error=error, username=request.form.get("username", "")[:64]), (
+        400 if error else 200
+    )
 
 
 @bp.post("/logout")
@@ -113,8 +130,9 @@ def change_password():
         check_rate("login")
         database = db_session()
         try:
-            check_current_password(database, user, request.form.get("current", ""), ip=client_ip(),
-                                   devices=known_devices())
+            check_current_password(
+                database, user, request.form.get("current", ""), ip=client_ip(), devices=known_devices()
+            )
             password = confirmed(request.form.get("new", ""), request.form.get("repeat", ""))
             set_password(database, user, password, actor=user.username, ip=client_ip())
             session[SESSION_KEY] = start_session(database, user, ip=client_ip())

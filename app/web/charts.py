@@ -39,8 +39,9 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def hbar_chart(title: str, labels: list[str], values: list[float], urls: list[str | None] | None = None,
-               width: int = 640) -> Chart:
+def hbar_chart(
+    title: str, labels: list[str], values: list[float], urls: list[str | None] | None = None, width: int = 640
+) -> Chart:
     """Horizontal bars, one per label (long labels are shortened to 34 characters)."""
     values = [0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
     peak = max([1.0, *values])
@@ -48,8 +49,18 @@ def hbar_chart(title: str, labels: list[str], values: list[float], urls: list[st
     bars = []
     for i, (label, value) in enumerate(zip(labels, values)):
         short = label if len(label) <= 34 else label[:33] + "…"
-        bars.append(Bar(short, value, _fmt(value), left, i * row + 4, (width - left - right) * value / peak, row - 6,
-                        urls[i] if urls else None))
+        bars.append(
+            Bar(
+                short,
+                value,
+                _fmt(value),
+                left,
+                i * row + 4,
+                (width - left - right) * value / peak,
+                row - 6,
+                urls[i] if urls else None,
+            )
+        )
     return Chart(title, width, max(row * len(bars) + 8, 28), bars, kind="hbar")
 
 
@@ -65,8 +76,9 @@ def column_chart(title: str, labels: list[str], values: list[float], width: int 
     for i, (label, value) in enumerate(zip(labels, values)):
         h = plot_h * value / peak
         x = left + i * step
-        bars.append(Bar(label if i % every == 0 else "", value, _fmt(value), x + step * .1, top + plot_h - h,
-                        step * .8, h))
+        bars.append(
+            Bar(label if i % every == 0 else "", value, _fmt(value), x + step * 0.1, top + plot_h - h, step * 0.8, h)
+        )
         points.append(f"{x + step / 2:.1f},{top + plot_h - h:.1f}")
-    ticks = [(top + plot_h - plot_h * f, _fmt(peak * f)) for f in (0, .5, 1)]
+    ticks = [(top + plot_h - plot_h * f, _fmt(peak * f)) for f in (0, 0.5, 1)]
     return Chart(title, width, height, bars, " ".join(points), ticks, kind="columns")

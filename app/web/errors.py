@@ -92,4 +92,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def internal_error(exc: BaseException):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "The error has been logged. Please try again; if it persists, tell the system administrator.")
+        return error_response(
+            500, "The error has been logged. Please try again; if it persists, tell the system administrator."
+        )

@@ -30,10 +30,20 @@ def health():
     except (SQLAlchemyError, DatabaseUnavailable) as exc:
         # The cause names folders and server log lines: for the server log, not for anyone who asks.
         log.error("health: the database is unreachable: %s", exc)
-        return jsonify(status="unavailable", city=city, database="unreachable",
-                       detail="the database cannot be reached; the server log says why"), 503
+        return jsonify(
+            status="unavailable",
+            city=city,
+            database="unreachable",
+            detail="the database cannot be reached; the server log says why",
+        ), 503
     expected = head_revision()
     if revision != expected:
-        return jsonify(status="unavailable", city=city, database="ok", postgis=postgis, schema=revision,
-                       detail=f"the schema is at {revision}, the code expects {expected}: run `flask db upgrade`"), 503
+        return jsonify(
+            status="unavailable",
+            city=city,
+            database="ok",
+            postgis=postgis,
+            schema=revision,
+            detail=f"the schema is at {revision}, the code expects {expected}: run `flask db upgrade`",
+        ), 503
     return jsonify(status="ok", city=city, database="ok", postgis=postgis, schema=revision)

@@ -47,6 +47,7 @@ PAGE_SIZE = 50
 
 # --- reading the query string -------------------------------------------------------------
 
+
 def _choices() -> FilterChoices:
     return filter_choices(db_session(), services().city)
 
@@ -83,8 +84,10 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 def _hotspot_params() -> HotspotParams:
     try:
         return HotspotParams(
-            cell_m=_number("cell", float), weights=_choice("weights", WEIGHTS, "distance"),
-            band_m=_number("band", float), k=_number("k", int, 8),
+            cell_m=_number("cell", float),
+            weights=_choice("weights", WEIGHTS, "distance"),
+            band_m=_number("band", float),
+            k=_number("k", int, 8),
             fdr=request.args.get("fdr", "1") not in ("0", "false", "no", "off"),
         )
     except FilterError as exc:
@@ -107,7 +110,9 @@ def _map_options(external: bool = False) -> maps.MapOptions:
     s = services()
     base = request.host_url.rstrip("/") if external else ""
     return maps.MapOptions(
-        tile_url=s.settings.tile_url, tile_attribution=s.settings.tile_attribution, basemap=basemap_config(base),
+        tile_url=s.settings.tile_url,
+        tile_attribution=s.settings.tile_attribution,
+        basemap=basemap_config(base),
         area_url=base + url_for("maps.index") + "{layer}/{key}",
         request_url=base + url_for("staff.request_detail", reference="REF").replace("REF", "{ref}"),
     )
@@ -116,16 +121,23 @@ def _map_options(external: bool = False) -> maps.MapOptions:
 def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Response:
     """The map document, or with ``?download=1`` the standalone file; HTML kept per query and data version."""
     download = request.args.get("download") == "1"
-    key = ("map", services().city.key, kind, request.path,
-           tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k != "download")), download,
-           request.host_url if download else "")
+    key = (
+        "map",
+        services().city.key,
+        kind,
+        request.path,
+        tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k != "download")),
+        download,
+        request.host_url if download else "",
+    )
     body = RESULTS.get_or_compute(db_session(), key, lambda: build(_map_options(external=download)))
     if download:
         body = exports.standalone_html(body)
         stamp = datetime.now(UTC).strftime("%Y%m%d")
         name = re.sub(r"[^a-z0-9-]+", "-", f"{services().city.key}-{kind}-{stamp}".lower())
-        return Response(body, mimetype="text/html",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.html"'})
+        return Response(
+            body, mimetype="text/html", headers={"Content-Disposition": f'attachment; filename="{name}.html"'}
+        )
     return Response(body, mimetype="text/html")
 
 
@@ -135,6 +147,7 @@ def _page(template: str, **context: object) -> str:
 
 
 # --- ward and district pages -----------------------------------------------------------------
+
 
 @bp.get("/")
 @requires("maps.view")
@@ -174,17 +187,35 @@ def layer_page(layer: str):
     rows = []
     for area in summary.itertuples():
         area_filter = flt.replace(**{"ward" if layer == "wards" else "district": area.key})
-        rows.append({
-            "key": area.key, "name": area.name, "requests": area.requests, "open": area.open,
-            "area_km2": area.area_km2, "population": area.population, "per_1000": area.per_1000,
-            "per_km2": area.per_km2,
-            "page_url": url_for("maps.area_page", layer=layer, key=area.key) + _query(flt),
-            "list_url": _list_url(area_filter), "open_url": _list_url(area_filter, status="open"),
-        })
+        rows.append(
+            {
+                "key": area.key,
+                "name": area.name,
+                "requests": area.requests,
+                "open": area.open,
+                "area_km2": area.area_km2,
+                "population": area.population,
+                "per_1000": area.per_1000,
+                "per_km2": area.per_km2,
+                "page_url": url_for("maps.area_page", layer=layer, key=area.key) + _query(flt),
+                "list_url": _list_url(area_filter),
+                "open_url": _list_url(area_filter, status="open"),
+            }
+        )
     return _page(
-        "maps_layer.html", spec=spec, layer=layer, flt=flt, choices=choices, rows=rows, measure=measure,
-        measures=aggregate.MEASURES, has_population=bool(summary["population"].notna().any()),
-        counted=counted, left=left, total_url=_list_url(flt), left_url=_list_url(flt, scope="left_out"),
+        "maps_layer.html",
+        spec=spec,
+        layer=layer,
+        flt=flt,
+        choices=choices,
+        rows=rows,
+        measure=measure,
+        measures=aggregate.MEASURES,
+        has_population=bool(summary["population"].notna().any()),
+        counted=counted,
+        left=left,
+        total_url=_list_url(flt),
+        left_url=_list_url(flt, scope="left_out"),
         map_url=url_for("maps.layer_map", layer=layer) + _query(flt, measure=measure),
         exports={fmt: url_for("maps.export", what=layer, fmt=fmt) + _query(flt) for fmt in exports.FORMATS},
         description=flt.describe(choices),
@@ -206,8 +237,9 @@ def layer_map(layer: str):
         summary = aggregate.area_summary(session, s.city, layer, flt)
         left = coverage(session, s.city, flt)[1]
         note = f"Requests: {flt.describe()}. {left.sentence()}"
-        return maps.render(maps.choropleth_map(session, s.city, layer, summary, measure, options, note=note,
-                                               query=_query(flt)))
+        return maps.render(
+            maps.choropleth_map(session, s.city, layer, summary, measure, options, note=note, query=_query(flt))
+        )
 
     return _map_response(f"{layer}-{measure}", build)
 
@@ -238,22 +270,52 @@ def area_page(layer: str, key: str):
     trend = aggregate.trend(session, s.city, flt, period)
     left = coverage(session, s.city, flt)[1]
     peak = max([1, *trend["requests"].tolist()])
-    trend_rows = [{"start": t.start, "end": t.end, "requests": t.requests, "open": t.open,
-                   "width": round(100 * t.requests / peak, 1),
-                   "url": _list_url(flt, date_from=max(t.start, flt.date_from or t.start),
-                                    date_to=min(t.end, flt.date_to or t.end))} for t in trend.itertuples()]
-    top_rows = [{"code": t.service_code, "name": t.service_name, "requests": t.requests, "open": t.open,
-                 "share": t.share, "url": _list_url(flt, services=(t.service_code,))} for t in top.itertuples()]
+    trend_rows = [
+        {
+            "start": t.start,
+            "end": t.end,
+            "requests": t.requests,
+            "open": t.open,
+            "width": round(100 * t.requests / peak, 1),
+            "url": _list_url(
+                flt, date_from=max(t.start, flt.date_from or t.start), date_to=min(t.end, flt.date_to or t.end)
+            ),
+        }
+        for t in trend.itertuples()
+    ]
+    top_rows = [
+        {
+            "code": t.service_code,
+            "name": t.service_name,
+            "requests": t.requests,
+            "open": t.open,
+            "share": t.share,
+            "url": _list_url(flt, services=(t.service_code,)),
+        }
+        for t in top.itertuples()
+    ]
     unfiltered = flt.replace(ward=None, district=None)
     return _page(
-        "maps_area.html", spec=spec, layer=layer, key=key, name=(choices.wards if layer == "wards"
-                                                                   else choices.districts)[key],
-        flt=flt, choices=choices, facts=facts, top=top_rows, trend=trend_rows, left=left, color=color,
-        period=period or ("week" if len(trend) and (trend["start"].iloc[-1] - trend["start"].iloc[0]).days <= 183
-                          else "month"),
+        "maps_area.html",
+        spec=spec,
+        layer=layer,
+        key=key,
+        name=(choices.wards if layer == "wards" else choices.districts)[key],
+        flt=flt,
+        choices=choices,
+        facts=facts,
+        top=top_rows,
+        trend=trend_rows,
+        left=left,
+        color=color,
+        period=period
+        or ("week" if len(trend) and (trend["start"].iloc[-1] - trend["start"].iloc[0]).days <= 183 else "month"),
         urls={
-            "all": _list_url(flt), "open": _list_url(flt, status="open"), "overdue": _list_url(flt, overdue=True),
-            "closed": _list_url(flt, status="closed"), "left": _list_url(flt, scope="left_out"),
+            "all": _list_url(flt),
+            "open": _list_url(flt, status="open"),
+            "overdue": _list_url(flt, overdue=True),
+            "closed": _list_url(flt, status="closed"),
+            "left": _list_url(flt, scope="left_out"),
             "layer": url_for("maps.layer_page", layer=layer) + _query(unfiltered),
         },
         map_url=url_for("maps.area_map", layer=layer, key=key) + _query(unfiltered, color=color),
@@ -277,13 +339,15 @@ def area_map(layer: str, key: str):
     def build(options: maps.MapOptions) -> str:
         points, total = listing.request_points(session, s.city, flt)
         left = coverage(session, s.city, flt)[1]
-        return maps.render(maps.area_map(session, s.city, layer, key, points, total, color, options,
-                                         note=left.sentence()))
+        return maps.render(
+            maps.area_map(session, s.city, layer, key, points, total, color, options, note=left.sentence())
+        )
 
     return _map_response(f"{layer}-{key}", build)
 
 
 # --- hot spots, emerging hot spots, heat map ----------------------------------------------------
+
 
 @bp.get("/hotspots")
 @requires("maps.view")
@@ -301,24 +365,41 @@ def hotspots_page():
         rows = []
         for area in table.itertuples():
             area_filter = flt.replace(**{"ward" if layer == "wards" else "district": area.key})
-            rows.append({**area._asdict(), "page_url": url_for("maps.area_page", layer=layer, key=area.key)
-                         + _query(flt), "list_url": _list_url(area_filter)})
+            rows.append(
+                {
+                    **area._asdict(),
+                    "page_url": url_for("maps.area_page", layer=layer, key=area.key) + _query(flt),
+                    "list_url": _list_url(area_filter),
+                }
+            )
         by_area[layer] = rows
     query = _query(flt, **_param_args(params))
     return _page(
-        "maps_hotspots.html", flt=flt, choices=choices, result=result, params=params, by_area=by_area,
-        bin_labels=BIN_LABELS, weights=WEIGHTS, description=flt.describe(choices),
+        "maps_hotspots.html",
+        flt=flt,
+        choices=choices,
+        result=result,
+        params=params,
+        by_area=by_area,
+        bin_labels=BIN_LABELS,
+        weights=WEIGHTS,
+        description=flt.describe(choices),
         map_url=url_for("maps.hotspots_map") + query,
         download_url=url_for("maps.hotspots_map") + (query + "&" if query else "?") + "download=1",
         exports={fmt: url_for("maps.export", what="hotspots", fmt=fmt) + query for fmt in exports.FORMATS},
-        total_url=_list_url(flt), left_url=_list_url(flt, scope="left_out"),
+        total_url=_list_url(flt),
+        left_url=_list_url(flt, scope="left_out"),
     )
 
 
 def _param_args(params: HotspotParams) -> dict[str, object]:
-    return {"cell": _num_text(params.cell_m), "weights": params.weights if params.weights != "distance" else None,
-            "band": _num_text(params.band_m), "k": params.k if params.weights == "knn" else None,
-            "fdr": None if params.fdr else 0}
+    return {
+        "cell": _num_text(params.cell_m),
+        "weights": params.weights if params.weights != "distance" else None,
+        "band": _num_text(params.band_m),
+        "k": params.k if params.weights == "knn" else None,
+        "fdr": None if params.fdr else 0,
+    }
 
 
 def _num_text(value: float | None) -> str | None:
@@ -334,8 +415,12 @@ def hotspots_map():
     session = db_session()
     flt = _filter(_choices())
     params = _hotspot_params()
-    return _map_response("hotspots", lambda options: maps.render(
-        maps.hotspot_map(session, s.city, hot_spots(session, s.city, flt, params), options)))
+    return _map_response(
+        "hotspots",
+        lambda options: maps.render(
+            maps.hotspot_map(session, s.city, hot_spots(session, s.city, flt, params), options)
+        ),
+    )
 
 
 def _emerging_args() -> tuple[str, int]:
@@ -357,14 +442,27 @@ def emerging_page():
         result = emerging_hot_spots(session, s.city, flt, params, slice_by, slices)
     except FilterError as exc:
         abort(400, str(exc))
-    query = _query(flt, slice=slice_by if slice_by != "month" else None, slices=slices if slices != 12 else None,
-                   **_param_args(params))
+    query = _query(
+        flt,
+        slice=slice_by if slice_by != "month" else None,
+        slices=slices if slices != 12 else None,
+        **_param_args(params),
+    )
     counts = result.cells["pattern"].value_counts()
     return _page(
-        "maps_emerging.html", flt=flt, choices=choices, result=result, params=params, slice_by=result.slice_by,
-        slices=min(max(slices, 4), 60), slice_names=SLICES, weights=WEIGHTS, description=flt.describe(choices),
+        "maps_emerging.html",
+        flt=flt,
+        choices=choices,
+        result=result,
+        params=params,
+        slice_by=result.slice_by,
+        slices=min(max(slices, 4), 60),
+        slice_names=SLICES,
+        weights=WEIGHTS,
+        description=flt.describe(choices),
         patterns=[(p, int(counts[p])) for p in maps.PATTERN_COLORS if p != "no pattern" and counts.get(p, 0)],
-        colors=maps.PATTERN_COLORS, map_url=url_for("maps.emerging_map") + query,
+        colors=maps.PATTERN_COLORS,
+        map_url=url_for("maps.emerging_map") + query,
         download_url=url_for("maps.emerging_map") + (query + "&" if query else "?") + "download=1",
         exports={fmt: url_for("maps.export", what="emerging", fmt=fmt) + query for fmt in exports.FORMATS},
         window_url=_list_url(result.filter),
@@ -410,10 +508,19 @@ def heat_page():
     query = _query(flt, cell=_num_text(cell) if cell != 150.0 else None)
     counted, left = coverage(db_session(), services().city, flt)
     sparse = month_coverage(db_session(), services().city, flt).warning()
-    return _page("maps_heat.html", flt=flt, choices=choices, description=flt.describe(choices), cell=cell,
-                 counted=counted, left=left, notices=[sparse] if sparse else [], map_url=url_for("maps.heat_map") + query,
-                 download_url=url_for("maps.heat_map") + (query + "&" if query else "?") + "download=1",
-                 exports={fmt: url_for("maps.export", what="heat", fmt=fmt) + query for fmt in exports.FORMATS})
+    return _page(
+        "maps_heat.html",
+        flt=flt,
+        choices=choices,
+        description=flt.describe(choices),
+        cell=cell,
+        counted=counted,
+        left=left,
+        notices=[sparse] if sparse else [],
+        map_url=url_for("maps.heat_map") + query,
+        download_url=url_for("maps.heat_map") + (query + "&" if query else "?") + "download=1",
+        exports={fmt: url_for("maps.export", what="heat", fmt=fmt) + query for fmt in exports.FORMATS},
+    )
 
 
 @bp.get("/heat/map.html")
@@ -428,14 +535,22 @@ def heat_map():
 
     def build(options: maps.MapOptions) -> str:
         points = density_points(session, s.city, flt, cell)
-        return maps.render(maps.heat_map(session, s.city, points, options,
-                                         note=f"{int(points['count'].sum()):,} requests on a {cell:g} m grid. "
-                                              f"{points.attrs['left_out'].sentence()}"))
+        return maps.render(
+            maps.heat_map(
+                session,
+                s.city,
+                points,
+                options,
+                note=f"{int(points['count'].sum()):,} requests on a {cell:g} m grid. "
+                f"{points.attrs['left_out'].sentence()}",
+            )
+        )
 
     return _map_response("heat", build)
 
 
 # --- the requests behind a figure -------------------------------------------------------------
+
 
 @bp.get("/requests")
 @requires("requests.view")
@@ -449,20 +564,33 @@ def request_list():
     except FilterError as exc:
         abort(400, str(exc))
     records = page.rows.astype(object).where(page.rows.notna(), None).to_dict("records")
-    rows = [{**r, "status_label": STATE_LABELS.get(r["status"], r["status"]),
-             "url": url_for("staff.request_detail", reference=r["public_ref"])}
-            for r in records]
+    rows = [
+        {
+            **r,
+            "status_label": STATE_LABELS.get(r["status"], r["status"]),
+            "url": url_for("staff.request_detail", reference=r["public_ref"]),
+        }
+        for r in records
+    ]
 
     def page_url(n: int) -> str:
         return url_for("maps.request_list") + _query(flt, page=n if n > 1 else None)
 
-    return _page("maps_requests.html", flt=flt, choices=choices, page=page, rows=rows, page_url=page_url,
-                 description=flt.describe(choices), labels=STATE_LABELS,
-                 exports={fmt: url_for("maps.export", what="requests", fmt=fmt) + _query(flt)
-                          for fmt in exports.FORMATS})
+    return _page(
+        "maps_requests.html",
+        flt=flt,
+        choices=choices,
+        page=page,
+        rows=rows,
+        page_url=page_url,
+        description=flt.describe(choices),
+        labels=STATE_LABELS,
+        exports={fmt: url_for("maps.export", what="requests", fmt=fmt) + _query(flt) for fmt in exports.FORMATS},
+    )
 
 
 # --- exports ------------------------------------------------------------------------------------
+
 
 @bp.get("/export/<what>.<fmt>")
 @requires("data.export")
@@ -501,5 +629,6 @@ def export(what: str, fmt: str):
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-{what}-{stamp}.{fmt}"
     body = exports.to_geojson(frame, metadata) if fmt == "geojson" else exports.to_geopackage(frame, what, metadata)
-    return Response(body, mimetype=exports.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype=exports.FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

@@ -80,15 +80,20 @@ def check_key_and_rate() -> None:
         g.open311_client = client
         bucket, limit = f"key:{client.id}", client.per_minute
     elif request.method == "POST" and request.endpoint == "open311.create_request":
-        raise forbidden("api_key was not provided: filing a request needs the key the city issued to your "
-                        "application (in the form body or the query string).")
+        raise forbidden(
+            "api_key was not provided: filing a request needs the key the city issued to your "
+            "application (in the form body or the query string)."
+        )
     else:
         bucket, limit = f"ip:{request.remote_addr or 'unknown'}", s.settings.open311_keyless_per_minute
     g.open311_rate = count_hit(session, bucket, limit)
     if not g.open311_rate.allowed:
-        raise Open311Error(429, f"Rate limit reached: at most {limit:,} requests a minute "
-                                f"{'for this api_key' if key else 'from one address without an api_key'}; "
-                                f"try again in {g.open311_rate.reset_in_s} s.")
+        raise Open311Error(
+            429,
+            f"Rate limit reached: at most {limit:,} requests a minute "
+            f"{'for this api_key' if key else 'from one address without an api_key'}; "
+            f"try again in {g.open311_rate.reset_in_s} s.",
+        )
 
 
 @bp.after_request
@@ -115,8 +120,9 @@ def discovery(fmt: str) -> Response:
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
     s = services()
-    document = queries.discovery(db_session(), s.city, request.url_root.rstrip("/") + PREFIX,
-                                 production=s.settings.env == "production")
+    document = queries.discovery(
+        db_session(), s.city, request.url_root.rstrip("/") + PREFIX, production=s.settings.env == "production"
+    )
     return respond(fmt, "discovery", document)
 
 
@@ -149,13 +155,25 @@ def create_request(fmt: str) -> Response:
     values = request.values  # form body first? both: the spec sends a form; some clients use the query string
     check_jurisdiction(values, _accepted_jurisdictions())
     s = services()
-    submitted = submit(db_session(), s.city, s.validator, g.open311_client, values,
-                       idempotency_key=request.headers.get("Idempotency-Key") or None)
-    return respond(fmt, "service_requests", [{
-        "service_request_id": submitted.service_request_id,
-        "service_notice": submitted.service_notice,
-        "account_id": submitted.account_id,
-    }])
+    submitted = submit(
+        db_session(),
+        s.city,
+        s.validator,
+        g.open311_client,
+        values,
+        idempotency_key=request.headers.get("Idempotency-Key") or None,
+    )
+    return respond(
+        fmt,
+        "service_requests",
+        [
+            {
+                "service_request_id": submitted.service_request_id,
+                "service_notice": submitted.service_notice,
+                "account_id": submitted.account_id,
+            }
+        ],
+    )
 
 
 @bp.get("/requests.<fmt>")

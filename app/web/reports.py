@@ -30,8 +30,10 @@ from service_requests.selection import (
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-TABLE_FORMATS = {"csv": "text/csv; charset=utf-8",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+TABLE_FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 REQUEST_FORMATS = {**exports.FORMATS, "csv": "text/csv; charset=utf-8"}
 BREAKOUTS = {**{k: v[1] for k, v in reports.DIMENSIONS.items()}, **reports.PERIODS}
 #: The ``by`` each exported table takes (the first is its default; the summary takes none).
@@ -46,6 +48,7 @@ TABLE_BREAKOUTS: dict[str, tuple[str, ...]] = {
 
 
 # --- reading the query string -------------------------------------------------------------
+
 
 def _choices() -> FilterChoices:
     return filter_choices(db_session(), services().city)
@@ -91,25 +94,41 @@ def _series(row: pd.Series) -> dict:
 
 
 def _page(template: str, **context: object) -> str:
-    return render_template(template, city=services().city, channels=services().city.channels.names(), breakouts=BREAKOUTS,
-                           definitions=DEFINITIONS, **context)
+    return render_template(
+        template,
+        city=services().city,
+        channels=services().city.channels.names(),
+        breakouts=BREAKOUTS,
+        definitions=DEFINITIONS,
+        **context,
+    )
 
 
 DEFINITIONS = [
-    ("Requests", "every request received, including duplicates; requests known to be outside the city are "
-                 "not counted; requests without a location are counted."),
+    (
+        "Requests",
+        "every request received, including duplicates; requests known to be outside the city are "
+        "not counted; requests without a location are counted.",
+    ),
     ("Distinct problems", "requests not marked as a duplicate of another request."),
-    ("Open, closed, cancelled", "each request is in exactly one: closed means closed in any way except "
-                                "cancelled (fixed, duplicate, not our responsibility, referred to another agency)."),
+    (
+        "Open, closed, cancelled",
+        "each request is in exactly one: closed means closed in any way except "
+        "cancelled (fixed, duplicate, not our responsibility, referred to another agency).",
+    ),
     ("Days to close", "the time from the request to its closing, in days, for closed requests."),
-    ("Within the service level", "closed requests closed by the due date promised when they were made, "
-                                 "as a share of closed requests that had a due date."),
+    (
+        "Within the service level",
+        "closed requests closed by the due date promised when they were made, "
+        "as a share of closed requests that had a due date.",
+    ),
     ("Overdue", "open requests past their due date today."),
     ("Dates", "local dates of the city's time zone, on the day each request was made."),
 ]
 
 
 # --- staff pages ----------------------------------------------------------------------------
+
 
 @bp.get("/")
 @requires("reports.view")
@@ -123,17 +142,41 @@ def index():
     figures = _series(reports.summary(session, s.city, flt, distinct=distinct))
     ytds = [("This year so far", reports.year_to_date(session, s.city, flt, distinct=distinct))]
     if s.city.reports.fiscal_year_start_month != 1:
-        ytds.append(("This fiscal year so far", reports.year_to_date(session, s.city, flt, fiscal=True,
-                                                                     distinct=distinct)))
-    months = reports.breakout(session, s.city, flt, "month", distinct=distinct, medians=False).tail(24)  # a chart of counts
+        ytds.append(
+            ("This fiscal year so far", reports.year_to_date(session, s.city, flt, fiscal=True, distinct=distinct))
+        )
+    months = reports.breakout(session, s.city, flt, "month", distinct=distinct, medians=False).tail(
+        24
+    )  # a chart of counts
     return _page(
-        "reports_index.html", flt=flt, choices=choices, figures=figures, distinct=distinct,
-        ytds=[{"title": title, "start": ytd.start, "end": ytd.end, "current": _series(ytd.current),
-               "previous": _series(ytd.previous), "change": ytd.change()} for title, ytd in ytds],
-        chart=column_chart("Requests per month", months["label"].astype(str).str[:3].tolist(), months["requests"].tolist()),
-        urls={"all": _list_url(flt), "open": _list_url(flt, status="open"), "closed": _list_url(flt, status="closed"),
-              "cancelled": _list_url(flt, status="cancelled"), "overdue": _list_url(flt, overdue=True)},
-        description=flt.describe(choices), query=_query(flt),
+        "reports_index.html",
+        flt=flt,
+        choices=choices,
+        figures=figures,
+        distinct=distinct,
+        ytds=[
+            {
+                "title": title,
+                "start": ytd.start,
+                "end": ytd.end,
+                "current": _series(ytd.current),
+                "previous": _series(ytd.previous),
+                "change": ytd.change(),
+            }
+            for title, ytd in ytds
+        ],
+        chart=column_chart(
+            "Requests per month", months["label"].astype(str).str[:3].tolist(), months["requests"].tolist()
+        ),
+        urls={
+            "all": _list_url(flt),
+            "open": _list_url(flt, status="open"),
+            "closed": _list_url(flt, status="closed"),
+            "cancelled": _list_url(flt, status="cancelled"),
+            "overdue": _list_url(flt, overdue=True),
+        },
+        description=flt.describe(choices),
+        query=_query(flt),
         exports={fmt: url_for("reports.export_table", what="summary", fmt=fmt) + _query(flt) for fmt in TABLE_FORMATS},
         request_exports={fmt: url_for("reports.export_requests", fmt=fmt) + _query(flt) for fmt in REQUEST_FORMATS},
     )
@@ -159,27 +202,56 @@ def breakout_page(by: str):
     for i, row in enumerate(_records(table)):
         if is_period:
             end = reports.next_period_start(row["key"], by, s.city.reports.fiscal_year_start_month) - timedelta(days=1)
-            part: RequestFilter | None = flt.replace(date_from=max(row["key"], flt.date_from or row["key"]),
-                               date_to=min(end, flt.date_to or end))
+            part: RequestFilter | None = flt.replace(
+                date_from=max(row["key"], flt.date_from or row["key"]), date_to=min(end, flt.date_to or end)
+            )
         else:
-            field = {"department": "department", "service": "services", "ward": "ward", "district": "district",
-                     "channel": "channels", "family": "families", "group": "group"}[by]
+            field = {
+                "department": "department",
+                "service": "services",
+                "ward": "ward",
+                "district": "district",
+                "channel": "channels",
+                "family": "families",
+                "group": "group",
+            }[by]
             value = (row["key"],) if field in ("services", "channels", "families") else row["key"]
             part = flt.replace(**{field: value}) if row["key"] else None
-        rows.append({**row, "year_before": yoy[i] if yoy else None,
-                     "list_url": _list_url(part) if part else None,
-                     "open_url": _list_url(part, status="open") if part else None})
+        rows.append(
+            {
+                **row,
+                "year_before": yoy[i] if yoy else None,
+                "list_url": _list_url(part) if part else None,
+                "open_url": _list_url(part, status="open") if part else None,
+            }
+        )
     shown = table if is_period else table.head(25)
-    chart = (column_chart(f"Requests by {BREAKOUTS[by].lower()}", shown["label"].tolist(), shown["requests"].tolist())
-             if is_period else
-             hbar_chart(f"Requests by {BREAKOUTS[by].lower()} (the {len(shown)} largest)", shown["label"].tolist(),
-                        shown["requests"].tolist(), [r["list_url"] for r in rows[:len(shown)]]))
+    chart = (
+        column_chart(f"Requests by {BREAKOUTS[by].lower()}", shown["label"].tolist(), shown["requests"].tolist())
+        if is_period
+        else hbar_chart(
+            f"Requests by {BREAKOUTS[by].lower()} (the {len(shown)} largest)",
+            shown["label"].tolist(),
+            shown["requests"].tolist(),
+            [r["list_url"] for r in rows[: len(shown)]],
+        )
+    )
     return _page(
-        "reports_breakout.html", by=by, by_label=BREAKOUTS[by], flt=flt, choices=choices, rows=rows,
-        is_period=is_period, has_yoy=yoy is not None, chart=chart, distinct=distinct,
-        description=flt.describe(choices), query=_query(flt),
-        exports={fmt: url_for("reports.export_table", what="breakout", fmt=fmt) + _query(flt, by=by)
-                 for fmt in TABLE_FORMATS},
+        "reports_breakout.html",
+        by=by,
+        by_label=BREAKOUTS[by],
+        flt=flt,
+        choices=choices,
+        rows=rows,
+        is_period=is_period,
+        has_yoy=yoy is not None,
+        chart=chart,
+        distinct=distinct,
+        description=flt.describe(choices),
+        query=_query(flt),
+        exports={
+            fmt: url_for("reports.export_table", what="breakout", fmt=fmt) + _query(flt, by=by) for fmt in TABLE_FORMATS
+        },
     )
 
 
@@ -198,16 +270,31 @@ def top_page():
     per_ward = reports.top_services(session, s.city, flt, per="ward", distinct=distinct, choices=choices)
     wards = []
     for area, part in per_ward.groupby("area", sort=False):
-        wards.append({"key": area, "label": part["area_label"].iloc[0], "rows": [
-            {**r, "url": _list_url(flt, ward=area, services=(r["service_code"],))} for r in _records(part)]})
+        wards.append(
+            {
+                "key": area,
+                "label": part["area_label"].iloc[0],
+                "rows": [
+                    {**r, "url": _list_url(flt, ward=area, services=(r["service_code"],))} for r in _records(part)
+                ],
+            }
+        )
     return _page(
-        "reports_top.html", flt=flt, choices=choices, top=top, wards=wards, distinct=distinct,
-        chart=hbar_chart("Top 10 services", [r["service_name"] for r in top], [r["requests"] for r in top],
-                         [r["url"] for r in top]),
-        description=flt.describe(choices), query=_query(flt),
+        "reports_top.html",
+        flt=flt,
+        choices=choices,
+        top=top,
+        wards=wards,
+        distinct=distinct,
+        chart=hbar_chart(
+            "Top 10 services", [r["service_name"] for r in top], [r["requests"] for r in top], [r["url"] for r in top]
+        ),
+        description=flt.describe(choices),
+        query=_query(flt),
         exports={fmt: url_for("reports.export_table", what="top", fmt=fmt) + _query(flt) for fmt in TABLE_FORMATS},
-        ward_exports={fmt: url_for("reports.export_table", what="top", fmt=fmt) + _query(flt, by="ward")
-                      for fmt in TABLE_FORMATS},
+        ward_exports={
+            fmt: url_for("reports.export_table", what="top", fmt=fmt) + _query(flt, by="ward") for fmt in TABLE_FORMATS
+        },
     )
 
 
@@ -222,25 +309,40 @@ def backlog_page():
     distinct = _distinct()
     aging = reports.backlog_aging(session, s.city, flt, distinct=distinct, choices=choices)
     bands = [b[0] for b in reports.AGE_BANDS]
-    aging_rows = [{**r, "url": _list_url(flt.replace(department=r["key"]), status="open") if r["key"] else None}
-                  for r in _records(aging)]
-    tables = {by: reports.compliance(session, s.city, flt, by, distinct=distinct, choices=choices)
-              for by in ("department", "service")}
+    aging_rows = [
+        {**r, "url": _list_url(flt.replace(department=r["key"]), status="open") if r["key"] else None}
+        for r in _records(aging)
+    ]
+    tables = {
+        by: reports.compliance(session, s.city, flt, by, distinct=distinct, choices=choices)
+        for by in ("department", "service")
+    }
     compliance = {by: _records(table) for by, table in tables.items()}
     totals = aging[bands].sum()
     # Compliance is measured against the city's own due dates where its history gave them: say which.
     description = f"{flt.describe(choices)}; compliance against {tables['department'].attrs['due_dates']}"
     return _page(
-        "reports_backlog.html", flt=flt, choices=choices, bands=bands, aging=aging_rows, compliance=compliance,
-        distinct=distinct, description=description, query=_query(flt),
+        "reports_backlog.html",
+        flt=flt,
+        choices=choices,
+        bands=bands,
+        aging=aging_rows,
+        compliance=compliance,
+        distinct=distinct,
+        description=description,
+        query=_query(flt),
         chart=hbar_chart("Open requests by age", bands, totals.tolist()),
-        exports={what: {fmt: url_for("reports.export_table", what=what, fmt=fmt) + _query(flt, by=by)
-                        for fmt in TABLE_FORMATS}
-                 for what, by in (("backlog", None), ("compliance", "department"), ("compliance-service", "service"))},
+        exports={
+            what: {
+                fmt: url_for("reports.export_table", what=what, fmt=fmt) + _query(flt, by=by) for fmt in TABLE_FORMATS
+            }
+            for what, by in (("backlog", None), ("compliance", "department"), ("compliance-service", "service"))
+        },
     )
 
 
 # --- the public monthly report ----------------------------------------------------------------
+
 
 def _month_arg(session, city) -> date:  # noqa: ANN001
     value = request.args.get("month", "").strip()
@@ -250,11 +352,13 @@ def _month_arg(session, city) -> date:  # noqa: ANN001
         except FilterError as exc:
             abort(400, str(exc))
     this_month = datetime.now(city.tz).date().replace(day=1)
-    latest = session.execute(text(
-        "SELECT max((requested_at AT TIME ZONE :tz)::date) FROM service_request "
-        "WHERE city = :city AND requested_at < :before"),
-        {"tz": city.timezone, "city": city.key,
-         "before": datetime.combine(this_month, datetime.min.time(), city.tz)}).scalar()
+    latest = session.execute(
+        text(
+            "SELECT max((requested_at AT TIME ZONE :tz)::date) FROM service_request "
+            "WHERE city = :city AND requested_at < :before"
+        ),
+        {"tz": city.timezone, "city": city.key, "before": datetime.combine(this_month, datetime.min.time(), city.tz)},
+    ).scalar()
     return (latest or this_month - timedelta(days=1)).replace(day=1)
 
 
@@ -271,25 +375,35 @@ def monthly():
     flt = RequestFilter(date_from=month, date_to=end, scope="city")
     figures = _series(reports.summary(session, s.city, flt))
     year_start = max(reports.next_period_start(month, "month", 1).replace(year=month.year - 1), EARLIEST_DATE)
-    trend = reports.breakout(session, s.city, RequestFilter(date_from=year_start, date_to=end, scope="city"), "month",
-                             medians=False)
+    trend = reports.breakout(
+        session, s.city, RequestFilter(date_from=year_start, date_to=end, scope="city"), "month", medians=False
+    )
     departments = reports.breakout(session, s.city, flt, "department", choices=choices)
     wards = reports.breakout(session, s.city, flt, "ward", choices=choices)
     top = reports.top_services(session, s.city, flt, choices=choices)
     channels = reports.breakout(session, s.city, flt, "channel", medians=False)
     return _page(
-        "reports_monthly.html", month=month, end=end, figures=figures,
-        trend=column_chart("Requests per month, the last 12 months", [f"{k:%b %y}" for k in trend["key"]],
-                           trend["requests"].tolist()),
-        departments=_records(departments), wards=_records(wards), top=_records(top),
-        channel_chart=hbar_chart("Requests by how they were made", channels["label"].tolist(),
-                                 channels["requests"].tolist()),
+        "reports_monthly.html",
+        month=month,
+        end=end,
+        figures=figures,
+        trend=column_chart(
+            "Requests per month, the last 12 months", [f"{k:%b %y}" for k in trend["key"]], trend["requests"].tolist()
+        ),
+        departments=_records(departments),
+        wards=_records(wards),
+        top=_records(top),
+        channel_chart=hbar_chart(
+            "Requests by how they were made", channels["label"].tolist(), channels["requests"].tolist()
+        ),
         ward_label=s.city.ward_layer.label if s.city.ward_layer else "Ward",
-        previous_month=(month - timedelta(days=1)).replace(day=1), next_month=reports.next_period_start(month, "month", 1),
+        previous_month=(month - timedelta(days=1)).replace(day=1),
+        next_month=reports.next_period_start(month, "month", 1),
     )
 
 
 # --- exports ------------------------------------------------------------------------------------
+
 
 def _table_by(what: str) -> str | None:
     """The validated ``by`` of an exported table (None: none given); 404 for no such table, 400 for a ``by`` it lacks."""
@@ -298,8 +412,12 @@ def _table_by(what: str) -> str | None:
     by = request.args.get("by") or None
     allowed = TABLE_BREAKOUTS[what]
     if by is not None and by not in allowed:
-        abort(400, f"The {what} table takes no by=; leave it out." if not allowed else
-              f"by must be one of {', '.join(allowed)} for the {what} table, not {by[:40]!r}.")
+        abort(
+            400,
+            f"The {what} table takes no by=; leave it out."
+            if not allowed
+            else f"by must be one of {', '.join(allowed)} for the {what} table, not {by[:40]!r}.",
+        )
     return by
 
 
@@ -310,8 +428,9 @@ def _table(what: str, flt: RequestFilter, choices: FilterChoices, by: str | None
     try:
         if what == "summary":
             row = reports.summary(session, s.city, flt, distinct=distinct)
-            return pd.DataFrame({"figure": [reports.SUMMARY_COLUMNS.get(k, k) for k in row.index],
-                                 "value": row.to_numpy()})
+            return pd.DataFrame(
+                {"figure": [reports.SUMMARY_COLUMNS.get(k, k) for k in row.index], "value": row.to_numpy()}
+            )
         if what == "breakout":
             if by is None:
                 abort(400, f"The breakout table needs by=, one of {', '.join(BREAKOUTS)}.")
@@ -321,8 +440,14 @@ def _table(what: str, flt: RequestFilter, choices: FilterChoices, by: str | None
         if what == "backlog":
             return reports.backlog_aging(session, s.city, flt, by or "department", distinct=distinct, choices=choices)
         if what in ("compliance", "compliance-service"):
-            return reports.compliance(session, s.city, flt, by or ("service" if what.endswith("service") else
-                                                                   "department"), distinct=distinct, choices=choices)
+            return reports.compliance(
+                session,
+                s.city,
+                flt,
+                by or ("service" if what.endswith("service") else "department"),
+                distinct=distinct,
+                choices=choices,
+            )
     except FilterError as exc:
         abort(400, str(exc))
     abort(404, f"There is no table {what!r}; try summary, breakout, top, backlog or compliance.")
@@ -344,11 +469,21 @@ def export_table(what: str, fmt: str):
     if fmt == "csv":
         body = spreadsheets.csv_bytes(frame)
     else:
-        about = pd.DataFrame({"item": ["City", "Requests", "Distinct problems only", *[d[0] for d in DEFINITIONS]],
-                              "value": [s.city.name, flt.describe(choices), "yes" if _distinct() else "no",
-                                        *[d[1] for d in DEFINITIONS]]})
+        about = pd.DataFrame(
+            {
+                "item": ["City", "Requests", "Distinct problems only", *[d[0] for d in DEFINITIONS]],
+                "value": [
+                    s.city.name,
+                    flt.describe(choices),
+                    "yes" if _distinct() else "no",
+                    *[d[1] for d in DEFINITIONS],
+                ],
+            }
+        )
         body = spreadsheets.xlsx_bytes({"figures": frame, "about": about})
-    return Response(body, mimetype=TABLE_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype=TABLE_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @bp.get("/requests.<fmt>")
@@ -363,12 +498,18 @@ def export_requests(fmt: str):
     frame = reports.requests_behind(db_session(), s.city, flt, distinct=_distinct())
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-report-requests-{stamp}.{fmt}"
-    metadata = {"city": s.city.name, "filter": flt.args(), "description": flt.describe(choices),
-                "distinct_problems_only": _distinct()}
+    metadata = {
+        "city": s.city.name,
+        "filter": flt.args(),
+        "description": flt.describe(choices),
+        "distinct_problems_only": _distinct(),
+    }
     if fmt == "csv":
         body = spreadsheets.csv_bytes(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
     elif fmt == "geojson":
         body = exports.to_geojson(frame, metadata)
     else:
         body = exports.to_geopackage(frame, "requests", metadata)
-    return Response(body, mimetype=REQUEST_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        body, mimetype=REQUEST_FORMATS[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

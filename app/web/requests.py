@@ -47,13 +47,24 @@ def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInpu
             values = [v for v in form.getlist(key) if v != ""]
             attributes[match.group(1)] = values if match.group(2) else (values[0] if values else "")
     return RequestInput(
-        service_code=service_code, channel=channel, description=form.get("description", ""), attributes=attributes,
-        address=form.get("address") or None, address_id=form.get("address_id") or None,
-        lon=form.get("lon") or None, lat=form.get("lat") or None, location_note=form.get("location_note") or None,
-        first_name=form.get("first_name") or None, last_name=form.get("last_name") or None,
-        email=form.get("email") or None, phone=form.get("phone") or None,
-        contact_notes=form.get("contact_notes") or None, response_method=form.get("response_method", "none"),
-        idempotency_key=form.get("idempotency_key") or None, idempotency_scope=_form_scope(), actor=actor,
+        service_code=service_code,
+        channel=channel,
+        description=form.get("description", ""),
+        attributes=attributes,
+        address=form.get("address") or None,
+        address_id=form.get("address_id") or None,
+        lon=form.get("lon") or None,
+        lat=form.get("lat") or None,
+        location_note=form.get("location_note") or None,
+        first_name=form.get("first_name") or None,
+        last_name=form.get("last_name") or None,
+        email=form.get("email") or None,
+        phone=form.get("phone") or None,
+        contact_notes=form.get("contact_notes") or None,
+        response_method=form.get("response_method", "none"),
+        idempotency_key=form.get("idempotency_key") or None,
+        idempotency_scope=_form_scope(),
+        actor=actor,
     )
 
 
@@ -79,17 +90,23 @@ def _form_page(service_code: str, staff: bool):
         else:
             return redirect(url_for("requests.status", reference=created.request.public_ref, new=1), code=303)
     return render_template(
-        "request_form.html", city=s.city, service=service, staff=staff, error=error,
+        "request_form.html",
+        city=s.city,
+        service=service,
+        staff=staff,
+        error=error,
         channels={c: s.city.channels.name(c) for c in s.city.channels.staff_intake},
-        form=request.form, duplicate_radius=round(s.city.intake.radius(staff)),
+        form=request.form,
+        duplicate_radius=round(s.city.intake.radius(staff)),
         idempotency_key=request.form.get("idempotency_key") or new_idempotency_key(),
     ), (400 if error else 200)
 
 
 def _catalogue_page(staff: bool):
     s = services()
-    return render_template("services.html", city=s.city, services=active_services(db_session(), s.city.key),
-                           staff=staff)
+    return render_template(
+        "services.html", city=s.city, services=active_services(db_session(), s.city.key), staff=staff
+    )
 
 
 @bp.get("/report")
@@ -137,12 +154,22 @@ def nearby():
     # The wider staff radius (?staff=1, sent by the staff intake form) only for staff who may file requests;
     # anyone else gets the public radius: the flag is ignored rather than refused, the answer stays useful.
     radius = s.city.intake.radius(staff=bool(request.args.get("staff")) and allowed("requests.create"))
-    found = nearby_open_requests(db_session(), s.city.key, service_code, lon, lat, radius, days=s.city.intake.duplicate_days)
-    return jsonify(nearby=[{
-        "reference": n.public_ref, "service": n.service_name, "status": STATE_LABELS[n.status],
-        "address": _approximate(n.address), "distance_m": n.distance_m,
-        "url": url_for("requests.status", reference=n.public_ref),
-    } for n in found])
+    found = nearby_open_requests(
+        db_session(), s.city.key, service_code, lon, lat, radius, days=s.city.intake.duplicate_days
+    )
+    return jsonify(
+        nearby=[
+            {
+                "reference": n.public_ref,
+                "service": n.service_name,
+                "status": STATE_LABELS[n.status],
+                "address": _approximate(n.address),
+                "distance_m": n.distance_m,
+                "url": url_for("requests.status", reference=n.public_ref),
+            }
+            for n in found
+        ]
+    )
 
 
 @bp.route("/status", methods=["GET", "POST"])
@@ -156,8 +183,9 @@ def status_lookup():
         reference = normalize_reference(typed)
         if reference:
             return redirect(url_for("requests.status", reference=reference), code=303)
-    return render_template("status_lookup.html", city=s.city, typed=typed,
-                           error="That is not a request reference." if typed else None), (400 if typed else 200)
+    return render_template(
+        "status_lookup.html", city=s.city, typed=typed, error="That is not a request reference." if typed else None
+    ), (400 if typed else 200)
 
 
 @bp.get("/status/<reference>")
@@ -168,17 +196,30 @@ def status(reference: str):
     s = services()
     canonical = normalize_reference(reference)
     session = db_session()
-    found = session.scalar(select(ServiceRequest).where(ServiceRequest.city == s.city.key,
-                                                        ServiceRequest.public_ref == canonical)) if canonical else None
+    found = (
+        session.scalar(
+            select(ServiceRequest).where(ServiceRequest.city == s.city.key, ServiceRequest.public_ref == canonical)
+        )
+        if canonical
+        else None
+    )
     if found is None:
         abort(404, "No request has that reference. Check it and try again.")
-    notes = session.scalars(select(RequestEvent).where(RequestEvent.request_id == found.id, RequestEvent.public)
-                            .order_by(RequestEvent.at)).all()
+    notes = session.scalars(
+        select(RequestEvent).where(RequestEvent.request_id == found.id, RequestEvent.public).order_by(RequestEvent.at)
+    ).all()
     original = session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None
-    return render_template("status.html", city=s.city, r=found, notes=notes, label=STATE_LABELS[found.status],
-                           place=_approximate(found.address), original=original,
-                           details=may_read_details(None, found),  # what the public may read, whoever looks
-                           new=request.args.get("new") == "1")
+    return render_template(
+        "status.html",
+        city=s.city,
+        r=found,
+        notes=notes,
+        label=STATE_LABELS[found.status],
+        place=_approximate(found.address),
+        original=original,
+        details=may_read_details(None, found),  # what the public may read, whoever looks
+        new=request.args.get("new") == "1",
+    )
 
 
 def _approximate(address: str | None) -> str | None:

@@ -39,16 +39,29 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 def _request_or_404(reference: str) -> ServiceRequest:
     canonical = normalize_reference(reference)
-    found = db_session().scalar(select(ServiceRequest).where(
-        ServiceRequest.city == services().city.key, ServiceRequest.public_ref == canonical)) if canonical else None
+    found = (
+        db_session().scalar(
+            select(ServiceRequest).where(
+                ServiceRequest.city == services().city.key, ServiceRequest.public_ref == canonical
+            )
+        )
+        if canonical
+        else None
+    )
     if found is None or not allowed("requests.view", found):
         abort(404, "No request has that reference.")
     return found
 
 
 #: The permission each action of the request page needs.
-ACTIONS = {"status": "requests.update", "reassign": "requests.reassign", "duplicate": "requests.update",
-           "reopen": "requests.update", "note": "requests.update", "details": "requests.update"}
+ACTIONS = {
+    "status": "requests.update",
+    "reassign": "requests.reassign",
+    "duplicate": "requests.update",
+    "reopen": "requests.update",
+    "note": "requests.update",
+    "details": "requests.update",
+}
 
 
 @bp.route("/requests/<reference>", methods=["GET", "POST"])
@@ -68,16 +81,36 @@ def request_detail(reference: str):
         if not allowed(ACTIONS[action], found) or (action == "details" and not allowed("requests.contact", found)):
             abort(403, "Your role does not allow this action on this request.")
         # Added first, so that the action's own commit stores it with the change (or neither).
-        audit.record(session, found.city, actor, f"request.{action}", found.public_ref, client_ip(),
-                     from_status=found.status, to_status=form.get("status") or None,
-                     department=form.get("department") or None)
+        audit.record(
+            session,
+            found.city,
+            actor,
+            f"request.{action}",
+            found.public_ref,
+            client_ip(),
+            from_status=found.status,
+            to_status=form.get("status") or None,
+            department=form.get("department") or None,
+        )
         try:
             if action == "status":
-                change_status(session, found, form.get("status", ""), actor, form.get("note") or None,
-                              public=form.get("public") == "1")
+                change_status(
+                    session,
+                    found,
+                    form.get("status", ""),
+                    actor,
+                    form.get("note") or None,
+                    public=form.get("public") == "1",
+                )
             elif action == "reassign":
-                reassign(session, found, actor, form.get("reason", ""), department=form.get("department") or None,
-                         assignee=form.get("assignee") or None)
+                reassign(
+                    session,
+                    found,
+                    actor,
+                    form.get("reason", ""),
+                    department=form.get("department") or None,
+                    assignee=form.get("assignee") or None,
+                )
             elif action == "duplicate":
                 original = _request_or_404(form.get("original", ""))
                 mark_duplicate(session, found, original, actor, form.get("note") or None)
@@ -92,14 +125,24 @@ def request_detail(reference: str):
             error = str(exc)
         else:
             return redirect(url_for("staff.request_detail", reference=found.public_ref), code=303)
-    events = session.scalars(select(RequestEvent).where(RequestEvent.request_id == found.id).order_by(RequestEvent.id)).all()
-    departments = session.scalars(select(Department).where(Department.city == found.city).order_by(Department.name)).all()
+    events = session.scalars(
+        select(RequestEvent).where(RequestEvent.request_id == found.id).order_by(RequestEvent.id)
+    ).all()
+    departments = session.scalars(
+        select(Department).where(Department.city == found.city).order_by(Department.name)
+    ).all()
     return render_template(
-        "staff_request.html", city=services().city, r=found, events=events, error=error,
+        "staff_request.html",
+        city=services().city,
+        r=found,
+        events=events,
+        error=error,
         contact=session.get(RequestContact, found.id) if allowed("requests.contact", found) else None,
         details=may_read_details(current_user(), found),
-        departments=departments, labels=STATE_LABELS,
-        open_states=list(OPEN_STATES), closed_states=[s for s in CLOSED_STATES if s != "duplicate"],
+        departments=departments,
+        labels=STATE_LABELS,
+        open_states=list(OPEN_STATES),
+        closed_states=[s for s in CLOSED_STATES if s != "duplicate"],
         original=session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None,
     ), (400 if error else 200)
 
@@ -114,8 +157,9 @@ def overdue_view():
     city = services().city
     rows = [r for r in overdue(session, city.key, department=department) if in_scope(user, r)]
     departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
-    return render_template("staff_overdue.html", city=city, rows=rows, departments=departments,
-                           department=department, labels=STATE_LABELS)
+    return render_template(
+        "staff_overdue.html", city=city, rows=rows, departments=departments, department=department, labels=STATE_LABELS
+    )
 
 
 @bp.get("/services")
@@ -124,8 +168,11 @@ def services_admin():
     """The catalogue as stored, with links to edit each service or add one."""
     session = db_session()
     city = services().city
-    records = session.scalars(select(ServiceRecord).where(ServiceRecord.city == city.key)
-                              .order_by(ServiceRecord.group_name, ServiceRecord.name)).all()
+    records = session.scalars(
+        select(ServiceRecord)
+        .where(ServiceRecord.city == city.key)
+        .order_by(ServiceRecord.group_name, ServiceRecord.name)
+    ).all()
     return render_template("staff_services.html", city=city, records=records)
 
 
@@ -147,8 +194,15 @@ def service_edit(code: str | None = None):
         try:
             actor = staff_user().username
             saved = save_service(session, city.key, entry, actor=actor, new=record is None)
-            audit.record(session, city.key, actor, "service.create" if record is None else "service.update",
-                         saved.code, client_ip(), entry=entry)
+            audit.record(
+                session,
+                city.key,
+                actor,
+                "service.create" if record is None else "service.update",
+                saved.code,
+                client_ip(),
+                entry=entry,
+            )
             session.commit()
         except UserError as exc:
             session.rollback()
@@ -157,8 +211,14 @@ def service_edit(code: str | None = None):
             return redirect(url_for("staff.service_edit", code=saved.code, saved=1), code=303)
     departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
     return render_template(
-        "staff_service_edit.html", city=city, record=record, entry=entry or _entry_of(record), error=error,
-        departments=departments, datatypes=DATATYPES, saved=request.args.get("saved") == "1",
+        "staff_service_edit.html",
+        city=city,
+        record=record,
+        entry=entry or _entry_of(record),
+        error=error,
+        departments=departments,
+        datatypes=DATATYPES,
+        saved=request.args.get("saved") == "1",
     ), (400 if error else 200)
 
 
@@ -182,9 +242,16 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
             if key.strip():
                 values.append({"key": key.strip(), "name": name.strip() or key.strip()})
         order = field("order")
-        attributes.append({"code": field("code"), "description": field("description") or field("code"),
-                           "datatype": field("datatype"), "required": form.get(f"attribute-{i}-required") == "1",
-                           "order": int(order) if order.isdigit() else len(attributes) + 1, "values": values})
+        attributes.append(
+            {
+                "code": field("code"),
+                "description": field("description") or field("code"),
+                "datatype": field("datatype"),
+                "required": form.get(f"attribute-{i}-required") == "1",
+                "order": int(order) if order.isdigit() else len(attributes) + 1,
+                "values": values,
+            }
+        )
     return {
         "code": code or form.get("code", "").strip(),
         "name": form.get("name", "").strip()[:200],
@@ -203,14 +270,33 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
 
 def _entry_of(record: ServiceRecord | None) -> dict[str, Any]:
     if record is None:
-        return {"code": "", "name": "", "description": "", "group": "", "keywords": [], "department": "",
-                "default_assignee": None, "service_level": {"hours": 72}, "contact": "ask", "location": "required",
-                "active": True, "attributes": []}
+        return {
+            "code": "",
+            "name": "",
+            "description": "",
+            "group": "",
+            "keywords": [],
+            "department": "",
+            "default_assignee": None,
+            "service_level": {"hours": 72},
+            "contact": "ask",
+            "location": "required",
+            "active": True,
+            "attributes": [],
+        }
     return {
-        "code": record.code, "name": record.name, "description": record.description, "group": record.group_name,
-        "keywords": list(record.keywords or []), "department": record.department_code,
+        "code": record.code,
+        "name": record.name,
+        "description": record.description,
+        "group": record.group_name,
+        "keywords": list(record.keywords or []),
+        "department": record.department_code,
         "default_assignee": record.default_assignee,
-        "service_level": {"hours": record.sla_hours} if record.sla_hours else {"business_days": record.sla_business_days},
-        "contact": record.contact_policy, "location": record.location_policy, "active": record.active,
+        "service_level": {"hours": record.sla_hours}
+        if record.sla_hours
+        else {"business_days": record.sla_business_days},
+        "contact": record.contact_policy,
+        "location": record.location_policy,
+        "active": record.active,
         "attributes": list(record.attributes or []),
     }

@@ -83,8 +83,7 @@ def basemap(z: int, x: int, y: int) -> Response:
 
 
 def _template(endpoint: str, base: str) -> str:
-    return base + url_for(endpoint, z=1, x=2, y=3).replace("/1/2/3/", "/{z}/{x}/{y}/").replace(
-        "/1/2/3", "/{z}/{x}/{y}")
+    return base + url_for(endpoint, z=1, x=2, y=3).replace("/1/2/3/", "/{z}/{x}/{y}/").replace("/1/2/3", "/{z}/{x}/{y}")
 
 
 def basemap_config(base: str = "") -> dict[str, Any]:
@@ -97,14 +96,22 @@ def basemap_config(base: str = "") -> dict[str, Any]:
     settings = services().settings
     if settings.basemap_file is not None:
         archive = open_archive(settings.basemap_file)
-        return {"kind": "vector" if archive.vector else "raster", "url": _template("tiles.basemap", base),
-                "attribution": archive.attribution or settings.tile_attribution,
-                "minZoom": archive.min_zoom, "maxZoom": archive.max_zoom}
+        return {
+            "kind": "vector" if archive.vector else "raster",
+            "url": _template("tiles.basemap", base),
+            "attribution": archive.attribution or settings.tile_attribution,
+            "minZoom": archive.min_zoom,
+            "maxZoom": archive.max_zoom,
+        }
     if settings.tile_url:
         return {"kind": "url", "url": settings.tile_url, "attribution": settings.tile_attribution, "maxZoom": 19}
-    return {"kind": "streets", "url": _template("tiles.streets", base),
-            "attribution": f"Streets and addresses: {services().city.name}",
-            "maxDataZoom": STREETS_DATA_ZOOM, "addressZoom": ADDRESS_ZOOM}
+    return {
+        "kind": "streets",
+        "url": _template("tiles.streets", base),
+        "attribution": f"Streets and addresses: {services().city.name}",
+        "maxDataZoom": STREETS_DATA_ZOOM,
+        "addressZoom": ADDRESS_ZOOM,
+    }
 
 
 @bp.app_context_processor

@@ -36,14 +36,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("city", "role", "version"),
         sa.CheckConstraint("role IN ('jurisdiction', 'agencies', 'wards', 'districts')", name="role_known"),
     )
-    op.create_index("boundary_layer_version_one_current", "boundary_layer_version", ["city", "role"],
-                    unique=True, postgresql_where=sa.text("is_current"))
+    op.create_index(
+        "boundary_layer_version_one_current",
+        "boundary_layer_version",
+        ["city", "role"],
+        unique=True,
+        postgresql_where=sa.text("is_current"),
+    )
 
     op.create_table(
         "boundary_feature",
         sa.Column("id", sa.BigInteger, primary_key=True),
-        sa.Column("version_id", sa.Integer, sa.ForeignKey("boundary_layer_version.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "version_id", sa.Integer, sa.ForeignKey("boundary_layer_version.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("key", sa.Text, nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("phone", sa.Text),
@@ -57,10 +63,12 @@ def upgrade() -> None:
     op.create_table(
         "boundary_piece",
         sa.Column("id", sa.BigInteger, primary_key=True),
-        sa.Column("feature_id", sa.BigInteger, sa.ForeignKey("boundary_feature.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("version_id", sa.Integer, sa.ForeignKey("boundary_layer_version.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "feature_id", sa.BigInteger, sa.ForeignKey("boundary_feature.id", ondelete="CASCADE"), nullable=False
+        ),
+        sa.Column(
+            "version_id", sa.Integer, sa.ForeignKey("boundary_layer_version.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("geom", Geometry("POLYGON", srid=4326, spatial_index=False), nullable=False),
     )
     op.create_index("boundary_piece_geom_idx", "boundary_piece", ["geom"], postgresql_using="gist")

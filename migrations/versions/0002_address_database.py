@@ -66,8 +66,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_address_point_load_id", "address_point", ["load_id"])
     op.create_index("address_point_street_number", "address_point", ["city", "street_name", "house_number"])
-    op.create_index("address_point_number_prefix", "address_point", ["city", "house_number", "street_name"],
-                    postgresql_ops={"street_name": "text_pattern_ops"})
+    op.create_index(
+        "address_point_number_prefix",
+        "address_point",
+        ["city", "house_number", "street_name"],
+        postgresql_ops={"street_name": "text_pattern_ops"},
+    )
     op.create_index("address_point_cross", "address_point", ["city", "cross_name", "street_name"])
     op.create_index("address_point_geom_idx", "address_point", ["geom"], postgresql_using="gist")
 
@@ -85,8 +89,9 @@ def upgrade() -> None:
         sa.Column("addresses", sa.Integer, nullable=False),
     )
     op.create_index("address_street_name", "address_street", ["city", "name"])
-    op.create_index("address_street_name_prefix", "address_street", ["city", "name"],
-                    postgresql_ops={"name": "text_pattern_ops"})
+    op.create_index(
+        "address_street_name_prefix", "address_street", ["city", "name"], postgresql_ops={"name": "text_pattern_ops"}
+    )
 
 
 def downgrade() -> None:

@@ -20,8 +20,14 @@ def upgrade() -> None:
     # The ward and district maps count the requests a map can show, by area (and open or
     # not): an index-only scan of this partial index is about three times faster than a
     # scan of the table at a million requests.
-    op.create_index("service_request_mapped_areas", "service_request", ["city", "ward_key", "district_key"],
-                    unique=False, postgresql_include=["is_open"], postgresql_where=sa.text(MAPPED))
+    op.create_index(
+        "service_request_mapped_areas",
+        "service_request",
+        ["city", "ward_key", "district_key"],
+        unique=False,
+        postgresql_include=["is_open"],
+        postgresql_where=sa.text(MAPPED),
+    )
 
 
 def downgrade() -> None:

@@ -75,7 +75,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("street_segment")
     op.drop_constraint("source_kind_known", "address_point")
-    for column in ("placed_by", "postal_cities", "legal_city", "source_ref", "location_key", "owner_agency", "rank",
-                   "source_key", "source_kind"):
+    for column in (
+        "placed_by",
+        "postal_cities",
+        "legal_city",
+        "source_ref",
+        "location_key",
+        "owner_agency",
+        "rank",
+        "source_key",
+        "source_kind",
+    ):
         op.drop_column("address_point", column)
     op.drop_column("address_load", "counts")

@@ -22,8 +22,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("service_request", sa.Column("due_source", sa.String(16)))
     op.execute("UPDATE service_request SET due_source = 'catalogue' WHERE due_at IS NOT NULL")
-    op.create_check_constraint("service_request_due_source", "service_request",
-                               "due_source IN ('source', 'catalogue')")
+    op.create_check_constraint("service_request_due_source", "service_request", "due_source IN ('source', 'catalogue')")
 
 
 def downgrade() -> None:

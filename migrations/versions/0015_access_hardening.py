@@ -52,13 +52,20 @@ def upgrade() -> None:
                                    ELSE idempotency_key END
         WHERE idempotency_key IS NOT NULL
     """)
-    op.create_index("service_request_idempotency", "service_request", ["city", "idempotency_scope", "idempotency_key"],
-                    unique=True, postgresql_where=sa.text("idempotency_key IS NOT NULL"))
-    op.create_check_constraint("idempotency_key_scoped", "service_request",
-                               "idempotency_key IS NULL OR idempotency_scope IS NOT NULL")
+    op.create_index(
+        "service_request_idempotency",
+        "service_request",
+        ["city", "idempotency_scope", "idempotency_key"],
+        unique=True,
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+    )
+    op.create_check_constraint(
+        "idempotency_key_scoped", "service_request", "idempotency_key IS NULL OR idempotency_scope IS NOT NULL"
+    )
 
-    op.add_column("service_request", sa.Column("details_public", sa.Boolean(), nullable=False,
-                                               server_default=sa.false()))
+    op.add_column(
+        "service_request", sa.Column("details_public", sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:
@@ -76,8 +83,13 @@ def downgrade() -> None:
             SELECT 1 FROM service_request o WHERE o.city = r.city AND o.idempotency_key = r.idempotency_key
                                               AND o.id < r.id)
     """)
-    op.create_index("service_request_idempotency", "service_request", ["city", "idempotency_key"], unique=True,
-                    postgresql_where=sa.text("idempotency_key IS NOT NULL"))
+    op.create_index(
+        "service_request_idempotency",
+        "service_request",
+        ["city", "idempotency_key"],
+        unique=True,
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+    )
     op.drop_column("service_request", "idempotency_scope")
 
     op.add_column("staff_user", sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))

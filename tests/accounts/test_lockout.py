@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, text
 from accounts import throttle
 from accounts.models import AuditEntry, StaffUser
 from accounts.users import LoginRefused, UserFields, authenticate, create_user
-from tests.helpers.staff import PASSWORD, CsrfClient, log_in, make_user
+from tests.helpers.staff import PASSWORD, CsrfClient, make_user
 
 WRONG = "guess-guess-guess"
 ATTACKER = "203.0.113.66"
@@ -21,13 +21,11 @@ OFFICE = "198.51.100.10"
 
 
 def _post_login(client, username: str, password: str, ip: str):
-    return client.post("/login", data={"username": username, "password": password},
-                       environ_base={"REMOTE_ADDR": ip})
+    return client.post("/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": ip})
 
 
 def _actions(session, username: str) -> list[str]:
-    return list(session.scalars(select(AuditEntry.action).where(AuditEntry.target == username)
-                                .order_by(AuditEntry.id)))
+    return list(session.scalars(select(AuditEntry.action).where(AuditEntry.target == username).order_by(AuditEntry.id)))
 
 
 def _timed(call) -> float:
@@ -45,9 +43,9 @@ def test_unknown_locked_and_wrong_password_take_the_same_time(session):
     times: dict[str, list[float]] = {"wrong": [], "locked": [], "unknown": []}
     for i in range(9):  # interleaved, so that the machine's load falls on all three alike
         # each wrong guess from its own address, so that these do not lock anything
-        times["wrong"].append(_timed(lambda: authenticate(session, "la", username, WRONG, ip=f"192.0.2.{i + 1}")))
+        times["wrong"].append(_timed(lambda: authenticate(session, "la", username, WRONG, ip=f"192.0.2.{i + 1}")))  # noqa: B023 (called at once)
         times["locked"].append(_timed(lambda: authenticate(session, "la", username, PASSWORD, ip=ATTACKER)))
-        times["unknown"].append(_timed(lambda: authenticate(session, "la", f"nobody{i}", WRONG, ip=ATTACKER)))
+        times["unknown"].append(_timed(lambda: authenticate(session, "la", f"nobody{i}", WRONG, ip=ATTACKER)))  # noqa: B023 (called at once)
     medians = {kind: statistics.median(values) for kind, values in times.items()}
     for kind in ("locked", "unknown"):
         assert abs(medians[kind] - medians["wrong"]) <= 0.3 * medians["wrong"], medians
@@ -93,7 +91,9 @@ def test_concurrent_guesses_cannot_outrun_the_lock(database):
 def test_an_attackers_lock_does_not_shut_out_the_administrator(app, session):
     admin = make_user(session, "admin")
     own_browser = CsrfClient(app, app.response_class, use_cookies=True)
-    assert _post_login(own_browser, admin, PASSWORD, OFFICE).status_code == 303  # the admin's browser, known from now on
+    assert (
+        _post_login(own_browser, admin, PASSWORD, OFFICE).status_code == 303
+    )  # the admin's browser, known from now on
     own_browser.post("/logout", environ_base={"REMOTE_ADDR": OFFICE})
 
     attacker = CsrfClient(app, app.response_class, use_cookies=True)
@@ -128,11 +128,15 @@ def test_guesses_spread_over_many_addresses_close_the_account_to_unknown_clients
 def test_the_current_password_check_is_limited_like_logins(client_as, session):
     browser = client_as("analyst")
     for _ in range(throttle.MAX_FAILURES):
-        wrong = browser.post("/account/password", data={"current": WRONG, "new": "a new long passphrase 1",
-                                                        "repeat": "a new long passphrase 1"})
+        wrong = browser.post(
+            "/account/password",
+            data={"current": WRONG, "new": "a new long passphrase 1", "repeat": "a new long passphrase 1"},
+        )
         assert wrong.status_code == 400 and "not right" in wrong.get_data(as_text=True)
-    right = browser.post("/account/password", data={"current": PASSWORD, "new": "a new long passphrase 1",
-                                                    "repeat": "a new long passphrase 1"})
+    right = browser.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "a new long passphrase 1", "repeat": "a new long passphrase 1"},
+    )
     assert right.status_code == 400 and "Too many wrong passwords" in right.get_data(as_text=True)
 
 
@@ -157,9 +161,13 @@ def test_a_lock_runs_out_and_says_so(session):
             authenticate(session, "la", username, WRONG, ip=ATTACKER)
     with pytest.raises(LoginRefused):
         authenticate(session, "la", username, PASSWORD, ip=ATTACKER)
-    session.execute(text("UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE user_id = "
-                         "(SELECT id FROM staff_user WHERE city = 'la' AND username = :u) AND locked_until IS NOT NULL"),
-                    {"u": username})
+    session.execute(
+        text(
+            "UPDATE login_throttle SET locked_until = now() - interval '1 second' WHERE user_id = "
+            "(SELECT id FROM staff_user WHERE city = 'la' AND username = :u) AND locked_until IS NOT NULL"
+        ),
+        {"u": username},
+    )
     assert authenticate(session, "la", username, PASSWORD, ip=ATTACKER).username == username
     assert "login.unlocked" in _actions(session, username)
 

@@ -21,8 +21,14 @@ WITH_CONTACT = [role for role, r in ROLES.items() if "requests.contact" in r.per
 @pytest.fixture
 def private_request(session, la, validator) -> ServiceRequest:
     """A graffiti request (department OCB, ward 13) whose description and location note name the requester."""
-    form = RequestInput(service_code="graffiti", channel="phone", address="2111 W BELLEVUE AVE",
-                        attributes={"surface": "wall"}, description=DESCRIPTION, location_note=NOTE)
+    form = RequestInput(
+        service_code="graffiti",
+        channel="phone",
+        address="2111 W BELLEVUE AVE",
+        attributes={"surface": "wall"},
+        description=DESCRIPTION,
+        location_note=NOTE,
+    )
     return create_request(session, la, validator, form).request
 
 
@@ -30,8 +36,12 @@ def _lists(request: ServiceRequest) -> list[str]:
     """The request lists and exports of the maps and reports that hold this request."""
     today = request.requested_at.astimezone(ZoneInfo("America/Los_Angeles")).date().isoformat()  # the city's day
     narrow = f"service=graffiti&from={today}"
-    return [f"/maps/requests?{narrow}", f"/maps/export/requests.geojson?{narrow}",
-            f"/reports/requests.csv?{narrow}", f"/reports/requests.geojson?{narrow}"]
+    return [
+        f"/maps/requests?{narrow}",
+        f"/maps/export/requests.geojson?{narrow}",
+        f"/reports/requests.csv?{narrow}",
+        f"/reports/requests.geojson?{narrow}",
+    ]
 
 
 def _staff_page(client, request: ServiceRequest) -> str:
@@ -72,11 +82,19 @@ def test_the_public_never_sees_them_unmarked(client, private_request):
 
 def test_marked_public_every_role_and_the_public_see_them(client, client_as, private_request, session):
     for role in ("council", "planner", "analyst"):  # may not decide: they cannot read the words
-        assert client_as(role).post(f"/staff/requests/{private_request.public_ref}",
-                                    data={"action": "details", "public": "1"}).status_code == 403
+        assert (
+            client_as(role)
+            .post(f"/staff/requests/{private_request.public_ref}", data={"action": "details", "public": "1"})
+            .status_code
+            == 403
+        )
     supervisor = client_as("supervisor")  # of OCB, the request's department
-    assert supervisor.post(f"/staff/requests/{private_request.public_ref}",
-                           data={"action": "details", "public": "1"}).status_code == 303
+    assert (
+        supervisor.post(
+            f"/staff/requests/{private_request.public_ref}", data={"action": "details", "public": "1"}
+        ).status_code
+        == 303
+    )
     session.refresh(private_request)
     assert private_request.details_public
     for role in WITHOUT_CONTACT:
@@ -84,6 +102,10 @@ def test_marked_public_every_role_and_the_public_see_them(client, client_as, pri
         assert DESCRIPTION in page and NOTE in page, role
     public = _public_pages(client, private_request)
     assert DESCRIPTION in public and NOTE in public
-    assert supervisor.post(f"/staff/requests/{private_request.public_ref}",
-                           data={"action": "details", "public": "0"}).status_code == 303
+    assert (
+        supervisor.post(
+            f"/staff/requests/{private_request.public_ref}", data={"action": "details", "public": "0"}
+        ).status_code
+        == 303
+    )
     assert not any(text in _staff_page(client_as("analyst"), private_request) for text in PRIVATE)

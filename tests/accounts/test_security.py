@@ -19,39 +19,93 @@ from tests.helpers.staff import PASSWORD, CsrfClient, log_in, make_user
 #: Who may open each route: None is everyone, "*" any logged-in user, else the permission.
 #: A route missing here fails test_every_route_declares_who_may_use_it: new routes must be classified.
 ACCESS = {
-    "pages.index": None, "health.health": None, "assets.vendor": None,
-    "tiles.streets": None, "tiles.basemap": None,
-    "api.boundary_layer": None, "api.locate": None,
-    "addresses.validate": None, "addresses.suggest": None, "addresses.reverse": None,
+    "pages.index": None,
+    "health.health": None,
+    "assets.vendor": None,
+    "tiles.streets": None,
+    "tiles.basemap": None,
+    "api.boundary_layer": None,
+    "api.locate": None,
+    "addresses.validate": None,
+    "addresses.suggest": None,
+    "addresses.reverse": None,
     "addresses.intake_address": "requests.create",
-    "requests.choose_service": None, "requests.report": None, "requests.nearby": None,
-    "requests.status_lookup": None, "requests.status": None,
-    "requests.staff_choose_service": "requests.create", "requests.staff_intake": "requests.create",
-    "staff.request_detail": "requests.view", "staff.overdue_view": "requests.overdue",
-    "staff.services_admin": "catalogue.manage", "staff.service_edit": "catalogue.manage",
-    "auth.login": None, "auth.logout": None, "auth.change_password": "*",
-    "admin.users": "users.manage", "admin.user_edit": "users.manage", "admin.audit_log": "audit.view",
-    **{f"maps.{name}": "maps.view" for name in (
-        "index", "layer_page", "layer_map", "area_page", "area_map", "hotspots_page", "hotspots_map",
-        "emerging_page", "emerging_map", "heat_page", "heat_map")},
-    "maps.request_list": "requests.view", "maps.export": "data.export",
-    **{f"reports.{name}": "reports.view" for name in (
-        "index", "breakout_page", "top_page", "backlog_page", "export_table")},
-    "reports.monthly": None, "reports.export_requests": "data.export",
-    **{f"open311.{name}": None for name in (  # keys and limits: the API's own check (tests/open311/test_open311.py)
-        "discovery", "service_list", "service_definition", "create_request", "request_list", "request_detail",
-        "token", "openapi")},
+    "requests.choose_service": None,
+    "requests.report": None,
+    "requests.nearby": None,
+    "requests.status_lookup": None,
+    "requests.status": None,
+    "requests.staff_choose_service": "requests.create",
+    "requests.staff_intake": "requests.create",
+    "staff.request_detail": "requests.view",
+    "staff.overdue_view": "requests.overdue",
+    "staff.services_admin": "catalogue.manage",
+    "staff.service_edit": "catalogue.manage",
+    "auth.login": None,
+    "auth.logout": None,
+    "auth.change_password": "*",
+    "admin.users": "users.manage",
+    "admin.user_edit": "users.manage",
+    "admin.audit_log": "audit.view",
+    **{
+        f"maps.{name}": "maps.view"
+        for name in (
+            "index",
+            "layer_page",
+            "layer_map",
+            "area_page",
+            "area_map",
+            "hotspots_page",
+            "hotspots_map",
+            "emerging_page",
+            "emerging_map",
+            "heat_page",
+            "heat_map",
+        )
+    },
+    "maps.request_list": "requests.view",
+    "maps.export": "data.export",
+    **{
+        f"reports.{name}": "reports.view"
+        for name in ("index", "breakout_page", "top_page", "backlog_page", "export_table")
+    },
+    "reports.monthly": None,
+    "reports.export_requests": "data.export",
+    **{
+        f"open311.{name}": None
+        for name in (  # keys and limits: the API's own check (tests/open311/test_open311.py)
+            "discovery",
+            "service_list",
+            "service_definition",
+            "create_request",
+            "request_list",
+            "request_detail",
+            "token",
+            "openapi",
+        )
+    },
 }
 
-CONTACT = {"first_name": "Ana", "last_name": "Quintero", "email": "ana.quintero@example.org", "phone": "2135550188",
-           "contact_notes": "gate code 4411"}
+CONTACT = {
+    "first_name": "Ana",
+    "last_name": "Quintero",
+    "email": "ana.quintero@example.org",
+    "phone": "2135550188",
+    "contact_notes": "gate code 4411",
+}
 
 
 @pytest.fixture
 def ocb_request(session, la, validator) -> ServiceRequest:
     """A graffiti request (department OCB) in ward 13, with the reporter's contact data."""
-    form = RequestInput(service_code="graffiti", channel="phone", address="2111 W BELLEVUE AVE",
-                        attributes={"surface": "wall"}, description="Tagging on the wall", **CONTACT)
+    form = RequestInput(
+        service_code="graffiti",
+        channel="phone",
+        address="2111 W BELLEVUE AVE",
+        attributes={"surface": "wall"},
+        description="Tagging on the wall",
+        **CONTACT,
+    )
     created = create_request(session, la, validator, form).request
     assert created.ward_key == "13" and created.department_code == "OCB"
     return created
@@ -60,8 +114,13 @@ def ocb_request(session, la, validator) -> ServiceRequest:
 @pytest.fixture
 def bsl_request(session, la, validator) -> ServiceRequest:
     """A streetlight request (department BSL) elsewhere."""
-    form = RequestInput(service_code="streetlight-single", channel="phone", address="2111 W BELLEVUE AVE",
-                        attributes={}, description="Light out")
+    form = RequestInput(
+        service_code="streetlight-single",
+        channel="phone",
+        address="2111 W BELLEVUE AVE",
+        attributes={},
+        description="Light out",
+    )
     return create_request(session, la, validator, _fill_required(session, la, form)).request
 
 
@@ -99,11 +158,25 @@ def test_a_route_without_a_rule_is_refused(settings, bound_database):
 @pytest.mark.parametrize("role", [None, *ROLES])
 def test_each_role_reaches_exactly_its_routes(role, app, client, client_as, ocb_request):
     user_client = client_as(role) if role else client
-    values = {"reference": ocb_request.public_ref, "service_code": "graffiti", "code": "graffiti",
-              "username": "nobody-here", "role": "wards", "key": "13", "package": "leaflet",
-              "filename": "dist/leaflet.js", "layer": "wards", "what": "wards", "fmt": "geojson",
-              "by": "ward", "service_request_id": ocb_request.public_ref, "token": ocb_request.public_ref,
-              "z": "16", "x": "11298", "y": "26177"}
+    values = {
+        "reference": ocb_request.public_ref,
+        "service_code": "graffiti",
+        "code": "graffiti",
+        "username": "nobody-here",
+        "role": "wards",
+        "key": "13",
+        "package": "leaflet",
+        "filename": "dist/leaflet.js",
+        "layer": "wards",
+        "what": "wards",
+        "fmt": "geojson",
+        "by": "ward",
+        "service_request_id": ocb_request.public_ref,
+        "token": ocb_request.public_ref,
+        "z": "16",
+        "x": "11298",
+        "y": "26177",
+    }
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or "GET" not in rule.methods:
             continue
@@ -112,8 +185,11 @@ def test_each_role_reaches_exactly_its_routes(role, app, client, client_as, ocb_
         needed = ACCESS[rule.endpoint]
         may = needed is None or (role is not None and (needed == "*" or needed in ROLES[role].permissions))
         if may:
-            assert response.status_code not in (401, 403) and "/login" not in response.headers.get("Location", ""), \
-                (role, url, response.status_code)
+            assert response.status_code not in (401, 403) and "/login" not in response.headers.get("Location", ""), (
+                role,
+                url,
+                response.status_code,
+            )
         elif role is None:
             assert response.status_code in (302, 401), (url, response.status_code)
             if response.status_code == 302:
@@ -150,8 +226,10 @@ def test_council_members_read_their_ward_without_personal_data(client_as, ocb_re
     page = own.get(f"/staff/requests/{ocb_request.public_ref}").get_data(as_text=True)
     assert "Tagging on the wall" not in page  # the requester's own words: for roles with requests.contact
     assert all(value not in page for value in CONTACT.values())
-    assert own.post(f"/staff/requests/{ocb_request.public_ref}",
-                    data={"action": "note", "note": "hello"}).status_code == 403  # read-only
+    assert (
+        own.post(f"/staff/requests/{ocb_request.public_ref}", data={"action": "note", "note": "hello"}).status_code
+        == 403
+    )  # read-only
     other = client_as("council", area_role="wards", area_key="01")
     assert other.get(f"/staff/requests/{ocb_request.public_ref}").status_code == 404
 
@@ -192,16 +270,25 @@ def test_forged_cross_site_posts_are_refused(app, session, ocb_request):
     assert forged.status_code == 400 and "did not come from this site" in forged.get_data(as_text=True)
     session.refresh(ocb_request)
     assert ocb_request.status == "submitted"
-    assert victim.post("/admin/users", data={"username": "mallory", "password": "x" * 20, "role": "admin"}
-                       ).status_code == 400
+    assert (
+        victim.post("/admin/users", data={"username": "mallory", "password": "x" * 20, "role": "admin"}).status_code
+        == 400
+    )
     assert session.scalar(select(StaffUser).where(StaffUser.username == "mallory")) is None
     assert victim.post("/logout").status_code == 400  # nobody can be logged out from another site either
 
 
 def test_stored_markup_is_shown_as_text_to_staff(client, admin_client, session):
     hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    response = client.post("/report/graffiti", data={"address": "2111 W BELLEVUE AVE", "attribute[surface]": "wall",
-                                                     "description": hostile, "first_name": hostile})
+    response = client.post(
+        "/report/graffiti",
+        data={
+            "address": "2111 W BELLEVUE AVE",
+            "attribute[surface]": "wall",
+            "description": hostile,
+            "first_name": hostile,
+        },
+    )
     reference = response.headers["Location"].split("/status/")[1].split("?")[0]
     page = admin_client.get(f"/staff/requests/{reference}")
     html = page.get_data(as_text=True)
@@ -210,22 +297,40 @@ def test_stored_markup_is_shown_as_text_to_staff(client, admin_client, session):
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]  # and inline scripts would not run anyway
 
 
-INJECTIONS = ["' OR '1'='1", "1; DROP TABLE service_request; --", "\" OR 1=1 --", "%' OR 1=1 --",
-              "') UNION SELECT password_hash FROM staff_user --", "$$; SELECT pg_sleep(5); $$", "\\'; --"]
+INJECTIONS = [
+    "' OR '1'='1",
+    "1; DROP TABLE service_request; --",
+    '" OR 1=1 --',
+    "%' OR 1=1 --",
+    "') UNION SELECT password_hash FROM staff_user --",
+    "$$; SELECT pg_sleep(5); $$",
+    "\\'; --",
+]
 
 
 def test_sql_injection_through_every_filter(client, admin_client, session, ocb_request):
     before = session.execute(text("SELECT count(*) FROM service_request")).scalar()
     for value in INJECTIONS:
-        for url in (f"/staff/overdue?department={value}", f"/admin/audit?actor={value}",
-                    f"/admin/audit?kind={value}", f"/admin/users/{value}", f"/staff/services/{value}",
-                    f"/staff/requests/{value}"):
+        for url in (
+            f"/staff/overdue?department={value}",
+            f"/admin/audit?actor={value}",
+            f"/admin/audit?kind={value}",
+            f"/admin/users/{value}",
+            f"/staff/services/{value}",
+            f"/staff/requests/{value}",
+        ):
             response = admin_client.get(url)
             assert response.status_code in (200, 400, 404), (url, response.status_code)
             assert "$argon2" not in response.get_data(as_text=True)
-        for url in (f"/status/{value}", f"/api/requests/nearby?service={value}&lon=-118.26&lat=34.07",
-                    f"/api/addresses/validate?q={value}", f"/api/addresses/suggest?q={value}",
-                    f"/api/boundaries/wards/{value}.geojson", f"/report/{value}", f"/status?reference={value}"):
+        for url in (
+            f"/status/{value}",
+            f"/api/requests/nearby?service={value}&lon=-118.26&lat=34.07",
+            f"/api/addresses/validate?q={value}",
+            f"/api/addresses/suggest?q={value}",
+            f"/api/boundaries/wards/{value}.geojson",
+            f"/report/{value}",
+            f"/status?reference={value}",
+        ):
             response = client.get(url)
             assert response.status_code in (200, 400, 404), (url, response.status_code)
         assert client.post("/login", data={"username": value, "password": value}).status_code == 400
@@ -268,15 +373,22 @@ def test_disabling_a_user_ends_their_sessions(admin_client, client_as, session):
     intake = client_as("intake")
     username = session.scalars(select(StaffUser.username).where(StaffUser.role == "intake")).all()[-1]
     assert intake.get("/intake/new").status_code == 200
-    response = admin_client.post(f"/admin/users/{username}", data={
-        "action": "fields", "display_name": "Gone", "role": "intake", "active": "0"})
+    response = admin_client.post(
+        f"/admin/users/{username}", data={"action": "fields", "display_name": "Gone", "role": "intake", "active": "0"}
+    )
     assert response.status_code == 303
     assert intake.get("/intake/new").status_code == 302
 
 
 def test_admin_manages_users_on_the_page(admin_client, session):
-    form = {"username": "Maria.Lopez", "display_name": "María López", "role": "supervisor", "department_code": "BSL",
-            "password": "streetlights at dusk", "repeat": "streetlights at dusk"}
+    form = {
+        "username": "Maria.Lopez",
+        "display_name": "María López",
+        "role": "supervisor",
+        "department_code": "BSL",
+        "password": "streetlights at dusk",
+        "repeat": "streetlights at dusk",
+    }
     assert admin_client.post("/admin/users", data=form).status_code == 303
     user = session.scalar(select(StaffUser).where(StaffUser.username == "maria.lopez"))
     assert (user.role, user.department_code) == ("supervisor", "BSL") and user.password_hash.startswith("$argon2id$")
@@ -284,7 +396,9 @@ def test_admin_manages_users_on_the_page(admin_client, session):
     assert weak.status_code == 400 and "12 characters" in weak.get_data(as_text=True)
     no_department = admin_client.post("/admin/users", data={**form, "username": "nodept", "department_code": ""})
     assert no_department.status_code == 400 and "department" in no_department.get_data(as_text=True)
-    council = admin_client.post("/admin/users", data={**form, "username": "cd99", "role": "council", "area": "wards:99"})
+    council = admin_client.post(
+        "/admin/users", data={**form, "username": "cd99", "role": "council", "area": "wards:99"}
+    )
     assert council.status_code == 400 and "no ward &#39;99&#39;" in council.get_data(as_text=True)
     audit = admin_client.get("/admin/audit?kind=user").get_data(as_text=True)
     assert "maria.lopez" in audit and "streetlights at dusk" not in audit
@@ -330,24 +444,42 @@ def test_production_cookies_are_secure_and_need_a_secret(settings, bound_databas
 
 def test_first_admin_from_the_command_line(app, session):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create-admin", "chief", "--name", "Chief Admin", "--password-stdin"],
-                           input="a long admin passphrase\n")
+    result = runner.invoke(
+        args=["users", "create-admin", "chief", "--name", "Chief Admin", "--password-stdin"],
+        input="a long admin passphrase\n",
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["users", "add", "crew1", "--role", "department", "--name", "Crew One",
-                                 "--department", "OCB", "--password-stdin"], input="graffiti crew passphrase\n")
+    result = runner.invoke(
+        args=[
+            "users",
+            "add",
+            "crew1",
+            "--role",
+            "department",
+            "--name",
+            "Crew One",
+            "--department",
+            "OCB",
+            "--password-stdin",
+        ],
+        input="graffiti crew passphrase\n",
+    )
     assert result.exit_code == 0, result.output
     listing = runner.invoke(args=["users", "list"]).output
     assert re.search(r"chief\s+admin", listing) and re.search(r"crew1\s+department\s+OCB", listing)
     assert runner.invoke(args=["users", "disable", "crew1"]).exit_code == 0
-    bad = runner.invoke(args=["users", "add", "crew2", "--role", "department", "--name", "X", "--password-stdin"],
-                        input="graffiti crew passphrase\n")
+    bad = runner.invoke(
+        args=["users", "add", "crew2", "--role", "department", "--name", "X", "--password-stdin"],
+        input="graffiti crew passphrase\n",
+    )
     assert bad.exit_code != 0 and "department" in bad.output
     assert runner.invoke(args=["users", "reset-password", "ghost", "--password-stdin"], input="x\n").exit_code != 0
 
 
 def test_only_staff_who_file_requests_get_the_staff_search_radius(client, client_as, ocb_request, session, la):
-    lon, lat = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :id"),
-                               {"id": ocb_request.id}).one()
+    lon, lat = session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :id"), {"id": ocb_request.id}
+    ).one()
     # about 550 m north: beyond the public radius, within the staff one
     assert la.intake.duplicate_radius_public_m < 550 < la.intake.duplicate_radius_staff_m
     url = f"/api/requests/nearby?service=graffiti&lon={lon}&lat={lat + 0.005}"

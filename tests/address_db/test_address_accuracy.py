@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from bench.querysets import TARGETS, build_query_set, measure
 from address_db.validation import Validator
+from bench.querysets import TARGETS, build_query_set, measure
 from core.settings import PROJECT_ROOT
 
 REPORT = PROJECT_ROOT / "var" / "reports" / "address-accuracy.json"
@@ -26,11 +26,25 @@ def test_accuracy_per_category(session):
     print("\ncategory               queries  accuracy  target  reported valid")
     for category, entry in report.items():
         target = f"{entry['target']:.0%}" if entry["target"] else "-"
-        print(f"{category:22} {entry['queries']:7}  {entry['accuracy']:8.2%}  {target:>6}  {entry['reported_valid']:14}")
+        print(
+            f"{category:22} {entry['queries']:7}  {entry['accuracy']:8.2%}  {target:>6}  {entry['reported_valid']:14}"
+        )
 
     assert len(queries) >= 2000
-    assert set(report) == {"clean", "standardizable", "unit", "missing_directional", "missing_suffix", "typo1", "typo2",
-                           "transposed_digits", "nonexistent_number", "intersection", "out_of_area", "invalid"}
+    assert set(report) == {
+        "clean",
+        "standardizable",
+        "unit",
+        "missing_directional",
+        "missing_suffix",
+        "typo1",
+        "typo2",
+        "transposed_digits",
+        "nonexistent_number",
+        "intersection",
+        "out_of_area",
+        "invalid",
+    }
     for category, target in TARGETS.items():
         assert report[category]["accuracy"] >= target, (category, report[category]["misses"])
     assert report["nonexistent_number"]["reported_valid"] == 0

@@ -16,7 +16,9 @@ from core.errors import DataFileError
 
 
 def count(session, city: str, where: str = "true") -> int:
-    return session.execute(text(f"SELECT count(*) FROM address_point WHERE city = :c AND {where}"), {"c": city}).scalar()
+    return session.execute(
+        text(f"SELECT count(*) FROM address_point WHERE city = :c AND {where}"), {"c": city}
+    ).scalar()
 
 
 def test_los_angeles_addresses_from_the_311_files(session):
@@ -25,17 +27,22 @@ def test_los_angeles_addresses_from_the_311_files(session):
     assert 13_000 <= count(session, "la", history) <= 14_400
     assert 950 <= count(session, "la", f"{history} AND kind = 'intersection'") <= 1_050
     assert count(session, "la", f"{history} AND in_jurisdiction") >= 13_000
-    row = session.execute(text(
-        "SELECT house_number, predir, street_name, suffix, zipcode, standardized, source FROM address_point "
-        "WHERE city = 'la' AND standardized = '2111 W BELLEVUE AVE, 90026'")).one()
+    row = session.execute(
+        text(
+            "SELECT house_number, predir, street_name, suffix, zipcode, standardized, source FROM address_point "
+            "WHERE city = 'la' AND standardized = '2111 W BELLEVUE AVE, 90026'"
+        )
+    ).one()
     assert row[:5] == (2111, "W", "BELLEVUE", "AVE", "90026")
     assert row.source == "311_2017_sample.csv"
 
 
 def test_jurisdiction_comes_from_the_point_not_the_zip(session):
     """Harbor Gateway addresses carry Gardena ZIP codes but are Los Angeles."""
-    sql = ("SELECT count(*) FILTER (WHERE in_jurisdiction), count(*) FILTER (WHERE agency_key = 'los-angeles'), count(*) "
-           "FROM address_point WHERE city = :c AND zipcode IN ('90247', '90248') AND kind = 'address'")
+    sql = (
+        "SELECT count(*) FILTER (WHERE in_jurisdiction), count(*) FILTER (WHERE agency_key = 'los-angeles'), count(*) "
+        "FROM address_point WHERE city = :c AND zipcode IN ('90247', '90248') AND kind = 'address'"
+    )
     inside_la, _, total = session.execute(text(sql), {"c": "la"}).one()
     assert total >= 70 and inside_la == total
     inside_gardena, served_by_la, total = session.execute(text(sql), {"c": "gardena"}).one()
@@ -98,7 +105,8 @@ def test_parcels_from_polygons_are_located_on_their_surface(session, la, tmp_pat
     lot = box(-118.26700, 34.07310, -118.26670, 34.07335)
     frame = gpd.GeoDataFrame(
         {"APN": ["5403-012-001", "5403-012-002"], "SITUS": ["2111 W Bellevue Ave 90026", "2115 W Bellevue Ave 90026"]},
-        geometry=[lot, box(-118.26670, 34.07310, -118.26640, 34.07335)], crs="EPSG:4326",
+        geometry=[lot, box(-118.26670, 34.07310, -118.26640, 34.07335)],
+        crs="EPSG:4326",
     ).to_crs("EPSG:2229")
     path = tmp_path / "parcels.gpkg"
     frame.to_file(path)
@@ -107,19 +115,35 @@ def test_parcels_from_polygons_are_located_on_their_surface(session, la, tmp_pat
     report = load_addresses(session, la, mapping, report_dir=tmp_path, allow_shrink=True)
 
     assert report.addresses == 2
-    kind, apn, inside = session.execute(text(
-        "SELECT kind, parcel_number, ST_Within(geom, parcel_geom) FROM address_point "
-        "WHERE city = 'la' AND standardized = '2111 W BELLEVUE AVE, 90026'")).one()
+    kind, apn, inside = session.execute(
+        text(
+            "SELECT kind, parcel_number, ST_Within(geom, parcel_geom) FROM address_point "
+            "WHERE city = 'la' AND standardized = '2111 W BELLEVUE AVE, 90026'"
+        )
+    ).one()
     assert (kind, apn, inside) == ("parcel", "5403-012-001", True)
 
 
 def test_geojson_points(session, la, tmp_path):
     path = tmp_path / "points.geojson"
-    gpd.GeoDataFrame({"num": [200], "dir": ["N"], "street": ["Spring"], "type": ["Street"], "zip": ["90012"]},
-                     geometry=[Point(-118.2427, 34.0537)], crs="EPSG:4326").to_file(path)
-    mapping = SourceMapping(paths=(path,), fields={"house_number": "num", "predirectional": "dir", "street_name": "street",
-                                                    "suffix": "type", "zipcode": "zip"})
+    gpd.GeoDataFrame(
+        {"num": [200], "dir": ["N"], "street": ["Spring"], "type": ["Street"], "zip": ["90012"]},
+        geometry=[Point(-118.2427, 34.0537)],
+        crs="EPSG:4326",
+    ).to_file(path)
+    mapping = SourceMapping(
+        paths=(path,),
+        fields={
+            "house_number": "num",
+            "predirectional": "dir",
+            "street_name": "street",
+            "suffix": "type",
+            "zipcode": "zip",
+        },
+    )
     report = load_addresses(session, la, mapping, report_dir=tmp_path, allow_shrink=True)
     assert report.addresses == 1
-    assert session.execute(text("SELECT standardized FROM address_point WHERE city = 'la'")).scalar() == \
-        "200 N SPRING ST, 90012"
+    assert (
+        session.execute(text("SELECT standardized FROM address_point WHERE city = 'la'")).scalar()
+        == "200 N SPRING ST, 90012"
+    )

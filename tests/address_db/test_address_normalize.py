@@ -90,18 +90,37 @@ def test_accents_are_folded_not_refused():
 
 
 def test_columns_and_text_give_the_same_standard():
-    from_columns = standardize_components(number="2111", predir="West", street_name="Bellevue", suffix="Avenue",
-                                          zipcode="90026-1234")
+    from_columns = standardize_components(
+        number="2111", predir="West", street_name="Bellevue", suffix="Avenue", zipcode="90026-1234"
+    )
     assert from_columns == parse_address("2111 W Bellevue Ave 90026")
 
 
 def test_ordinals():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111, 112)] == [
-        "1ST", "2ND", "3RD", "4TH", "11TH", "12TH", "13TH", "21ST", "22ND", "101ST", "111TH", "112TH"]
+        "1ST",
+        "2ND",
+        "3RD",
+        "4TH",
+        "11TH",
+        "12TH",
+        "13TH",
+        "21ST",
+        "22ND",
+        "101ST",
+        "111TH",
+        "112TH",
+    ]
 
 
-@pytest.mark.parametrize("text", ["INTERSECTION of Bellevue Ave & Alvarado St", "intersection of BELLEVUE AVE and ALVARADO ST",
-                                  "The corner of Bellevue Ave / Alvarado St"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "INTERSECTION of Bellevue Ave & Alvarado St",
+        "intersection of BELLEVUE AVE and ALVARADO ST",
+        "The corner of Bellevue Ave / Alvarado St",
+    ],
+)
 def test_intersection_of_is_not_part_of_the_street(text):
     """Exports write "INTERSECTION of X & Y" (issue 16, item 11): the words before the streets are dropped."""
     parsed = parse_address(text)
@@ -109,8 +128,10 @@ def test_intersection_of_is_not_part_of_the_street(text):
     assert (parsed.street.name, parsed.cross_street.name) == ("BELLEVUE", "ALVARADO")
 
 
-@pytest.mark.parametrize("text, expected", [("1 S FIRST #12", "1 S 1ST # 12"), ("1 5TH #12", "1 5TH # 12"),
-                                            ("12 N 5TH APT 3", "12 N 5TH APT 3")])
+@pytest.mark.parametrize(
+    "text, expected",
+    [("1 S FIRST #12", "1 S 1ST # 12"), ("1 5TH #12", "1 5TH # 12"), ("12 N 5TH APT 3", "12 N 5TH APT 3")],
+)
 def test_a_bare_numbered_street_keeps_its_unit(text, expected):
     """Found by the fuzz test: a numbered street without a type, then a unit, reads back the same."""
     assert parse_address(text).text() == expected

@@ -15,8 +15,10 @@ def test_valid_gives_id_point_ward_and_district(session, validator):
     assert result.district.name == "ECHO PARK NC"
 
 
-@pytest.mark.parametrize("typed", ["2111 W Belevue Ave", "2111 W Bellveue Ave", "2111 W Bellvue Ave", "2111 W Belleveu Ave",
-                                   "2111 W Bellvu Ave"])
+@pytest.mark.parametrize(
+    "typed",
+    ["2111 W Belevue Ave", "2111 W Bellveue Ave", "2111 W Bellvue Ave", "2111 W Belleveu Ave", "2111 W Bellvu Ave"],
+)
 def test_one_and_two_letter_typos_find_the_street(session, validator, typed):
     result = validator.validate(session, typed)
     assert (result.status, result.match.text) == ("valid", "2111 W BELLEVUE AVE, 90026")
@@ -64,7 +66,9 @@ def test_half_numbers_are_their_own_addresses(session, validator):
     assert result.candidates[0].text == "3008 1/2 E MALABAR ST, 90063"
 
 
-@pytest.mark.parametrize("typed", ["149th St & Hoover St", "Hoover and 149th", "hoover / 149th st", "149TH ST AT HOOVER ST"])
+@pytest.mark.parametrize(
+    "typed", ["149th St & Hoover St", "Hoover and 149th", "hoover / 149th st", "149TH ST AT HOOVER ST"]
+)
 def test_intersections_in_any_order_and_notation(session, validator, typed):
     result = validator.validate(session, typed)
     assert result.status == "valid"
@@ -98,8 +102,21 @@ def test_the_gardena_case(session, gardena_validator):
     assert result.reason == "The address lies within the boundaries of City of Los Angeles."
 
 
-@pytest.mark.parametrize("typed", ["", "x" * 10_000, "12345", "😀", "<script>alert(1)</script>",
-                                   "'; DROP TABLE address_point; --", "PO Box 1234", None, 42, ["2111 Bellevue"]])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "x" * 10_000,
+        "12345",
+        "😀",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE address_point; --",
+        "PO Box 1234",
+        None,
+        42,
+        ["2111 Bellevue"],
+    ],
+)
 def test_bad_input_is_invalid_with_a_reason_never_an_error(session, validator, typed):
     result = validator.validate(session, typed)
     assert result.status == "invalid"

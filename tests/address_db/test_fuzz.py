@@ -10,7 +10,8 @@ import csv
 import dataclasses
 import io
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from address_db.normalize import InvalidAddress, parse_address
@@ -22,8 +23,38 @@ BUDGET = settings(max_examples=150, deadline=None, suppress_health_check=[Health
 SMALL_BUDGET = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # Address-like text: numbers, street words, punctuation, unicode and control characters mixed.
-WORDS = st.sampled_from(["2111", "W", "BELLEVUE", "AVE", "ST", "&", "AND", "AT", "/", "#", "APT", "1/2", "N", "PO",
-                         "BOX", "90026", "CA", "LOS", "ANGELES", ",", "-", "½", "Ñ", "'", '"', "<b>", "%", "\t"])
+WORDS = st.sampled_from(
+    [
+        "2111",
+        "W",
+        "BELLEVUE",
+        "AVE",
+        "ST",
+        "&",
+        "AND",
+        "AT",
+        "/",
+        "#",
+        "APT",
+        "1/2",
+        "N",
+        "PO",
+        "BOX",
+        "90026",
+        "CA",
+        "LOS",
+        "ANGELES",
+        ",",
+        "-",
+        "½",
+        "Ñ",
+        "'",
+        '"',
+        "<b>",
+        "%",
+        "\t",
+    ]
+)
 ADDRESSES = st.one_of(st.text(max_size=120), st.lists(WORDS, max_size=12).map(" ".join))
 
 
@@ -38,15 +69,34 @@ def test_the_normalizer_answers_or_refuses_anything(typed):
         assert parsed.text().strip()
 
 
-NAMES = st.sampled_from(["MAIN", "SPRING", "BELLEVUE", "SUNSET", "5TH", "FIRST", "MARTIN LUTHER KING JR",
-                         "LA CIENEGA", "BEVERLY GLEN", "ST ANDREWS", "CESAR E CHAVEZ", "WEST KENSINGTON", "103RD"])
+NAMES = st.sampled_from(
+    [
+        "MAIN",
+        "SPRING",
+        "BELLEVUE",
+        "SUNSET",
+        "5TH",
+        "FIRST",
+        "MARTIN LUTHER KING JR",
+        "LA CIENEGA",
+        "BEVERLY GLEN",
+        "ST ANDREWS",
+        "CESAR E CHAVEZ",
+        "WEST KENSINGTON",
+        "103RD",
+    ]
+)
 SUFFIXES = st.sampled_from(["", "ST", "STREET", "AVE", "AVENUE", "BLVD", "BOULEVARD", "DR", "PL", "WAY", "RD"])
 DIRECTIONS = st.sampled_from(["", "N", "S", "E", "W", "NORTH", "SOUTH", "EAST", "WEST"])
 STREETS = st.builds(lambda d, n, s: " ".join(p for p in (d, n, s) if p), DIRECTIONS, NAMES, SUFFIXES)
 REALISTIC = st.one_of(
-    st.builds(lambda number, street, unit, zipcode: f"{number} {street}{unit}{zipcode}",
-              st.integers(1, 99999), STREETS, st.sampled_from(["", " APT 4", " #12", " UNIT B", " STE 200"]),
-              st.sampled_from(["", ", 90026", " LOS ANGELES CA 90012", ", Los Angeles, CA"])),
+    st.builds(
+        lambda number, street, unit, zipcode: f"{number} {street}{unit}{zipcode}",
+        st.integers(1, 99999),
+        STREETS,
+        st.sampled_from(["", " APT 4", " #12", " UNIT B", " STE 200"]),
+        st.sampled_from(["", ", 90026", " LOS ANGELES CA 90012", ", Los Angeles, CA"]),
+    ),
     st.builds(lambda a, c, b: f"{a} {c} {b}", STREETS, st.sampled_from(["&", "AND", "AT", "/", "@"]), STREETS),
 )
 
@@ -77,13 +127,55 @@ def test_suggestions_for_anything(session, validator, typed):
         assert suggestion.as_dict()["text"]
 
 
-HEADER = ["SRNumber", "CreatedDate", "UpdatedDate", "ClosedDate", "RequestType", "Owner", "Status",
-          "RequestSource", "Address", "ZipCode", "Latitude", "Longitude"]
-GOOD = ["F-1", "2020-01-02 10:00:00", "2020-01-03 10:00:00", "2020-01-03 10:00:00", "Graffiti Removal", "OCB",
-        "Closed", "Call", "2111 W BELLEVUE AVE, 90026", "90026", "34.073216645", "-118.266861909"]
-CELL = st.one_of(st.text(max_size=40).map(lambda s: s.replace("\x00", "")), st.sampled_from(
-    ["", "NaN", "-1e309", "99999999999999999999", "2020-02-30 10:00:00", "2021-03-14 02:30:00", "Closed", "Open",
-     "Graffiti Removal", "Call", "0", "181", "-91", "'; DROP TABLE service_request; --"]))
+HEADER = [
+    "SRNumber",
+    "CreatedDate",
+    "UpdatedDate",
+    "ClosedDate",
+    "RequestType",
+    "Owner",
+    "Status",
+    "RequestSource",
+    "Address",
+    "ZipCode",
+    "Latitude",
+    "Longitude",
+]
+GOOD = [
+    "F-1",
+    "2020-01-02 10:00:00",
+    "2020-01-03 10:00:00",
+    "2020-01-03 10:00:00",
+    "Graffiti Removal",
+    "OCB",
+    "Closed",
+    "Call",
+    "2111 W BELLEVUE AVE, 90026",
+    "90026",
+    "34.073216645",
+    "-118.266861909",
+]
+CELL = st.one_of(
+    st.text(max_size=40).map(lambda s: s.replace("\x00", "")),
+    st.sampled_from(
+        [
+            "",
+            "NaN",
+            "-1e309",
+            "99999999999999999999",
+            "2020-02-30 10:00:00",
+            "2021-03-14 02:30:00",
+            "Closed",
+            "Open",
+            "Graffiti Removal",
+            "Call",
+            "0",
+            "181",
+            "-91",
+            "'; DROP TABLE service_request; --",
+        ]
+    ),
+)
 ROWS = st.lists(st.lists(CELL, min_size=12, max_size=12), min_size=1, max_size=8)
 
 
@@ -91,8 +183,9 @@ ROWS = st.lists(st.lists(CELL, min_size=12, max_size=12), min_size=1, max_size=8
 @given(ROWS, st.data())
 def test_the_history_import_accounts_for_every_row(session, la, tmp_path_factory, rows, data):
     # Each fuzzed row keeps some good cells so that some rows pass and reach the database.
-    mixed = [[cell if data.draw(st.booleans(), label="fuzz cell") else GOOD[i] for i, cell in enumerate(row)]
-             for row in rows]
+    mixed = [
+        [cell if data.draw(st.booleans(), label="fuzz cell") else GOOD[i] for i, cell in enumerate(row)] for row in rows
+    ]
     for n, row in enumerate(mixed):
         row[0] = f"F-{n}-{row[0]}"[:60] if row[0] else ""
     path = tmp_path_factory.mktemp("fuzz") / "history.csv"
@@ -125,8 +218,16 @@ def test_the_address_loader_accounts_for_every_row(session, la, tmp_path_factory
     writer.writerows(rows)
     path.write_text(buffer.getvalue(), encoding="utf-8")
     before = session.execute(text("SELECT count(*) FROM address_point WHERE city = 'la'")).scalar()
-    source = SourceMapping(paths=(path,), fields={"house_number": "number", "street_name": "street",
-                                                  "zipcode": "zipcode", "latitude": "lat", "longitude": "lon"})
+    source = SourceMapping(
+        paths=(path,),
+        fields={
+            "house_number": "number",
+            "street_name": "street",
+            "zipcode": "zipcode",
+            "latitude": "lat",
+            "longitude": "lon",
+        },
+    )
     try:
         report = load_addresses(session, la, source, report_dir=path.parent, allow_shrink=True)
     except UserError as exc:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from app.factory import create_app
-from tests.helpers.browser import chromium, live_server, watch
 from tests.app.test_browser import SCREENSHOTS
+from tests.helpers.browser import chromium, live_server, watch
 
 pytestmark = pytest.mark.browser
 
@@ -32,9 +32,10 @@ def test_the_issues_addresses_in_the_resident_form(settings, bound_database):
         page.wait_for_selector('#intake-map[data-ready="true"]')
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-        for typed, agency, phone in [("9770 Culver Blvd, Culver City", "City of Culver City", "(310) 253-6000"),
-                                     ("8300 Santa Monica Blvd, West Hollywood, CA 90069", "City of West Hollywood",
-                                      "(323) 848-6400")]:
+        for typed, agency, phone in [
+            ("9770 Culver Blvd, Culver City", "City of Culver City", "(310) 253-6000"),
+            ("8300 Santa Monica Blvd, West Hollywood, CA 90069", "City of West Hollywood", "(323) 848-6400"),
+        ]:
             check(page, typed, "outside")
             page.wait_for_selector("#redirect-dialog[open]")
             page.wait_for_selector('#redirect-map[data-ready="true"]')

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from app.factory import create_app
-from tests.helpers.staff import make_user
-from tests.helpers.browser import chromium, live_server, log_in_page
 from tests.app.test_browser import SCREENSHOTS
+from tests.helpers.browser import chromium, live_server, log_in_page
+from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
 

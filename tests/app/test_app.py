@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
+from app.factory import create_app
 from core.database import Database
 from core.errors import ConfigError
-from app.factory import create_app
 from core.settings import Settings
 
 
@@ -99,8 +99,18 @@ def test_locate_endpoint(client):
     assert outside["agency"]["name"] == "City of Beverly Hills"
 
 
-@pytest.mark.parametrize("query", ["", "?lon=-118", "?lon=abc&lat=34", "?lon=nan&lat=34", "?lon=-118&lat=91",
-                                   "?lon=1e999&lat=34", "?lon=<script>&lat=34"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?lon=-118",
+        "?lon=abc&lat=34",
+        "?lon=nan&lat=34",
+        "?lon=-118&lat=91",
+        "?lon=1e999&lat=34",
+        "?lon=<script>&lat=34",
+    ],
+)
 def test_locate_refuses_bad_coordinates_with_a_sentence(client, query):
     response = client.get("/api/locate" + query)
     assert response.status_code == 400

@@ -10,8 +10,9 @@ from app.web.charts import column_chart, hbar_chart
 
 
 def test_horizontal_bars_scale_to_the_largest_and_shorten_long_labels():
-    chart = hbar_chart("By department", ["Sanitation", "x" * 40, "Streets"], [50, 25, float("nan")],
-                       urls=["/a", None, "/c"])
+    chart = hbar_chart(
+        "By department", ["Sanitation", "x" * 40, "Streets"], [50, 25, float("nan")], urls=["/a", None, "/c"]
+    )
     widest, half, none = chart.bars
     assert widest.width == pytest.approx(2 * half.width) and none.width == 0 and none.text == "0"
     assert len(half.label) == 34 and half.label.endswith("…")

@@ -12,11 +12,11 @@ import pyproj
 import pytest
 from shapely.geometry import box, mapping
 
-from core.city import load_city
 from app.city_check import check_city, main
-from core.errors import ConfigError, DataFileError
 from boundaries.loader import build_area_layer
 from boundaries.sources import read_polygons
+from core.city import load_city
+from core.errors import ConfigError, DataFileError
 
 #: Massachusetts mainland state plane, US survey feet: Boston is near (775000, 2950000).
 FEET = "EPSG:2249"
@@ -80,8 +80,16 @@ def feet_square(west: float, south: float, size: float = 0.01) -> dict:
 def write_feet_geojson(path: Path, features: list[tuple[dict, dict]]) -> None:
     """A GeoJSON in feet with no ``crs`` member: GDAL reads it as WGS84."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": geometry} for props, geometry in features]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": props, "geometry": geometry} for props, geometry in features
+                ],
+            }
+        )
+    )
 
 
 @pytest.fixture
@@ -89,14 +97,18 @@ def bayport(tmp_path: Path) -> tuple[Path, Path]:
     """(cities folder, data folder) of a city whose wards are in state-plane feet."""
     cities, data = tmp_path / "cities", tmp_path / "data"
     cities.mkdir()
-    write_feet_geojson(data / "precincts" / "wards_2022.geojson", [
-        ({"WARD_NO": str(i + 1), "WARD_NAME": f"Ward {i + 1}"}, feet_square(-71.07 + i * 0.01, 42.35))
-        for i in range(3)
-    ])
+    write_feet_geojson(
+        data / "precincts" / "wards_2022.geojson",
+        [
+            ({"WARD_NO": str(i + 1), "WARD_NAME": f"Ward {i + 1}"}, feet_square(-71.07 + i * 0.01, 42.35))
+            for i in range(3)
+        ],
+    )
     (data / "311").mkdir()
     for year in (2021, 2020):
         (data / "311" / f"cases_{year}.csv").write_text(
-            REQUEST_HEADER + f"{year}-1,{year}-03-01 10:00,,Pothole,Open,Phone,02108,42.355,-71.06\n")
+            REQUEST_HEADER + f"{year}-1,{year}-03-01 10:00,,Pothole,Open,Phone,02108,42.355,-71.06\n"
+        )
     (data / "addresses").mkdir()
     (data / "addresses" / "points.csv").write_text("ADDR,Y,X\n1 MAIN ST,42.355,-71.06\n")
     (cities / "bayport.toml").write_text(CITY)
@@ -111,6 +123,7 @@ def rewrite(cities: Path, old: str, new: str) -> None:
 
 
 # -- the crs of a layer is authoritative ---------------------------------------------------
+
 
 def test_a_crs_in_the_city_file_overrides_what_gdal_guesses(bayport):
     cities, data = bayport
@@ -127,12 +140,15 @@ def test_a_crs_in_the_city_file_overrides_what_gdal_guesses(bayport):
 
 def test_without_a_crs_projected_coordinates_are_named_with_the_fix(bayport):
     cities, data = bayport
-    rewrite(cities, 'crs = "EPSG:2249"\nid_field', 'id_field')
+    rewrite(cities, 'crs = "EPSG:2249"\nid_field', "id_field")
     spec = load_city("bayport", cities, data).areas["wards"]
     assert spec.source.crs is None
 
-    with pytest.raises(DataFileError, match=r'coordinates look projected \(e\.g\. 7\d{5}, 29\d{5}\).*'
-                                            r'give crs = "EPSG:\.\.\.\." for this layer'):
+    with pytest.raises(
+        DataFileError,
+        match=r"coordinates look projected \(e\.g\. 7\d{5}, 29\d{5}\).*"
+        r'give crs = "EPSG:\.\.\.\." for this layer',
+    ):
         read_polygons(spec.source)
 
 
@@ -141,10 +157,23 @@ def test_the_command_line_crs_overrides_the_file(runner_la, la, tmp_path):
     path = tmp_path / "wards_feet.geojson"
     write_feet_geojson(path, [({"WARD": str(row.name)}, mapping(row.geometry)) for row in frame.itertuples()])
 
-    refused = runner_la.invoke(args=["boundaries", "load", "wards", str(path), "--id-field", "WARD",
-                                     "--name-field", "WARD"])
-    loaded = runner_la.invoke(args=["boundaries", "load", "wards", str(path), "--id-field", "WARD",
-                                    "--name-field", "WARD", "--crs", "EPSG:2229"])
+    refused = runner_la.invoke(
+        args=["boundaries", "load", "wards", str(path), "--id-field", "WARD", "--name-field", "WARD"]
+    )
+    loaded = runner_la.invoke(
+        args=[
+            "boundaries",
+            "load",
+            "wards",
+            str(path),
+            "--id-field",
+            "WARD",
+            "--name-field",
+            "WARD",
+            "--crs",
+            "EPSG:2229",
+        ]
+    )
 
     assert refused.exit_code == 1 and "coordinates look projected" in refused.output
     assert "Traceback" not in refused.output
@@ -160,10 +189,10 @@ def test_an_address_geo_source_takes_a_crs(bayport):
     points = data / "addresses" / "points.geojson"
     write_feet_geojson(points, [({"ADDR": "1 MAIN ST"}, {"type": "Point", "coordinates": [x, y]})])
     rewrite(cities, 'sources = ["addresses/*.csv"]', 'sources = ["addresses/*.geojson"]')
-    rewrite(cities, 'latitude = "Y"\nlongitude = "X"\n\n[requests]', '\n[requests]')
+    rewrite(cities, 'latitude = "Y"\nlongitude = "X"\n\n[requests]', "\n[requests]")
 
     without = load_city("bayport", cities, data).addresses.sources[0].mapping
-    with pytest.raises(DataFileError, match=r'coordinates look projected.*for this address source'):
+    with pytest.raises(DataFileError, match=r"coordinates look projected.*for this address source"):
         list(read_rows(without))
 
     rewrite(cities, 'kind = "points"\n', 'kind = "points"\ncrs = "EPSG:2249"\n')
@@ -172,6 +201,7 @@ def test_an_address_geo_source_takes_a_crs(bayport):
 
 
 # -- patterns --------------------------------------------------------------------------------
+
 
 def test_patterns_are_expanded_sorted_in_the_data_folder(bayport):
     cities, data = bayport
@@ -189,32 +219,58 @@ def test_a_pattern_matching_no_file_is_named_with_the_folder(bayport):
     with pytest.raises(ConfigError) as error:
         load_city("bayport", cities, data)
 
-    assert str(error.value) == (f"bayport.toml: [requests] the pattern '311/*.txt' matches no file in {data}; "
-                                "fix the pattern or put the files there.")
+    assert str(error.value) == (
+        f"bayport.toml: [requests] the pattern '311/*.txt' matches no file in {data}; "
+        "fix the pattern or put the files there."
+    )
 
 
 def test_a_layer_pattern_must_name_one_file(bayport):
     cities, data = bayport
     (data / "precincts" / "wards_2012.geojson").write_text((data / "precincts" / "wards_2022.geojson").read_text())
 
-    with pytest.raises(ConfigError, match=r"\[jurisdiction\] source pattern 'precincts/wards_\*.geojson' matches 2 "
-                                          r"files \(wards_2012.geojson, wards_2022.geojson\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"\[jurisdiction\] source pattern 'precincts/wards_\*.geojson' matches 2 "
+        r"files \(wards_2012.geojson, wards_2022.geojson\)",
+    ):
         load_city("bayport", cities, data)
 
 
 # -- unknown keys ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("old,new,message", [
-    ('requested_at = "OPENED"', 'requsted_at = "OPENED"',
-     r"\[requests.fields\] does not know 'requsted_at': did you mean 'requested_at'\? Rename it."),
-    ('full_address = "ADDR"', 'full_adress = "ADDR"',
-     r"\[addresses.sources.points.fields\] does not know 'full_adress': did you mean 'full_address'\?"),
-    ('snap_within_m = 40', 'snap_within = 40', r"\[requests\] does not know 'snap_within': did you mean 'snap_within_m'"),
-    ('timezone = ', 'time_zone = "America/New_York"\ntimezone = ', r"\[city\] does not know 'time_zone'"),
-    ('id_field = "WARD_NO"', 'id_field = "WARD_NO"\ncolour = "red"',
-     r"\[layers.wards\] does not know 'colour': remove it or use one of source, layer, crs"),
-    ('[requests]\n', '[request]\nsources = []\n[requests]\n', r"\[top level\] does not know 'request': did you mean 'requests'"),
-])
+
+@pytest.mark.parametrize(
+    "old,new,message",
+    [
+        (
+            'requested_at = "OPENED"',
+            'requsted_at = "OPENED"',
+            r"\[requests.fields\] does not know 'requsted_at': did you mean 'requested_at'\? Rename it.",
+        ),
+        (
+            'full_address = "ADDR"',
+            'full_adress = "ADDR"',
+            r"\[addresses.sources.points.fields\] does not know 'full_adress': did you mean 'full_address'\?",
+        ),
+        (
+            "snap_within_m = 40",
+            "snap_within = 40",
+            r"\[requests\] does not know 'snap_within': did you mean 'snap_within_m'",
+        ),
+        ("timezone = ", 'time_zone = "America/New_York"\ntimezone = ', r"\[city\] does not know 'time_zone'"),
+        (
+            'id_field = "WARD_NO"',
+            'id_field = "WARD_NO"\ncolour = "red"',
+            r"\[layers.wards\] does not know 'colour': remove it or use one of source, layer, crs",
+        ),
+        (
+            "[requests]\n",
+            "[request]\nsources = []\n[requests]\n",
+            r"\[top level\] does not know 'request': did you mean 'requests'",
+        ),
+    ],
+)
 def test_unknown_keys_are_refused_with_a_suggestion(bayport, old, new, message):
     cities, data = bayport
     rewrite(cities, old, new)
@@ -234,19 +290,20 @@ def test_the_fixture_city_and_the_importers_optional_keys_are_accepted(bayport):
 
 # -- city check ------------------------------------------------------------------------------
 
+
 def test_city_check_lists_every_problem_at_once(bayport, monkeypatch, capsys):
     cities, data = bayport
     rewrite(cities, 'requested_at = "OPENED"', 'requsted_at = "OPENED"')  # a typo in a field mapping
     rewrite(cities, 'status = "CASE_STATUS"', 'status = "STATUS"')  # a column the files lack
     rewrite(cities, 'name_field = "WARD_NAME"', 'name_field = "NAME"')  # a field the layer lacks
-    rewrite(cities, 'crs = "EPSG:2249"\nid_field', 'id_field')  # the ward layer read as degrees
+    rewrite(cities, 'crs = "EPSG:2249"\nid_field', "id_field")  # the ward layer read as degrees
     rewrite(cities, 'sources = ["addresses/*.csv"]', 'sources = ["addresses/*.txt"]')  # matches nothing
 
     result = check_city("bayport", cities, data)
 
     text = "\n".join(result.problems)
     assert "[requests.fields] does not know 'requsted_at': did you mean 'requested_at'?" in text
-    assert "[requests.fields] needs requested_at = \"column\"" in text
+    assert '[requests.fields] needs requested_at = "column"' in text
     assert "[requests.fields] status names 'STATUS', which cases_2020.csv does not have" in text
     assert "[requests.fields] status names 'STATUS', which cases_2021.csv does not have" in text
     assert "[layers.wards] wards_2022.geojson: coordinates look projected" in text
@@ -267,8 +324,10 @@ def test_city_check_names_a_missing_layer_field_once_the_crs_is_right(bayport):
 
     (problem,) = check_city("bayport", cities, data).problems
 
-    assert problem.startswith("bayport.toml: [layers.wards] name_field names 'NAME', which wards_2022.geojson "
-                              "does not have (its columns: WARD_NO, WARD_NAME); fix the name")
+    assert problem.startswith(
+        "bayport.toml: [layers.wards] name_field names 'NAME', which wards_2022.geojson "
+        "does not have (its columns: WARD_NO, WARD_NAME); fix the name"
+    )
 
 
 def test_city_check_of_a_missing_file_and_broken_toml(bayport):

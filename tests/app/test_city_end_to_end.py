@@ -29,12 +29,34 @@ PLACEHOLDERS = [(-71.0900, 42.2900), (-71.0700, 42.3100), (-71.0800, 42.3000)]
 M_LON = 1 / 82_300  # one metre of longitude at 42.3 degrees north, in degrees
 
 #: The city's own intake sources, as its export spells them, and the channel each is.
-SOURCES = {"Constituent Call": "call", "Citizens Connect App": "city_app", "Self Service": "self_service",
-           "Twitter": "social", "Employee Generated": "employee", "City Worker App": "field_app",
-           "Maximo Integration": "work_orders"}
-DEPARTMENTS = ["PWD X", "BTD T", "INFO & 311", "PARKS/REC", "ISD (CODE)", "BWSC-W", "PROP MGMT", "ANIMAL CTL",
-               "GEN SVCS", "TRANS.SIG", "DND HOUSING", "ENV-AIR", "FIRE PREV", "POLICE NON-EMERG", "SCHOOLS O&M",
-               "STREET LIGHTS", "CIVIC ENG"]
+SOURCES = {
+    "Constituent Call": "call",
+    "Citizens Connect App": "city_app",
+    "Self Service": "self_service",
+    "Twitter": "social",
+    "Employee Generated": "employee",
+    "City Worker App": "field_app",
+    "Maximo Integration": "work_orders",
+}
+DEPARTMENTS = [
+    "PWD X",
+    "BTD T",
+    "INFO & 311",
+    "PARKS/REC",
+    "ISD (CODE)",
+    "BWSC-W",
+    "PROP MGMT",
+    "ANIMAL CTL",
+    "GEN SVCS",
+    "TRANS.SIG",
+    "DND HOUSING",
+    "ENV-AIR",
+    "FIRE PREV",
+    "POLICE NON-EMERG",
+    "SCHOOLS O&M",
+    "STREET LIGHTS",
+    "CIVIC ENG",
+]
 TYPES = [f"Request Type {n:03d}" for n in range(1, 159)]
 STREETS = ["ELM ST", "OAK AVE", "MAPLE RD", "CEDAR LN", "BIRCH WAY", "WILLOW CT", "ASH PL", "PINE TER"]
 
@@ -115,11 +137,26 @@ longitude = "longitude"
 [requests.channel_map]
 {chr(10).join(f'"{source}" = "{channel}"' for source, channel in SOURCES.items())}
 
-""" + channels_toml({**SEVEN_CHANNELS, "city_app": ("Citizens Connect", "mobile_app"),
-                        "field_app": ("City worker app", "staff")}, web_form="self_service", open311="work_orders")
+""" + channels_toml(
+    {**SEVEN_CHANNELS, "city_app": ("Citizens Connect", "mobile_app"), "field_app": ("City worker app", "staff")},
+    web_form="self_service",
+    open311="work_orders",
+)
 
-HEADER = ["case_enquiry_id", "open_dt", "sla_target_dt", "closed_dt", "case_status", "type", "department",
-          "source", "location", "location_zipcode", "latitude", "longitude"]
+HEADER = [
+    "case_enquiry_id",
+    "open_dt",
+    "sla_target_dt",
+    "closed_dt",
+    "case_status",
+    "type",
+    "department",
+    "source",
+    "location",
+    "location_zipcode",
+    "latitude",
+    "longitude",
+]
 
 
 def in_feet(polygon: dict) -> dict:
@@ -139,8 +176,9 @@ def precincts() -> list[tuple[dict, dict]]:
     cells = []
     for i, (w, e) in enumerate([(WEST, -71.09), (-71.09, MID_LON), (MID_LON, -71.07), (-71.07, EAST)]):
         for j, (s, n) in enumerate([(SOUTH, MID_LAT), (MID_LAT, NORTH)]):
-            cells.append(({"PRECINCT_ID": f"{i + 1}-{j + 1}", "PRECINCT": f"Precinct {i + 1}-{j + 1}"},
-                          in_feet(box(w, s, e, n))))
+            cells.append(
+                ({"PRECINCT_ID": f"{i + 1}-{j + 1}", "PRECINCT": f"Precinct {i + 1}-{j + 1}"}, in_feet(box(w, s, e, n)))
+            )
     return cells
 
 
@@ -151,14 +189,35 @@ def history(rng: random.Random) -> tuple[list[list[str]], dict[str, str]]:
     rows, n = [], 0
     start = datetime(2025, 1, 1, 8, 0)
 
-    def row(kind: str, address: str, lon: float | None, lat: float | None, zipcode: str, *, source: str,
-            opened: datetime, target: datetime | None, closed: datetime | None) -> list[str]:
+    def row(
+        kind: str,
+        address: str,
+        lon: float | None,
+        lat: float | None,
+        zipcode: str,
+        *,
+        source: str,
+        opened: datetime,
+        target: datetime | None,
+        closed: datetime | None,
+    ) -> list[str]:
         nonlocal n
         n += 1
         at = lambda t: t.strftime("%Y-%m-%d %H:%M:%S") if t else ""  # noqa: E731
-        return [f"1010{n:06d}", at(opened), at(target), at(closed), "Closed" if closed else "Open", kind,
-                department_of[kind], source, address, zipcode,
-                "" if lat is None else f"{lat:.4f}", "" if lon is None else f"{lon:.4f}"]
+        return [
+            f"1010{n:06d}",
+            at(opened),
+            at(target),
+            at(closed),
+            "Closed" if closed else "Open",
+            kind,
+            department_of[kind],
+            source,
+            address,
+            zipcode,
+            "" if lat is None else f"{lat:.4f}",
+            "" if lon is None else f"{lon:.4f}",
+        ]
 
     for t, kind in enumerate(TYPES):
         for k in range(3):
@@ -169,22 +228,58 @@ def history(rng: random.Random) -> tuple[list[list[str]], dict[str, str]]:
             opened = start + timedelta(days=(t * 2 + k * 41) % 360, hours=k)
             closed = opened + timedelta(days=1 + (t + k) % 9) if (t + k) % 4 else None
             target = opened + timedelta(days=5) if (t + k) % 10 else None
-            rows.append(row(kind, f"{number} {street}", lon, lat, f"{2130 + k}.0",
-                            source=sources[(t + k) % len(sources)], opened=opened, target=target, closed=closed))
+            rows.append(
+                row(
+                    kind,
+                    f"{number} {street}",
+                    lon,
+                    lat,
+                    f"{2130 + k}.0",
+                    source=sources[(t + k) % len(sources)],
+                    opened=opened,
+                    target=target,
+                    closed=closed,
+                )
+            )
     # Several placeholder points, each with many requests of different addresses and none of its own.
     for p, (lon, lat) in enumerate(PLACEHOLDERS):
         for k in range(12):
             kind = TYPES[(p * 12 + k) % len(TYPES)]
             opened = start + timedelta(days=100 + k)
-            rows.append(row(kind, f"{900 + 2 * k} {STREETS[p]}", lon, lat, "2131", source="Constituent Call",
-                            opened=opened, target=opened + timedelta(days=3), closed=opened + timedelta(days=2)))
+            rows.append(
+                row(
+                    kind,
+                    f"{900 + 2 * k} {STREETS[p]}",
+                    lon,
+                    lat,
+                    "2131",
+                    source="Constituent Call",
+                    opened=opened,
+                    target=opened + timedelta(days=3),
+                    closed=opened + timedelta(days=2),
+                )
+            )
     # The city's own requests just outside its generalised wards; one deep in a neighbour's town.
     for m, label in ((40, "A"), (120, "B")):
         kind = TYPES[m % len(TYPES)]
-        rows.append(row(kind, f"1 EDGE RD {label}", EAST + m * M_LON, MID_LAT + 0.004, "2130",
-                        source="City Worker App", opened=start, target=start + timedelta(days=2), closed=None))
-    rows.append(row(TYPES[0], "7 FAR ST", EAST + 0.01, MID_LAT, "2130", source="Twitter", opened=start,
-                    target=None, closed=None))
+        rows.append(
+            row(
+                kind,
+                f"1 EDGE RD {label}",
+                EAST + m * M_LON,
+                MID_LAT + 0.004,
+                "2130",
+                source="City Worker App",
+                opened=start,
+                target=start + timedelta(days=2),
+                closed=None,
+            )
+        )
+    rows.append(
+        row(
+            TYPES[0], "7 FAR ST", EAST + 0.01, MID_LAT, "2130", source="Twitter", opened=start, target=None, closed=None
+        )
+    )
     return rows, department_of
 
 
@@ -200,14 +295,20 @@ def write_millbrook(root: Path, *, one_point: bool = False) -> Millbrook:
     data, cities = root / "data", root / "cities"
     for folder in (data / KEY, data / "state", data / "311", cities):
         folder.mkdir(parents=True)
-    wards = [({"WARD": str(i + 1)}, box(w, SOUTH, e, NORTH))
-             for i, (w, e) in enumerate([(WEST, -71.09), (-71.09, MID_LON), (MID_LON, -71.07), (-71.07, EAST)])]
+    wards = [
+        ({"WARD": str(i + 1)}, box(w, SOUTH, e, NORTH))
+        for i, (w, e) in enumerate([(WEST, -71.09), (-71.09, MID_LON), (MID_LON, -71.07), (-71.07, EAST)])
+    ]
     write_geojson(data / KEY / "wards.geojson", wards)
     write_geojson(data / KEY / "precincts.geojson", precincts())
-    write_geojson(data / "state" / "towns.geojson", [
-        ({"TOWN_ID": "1", "TOWN": "MILLBROOK", "TYPE": "T"}, box(WEST, SOUTH, EAST, NORTH)),
-        ({"TOWN_ID": "2", "TOWN": "EASTHAM", "TYPE": "C"}, box(EAST, SOUTH, EAST + 0.04, NORTH)),
-        ({"TOWN_ID": "3", "TOWN": "WESTON", "TYPE": "T"}, box(WEST - 0.04, SOUTH, WEST, NORTH))])
+    write_geojson(
+        data / "state" / "towns.geojson",
+        [
+            ({"TOWN_ID": "1", "TOWN": "MILLBROOK", "TYPE": "T"}, box(WEST, SOUTH, EAST, NORTH)),
+            ({"TOWN_ID": "2", "TOWN": "EASTHAM", "TYPE": "C"}, box(EAST, SOUTH, EAST + 0.04, NORTH)),
+            ({"TOWN_ID": "3", "TOWN": "WESTON", "TYPE": "T"}, box(WEST - 0.04, SOUTH, WEST, NORTH)),
+        ],
+    )
     rows, department_of = history(random.Random(16))
     if one_point:  # an export whose every coordinate is the city hall's
         rows = [r[:-2] + ["42.3000", "-71.0800"] for r in rows]
@@ -255,23 +356,29 @@ def test_a_city_built_like_the_issue_says_loads_with_the_readme_commands(millbro
     assert one("SELECT count(*) FROM department WHERE city = :c") == 17
     # The precincts in feet were read as feet: a request in the west half of ward 1's south is in precinct 1-1.
     assert one("SELECT district_key FROM service_request WHERE city = :c AND source_id = '1010000001'") == "1-1"
-    assert one("SELECT count(*) FROM service_request WHERE city = :c AND in_jurisdiction AND district_key IS NULL"
-               ) == 0
+    assert one("SELECT count(*) FROM service_request WHERE city = :c AND in_jurisdiction AND district_key IS NULL") == 0
     # Numeric ZIP codes keep their leading zero; the city's own due dates are used where it set them.
     assert one("SELECT zipcode FROM service_request WHERE city = :c AND source_id = '1010000001'") == "02130"
     with_target = sum(1 for r in town.rows if r[2])
     assert one("SELECT count(*) FROM service_request WHERE city = :c AND due_source = 'source'") == with_target
-    assert one("SELECT count(*) FROM service_request WHERE city = :c AND due_source = 'catalogue'") \
+    assert (
+        one("SELECT count(*) FROM service_request WHERE city = :c AND due_source = 'catalogue'")
         == len(town.rows) - with_target
+    )
     # Seven channels of its own, stored by the city's codes.
-    channels = dict(session.execute(text(
-        "SELECT channel, count(*) FROM service_request WHERE city = :c GROUP BY 1"), {"c": KEY}).all())
+    channels = dict(
+        session.execute(
+            text("SELECT channel, count(*) FROM service_request WHERE city = :c GROUP BY 1"), {"c": KEY}
+        ).all()
+    )
     assert set(channels) == set(SOURCES.values())
     # Placeholders: none of their 36 requests is drawn on a placeholder point.
     on_placeholder = one(
         "SELECT count(*) FROM service_request WHERE city = :c AND location_quality IS DISTINCT FROM 'placeholder' "
         "AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, 2)",
-        x=PLACEHOLDERS[0][0], y=PLACEHOLDERS[0][1])
+        x=PLACEHOLDERS[0][0],
+        y=PLACEHOLDERS[0][1],
+    )
     assert on_placeholder == 0
 
     # The reports work for departments whose codes have spaces, and speak the city's names.
@@ -290,8 +397,9 @@ def test_a_city_built_like_the_issue_says_loads_with_the_readme_commands(millbro
     assert "from the city&#39;s data" in backlog or "from the city's data" in backlog
 
 
-def test_a_history_whose_every_coordinate_is_one_point_is_refused_in_one_sentence(settings, bound_database,
-                                                                                   session, tmp_path):
+def test_a_history_whose_every_coordinate_is_one_point_is_refused_in_one_sentence(
+    settings, bound_database, session, tmp_path
+):
     town = write_millbrook(tmp_path, one_point=True)
     app = app_serving(settings, bound_database, KEY, town.cities, town.data)
     run(app, "boundaries", "load-city")
@@ -304,15 +412,18 @@ def test_a_history_whose_every_coordinate_is_one_point_is_refused_in_one_sentenc
 
     imported = runner.invoke(args=["requests", "import", "--draft-catalogue"])
     assert imported.exit_code == 1 and "Traceback" not in imported.output
-    assert (f"Every one of the {len(town.rows)} located rows of 158 files (request_type_001.csv ... "
-            "request_type_158.csv) is at the same point (latitude 42.30000, longitude -71.08000), so the columns "
-            "mapped as latitude ('latitude') and longitude ('longitude') in [requests.fields]") in imported.output
+    assert (
+        f"Every one of the {len(town.rows)} located rows of 158 files (request_type_001.csv ... "
+        "request_type_158.csv) is at the same point (latitude 42.30000, longitude -71.08000), so the columns "
+        "mapped as latitude ('latitude') and longitude ('longitude') in [requests.fields]"
+    ) in imported.output
     assert "Nothing was imported." in imported.output
     assert session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": KEY}).scalar() == 0
 
 
-def test_a_type_without_requests_that_year_is_a_header_only_file_among_many(settings, bound_database, session,
-                                                                             tmp_path):
+def test_a_type_without_requests_that_year_is_a_header_only_file_among_many(
+    settings, bound_database, session, tmp_path
+):
     town = write_millbrook(tmp_path)
     empty = town.data / "311" / "request_type_159.csv"
     empty.write_text(",".join(HEADER) + "\n")

@@ -28,7 +28,9 @@ def test_load_a_shapefile_as_a_new_version(runner, session, la, tmp_path):
     frame[["WARD", "geometry"]].to_crs("EPSG:2229").to_file(path)
     before = current_wards(session)
 
-    result = runner.invoke(args=["boundaries", "load", "wards", str(path), "--id-field", "WARD", "--name-field", "WARD"])
+    result = runner.invoke(
+        args=["boundaries", "load", "wards", str(path), "--id-field", "WARD", "--name-field", "WARD"]
+    )
 
     assert result.exit_code == 0, result.output
     assert f"la wards: version {before[1] + 1}, 15 feature(s)" in result.output
@@ -79,11 +81,13 @@ def test_db_current_names_both_revisions(runner):
 def test_db_start_and_stop_refuse_a_server_that_is_not_ours(settings, bound_database):
     import dataclasses
 
-    from core.database import Database
     from app.factory import create_app
+    from core.database import Database
 
-    app = create_app(dataclasses.replace(settings, database_url="postgresql://u@db.example/x"),
-                     database=Database(url="postgresql://u@db.example/x"))
+    app = create_app(
+        dataclasses.replace(settings, database_url="postgresql://u@db.example/x"),
+        database=Database(url="postgresql://u@db.example/x"),
+    )
     for action in ("start", "stop"):
         result = app.test_cli_runner().invoke(args=["db", action])
         assert result.exit_code == 1 and f"not ours to {action}" in result.output

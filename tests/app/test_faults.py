@@ -26,9 +26,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from app.factory import create_app
 from core.cluster import EmbeddedCluster
 from core.database import Database, normalize_url
-from app.factory import create_app
 from core.settings import PROJECT_ROOT
 from tests.conftest import TEST_DBNAME
 
@@ -64,8 +64,9 @@ class Resident:
 
     def __init__(self, base: str) -> None:
         self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-                                                  _NoRedirect())
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
         self.token: str | None = None
 
     def call(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -85,9 +86,17 @@ class Resident:
             if status != 200 or not found:
                 return status, "", page
             self.token = found.group(1)
-        return self.call("/report/graffiti", {
-            "csrf_token": self.token, "lon": "-118.2668", "lat": "34.0732", "attribute[surface]": "wall",
-            "description": "Load test", "idempotency_key": key})
+        return self.call(
+            "/report/graffiti",
+            {
+                "csrf_token": self.token,
+                "lon": "-118.2668",
+                "lat": "34.0732",
+                "attribute[surface]": "wall",
+                "description": "Load test",
+                "idempotency_key": key,
+            },
+        )
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -102,8 +111,9 @@ def test_database_restart_under_load_loses_and_doubles_nothing(fault_database, s
 
     copy, _ = fault_database
     cluster = EmbeddedCluster(settings.pg_dir)
-    app = create_app(replace(settings, rate_public_forms="100000/minute", rate_public_api="100000/minute"),
-                     database=copy)
+    app = create_app(
+        replace(settings, rate_public_forms="100000/minute", rate_public_api="100000/minute"), database=copy
+    )
     run = uuid.uuid4().hex[:8]
     acknowledged: dict[str, str] = {}
     outcomes: list[tuple[float, int, str]] = []
@@ -156,9 +166,10 @@ def test_database_restart_under_load_loses_and_doubles_nothing(fault_database, s
     assert not any(status >= 500 and status != 503 for _, status, _ in outcomes)
 
     with copy.session() as session:
-        rows = session.execute(text(
-            "SELECT idempotency_key, public_ref FROM service_request WHERE idempotency_key LIKE :p"),
-            {"p": f"fault-{run}-%"}).all()
+        rows = session.execute(
+            text("SELECT idempotency_key, public_ref FROM service_request WHERE idempotency_key LIKE :p"),
+            {"p": f"fault-{run}-%"},
+        ).all()
     stored = dict(rows)
     assert len(rows) == len(stored)  # none twice
     assert all(stored.get(key) == ref for key, ref in acknowledged.items())  # every acknowledged one is there
@@ -167,13 +178,22 @@ def test_database_restart_under_load_loses_and_doubles_nothing(fault_database, s
 
 #: (command, SQL text that shows the import is writing, query of the state it must leave intact)
 IMPORTS = {
-    "history": (["requests", "import"], "INSERT INTO service_request",
-                "SELECT count(*), md5(string_agg(public_ref || status || updated_at::text, ',' ORDER BY id)) "
-                "FROM service_request"),
-    "addresses": (["addresses", "load"], "INSERT INTO address_point",
-                  "SELECT count(*), max(load_id), md5(string_agg(standardized, ',' ORDER BY id)) FROM address_point"),
-    "boundaries": (["boundaries", "load-city", "--force"], "INSERT INTO boundary_piece",
-                   "SELECT string_agg(id || ':' || is_current, ',' ORDER BY id) FROM boundary_layer_version"),
+    "history": (
+        ["requests", "import"],
+        "INSERT INTO service_request",
+        "SELECT count(*), md5(string_agg(public_ref || status || updated_at::text, ',' ORDER BY id)) "
+        "FROM service_request",
+    ),
+    "addresses": (
+        ["addresses", "load"],
+        "INSERT INTO address_point",
+        "SELECT count(*), max(load_id), md5(string_agg(standardized, ',' ORDER BY id)) FROM address_point",
+    ),
+    "boundaries": (
+        ["boundaries", "load-city", "--force"],
+        "INSERT INTO boundary_piece",
+        "SELECT string_agg(id || ':' || is_current, ',' ORDER BY id) FROM boundary_layer_version",
+    ),
 }
 
 
@@ -181,8 +201,13 @@ IMPORTS = {
 def test_an_import_killed_midway_leaves_the_data_and_can_run_again(kind, fault_database, settings):
     copy, url = fault_database
     args, marker, state = IMPORTS[kind]
-    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "app", "GEO311_CITY": "la",
-           "GEO311_DATA_DIR": str(settings.data_dir)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "FLASK_APP": "app",
+        "GEO311_CITY": "la",
+        "GEO311_DATA_DIR": str(settings.data_dir),
+    }
     flask = [sys.executable, "-m", "flask", *args]
     with copy.session() as session:
         before = session.execute(text(state)).one()
@@ -192,14 +217,20 @@ def test_an_import_killed_midway_leaves_the_data_and_can_run_again(kind, fault_d
     writing = False
     with copy.session() as session:
         while time.monotonic() < deadline and process.poll() is None:
-            writing = session.execute(text(
-                "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE :m"), {"m": f"%{marker}%"}).scalar()
+            writing = session.execute(
+                text(
+                    "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE :m"
+                ),
+                {"m": f"%{marker}%"},
+            ).scalar()
             session.rollback()
             if writing:
                 break
             time.sleep(0.05)
-    assert writing, f"the {kind} import never reached its writes: {process.stdout.read().decode()[-800:] if process.poll() is not None else ''}"
+    assert writing, (
+        f"the {kind} import never reached its writes: {process.stdout.read().decode()[-800:] if process.poll() is not None else ''}"
+    )
     process.send_signal(signal.SIGKILL)  # no chance to clean up
     process.wait(timeout=30)
 
@@ -213,8 +244,9 @@ def test_an_import_killed_midway_leaves_the_data_and_can_run_again(kind, fault_d
 
 
 #: What an outage's causes hold and no visitor may read: folders, server log lines, how to rebuild.
-OPERATOR_WORDS = re.compile(r"/(?:work|var|tmp|nonexistent|usr|root|home)\b|delete|afresh|LOG:|FATAL|\.s\.PGSQL|pg_ctl",
-                            re.IGNORECASE)
+OPERATOR_WORDS = re.compile(
+    r"/(?:work|var|tmp|nonexistent|usr|root|home)\b|delete|afresh|LOG:|FATAL|\.s\.PGSQL|pg_ctl", re.IGNORECASE
+)
 
 
 def _broken_cluster_root() -> Path:
@@ -222,8 +254,10 @@ def _broken_cluster_root() -> Path:
     root = PROJECT_ROOT / "var" / f"broken-{uuid.uuid4().hex[:8]}"
     (root / "data").mkdir(parents=True)
     (root / "data" / "PG_VERSION").write_text("15\n")
-    (root / "server.log").write_text("2026-12-01 23:00:00 UTC [4242] LOG:  starting PostgreSQL\n"
-                                     "2026-12-01 23:00:01 UTC [4242] FATAL:  could not open file \"global/pg_control\"\n")
+    (root / "server.log").write_text(
+        "2026-12-01 23:00:00 UTC [4242] LOG:  starting PostgreSQL\n"
+        '2026-12-01 23:00:01 UTC [4242] FATAL:  could not open file "global/pg_control"\n'
+    )
     return root
 
 
@@ -244,8 +278,12 @@ def test_an_outage_page_tells_visitors_to_try_again_and_logs_the_cause(outage, s
             with pytest.raises(DatabaseUnavailable, match="delete"):
                 database.session()
         client = create_app(settings, database=database).test_client()
-        for path in ("/report/graffiti", "/health", "/open311/v2/services.json",
-                     "/api/addresses/suggest?q=200+N+Spring+St"):
+        for path in (
+            "/report/graffiti",
+            "/health",
+            "/open311/v2/services.json",
+            "/api/addresses/suggest?q=200+N+Spring+St",
+        ):
             response = client.get(path)
             body = response.get_data(as_text=True)
             assert response.status_code == 503, (path, body[:300])

@@ -85,16 +85,37 @@ class Server:
     def __init__(self, pg_dir: Path, log: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.log = log
-        env = {**os.environ, "GEO311_PG_DIR": str(pg_dir), "GEO311_ENV": "production",
-               "SECRET_KEY": secrets.token_hex(32), "GEO311_RATE_PUBLIC_API": "1000000/minute",
-               "GEO311_OPEN311_KEYLESS_PER_MINUTE": "1000000", **(env or {})}
+        env = {
+            **os.environ,
+            "GEO311_PG_DIR": str(pg_dir),
+            "GEO311_ENV": "production",
+            "SECRET_KEY": secrets.token_hex(32),
+            "GEO311_RATE_PUBLIC_API": "1000000/minute",
+            "GEO311_OPEN311_KEYLESS_PER_MINUTE": "1000000",
+            **(env or {}),
+        }
         env.pop("DATABASE_URL", None)
         env.pop(SUPERVISOR_ENV, None)
         with open(log, "wb") as handle:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{self.port}",
-                 "--log-level", "info", *extra],
-                cwd=PROJECT_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "--workers",
+                    str(WORKERS),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--log-level",
+                    "info",
+                    *extra,
+                ],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_until_serving(self, seconds: float = 90) -> None:
         deadline = time.monotonic() + seconds
@@ -140,8 +161,16 @@ def _postmaster_pid(cluster: EmbeddedCluster) -> int | None:
 def test_workers_killed_reloaded_and_recycled_under_load_never_stop_the_database(cluster_root, tmp_path):
     cluster = EmbeddedCluster(cluster_root)
     assert not cluster.is_running()
-    server = Server(cluster_root, tmp_path / "gunicorn.log", "--max-requests", "60", "--max-requests-jitter", "30",
-                    "--graceful-timeout", "20")
+    server = Server(
+        cluster_root,
+        tmp_path / "gunicorn.log",
+        "--max-requests",
+        "60",
+        "--max-requests-jitter",
+        "30",
+        "--graceful-timeout",
+        "20",
+    )
     try:
         server.wait_until_serving()
         postmaster = _postmaster_pid(cluster)
@@ -199,15 +228,21 @@ def test_workers_killed_reloaded_and_recycled_under_load_never_stop_the_database
         seconds = time.monotonic() - started
 
         figures = {
-            "seconds": round(seconds, 1), "workers": WORKERS, "max_requests": "60 + up to 30 jitter",
-            "requests": sum(statuses.values()) + len(connection_errors), "statuses": dict(statuses),
+            "seconds": round(seconds, 1),
+            "workers": WORKERS,
+            "max_requests": "60 + up to 30 jitter",
+            "requests": sum(statuses.values()) + len(connection_errors),
+            "statuses": dict(statuses),
             "server_errors": sum(n for status, n in statuses.items() if status >= 500),
-            "connection_errors": len(connection_errors), "connection_error_detail": connection_errors,
-            "workers_sigterm": actions["workers SIGTERM"], "workers_sigkill": actions["workers SIGKILL"],
+            "connection_errors": len(connection_errors),
+            "connection_error_detail": connection_errors,
+            "workers_sigterm": actions["workers SIGTERM"],
+            "workers_sigkill": actions["workers SIGKILL"],
             "reloads_sighup": actions["reloads"],
             "recycles_max_requests": server.log_count("Autorestarting worker after current request"),
             "workers_booted": server.log_count("Booting worker with pid"),
-            "database_down_samples": len(database_gaps), "postmaster_pid_unchanged": _postmaster_pid(cluster) == postmaster,
+            "database_down_samples": len(database_gaps),
+            "postmaster_pid_unchanged": _postmaster_pid(cluster) == postmaster,
         }
         print("\ngunicorn workers under load:", json.dumps(figures, indent=1))
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -250,8 +285,15 @@ def test_the_master_refuses_to_start_without_a_usable_setting(cluster_root, tmp_
     env = {**os.environ, "GEO311_PG_DIR": str(cluster_root), "GEO311_ENV": "production"}
     env.pop("SECRET_KEY", None)
     env.pop("DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{_free_port()}"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{_free_port()}"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr
@@ -283,12 +325,31 @@ def test_staff_log_in_over_plain_http_with_the_demo_settings(secure_cookies, clu
         env.pop("DATABASE_URL", None)
         username = f"demo{secrets.token_hex(4)}"
         created = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "app", "users", "create-admin", username, "--name", "Demo",
-             "--password-stdin"], input="a long demo passphrase 311\n", cwd=PROJECT_ROOT, env=env,
-            capture_output=True, text=True, timeout=120, check=False)
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "app",
+                "users",
+                "create-admin",
+                username,
+                "--name",
+                "Demo",
+                "--password-stdin",
+            ],
+            input="a long demo passphrase 311\n",
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert created.returncode == 0, created.stderr
-        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-                                              NoRedirect())
+        browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
+        )
         base = f"http://127.0.0.1:{server.port}"
 
         def call(path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
@@ -302,8 +363,9 @@ def test_staff_log_in_over_plain_http_with_the_demo_settings(secure_cookies, clu
         status, form = call("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', form)
         assert status == 200 and token
-        status, page = call("/login", {"csrf_token": token.group(1), "username": username,
-                                       "password": "a long demo passphrase 311"})
+        status, page = call(
+            "/login", {"csrf_token": token.group(1), "username": username, "password": "a long demo passphrase 311"}
+        )
         if secure_cookies == "0":
             assert status == 303, page[:500]
             assert call("/admin/users")[0] == 200  # logged in: the session cookie came back

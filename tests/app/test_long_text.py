@@ -12,12 +12,12 @@ import re
 
 from sqlalchemy import select
 
-from service_requests.models import RequestEvent, ServiceRecord, ServiceRequest
 from core.states import MAX_DESCRIPTION
 from core.text import normalise_newlines
-from tests.open311.test_open311 import api_client_and_key, api_key, post  # noqa: F401 (fixtures)
+from service_requests.models import RequestEvent, ServiceRecord, ServiceRequest
 from tests.app.test_request_pages import count, file_graffiti
 from tests.app.test_staff_pages import GRAFFITI_FORM, make
+from tests.open311.test_open311 import api_client_and_key, api_key, post  # noqa: F401 (fixtures)
 
 LINES = ["x" * 99] * 40
 FULL = "\r\n".join(LINES) + "y"  # 40 * 99 letters, 39 line breaks and one more letter: 4,000 characters
@@ -59,13 +59,15 @@ def test_a_staff_note_of_4000_characters_with_line_breaks(admin_client, session,
     request = make(session, la, validator)
     url = f"/staff/requests/{request.public_ref}"
     assert admin_client.post(url, data={"action": "note", "note": FULL}).status_code == 303
-    notes = session.scalars(select(RequestEvent.note).where(RequestEvent.request_id == request.id,
-                                                            RequestEvent.kind == "note")).all()
+    notes = session.scalars(
+        select(RequestEvent.note).where(RequestEvent.request_id == request.id, RequestEvent.kind == "note")
+    ).all()
     assert notes == [STORED]
     refused = admin_client.post(url, data={"action": "note", "note": FULL + "z"})
     assert refused.status_code == 400 and "4,001 characters" in refused.get_data(as_text=True)
-    assert session.scalars(select(RequestEvent.note).where(RequestEvent.request_id == request.id,
-                                                           RequestEvent.kind == "note")).all() == [STORED]
+    assert session.scalars(
+        select(RequestEvent.note).where(RequestEvent.request_id == request.id, RequestEvent.kind == "note")
+    ).all() == [STORED]
 
 
 def test_a_service_description_of_4000_characters_with_line_breaks(admin_client, session):

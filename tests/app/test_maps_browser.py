@@ -6,8 +6,8 @@ import pytest
 
 from app.factory import create_app
 from core.settings import PROJECT_ROOT
-from tests.helpers.staff import make_user
 from tests.helpers.browser import chromium, live_server, log_in_page, watch
+from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"

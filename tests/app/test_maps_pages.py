@@ -11,9 +11,14 @@ import pytest
 from geo.assets import external_references
 
 MAP_DOCUMENTS = [
-    "/maps/wards/map.html", "/maps/districts/map.html?measure=per_km2", "/maps/wards/13/map.html",
-    "/maps/wards/13/map.html?color=service", "/maps/hotspots/map.html", "/maps/hotspots/map.html?weights=knn&k=10",
-    "/maps/emerging/map.html?slice=quarter&slices=8", "/maps/heat/map.html",
+    "/maps/wards/map.html",
+    "/maps/districts/map.html?measure=per_km2",
+    "/maps/wards/13/map.html",
+    "/maps/wards/13/map.html?color=service",
+    "/maps/hotspots/map.html",
+    "/maps/hotspots/map.html?weights=knn&k=10",
+    "/maps/emerging/map.html?slice=quarter&slices=8",
+    "/maps/heat/map.html",
 ]
 
 
@@ -44,14 +49,17 @@ def test_the_ward_page_lists_every_ward_with_links(admin_client):
 
 def test_every_figure_of_a_ward_links_to_the_requests_behind_it(admin_client):
     body = admin_client.get("/maps/wards/13?period=month").get_data(as_text=True)
-    figures = {name: (html.unescape(href), value) for name, href, value in
-               re.findall(r'<dt>([^<]+)</dt><dd><a href="([^"]+)">([^<]+)</a>', body)}
+    figures = {
+        name: (html.unescape(href), value)
+        for name, href, value in re.findall(r'<dt>([^<]+)</dt><dd><a href="([^"]+)">([^<]+)</a>', body)
+    }
     assert set(figures) >= {"Requests", "Open backlog", "Overdue", "Median days to close"}
     for name in ("Requests", "Open backlog", "Overdue"):
         href, value = figures[name]
         assert listed(admin_client, href) == value, (name, href)
-    services = re.findall(r'<td><a href="(/maps/requests\?[^"]+)">([^<]+)</a></td>\s*<td class="num"><a href="[^"]+">([\d,]+)</a>',
-                          body)
+    services = re.findall(
+        r'<td><a href="(/maps/requests\?[^"]+)">([^<]+)</a></td>\s*<td class="num"><a href="[^"]+">([\d,]+)</a>', body
+    )
     assert 1 <= len(services) <= 10
     href, _, count = services[0]
     assert listed(admin_client, html.unescape(href)) == count
@@ -71,21 +79,24 @@ def test_the_request_list_pages_and_links_to_the_staff_page(admin_client):
     assert "Page 2 of" in second and 'rel="prev"' in second
 
 
-@pytest.mark.parametrize("url, status, message", [
-    ("/maps/wards?status=maybe", 400, "status must be one of"),
-    ("/maps/wards?service=potholes", 400, "There is no service"),
-    ("/maps/requests?from=yesterday", 400, "YYYY-MM-DD"),
-    ("/maps/hotspots?cell=5", 400, "between 50 and 20000 metres"),
-    ("/maps/hotspots?weights=queen", 400, "weights must be one of"),
-    ("/maps/hotspots?k=500&weights=knn", 400, "between 1 and 64"),
-    ("/maps/emerging?slice=day", 400, "slice must be one of"),
-    ("/maps/wards?measure=per_1000", 400, "measure must be one of"),
-    ("/maps/requests?page=0", 400, "page must be 1 or more"),
-    ("/maps/wards/99", 404, "no council district '99'"),
-    ("/maps/precincts", 404, ""),
-    ("/maps/export/wards.shp", 404, "geojson or gpkg"),
-    ("/maps/export/parcels.geojson", 404, "no layer 'parcels'"),
-])
+@pytest.mark.parametrize(
+    "url, status, message",
+    [
+        ("/maps/wards?status=maybe", 400, "status must be one of"),
+        ("/maps/wards?service=potholes", 400, "There is no service"),
+        ("/maps/requests?from=yesterday", 400, "YYYY-MM-DD"),
+        ("/maps/hotspots?cell=5", 400, "between 50 and 20000 metres"),
+        ("/maps/hotspots?weights=queen", 400, "weights must be one of"),
+        ("/maps/hotspots?k=500&weights=knn", 400, "between 1 and 64"),
+        ("/maps/emerging?slice=day", 400, "slice must be one of"),
+        ("/maps/wards?measure=per_1000", 400, "measure must be one of"),
+        ("/maps/requests?page=0", 400, "page must be 1 or more"),
+        ("/maps/wards/99", 404, "no council district '99'"),
+        ("/maps/precincts", 404, ""),
+        ("/maps/export/wards.shp", 404, "geojson or gpkg"),
+        ("/maps/export/parcels.geojson", 404, "no layer 'parcels'"),
+    ],
+)
 def test_bad_input_gets_a_sentence(admin_client, url, status, message):
     response = admin_client.get(url)
     assert response.status_code == status
@@ -112,7 +123,9 @@ def test_exports(admin_client):
     assert hot["metadata"]["statistic"].startswith("Getis-Ord Gi*") and hot["metadata"]["cell_edge_m"] > 0
     assert {"count", "z", "p", "bin", "label", "share"} <= set(hot["features"][0]["properties"])
     for what in ("districts", "hotspots", "emerging", "heat", "requests"):
-        gpkg = admin_client.get(f"/maps/export/{what}.gpkg?ward=13" if what == "requests" else f"/maps/export/{what}.gpkg")
+        gpkg = admin_client.get(
+            f"/maps/export/{what}.gpkg?ward=13" if what == "requests" else f"/maps/export/{what}.gpkg"
+        )
         assert gpkg.status_code == 200 and gpkg.data[:16] == b"SQLite format 3\x00", what
     page = admin_client.get("/maps/hotspots/map.html?download=1")
     assert "attachment" in page.headers["Content-Disposition"]
@@ -129,11 +142,22 @@ def test_maps_are_in_the_navigation(admin_client):
     assert admin_client.get("/vendor/fontawesome/../../package.json").status_code == 404
 
 
-@pytest.mark.parametrize("url", [
-    "/maps/wards", "/maps/wards/map.html", "/maps/wards/13", "/maps/wards/13/map.html", "/maps/hotspots",
-    "/maps/hotspots/map.html", "/maps/emerging", "/maps/emerging/map.html", "/maps/heat/map.html", "/maps/requests",
-    "/maps/export/hotspots.geojson",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/maps/wards",
+        "/maps/wards/map.html",
+        "/maps/wards/13",
+        "/maps/wards/13/map.html",
+        "/maps/hotspots",
+        "/maps/hotspots/map.html",
+        "/maps/emerging",
+        "/maps/emerging/map.html",
+        "/maps/heat/map.html",
+        "/maps/requests",
+        "/maps/export/hotspots.geojson",
+    ],
+)
 def test_an_empty_selection_still_draws(admin_client, url):
     response = admin_client.get(url + ("&" if "?" in url else "?") + "from=2031-01-01&to=2031-12-31")
     assert response.status_code == 200, response.get_data(as_text=True)[-800:]
@@ -144,7 +168,6 @@ def test_a_city_without_wards_still_has_hot_spots(settings, bound_database):
     import dataclasses
 
     from app.factory import create_app
-
     from tests.helpers.staff import CsrfClient, log_in, make_user
 
     app = create_app(dataclasses.replace(settings, city="gardena"), database=bound_database)

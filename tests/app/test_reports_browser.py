@@ -6,8 +6,8 @@ import pytest
 
 from app.factory import create_app
 from core.settings import PROJECT_ROOT
-from tests.helpers.staff import make_user
 from tests.helpers.browser import chromium, live_server, log_in_page, watch
+from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
@@ -16,8 +16,10 @@ A4_WIDTH_PX = 794  # 210 mm at 96 px per inch
 
 def _bars(page) -> list[dict]:  # noqa: ANN001
     """Every chart bar's drawn box on the page (width and height in CSS pixels)."""
-    return page.eval_on_selector_all(".chart-svg .chart-bar", "els => els.map(e => e.getBoundingClientRect())"
-                                     ".map(r => ({width: r.width, height: r.height}))")
+    return page.eval_on_selector_all(
+        ".chart-svg .chart-bar",
+        "els => els.map(e => e.getBoundingClientRect()).map(r => ({width: r.width, height: r.height}))",
+    )
 
 
 def test_report_charts_draw_and_the_monthly_report_prints(settings, bound_database):

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import io
-import json
 
 import openpyxl
 import pandas as pd
-import pytest
-
 from sqlalchemy import text
 
 from geo import reports
 from service_requests.selection import RequestFilter
 
-PAGES = ["/reports/", "/reports/by/department", "/reports/by/service", "/reports/by/group", "/reports/by/ward",
-         "/reports/by/district", "/reports/by/channel", "/reports/by/family", "/reports/by/week", "/reports/by/month",
-         "/reports/by/quarter", "/reports/by/fiscal_year", "/reports/by/year", "/reports/top", "/reports/backlog"]
+PAGES = [
+    "/reports/",
+    "/reports/by/department",
+    "/reports/by/service",
+    "/reports/by/group",
+    "/reports/by/ward",
+    "/reports/by/district",
+    "/reports/by/channel",
+    "/reports/by/family",
+    "/reports/by/week",
+    "/reports/by/month",
+    "/reports/by/quarter",
+    "/reports/by/fiscal_year",
+    "/reports/by/year",
+    "/reports/top",
+    "/reports/backlog",
+]
 
 
 def test_every_report_page_renders_for_an_analyst(client_as):
@@ -40,7 +51,9 @@ def test_department_codes_with_spaces_and_punctuation(client_as, session):
     session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
     for table in ("department", "service_request"):
         column = "code" if table == "department" else "department_code"
-        session.execute(text(f"UPDATE {table} SET {column} = 'PUBLIC WORKS / ST.' WHERE city = 'la' AND {column} = 'OCB'"))
+        session.execute(
+            text(f"UPDATE {table} SET {column} = 'PUBLIC WORKS / ST.' WHERE city = 'la' AND {column} = 'OCB'")
+        )
     analyst = client_as("analyst")
     page = analyst.get("/reports/by/department")
     assert page.status_code == 200 and "PUBLIC WORKS / ST." in page.get_data(as_text=True)
@@ -49,6 +62,7 @@ def test_department_codes_with_spaces_and_punctuation(client_as, session):
     injection = analyst.get("/reports/", query_string={"department": "x'; DROP TABLE service_request; --"})
     assert injection.status_code in (200, 400)  # a bound value: it matches nothing, or is not a known code
     assert session.execute(text("SELECT count(*) FROM service_request")).scalar() > 0
+
 
 def test_the_backlog_page_says_which_due_dates_compliance_uses(client_as, session, la):
     """The LA history has no due dates of its own: every one is the catalogue's service level."""
@@ -105,21 +119,26 @@ def test_public_monthly_report(client, session, la):
     assert la.name in body and "What is counted" in body and "distinct problems" in body
     assert "outside the city" in body and "<svg" in body
     assert "March 2024" in client.get("/reports/monthly?month=2024-03").get_data(as_text=True)  # empty: same layout
-    from datetime import date
 
     from sqlalchemy import text
 
-    busiest = session.execute(text(
-        "SELECT date_trunc('month', requested_at AT TIME ZONE 'America/Los_Angeles')::date FROM service_request "
-        "WHERE city = 'la' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+    busiest = session.execute(
+        text(
+            "SELECT date_trunc('month', requested_at AT TIME ZONE 'America/Los_Angeles')::date FROM service_request "
+            "WHERE city = 'la' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )
+    ).scalar()
     month = client.get(f"/reports/monthly?month={busiest:%Y-%m}").get_data(as_text=True)
     assert f"{busiest:%B %Y}" in month
     # Counts only: no personal data, no address, no reference, no description.
-    rows = session.execute(text(
-        "SELECT r.address, r.public_ref, c.email, c.phone, c.last_name FROM service_request r "
-        "LEFT JOIN request_contact c ON c.request_id = r.id WHERE r.city = 'la' "
-        "AND date_trunc('month', r.requested_at AT TIME ZONE 'America/Los_Angeles')::date = :m LIMIT 200"),
-        {"m": busiest}).all()
+    rows = session.execute(
+        text(
+            "SELECT r.address, r.public_ref, c.email, c.phone, c.last_name FROM service_request r "
+            "LEFT JOIN request_contact c ON c.request_id = r.id WHERE r.city = 'la' "
+            "AND date_trunc('month', r.requested_at AT TIME ZONE 'America/Los_Angeles')::date = :m LIMIT 200"
+        ),
+        {"m": busiest},
+    ).all()
     assert rows
     end = reports.next_period_start(busiest, "month") - __import__("datetime").timedelta(days=1)
     figures = reports.summary(session, la, RequestFilter(date_from=busiest, date_to=end))

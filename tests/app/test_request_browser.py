@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.factory import create_app
-from tests.helpers.browser import chromium, live_server
 from tests.app.test_browser import SCREENSHOTS
+from tests.helpers.browser import chromium, live_server
 
 pytestmark = pytest.mark.browser
 

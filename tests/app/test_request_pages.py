@@ -24,14 +24,20 @@ def test_the_catalogue_by_group(client):
 
 
 def test_a_resident_files_and_follows_a_request(client, session, admin_client):
-    response = file_graffiti(client, email="ana@example.org", phone="2135550100", first_name="Ana",
-                             response_method="email", description="<script>alert('x')</script>")
+    response = file_graffiti(
+        client,
+        email="ana@example.org",
+        phone="2135550100",
+        first_name="Ana",
+        response_method="email",
+        description="<script>alert('x')</script>",
+    )
     assert response.status_code == 303
     reference = re.search(r"/status/([0-9A-Z-]+)", response.headers["Location"]).group(1)
     page = client.get(f"/status/{reference}").get_data(as_text=True)
     assert "Graffiti Removal" in page and "Submitted" in page
     assert "2100 block of W BELLEVUE AVE" in page and "2111" not in page  # where, not whose door
-    assert "<script>alert" not in page                                    # the requester's words stay off
+    assert "<script>alert" not in page  # the requester's words stay off
     staff = admin_client.get(f"/staff/requests/{reference}").get_data(as_text=True)
     assert "&lt;script&gt;alert(" in staff and "<script>alert" not in staff  # stored as text, escaped on display
     assert "ana@example.org" not in page and "2135550100" not in page and "Ana" not in page
@@ -60,8 +66,10 @@ def test_a_resubmitted_form_makes_one_request(client, session):
 
 
 def test_staff_record_the_channel(client_as, session):
-    response = client_as("intake").post("/intake/new/graffiti", data={
-        "channel": "walk_in", "address": "2111 W Bellevue Ave", "attribute[surface]": "fence"})
+    response = client_as("intake").post(
+        "/intake/new/graffiti",
+        data={"channel": "walk_in", "address": "2111 W Bellevue Ave", "attribute[surface]": "fence"},
+    )
     assert response.status_code == 303
     reference = re.search(r"/status/([0-9A-Z-]+)", response.headers["Location"]).group(1)
     assert session.scalar(select(ServiceRequest.channel).where(ServiceRequest.public_ref == reference)) == "walk_in"
@@ -119,8 +127,19 @@ def test_hostile_form_input_never_breaks_the_server(client, session):
 def test_the_public_page_shows_no_free_text_of_the_requester(client, session, la, validator):
     from service_requests.intake import RequestInput, create_request
 
-    request = create_request(session, la, validator, RequestInput(
-        service_code="graffiti", channel="web", address="Jane Doe house, 12 Elm", lon=-118.26690, lat=34.07325,
-        attributes={"surface": "wall"}, description="Call me at 213 555 0100, I am Jane")).request
+    request = create_request(
+        session,
+        la,
+        validator,
+        RequestInput(
+            service_code="graffiti",
+            channel="web",
+            address="Jane Doe house, 12 Elm",
+            lon=-118.26690,
+            lat=34.07325,
+            attributes={"surface": "wall"},
+            description="Call me at 213 555 0100, I am Jane",
+        ),
+    ).request
     page = client.get(f"/status/{request.public_ref}").get_data(as_text=True)
     assert "Jane" not in page and "555" not in page and "Elm" not in page

@@ -12,18 +12,28 @@ import dataclasses
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
 
 from app.factory import create_app
-from core.settings import Settings
 from bench.fuzz import UNLIMITED, Case, Endpoint, cases, endpoints, plausible_paths, send
+from core.settings import Settings
 from tests.helpers.staff import CsrfClient, log_in, make_user
 
 #: Generated cases per endpoint and identity.
 EXAMPLES = 6
 #: Endpoints whose every case costs a map or a report computed afresh, and the login's password hashing.
-SLOW = {"/maps/emerging", "/maps/emerging/map.html", "/maps/hotspots", "/maps/hotspots/map.html", "/maps/heat/map.html",
-        "/reports/monthly", "/reports/requests.<fmt>", "/login", "/account/password"}
+SLOW = {
+    "/maps/emerging",
+    "/maps/emerging/map.html",
+    "/maps/hotspots",
+    "/maps/hotspots/map.html",
+    "/maps/heat/map.html",
+    "/reports/monthly",
+    "/reports/requests.<fmt>",
+    "/login",
+    "/account/password",
+}
 ROUTES = endpoints(create_app(Settings.from_env(env="test")))  # the URL map at collection time
 
 
@@ -37,8 +47,13 @@ def fuzz_app(settings: Settings, bound_database) -> Flask:
 
 def test_the_route_list_is_the_url_map():
     rules = {endpoint.rule.rule for endpoint in ROUTES}
-    assert {"/api/addresses/validate", "/open311/v2/requests.<fmt>", "/reports/monthly", "/maps/requests",
-            "/login"} <= rules
+    assert {
+        "/api/addresses/validate",
+        "/open311/v2/requests.<fmt>",
+        "/reports/monthly",
+        "/maps/requests",
+        "/login",
+    } <= rules
     assert len(rules) == len({r.rule for r in create_app(Settings.from_env(env="test")).url_map.iter_rules()})
     assert any(e.public for e in ROUTES) and any(not e.public for e in ROUTES)
 
@@ -46,13 +61,19 @@ def test_the_route_list_is_the_url_map():
 def _fuzz(client, endpoint: Endpoint, plausible: dict[str, list[str]], after=None) -> None:
     examples = 2 if endpoint.rule.rule in SLOW else EXAMPLES
 
-    @hypothesis_settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-                         suppress_health_check=list(HealthCheck))  # no shrinking: the failing case is shown as sent
+    @hypothesis_settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )  # no shrinking: the failing case is shown as sent
     @given(case=cases(endpoint, plausible))
     def no_server_error(case: Case) -> None:
         response = send(client, case)
-        assert response.status_code < 500, f"{response.status_code} for {case.describe()}\n" + response.get_data(
-            as_text=True)[:500]
+        assert response.status_code < 500, (
+            f"{response.status_code} for {case.describe()}\n" + response.get_data(as_text=True)[:500]
+        )
         if after is not None:
             after()
 
@@ -80,8 +101,12 @@ def test_no_route_answers_a_server_error_to_an_administrator(fuzz_app, session, 
             log_in(client, username)
 
     for endpoint in _group(group):
-        _fuzz(client, endpoint, plausible, after=still_logged_in if endpoint.rule.rule in (
-            "/logout", "/account/password", "/login") else None)
+        _fuzz(
+            client,
+            endpoint,
+            plausible,
+            after=still_logged_in if endpoint.rule.rule in ("/logout", "/account/password", "/login") else None,
+        )
 
 
 def _group(group: str) -> list[Endpoint]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -11,8 +11,13 @@ from service_requests.models import RequestEvent, ServiceRecord
 
 
 def make(session, la, validator, **changes):
-    base = dict(service_code="graffiti", channel="phone", address="2111 W Bellevue Ave",
-                attributes={"surface": "wall"}, email="ana@example.org")
+    base = dict(
+        service_code="graffiti",
+        channel="phone",
+        address="2111 W Bellevue Ave",
+        attributes={"surface": "wall"},
+        email="ana@example.org",
+    )
     return create_request(session, la, validator, RequestInput(**{**base, **changes})).request
 
 
@@ -25,14 +30,23 @@ def test_the_record_shows_contact_and_history_to_staff(admin_client, session, la
 def test_actions_append_to_the_history(admin_client, session, la, validator):
     request = make(session, la, validator)
     url = f"/staff/requests/{request.public_ref}"
-    assert admin_client.post(url, data={"action": "status", "status": "in_progress", "note": "Crew sent", "public": "1"}).status_code == 303
+    assert (
+        admin_client.post(
+            url, data={"action": "status", "status": "in_progress", "note": "Crew sent", "public": "1"}
+        ).status_code
+        == 303
+    )
     refused = admin_client.post(url, data={"action": "status", "status": "cancelled"})
     assert refused.status_code == 400 and "needs a note" in refused.get_data(as_text=True)
-    assert admin_client.post(url, data={"action": "reassign", "department": "BSS", "reason": "Sidewalk"}).status_code == 303
+    assert (
+        admin_client.post(url, data={"action": "reassign", "department": "BSS", "reason": "Sidewalk"}).status_code
+        == 303
+    )
     assert admin_client.post(url, data={"action": "status", "status": "fixed", "note": "Done"}).status_code == 303
     assert admin_client.post(url, data={"action": "reopen", "reason": "Back again"}).status_code == 303
-    kinds = session.scalars(select(RequestEvent.kind).where(RequestEvent.request_id == request.id)
-                            .order_by(RequestEvent.id)).all()
+    kinds = session.scalars(
+        select(RequestEvent.kind).where(RequestEvent.request_id == request.id).order_by(RequestEvent.id)
+    ).all()
     assert kinds == ["created", "assigned", "status", "assigned", "status", "reopened"]
     public = admin_client.get(f"/status/{request.public_ref}").get_data(as_text=True)
     assert "Crew sent" in public and "Sidewalk" not in public  # reassignment reasons are internal
@@ -40,24 +54,38 @@ def test_actions_append_to_the_history(admin_client, session, la, validator):
 
 def test_mark_duplicate_by_reference(admin_client, session, la, validator):
     original, copy = make(session, la, validator), make(session, la, validator)
-    response = admin_client.post(f"/staff/requests/{copy.public_ref}", data={"action": "duplicate", "original": original.public_ref})
+    response = admin_client.post(
+        f"/staff/requests/{copy.public_ref}", data={"action": "duplicate", "original": original.public_ref}
+    )
     assert response.status_code == 303
     session.refresh(copy)
     assert copy.duplicate_of == original.id and copy.status == "duplicate"
 
 
 def test_overdue_view(admin_client, session, la, validator):
-    late = make(session, la, validator, requested_at=datetime.now(timezone.utc) - timedelta(days=5))
+    late = make(session, la, validator, requested_at=datetime.now(UTC) - timedelta(days=5))
     html = admin_client.get("/staff/overdue?department=OCB").get_data(as_text=True)
     assert late.public_ref in html
 
 
 GRAFFITI_FORM = {
-    "name": "Graffiti Removal", "description": "Paint on walls.", "group": "Beautification",
-    "keywords": "tagging, paint", "department": "OCB", "default_assignee": "", "sla_amount": "24",
-    "sla_unit": "hours", "contact": "ask", "location": "required", "active": "1", "attribute_count": "2",
-    "attribute-0-code": "surface", "attribute-0-description": "Where is the graffiti?",
-    "attribute-0-datatype": "singlevaluelist", "attribute-0-required": "1", "attribute-0-order": "1",
+    "name": "Graffiti Removal",
+    "description": "Paint on walls.",
+    "group": "Beautification",
+    "keywords": "tagging, paint",
+    "department": "OCB",
+    "default_assignee": "",
+    "sla_amount": "24",
+    "sla_unit": "hours",
+    "contact": "ask",
+    "location": "required",
+    "active": "1",
+    "attribute_count": "2",
+    "attribute-0-code": "surface",
+    "attribute-0-description": "Where is the graffiti?",
+    "attribute-0-datatype": "singlevaluelist",
+    "attribute-0-required": "1",
+    "attribute-0-order": "1",
     "attribute-0-values": "wall = Building wall\nfence = Fence\nother = Other",
 }
 
@@ -78,8 +106,13 @@ def test_catalogue_admin_changes_new_requests_only(admin_client, session, la, va
 
 
 def test_catalogue_admin_edits_questions(admin_client, session):
-    form = {**GRAFFITI_FORM, "attribute-1-code": "pole_number", "attribute-1-description": "Pole number",
-            "attribute-1-datatype": "string", "attribute-1-order": "2"}
+    form = {
+        **GRAFFITI_FORM,
+        "attribute-1-code": "pole_number",
+        "attribute-1-description": "Pole number",
+        "attribute-1-datatype": "string",
+        "attribute-1-order": "2",
+    }
     assert admin_client.post("/staff/services/graffiti", data=form).status_code == 303
     record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti"))
     assert [a["code"] for a in record.attributes] == ["surface", "pole_number"]
@@ -87,10 +120,12 @@ def test_catalogue_admin_edits_questions(admin_client, session):
     assert admin_client.post("/staff/services/graffiti", data=removed).status_code == 303
     session.refresh(record)
     assert [a["code"] for a in record.attributes] == ["pole_number"]
-    for broken, message in [({"attribute-1-datatype": "multivaluelist"}, "needs values"),
-                            ({"attribute-1-code": "surface"}, "same code"),
-                            ({"attribute-1-code": "no spaces"}, "letters, digits and _"),
-                            ({"department": "NOPE"}, "NOPE")]:
+    for broken, message in [
+        ({"attribute-1-datatype": "multivaluelist"}, "needs values"),
+        ({"attribute-1-code": "surface"}, "same code"),
+        ({"attribute-1-code": "no spaces"}, "letters, digits and _"),
+        ({"department": "NOPE"}, "NOPE"),
+    ]:
         response = admin_client.post("/staff/services/graffiti", data={**form, **broken})
         assert response.status_code == 400 and message in response.get_data(as_text=True), broken
     session.refresh(record)

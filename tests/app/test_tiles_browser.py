@@ -11,8 +11,8 @@ import pytest
 
 from app.factory import create_app
 from core.settings import PROJECT_ROOT
-from tests.helpers.staff import make_user
 from tests.helpers.browser import chromium, live_server, log_in_page, watch
+from tests.helpers.staff import make_user
 from tests.helpers.street_data import SPOT, load_santa_monica
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,7 @@ def blocked_outside(page, base: str) -> list[str]:
         else:
             refused.append(route.request.url)
             route.abort()
+
     page.route("**/*", handle)
     return refused
 
@@ -53,8 +54,9 @@ def blocked_outside(page, base: str) -> list[str]:
 def wait_for_streets(frame, map_expression: str, zoom: int = 17) -> dict[str, int]:
     """Zoom the map to the Santa Monica spot and wait until its streets and labels are drawn."""
     frame.evaluate(f"() => {{ ({map_expression}).setView([{SPOT[1]}, {SPOT[0]}], {zoom}); }}")
-    frame.wait_for_function(f"() => ({_PIXELS})(null).text > 300 && ({_PIXELS})(null).street > 5000",
-                            timeout=30_000, polling=250)
+    frame.wait_for_function(
+        f"() => ({_PIXELS})(null).text > 300 && ({_PIXELS})(null).street > 5000", timeout=30_000, polling=250
+    )
     frame.wait_for_timeout(500)  # labels placed across tiles are redrawn once more
     return frame.evaluate(f"() => ({_PIXELS})(null)")
 
@@ -119,8 +121,11 @@ def test_a_raster_basemap_file_is_the_base_instead(settings, bound_database, tmp
 
     x, y = tile_of(*SPOT, 14)
     path = tmp_path / "basemap.mbtiles"
-    write_mbtiles(path, "png", {(14, x + dx, y + dy): solid_png((120, 190, 120)) for dx in (-2, -1, 0, 1, 2)
-                                for dy in (-2, -1, 0, 1, 2)})
+    write_mbtiles(
+        path,
+        "png",
+        {(14, x + dx, y + dy): solid_png((120, 190, 120)) for dx in (-2, -1, 0, 1, 2) for dy in (-2, -1, 0, 1, 2)},
+    )
     app = create_app(dataclasses.replace(settings, basemap_file=path), database=bound_database)
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 900, "height": 700})
@@ -129,9 +134,11 @@ def test_a_raster_basemap_file_is_the_base_instead(settings, bound_database, tmp
         page.goto(base + "/")
         page.wait_for_selector('#map[data-ready="true"]')
         page.evaluate(f"() => {{ document.getElementById('map').geo311Map.setView([{SPOT[1]}, {SPOT[0]}], 15); }}")
-        page.wait_for_function("""() => [...document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded')]
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded')]
             .filter((img) => img.src.includes('/tiles/basemap/14/') && img.naturalWidth === 256).length >= 4""",
-                               timeout=30_000)
+            timeout=30_000,
+        )
         page.screenshot(path=str(SCREENSHOTS / "basemap-file.png"))
     assert not [url for url in watched.requests if "/tiles/streets/" in url]  # the file replaces the street layer
     assert refused == [] and watched.outside(base) == [] and watched.errors == []
@@ -147,12 +154,27 @@ def test_a_vector_basemap_file_is_drawn_in_the_browser(settings, bound_database,
     from tests.helpers.tile_files import write_mbtiles
 
     # Layers of the Protomaps basemap schema, which the vector basemap is drawn as.
-    tile = gzip.compress(mapbox_vector_tile.encode([
-        {"name": "earth", "features": [{"geometry": "POLYGON ((0 0, 4096 0, 4096 4096, 0 4096, 0 0))",
-                                        "properties": {"kind": "earth"}}]},
-        {"name": "roads", "features": [{"geometry": "LINESTRING (0 0, 4096 4096)",
-                                        "properties": {"kind": "major_road", "name": "Test Avenue"}}]},
-    ]))
+    tile = gzip.compress(
+        mapbox_vector_tile.encode(
+            [
+                {
+                    "name": "earth",
+                    "features": [
+                        {"geometry": "POLYGON ((0 0, 4096 0, 4096 4096, 0 4096, 0 0))", "properties": {"kind": "earth"}}
+                    ],
+                },
+                {
+                    "name": "roads",
+                    "features": [
+                        {
+                            "geometry": "LINESTRING (0 0, 4096 4096)",
+                            "properties": {"kind": "major_road", "name": "Test Avenue"},
+                        }
+                    ],
+                },
+            ]
+        )
+    )
     x, y = tile_of(*SPOT, 14)
     path = tmp_path / "vector.mbtiles"
     write_mbtiles(path, "pbf", {(14, x + dx, y + dy): tile for dx in (-1, 0, 1) for dy in (-1, 0, 1)})

@@ -12,12 +12,13 @@ import shapely
 import shapely.affinity
 from shapely.geometry import Point, Polygon, box, mapping
 
-from core.city import CityConfig, load_city
-from core.errors import ConfigError
 from boundaries.gaps import find_gaps
 from boundaries.index import BoundaryIndex
-from boundaries.loader import build_layer, load_city as load_boundaries, load_layers
+from boundaries.loader import build_layer, load_layers
+from boundaries.loader import load_city as load_boundaries
 from boundaries.lookup import fallback_agency, locate, outside_reason
+from core.city import CityConfig, load_city
+from core.errors import ConfigError
 
 #: 19530 S Normandie Ave, 90502 (its point in the 2020 311 history): 6 m outside council
 #: district 15, inside the county's Harbor Gateway (a segment of the City of Los Angeles,
@@ -73,7 +74,10 @@ def test_fallback_is_optional_and_parsed(tmp_path):
     body = CITY + FALLBACK + 'note = "Ask for the department of public works."\n'
     fallback = load_city("gapville", write_city(tmp_path, body), tmp_path).agencies.fallback
     assert (fallback.name, fallback.phone, fallback.note) == (
-        "County of Gapville", "(555) 010-0000", "Ask for the department of public works.")
+        "County of Gapville",
+        "(555) 010-0000",
+        "Ask for the department of public works.",
+    )
 
 
 @pytest.mark.parametrize(
@@ -85,8 +89,10 @@ def test_fallback_is_optional_and_parsed(tmp_path):
         (('phone = "(555) 010-0000"', "phone = 5550100000"), "phone must be a string"),
         (('name = "County of Gapville"', 'name = "   "'), "must not be blank"),
         (('website = "https://county.example.gov"', 'website = "county.example.gov"'), "full http"),
-        (('website = "https://county.example.gov"', 'website = "https://county.example.gov"\nemail = "x@y"'),
-         "does not know 'email'"),
+        (
+            ('website = "https://county.example.gov"', 'website = "https://county.example.gov"\nemail = "x@y"'),
+            "does not know 'email'",
+        ),
     ],
 )
 def test_fallback_mistakes_are_named(tmp_path, change, message):
@@ -110,6 +116,7 @@ def test_gap_threshold_must_be_square_metres(tmp_path, value):
 
 # -- the real Los Angeles layers --------------------------------------------------------
 
+
 @pytest.mark.parametrize("point", [NORMANDIE, MARINA_DEL_REY], ids=["normandie", "marina-del-rey"])
 def test_points_in_no_layer_get_the_county_in_both_lookups(session, la, point):
     fallback = fallback_agency(la)
@@ -119,7 +126,8 @@ def test_points_in_no_layer_get_the_county_in_both_lookups(session, la, point):
     assert by_database.status == "unlisted" and not by_database.in_jurisdiction
     assert by_database.agency.fallback and by_database.agency.name == "County of Los Angeles"
     assert "not inside any agency area we know either; for help contact County of Los Angeles at 211" in (
-        outside_reason(by_database))
+        outside_reason(by_database)
+    )
     # without a fallback configured, the same point is unknown in both
     assert locate(session, "la", *point).status == BoundaryIndex.build(session, "la").locate(*point).status == "unknown"
 
@@ -131,7 +139,8 @@ def test_beyond_the_layers_is_unknown_with_a_clear_sentence(session, la):
     assert by_database.status == "unknown" and by_database.agency is None
     assert outside_reason(by_database) == (
         "The location (36.00000, -117.00000) lies beyond every area this system knows; "
-        "check the point (are longitude and latitude swapped?) or the address.")
+        "check the point (are longitude and latitude swapped?) or the address."
+    )
 
 
 def test_a_known_agency_is_not_the_fallback(session, la):
@@ -200,10 +209,17 @@ def write_layers(directory: Path) -> None:
         return {"type": "Feature", "properties": properties, "geometry": to_wgs84(geometry)}
 
     (directory / "gapville").mkdir(parents=True, exist_ok=True)
-    (directory / "gapville" / "town.geojson").write_text(json.dumps(
-        {"type": "FeatureCollection", "features": [feature(town, name="Gapville")]}))
-    (directory / "gapville" / "agencies.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
-        feature(a, slug="a", name="City of A"), feature(b, slug="b", name="City of B")]}))
+    (directory / "gapville" / "town.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature(town, name="Gapville")]})
+    )
+    (directory / "gapville" / "agencies.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [feature(a, slug="a", name="City of A"), feature(b, slug="b", name="City of B")],
+            }
+        )
+    )
 
 
 def point(x: float, y: float) -> tuple[float, float]:
@@ -236,9 +252,15 @@ def test_a_small_city_has_the_gaps_drawn(session, gapville):
 
     fallback = fallback_agency(gapville)
     index = BoundaryIndex.build(session, "gapville", fallback)
-    for x, y, status in [(1500, 1500, "unlisted"), (2500, 1450, "unlisted"), (2425, 2425, "unlisted"),
-                         (500, 500, "inside"), (500, 1500, "outside"), (2500, 2500, "outside"),
-                         (5000, 5000, "unknown")]:
+    for x, y, status in [
+        (1500, 1500, "unlisted"),
+        (2500, 1450, "unlisted"),
+        (2425, 2425, "unlisted"),
+        (500, 500, "inside"),
+        (500, 1500, "outside"),
+        (2500, 2500, "outside"),
+        (5000, 5000, "unknown"),
+    ]:
         by_database = locate(session, "gapville", *point(x, y), fallback=fallback)
         assert by_database == index.locate(*point(x, y)), (x, y)
         assert by_database.status == status, (x, y)
@@ -251,8 +273,16 @@ def test_no_gaps_is_said_plainly(session, gapville, tmp_path):
     write_layers(closed)
     # one agency covering every cell above the town: nothing is left between the layers
     full = shapely.union_all([cell(0, 1), cell(0, 2), cell(1, 1), cell(1, 2), cell(2, 1), cell(2, 2)])
-    (closed / "gapville" / "agencies.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"slug": "ab", "name": "City of AB"}, "geometry": to_wgs84(full)}]}))
+    (closed / "gapville" / "agencies.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {"slug": "ab", "name": "City of AB"}, "geometry": to_wgs84(full)}
+                ],
+            }
+        )
+    )
     city = load_city("gapville", write_city(closed, CITY + FALLBACK), closed)
     (report,) = load_layers(session, city, [build_layer(city, "agencies")])
     assert report.gaps.gaps == () and report.gaps.ignored == 0
@@ -261,18 +291,25 @@ def test_no_gaps_is_said_plainly(session, gapville, tmp_path):
 
 # -- what callers say ---------------------------------------------------------------------
 
-COUNTY_HELP = ("This location is not in the City of Los Angeles. The location is not inside any agency area we know "
-               "either; for help contact County of Los Angeles at 211 or (213) 974-1234 (https://lacounty.gov).")
+COUNTY_HELP = (
+    "This location is not in the City of Los Angeles. The location is not inside any agency area we know "
+    "either; for help contact County of Los Angeles at 211 or (213) 974-1234 (https://lacounty.gov)."
+)
 
 
 def test_intake_at_a_gap_sends_the_caller_to_the_county(session, la):
     from address_db.validation import Validator
-    from service_requests.intake import IntakeError, RequestInput, create_request
     from boundaries.index import IndexCache
+    from service_requests.intake import IntakeError, RequestInput, create_request
 
     validator = Validator(la.key, boundaries=IndexCache(cities=[la]))
-    data = RequestInput(service_code="graffiti", channel="web", lon=MARINA_DEL_REY[0], lat=MARINA_DEL_REY[1],
-                        attributes={"surface": "wall"})
+    data = RequestInput(
+        service_code="graffiti",
+        channel="web",
+        lon=MARINA_DEL_REY[0],
+        lat=MARINA_DEL_REY[1],
+        attributes={"surface": "wall"},
+    )
     with pytest.raises(IntakeError) as caught:
         create_request(session, la, validator, data)
     assert caught.value.field == "location"
@@ -321,8 +358,8 @@ def test_the_widget_sends_a_gap_address_to_the_county(settings, bound_database):
     import dataclasses
 
     from app.factory import create_app
-    from tests.helpers.browser import chromium, live_server
     from tests.app.test_address_widget import open_widget
+    from tests.helpers.browser import chromium, live_server
 
     app = create_app(dataclasses.replace(settings, city="la"), database=bound_database)
     with live_server(app) as base, chromium() as browser:

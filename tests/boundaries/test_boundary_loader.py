@@ -11,12 +11,12 @@ from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from core.city import CityConfig, LayerSource
-from core.errors import DataFileError
 from boundaries.loader import build_layer, load_city, load_layers
 from boundaries.lookup import locate
 from boundaries.models import Feature, LayerVersion, Piece
 from boundaries.queries import layer_versions
+from core.city import CityConfig, LayerSource
+from core.errors import DataFileError
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,7 @@ def load_file(session: Session, city: CityConfig, role: str, path: Path, **optio
 
 
 # -- formats -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("suffix,driver", [(".geojson", "GeoJSON"), (".shp", "ESRI Shapefile"), (".gpkg", "GPKG")])
 def test_loads_geojson_shapefile_and_geopackage(session, la, wards_frame, tmp_path, suffix, driver):
@@ -99,6 +100,7 @@ def test_degrees_labelled_as_projected_are_refused(session, la, wards_frame, tmp
 
 # -- validation and repair -----------------------------------------------------------------
 
+
 def test_invalid_geometry_is_repaired_and_reported(session, la, wards_frame, tmp_path):
     frame = wards_frame.copy()
     x0, y0, x1, y1 = frame.geometry.iloc[0].bounds
@@ -114,7 +116,8 @@ def test_invalid_geometry_is_repaired_and_reported(session, la, wards_frame, tmp
     assert "Self-intersection" in report.repairs[0].reason
     assert current(session, "la", "wards").repairs == [r.as_dict() for r in report.repairs]
     invalid = session.scalar(
-        select(func.count()).select_from(Feature)
+        select(func.count())
+        .select_from(Feature)
         .where(Feature.version_id == current(session, "la", "wards").id, ~func.ST_IsValid(Feature.geom))
     )
     assert invalid == 0
@@ -136,8 +139,11 @@ def test_empty_layer_is_refused(session, la, tmp_path):
 
 def test_points_are_not_boundaries(session, la, tmp_path):
     path = tmp_path / "points.geojson"
-    gpd.GeoDataFrame({"DISTRICT": ["1", "2"]}, geometry=[Point(-118.2, 34.0), LineString([(-118, 34), (-118.1, 34.1)])],
-                     crs="EPSG:4326").to_file(path)
+    gpd.GeoDataFrame(
+        {"DISTRICT": ["1", "2"]},
+        geometry=[Point(-118.2, 34.0), LineString([(-118, 34), (-118.1, 34.1)])],
+        crs="EPSG:4326",
+    ).to_file(path)
     with pytest.raises(DataFileError, match="not a polygon layer: 2 feature"):
         load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
 
@@ -180,18 +186,26 @@ def test_geopackage_with_several_layers_needs_a_layer_name(session, la, wards_fr
     wards_frame.to_file(path, layer="wards_2022")
     with pytest.raises(DataFileError, match="several layers \\(wards_2012, wards_2022\\)"):
         load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT")
-    assert load_file(session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT", layer="wards_2022").feature_count == 15
+    assert (
+        load_file(
+            session, la, "wards", path, id_field="DISTRICT", name_field="DISTRICT", layer="wards_2022"
+        ).feature_count
+        == 15
+    )
 
 
 # -- versions and atomicity ----------------------------------------------------------------
+
 
 def test_a_failed_load_leaves_the_loaded_layer_untouched(session, la, wards_frame, tmp_path):
     before = current(session, "la", "wards")
     before_id, before_version = before.id, before.version
     pieces_before = session.scalar(select(func.count()).select_from(Piece).where(Piece.version_id == before_id))
     broken = tmp_path / "broken.geojson"
-    broken.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"DISTRICT": "1"}, '
-                      '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}}')  # truncated
+    broken.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"DISTRICT": "1"}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}}'
+    )  # truncated
 
     with pytest.raises(DataFileError):
         load_file(session, la, "wards", broken, id_field="DISTRICT", name_field="DISTRICT")
@@ -237,7 +251,9 @@ def test_city_limit_of_los_angeles(session):
     jurisdiction = current(session, "la", "jurisdiction")
     assert any("filled" in r["reason"] for r in jurisdiction.repairs)
     holes = session.scalar(
-        text("SELECT sum(ST_NumInteriorRings(d.geom)) FROM boundary_feature f, ST_Dump(f.geom) d WHERE f.version_id = :v"),
+        text(
+            "SELECT sum(ST_NumInteriorRings(d.geom)) FROM boundary_feature f, ST_Dump(f.geom) d WHERE f.version_id = :v"
+        ),
         {"v": jurisdiction.id},
     )
     assert holes == 10  # Beverly Hills, Culver City, San Fernando, Marina del Rey, ...
@@ -248,6 +264,9 @@ def test_agencies_group_city_segments(session, gardena):
     la_city = session.scalar(select(Feature).where(Feature.version_id == agencies.id, Feature.key == "los-angeles"))
     assert la_city.name == "City of Los Angeles"
     assert len(la_city.properties["members"]) == 114  # every segment of the city
-    assert session.scalar(
-        select(func.count()).select_from(Feature).where(Feature.version_id == agencies.id, Feature.key == "gardena")
-    ) == 0
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Feature).where(Feature.version_id == agencies.id, Feature.key == "gardena")
+        )
+        == 0
+    )

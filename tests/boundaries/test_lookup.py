@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from core.errors import InvalidCoordinates
 from boundaries.index import BoundaryIndex, IndexCache
 from boundaries.loader import load_city
 from boundaries.lookup import check_lon_lat, locate
+from core.errors import InvalidCoordinates
 
 ECHO_PARK = (-118.2668, 34.0732)
 

@@ -58,14 +58,24 @@ def test_a_minimal_city_needs_no_code(tmp_path):
         (("EPSG:26915", "EPSG:4326"), "is geographic"),
         (("EPSG:26915", "EPSG:999999"), "not a CRS pyproj knows"),
         (('key = "testville"', 'key = "elsewhere"'), "make them agree"),
-        (("[jurisdiction]", "[jurisdictions]"), r"\[top level\] does not know .jurisdictions.: did you mean .jurisdiction."),
+        (
+            ("[jurisdiction]", "[jurisdictions]"),
+            r"\[top level\] does not know .jurisdictions.: did you mean .jurisdiction.",
+        ),
         (('name = "Testville"', ""), 'needs name = "..."'),
         (("[jurisdiction]", "[intake]\nduplicate_days = -1\n[jurisdiction]"), "duplicate_days must be a positive"),
-        (("[jurisdiction]", "[[services]]\ncode = \"x\"\ndepartment = \"nope\"\n[jurisdiction]"),
-         "names department 'nope'"),
-        (("[jurisdiction]", '[requests]\nsources = ["h.csv"]\n[requests.fields]\nsource_id = "Id"\n'
-                            '[requests.status_map]\n"Closed" = "closed"\n[jurisdiction]'),
-         r"\[requests.status_map\] maps 'Closed' to 'closed', which is not a request state; use one of submitted"),
+        (
+            ("[jurisdiction]", '[[services]]\ncode = "x"\ndepartment = "nope"\n[jurisdiction]'),
+            "names department 'nope'",
+        ),
+        (
+            (
+                "[jurisdiction]",
+                '[requests]\nsources = ["h.csv"]\n[requests.fields]\nsource_id = "Id"\n'
+                '[requests.status_map]\n"Closed" = "closed"\n[jurisdiction]',
+            ),
+            r"\[requests.status_map\] maps 'Closed' to 'closed', which is not a request state; use one of submitted",
+        ),
     ],
 )
 def test_mistakes_are_named_with_their_fix(tmp_path, change, message):

@@ -26,23 +26,40 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 @pytest.fixture
 def attacked(session):
     """Six requests of one service (renamed to a formula) with the attack addresses: (service, department, refs)."""
-    code, department = session.execute(text(
-        """
+    code, department = session.execute(
+        text(
+            """
         SELECT r.service_code, min(r.department_code) FROM service_request r
         WHERE r.city = 'la' AND r.in_jurisdiction AND r.department_code IS NOT NULL
         GROUP BY 1 HAVING count(*) >= 6 AND count(DISTINCT r.department_code) = 1 ORDER BY count(*), 1 LIMIT 1
-        """)).one()
-    refs = session.execute(text(
         """
+        )
+    ).one()
+    refs = (
+        session.execute(
+            text(
+                """
         SELECT public_ref FROM service_request WHERE city = 'la' AND service_code = :code AND in_jurisdiction
         ORDER BY requested_at DESC LIMIT 6
-        """), {"code": code}).scalars().all()
+        """
+            ),
+            {"code": code},
+        )
+        .scalars()
+        .all()
+    )
     for ref, address in zip(refs, ATTACKS):
-        session.execute(text("UPDATE service_request SET address = :a WHERE city = 'la' AND public_ref = :r"),
-                        {"a": address, "r": ref})
-    session.execute(text("UPDATE service SET name = :n WHERE city = 'la' AND code = :c"), {"n": SERVICE_NAME, "c": code})
-    session.execute(text("UPDATE service_request SET service_name = :n WHERE city = 'la' AND service_code = :c"),
-                    {"n": SERVICE_NAME, "c": code})
+        session.execute(
+            text("UPDATE service_request SET address = :a WHERE city = 'la' AND public_ref = :r"),
+            {"a": address, "r": ref},
+        )
+    session.execute(
+        text("UPDATE service SET name = :n WHERE city = 'la' AND code = :c"), {"n": SERVICE_NAME, "c": code}
+    )
+    session.execute(
+        text("UPDATE service_request SET service_name = :n WHERE city = 'la' AND service_code = :c"),
+        {"n": SERVICE_NAME, "c": code},
+    )
     session.commit()
     return code, department, dict(zip(refs, ATTACKS))
 
@@ -75,12 +92,14 @@ def test_the_csv_of_requests_writes_attacks_as_text(client_as, attacked, role):
 
 
 @pytest.mark.parametrize("role", ["admin", "analyst", "supervisor"])
-@pytest.mark.parametrize("what", ["breakout.xlsx?by=service", "top.xlsx", "top.xlsx?by=department",
-                                  "compliance-service.xlsx?by=service"])
+@pytest.mark.parametrize(
+    "what", ["breakout.xlsx?by=service", "top.xlsx", "top.xlsx?by=department", "compliance-service.xlsx?by=service"]
+)
 def test_xlsx_tables_hold_no_formula(client_as, attacked, role, what):
     code, department, _ = attacked
     response = exporter(client_as, role, department).get(
-        f"/reports/export/{what}{'&' if '?' in what else '?'}service={code}")
+        f"/reports/export/{what}{'&' if '?' in what else '?'}service={code}"
+    )
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     book = openpyxl.load_workbook(io.BytesIO(response.data))
     values = []
@@ -103,8 +122,9 @@ def test_csv_tables_hold_the_quoted_name(client_as, attacked):
 
 
 def test_only_text_is_escaped():
-    frame = pd.DataFrame({"text": ["-2+3", "plain", None, "@x"], "number": [-2.5, 1.0, 3.0, -7.0],
-                          "mixed": [-3, "=1", 2.5, "\r=1"]})
+    frame = pd.DataFrame(
+        {"text": ["-2+3", "plain", None, "@x"], "number": [-2.5, 1.0, 3.0, -7.0], "mixed": [-3, "=1", 2.5, "\r=1"]}
+    )
     out = safe_frame(frame)
     assert out["text"].tolist()[:2] == ["'-2+3", "plain"] and pd.isna(out["text"][2]) and out["text"][3] == "'@x"
     assert out["number"].tolist() == [-2.5, 1.0, 3.0, -7.0] and out["number"].dtype == float

@@ -24,25 +24,37 @@ def analyst(session, la) -> Analyst:
     return Analyst(session, la)
 
 
-@pytest.mark.parametrize("keywords, args", [
-    ({"services": "graffiti", "status": "open"}, {"service": ["graffiti"], "status": ["open"]}),
-    ({"services": ["graffiti", "bulky-items"], "date_from": "2020-01-01", "date_to": date(2020, 3, 31)},
-     {"service": ["bulky-items", "graffiti"], "from": ["2020-01-01"], "to": ["2020-03-31"]}),
-    ({"period": ("2020-01-01", "2020-01-31"), "ward": "01", "overdue": True},
-     {"from": ["2020-01-01"], "to": ["2020-01-31"], "ward": ["01"], "overdue": ["1"]}),
-    ({"department": "BOS", "channels": "web", "district": "x1", "scope": "all"},
-     {"department": ["BOS"], "channel": ["web"], "district": ["x1"], "scope": ["all"]}),
-])
+@pytest.mark.parametrize(
+    "keywords, args",
+    [
+        ({"services": "graffiti", "status": "open"}, {"service": ["graffiti"], "status": ["open"]}),
+        (
+            {"services": ["graffiti", "bulky-items"], "date_from": "2020-01-01", "date_to": date(2020, 3, 31)},
+            {"service": ["bulky-items", "graffiti"], "from": ["2020-01-01"], "to": ["2020-03-31"]},
+        ),
+        (
+            {"period": ("2020-01-01", "2020-01-31"), "ward": "01", "overdue": True},
+            {"from": ["2020-01-01"], "to": ["2020-01-31"], "ward": ["01"], "overdue": ["1"]},
+        ),
+        (
+            {"department": "BOS", "channels": "web", "district": "x1", "scope": "all"},
+            {"department": ["BOS"], "channel": ["web"], "district": ["x1"], "scope": ["all"]},
+        ),
+    ],
+)
 def test_keywords_make_the_webs_filter(keywords, args):
     assert make_filter(**keywords) == parse_filter(args)
 
 
-@pytest.mark.parametrize("keywords, message", [
-    ({"service": "graffiti"}, "There is no filter 'service'; the filters are services, "),
-    ({"period": "2020"}, "period must be a pair"),
-    ({"date_from": "1 May 2020"}, "date_from must be a date"),
-    ({"status": "pending"}, "status must be one of"),
-])
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"service": "graffiti"}, "There is no filter 'service'; the filters are services, "),
+        ({"period": "2020"}, "period must be a pair"),
+        ({"date_from": "1 May 2020"}, "date_from must be a date"),
+        ({"status": "pending"}, "status must be one of"),
+    ],
+)
 def test_bad_keywords_are_refused_with_a_sentence(keywords, message):
     with pytest.raises(FilterError, match=message):
         make_filter(**keywords)
@@ -101,8 +113,11 @@ def test_hot_spots_and_maps_are_the_webs(analyst):
     assert result.cell_m == 1000 and "Getis-Ord Gi*" in result.method()
     table = analyst.hot_cells_by_area(result, "wards")
     assert table["hot"].sum() <= result.hot
-    for m in (analyst.hot_spot_map(result), analyst.ward_map("per_km2", **GRAFFITI_2020),
-              analyst.heat_map(**GRAFFITI_2020)):
+    for m in (
+        analyst.hot_spot_map(result),
+        analyst.ward_map("per_km2", **GRAFFITI_2020),
+        analyst.heat_map(**GRAFFITI_2020),
+    ):
         assert isinstance(m, folium.Map)
     page = analyst.standalone(analyst.ward_map())
     assert external_references(page.html) == [] and "<iframe srcdoc=" in page._repr_html_()

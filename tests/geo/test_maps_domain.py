@@ -16,14 +16,22 @@ from sqlalchemy import text
 from core.city import PopulationSpec
 from geo import aggregate, exports, listing, maps
 from geo.assets import UnknownAsset, check_offline, external_references, inline, local_url, localize
-from service_requests.selection import FilterError, RequestFilter, coverage, filter_choices, parse_filter
 from geo.grid import density_points
+from service_requests.selection import FilterError, RequestFilter, coverage, filter_choices, parse_filter
 from tests.helpers.maps_synthetic import insert, only_synthetic, random_points
 
 
 def test_filter_sql_binds_every_value(la):
-    flt = RequestFilter(services=("graffiti", "bulky-items"), department="BOS", status="open", channels=("web",),
-                        date_from=date(2024, 1, 1), date_to=date(2024, 1, 31), ward="01", overdue=True)
+    flt = RequestFilter(
+        services=("graffiti", "bulky-items"),
+        department="BOS",
+        status="open",
+        channels=("web",),
+        date_from=date(2024, 1, 1),
+        date_to=date(2024, 1, 31),
+        ward="01",
+        overdue=True,
+    )
     where, params = flt.sql(la)
     assert "graffiti" not in where and "BOS" not in where and "2024" not in where
     assert params["f_services"] == ["bulky-items", "graffiti"] and params["f_ward"] == "01"
@@ -31,16 +39,19 @@ def test_filter_sql_binds_every_value(la):
     assert parse_filter(flt.args()) == flt
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"status": ["maybe"]}, "status must be one of"),
-    ({"channel": ["Pigeon post"]}, "There is no channel 'Pigeon post'"),
-    ({"family": ["pigeon"]}, "There is no channel family 'pigeon'"),
-    ({"from": ["2024-13-01"]}, "from must be a date written YYYY-MM-DD"),
-    ({"from": ["2024-02-01"], "to": ["2024-01-01"]}, "ends (2024-01-01) before it starts"),
-    ({"service": ["bad\x00code"]}, "is not a code"),
-    ({"department": ["x" * 65]}, "is not a code"),
-    ({"department": ["A", "B"]}, "Give one department"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"status": ["maybe"]}, "status must be one of"),
+        ({"channel": ["Pigeon post"]}, "There is no channel 'Pigeon post'"),
+        ({"family": ["pigeon"]}, "There is no channel family 'pigeon'"),
+        ({"from": ["2024-13-01"]}, "from must be a date written YYYY-MM-DD"),
+        ({"from": ["2024-02-01"], "to": ["2024-01-01"]}, "ends (2024-01-01) before it starts"),
+        ({"service": ["bad\x00code"]}, "is not a code"),
+        ({"department": ["x" * 65]}, "is not a code"),
+        ({"department": ["A", "B"]}, "Give one department"),
+    ],
+)
 def test_bad_filters_are_refused_with_a_sentence(args, message):
     with pytest.raises(FilterError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_filter(args)
@@ -63,13 +74,17 @@ def test_ward_counts_add_up_and_leave_out_placeholders(session, la):
     rng = np.random.default_rng(1)
     insert(session, la, random_points(session, la, 300, rng), "in")
     insert(session, la, np.array([[-118.2437, 34.0522]] * 25), "ph", location_quality="placeholder")
-    session.execute(text("UPDATE service_request r SET ward_key = a.ward, district_key = a.district FROM ("
-                         "SELECT s.id, min(f.key) FILTER (WHERE v.role = 'wards') AS ward, "
-                         "min(f.key) FILTER (WHERE v.role = 'districts') AS district FROM service_request s "
-                         "JOIN boundary_piece p ON ST_Intersects(p.geom, s.geom) "
-                         "JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = 'la' "
-                         "JOIN boundary_feature f ON f.id = p.feature_id WHERE s.service_code = 'synthetic-test' "
-                         "GROUP BY s.id) a WHERE r.id = a.id"))
+    session.execute(
+        text(
+            "UPDATE service_request r SET ward_key = a.ward, district_key = a.district FROM ("
+            "SELECT s.id, min(f.key) FILTER (WHERE v.role = 'wards') AS ward, "
+            "min(f.key) FILTER (WHERE v.role = 'districts') AS district FROM service_request s "
+            "JOIN boundary_piece p ON ST_Intersects(p.geom, s.geom) "
+            "JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = 'la' "
+            "JOIN boundary_feature f ON f.id = p.feature_id WHERE s.service_code = 'synthetic-test' "
+            "GROUP BY s.id) a WHERE r.id = a.id"
+        )
+    )
     flt = only_synthetic()
     wards = aggregate.area_summary(session, la, "wards", flt)
     assert len(wards) == 15 and wards["requests"].sum() == 300  # the 25 on a placeholder are not counted
@@ -106,8 +121,9 @@ def test_area_figures_on_the_real_history(session, la):
 def test_rates_per_1000_residents_from_a_population_file(session, la, tmp_path):
     path = tmp_path / "population.csv"
     path.write_text("district,residents\n" + "".join(f"{k:02d},{100_000 + k}\n" for k in range(1, 16)))
-    wards_spec = dataclasses.replace(la.areas["wards"], population=PopulationSpec(
-        path=path, key_column="district", value_column="residents"))
+    wards_spec = dataclasses.replace(
+        la.areas["wards"], population=PopulationSpec(path=path, key_column="district", value_column="residents")
+    )
     city = dataclasses.replace(la, areas={**la.areas, "wards": wards_spec})
     summary = aggregate.area_summary(session, city, "wards", RequestFilter())
     row = summary[summary["key"] == "13"].iloc[0]
@@ -120,14 +136,18 @@ def test_population_config_is_checked(settings, tmp_path):
     from core.errors import ConfigError
 
     text_ = (settings.cities_dir / "la.toml").read_text()
-    for population, message in [('{ source = "x.csv", field = "POP" }', "either field"),
-                                ('{ field = "POP", column = "x" }', "does not know 'column'")]:
+    for population, message in [
+        ('{ source = "x.csv", field = "POP" }', "either field"),
+        ('{ field = "POP", column = "x" }', "does not know 'column'"),
+    ]:
         bad = text_.replace("[layers.wards]", f"[layers.wards]\npopulation = {population}", 1)
         assert bad != text_
         (tmp_path / "la.toml").write_text(bad)
         with pytest.raises(ConfigError, match=message):
             load_city("la", tmp_path, settings.data_dir)
-    (tmp_path / "la.toml").write_text(text_.replace("[layers.wards]", '[layers.wards]\npopulation = { field = "POP" }', 1))
+    (tmp_path / "la.toml").write_text(
+        text_.replace("[layers.wards]", '[layers.wards]\npopulation = { field = "POP" }', 1)
+    )
     assert load_city("la", tmp_path, settings.data_dir).areas["wards"].population == PopulationSpec(field="POP")
 
 

@@ -29,22 +29,30 @@ def test_each_point_falls_in_the_postgis_hexagon_around_it(session):
     """The arithmetic cell of the SQL aggregation is the ST_HexagonGrid cell holding the point,
     for points anywhere, negative coordinates included."""
     key = hex_cell_key_sql("(x / (3 * :size))", "(y / (sqrt(3.0) * :size))")
-    rows = session.execute(text(
-        f"""
+    rows = session.execute(
+        text(
+            f"""
         WITH p AS (SELECT n, x, y FROM (
                 SELECT n, (random() - 0.5) * 20000 AS x, (random() - 0.5) * 20000 + :shift AS y
                 FROM generate_series(1, 3000) n) s)
         SELECT p.n, {key} AS key, h.i, h.j
         FROM p JOIN LATERAL ST_HexagonGrid(:size, ST_MakeEnvelope(p.x - 1, p.y - 1, p.x + 1, p.y + 1, 32611)) h
              ON ST_Intersects(h.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 32611))
-        """), {"size": 437.0, "shift": 3_700_000}).all()
-    rows += session.execute(text(
-        f"""
+        """
+        ),
+        {"size": 437.0, "shift": 3_700_000},
+    ).all()
+    rows += session.execute(
+        text(
+            f"""
         WITH p AS (SELECT n, (random() - 0.5) * 5000 AS x, (random() - 0.5) * 5000 AS y FROM generate_series(1, 2000) n)
         SELECT p.n, {key} AS key, h.i, h.j
         FROM p JOIN LATERAL ST_HexagonGrid(:size, ST_MakeEnvelope(p.x - 1, p.y - 1, p.x + 1, p.y + 1, 32611)) h
              ON ST_Intersects(h.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 32611))
-        """), {"size": 100.0}).all()
+        """
+        ),
+        {"size": 100.0},
+    ).all()
     assert len(rows) >= 5000  # a point on an edge touches two cells: measure zero with random points
     i, j = decode_cell_keys(np.array([r.key for r in rows]))
     assert (i == np.array([r.i for r in rows])).all() and (j == np.array([r.j for r in rows])).all()
@@ -58,7 +66,9 @@ def test_a_planted_cluster_is_found(session, la):
     assert result.points == 6900 and result.cell_m == CELL and not result.cell_auto
 
     cells = result.cells
-    centre = cells.loc[((cells["x"] - _projected(la, DOWNTOWN)[0]) ** 2 + (cells["y"] - _projected(la, DOWNTOWN)[1]) ** 2).idxmin()]
+    centre = cells.loc[
+        ((cells["x"] - _projected(la, DOWNTOWN)[0]) ** 2 + (cells["y"] - _projected(la, DOWNTOWN)[1]) ** 2).idxmin()
+    ]
     assert centre["bin"] == 3, centre  # the cluster's centre: hot at 99 %
     hot = cells[cells["bin"] > 0]
     distance = np.hypot(hot["x"] - centre["x"], hot["y"] - centre["y"])
@@ -102,8 +112,12 @@ def test_gi_star_equals_esda_computed_independently_on_the_same_grid(session, la
     insert(session, la, points, "gi")
     result = hot_spots(session, la, only_synthetic(), HotspotParams(cell_m=1000.0, band_m=3600.0))
 
-    cells = gpd.GeoDataFrame(result.cells[["cell"]], geometry=result.cells.geometry, crs="EPSG:4326").to_crs(la.projected_crs)
-    dots = gpd.GeoDataFrame(geometry=gpd.points_from_xy(points[:, 0], points[:, 1]), crs="EPSG:4326").to_crs(la.projected_crs)
+    cells = gpd.GeoDataFrame(result.cells[["cell"]], geometry=result.cells.geometry, crs="EPSG:4326").to_crs(
+        la.projected_crs
+    )
+    dots = gpd.GeoDataFrame(geometry=gpd.points_from_xy(points[:, 0], points[:, 1]), crs="EPSG:4326").to_crs(
+        la.projected_crs
+    )
     joined = gpd.sjoin(dots, cells, predicate="within")
     counts = joined.groupby("cell").size().reindex(cells["cell"], fill_value=0).to_numpy()
     assert (counts == result.cells["count"].to_numpy()).all()
@@ -117,8 +131,9 @@ def test_gi_star_equals_esda_computed_independently_on_the_same_grid(session, la
     assert (tested == result.cells["label"].ne(NOT_TESTED).to_numpy()).all() and (~tested).any()
 
     centroids = cells.geometry.centroid[tested]
-    w = libpysal.weights.DistanceBand.from_array(np.column_stack([centroids.x, centroids.y]), threshold=3600.0,
-                                                 binary=True, silence_warnings=True)
+    w = libpysal.weights.DistanceBand.from_array(
+        np.column_stack([centroids.x, centroids.y]), threshold=3600.0, binary=True, silence_warnings=True
+    )
     expected = esda.G_Local(counts[tested] / share[tested], w, transform="B", star=True, permutations=0)
     np.testing.assert_allclose(result.cells["z"].to_numpy()[tested], expected.Zs, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(result.cells["p"].to_numpy()[tested], 2 * expected.p_norm, rtol=1e-9, atol=1e-12)
@@ -172,12 +187,28 @@ def test_mann_kendall_equals_pymannkendall():
 
 
 def test_classify_patterns():
-    z = np.array([[0, 0, 0, 0, 0, 3.0], [3, 3, 3, 3, 3, 3.0], [2, 3, 4, 5, 6, 7.0], [-3, -3, -3, -3, -3, -3.0],
-                  [3, 0, 0, 3, 0, 0.0], [3, 0, -3, 0, 0, 0.0], [0, 0, 0, 0, 0, 0.0]])
+    z = np.array(
+        [
+            [0, 0, 0, 0, 0, 3.0],
+            [3, 3, 3, 3, 3, 3.0],
+            [2, 3, 4, 5, 6, 7.0],
+            [-3, -3, -3, -3, -3, -3.0],
+            [3, 0, 0, 3, 0, 0.0],
+            [3, 0, -3, 0, 0, 0.0],
+            [0, 0, 0, 0, 0, 0.0],
+        ]
+    )
     bins = np.sign(z).astype(int) * (np.abs(z) >= 1.65)
     patterns, tau, p = classify(z, bins)
-    assert patterns == ["new hot spot", "persistent hot spot", "intensifying hot spot", "persistent cold spot",
-                        "sporadic hot spot", "oscillating", "no pattern"]
+    assert patterns == [
+        "new hot spot",
+        "persistent hot spot",
+        "intensifying hot spot",
+        "persistent cold spot",
+        "sporadic hot spot",
+        "oscillating",
+        "no pattern",
+    ]
     assert np.isnan(tau[-1]) and np.isnan(p[-1])
 
 
@@ -198,8 +229,9 @@ def test_a_placeholder_cell_of_thousands_is_no_hot_spot_and_changes_no_other_cel
 
     spot = (-118.3300, 34.1000)  # Hollywood, far from the planted cluster
     insert(session, la, np.array([spot] * 5000), "ph", location_quality="source")
-    session.execute(text("UPDATE service_request SET address = 'unit ' || public_ref "
-                         "WHERE city = 'la' AND public_ref LIKE 'ph-%'"))  # 5,000 different, unmatched addresses
+    session.execute(
+        text("UPDATE service_request SET address = 'unit ' || public_ref WHERE city = 'la' AND public_ref LIKE 'ph-%'")
+    )  # 5,000 different, unmatched addresses
     report = fix_placeholders(session, la.key)
     assert report.points >= 1 and report.flagged >= 5000
 

@@ -13,17 +13,18 @@ from sqlalchemy import text
 
 from geo import maps
 from geo.emerging import emerging_hot_spots, fit_window
-from service_requests.selection import RequestFilter
 from geo.grid import density_points
 from geo.hotspots import NOT_COMPUTED, HotspotParams, hot_spots, p_text
 from geo.listing import request_points
 from geo.sufficiency import MIN_NONEMPTY_CELLS, MIN_REQUESTS, MIN_SLICE_REQUESTS, shortfall
+from service_requests.selection import RequestFilter
 from tests.helpers.maps_synthetic import cluster_points, insert, only_synthetic, random_points
 
 DOWNTOWN = (-118.2437, 34.0522)
 
 
 # --- the real demo history: 2017-12-27..31 and 2020-01-01..03 ----------------------------------
+
 
 def test_hot_spots_on_the_demo_history_warn_that_most_months_are_empty(session, la):
     result = hot_spots(session, la, RequestFilter(), cache=False)
@@ -35,9 +36,12 @@ def test_hot_spots_on_the_demo_history_warn_that_most_months_are_empty(session, 
 
 def test_one_day_of_one_service_is_too_few_for_gi_star(session, la):
     """A day's requests of a small service (as the Bulky Items of the issue): a few dozen at most."""
-    (code,) = session.execute(text(
-        "SELECT service_code FROM service_request WHERE city = 'la' AND requested_at::date = '2020-01-01' "
-        "GROUP BY 1 HAVING count(*) BETWEEN 3 AND 100 ORDER BY count(*) DESC LIMIT 1")).one()
+    (code,) = session.execute(
+        text(
+            "SELECT service_code FROM service_request WHERE city = 'la' AND requested_at::date = '2020-01-01' "
+            "GROUP BY 1 HAVING count(*) BETWEEN 3 AND 100 ORDER BY count(*) DESC LIMIT 1"
+        )
+    ).one()
     flt = RequestFilter(date_from=date(2020, 1, 1), date_to=date(2020, 1, 1), services=(code,))
     result = hot_spots(session, la, flt, cache=False)
     assert result.points < MIN_REQUESTS
@@ -62,17 +66,20 @@ def test_weekly_slices_over_a_long_range_become_monthly(session, la):
     fitted, slice_by, notices = fit_window(session, la, flt, "week", 12)
     assert slice_by == "month" and fitted == flt
     assert "makes 114 weekly slices" in notices[0] and "shown by month (26 slices)" in notices[0]
-    fitted, slice_by, notices = fit_window(session, la, RequestFilter(date_from=date(1990, 1, 1),
-                                                                       date_to=date(2020, 1, 31)), "week", 12)
+    fitted, slice_by, notices = fit_window(
+        session, la, RequestFilter(date_from=date(1990, 1, 1), date_to=date(2020, 1, 31)), "week", 12
+    )
     assert slice_by == "quarter" and fitted.date_from == date(2005, 4, 1) and "last 60 quarters" in notices[0]
-    fitted, slice_by, notices = fit_window(session, la, RequestFilter(date_from=date(2020, 1, 1),
-                                                                       date_to=date(2020, 1, 3)), "quarter", 12)
+    fitted, slice_by, notices = fit_window(
+        session, la, RequestFilter(date_from=date(2020, 1, 1), date_to=date(2020, 1, 3)), "quarter", 12
+    )
     assert slice_by == "week" and fitted.date_from == date(2019, 12, 9) and "shorter than 4 weeks" in notices[0]
     _, _, notices = fit_window(session, la, flt, "month", 2)
     assert notices[0].startswith("Emerging hot spots use 4 to 60 slices, not 2: shown with 4.")
 
 
 # --- generated cases for the thresholds ----------------------------------------------------------
+
 
 def test_thresholds_on_generated_requests(session, la):
     rng = np.random.default_rng(16)
@@ -86,8 +93,9 @@ def test_thresholds_on_generated_requests(session, la):
     enough = hot_spots(session, la, only_synthetic(), HotspotParams(cell_m=500.0), cache=False)
     assert enough.points - enough.edge_points == MIN_REQUESTS
     assert enough.skipped is None and enough.cells["z"].notna().any() and enough.hot > 0
-    assert shortfall(MIN_REQUESTS, MIN_NONEMPTY_CELLS - 1).startswith("Hot spots were not computed: the requests "
-                                                                       f"fall in only {MIN_NONEMPTY_CELLS - 1} cells")
+    assert shortfall(MIN_REQUESTS, MIN_NONEMPTY_CELLS - 1).startswith(
+        f"Hot spots were not computed: the requests fall in only {MIN_NONEMPTY_CELLS - 1} cells"
+    )
     assert shortfall(MIN_REQUESTS, MIN_NONEMPTY_CELLS) is None
 
 
@@ -106,14 +114,20 @@ def test_thin_slices_are_not_tested_and_a_day_makes_no_new_hot_spot(session, la)
     insert(session, la, busy, "bg", days=rng.uniform(0, 150, len(busy)))
     last = cluster_points(la, DOWNTOWN, 400, MIN_SLICE_REQUESTS - 1, rng)
     insert(session, la, last, "late", days=np.full(len(last), 160.0))
-    result = emerging_hot_spots(session, la, only_synthetic(date_from=date(2024, 1, 1), date_to=date(2024, 6, 30)),
-                                HotspotParams(cell_m=2000.0), cache=False)
+    result = emerging_hot_spots(
+        session,
+        la,
+        only_synthetic(date_from=date(2024, 1, 1), date_to=date(2024, 6, 30)),
+        HotspotParams(cell_m=2000.0),
+        cache=False,
+    )
     assert result.skipped is None and result.thin_slices == [date(2024, 6, 1)]
     assert not result.cells["pattern"].str.startswith("new").any()
     assert "1 here" in result.method()
 
 
 # --- what the maps draw ----------------------------------------------------------------------------
+
 
 def test_p_values_are_written_below_a_thousandth():
     assert p_text(0.0) == "< 0.001" and p_text(0.00099) == "< 0.001" and p_text(0.0123) == "0.012"
@@ -148,15 +162,19 @@ def test_the_heat_map_has_a_viridis_ramp_and_its_scale(session, la):
 
 # --- the pages -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url, sentences", [
-    ("/maps/hotspots", ["only 2 of the 26 months", "Left out:"]),
-    ("/maps/emerging", ["last 12 months that hold requests", "Emerging hot spots were not computed", "Left out:"]),
-    ("/maps/emerging?slice=week&from=2017-12-01&to=2020-01-31", ["shown by month (26 slices)"]),
-    ("/maps/emerging?slices=2", ["not 2: shown with 4"]),
-    ("/maps/emerging?slices=-5000000000", ["shown with 4"]),
-    ("/maps/heat", ["only 2 of the 26 months", "Left out:"]),
-    ("/maps/hotspots?from=2020-01-01&to=2020-01-01&department=nope", ["no department"]),
-])
+
+@pytest.mark.parametrize(
+    "url, sentences",
+    [
+        ("/maps/hotspots", ["only 2 of the 26 months", "Left out:"]),
+        ("/maps/emerging", ["last 12 months that hold requests", "Emerging hot spots were not computed", "Left out:"]),
+        ("/maps/emerging?slice=week&from=2017-12-01&to=2020-01-31", ["shown by month (26 slices)"]),
+        ("/maps/emerging?slices=2", ["not 2: shown with 4"]),
+        ("/maps/emerging?slices=-5000000000", ["shown with 4"]),
+        ("/maps/heat", ["only 2 of the 26 months", "Left out:"]),
+        ("/maps/hotspots?from=2020-01-01&to=2020-01-01&department=nope", ["no department"]),
+    ],
+)
 def test_pages_say_what_the_data_can_carry(admin_client, url, sentences):
     response = admin_client.get(url)
     body = html.unescape(response.get_data(as_text=True))

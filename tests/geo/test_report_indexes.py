@@ -57,6 +57,7 @@ def indexes_used(session: Session, statement: str, parameters: Any) -> set[str]:
         elif isinstance(node, list):
             for value in node:
                 walk(value)
+
     walk(plan)
     return names
 
@@ -70,8 +71,11 @@ def report_plans(session: Session, run) -> list[tuple[str, set[str]]]:  # noqa: 
     # the planner less than any index. Forbidding it asks what the planner would choose at
     # a city's volumes (bench/reports.py measures those), where the indexes pay.
     session.connection().exec_driver_sql("SET LOCAL enable_seqscan = off")
-    return [(statement, indexes_used(session, statement, parameters))
-            for statement, parameters in statements if "service_request r" in statement]
+    return [
+        (statement, indexes_used(session, statement, parameters))
+        for statement, parameters in statements
+        if "service_request r" in statement
+    ]
 
 
 def test_the_summary_reads_the_report_index_and_the_median_the_close_days_index(session, la):

@@ -7,7 +7,7 @@ cancelled counted apart, duplicates, local-time periods.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -17,20 +17,24 @@ from sqlalchemy import text
 from geo import reports
 from service_requests.selection import FilterError, RequestFilter, filter_choices
 
-NOW = datetime(2026, 1, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
 
 
 @pytest.fixture
 def rows(session, la) -> pd.DataFrame:
     """Every LA request, plainly, with the service group."""
-    frame = pd.read_sql_query(text(
-        """
+    frame = pd.read_sql_query(
+        text(
+            """
         SELECT r.id, r.status, r.is_open, r.requested_at, r.closed_at, r.due_at, r.duplicate_of,
                r.in_jurisdiction, r.department_code, r.service_code, r.ward_key, r.district_key, r.channel,
                s.group_name
         FROM service_request r LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code
         WHERE r.city = 'la'
-        """), session.connection())
+        """
+        ),
+        session.connection(),
+    )
     for column in ("requested_at", "closed_at", "due_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame
@@ -47,13 +51,17 @@ def expected(frame: pd.DataFrame) -> dict[str, float]:
     return {
         "requests": n,
         "distinct_problems": int((frame["duplicate_of"].isna() & (frame["status"] != "duplicate")).sum()),
-        "open": len(open_), "closed": len(closed), "cancelled": int((frame["status"] == "cancelled").sum()),
+        "open": len(open_),
+        "closed": len(closed),
+        "cancelled": int((frame["status"] == "cancelled").sum()),
         "open_share": len(open_) / n if n else np.nan,
         "cancelled_share": (frame["status"] == "cancelled").sum() / n if n else np.nan,
-        "mean_days_to_close": days.mean(), "median_days_to_close": days.median(),
+        "mean_days_to_close": days.mean(),
+        "median_days_to_close": days.median(),
         "mean_days_open": ((NOW - open_["requested_at"]).dt.total_seconds() / 86400).mean(),
-        "within_service_level_share": ((with_due["closed_at"] <= with_due["due_at"]).sum() / len(with_due)
-                                       if len(with_due) else np.nan),
+        "within_service_level_share": (
+            (with_due["closed_at"] <= with_due["due_at"]).sum() / len(with_due) if len(with_due) else np.nan
+        ),
         "overdue": int((open_["due_at"] < NOW).sum()),
     }
 
@@ -79,23 +87,39 @@ def test_citywide_summary_equals_pandas(session, la, rows):
 
 def test_out_of_area_requests_are_excluded(session, la, rows):
     before = reports.summary(session, la, RequestFilter(), now=NOW)["requests"]
-    session.execute(text("UPDATE service_request SET in_jurisdiction = false WHERE id IN "
-                         "(SELECT id FROM service_request WHERE city = 'la' AND in_jurisdiction IS NOT FALSE "
-                         "ORDER BY id LIMIT 40)"))
+    session.execute(
+        text(
+            "UPDATE service_request SET in_jurisdiction = false WHERE id IN "
+            "(SELECT id FROM service_request WHERE city = 'la' AND in_jurisdiction IS NOT FALSE "
+            "ORDER BY id LIMIT 40)"
+        )
+    )
     got = reports.summary(session, la, RequestFilter(), now=NOW)
     assert got["requests"] == before - 40 == int((rows["in_jurisdiction"] != False).sum()) - 40  # noqa: E712
 
 
 def test_cancelled_and_duplicates(session, la, rows):
     ids = rows["id"].sort_values().tolist()
-    session.execute(text("UPDATE service_request SET status = 'cancelled', closed_at = requested_at "
-                         "WHERE id = ANY(:ids)"), {"ids": ids[:30]})
-    session.execute(text("UPDATE service_request SET status = 'duplicate', duplicate_of = :first, "
-                         "closed_at = requested_at WHERE id = ANY(:ids)"), {"ids": ids[30:55], "first": ids[0]})
-    changed = pd.read_sql_query(text("SELECT id, status, is_open, requested_at, closed_at, duplicate_of "
-                                     "FROM service_request WHERE city = 'la'"), session.connection())
+    session.execute(
+        text("UPDATE service_request SET status = 'cancelled', closed_at = requested_at WHERE id = ANY(:ids)"),
+        {"ids": ids[:30]},
+    )
+    session.execute(
+        text(
+            "UPDATE service_request SET status = 'duplicate', duplicate_of = :first, "
+            "closed_at = requested_at WHERE id = ANY(:ids)"
+        ),
+        {"ids": ids[30:55], "first": ids[0]},
+    )
+    changed = pd.read_sql_query(
+        text(
+            "SELECT id, status, is_open, requested_at, closed_at, duplicate_of FROM service_request WHERE city = 'la'"
+        ),
+        session.connection(),
+    )
     merged = rows.drop(columns=["status", "is_open", "closed_at", "duplicate_of"]).merge(
-        changed[["id", "status", "is_open", "closed_at", "duplicate_of"]], on="id")
+        changed[["id", "status", "is_open", "closed_at", "duplicate_of"]], on="id"
+    )
     merged["closed_at"] = pd.to_datetime(merged["closed_at"], utc=True)
     got = reports.summary(session, la, RequestFilter(), now=NOW)
     assert_close(got, expected(merged))
@@ -105,9 +129,17 @@ def test_cancelled_and_duplicates(session, la, rows):
     assert distinct["requests"] == got["distinct_problems"]
 
 
-@pytest.mark.parametrize("by, column", [("department", "department_code"), ("service", "service_code"),
-                                        ("ward", "ward_key"), ("district", "district_key"),
-                                        ("channel", "channel"), ("group", "group_name")])
+@pytest.mark.parametrize(
+    "by, column",
+    [
+        ("department", "department_code"),
+        ("service", "service_code"),
+        ("ward", "ward_key"),
+        ("district", "district_key"),
+        ("channel", "channel"),
+        ("group", "group_name"),
+    ],
+)
 def test_every_breakout_equals_pandas(session, la, rows, by, column):
     table = reports.breakout(session, la, RequestFilter(), by, now=NOW)
     inside = rows[rows["in_jurisdiction"] != False]  # noqa: E712
@@ -117,8 +149,10 @@ def test_every_breakout_equals_pandas(session, la, rows, by, column):
         assert_close(table.loc[row.Index], expected(part))
 
 
-@pytest.mark.parametrize("period, rule", [("month", "month"), ("quarter", "quarter"), ("year", "year"),
-                                          ("week", "week"), ("fiscal_year", "fiscal")])
+@pytest.mark.parametrize(
+    "period, rule",
+    [("month", "month"), ("quarter", "quarter"), ("year", "year"), ("week", "week"), ("fiscal_year", "fiscal")],
+)
 def test_periods_are_local_dates(session, la, rows, period, rule):
     table = reports.breakout(session, la, RequestFilter(), period, now=NOW)
     inside = rows[rows["in_jurisdiction"] != False].copy()  # noqa: E712
@@ -138,8 +172,12 @@ def test_periods_are_local_dates(session, la, rows, period, rule):
 
 def test_a_late_evening_request_belongs_to_its_local_day(session, la):
     # 1 March 2024 07:30 UTC is 29 February 23:30 in Los Angeles: February, Q1, fiscal year 2023-24.
-    session.execute(text("UPDATE service_request SET requested_at = '2024-03-01 07:30+00', in_jurisdiction = true "
-                         "WHERE id = (SELECT min(id) FROM service_request WHERE city = 'la')"))
+    session.execute(
+        text(
+            "UPDATE service_request SET requested_at = '2024-03-01 07:30+00', in_jurisdiction = true "
+            "WHERE id = (SELECT min(id) FROM service_request WHERE city = 'la')"
+        )
+    )
     flt = RequestFilter(date_from=date(2024, 2, 29), date_to=date(2024, 2, 29))
     months = reports.breakout(session, la, flt, "month", now=NOW)
     assert months["key"].tolist() == [date(2024, 2, 1)]
@@ -194,8 +232,10 @@ def test_backlog_aging_and_compliance(session, la, rows):
     assert comp["closed_with_due"].sum() >= comp["closed_on_time"].sum()
     for row in comp.itertuples():
         want = expected(rows[rows["service_code"] == row.key])
-        assert_close(comp.loc[row.Index], {k: want[k] for k in (
-            "within_service_level_share", "open", "overdue", "mean_days_to_close")})
+        assert_close(
+            comp.loc[row.Index],
+            {k: want[k] for k in ("within_service_level_share", "open", "overdue", "mean_days_to_close")},
+        )
 
 
 def test_group_filter_and_bad_values(session, la, rows):
@@ -225,8 +265,12 @@ def test_figures_are_kept_until_the_data_changes(session, la):
     assert reports.summary(session, la, RequestFilter(), now=NOW)["requests"] == first["requests"]
 
     # A session with writes of its own sees its own rows: it is never answered from the cache.
-    session.execute(text("UPDATE service_request SET status = 'cancelled', closed_at = :now "
-                         "WHERE id = (SELECT min(id) FROM service_request WHERE city = 'la' AND is_open)"),
-                    {"now": NOW})
+    session.execute(
+        text(
+            "UPDATE service_request SET status = 'cancelled', closed_at = :now "
+            "WHERE id = (SELECT min(id) FROM service_request WHERE city = 'la' AND is_open)"
+        ),
+        {"now": NOW},
+    )
     changed = reports.summary(session, la, RequestFilter(), now=NOW)
     assert changed["cancelled"] == first["cancelled"] + 1 and changed["open"] == first["open"] - 1

@@ -9,8 +9,8 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
-from core.errors import ConfigError
 from app.factory import create_app
+from core.errors import ConfigError
 from core.settings import Settings
 from geo.basemap import open_archive
 from geo.tiles import ADDRESS_ZOOM, TileError, check_tile, street_tile
@@ -73,7 +73,9 @@ def test_a_tile_holds_only_its_own_citys_streets(session, streets):
 
 
 def test_street_merges_its_segments_within_a_tile(session, streets):
-    features = [f for f in spot_tile(session, 15)["streets"]["features"] if f["properties"].get("name") == "COLORADO AVE"]
+    features = [
+        f for f in spot_tile(session, 15)["streets"]["features"] if f["properties"].get("name") == "COLORADO AVE"
+    ]
     assert len(features) == 1  # one feature a street and class, its blocks joined
 
 
@@ -98,26 +100,46 @@ def test_the_tile_view(client, session, streets):
 
 def test_a_new_address_load_changes_the_tiles_etag(client, session, streets):
     before = client.get("/tiles/streets/16/0/0.pbf").headers["ETag"]
-    session.execute(text("INSERT INTO address_load (city, sources, rows_read, addresses, rejected, counts) "
-                         "VALUES ('la', ARRAY['again'], 0, 0, 0, '{}')"))
+    session.execute(
+        text(
+            "INSERT INTO address_load (city, sources, rows_read, addresses, rejected, counts) "
+            "VALUES ('la', ARRAY['again'], 0, 0, 0, '{}')"
+        )
+    )
     session.flush()
     assert client.get("/tiles/streets/16/0/0.pbf").headers["ETag"] != before
 
 
-@pytest.mark.parametrize("path", ["/tiles/streets/23/0/0.pbf", "/tiles/streets/3/8/0.pbf", "/tiles/streets/3/0/99.pbf",
-                                  "/tiles/streets/99999999999999999999/0/0.pbf"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tiles/streets/23/0/0.pbf",
+        "/tiles/streets/3/8/0.pbf",
+        "/tiles/streets/3/0/99.pbf",
+        "/tiles/streets/99999999999999999999/0/0.pbf",
+    ],
+)
 def test_bad_tile_coordinates_are_a_400(client, path):
     answer = client.get(path)
     assert answer.status_code == 400
 
 
-@pytest.mark.parametrize("path", ["/tiles/streets/a/0/0.pbf", "/tiles/streets/3/-1/0.pbf", "/tiles/streets/3/0/0.5.pbf",
-                                  "/tiles/streets/3/0.pbf", "/tiles/basemap/1/0/0"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tiles/streets/a/0/0.pbf",
+        "/tiles/streets/3/-1/0.pbf",
+        "/tiles/streets/3/0/0.5.pbf",
+        "/tiles/streets/3/0.pbf",
+        "/tiles/basemap/1/0/0",
+    ],
+)
 def test_paths_that_name_no_tile_are_a_404(client, path):
     assert client.get(path).status_code == 404  # the last: no basemap file is configured
 
 
 # --- local basemap files -----------------------------------------------------------------------
+
 
 def basemap_client(settings, bound_database, path):
     app = create_app(dataclasses.replace(settings, basemap_file=path), database=bound_database)
@@ -139,8 +161,16 @@ def test_an_mbtiles_raster_basemap_is_served_with_the_tms_rows_flipped(settings,
 
 
 def test_an_mbtiles_vector_basemap_is_sent_gzipped_as_stored(settings, bound_database, tmp_path):
-    tile = gzip.compress(mapbox_vector_tile.encode([{"name": "roads", "features": [
-        {"geometry": "LINESTRING (0 0, 4096 4096)", "properties": {"name": "Main St"}}]}]))
+    tile = gzip.compress(
+        mapbox_vector_tile.encode(
+            [
+                {
+                    "name": "roads",
+                    "features": [{"geometry": "LINESTRING (0 0, 4096 4096)", "properties": {"name": "Main St"}}],
+                }
+            ]
+        )
+    )
     path = tmp_path / "vector.mbtiles"
     write_mbtiles(path, "pbf", {(0, 0, 0): tile})
     answer = basemap_client(settings, bound_database, path).get("/tiles/basemap/0/0/0")
@@ -162,8 +192,9 @@ def test_a_pmtiles_basemap_is_served(settings, bound_database, tmp_path):
     assert open_archive(raster).attribution == "Test PMTiles"
 
     vector = tmp_path / "vector.pmtiles"
-    tile = gzip.compress(mapbox_vector_tile.encode([{"name": "roads", "features": [
-        {"geometry": "POINT (10 10)", "properties": {}}]}]))
+    tile = gzip.compress(
+        mapbox_vector_tile.encode([{"name": "roads", "features": [{"geometry": "POINT (10 10)", "properties": {}}]}])
+    )
     write_pmtiles(vector, TileType.MVT, Compression.GZIP, {(0, 0, 0): tile})
     answer = basemap_client(settings, bound_database, vector).get("/tiles/basemap/0/0/0")
     assert answer.headers["Content-Encoding"] == "gzip" and answer.mimetype == "application/vnd.mapbox-vector-tile"
@@ -182,8 +213,13 @@ def test_a_basemap_file_that_is_missing_or_of_another_kind_is_refused(tmp_path):
 def test_the_maps_draw_the_city_streets_unless_a_tile_server_is_configured(settings, bound_database, client):
     page = client.get("/").get_data(as_text=True)
     assert '"kind": "streets"' in page and '"url": "/tiles/streets/{z}/{x}/{y}.pbf"' in page
-    served = create_app(dataclasses.replace(settings, tile_url="https://tiles.example.org/{z}/{x}/{y}.png"),
-                        database=bound_database).test_client().get("/")
+    served = (
+        create_app(
+            dataclasses.replace(settings, tile_url="https://tiles.example.org/{z}/{x}/{y}.png"), database=bound_database
+        )
+        .test_client()
+        .get("/")
+    )
     text = served.get_data(as_text=True)
     assert "https://tiles.example.org/{z}/{x}/{y}.png" in text and "/tiles/streets/" not in text
     assert "https://tiles.example.org" in served.headers["Content-Security-Policy"]
@@ -192,8 +228,13 @@ def test_the_maps_draw_the_city_streets_unless_a_tile_server_is_configured(setti
 def test_a_folium_map_carries_the_street_layer_and_stays_offline(session, la):
     from geo import exports, maps
 
-    config = {"kind": "streets", "url": "/tiles/streets/{z}/{x}/{y}.pbf", "attribution": "Streets", "maxDataZoom": 16,
-              "addressZoom": 16}
+    config = {
+        "kind": "streets",
+        "url": "/tiles/streets/{z}/{x}/{y}.pbf",
+        "attribution": "Streets",
+        "maxDataZoom": 16,
+        "addressZoom": 16,
+    }
     html = maps.render(maps.base_map(session, la, maps.MapOptions(basemap=config)))
     assert "window.geo311Basemap = function" in html and "geo311Basemap(map_" in html
     assert '<script src="/vendor/protomaps-leaflet/protomaps-leaflet.js"></script>' in html

@@ -16,24 +16,32 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from address_db.loader import load_addresses
+from app.factory import create_app
+from boundaries.loader import load_city as load_boundaries
 from core.city import CityConfig
 from core.database import BoundDatabase
-from app.factory import create_app
-from service_requests.catalogue_db import sync_catalogue
 from core.settings import Settings
-from boundaries.loader import load_city as load_boundaries
+from service_requests.catalogue_db import sync_catalogue
 
 
 def box(west: float, south: float, east: float, north: float) -> dict:
     """A GeoJSON polygon of the box between two longitudes and two latitudes."""
-    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north],
-                                                [west, south]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
 
 
 def write_geojson(path: Path, features: list[tuple[dict, dict]]) -> None:
     """A FeatureCollection of (properties, geometry) pairs, with no ``crs`` member whatever the coordinates."""
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": geom} for props, geom in features]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": props, "geometry": geom} for props, geom in features],
+            }
+        )
+    )
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> None:
@@ -43,8 +51,9 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: st
         writer.writerows(rows)
 
 
-def load_fixture_city(session: Session, city: CityConfig, *, addresses: bool = False,
-                      report_dir: Path | None = None) -> None:
+def load_fixture_city(
+    session: Session, city: CityConfig, *, addresses: bool = False, report_dir: Path | None = None
+) -> None:
     """Load the city's boundaries (and its address sources), sync its catalogue, and commit."""
     for _ in load_boundaries(session, city):
         pass
@@ -61,10 +70,15 @@ def app_serving(settings: Settings, database: BoundDatabase, key: str, cities: P
 
 
 #: The seven intake sources of the cities the issue describes: code -> (the city's name, family).
-SEVEN_CHANNELS = {"call": ("Call", "phone"), "city_app": ("The city's app", "mobile_app"),
-                  "self_service": ("Self service", "web"), "social": ("Social media", "social"),
-                  "employee": ("Employee generated", "staff"), "field_app": ("Field workers' app", "staff"),
-                  "work_orders": ("Work-order system", "integration")}
+SEVEN_CHANNELS = {
+    "call": ("Call", "phone"),
+    "city_app": ("The city's app", "mobile_app"),
+    "self_service": ("Self service", "web"),
+    "social": ("Social media", "social"),
+    "employee": ("Employee generated", "staff"),
+    "field_app": ("Field workers' app", "staff"),
+    "work_orders": ("Work-order system", "integration"),
+}
 
 
 def channels_toml(channels: dict[str, tuple[str, str]], **settings: str) -> str:

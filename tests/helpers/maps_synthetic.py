@@ -6,7 +6,7 @@ database also holds the real history), and they live only in the test's transact
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyproj
@@ -15,17 +15,19 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.city import CityConfig
-from service_requests.selection import RequestFilter
 from geo.layers import jurisdiction
+from service_requests.selection import RequestFilter
 
 SERVICE = "synthetic-test"
-START = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, 12, tzinfo=UTC)
 
 
 def projected(city: CityConfig) -> tuple[pyproj.Transformer, pyproj.Transformer]:
     """To and from the city's projected CRS (x, y order)."""
-    return (pyproj.Transformer.from_crs("EPSG:4326", city.projected_crs, always_xy=True),
-            pyproj.Transformer.from_crs(city.projected_crs, "EPSG:4326", always_xy=True))
+    return (
+        pyproj.Transformer.from_crs("EPSG:4326", city.projected_crs, always_xy=True),
+        pyproj.Transformer.from_crs(city.projected_crs, "EPSG:4326", always_xy=True),
+    )
 
 
 def random_points(session: Session, city: CityConfig, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -47,8 +49,9 @@ def random_points(session: Session, city: CityConfig, count: int, rng: np.random
     return np.column_stack([lon, lat])
 
 
-def cluster_points(city: CityConfig, centre: tuple[float, float], radius_m: float, count: int,
-                   rng: np.random.Generator) -> np.ndarray:
+def cluster_points(
+    city: CityConfig, centre: tuple[float, float], radius_m: float, count: int, rng: np.random.Generator
+) -> np.ndarray:
     """``count`` points (lon, lat) uniform in a disc of ``radius_m`` around ``centre`` (lon, lat)."""
     forward, back = projected(city)
     cx, cy = forward.transform(*centre)
@@ -58,21 +61,39 @@ def cluster_points(city: CityConfig, centre: tuple[float, float], radius_m: floa
     return np.column_stack([lon, lat])
 
 
-def insert(session: Session, city: CityConfig, points: np.ndarray, tag: str,
-           days: np.ndarray | None = None, location_quality: str = "point", in_jurisdiction: bool = True) -> None:
+def insert(
+    session: Session,
+    city: CityConfig,
+    points: np.ndarray,
+    tag: str,
+    days: np.ndarray | None = None,
+    location_quality: str = "point",
+    in_jurisdiction: bool = True,
+) -> None:
     """Store ``points`` as open requests of :data:`SERVICE`, ``days`` after :data:`START` (default 0)."""
     days = np.zeros(len(points)) if days is None else days
-    session.execute(text(
-        """
+    session.execute(
+        text(
+            """
         INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, description,
             attributes, location_quality, geom, in_jurisdiction, requested_at, updated_at, source, response_method)
         SELECT :city, :tag || '-' || n, :service, 'Synthetic test', 'submitted', 'web', '', '{}'::jsonb,
                :quality, ST_SetSRID(ST_MakePoint(lon, lat), 4326), :inside, at, at, 'intake', 'none'
         FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:ats AS timestamptz[]))
              WITH ORDINALITY AS p(lon, lat, at, n)
-        """), {"city": city.key, "tag": tag, "service": SERVICE, "quality": location_quality,
-               "inside": in_jurisdiction, "lons": points[:, 0].tolist(), "lats": points[:, 1].tolist(),
-               "ats": [START + timedelta(days=float(d)) for d in days]})
+        """
+        ),
+        {
+            "city": city.key,
+            "tag": tag,
+            "service": SERVICE,
+            "quality": location_quality,
+            "inside": in_jurisdiction,
+            "lons": points[:, 0].tolist(),
+            "lats": points[:, 1].tolist(),
+            "ats": [START + timedelta(days=float(d)) for d in days],
+        },
+    )
 
 
 def only_synthetic(**changes: object) -> RequestFilter:

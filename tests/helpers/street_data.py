@@ -29,9 +29,13 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def _load(session: Session, city: str, source: str) -> int:
-    return session.execute(text(
-        "INSERT INTO address_load (city, sources, rows_read, addresses, rejected, synthetic, counts) "
-        "VALUES (:city, ARRAY[:source], 0, 0, 0, false, '{}') RETURNING id"), {"city": city, "source": source}).scalar()
+    return session.execute(
+        text(
+            "INSERT INTO address_load (city, sources, rows_read, addresses, rejected, synthetic, counts) "
+            "VALUES (:city, ARRAY[:source], 0, 0, 0, false, '{}') RETURNING id"
+        ),
+        {"city": city, "source": source},
+    ).scalar()
 
 
 def load_santa_monica(session: Session, data_dir: Path, city: str = "la") -> gpd.GeoDataFrame:
@@ -42,30 +46,66 @@ def load_santa_monica(session: Session, data_dir: Path, city: str = "la") -> gpd
     session.execute(text("DELETE FROM address_point WHERE city = :city"), {"city": city})
     load_id = _load(session, city, "santa_monica_centerlines_test")
     rows = [
-        {"city": city, "load": load_id, "ref": str(int(r.CNTRLN0_ID)), "name": r.STNAME or None,
-         "suffix": r.SUFTYPE or None,
-         "postdir": r.SUFDIR if isinstance(r.SUFDIR, str) and len(r.SUFDIR) <= 2 else None,
-         "full": r.FULLNAME or None, "class": (r.TYPE or "").lower() or None, "wkt": r.geometry.wkt}
+        {
+            "city": city,
+            "load": load_id,
+            "ref": str(int(r.CNTRLN0_ID)),
+            "name": r.STNAME or None,
+            "suffix": r.SUFTYPE or None,
+            "postdir": r.SUFDIR if isinstance(r.SUFDIR, str) and len(r.SUFDIR) <= 2 else None,
+            "full": r.FULLNAME or None,
+            "class": (r.TYPE or "").lower() or None,
+            "wkt": r.geometry.wkt,
+        }
         for r in frame.itertuples()
     ]
-    session.execute(text(
-        "INSERT INTO street_segment (city, load_id, source_key, source_ref, rank, name, suffix, postdir, full_name, "
-        "road_class, geom) VALUES (:city, :load, 'test_centerlines', :ref, 10, :name, :suffix, :postdir, :full, "
-        ":class, ST_GeomFromText(:wkt, 4326))"), rows)
+    session.execute(
+        text(
+            "INSERT INTO street_segment (city, load_id, source_key, source_ref, rank, name, suffix, postdir, full_name, "
+            "road_class, geom) VALUES (:city, :load, 'test_centerlines', :ref, 10, :name, :suffix, :postdir, :full, "
+            ":class, ST_GeomFromText(:wkt, 4326))"
+        ),
+        rows,
+    )
     colorado = frame[frame.FULLNAME == "COLORADO AVE"]
     block = colorado.geometry.iloc[int(shapely.distance(colorado.geometry.to_numpy(), shapely.Point(SPOT)).argmin())]
     points_load = _load(session, city, "synthetic_points_test")
     points = []
     for i, number in enumerate(NUMBERS):
         point = block.interpolate((i + 1) / (len(NUMBERS) + 1), normalized=True)
-        points.append({"city": city, "id": f"test-{number}", "load": points_load, "kind": "address", "number": number,
-                       "street": "COLORADO", "suffix": "AVE", "std": f"{number} COLORADO AVE", "wkt": point.wkt})
-    points.append({"city": city, "id": "test-x", "load": points_load, "kind": "intersection", "number": None,
-                   "street": "COLORADO", "suffix": "AVE", "std": "COLORADO AVE & 6TH ST",
-                   "wkt": block.interpolate(0.5, normalized=True).wkt})
-    session.execute(text(
-        "INSERT INTO address_point (city, address_id, load_id, kind, house_number, street_name, suffix, standardized, "
-        "source, source_kind, source_key, rank, synthetic, geom) VALUES (:city, :id, :load, :kind, :number, :street, "
-        ":suffix, :std, 'test', 'points', 'test_points', 10, true, ST_GeomFromText(:wkt, 4326))"), points)
+        points.append(
+            {
+                "city": city,
+                "id": f"test-{number}",
+                "load": points_load,
+                "kind": "address",
+                "number": number,
+                "street": "COLORADO",
+                "suffix": "AVE",
+                "std": f"{number} COLORADO AVE",
+                "wkt": point.wkt,
+            }
+        )
+    points.append(
+        {
+            "city": city,
+            "id": "test-x",
+            "load": points_load,
+            "kind": "intersection",
+            "number": None,
+            "street": "COLORADO",
+            "suffix": "AVE",
+            "std": "COLORADO AVE & 6TH ST",
+            "wkt": block.interpolate(0.5, normalized=True).wkt,
+        }
+    )
+    session.execute(
+        text(
+            "INSERT INTO address_point (city, address_id, load_id, kind, house_number, street_name, suffix, standardized, "
+            "source, source_kind, source_key, rank, synthetic, geom) VALUES (:city, :id, :load, :kind, :number, :street, "
+            ":suffix, :std, 'test', 'points', 'test_points', 10, true, ST_GeomFromText(:wkt, 4326))"
+        ),
+        points,
+    )
     session.flush()
     return frame

@@ -28,9 +28,18 @@ def _reference(response) -> str:
 
 
 def _open311_post(client, api_key: str, key: str):
-    return client.post(f"{API}/requests.json", headers={"Idempotency-Key": key}, data={
-        "api_key": api_key, "service_code": "graffiti", "lat": "34.07325", "long": "-118.26690",
-        "attribute[surface]": "wall", "description": "Tags on the garage"})
+    return client.post(
+        f"{API}/requests.json",
+        headers={"Idempotency-Key": key},
+        data={
+            "api_key": api_key,
+            "service_code": "graffiti",
+            "lat": "34.07325",
+            "long": "-118.26690",
+            "attribute[surface]": "wall",
+            "description": "Tags on the garage",
+        },
+    )
 
 
 def test_form_keys_have_128_random_bits(client, app):
@@ -81,10 +90,12 @@ def test_migration_0015_splits_open311_keys_into_their_scope_and_back(database):
     with server.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine = create_engine(database.engine.url.set(database=name))
-    row = text("INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, "
-               "response_method, description, attributes, location_quality, requested_at, updated_at, source, "
-               "idempotency_key) VALUES ('la', :ref, 'graffiti', 'Graffiti', 'submitted', 'web', 'none', '', '{}', "
-               "'none', now(), now(), 'intake', :key)")
+    row = text(
+        "INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, "
+        "response_method, description, attributes, location_quality, requested_at, updated_at, source, "
+        "idempotency_key) VALUES ('la', :ref, 'graffiti', 'Graffiti', 'submitted', 'web', 'none', '', '{}', "
+        "'none', now(), now(), 'intake', :key)"
+    )
     keys = {"R1": "form-1", "R2": "open311:3:abc", "R3": "open311:4:abc", "R4": None}
     try:
         upgrade(engine, "0014")
@@ -93,10 +104,15 @@ def test_migration_0015_splits_open311_keys_into_their_scope_and_back(database):
                 conn.execute(row, {"ref": ref, "key": key})
         upgrade(engine, "0015")
         with engine.connect() as conn:
-            stored = conn.execute(text("SELECT public_ref, idempotency_scope, idempotency_key FROM service_request "
-                                       "ORDER BY public_ref")).all()
-        assert [tuple(r) for r in stored] == [("R1", "legacy", "form-1"), ("R2", "open311:3", "abc"),
-                                              ("R3", "open311:4", "abc"), ("R4", None, None)]
+            stored = conn.execute(
+                text("SELECT public_ref, idempotency_scope, idempotency_key FROM service_request ORDER BY public_ref")
+            ).all()
+        assert [tuple(r) for r in stored] == [
+            ("R1", "legacy", "form-1"),
+            ("R2", "open311:3", "abc"),
+            ("R3", "open311:4", "abc"),
+            ("R4", None, None),
+        ]
         config = alembic_config()
         with engine.begin() as conn:
             config.attributes["connection"] = conn

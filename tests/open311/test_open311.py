@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -72,10 +72,11 @@ def filed(client, key, **fields) -> str:
 
 # -- discovery, services, service definitions ------------------------------------------------
 
+
 def test_discovery_in_both_formats(client):
     document = client.get(f"{API}/discovery.json").get_json()
     assert set(document) == {"changeset", "contact", "key_service", "endpoints"}
-    endpoint, = document["endpoints"]
+    (endpoint,) = document["endpoints"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert endpoint["url"].endswith("/open311/v2") and endpoint["formats"] == ["text/xml", "application/json"]
     assert W3C_OFFSET.match(document["changeset"])
@@ -95,7 +96,7 @@ def test_an_unknown_jurisdiction_is_404_in_both_formats(client):
     for fmt in ("json", "xml"):
         response = client.get(f"{API}/services.{fmt}?jurisdiction_id=sfgov.org")
         assert response.status_code == 404
-        (code, description), = errors_of(response)
+        ((code, description),) = errors_of(response)
         assert code == "404" and "sfgov.org" in description and "lacity.org" in description
 
 
@@ -103,9 +104,13 @@ def test_the_service_list(client):
     services = client.get(f"{API}/services.json").get_json()
     graffiti = next(s for s in services if s["service_code"] == "graffiti")
     assert graffiti == {
-        "service_code": "graffiti", "service_name": "Graffiti Removal",
+        "service_code": "graffiti",
+        "service_name": "Graffiti Removal",
         "description": "Removal of graffiti from walls, fences, poles and other public-facing surfaces.",
-        "metadata": True, "type": "realtime", "keywords": "tagging, paint, vandalism", "group": "Beautification",
+        "metadata": True,
+        "type": "realtime",
+        "keywords": "tagging, paint, vandalism",
+        "group": "Beautification",
     }
     assert all(isinstance(s["service_code"], str) for s in services)
     root = xml(client.get(f"{API}/services.xml"))
@@ -116,7 +121,7 @@ def test_the_service_list(client):
 
 def test_service_definitions_come_from_the_catalogue(client):
     definition = client.get(f"{API}/services/bulky-items.json").get_json()
-    items, = definition["attributes"]
+    (items,) = definition["attributes"]
     assert definition["service_code"] == "bulky-items"
     assert items["code"] == "items" and items["datatype"] == "multivaluelist" and items["required"] is True
     assert items["variable"] is True and items["order"] == 1
@@ -132,11 +137,12 @@ def test_service_definitions_come_from_the_catalogue(client):
 
 # -- POST requests --------------------------------------------------------------------------------
 
+
 def test_post_with_the_key_in_the_body_or_the_query_string(client, session, api_client, api_key):
     before = count(session)
     in_body = post(client, api_key, "json")
     assert in_body.status_code == 200 and in_body.content_type == "application/json; charset=utf-8"
-    created, = in_body.get_json()
+    (created,) = in_body.get_json()
     assert set(created) == {"service_request_id", "service_notice", "account_id"}
     assert "48 hours" in created["service_notice"]
     in_query = post(client, None, "xml", query={"api_key": api_key}, account_id="acct-7")
@@ -146,25 +152,43 @@ def test_post_with_the_key_in_the_body_or_the_query_string(client, session, api_
     assert count(session) == before + 2
     stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == created["service_request_id"]))
     assert (stored.channel, stored.service_code, stored.department_code, stored.ward_key) == (
-        "open311", "graffiti", "OCB", "13")
-    created_event = session.scalar(select(RequestEvent).where(RequestEvent.request_id == stored.id,
-                                                              RequestEvent.kind == "created"))
+        "open311",
+        "graffiti",
+        "OCB",
+        "13",
+    )
+    created_event = session.scalar(
+        select(RequestEvent).where(RequestEvent.request_id == stored.id, RequestEvent.kind == "created")
+    )
     assert created_event.data == {"channel": "open311", "client": f"open311:{api_client.id}"}
 
 
 def test_post_as_clients_send_it(client, session, api_key):
     """Form-encoded with a charset, multipart, everything in the query string, jurisdiction_id in the body."""
-    body = "&".join(f"{k}={v}" for k, v in {"api_key": api_key, "jurisdiction_id": "lacity.org",
-                                              "service_code": "graffiti", **POINT,
-                                              "attribute%5Bsurface%5D": "wall"}.items())
-    charset = client.post(f"{API}/requests.xml", data=body,
-                          content_type="application/x-www-form-urlencoded; charset=utf-8")
+    body = "&".join(
+        f"{k}={v}"
+        for k, v in {
+            "api_key": api_key,
+            "jurisdiction_id": "lacity.org",
+            "service_code": "graffiti",
+            **POINT,
+            "attribute%5Bsurface%5D": "wall",
+        }.items()
+    )
+    charset = client.post(
+        f"{API}/requests.xml", data=body, content_type="application/x-www-form-urlencoded; charset=utf-8"
+    )
     assert charset.status_code == 200, charset.get_data(as_text=True)
-    multipart = client.post(f"{API}/requests.json", content_type="multipart/form-data",
-                            data={"api_key": api_key, "service_code": "graffiti", **POINT, "attribute[surface]": "sign"})
+    multipart = client.post(
+        f"{API}/requests.json",
+        content_type="multipart/form-data",
+        data={"api_key": api_key, "service_code": "graffiti", **POINT, "attribute[surface]": "sign"},
+    )
     assert multipart.status_code == 200, multipart.get_data(as_text=True)
-    in_query = client.post(f"{API}/requests.json", query_string={"api_key": api_key, "service_code": "graffiti",
-                                                                 **POINT, "attribute[surface]": "pole"})
+    in_query = client.post(
+        f"{API}/requests.json",
+        query_string={"api_key": api_key, "service_code": "graffiti", **POINT, "attribute[surface]": "pole"},
+    )
     assert in_query.status_code == 200, in_query.get_data(as_text=True)
 
 
@@ -172,10 +196,12 @@ def test_post_goes_through_the_intake_rules(client, session, api_key):
     before = count(session)
     outside = post(client, api_key, "xml", lat=None, long=None, address_string="La Cienega Blvd & Blackwelder St")
     assert outside.status_code == 400
-    (code, description), = errors_of(outside)
+    ((code, description),) = errors_of(outside)
     assert code == "400" and "City of Culver City" in description and "(310) 253-6000" in description
-    for typed, agency, phone in [("9770 Culver Blvd, Culver City", "City of Culver City", "(310) 253-6000"),
-                                 ("9400 S Santa Monica Blvd, Beverly Hills", "City of Beverly Hills", "(310) 285-1000")]:
+    for typed, agency, phone in [
+        ("9770 Culver Blvd, Culver City", "City of Culver City", "(310) 253-6000"),
+        ("9400 S Santa Monica Blvd, Beverly Hills", "City of Beverly Hills", "(310) 285-1000"),
+    ]:
         by_place = post(client, api_key, lat=None, long=None, address_string=typed)  # judged by the place typed
         assert by_place.status_code == 400
         assert agency in errors_of(by_place)[0][1] and phone in errors_of(by_place)[0][1]
@@ -191,8 +217,9 @@ def test_post_goes_through_the_intake_rules(client, session, api_key):
     assert unknown.status_code == 404 and "teleportation" in errors_of(unknown)[0][1]
     half_point = post(client, api_key, long=None)
     assert half_point.status_code == 400 and "lat and long" in errors_of(half_point)[0][1]
-    contact_required = post(client, api_key, service_code="bulky-items", **{"attribute[surface]": None,
-                                                                             "attribute[items][]": "mattress"})
+    contact_required = post(
+        client, api_key, service_code="bulky-items", **{"attribute[surface]": None, "attribute[items][]": "mattress"}
+    )
     assert contact_required.status_code == 400 and "email or phone" in errors_of(contact_required)[0][1]
     wrong_jurisdiction = post(client, api_key, jurisdiction_id="sfgov.org")
     assert wrong_jurisdiction.status_code == 404
@@ -207,7 +234,7 @@ def test_post_by_address_string_or_address_id(client, session, api_key):
     by_id = filed(client, api_key, lat=None, long=None, address_id=address_id)
     again = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == by_id))
     assert again.address_id == address_id and again.address == stored.address
-    found, = client.get(f"{API}/requests/{by_id}.json").get_json()
+    (found,) = client.get(f"{API}/requests/{by_id}.json").get_json()
     assert found["address_id"] == address_id and found["address"] == stored.address
     assert found["zipcode"] == stored.zipcode and found["lat"] is not None
     unknown = post(client, api_key, lat=None, long=None, address_id="no-such-id")
@@ -215,16 +242,32 @@ def test_post_by_address_string_or_address_id(client, session, api_key):
 
 
 def test_multivaluelist_attributes(client, session, api_key):
-    reference = filed(client, api_key, service_code="bulky-items", email="resident@example.org",
-                      **{"attribute[surface]": None, "attribute[items][]": ["mattress", "furniture"]})
+    reference = filed(
+        client,
+        api_key,
+        service_code="bulky-items",
+        email="resident@example.org",
+        **{"attribute[surface]": None, "attribute[items][]": ["mattress", "furniture"]},
+    )
     stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == reference))
     assert stored.attributes == {"items": ["furniture", "mattress"]}
-    one = filed(client, api_key, service_code="bulky-items", phone="213 555 0100",
-                **{"attribute[surface]": None, "attribute[items]": "carpet"})
+    one = filed(
+        client,
+        api_key,
+        service_code="bulky-items",
+        phone="213 555 0100",
+        **{"attribute[surface]": None, "attribute[items]": "carpet"},
+    )
     assert session.scalar(select(ServiceRequest.attributes).where(ServiceRequest.public_ref == one)) == {
-        "items": ["carpet"]}
-    wrong = post(client, api_key, service_code="bulky-items", email="resident@example.org",
-                 **{"attribute[surface]": None, "attribute[items][]": ["mattress", "piano"]})
+        "items": ["carpet"]
+    }
+    wrong = post(
+        client,
+        api_key,
+        service_code="bulky-items",
+        email="resident@example.org",
+        **{"attribute[surface]": None, "attribute[items][]": ["mattress", "piano"]},
+    )
     assert wrong.status_code == 400 and "piano" in errors_of(wrong)[0][1]
     two_for_one = post(client, api_key, **{"attribute[surface]": None, "attribute[surface][]": ["wall", "fence"]})
     assert two_for_one.status_code == 400
@@ -264,14 +307,30 @@ def test_a_retried_post_makes_one_request(client, session, api_key):
 
 # -- GET requests ------------------------------------------------------------------------------
 
+
 def test_requests_in_both_formats_with_the_spec_fields(client, session, api_key):
     reference = filed(client, api_key, media_url="https://example.org/photo.jpg")
     listed = client.get(f"{API}/requests.json").get_json()
     found = next(r for r in listed if r["service_request_id"] == reference)
-    assert list(found) == ["service_request_id", "status", "status_notes", "service_name", "service_code",
-                           "description", "agency_responsible", "service_notice", "requested_datetime",
-                           "updated_datetime", "expected_datetime", "address", "address_id", "zipcode", "lat",
-                           "long", "media_url"]
+    assert list(found) == [
+        "service_request_id",
+        "status",
+        "status_notes",
+        "service_name",
+        "service_code",
+        "description",
+        "agency_responsible",
+        "service_notice",
+        "requested_datetime",
+        "updated_datetime",
+        "expected_datetime",
+        "address",
+        "address_id",
+        "zipcode",
+        "lat",
+        "long",
+        "media_url",
+    ]
     assert found["status"] == "open" and found["agency_responsible"] == "Office of Community Beautification"
     assert found["service_code"] == "graffiti" and found["media_url"] == "https://example.org/photo.jpg"
     assert (found["lat"], found["long"]) == (34.07325, -118.2669)
@@ -302,7 +361,8 @@ def test_a_single_request_is_an_array_of_one(client, api_key):
 def test_tokens_resolve_to_the_request_id(client, api_key):
     reference = filed(client, api_key)
     assert client.get(f"{API}/tokens/{reference}.json").get_json() == [
-        {"service_request_id": reference, "token": reference}]
+        {"service_request_id": reference, "token": reference}
+    ]
     root = xml(client.get(f"{API}/tokens/{reference}.xml"))
     assert root.find("request/service_request_id").text == reference and root.find("request/token").text == reference
     assert client.get(f"{API}/tokens/nope.json").status_code == 404
@@ -315,7 +375,9 @@ def test_status_and_status_notes(client, session, api_key):
     add_note(session, closed, "crew", "Crew 4 inspected: private wall, owner informed.", public=False)
     change_status(session, closed, "fixed", "crew", note="Painted over on the 24th.", public=True)
     listed = {r["service_request_id"]: r for r in client.get(f"{API}/requests.json").get_json()}
-    assert listed[closed_ref]["status"] == "closed" and listed[closed_ref]["status_notes"] == "Painted over on the 24th."
+    assert (
+        listed[closed_ref]["status"] == "closed" and listed[closed_ref]["status_notes"] == "Painted over on the 24th."
+    )
     assert listed[open_ref]["status"] == "open" and listed[open_ref]["status_notes"] == "Request received by open311."
     assert "Crew 4" not in client.get(f"{API}/requests.json?extensions=true").get_data(as_text=True)
 
@@ -324,7 +386,9 @@ def test_status_and_status_notes(client, session, api_key):
 
     assert open_ref in ids("status=open") and closed_ref not in ids("status=open")
     assert closed_ref in ids("status=closed") and open_ref not in ids("status=closed")
-    assert {open_ref, closed_ref} <= ids("status=open,closed") and {open_ref, closed_ref} <= ids("status=open&status=closed")
+    assert {open_ref, closed_ref} <= ids("status=open,closed") and {open_ref, closed_ref} <= ids(
+        "status=open&status=closed"
+    )
 
 
 def test_service_code_and_service_request_id_lists(client, api_key):
@@ -346,15 +410,22 @@ def test_service_code_and_service_request_id_lists(client, api_key):
 
 def test_the_default_window_is_the_last_90_days(client, session, api_key):
     recent = filed(client, api_key)
-    old = session.scalar(select(ServiceRequest).where(ServiceRequest.source == "import")
-                         .order_by(ServiceRequest.requested_at.desc()).limit(1))
+    old = session.scalar(
+        select(ServiceRequest)
+        .where(ServiceRequest.source == "import")
+        .order_by(ServiceRequest.requested_at.desc())
+        .limit(1)
+    )
     listed = {r["service_request_id"] for r in client.get(f"{API}/requests.json").get_json()}
     assert recent in listed and old.public_ref not in listed
-    day = old.requested_at.astimezone(timezone.utc)
-    window = {"start_date": (day - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "end_date": (day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    assert old.public_ref in {r["service_request_id"] for r in client.get(f"{API}/requests.json",
-                                                                            query_string=window).get_json()}
+    day = old.requested_at.astimezone(UTC)
+    window = {
+        "start_date": (day - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_date": (day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    assert old.public_ref in {
+        r["service_request_id"] for r in client.get(f"{API}/requests.json", query_string=window).get_json()
+    }
     only_start = client.get(f"{API}/requests.json", query_string={"start_date": window["start_date"]}).get_json()
     assert old.public_ref in {r["service_request_id"] for r in only_start}
     too_long = client.get(f"{API}/requests.json?start_date=2020-01-01T00:00:00Z&end_date=2020-06-01T00:00:00Z")
@@ -368,15 +439,21 @@ def test_at_most_1000_requests_and_paging(client, session, api_key):
         filed(client, api_key)
     first = client.get(f"{API}/requests.json?page_size=2").get_json()
     second = client.get(f"{API}/requests.json?page_size=2&page=2").get_json()
-    assert len(first) == 2 and second and not {r["service_request_id"] for r in first} & {
-        r["service_request_id"] for r in second}
+    assert (
+        len(first) == 2
+        and second
+        and not {r["service_request_id"] for r in first} & {r["service_request_id"] for r in second}
+    )
     assert first[0]["requested_datetime"] >= first[1]["requested_datetime"]  # most recent first
     assert client.get(f"{API}/requests.json?page_size=1001").status_code == 400
-    session.execute(text(
-        "INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, response_method, "
-        "description, attributes, location_quality, requested_at, updated_at, source) "
-        "SELECT 'la', 'BULK' || lpad(i::text, 22, '0'), 'graffiti', 'Graffiti Removal', 'submitted', 'phone', 'none', "
-        "'', '{}', 'none', now() - make_interval(mins => i), now(), 'intake' FROM generate_series(1, 1005) i"))
+    session.execute(
+        text(
+            "INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, response_method, "
+            "description, attributes, location_quality, requested_at, updated_at, source) "
+            "SELECT 'la', 'BULK' || lpad(i::text, 22, '0'), 'graffiti', 'Graffiti Removal', 'submitted', 'phone', 'none', "
+            "'', '{}', 'none', now() - make_interval(mins => i), now(), 'intake' FROM generate_series(1, 1005) i"
+        )
+    )
     session.commit()
     assert len(client.get(f"{API}/requests.json").get_json()) == 1000
 
@@ -384,7 +461,7 @@ def test_at_most_1000_requests_and_paging(client, session, api_key):
 def test_updated_after_and_updated_before(client, session, api_key):
     reference = filed(client, api_key)
     stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == reference))
-    stamp = stored.updated_at.astimezone(timezone.utc)
+    stamp = stored.updated_at.astimezone(UTC)
 
     def ids(**query) -> set[str]:
         return {r["service_request_id"] for r in client.get(f"{API}/requests.json", query_string=query).get_json()}
@@ -393,8 +470,10 @@ def test_updated_after_and_updated_before(client, session, api_key):
     assert reference in ids(updated_after=before) and reference not in ids(updated_after=after)
     assert reference in ids(updated_before=after) and reference not in ids(updated_before=before)
     assert reference in ids(updated_after=before, updated_before=after)
-    assert client.get(f"{API}/requests.json", query_string={"updated_after": after,
-                                                             "updated_before": before}).status_code == 400
+    assert (
+        client.get(f"{API}/requests.json", query_string={"updated_after": after, "updated_before": before}).status_code
+        == 400
+    )
 
 
 def test_bbox(client, session, api_key):
@@ -407,8 +486,16 @@ def test_bbox(client, session, api_key):
 
     assert reference in ids("-118.27,34.07,-118.26,34.08")
     assert reference not in ids("-118.5,33.9,-118.4,34.0")
-    for wrong in ("-118.26,34.07,-118.27,34.08", "-118.27,34.08,-118.26,34.07", "-200,0,0,1", "0,-91,1,0", "1,2,3",
-                  "a,b,c,d", "nan,0,1,1", "1e400,0,1,1"):
+    for wrong in (
+        "-118.26,34.07,-118.27,34.08",
+        "-118.27,34.08,-118.26,34.07",
+        "-200,0,0,1",
+        "0,-91,1,0",
+        "1,2,3",
+        "a,b,c,d",
+        "nan,0,1,1",
+        "1e400,0,1,1",
+    ):
         response = client.get(f"{API}/requests.json?bbox={wrong}")
         assert response.status_code == 400 and "bbox" in errors_of(response)[0][1], wrong
 
@@ -416,16 +503,21 @@ def test_bbox(client, session, api_key):
 def test_extensions(client, session, api_key):
     original = filed(client, api_key)
     copy = filed(client, api_key)
-    requests = {r.public_ref: r for r in session.scalars(select(ServiceRequest).where(
-        ServiceRequest.public_ref.in_([original, copy])))}
+    requests = {
+        r.public_ref: r
+        for r in session.scalars(select(ServiceRequest).where(ServiceRequest.public_ref.in_([original, copy])))
+    }
     mark_duplicate(session, requests[copy], requests[original], "staff")
     plain = client.get(f"{API}/requests/{copy}.json").get_json()[0]
     assert "extended_attributes" not in plain and "notes" not in plain
     extended = client.get(f"{API}/requests/{copy}.json?extensions=true").get_json()[0]
-    assert extended["extended_attributes"] == {"ward": "13", "ward_name": "Council District 13",
-                                               "district": requests[copy].district_key,
-                                               "district_name": extended["extended_attributes"]["district_name"],
-                                               "duplicate_of": original}
+    assert extended["extended_attributes"] == {
+        "ward": "13",
+        "ward_name": "Council District 13",
+        "district": requests[copy].district_key,
+        "district_name": extended["extended_attributes"]["district_name"],
+        "duplicate_of": original,
+    }
     assert extended["extended_attributes"]["district_name"]
     assert [n["type"] for n in extended["notes"]] == ["created", "status"]
     assert extended["notes"][1]["description"] == f"Duplicate of {original}."
@@ -438,13 +530,15 @@ def test_extensions(client, session, api_key):
 
 def test_placeholder_points_have_no_lat_long(client, session, api_key):
     reference = filed(client, api_key)
-    session.execute(text("UPDATE service_request SET location_quality = 'placeholder' WHERE public_ref = :r"),
-                    {"r": reference})
+    session.execute(
+        text("UPDATE service_request SET location_quality = 'placeholder' WHERE public_ref = :r"), {"r": reference}
+    )
     session.commit()
     found = client.get(f"{API}/requests/{reference}.json").get_json()[0]
     assert found["lat"] is None and found["long"] is None
-    assert reference not in {r["service_request_id"] for r in client.get(
-        f"{API}/requests.json?bbox=-118.27,34.07,-118.26,34.08").get_json()}
+    assert reference not in {
+        r["service_request_id"] for r in client.get(f"{API}/requests.json?bbox=-118.27,34.07,-118.26,34.08").get_json()
+    }
 
 
 def test_requests_of_other_jurisdictions_are_left_out_of_lists(client, session, api_key):
@@ -457,21 +551,52 @@ def test_requests_of_other_jurisdictions_are_left_out_of_lists(client, session, 
 
 # -- no personal data ------------------------------------------------------------------------
 
-SECRETS = ["Zelda", "Quixotic", "zelda.q@example.org", "2135550199", "555 0199", "Secret Lane", "behind the gate",
-           "my own words"]
+SECRETS = [
+    "Zelda",
+    "Quixotic",
+    "zelda.q@example.org",
+    "2135550199",
+    "555 0199",
+    "Secret Lane",
+    "behind the gate",
+    "my own words",
+]
 
 
 def test_no_get_response_holds_personal_data(app, client, session, la, api_key):
-    through_api = filed(client, api_key, first_name="Zelda", last_name="Quixotic", email="zelda.q@example.org",
-                        phone="2135550199", description="my own words: Zelda at 213 555 0199",
-                        address_string="Zelda Quixotic's house, 12 Secret Lane", account_id="zelda-acct",
-                        device_id="zelda-phone")
+    through_api = filed(
+        client,
+        api_key,
+        first_name="Zelda",
+        last_name="Quixotic",
+        email="zelda.q@example.org",
+        phone="2135550199",
+        description="my own words: Zelda at 213 555 0199",
+        address_string="Zelda Quixotic's house, 12 Secret Lane",
+        account_id="zelda-acct",
+        device_id="zelda-phone",
+    )
     validator = app.extensions["geo311"].validator
-    through_web = create_request(session, la, validator, RequestInput(
-        service_code="graffiti", channel="phone", address="Zelda's, 12 Secret Lane", lon=-118.26690, lat=34.07325,
-        attributes={"surface": "wall"}, first_name="Zelda", last_name="Quixotic", phone="213 555 0199",
-        contact_notes="Mail to Zelda Quixotic, 12 Secret Lane", response_method="mail",
-        location_note="behind the gate", description="my own words")).request
+    through_web = create_request(
+        session,
+        la,
+        validator,
+        RequestInput(
+            service_code="graffiti",
+            channel="phone",
+            address="Zelda's, 12 Secret Lane",
+            lon=-118.26690,
+            lat=34.07325,
+            attributes={"surface": "wall"},
+            first_name="Zelda",
+            last_name="Quixotic",
+            phone="213 555 0199",
+            contact_notes="Mail to Zelda Quixotic, 12 Secret Lane",
+            response_method="mail",
+            location_note="behind the gate",
+            description="my own words",
+        ),
+    ).request
     stored = session.get(RequestContact, through_web.id)
     assert stored.notes and stored.first_name == "Zelda"  # kept for staff...
     references = [through_api, through_web.public_ref]
@@ -487,7 +612,7 @@ def test_no_get_response_holds_personal_data(app, client, session, la, api_key):
         assert response.status_code == 200
         body = response.get_data(as_text=True)
         for secret in SECRETS:
-            assert secret not in body, (secret, response.request.path)   # ...and never shown
+            assert secret not in body, (secret, response.request.path)  # ...and never shown
     assert through_api in bodies[0].get_data(as_text=True)
 
 
@@ -496,13 +621,15 @@ def test_descriptions_are_published_only_where_the_city_says_so(settings, bound_
     assert client.get(f"{API}/requests/{reference}.json").get_json()[0]["description"] is None
     app = create_app(settings, database=bound_database)
     services = app.extensions["geo311"]
-    services.city = dataclasses.replace(services.city, open311=dataclasses.replace(services.city.open311,
-                                                                                   publish_descriptions=True))
+    services.city = dataclasses.replace(
+        services.city, open311=dataclasses.replace(services.city.open311, publish_descriptions=True)
+    )
     found = app.test_client().get(f"{API}/requests/{reference}.json").get_json()[0]
     assert found["description"] == "Blue tags on the north wall"
 
 
 # -- limits and errors -------------------------------------------------------------------------
+
 
 def test_rate_limits_per_key_and_per_address(settings, bound_database, client, session):
     _, key = issue_client(session, "la", "Chatty app", per_minute=2)
@@ -510,7 +637,7 @@ def test_rate_limits_per_key_and_per_address(settings, bound_database, client, s
     assert client.get(f"{API}/services.json?api_key={key}").status_code == 200
     limited = post(client, key, "xml")
     assert limited.status_code == 429 and limited.headers["Retry-After"].isdigit()
-    (code, description), = errors_of(limited)
+    ((code, description),) = errors_of(limited)
     assert code == "429" and "2 requests a minute" in description
     app = create_app(dataclasses.replace(settings, open311_keyless_per_minute=3), database=bound_database)
     anonymous = app.test_client()
@@ -549,26 +676,62 @@ def test_errors_are_lists_with_string_codes(client):
 
 # -- the OpenAPI document ----------------------------------------------------------------------
 
+
 def test_the_openapi_document(client):
     document = client.get(f"{API}/openapi.json").get_json()
     assert document["openapi"].startswith("3.0")
     paths = document["paths"]
     for fmt in ("json", "xml"):
-        for path in ("discovery", "services", "services/{service_code}", "requests", "requests/{service_request_id}",
-                     "tokens/{token}"):
+        for path in (
+            "discovery",
+            "services",
+            "services/{service_code}",
+            "requests",
+            "requests/{service_request_id}",
+            "tokens/{token}",
+        ):
             assert f"{API}/{path}.{fmt}" in paths
     listing = paths[f"{API}/requests.json"]["get"]
     assert {p["name"] for p in listing["parameters"]} == {
-        "jurisdiction_id", "service_request_id", "service_code", "start_date", "end_date", "status",
-        "updated_after", "updated_before", "bbox", "page", "page_size", "extensions"}
+        "jurisdiction_id",
+        "service_request_id",
+        "service_code",
+        "start_date",
+        "end_date",
+        "status",
+        "updated_after",
+        "updated_before",
+        "bbox",
+        "page",
+        "page_size",
+        "extensions",
+    }
     assert document["components"]["securitySchemes"]["api_key"] == {
-        **document["components"]["securitySchemes"]["api_key"], "type": "apiKey", "in": "query", "name": "api_key"}
+        **document["components"]["securitySchemes"]["api_key"],
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+    }
     assert paths[f"{API}/requests.json"]["post"]["security"] == [{"api_key": []}]
     assert listing["security"] == [{}, {"api_key": []}]
     form = paths[f"{API}/requests.xml"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
-    assert {"service_code", "lat", "long", "address_string", "address_id", "email", "device_id", "account_id",
-            "first_name", "last_name", "phone", "description", "media_url", "attribute[surface]",
-            "attribute[items][]"} <= set(form["schema"]["properties"])
+    assert {
+        "service_code",
+        "lat",
+        "long",
+        "address_string",
+        "address_id",
+        "email",
+        "device_id",
+        "account_id",
+        "first_name",
+        "last_name",
+        "phone",
+        "description",
+        "media_url",
+        "attribute[surface]",
+        "attribute[items][]",
+    } <= set(form["schema"]["properties"])
     for path, operations in paths.items():
         for method, operation in operations.items():
             assert {"200", "400", "403", "404", "414", "429", "503"} <= set(operation["responses"]), (path, method)
@@ -583,8 +746,10 @@ def test_the_openapi_patterns_are_the_parsers(client):
         "page": (["1", "10000", ""], ["0", "01", "10001", "1.0", " 1"]),
         "page_size": (["1", "1000"], ["0", "1001", "-1"]),
         "extensions": (["true", "False", "TRUE"], ["1", "yes", " true"]),
-        "start_date": (["2010-01-01T00:00:00Z", "2010-01-01t00:00:00.5-08:00", "2010-01-01"],
-                       ["2010-01-01T00:00Z", "2010-01-01T00:00:00", "2010-01-01 00:00:00Z", "yesterday"]),
+        "start_date": (
+            ["2010-01-01T00:00:00Z", "2010-01-01t00:00:00.5-08:00", "2010-01-01"],
+            ["2010-01-01T00:00Z", "2010-01-01T00:00:00", "2010-01-01 00:00:00Z", "yesterday"],
+        ),
         "service_code": (["graffiti", "graffiti,dead-animal"], ["Graffiti", "graffiti,", ",graffiti", "a b"]),
         "service_request_id": (["7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK", "7k3mq9xab0tq4zhm1c8re5w2pk"], ["12345", "7K3MQ"]),
         "bbox": (["-118.3,34.0,-118.2,34.1", "1,2,3,4"], ["1,2,3", "1e3,1,2,3", "a,b,c,d", "1000,1,2,3"]),
@@ -592,23 +757,29 @@ def test_the_openapi_patterns_are_the_parsers(client):
     }
     for name, (good, bad) in samples.items():
         schema = parameters[name]
-        pattern = re.compile("|".join(f"(?:{a['pattern']})" if "pattern" in a else "^$" for a in schema["anyOf"])
-                             if "anyOf" in schema else schema["pattern"])
+        pattern = re.compile(
+            "|".join(f"(?:{a['pattern']})" if "pattern" in a else "^$" for a in schema["anyOf"])
+            if "anyOf" in schema
+            else schema["pattern"]
+        )
         for value in good:
             assert pattern.search(value), (name, value)
             assert client.get(f"{API}/requests.json", query_string={name: value}).status_code == 200, (name, value)
         for value in bad:
             assert not pattern.search(value), (name, value)
             assert client.get(f"{API}/requests.json", query_string={name: value}).status_code in (400, 404), (
-                name, value)
+                name,
+                value,
+            )
     refs = re.findall(r'"\$ref": "#/components/schemas/(\w+)"', __import__("json").dumps(document))
     assert set(refs) <= set(document["components"]["schemas"])
 
 
 def test_the_clients_command(app, session):
     runner = app.test_cli_runner()
-    added = runner.invoke(args=["open311", "clients", "add", "Fix-it app", "--contact", "dev@fixit.example",
-                                "--per-minute", "120"])
+    added = runner.invoke(
+        args=["open311", "clients", "add", "Fix-it app", "--contact", "dev@fixit.example", "--per-minute", "120"]
+    )
     assert added.exit_code == 0, added.output
     key = re.search(r"api_key: (\S+)", added.output).group(1)
     listed = runner.invoke(args=["open311", "clients", "list"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -22,17 +23,60 @@ LA = ZoneInfo("America/Los_Angeles")
 
 #: Values no argument of the API takes as they are.
 HOSTILE = [
-    "'; DROP TABLE service_request; --", "' OR 1=1 --", "1 UNION SELECT * FROM request_contact",
-    "<script>alert(1)</script>", "]]><!ENTITY x SYSTEM 'file:///etc/passwd'>", "${jndi:ldap://x}", "{{7*7}}",
-    "../../etc/passwd", "A" * 10_000, "\u202e\ufeff\u200b", "\x01\x02\x1f", "\U0001F600" * 50,
-    "-1", "99999999999999999999999", "1e309", "-1e309", "NaN", "Infinity", "[]", "{}", "true,false", ",",
-    "2020-02-30T00:00:00Z", "2020-01-01T25:00:00Z", "9999-12-31T23:59:59-14:00", "0000-01-01", "٢٠٢٠-٠١-٠١",
-    "9999-12-31T00:00:00Z", "9999-12-31", "0001-01-01", "0001-01-01T00:00:00+14:00",
-    "10,10,-10,-10", "-200,0,0,0", "0,-95,0,0", "1,2,3", "a,b,c,d", " 1,2,3,4",
+    "'; DROP TABLE service_request; --",
+    "' OR 1=1 --",
+    "1 UNION SELECT * FROM request_contact",
+    "<script>alert(1)</script>",
+    "]]><!ENTITY x SYSTEM 'file:///etc/passwd'>",
+    "${jndi:ldap://x}",
+    "{{7*7}}",
+    "../../etc/passwd",
+    "A" * 10_000,
+    "\u202e\ufeff\u200b",
+    "\x01\x02\x1f",
+    "\U0001f600" * 50,
+    "-1",
+    "99999999999999999999999",
+    "1e309",
+    "-1e309",
+    "NaN",
+    "Infinity",
+    "[]",
+    "{}",
+    "true,false",
+    ",",
+    "2020-02-30T00:00:00Z",
+    "2020-01-01T25:00:00Z",
+    "9999-12-31T23:59:59-14:00",
+    "0000-01-01",
+    "٢٠٢٠-٠١-٠١",
+    "9999-12-31T00:00:00Z",
+    "9999-12-31",
+    "0001-01-01",
+    "0001-01-01T00:00:00+14:00",
+    "10,10,-10,-10",
+    "-200,0,0,0",
+    "0,-95,0,0",
+    "1,2,3",
+    "a,b,c,d",
+    " 1,2,3,4",
 ]
 
-GET_ARGUMENTS = ["service_request_id", "service_code", "start_date", "end_date", "status", "updated_after",
-                 "updated_before", "bbox", "page", "page_size", "extensions", "jurisdiction_id", "api_key"]
+GET_ARGUMENTS = [
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+    "updated_after",
+    "updated_before",
+    "bbox",
+    "page",
+    "page_size",
+    "extensions",
+    "jurisdiction_id",
+    "api_key",
+]
 
 #: What a valid request looks like; each case replaces one argument.
 VALID_POST = {"service_code": "graffiti", "lat": "34.07325", "long": "-118.26690", "attribute[surface]": "wall"}
@@ -40,30 +84,78 @@ VALID_POST = {"service_code": "graffiti", "lat": "34.07325", "long": "-118.26690
 #: (changes to VALID_POST, expected status): None removes an argument, a list repeats it.
 NO_POINT = {"lat": None, "long": None}
 BAD_POSTS = [
-    *[({"service_code": v}, 400) for v in ("'; DROP TABLE service_request; --", "GRAFFITI", "a" * 5000, "graffiti\n",
-                                           ["graffiti", "dead-animal"])],
-    ({"service_code": "teleportation"}, 404), ({"service_code": None}, 400),
-    *[({"lat": v}, 400) for v in ("91", "-90.0001", "1e309", "NaN", "inf", "abc", "34,07", "0x22", "", "٣٤", "34 ",
-                                  "1_0", ["34.07", "34.08"])],
+    *[
+        ({"service_code": v}, 400)
+        for v in (
+            "'; DROP TABLE service_request; --",
+            "GRAFFITI",
+            "a" * 5000,
+            "graffiti\n",
+            ["graffiti", "dead-animal"],
+        )
+    ],
+    ({"service_code": "teleportation"}, 404),
+    ({"service_code": None}, 400),
+    *[
+        ({"lat": v}, 400)
+        for v in (
+            "91",
+            "-90.0001",
+            "1e309",
+            "NaN",
+            "inf",
+            "abc",
+            "34,07",
+            "0x22",
+            "",
+            "٣٤",
+            "34 ",
+            "1_0",
+            ["34.07", "34.08"],
+        )
+    ],
     *[({"long": v}, 400) for v in ("181", "-180.5", "-1e309", "nan", "-118.2.6", "[]")],
     ({"lat": "0", "long": "0"}, 400),  # valid numbers, in the Gulf of Guinea: nobody's we know
     ({"lat": "34.0736", "long": "-118.4004"}, 400),  # Beverly Hills: another agency's
-    *[({**NO_POINT, "address_string": v}, 400) for v in ("A" * 201, "'; DROP TABLE service_request; --",
-                                                         "99999 Nowhere Street", "La Cienega Blvd & Blackwelder St")],
+    *[
+        ({**NO_POINT, "address_string": v}, 400)
+        for v in (
+            "A" * 201,
+            "'; DROP TABLE service_request; --",
+            "99999 Nowhere Street",
+            "La Cienega Blvd & Blackwelder St",
+        )
+    ],
     ({**NO_POINT, "address_string": None}, 400),  # no location at all
     *[({"address_id": v}, 400) for v in ("' OR 1=1 --", "x" * 65, "../../etc")],
     *[({"email": v}, 400) for v in ("not-an-address", "a@b", "<script>@x.org", "x" * 201 + "@example.org")],
-    ({"phone": "12"}, 400), ({"phone": "9" * 201}, 400), ({"first_name": "F" * 201}, 400),
-    ({"last_name": "L" * 201}, 400), ({"device_id": "d" * 201}, 400), ({"account_id": "a" * 201}, 400),
+    ({"phone": "12"}, 400),
+    ({"phone": "9" * 201}, 400),
+    ({"first_name": "F" * 201}, 400),
+    ({"last_name": "L" * 201}, 400),
+    ({"device_id": "d" * 201}, 400),
+    ({"account_id": "a" * 201}, 400),
     ({"description": "D" * 4001}, 400),
-    *[({"media_url": v}, 400) for v in ("javascript:alert(1)", "ftp://x.org/a", "http://x.org/<script>",
-                                        "file:///etc/passwd", "https://" + "x" * 2001)],
+    *[
+        ({"media_url": v}, 400)
+        for v in (
+            "javascript:alert(1)",
+            "ftp://x.org/a",
+            "http://x.org/<script>",
+            "file:///etc/passwd",
+            "https://" + "x" * 2001,
+        )
+    ],
     *[({"attribute[surface]": v}, 400) for v in ("roof", "'; DROP TABLE x; --", "W" * 2000, None)],
     ({"attribute[surface]": None, "attribute[surface][]": ["wall", "fence"]}, 400),
-    *[({name: "x"}, 400) for name in ("attribute[unknown]", "attribute[../x]", "attribute[]", "attribute",
-                                      "attribute[surface][][]")],
-    ({"jurisdiction_id": "sfgov.org"}, 404), ({"jurisdiction_id": "' OR 1=1 --"}, 404),
-    ({"idempotency_key": "has space"}, 400), ({"idempotency_key": "k" * 151}, 400),
+    *[
+        ({name: "x"}, 400)
+        for name in ("attribute[unknown]", "attribute[../x]", "attribute[]", "attribute", "attribute[surface][][]")
+    ],
+    ({"jurisdiction_id": "sfgov.org"}, 404),
+    ({"jurisdiction_id": "' OR 1=1 --"}, 404),
+    ({"idempotency_key": "has space"}, 400),
+    ({"idempotency_key": "k" * 151}, 400),
 ]
 
 
@@ -78,8 +170,9 @@ def assert_spec_document(response) -> None:
     if response.content_type.startswith("application/json"):
         document = json.loads(body)
         if response.status_code >= 400:
-            assert document and all(set(e) == {"code", "description"} and e["code"] == str(response.status_code)
-                                    for e in document)
+            assert document and all(
+                set(e) == {"code", "description"} and e["code"] == str(response.status_code) for e in document
+            )
     else:
         assert response.content_type.startswith("text/xml")
         root = ET.fromstring(body)
@@ -109,8 +202,17 @@ def test_hostile_values_at_every_argument_of_get_requests(client, session, argum
 
 
 @pytest.mark.parametrize("argument", ["start_date", "end_date", "updated_after", "updated_before"])
-@pytest.mark.parametrize("value", ["9999-12-31T00:00:00Z", "9999-12-31", "0001-01-01", "0001-01-01T00:00:00Z",
-                                   "2200-01-01T00:00:00Z", "1899-12-31T23:59:59Z"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T00:00:00Z",
+        "9999-12-31",
+        "0001-01-01",
+        "0001-01-01T00:00:00Z",
+        "2200-01-01T00:00:00Z",
+        "1899-12-31T23:59:59Z",
+    ],
+)
 def test_moments_beyond_the_served_dates_are_a_spec_400(client, argument, value):
     for fmt in ("json", "xml"):
         response = client.get(f"{API}/requests.{fmt}", query_string={argument: value})
@@ -120,8 +222,11 @@ def test_moments_beyond_the_served_dates_are_a_spec_400(client, argument, value)
 
 
 def test_the_ends_of_the_served_dates_are_answered(client):
-    for query in ({"start_date": "1900-01-01T00:00:00Z"}, {"end_date": "2199-12-31T23:59:59Z"},
-                  {"updated_after": "1900-01-01", "updated_before": "2199-12-31"}):
+    for query in (
+        {"start_date": "1900-01-01T00:00:00Z"},
+        {"end_date": "2199-12-31T23:59:59Z"},
+        {"updated_after": "1900-01-01", "updated_before": "2199-12-31"},
+    ):
         response = client.get(f"{API}/requests.json", query_string=query)
         assert response.status_code == 200, (query, response.get_data(as_text=True)[:300])
 
@@ -146,7 +251,7 @@ def test_bad_posts_are_refused_and_store_nothing(client, session, api_key, chang
     data = MultiDict({**VALID_POST, "api_key": api_key})
     for name, value in changes.items():
         data.poplist(name)
-        for item in (value if isinstance(value, list) else [] if value is None else [value]):
+        for item in value if isinstance(value, list) else [] if value is None else [value]:
             data.add(name, item)
     for fmt in ("json", "xml"):
         response = client.post(f"{API}/requests.{fmt}", data=data)
@@ -167,8 +272,10 @@ def test_hostile_api_keys_are_403_and_store_nothing(client, session):
 def test_injection_in_free_text_is_stored_as_text(client, session, api_key):
     """Text fields take any text: it is stored verbatim and harms nothing."""
     payload = "'; DROP TABLE service_request; -- <script>alert(1)</script> \x01"
-    response = client.post(f"{API}/requests.xml", data={
-        **VALID_POST, "api_key": api_key, "description": payload, "first_name": payload, "device_id": payload})
+    response = client.post(
+        f"{API}/requests.xml",
+        data={**VALID_POST, "api_key": api_key, "description": payload, "first_name": payload, "device_id": payload},
+    )
     assert response.status_code == 200
     reference = ET.fromstring(response.get_data()).find("request/service_request_id").text
     stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == reference))
@@ -178,17 +285,24 @@ def test_injection_in_free_text_is_stored_as_text(client, session, api_key):
 
 
 def test_huge_bodies_are_413_in_the_spec_format(client, api_key):
-    response = client.post(f"{API}/requests.json", data={**VALID_POST, "api_key": api_key,
-                                                          "description": "x" * (17 * 1024 * 1024)})
+    response = client.post(
+        f"{API}/requests.json", data={**VALID_POST, "api_key": api_key, "description": "x" * (17 * 1024 * 1024)}
+    )
     assert response.status_code == 413
     assert_spec_document(response)
 
 
 # -- the argument parser on its own, with generated input -------------------------------------------
 
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(GET_ARGUMENTS + ["other"]),
-                       st.lists(st.text(max_size=40) | st.sampled_from(HOSTILE), max_size=3), max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(GET_ARGUMENTS + ["other"]),
+        st.lists(st.text(max_size=40) | st.sampled_from(HOSTILE), max_size=3),
+        max_size=6,
+    )
+)
 def test_the_parser_answers_any_arguments_with_a_query_or_a_400(arguments):
     args = MultiDict([(k, v) for k, values in arguments.items() for v in values])
     try:
@@ -204,10 +318,11 @@ def test_the_parser_answers_any_arguments_with_a_query_or_a_400(arguments):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2200, 12, 30),
-                    timezones=st.sampled_from([timezone.utc, LA])))
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2200, 12, 30), timezones=st.sampled_from([UTC, LA]))
+)
 def test_every_w3c_datetime_reads_back_as_the_same_moment(moment):
-    for text in (moment.isoformat(timespec="seconds"), moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")):
+    for text in (moment.isoformat(timespec="seconds"), moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")):
         # (timestamps: PEP 495 makes times in a repeated hour unequal to any other zone's)
         assert parse_datetime(text, LA).timestamp() == moment.replace(microsecond=0).timestamp(), text
 

@@ -13,19 +13,25 @@ import pytest
 from sqlalchemy import text
 
 from address_db.validation import Validator
+from boundaries.index import IndexCache
 from core.channels import DEFAULT_CHANNELS
 from core.city import load_city
 from core.errors import ConfigError
+from geo import reports
 from service_requests.importer import import_history
 from service_requests.intake import IntakeError, RequestInput, create_request
-from boundaries.index import IndexCache
-from geo import reports
 from service_requests.selection import FilterError, RequestFilter, filter_choices, parse_filter
 from tests.helpers.fixture_cities import SEVEN_CHANNELS, box, channels_toml, load_fixture_city, write_csv, write_geojson
 
 KEY = "lakeview"
-CHANNELS = channels_toml({**SEVEN_CHANNELS, "city_app": ("MyLakeview app", "mobile_app"),
-                          "field_app": ("Field workers' app", "{field_family}")}, web_form="self_service")
+CHANNELS = channels_toml(
+    {
+        **SEVEN_CHANNELS,
+        "city_app": ("MyLakeview app", "mobile_app"),
+        "field_app": ("Field workers' app", "{field_family}"),
+    },
+    web_form="self_service",
+)
 
 TOML = """
 [city]
@@ -75,11 +81,22 @@ service_level = { business_days = 3 }
 """
 
 #: Source value -> rows of it. "Social media" is the channel's own name (no map needed); FAX is mapped nowhere.
-SOURCE_ROWS = {"CALL CENTER": 5, "MYLV": 4, "SELF SVC": 3, "SOCIAL": 1, "Social media": 1, "EMP GEN": 2,
-               "FIELD APP": 1, "WO SYNC": 1, "FAX": 1}
+SOURCE_ROWS = {
+    "CALL CENTER": 5,
+    "MYLV": 4,
+    "SELF SVC": 3,
+    "SOCIAL": 1,
+    "Social media": 1,
+    "EMP GEN": 2,
+    "FIELD APP": 1,
+    "WO SYNC": 1,
+    "FAX": 1,
+}
 
 
-def write_city(tmp_path: Path, *, field_family: str = "staff", extra: str = "", map_extra: str = "") -> tuple[Path, Path]:
+def write_city(
+    tmp_path: Path, *, field_family: str = "staff", extra: str = "", map_extra: str = ""
+) -> tuple[Path, Path]:
     data, cities = tmp_path / "data", tmp_path / "cities"
     (data / KEY).mkdir(parents=True)
     cities.mkdir()
@@ -117,10 +134,20 @@ def test_the_city_file_names_its_channels_and_the_built_in_paths(tmp_path):
 def test_seven_channels_are_imported_filtered_and_broken_out_by_channel_and_family(session, imported):
     city, report = imported
     assert [why for _, _, why in report.rejected] == ["a channel the city file does not map ([requests.channel_map])"]
-    stored = dict(session.execute(text(
-        "SELECT channel, count(*) FROM service_request WHERE city = :c GROUP BY 1"), {"c": KEY}).all())
-    assert stored == {"call": 5, "city_app": 4, "self_service": 3, "social": 2, "employee": 2, "field_app": 1,
-                      "work_orders": 1}
+    stored = dict(
+        session.execute(
+            text("SELECT channel, count(*) FROM service_request WHERE city = :c GROUP BY 1"), {"c": KEY}
+        ).all()
+    )
+    assert stored == {
+        "call": 5,
+        "city_app": 4,
+        "self_service": 3,
+        "social": 2,
+        "employee": 2,
+        "field_app": 1,
+        "work_orders": 1,
+    }
 
     choices = filter_choices(session, city)
     assert choices.channels["work_orders"] == "Work-order system"
@@ -132,16 +159,30 @@ def test_seven_channels_are_imported_filtered_and_broken_out_by_channel_and_fami
 
     channels = reports.breakout(session, city, RequestFilter(), "channel", choices=choices)
     assert dict(zip(channels["label"], channels["requests"])) == {
-        "Call": 5, "MyLakeview app": 4, "Self service": 3, "Social media": 2, "Employee generated": 2,
-        "Field workers' app": 1, "Work-order system": 1}
+        "Call": 5,
+        "MyLakeview app": 4,
+        "Self service": 3,
+        "Social media": 2,
+        "Employee generated": 2,
+        "Field workers' app": 1,
+        "Work-order system": 1,
+    }
     families = reports.breakout(session, city, RequestFilter(), "family", choices=choices)
     assert dict(zip(families["key"], families["requests"])) == {
-        "phone": 5, "mobile_app": 4, "web": 3, "staff": 3, "social": 2, "integration": 1}
+        "phone": 5,
+        "mobile_app": 4,
+        "web": 3,
+        "staff": 3,
+        "social": 2,
+        "integration": 1,
+    }
     assert dict(zip(families["key"], families["label"]))["social"] == "Social media"
 
     listed = reports.requests_behind(session, city, staff)
     assert Counter(zip(listed["channel_name"], listed["channel_family"])) == {
-        ("Employee generated", "staff"): 2, ("Field workers' app", "staff"): 1}
+        ("Employee generated", "staff"): 2,
+        ("Field workers' app", "staff"): 1,
+    }
 
 
 def test_a_channel_the_city_does_not_have_is_refused_with_its_channels(session, imported):
@@ -153,14 +194,21 @@ def test_a_channel_the_city_does_not_have_is_refused_with_its_channels(session, 
         reports.summary(session, city, RequestFilter(channels=("phone",)))
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"field_family": "carrier_pigeon"},
-     r"\[channels.field_app\] family 'carrier_pigeon' is not a channel family; use one of phone, web"),
-    ({"map_extra": '"FAX" = "fax"'},
-     r"\[requests.channel_map\] maps 'FAX' to 'fax', which is not a channel of the city; use one of call"),
-    ({"extra": 'open311 = "phone"'}, r"\[channels\] open311 = 'phone' is not one of its channels"),
-    ({"extra": 'staff_intake = []'}, r"\[channels\] offers staff no channel at intake"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"field_family": "carrier_pigeon"},
+            r"\[channels.field_app\] family 'carrier_pigeon' is not a channel family; use one of phone, web",
+        ),
+        (
+            {"map_extra": '"FAX" = "fax"'},
+            r"\[requests.channel_map\] maps 'FAX' to 'fax', which is not a channel of the city; use one of call",
+        ),
+        ({"extra": 'open311 = "phone"'}, r"\[channels\] open311 = 'phone' is not one of its channels"),
+        ({"extra": "staff_intake = []"}, r"\[channels\] offers staff no channel at intake"),
+    ],
+)
 def test_a_bad_channel_vocabulary_is_refused_in_the_city_file(tmp_path, change, message):
     with pytest.raises(ConfigError, match=message):
         load_city(KEY, *write_city(tmp_path, **change))
@@ -177,14 +225,25 @@ def test_an_unknown_key_of_a_channel_is_refused(tmp_path):
 def test_los_angeles_keeps_the_nine_channels_each_in_its_family(session, la):
     assert la.channels is DEFAULT_CHANNELS and not la.channels.own
     assert la.channels.family("council_office") == "staff" and la.channels.family("open311") == "integration"
-    stored = dict(session.execute(text(
-        "SELECT channel, count(*) FROM service_request WHERE city = 'la' AND in_jurisdiction IS NOT FALSE "
-        "GROUP BY 1"), {}).all())
+    stored = dict(
+        session.execute(
+            text(
+                "SELECT channel, count(*) FROM service_request WHERE city = 'la' AND in_jurisdiction IS NOT FALSE "
+                "GROUP BY 1"
+            ),
+            {},
+        ).all()
+    )
     assert set(stored) <= set(DEFAULT_CHANNELS.codes) and len(stored) >= 3
     channels = reports.breakout(session, la, RequestFilter(), "channel", medians=False)
     assert dict(zip(channels["key"], channels["requests"])) == stored
-    families = dict(zip(*reports.breakout(session, la, RequestFilter(), "family", medians=False)[["key", "requests"]]
-                        .to_dict("list").values()))
+    families = dict(
+        zip(
+            *reports.breakout(session, la, RequestFilter(), "family", medians=False)[["key", "requests"]]
+            .to_dict("list")
+            .values()
+        )
+    )
     assert families.get("staff", 0) == stored.get("staff", 0) + stored.get("council_office", 0)
     assert families.get("phone", 0) == stored.get("phone", 0)
     assert sum(families.values()) == sum(stored.values())

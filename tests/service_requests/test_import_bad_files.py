@@ -38,8 +38,10 @@ def brookton(tmp_path, settings, bound_database, session):
 
 
 def counts(session) -> tuple[int, int]:
-    return (session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": KEY}).scalar_one(),
-            session.execute(text("SELECT count(*) FROM address_point WHERE city = :c"), {"c": KEY}).scalar_one())
+    return (
+        session.execute(text("SELECT count(*) FROM service_request WHERE city = :c"), {"c": KEY}).scalar_one(),
+        session.execute(text("SELECT count(*) FROM address_point WHERE city = :c"), {"c": KEY}).scalar_one(),
+    )
 
 
 def one_sentence(result, *words: str) -> str:
@@ -72,8 +74,15 @@ def test_a_date_outside_what_can_be_held(brookton, session, tmp_path, opened):
     runner, history, _ = brookton
     before = counts(session)
     write_rows(history, [GOOD, case("OLD", "12 DUE ST", (-71.092, 42.302), opened=opened)])
-    message = one_sentence(runner.invoke(args=["requests", "import", "--report-dir", str(tmp_path)]),
-                           "cases.csv", "row 3", "Opened", opened, "1677", "2262")
+    message = one_sentence(
+        runner.invoke(args=["requests", "import", "--report-dir", str(tmp_path)]),
+        "cases.csv",
+        "row 3",
+        "Opened",
+        opened,
+        "1677",
+        "2262",
+    )
     assert "correct" in message
     assert counts(session) == before
 
@@ -93,10 +102,12 @@ def test_one_huge_field(brookton, session, tmp_path, command, column):
 @pytest.mark.parametrize("command", COMMANDS, ids=["requests", "addresses"])
 def test_coordinates_out_of_range_are_rejected_rows(brookton, session, tmp_path, command):
     runner, history, _ = brookton
-    rows = [case("G-1", "10 DUE ST", (-71.092, 42.302), checked="yes"),
-            case("LAT", "12 DUE ST", (-71.092, 91.0), checked="yes"),
-            case("LON", "14 DUE ST", (-200.0, 42.302), checked="yes"),
-            case("TEXT", "16 DUE ST", None, checked="yes")]
+    rows = [
+        case("G-1", "10 DUE ST", (-71.092, 42.302), checked="yes"),
+        case("LAT", "12 DUE ST", (-71.092, 91.0), checked="yes"),
+        case("LON", "14 DUE ST", (-200.0, 42.302), checked="yes"),
+        case("TEXT", "16 DUE ST", None, checked="yes"),
+    ]
     rows[3][HEADER.index("Y")], rows[3][HEADER.index("X")] = "north", "-71.09"
     write_rows(history, rows)
     result = runner.invoke(args=[*command, "--report-dir", str(tmp_path)])
@@ -109,8 +120,11 @@ def test_coordinates_out_of_range_are_rejected_rows(brookton, session, tmp_path,
     assert "north" in rejected["5"]
     assert "2" not in rejected
     if command[0] == "requests":
-        stored = session.execute(text("SELECT source_id FROM service_request WHERE city = :c ORDER BY 1"),
-                                 {"c": KEY}).scalars().all()
+        stored = (
+            session.execute(text("SELECT source_id FROM service_request WHERE city = :c ORDER BY 1"), {"c": KEY})
+            .scalars()
+            .all()
+        )
         assert stored == ["G-1"]
 
 
@@ -119,28 +133,40 @@ def test_latin1_text_read_as_utf8_is_an_error_naming_the_line_and_the_option(bro
     runner, history, _ = brookton
     before = counts(session)
     write_rows(history, [GOOD, case("E-1", "12 CAFÉ ST", (-71.092, 42.302), checked="yes")], encoding="latin-1")
-    one_sentence(runner.invoke(args=[*command, "--report-dir", str(tmp_path)]),
-                 "cases.csv", "line 3", "encoding", "UTF-8")
+    one_sentence(
+        runner.invoke(args=[*command, "--report-dir", str(tmp_path)]), "cases.csv", "line 3", "encoding", "UTF-8"
+    )
     assert counts(session) == before
 
 
 def test_the_city_file_names_the_encoding(brookton, session, tmp_path):
     _, history, cities = brookton
     toml = cities / f"{KEY}.toml"
-    toml.write_text(toml.read_text().replace('sources = ["brookton/cases.csv"]\n',
-                                             'sources = ["brookton/cases.csv"]\nencoding = "latin-1"\n'))
+    toml.write_text(
+        toml.read_text().replace(
+            'sources = ["brookton/cases.csv"]\n', 'sources = ["brookton/cases.csv"]\nencoding = "latin-1"\n'
+        )
+    )
     write_rows(history, [GOOD, case("E-1", "12 CAFÉ ST", (-71.092, 42.302), checked="yes")], encoding="latin-1")
     city = load_city(KEY, cities, history.parent.parent)
     assert city.requests.options["encoding"] == "latin-1"
     assert all(s.mapping.options["encoding"] == "latin-1" for s in city.addresses.sources)
     load_addresses(session, city, report_dir=tmp_path, allow_shrink=True)
     import_history(session, city, report_dir=tmp_path)
-    address = session.execute(text("SELECT address FROM service_request WHERE city = :c AND source_id = 'E-1'"),
-                              {"c": KEY}).scalar_one()
+    address = session.execute(
+        text("SELECT address FROM service_request WHERE city = :c AND source_id = 'E-1'"), {"c": KEY}
+    ).scalar_one()
     assert address == "12 CAFÉ ST"
-    known = session.execute(text("SELECT standardized FROM address_point WHERE city = :c AND standardized LIKE '12 %'"),
-                            {"c": KEY}).scalars().all()
-    assert known == ["12 CAFE ST, 02124"]  # the address database folds accents; it read an É, not a replacement character
+    known = (
+        session.execute(
+            text("SELECT standardized FROM address_point WHERE city = :c AND standardized LIKE '12 %'"), {"c": KEY}
+        )
+        .scalars()
+        .all()
+    )
+    assert known == [
+        "12 CAFE ST, 02124"
+    ]  # the address database folds accents; it read an É, not a replacement character
 
 
 @pytest.mark.parametrize("encoding", ["klingon", "base64", 8])
@@ -148,9 +174,14 @@ def test_an_unknown_encoding_is_a_config_error(tmp_path, encoding):
     cities, data = write_city(tmp_path)
     toml = cities / f"{KEY}.toml"
     value = f'"{encoding}"' if isinstance(encoding, str) else str(encoding)
-    toml.write_text(TOML.replace('sources = ["brookton/cases.csv"]\n',
-                                 f'sources = ["brookton/cases.csv"]\nencoding = {value}\n').replace("{numbers}", ""))
-    with pytest.raises(ConfigError, match=r"\[(requests|addresses.sources.history)\] encoding .* is not an encoding Python knows"):
+    toml.write_text(
+        TOML.replace(
+            'sources = ["brookton/cases.csv"]\n', f'sources = ["brookton/cases.csv"]\nencoding = {value}\n'
+        ).replace("{numbers}", "")
+    )
+    with pytest.raises(
+        ConfigError, match=r"\[(requests|addresses.sources.history)\] encoding .* is not an encoding Python knows"
+    ):
         load_city(KEY, cities, data)
 
 
@@ -196,10 +227,13 @@ def test_a_rejected_row_report_is_formula_safe(brookton, tmp_path):
 def test_a_long_request_number_is_a_rejected_row(brookton, session, tmp_path):
     runner, history, _ = brookton
     long_number = "".join(chr(0x41 + (i * 7919) % 26) + chr(0x61 + (i * 104729) % 26) for i in range(50_000))
-    write_rows(history, [GOOD, case(long_number, "14 DUE ST", (-71.092, 42.302))])  # 100,000 characters, not compressible
+    write_rows(
+        history, [GOOD, case(long_number, "14 DUE ST", (-71.092, 42.302))]
+    )  # 100,000 characters, not compressible
     result = runner.invoke(args=["requests", "import", "--report-dir", str(tmp_path)])
     assert result.exit_code == 0, (result.output, repr(result.exception))
     (report,) = tmp_path.glob("*-rejected.csv")
     with open(report, newline="", encoding="utf-8") as handle:
         assert [(r["row"], r["reason"]) for r in csv.DictReader(handle)] == [
-            ("3", "a request number longer than 200 characters")]
+            ("3", "a request number longer than 200 characters")
+        ]

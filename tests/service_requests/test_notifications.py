@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 from sqlalchemy import select
@@ -32,9 +31,18 @@ def free_port() -> int:
 
 
 def request_with(session, la, validator, **contact):
-    return create_request(session, la, validator, RequestInput(
-        service_code="graffiti", channel="web", address="2111 W Bellevue Ave", attributes={"surface": "wall"},
-        **contact)).request
+    return create_request(
+        session,
+        la,
+        validator,
+        RequestInput(
+            service_code="graffiti",
+            channel="web",
+            address="2111 W Bellevue Ave",
+            attributes={"surface": "wall"},
+            **contact,
+        ),
+    ).request
 
 
 def test_emails_wait_while_the_server_is_down_and_go_when_it_is_back(session, la, settings, validator):
@@ -52,7 +60,7 @@ def test_emails_wait_while_the_server_is_down_and_go_when_it_is_back(session, la
     server = Controller(inbox, hostname="127.0.0.1", port=port)
     server.start()
     try:
-        later = datetime.now(timezone.utc) + timedelta(minutes=5)
+        later = datetime.now(UTC) + timedelta(minutes=5)
         up = deliver_pending(session, smtp, "la", now=later)
     finally:
         server.stop()

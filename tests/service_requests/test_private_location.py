@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from address_db.places import NEUTRAL_PLACE, PLACE_RADIUS_M, is_public_place, public_place
+from core.settings import PROJECT_ROOT
 from open311.clients import issue_client
 from service_requests.intake import RequestInput, create_request
 from service_requests.models import ServiceRequest
-from core.settings import PROJECT_ROOT
 
 TYPED = "12 Bob Smith 5551234"  # the old status page showed "0 block of BOB SMITH 5551234"
 SECRETS = ("Bob Smith", "5551234")
@@ -26,15 +26,24 @@ BELLEVUE_PLACE = "near the 2100 block of W BELLEVUE AVE"
 
 
 def picked(lon: float = BELLEVUE[0], lat: float = BELLEVUE[1], **changes) -> RequestInput:
-    base = dict(service_code="graffiti", channel="phone", address=TYPED, lon=lon, lat=lat,
-                attributes={"surface": "wall"}, description="Tags", actor="intake:maria")
+    base = dict(
+        service_code="graffiti",
+        channel="phone",
+        address=TYPED,
+        lon=lon,
+        lat=lat,
+        attributes={"surface": "wall"},
+        description="Tags",
+        actor="intake:maria",
+    )
     return RequestInput(**{**base, **changes})
 
 
 def empty_spot(session) -> tuple[float, float]:
     """A point of the city (near an address of ward 13, moved away) with no address within the radius."""
-    row = session.execute(text(
-        """
+    row = session.execute(
+        text(
+            """
         SELECT ST_X(c.g) AS lon, ST_Y(c.g) AS lat FROM (
             SELECT ST_Project(a.geom::geography, 900, radians(b))::geometry AS g
             FROM address_point a, generate_series(0, 315, 45) b
@@ -42,15 +51,19 @@ def empty_spot(session) -> tuple[float, float]:
         WHERE NOT EXISTS (SELECT 1 FROM address_point p WHERE p.city = 'la'
                           AND ST_DWithin(p.geom::geography, c.g::geography, :far))
         LIMIT 1
-        """), {"far": PLACE_RADIUS_M + 50}).first()
+        """
+        ),
+        {"far": PLACE_RADIUS_M + 50},
+    ).first()
     assert row is not None
     return row.lon, row.lat
 
 
 def spot_between(session, near_m: float, far_m: float) -> tuple[float, float, str]:
     """A point whose nearest address (a house, not an intersection) is ``near_m`` to ``far_m`` metres away."""
-    row = session.execute(text(
-        """
+    row = session.execute(
+        text(
+            """
         SELECT ST_X(c.g) AS lon, ST_Y(c.g) AS lat, n.kind, n.house_number, n.d FROM (
             SELECT ST_Project(a.geom::geography, 125, radians(b))::geometry AS g
             FROM address_point a, generate_series(0, 315, 45) b
@@ -59,29 +72,40 @@ def spot_between(session, near_m: float, far_m: float) -> tuple[float, float, st
                  FROM address_point p WHERE p.city = 'la' ORDER BY p.geom <-> c.g LIMIT 1) n
         WHERE n.d BETWEEN :near AND :far AND n.kind = 'address'
         LIMIT 1
-        """), {"near": near_m, "far": far_m}).first()
+        """
+        ),
+        {"near": near_m, "far": far_m},
+    ).first()
     assert row is not None
     return row.lon, row.lat, public_place(session, "la", row.lon, row.lat)
 
 
 # -- the public place of a point ---------------------------------------------------------------
 
+
 def test_the_public_place_is_the_block_of_the_nearest_address(session):
     assert public_place(session, "la", *BELLEVUE) == BELLEVUE_PLACE
-    lon, lat = session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM address_point WHERE city = 'la' "
-                                    "AND house_number BETWEEN 1 AND 99 AND kind = 'address' LIMIT 1")).one()
+    lon, lat = session.execute(
+        text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM address_point WHERE city = 'la' "
+            "AND house_number BETWEEN 1 AND 99 AND kind = 'address' LIMIT 1"
+        )
+    ).one()
     assert public_place(session, "la", lon, lat).startswith("near the 0 block of ")
 
 
 def test_an_intersection_gives_x_at_y(session):
-    row = session.execute(text(
-        """
+    row = session.execute(
+        text(
+            """
         SELECT ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat, i.street_name, i.cross_name FROM address_point i
         WHERE i.city = 'la' AND i.kind = 'intersection' AND NOT EXISTS (
             SELECT 1 FROM address_point a WHERE a.city = 'la' AND a.kind = 'address'
               AND ST_DWithin(a.geom::geography, i.geom::geography, 20))
         ORDER BY i.id LIMIT 1
-        """)).one()
+        """
+        )
+    ).one()
     place = public_place(session, "la", row.lon, row.lat)
     assert place.startswith("near ") and " AT " in place and row.street_name in place and row.cross_name in place
     assert "block" not in place and "," not in place and is_public_place(place)
@@ -92,25 +116,42 @@ def test_far_from_any_address_the_nearest_named_street_or_a_neutral_text(session
     assert public_place(session, "la", lon, lat) == NEUTRAL_PLACE
     load = session.execute(text("SELECT max(id) FROM address_load WHERE city = 'la'")).scalar_one()
     for name, offset in (("SPRING", 0.0004), (None, 0.0001)):  # a named street 40 m away, an unnamed one closer
-        session.execute(text(
-            "INSERT INTO street_segment (city, load_id, source_key, rank, predir, name, suffix, geom) "
-            "VALUES ('la', :load, 'test', 1, 'N', :name, 'ST', "
-            "ST_SetSRID(ST_MakeLine(ST_MakePoint(:x - 0.001, :y), ST_MakePoint(:x + 0.001, :y)), 4326))"),
-            {"load": load, "name": name, "x": lon, "y": lat + offset})
+        session.execute(
+            text(
+                "INSERT INTO street_segment (city, load_id, source_key, rank, predir, name, suffix, geom) "
+                "VALUES ('la', :load, 'test', 1, 'N', :name, 'ST', "
+                "ST_SetSRID(ST_MakeLine(ST_MakePoint(:x - 0.001, :y), ST_MakePoint(:x + 0.001, :y)), 4326))"
+            ),
+            {"load": load, "name": name, "x": lon, "y": lat + offset},
+        )
     assert public_place(session, "la", lon, lat) == "near N SPRING ST"
     assert public_place(session, "gardena", lon, lat) == NEUTRAL_PLACE  # another city's streets are not used
 
 
 def test_only_derived_texts_are_public_places():
-    for ok in (BELLEVUE_PLACE, "near W 1ST ST AT N SPRING ST", "near N SPRING ST", NEUTRAL_PLACE,
-               "near the 0 block of O'FARRELL ST"):
+    for ok in (
+        BELLEVUE_PLACE,
+        "near W 1ST ST AT N SPRING ST",
+        "near N SPRING ST",
+        NEUTRAL_PLACE,
+        "near the 0 block of O'FARRELL ST",
+    ):
         assert is_public_place(ok), ok
-    for typed in (TYPED, "2113 W Bellevue Ave", "near Bob's house", "12 bob smith", "", None,
-                  "near the 200 block of n spring st, 555-1234", "2111 W BELLEVUE AVE, 90026"):
+    for typed in (
+        TYPED,
+        "2113 W Bellevue Ave",
+        "near Bob's house",
+        "12 bob smith",
+        "",
+        None,
+        "near the 200 block of n spring st, 555-1234",
+        "2111 W BELLEVUE AVE, 90026",
+    ):
         assert not is_public_place(typed), typed
 
 
 # -- intake stores the typed text privately ---------------------------------------------------
+
 
 def test_an_unmatched_typed_address_is_private_and_the_place_comes_from_the_point(session, la, validator):
     created = create_request(session, la, validator, picked(location_note="behind the garage"))
@@ -128,8 +169,9 @@ def test_a_point_with_no_typed_address_has_no_private_text(session, la, validato
     assert request.typed_address is None and request.address == BELLEVUE_PLACE
 
 
-@pytest.mark.parametrize("typed, outcome", [("326 Bonnie Brae St", "ambiguous"), ("2113 W Bellevue Ave", "not_found"),
-                                            (TYPED, None)])
+@pytest.mark.parametrize(
+    "typed, outcome", [("326 Bonnie Brae St", "ambiguous"), ("2113 W Bellevue Ave", "not_found"), (TYPED, None)]
+)
 def test_no_dead_end_when_the_address_does_not_validate(session, la, validator, typed, outcome):
     status = validator.validate(session, typed).status
     assert status == outcome if outcome else status not in ("valid", "outside")
@@ -139,6 +181,7 @@ def test_no_dead_end_when_the_address_does_not_validate(session, la, validator, 
 
 
 # -- no public surface shows it ------------------------------------------------------------------
+
 
 def _assert_secret_free(body: str, where: str) -> None:
     for secret in SECRETS:
@@ -150,8 +193,9 @@ def test_the_status_page_and_nearby_hints_show_the_place_not_the_typed_text(clie
     page = client.get(f"/status/{reference}").get_data(as_text=True)
     _assert_secret_free(page, "status page")
     assert BELLEVUE_PLACE in page
-    nearby = client.get("/api/requests/nearby", query_string={"lon": BELLEVUE[0], "lat": BELLEVUE[1],
-                                                              "service": "graffiti"})
+    nearby = client.get(
+        "/api/requests/nearby", query_string={"lon": BELLEVUE[0], "lat": BELLEVUE[1], "service": "graffiti"}
+    )
     assert nearby.status_code == 200
     _assert_secret_free(nearby.get_data(as_text=True), "nearby API")
     assert [n["address"] for n in nearby.get_json()["nearby"] if n["reference"] == reference] == [BELLEVUE_PLACE]
@@ -159,9 +203,17 @@ def test_the_status_page_and_nearby_hints_show_the_place_not_the_typed_text(clie
 
 def test_open311_json_and_xml_never_hold_the_typed_text(client, session, la, validator):
     _client, key = issue_client(session, "la", "Test app", contact="dev@example.org", per_minute=10_000)
-    through_api = client.post("/open311/v2/requests.json", data={
-        "api_key": key, "service_code": "graffiti", "lat": str(BELLEVUE[1]), "long": str(BELLEVUE[0]),
-        "attribute[surface]": "wall", "address_string": TYPED})
+    through_api = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "graffiti",
+            "lat": str(BELLEVUE[1]),
+            "long": str(BELLEVUE[0]),
+            "attribute[surface]": "wall",
+            "address_string": TYPED,
+        },
+    )
     assert through_api.status_code == 200, through_api.get_data(as_text=True)
     api_ref = through_api.get_json()[0]["service_request_id"]
     web_ref = create_request(session, la, validator, picked()).request.public_ref
@@ -202,8 +254,14 @@ def test_staff_see_the_typed_text_only_with_the_contact_permission(client_as, se
 def test_exports_lists_maps_and_the_monthly_report_never_hold_it(client, client_as, session, la, validator):
     create_request(session, la, validator, picked())
     analyst = client_as("analyst")  # data.export, maps.view, reports.view, requests.view; no requests.contact
-    for path in ("/maps/export/requests.geojson", "/reports/requests.csv", "/reports/requests.geojson",
-                 "/maps/requests", "/maps/wards/13", "/maps/wards/13/map.html"):
+    for path in (
+        "/maps/export/requests.geojson",
+        "/reports/requests.csv",
+        "/reports/requests.geojson",
+        "/maps/requests",
+        "/maps/wards/13",
+        "/maps/wards/13/map.html",
+    ):
         response = analyst.get(path)
         assert response.status_code == 200, path
         _assert_secret_free(response.get_data(as_text=True), path)
@@ -215,6 +273,7 @@ def test_exports_lists_maps_and_the_monthly_report_never_hold_it(client, client_
 
 # -- migration 0012 ---------------------------------------------------------------------------------
 
+
 def _migration():
     path = PROJECT_ROOT / "migrations" / "versions" / "0012_private_location.py"
     spec = importlib.util.spec_from_file_location("migration_0012", path)
@@ -224,8 +283,9 @@ def _migration():
 
 
 def _stored_the_old_way(session, address: str | None, lon: float, lat: float) -> int:
-    return session.execute(text(
-        """
+    return session.execute(
+        text(
+            """
         INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, response_method,
                                      description, attributes, address, location_quality, geom, in_jurisdiction,
                                      requested_at, updated_at, source)
@@ -233,7 +293,10 @@ def _stored_the_old_way(session, address: str | None, lon: float, lat: float) ->
                 '{}'::jsonb, :address, 'point', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), true, now(), now(),
                 'intake')
         RETURNING id
-        """), {"address": address, "lon": lon, "lat": lat}).scalar_one()
+        """
+        ),
+        {"address": address, "lon": lon, "lat": lat},
+    ).scalar_one()
 
 
 def test_migration_0012_moves_typed_text_and_derives_the_same_place(session):
@@ -252,40 +315,60 @@ def test_migration_0012_moves_typed_text_and_derives_the_same_place(session):
         "none": (None, *BELLEVUE),
     }
     ids = {label: _stored_the_old_way(session, *row) for label, row in rows.items()}
-    addressed = session.execute(text("SELECT id, address FROM service_request WHERE location_quality = 'address' "
-                                     "LIMIT 1")).first()
+    addressed = session.execute(
+        text("SELECT id, address FROM service_request WHERE location_quality = 'address' LIMIT 1")
+    ).first()
     session.execute(text(migration.CORRECT_POINT_REQUESTS))
     for label, (old, lon, lat) in rows.items():
-        address, typed = session.execute(text("SELECT address, typed_address FROM service_request WHERE id = :id"),
-                                         {"id": ids[label]}).one()
+        address, typed = session.execute(
+            text("SELECT address, typed_address FROM service_request WHERE id = :id"), {"id": ids[label]}
+        ).one()
         assert address == public_place(session, "la", lon, lat), label  # the same derivation as the code
         assert is_public_place(address), label
         expected = None if label in ("written by the old code", "none") else old
         assert typed == expected, label
-    assert session.execute(text("SELECT address FROM service_request WHERE id = :id"),
-                           {"id": ids["typed, nearest 100-150 m"]}).scalar_one() == mid_place
+    assert (
+        session.execute(
+            text("SELECT address FROM service_request WHERE id = :id"), {"id": ids["typed, nearest 100-150 m"]}
+        ).scalar_one()
+        == mid_place
+    )
     if addressed is not None:  # requests located by their address are not touched
-        assert session.execute(text("SELECT address FROM service_request WHERE id = :id"),
-                               {"id": addressed.id}).scalar_one() == addressed.address
+        assert (
+            session.execute(
+                text("SELECT address FROM service_request WHERE id = :id"), {"id": addressed.id}
+            ).scalar_one()
+            == addressed.address
+        )
     session.execute(text(migration.CORRECT_POINT_REQUESTS))  # run again: nothing changes, nothing is lost
-    assert session.execute(text("SELECT typed_address FROM service_request WHERE id = :id"),
-                           {"id": ids["typed"]}).scalar_one() == TYPED
+    assert (
+        session.execute(
+            text("SELECT typed_address FROM service_request WHERE id = :id"), {"id": ids["typed"]}
+        ).scalar_one()
+        == TYPED
+    )
 
 
 # -- end to end in Chromium ---------------------------------------------------------------------
 
-def _file_at_a_picked_point(page, base: str, form_path: str, typed: str, lon: float, lat: float,
-                            screenshot: str | None = None) -> str:
+
+def _file_at_a_picked_point(
+    page, base: str, form_path: str, typed: str, lon: float, lat: float, screenshot: str | None = None
+) -> str:
     """Type an address that does not match, pick the point on the map, file; returns the status page's text."""
     page.goto(base + form_path)
     page.wait_for_selector('#intake-map[data-ready="true"]')
     page.fill("#address-input", typed)
     page.click("#address-check")
-    page.wait_for_selector('#address-result[data-status="not_found"], #address-result[data-status="invalid"], '
-                           '#address-result[data-status="ambiguous"]')
+    page.wait_for_selector(
+        '#address-result[data-status="not_found"], #address-result[data-status="invalid"], '
+        '#address-result[data-status="ambiguous"]'
+    )
     assert "filed at that point" in page.inner_text("#address-result")  # the way on is offered
-    page.evaluate("([lat, lon]) => document.getElementById('intake-map').geo311Map.setView([lat, lon], 18, "
-                  "{animate: false})", [lat, lon])
+    page.evaluate(
+        "([lat, lon]) => document.getElementById('intake-map').geo311Map.setView([lat, lon], 18, {animate: false})",
+        [lat, lon],
+    )
     box = page.locator("#intake-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_selector('#address-result[data-status="picked"]')
@@ -303,9 +386,9 @@ def _file_at_a_picked_point(page, base: str, form_path: str, typed: str, lon: fl
 @pytest.mark.browser
 def test_file_at_a_picked_point_in_chromium_and_who_sees_the_typed_text(settings, bound_database, session):
     from app.factory import create_app
-    from tests.helpers.staff import make_user
-    from tests.helpers.browser import chromium, live_server, log_in_page, watch
     from tests.app.test_browser import SCREENSHOTS
+    from tests.helpers.browser import chromium, live_server, log_in_page, watch
+    from tests.helpers.staff import make_user
 
     typed = "Bob Smith 555-1234"
     lon, lat, place = spot_between(session, 110, 140)  # no address within the widget's 100 m: the point is used
@@ -316,8 +399,9 @@ def test_file_at_a_picked_point_in_chromium_and_who_sees_the_typed_text(settings
     with live_server(app) as base, chromium() as browser:
         resident = browser.new_page(viewport={"width": 1280, "height": 900})
         watched = watch(resident)
-        status = _file_at_a_picked_point(resident, base, "/report/graffiti", typed, lon, lat,
-                                         screenshot=str(SCREENSHOTS / "picked-point-form.png"))
+        status = _file_at_a_picked_point(
+            resident, base, "/report/graffiti", typed, lon, lat, screenshot=str(SCREENSHOTS / "picked-point-form.png")
+        )
         assert "your request was received" in status and place in status
         assert "Bob" not in status and "555" not in status
         resident.screenshot(path=str(SCREENSHOTS / "picked-point-status.png"), full_page=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -24,16 +24,22 @@ def test_the_los_angeles_history(session):
     assert count(session, "geom IS NULL") == 1_764
     assert count(session, "in_jurisdiction") > 18_000
     assert count(session, "in_jurisdiction AND ward_key IS NOT NULL") >= count(session, "in_jurisdiction") - 5
-    row = session.execute(text(
-        "SELECT requested_at, service_code, department_code, channel, address, ward_key FROM service_request "
-        "WHERE city = 'la' AND source_id = '1-870704831'")).one()
+    row = session.execute(
+        text(
+            "SELECT requested_at, service_code, department_code, channel, address, ward_key FROM service_request "
+            "WHERE city = 'la' AND source_id = '1-870704831'"
+        )
+    ).one()
     # 12/31/2017 11:59:58 PM, Los Angeles time
-    assert row.requested_at == datetime(2018, 1, 1, 7, 59, 58, tzinfo=timezone.utc)
+    assert row.requested_at == datetime(2018, 1, 1, 7, 59, 58, tzinfo=UTC)
     assert (row.service_code, row.department_code, row.channel) == ("homeless-encampment", "BOS", "phone")
     assert row.address == "2111 W BELLEVUE AVE, 90026" and row.ward_key == "13"
-    events = session.execute(text(
-        "SELECT count(*) FROM request_event e JOIN service_request r ON r.id = e.request_id "
-        "WHERE r.city = 'la' AND e.kind = 'imported'")).scalar()
+    events = session.execute(
+        text(
+            "SELECT count(*) FROM request_event e JOIN service_request r ON r.id = e.request_id "
+            "WHERE r.city = 'la' AND e.kind = 'imported'"
+        )
+    ).scalar()
     assert events == 19_999
 
 
@@ -44,8 +50,20 @@ def test_importing_again_updates_and_adds_nothing(session, la, tmp_path):
 
 
 def write_csv(path, rows):
-    header = ["SRNumber", "CreatedDate", "UpdatedDate", "ClosedDate", "RequestType", "Owner", "Status",
-              "RequestSource", "Address", "ZipCode", "Latitude", "Longitude"]
+    header = [
+        "SRNumber",
+        "CreatedDate",
+        "UpdatedDate",
+        "ClosedDate",
+        "RequestType",
+        "Owner",
+        "Status",
+        "RequestSource",
+        "Address",
+        "ZipCode",
+        "Latitude",
+        "Longitude",
+    ]
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -54,25 +72,44 @@ def write_csv(path, rows):
 
 def test_bad_rows_are_reported_with_reasons(session, la, tmp_path):
     source = tmp_path / "history.csv"
-    good = ["X-1", "2020-01-02 10:00:00", "2020-01-03 10:00:00", "2020-01-03 10:00:00", "Graffiti Removal", "OCB",
-            "Closed", "Call", "2111 W BELLEVUE AVE, 90026", "90026", "34.073216645", "-118.266861909"]
-    write_csv(source, [
-        good,
-        ["", *good[1:]],
-        ["X-3", "yesterday", *good[2:]],
-        ["X-4", *good[1:4], "Alien Abduction", *good[5:]],
-        ["X-5", *good[1:6], "Maybe", *good[7:]],
-        ["X-6", *good[1:7], "Carrier Pigeon", *good[8:]],
-        ["X-7", *good[1:10], "", ""],  # no location: imported, left off maps
-    ])
+    good = [
+        "X-1",
+        "2020-01-02 10:00:00",
+        "2020-01-03 10:00:00",
+        "2020-01-03 10:00:00",
+        "Graffiti Removal",
+        "OCB",
+        "Closed",
+        "Call",
+        "2111 W BELLEVUE AVE, 90026",
+        "90026",
+        "34.073216645",
+        "-118.266861909",
+    ]
+    write_csv(
+        source,
+        [
+            good,
+            ["", *good[1:]],
+            ["X-3", "yesterday", *good[2:]],
+            ["X-4", *good[1:4], "Alien Abduction", *good[5:]],
+            ["X-5", *good[1:6], "Maybe", *good[7:]],
+            ["X-6", *good[1:7], "Carrier Pigeon", *good[8:]],
+            ["X-7", *good[1:10], "", ""],  # no location: imported, left off maps
+        ],
+    )
     mapping = dataclasses.replace(la.requests, paths=(source,))
     report = import_history(session, la, mapping, report_dir=tmp_path)
     assert (report.rows_read, report.inserted, len(report.rejected), report.without_location) == (7, 2, 5, 1)
     with open(report.report_path) as handle:
         reasons = [row["reason"] for row in csv.DictReader(handle)]
-    assert reasons == ["no request number", "no readable creation date", "a service that is not in the catalogue",
-                       "a status the city file does not map ([requests.status_map])",
-                       "a channel the city file does not map ([requests.channel_map])"]
+    assert reasons == [
+        "no request number",
+        "no readable creation date",
+        "a service that is not in the catalogue",
+        "a status the city file does not map ([requests.status_map])",
+        "a channel the city file does not map ([requests.channel_map])",
+    ]
 
 
 def test_a_broken_source_imports_nothing(session, la, tmp_path):
@@ -90,10 +127,29 @@ def test_a_broken_source_imports_nothing(session, la, tmp_path):
 def test_placeholder_points_are_fixed_or_flagged(session, la, tmp_path):
     """Twelve requests on 'city hall' with different addresses: known ones move, the rest are flagged."""
     city_hall = ("34.0537", "-118.2427")
-    known = ["2111 W BELLEVUE AVE, 90026", "986 E 51ST ST, 90011", "700 N FAIRFAX AVE, 90036", "4926 S COOLIDGE AVE, 90230"]
+    known = [
+        "2111 W BELLEVUE AVE, 90026",
+        "986 E 51ST ST, 90011",
+        "700 N FAIRFAX AVE, 90036",
+        "4926 S COOLIDGE AVE, 90230",
+    ]
     unknown = [f"{100 + i} NOWHERE LN" for i in range(8)]
-    rows = [[f"P-{i}", "2020-01-02 10:00:00", "", "", "Illegal Dumping Pickup", "BOS", "Open", "Call", address, "",
-             *city_hall] for i, address in enumerate(known + unknown)]
+    rows = [
+        [
+            f"P-{i}",
+            "2020-01-02 10:00:00",
+            "",
+            "",
+            "Illegal Dumping Pickup",
+            "BOS",
+            "Open",
+            "Call",
+            address,
+            "",
+            *city_hall,
+        ]
+        for i, address in enumerate(known + unknown)
+    ]
     source = tmp_path / "placeholders.csv"
     write_csv(source, rows)
     report = import_history(session, la, dataclasses.replace(la.requests, paths=(source,)), report_dir=tmp_path)
@@ -121,20 +177,29 @@ def test_local_times_around_the_clock_changes(session, la, tmp_path):
     """01:30 happens twice on 3 November 2024 in Los Angeles; 02:30 never happens on 10 March 2024."""
     source = tmp_path / "dst.csv"
     row = ["Graffiti Removal", "OCB", "Open", "Call", "2111 W BELLEVUE AVE, 90026", "90026", "34.0732", "-118.2668"]
-    write_csv(source, [["D-1", "11/03/2024 01:30:00 AM", "", "", *row], ["D-2", "03/10/2024 02:30:00 AM", "", "", *row]])
+    write_csv(
+        source, [["D-1", "11/03/2024 01:30:00 AM", "", "", *row], ["D-2", "03/10/2024 02:30:00 AM", "", "", *row]]
+    )
     report = import_history(session, la, dataclasses.replace(la.requests, paths=(source,)), report_dir=tmp_path)
     assert (report.inserted, len(report.rejected)) == (2, 0)
-    times = dict(session.execute(text("SELECT source_id, requested_at FROM service_request WHERE source_id LIKE 'D-%'")).all())
-    assert times["D-1"] == datetime(2024, 11, 3, 8, 30, tzinfo=timezone.utc)  # 01:30 daylight time, the first one
-    assert times["D-2"] == datetime(2024, 3, 10, 10, 30, tzinfo=timezone.utc)  # 02:30 does not exist: read as 03:30 PDT
+    times = dict(
+        session.execute(text("SELECT source_id, requested_at FROM service_request WHERE source_id LIKE 'D-%'")).all()
+    )
+    assert times["D-1"] == datetime(2024, 11, 3, 8, 30, tzinfo=UTC)  # 01:30 daylight time, the first one
+    assert times["D-2"] == datetime(2024, 3, 10, 10, 30, tzinfo=UTC)  # 02:30 does not exist: read as 03:30 PDT
 
 
 def test_a_large_first_load_rebuilds_the_secondary_indexes(session):
     from service_requests.importer import _secondary_indexes_rebuilt
 
     def indexes() -> set[tuple[str, str]]:
-        return set(session.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('service_request', 'request_event')")).all())
+        return set(
+            session.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('service_request', 'request_event')"
+                )
+            ).all()
+        )
 
     before = indexes()
     with _secondary_indexes_rebuilt(session, incoming=10**9) as rebuilt:
@@ -174,8 +239,9 @@ def test_a_large_import_is_followed_by_a_vacuum(database):
 
     def vacuums() -> int:
         with database.engine.connect() as conn:
-            return conn.execute(text("SELECT vacuum_count FROM pg_stat_user_tables "
-                                     "WHERE relname = 'service_request'")).scalar()
+            return conn.execute(
+                text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'service_request'")
+            ).scalar()
 
     before = vacuums()
     assert tidy_after_import(database.engine, small, min_rows=10) is True

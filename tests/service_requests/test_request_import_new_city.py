@@ -8,7 +8,7 @@ polygons that some of the city's own points overrun by 20-90 m.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from core.city import load_city
 from core.errors import ConfigError
-from service_requests.importer import import_history
 from geo import reports
+from service_requests.importer import import_history
 from service_requests.selection import RequestFilter
 from tests.helpers.fixture_cities import box, load_fixture_city, write_csv, write_geojson
 
@@ -100,16 +100,52 @@ department = "DPW"
 service_level = { business_days = 2 }
 """
 
-HEADER = ["CaseNo", "Opened", "Touched", "Done", "TargetDate", "Kind", "Dept", "State", "Via", "Where", "Zip",
-          "Y", "X", "Checked"]
+HEADER = [
+    "CaseNo",
+    "Opened",
+    "Touched",
+    "Done",
+    "TargetDate",
+    "Kind",
+    "Dept",
+    "State",
+    "Via",
+    "Where",
+    "Zip",
+    "Y",
+    "X",
+    "Checked",
+]
 
 
-def case(number: str, address: str, point: tuple[float, float] | None, *, target: str = "05/03/2026 17.00",
-         zipcode: str = "2124.0", checked: str = "no", opened: str = "02/03/2026 09.00",
-         done: str = "04/03/2026 12.00") -> list[str]:
+def case(
+    number: str,
+    address: str,
+    point: tuple[float, float] | None,
+    *,
+    target: str = "05/03/2026 17.00",
+    zipcode: str = "2124.0",
+    checked: str = "no",
+    opened: str = "02/03/2026 09.00",
+    done: str = "04/03/2026 12.00",
+) -> list[str]:
     lon, lat = (f"{point[0]:.7f}", f"{point[1]:.7f}") if point else ("", "")
-    return [number, opened, done, done, target, "Road Hole", "DPW", "DONE" if done else "OPEN", "TEL", address,
-            zipcode, lat, lon, checked]
+    return [
+        number,
+        opened,
+        done,
+        done,
+        target,
+        "Road Hole",
+        "DPW",
+        "DONE" if done else "OPEN",
+        "TEL",
+        address,
+        zipcode,
+        lat,
+        lon,
+        checked,
+    ]
 
 
 def history() -> list[list[str]]:
@@ -148,11 +184,16 @@ def write_city(tmp_path: Path, numbers: str = NUMBERS) -> tuple[Path, Path]:
     data, cities = tmp_path / "data", tmp_path / "cities"
     (data / KEY).mkdir(parents=True)
     cities.mkdir()
-    write_geojson(data / KEY / "wards.geojson", [
-        ({"ward_no": "1", "ward_name": "West"}, box(-71.10, 42.30, -71.09, 42.31)),
-        ({"ward_no": "2", "ward_name": "East"}, box(-71.09, 42.30, -71.08, 42.31))])
-    write_geojson(data / KEY / "neighbours.geojson", [
-        ({"slug": "nextown", "name": "Nextown"}, box(-71.08, 42.30, -71.06, 42.31))])
+    write_geojson(
+        data / KEY / "wards.geojson",
+        [
+            ({"ward_no": "1", "ward_name": "West"}, box(-71.10, 42.30, -71.09, 42.31)),
+            ({"ward_no": "2", "ward_name": "East"}, box(-71.09, 42.30, -71.08, 42.31)),
+        ],
+    )
+    write_geojson(
+        data / KEY / "neighbours.geojson", [({"slug": "nextown", "name": "Nextown"}, box(-71.08, 42.30, -71.06, 42.31))]
+    )
     write_csv(data / KEY / "cases.csv", HEADER, history())
     (cities / f"{KEY}.toml").write_text(TOML.replace("{numbers}", numbers))
     return cities, data
@@ -167,17 +208,21 @@ def imported(session, tmp_path):
 
 
 def request(session, source_id: str):
-    return session.execute(text(
-        "SELECT * FROM service_request WHERE city = :c AND source_id = :s"), {"c": KEY, "s": source_id}).one()
+    return session.execute(
+        text("SELECT * FROM service_request WHERE city = :c AND source_id = :s"), {"c": KEY, "s": source_id}
+    ).one()
 
 
 def test_two_placeholder_points_move_requests_only_to_real_addresses(session, imported):
     city, report = imported
     # The circle is there: the addresses seen only on placeholder rows are in the address database, on the placeholder.
-    on_placeholder = session.execute(text(
-        "SELECT count(*) FROM address_point WHERE city = :c AND "
-        "ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, 1)"),
-        {"c": KEY, "x": P1[0], "y": P1[1]}).scalar()
+    on_placeholder = session.execute(
+        text(
+            "SELECT count(*) FROM address_point WHERE city = :c AND "
+            "ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, 1)"
+        ),
+        {"c": KEY, "x": P1[0], "y": P1[1]},
+    ).scalar()
     assert on_placeholder == 3
     assert report.placeholders.points == 2
     # 3 known addresses per point move; 3 addresses known only at the placeholder and 2 unknown ones stay, flagged.
@@ -185,8 +230,9 @@ def test_two_placeholder_points_move_requests_only_to_real_addresses(session, im
     assert "2 placeholder point(s): 6 request(s) moved to their address, 10 flagged" in report.summary()
     moved = request(session, "PK10")
     assert moved.location_quality == "relocated"
-    assert session.execute(text("SELECT ST_X(geom) FROM service_request WHERE id = :i"), {"i": moved.id}).scalar() \
-        == pytest.approx(P1[0] + 0.001, abs=1e-6)
+    assert session.execute(
+        text("SELECT ST_X(geom) FROM service_request WHERE id = :i"), {"i": moved.id}
+    ).scalar() == pytest.approx(P1[0] + 0.001, abs=1e-6)
     assert request(session, "PO10").location_quality == "placeholder"
     assert request(session, "PX21").location_quality == "placeholder"
 
@@ -201,17 +247,21 @@ def test_numeric_zip_codes_keep_their_leading_zero(session, imported):
 def test_the_citys_own_due_dates_are_used(session, imported):
     city, report = imported
     own = request(session, "D-OWN")
-    assert own.due_at == datetime(2026, 3, 20, 21, 0, tzinfo=timezone.utc)  # 17:00 daylight time in Brookton
+    assert own.due_at == datetime(2026, 3, 20, 21, 0, tzinfo=UTC)  # 17:00 daylight time in Brookton
     assert own.due_source == "source"
-    assert request(session, "D-ISO").due_at == datetime(2026, 3, 6, 14, 0, tzinfo=timezone.utc)  # second format
+    assert request(session, "D-ISO").due_at == datetime(2026, 3, 6, 14, 0, tzinfo=UTC)  # second format
     catalogue = request(session, "D-CAT")
     assert catalogue.due_source == "catalogue"
-    assert catalogue.due_at == datetime(2026, 3, 4, 14, 0, tzinfo=timezone.utc)  # two business days
+    assert catalogue.due_at == datetime(2026, 3, 4, 14, 0, tzinfo=UTC)  # two business days
     reasons = {row: why for _, row, why in report.rejected}
-    assert set(reasons.values()) == {"a due date before the request was made",
-                                     "a due date that cannot be read (see datetime_formats)"}
-    assert session.execute(text("SELECT count(*) FROM service_request WHERE source_id IN ('D-BAD', 'D-WHAT')")
-                           ).scalar() == 0
+    assert set(reasons.values()) == {
+        "a due date before the request was made",
+        "a due date that cannot be read (see datetime_formats)",
+    }
+    assert (
+        session.execute(text("SELECT count(*) FROM service_request WHERE source_id IN ('D-BAD', 'D-WHAT')")).scalar()
+        == 0
+    )
     rows = len(history())
     assert (report.due_from_source, report.due_from_catalogue) == (rows - 3, 1)
     # In the city's scope: all but N-400 and F-300, of which one (D-CAT) has a computed date.
@@ -219,7 +269,10 @@ def test_the_citys_own_due_dates_are_used(session, imported):
     assert (due.source, due.catalogue) == (rows - 5, 1)
     share = round(100 * (rows - 5) / (rows - 4))
     compliance = reports.compliance(session, city, RequestFilter(), "service")
-    assert compliance.attrs["due_dates"] == f"due dates: {share} % from the city's data, {100 - share} % from service levels"
+    assert (
+        compliance.attrs["due_dates"]
+        == f"due dates: {share} % from the city's data, {100 - share} % from service levels"
+    )
     # Only D-CAT (two business days: due 4 March 09:00, closed 12:00) is late. D-OWN, closed on 10 March,
     # would be late by the service level too, but is on time by the date the city set.
     assert int(compliance["closed_on_time"].sum()) == int(compliance["closed_with_due"].sum()) - 1
@@ -248,11 +301,14 @@ def test_importing_again_keeps_the_fixes(session, imported, tmp_path):
     assert request(session, "D-OWN").due_source == "source"
 
 
-@pytest.mark.parametrize("numbers, message", [
-    ('snap_within_m = "far"', "snap_within_m must be a number of metres"),
-    ("placeholder_min_requests = 2.5", "placeholder_min_requests must be a whole number"),
-    ("placeholder_min_addresses = 0", "placeholder_min_addresses must be a whole number, 1 or more"),
-])
+@pytest.mark.parametrize(
+    "numbers, message",
+    [
+        ('snap_within_m = "far"', "snap_within_m must be a number of metres"),
+        ("placeholder_min_requests = 2.5", "placeholder_min_requests must be a whole number"),
+        ("placeholder_min_addresses = 0", "placeholder_min_addresses must be a whole number, 1 or more"),
+    ],
+)
 def test_bad_import_numbers_are_one_sentence(tmp_path, numbers, message):
     cities, data = write_city(tmp_path, numbers)
     with pytest.raises(ConfigError, match=message):
@@ -272,7 +328,8 @@ def test_a_location_the_source_corrected_is_taken_on_the_next_import(session, im
     import_history(session, city, report_dir=tmp_path)
     fixed = request(session, "PX10")
     assert (fixed.location_quality, fixed.ward_key, fixed.in_jurisdiction) == ("source", "2", True)
-    assert session.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :i"),
-                           {"i": fixed.id}).one() == pytest.approx(corrected, abs=1e-6)
+    assert session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :i"), {"i": fixed.id}
+    ).one() == pytest.approx(corrected, abs=1e-6)
     assert request(session, "PX11").location_quality == "placeholder"
     assert request(session, "PK10").location_quality == "relocated"

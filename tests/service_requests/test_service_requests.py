@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,13 @@ from sqlalchemy.exc import DBAPIError
 from core.catalogue_file import ServiceLevel
 from service_requests.intake import IntakeError, RequestInput, create_request
 from service_requests.lifecycle import (
-    LifecycleError, change_status, escalate_overdue, mark_duplicate, overdue, reassign, reopen,
+    LifecycleError,
+    change_status,
+    escalate_overdue,
+    mark_duplicate,
+    overdue,
+    reassign,
+    reopen,
 )
 from service_requests.models import Notification, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from service_requests.references import normalize_reference
@@ -23,8 +29,14 @@ LA_TZ = ZoneInfo("America/Los_Angeles")
 
 
 def graffiti(**changes) -> RequestInput:
-    base = dict(service_code="graffiti", channel="phone", address="2111 W Bellevue Ave",
-                attributes={"surface": "wall"}, description="Tags on the garage door", actor="intake:maria")
+    base = dict(
+        service_code="graffiti",
+        channel="phone",
+        address="2111 W Bellevue Ave",
+        attributes={"surface": "wall"},
+        description="Tags on the garage door",
+        actor="intake:maria",
+    )
     return RequestInput(**{**base, **changes})
 
 
@@ -43,7 +55,9 @@ def test_a_request_is_validated_routed_and_given_a_due_date(session, la, validat
     assert request.service_level == "48 hours"
     assert request.due_at - request.requested_at == timedelta(hours=48)
     assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{5}-){4}[0-9A-HJKMNP-TV-Z]{6}", request.public_ref)
-    events = session.scalars(select(RequestEvent).where(RequestEvent.request_id == request.id).order_by(RequestEvent.id)).all()
+    events = session.scalars(
+        select(RequestEvent).where(RequestEvent.request_id == request.id).order_by(RequestEvent.id)
+    ).all()
     assert [(e.kind, e.actor) for e in events] == [("created", "intake:maria"), ("assigned", "routing")]
     notice = session.scalar(select(Notification).where(Notification.request_id == request.id))
     assert notice.recipient == "ana@example.org" and request.public_ref in notice.body
@@ -64,7 +78,11 @@ def test_references_cannot_be_guessed_from_one_another(session, la, validator):
         ({"attributes": {"surface": "roof"}}, "attribute[surface]", "'roof' is not one of the choices"),
         ({"attributes": {"surface": "wall", "color": "red"}}, "attribute[color]", "has no question 'color'"),
         ({"address": None}, "location", "needs a location"),
-        ({"address": "La Cienega Blvd & Blackwelder St"}, "address", "City of Culver City. Contact them at (310) 253-6000"),
+        (
+            {"address": "La Cienega Blvd & Blackwelder St"},
+            "address",
+            "City of Culver City. Contact them at (310) 253-6000",
+        ),
         ({"address": None, "lon": -118.4004, "lat": 34.0736}, "location", "City of Beverly Hills"),
         ({"address": None, "lon": -117.0, "lat": 36.0}, "location", "lies beyond every area this system knows"),
         ({"address": None, "lon": "nan", "lat": 34}, "location", "finite"),
@@ -90,8 +108,12 @@ def test_bad_requests_name_the_field_and_store_nothing(session, la, validator, c
 
 
 def test_required_contact(session, la, validator):
-    bulky = RequestInput(service_code="bulky-items", channel="web", address="2111 W Bellevue Ave",
-                         attributes={"items": ["mattress", "furniture"]})
+    bulky = RequestInput(
+        service_code="bulky-items",
+        channel="web",
+        address="2111 W Bellevue Ave",
+        attributes={"items": ["mattress", "furniture"]},
+    )
     with pytest.raises(IntakeError, match="needs a way to reach you"):
         create_request(session, la, validator, bulky)
     bulky.phone = "(213) 555-0199"
@@ -106,28 +128,61 @@ def test_html_is_stored_as_text(session, la, validator):
 
 
 def test_sensitive_services_keep_no_contact_at_all(session, la, validator):
-    session.add(ServiceRecord(city="la", code="staff-complaint", name="Complaint about staff", department_code="ITA",
-                              sla_business_days=10, contact_policy="never", location_policy="none", attributes=[],
-                              keywords=[], active=True))
+    session.add(
+        ServiceRecord(
+            city="la",
+            code="staff-complaint",
+            name="Complaint about staff",
+            department_code="ITA",
+            sla_business_days=10,
+            contact_policy="never",
+            location_policy="none",
+            attributes=[],
+            keywords=[],
+            active=True,
+        )
+    )
     session.commit()
-    request = create_request(session, la, validator, RequestInput(
-        service_code="staff-complaint", channel="web", description="Rude at the counter", first_name="Ana",
-        email="ana@example.org", phone="2135550100", response_method="email")).request
+    request = create_request(
+        session,
+        la,
+        validator,
+        RequestInput(
+            service_code="staff-complaint",
+            channel="web",
+            description="Rude at the counter",
+            first_name="Ana",
+            email="ana@example.org",
+            phone="2135550100",
+            response_method="email",
+        ),
+    ).request
     assert session.get(RequestContact, request.id) is None
     assert request.response_method == "none"
-    assert session.scalar(select(func.count()).select_from(Notification).where(Notification.request_id == request.id)) == 0
+    assert (
+        session.scalar(select(func.count()).select_from(Notification).where(Notification.request_id == request.id)) == 0
+    )
 
 
 def test_general_location_for_services_that_allow_it(session, la, validator):
-    request = create_request(session, la, validator, RequestInput(
-        service_code="homeless-encampment", channel="phone", attributes={"what_to_report": "blocking"},
-        location_note="Under the 101 overpass near Alvarado")).request
+    request = create_request(
+        session,
+        la,
+        validator,
+        RequestInput(
+            service_code="homeless-encampment",
+            channel="phone",
+            attributes={"what_to_report": "blocking"},
+            location_note="Under the 101 overpass near Alvarado",
+        ),
+    ).request
     assert request.location_quality == "general" and request.geom is None
 
 
 def test_staff_may_pick_the_point_when_the_address_is_unknown(session, la, validator):
-    request = create_request(session, la, validator, graffiti(address="2113 W Bellevue Ave", lon=-118.26690,
-                                                             lat=34.07325)).request
+    request = create_request(
+        session, la, validator, graffiti(address="2113 W Bellevue Ave", lon=-118.26690, lat=34.07325)
+    ).request
     assert request.location_quality == "point"
     assert request.typed_address == "2113 W Bellevue Ave"  # as typed, kept for staff: the point is what was checked
     assert request.address == "near the 2100 block of W BELLEVUE AVE"  # the point's public place
@@ -139,8 +194,9 @@ def test_nearby_open_requests_of_the_same_service(session, la, validator):
     second = create_request(session, la, validator, graffiti(address=None, lon=-118.2672, lat=34.0734))
     assert [n.public_ref for n in second.nearby] == [first.public_ref]
     assert second.nearby[0].distance_m < 250
-    other = create_request(session, la, validator, RequestInput(
-        service_code="dead-animal", channel="phone", address="2111 W Bellevue Ave"))
+    other = create_request(
+        session, la, validator, RequestInput(service_code="dead-animal", channel="phone", address="2111 W Bellevue Ave")
+    )
     assert other.nearby == []  # another service is another problem
 
 
@@ -164,8 +220,9 @@ def test_lifecycle_with_history(session, la, validator):
     reopen(session, request, "intake:maria", "Caller says the tags are back")
     assert request.status == "submitted" and request.closed_at is None
     reassign(session, request, "ocb:chief", "Wrong crew area", assignee="crew:9")
-    kinds = session.scalars(select(RequestEvent.kind).where(RequestEvent.request_id == request.id)
-                            .order_by(RequestEvent.id)).all()
+    kinds = session.scalars(
+        select(RequestEvent.kind).where(RequestEvent.request_id == request.id).order_by(RequestEvent.id)
+    ).all()
     assert kinds == ["created", "assigned", "status", "status", "status", "reopened", "assigned"]
     assert session.scalar(select(Notification.method).where(Notification.request_id == request.id)) == "phone"
 
@@ -174,7 +231,9 @@ def test_history_is_append_only(session, la, validator):
     request = create_request(session, la, validator, graffiti()).request
     with pytest.raises(DBAPIError, match="append-only"):
         with session.begin_nested():
-            session.execute(text("UPDATE request_event SET note = 'rewritten' WHERE request_id = :id"), {"id": request.id})
+            session.execute(
+                text("UPDATE request_event SET note = 'rewritten' WHERE request_id = :id"), {"id": request.id}
+            )
     with pytest.raises(DBAPIError, match="append-only"):
         with session.begin_nested():
             session.execute(text("DELETE FROM request_event WHERE request_id = :id"), {"id": request.id})
@@ -194,12 +253,16 @@ def test_duplicates_point_at_the_original(session, la, validator):
 
 
 def test_overdue_requests_escalate_to_the_supervisor_once(session, la, validator):
-    request = create_request(session, la, validator, graffiti(
-        requested_at=datetime.now(timezone.utc) - timedelta(hours=72))).request
+    request = create_request(
+        session, la, validator, graffiti(requested_at=datetime.now(UTC) - timedelta(hours=72))
+    ).request
     assert request in overdue(session, "la", department="OCB")
     assert escalate_overdue(session, "la") >= 1
-    notice = session.scalar(select(Notification).where(Notification.request_id == request.id,
-                                                       Notification.recipient == "ocb.supervisor@example.org"))
+    notice = session.scalar(
+        select(Notification).where(
+            Notification.request_id == request.id, Notification.recipient == "ocb.supervisor@example.org"
+        )
+    )
     assert notice is not None and "Overdue" in notice.subject
     assert escalate_overdue(session, "la") == 0
 
@@ -248,12 +311,20 @@ def test_a_reused_key_with_other_content_is_refused_not_swallowed(session, la, v
 
 
 def test_imported_history_is_not_escalated(session):
-    stale = session.execute(text("SELECT count(*) FROM service_request WHERE city = 'la' AND source = 'import' "
-                                 "AND is_open AND due_at < now()")).scalar()
+    stale = session.execute(
+        text(
+            "SELECT count(*) FROM service_request WHERE city = 'la' AND source = 'import' "
+            "AND is_open AND due_at < now()"
+        )
+    ).scalar()
     assert stale > 0  # the 2017 and 2020 samples hold open requests long past due
     escalate_overdue(session, "la")
-    assert session.execute(text("SELECT count(*) FROM service_request WHERE source = 'import' "
-                                "AND escalated_at IS NOT NULL")).scalar() == 0
+    assert (
+        session.execute(
+            text("SELECT count(*) FROM service_request WHERE source = 'import' AND escalated_at IS NOT NULL")
+        ).scalar()
+        == 0
+    )
 
 
 def test_backoff_is_capped_however_often_delivery_failed():
