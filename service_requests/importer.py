@@ -368,7 +368,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
     for column in _TIMES:  # epoch microseconds: formatting datetimes as text costs more than the COPY
         staged[column] = _epoch_microseconds(staged[column])
     buffer = io.StringIO()
-    staged.to_csv(buffer, index=False, header=False)
+    staged.to_csv(buffer, index=False, header=False, lineterminator="\r\n")  # a bare CR in a value is quoted
     raw = driver_connection(session)
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)") as copy:
