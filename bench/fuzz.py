@@ -10,7 +10,7 @@ case of each.
 
 The route list comes from the app's URL map (:func:`endpoints`), never a hand list, so a new route is
 fuzzed as soon as it exists; :func:`cases` is the hypothesis strategy of one request to one endpoint, and
-:func:`send` sends it. ``tests/test_route_fuzz.py`` uses the same three with a small budget.
+:func:`send` sends it. ``tests/app/test_route_fuzz.py`` uses the same three with a small budget.
 """
 
 from __future__ import annotations

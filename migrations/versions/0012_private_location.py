@@ -7,7 +7,7 @@ Open311 could show it (a name, a phone number). From now on that text is kept in
 public place, derived from the address database as ``address_db.places.public_place``
 does: "near the 200 block of N SPRING ST", "near X AT Y", "near N SPRING ST" or
 "location picked on the map". The SQL below is a frozen copy of that derivation (a
-migration must not change with the code); tests/test_private_location.py checks that both
+migration must not change with the code); tests/service_requests/test_private_location.py checks that both
 give the same text.
 
 Revision ID: 0012
