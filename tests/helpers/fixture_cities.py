@@ -81,9 +81,10 @@ SEVEN_CHANNELS = {
 }
 
 
-def channels_toml(channels: dict[str, tuple[str, str]], **settings: str) -> str:
-    """A ``[channels]`` section: its settings (``web_form = "..."``) and one table per channel."""
-    lines = ["[channels]", *(f'{key} = "{value}"' for key, value in settings.items())]
+def channels_toml(channels: dict[str, tuple[str, str]], *, extra: str = "", **settings: str) -> str:
+    """A ``[channels]`` section: its settings (``web_form = "..."``, and ``extra`` written as it is)
+    and one table per channel."""
+    lines = ["[channels]", *(f'{key} = "{value}"' for key, value in settings.items()), *([extra] if extra else [])]
     for code, (name, family) in channels.items():
         lines += ["", f"[channels.{code}]", f'name = "{name}"', f'family = "{family}"']
     return "\n".join(lines) + "\n"

@@ -24,14 +24,8 @@ from service_requests.selection import FilterError, RequestFilter, filter_choice
 from tests.helpers.fixture_cities import SEVEN_CHANNELS, box, channels_toml, load_fixture_city, write_csv, write_geojson
 
 KEY = "lakeview"
-CHANNELS = channels_toml(
-    {
-        **SEVEN_CHANNELS,
-        "city_app": ("MyLakeview app", "mobile_app"),
-        "field_app": ("Field workers' app", "{field_family}"),
-    },
-    web_form="self_service",
-)
+#: The city's own names for two of the seven channels.
+OWN_NAMES = {"city_app": ("MyLakeview app", "mobile_app"), "field_app": ("Field workers' app", "staff")}
 
 TOML = """
 [city]
@@ -108,8 +102,11 @@ def write_city(
             rows.append([f"LV-{n}", "2026-03-02 09:00", "Pothole", "Open", source, "42.0", f"{-90.01 + n / 1e4}"])
     write_csv(data / KEY / "cases.csv", ["Case", "Opened", "Kind", "State", "Origin", "Lat", "Lon"], rows)
     # the city's settings belong in [channels], before its channel tables
-    channels = CHANNELS.replace("{field_family}", field_family)
-    channels = channels.replace('web_form = "self_service"\n', f'web_form = "self_service"\n{extra}\n', 1)
+    channels = channels_toml(
+        {**SEVEN_CHANNELS, **OWN_NAMES, "field_app": (OWN_NAMES["field_app"][0], field_family)},
+        extra=extra,
+        web_form="self_service",
+    )
     (cities / f"{KEY}.toml").write_text(TOML.replace("{map_extra}", map_extra) + channels)
     return cities, data
 
