@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import click
@@ -20,13 +19,9 @@ from accounts.users import (
     set_password,
     update_user,
 )
-from app.cli import _services, user_errors
+from app.cli.common import actor, services, user_errors
 
 users_cli = AppGroup("users", help="Staff accounts and roles.")
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 def _password(from_stdin: bool) -> str:
@@ -58,7 +53,7 @@ def _fields(
 @user_errors
 def create_admin(username: str, name: str | None, email: str | None, password_stdin: bool) -> None:
     """Create an administrator (the first one, or another)."""
-    s = _services()
+    s = services()
     password = _password(password_stdin)
     with s.database.session() as session:
         user = create_user(
@@ -67,7 +62,7 @@ def create_admin(username: str, name: str | None, email: str | None, password_st
             username,
             password,
             _fields(name or username, "admin", email, None, None),
-            actor=_actor(),
+            actor=actor(),
         )
         session.commit()
         click.echo(f"Administrator {user.username} created; log in at /login.")
@@ -92,11 +87,11 @@ def add_user(
     password_stdin: bool,
 ) -> None:
     """Add a staff user with a role (and its department or ward)."""
-    s = _services()
+    s = services()
     password = _password(password_stdin)
     with s.database.session() as session:
         user = create_user(
-            session, s.city.key, username, password, _fields(name, role, email, department, area), actor=_actor()
+            session, s.city.key, username, password, _fields(name, role, email, department, area), actor=actor()
         )
         session.commit()
         click.echo(f"{ROLES[role].label} {user.username} created.")
@@ -106,7 +101,7 @@ def add_user(
 @user_errors
 def list_command() -> None:
     """Every user with role, scope and access."""
-    s = _services()
+    s = services()
     with s.database.session() as session:
         for u in list_users(session, s.city.key):
             scope = u.department_code or area_text(u) or "city"
@@ -122,11 +117,11 @@ def list_command() -> None:
 @user_errors
 def set_role(username: str, role: str, department: str | None, area: str | None) -> None:
     """Give a user another role (their sessions end)."""
-    s = _services()
+    s = services()
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
         update_user(
-            session, user, _fields(user.display_name, role, user.email, department, area, user.active), actor=_actor()
+            session, user, _fields(user.display_name, role, user.email, department, area, user.active), actor=actor()
         )
         session.commit()
         click.echo(f"{user.username} is now {ROLES[role].label.lower()}.")
@@ -154,24 +149,24 @@ def enable(username: str) -> None:
 @user_errors
 def reset_password(username: str, password_stdin: bool) -> None:
     """Set a new password (unlocks the account, ends its sessions)."""
-    s = _services()
+    s = services()
     password = _password(password_stdin)
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
-        set_password(session, user, password, actor=_actor())
+        set_password(session, user, password, actor=actor())
         session.commit()
         click.echo(f"New password set for {user.username}.")
 
 
 def _set_active(username: str, active: bool) -> None:
-    s = _services()
+    s = services()
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
         update_user(
             session,
             user,
             _fields(user.display_name, user.role, user.email, user.department_code, area_text(user), active),
-            actor=_actor(),
+            actor=actor(),
         )
         session.commit()
         click.echo(f"{user.username} {'may log in' if active else 'is disabled'}.")
