@@ -15,7 +15,7 @@ format:  ## rewrite the files the way `ruff format --check` wants them
 	$(VENV)/ruff check --fix
 	$(VENV)/ruff format
 
-typecheck:  ## mypy over the packages listed in pyproject.toml
+typecheck:  ## mypy over the packages, bench/ and tests/ (pyproject.toml lists them)
 	$(VENV)/mypy
 
 unit:  ## the tests that need no database

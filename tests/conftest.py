@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -147,7 +148,7 @@ def client_as(app: Flask, session: Session):
     """``client_as("supervisor")``: a new client logged in as a new user of that role (scope optional)."""
     from tests.helpers.staff import CsrfClient, log_in, make_user
 
-    def make(role: str, **scope: object) -> FlaskClient:
+    def make(role: str, **scope: Any) -> FlaskClient:
         app.test_client_class = CsrfClient
         client = app.test_client()
         log_in(client, make_user(session, role, **scope))

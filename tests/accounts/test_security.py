@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -86,7 +87,7 @@ ACCESS = {
     },
 }
 
-CONTACT = {
+CONTACT: dict[str, Any] = {
     "first_name": "Ana",
     "last_name": "Quintero",
     "email": "ana.quintero@example.org",
@@ -128,6 +129,7 @@ def _fill_required(session, la, form: RequestInput) -> RequestInput:
     from service_requests.catalogue_db import get_service
 
     service = get_service(session, la.key, form.service_code)
+    assert service is not None
     for attribute in service.attributes:
         if attribute.required:
             value = attribute.values[0].key if attribute.values else "1"

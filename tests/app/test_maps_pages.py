@@ -25,7 +25,9 @@ MAP_DOCUMENTS = [
 def listed(client, href: str) -> str:
     """How many requests the list page at ``href`` says it holds."""
     body = client.get(href).get_data(as_text=True)
-    return re.search(r'id="list-summary">.*?:\s+([\d,]+) request', body, flags=re.S).group(1)
+    found = re.search(r'id="list-summary">.*?:\s+([\d,]+) request', body, flags=re.S)
+    assert found, f"{href} says nothing of how many requests it lists"
+    return found.group(1)
 
 
 @pytest.mark.parametrize("url", MAP_DOCUMENTS)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -69,7 +70,7 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
-def log_in_page(page: object, base: str, username: str, next_path: str = "/") -> None:
+def log_in_page(page: Any, base: str, username: str, next_path: str = "/") -> None:
     """Log in through the login form, as staff do, then land on ``next_path``."""
     from tests.helpers.staff import PASSWORD
 
@@ -92,10 +93,10 @@ class Watch:
         return [url for url in self.requests if not url.startswith(base)]
 
 
-def watch(page: object, watched: Watch | None = None) -> Watch:
+def watch(page: Any, watched: Watch | None = None) -> Watch:
     """Record ``page``'s requests, console errors and uncaught exceptions (into ``watched``)."""
     watched = watched or Watch()
     page.on("request", lambda request: watched.requests.append(request.url))
-    page.on("console", lambda message: message.type == "error" and watched.errors.append(message.text))
+    page.on("console", lambda message: watched.errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: watched.errors.append(str(error)))
     return watched

@@ -35,7 +35,7 @@ def _load(session: Session, city: str, source: str) -> int:
             "VALUES (:city, ARRAY[:source], 0, 0, 0, false, '{}') RETURNING id"
         ),
         {"city": city, "source": source},
-    ).scalar()
+    ).scalar_one()
 
 
 def load_santa_monica(session: Session, data_dir: Path, city: str = "la") -> gpd.GeoDataFrame:

@@ -19,7 +19,9 @@ def _count(session) -> int:
 
 def _form_key(client) -> str:
     page = client.get("/report/graffiti").get_data(as_text=True)
-    return re.search(r'name="idempotency_key" value="([^"]*)"', page).group(1)
+    found = re.search(r'name="idempotency_key" value="([^"]*)"', page)
+    assert found, "the form carries no idempotency key"
+    return found.group(1)
 
 
 def _reference(response) -> str:

@@ -61,7 +61,7 @@ def errors_of(response) -> list[tuple[str, str]]:
         return [(e["code"], e["description"]) for e in body]
     root = xml(response)
     assert root.tag == "errors" and [child.tag for child in root] == ["error"] * len(root)
-    return [(e.findtext("code"), e.findtext("description")) for e in root]
+    return [(e.findtext("code") or "", e.findtext("description") or "") for e in root]
 
 
 def filed(client, key, **fields) -> str:

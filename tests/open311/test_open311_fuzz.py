@@ -177,7 +177,7 @@ def assert_spec_document(response) -> None:
         assert response.content_type.startswith("text/xml")
         root = ET.fromstring(body)
         if response.status_code >= 400:
-            assert root.tag == "errors" and root.find("error/code").text == str(response.status_code)
+            assert root.tag == "errors" and root.findtext("error/code") == str(response.status_code)
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def write_city(
     (data / KEY).mkdir(parents=True)
     cities.mkdir()
     write_geojson(data / KEY / "city.geojson", [({"name": "Lakeview"}, box(-90.02, 41.99, -89.98, 42.01))])
-    rows = []
+    rows: list[list[str]] = []
     for source, count in SOURCE_ROWS.items():
         for _ in range(count):
             n = len(rows) + 1

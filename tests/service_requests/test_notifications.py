@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
@@ -18,7 +19,7 @@ from service_requests.notifications import deliver_pending, mark_done, staff_tas
 class Inbox(Message):
     def __init__(self) -> None:
         super().__init__()
-        self.messages = []
+        self.messages: list[Any] = []
 
     def handle_message(self, message) -> None:  # noqa: ANN001
         self.messages.append(message)
