@@ -35,6 +35,7 @@ from geo.cache import RESULTS
 from geo.grid import auto_sized_counts
 from geo.hotspots import DEFAULT_RINGS, MIN_SHARE, NOT_COMPUTED, NOT_TESTED, HotspotParams, gi_star, spatial_weights
 from geo.layers import projected_srid
+from geo.periods import PERIODS
 from geo.sufficiency import MIN_SLICE_REQUESTS, MIN_SLICES, SPARSE_SHARE, shortfall
 from service_requests.selection import FilterError, LeftOut, RequestFilter
 
@@ -47,22 +48,12 @@ PERSISTENT_SHARE = 0.9
 
 
 def slice_starts(start: date, end: date, slice_by: str) -> list[date]:
-    """The first local dates of the slices covering ``start``..``end``."""
-    if slice_by == "week":
-        first = start - timedelta(days=start.weekday())
-        return [first + timedelta(weeks=n) for n in range((end - first).days // 7 + 1)]
-    months = 3 if slice_by == "quarter" else 1
-    first = date(start.year, (start.month - 1) // months * months + 1, 1)
-    out = []
-    while first <= end:
-        out.append(first)
-        month = first.month - 1 + months
-        first = date(first.year + month // 12, month % 12 + 1, 1)
-    return out
+    """The first local dates of the slices covering ``start``..``end`` (:mod:`geo.periods`)."""
+    return PERIODS[slice_by].starts(start, end)
 
 
 def _slice_end(start: date, slice_by: str) -> date:
-    return slice_starts(start, start + timedelta(days=100), slice_by)[1] - timedelta(days=1)
+    return PERIODS[slice_by].next_start(start) - timedelta(days=1)
 
 
 @dataclass
@@ -197,7 +188,7 @@ def fit_window(
             r[0]
             for r in session.execute(
                 text(
-                    f"SELECT DISTINCT date_trunc('{slice_by}', r.requested_at AT TIME ZONE :tz)::date FROM service_request r "
+                    f"SELECT DISTINCT {PERIODS[slice_by].sql('r.requested_at')} FROM service_request r "
                     f"WHERE {where} ORDER BY 1 DESC LIMIT :n"
                 ),
                 {**params, "n": slices},

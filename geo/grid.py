@@ -28,6 +28,7 @@ from core.city import CityConfig
 from core.errors import UserError
 from geo.cache import database_identity
 from geo.layers import jurisdiction, layer_version, projected_srid
+from geo.periods import PERIODS
 from service_requests.selection import MAPPED, FilterError, LeftOut, RequestFilter
 
 MIN_CELL_M = 50.0
@@ -220,7 +221,7 @@ def hex_counts(
     if slice_by is not None:
         if slice_by not in ("week", "month", "quarter"):
             raise FilterError(f"Time slices are week, month or quarter, not {slice_by!r}.")
-        slice_sql = f"date_trunc('{slice_by}', r.requested_at AT TIME ZONE :tz)::date"
+        slice_sql = PERIODS[slice_by].sql("r.requested_at")
     mapped = MAPPED.format(a="r")
     key = hex_cell_key_sql("(ST_X(g) / (3 * :size))", "(ST_Y(g) / :h)")
     # JIT compiling these expressions costs seconds and saves nothing.

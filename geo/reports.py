@@ -27,6 +27,7 @@ What is counted (stated on every report page, and tested):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -37,30 +38,16 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.channels import FAMILIES
 from core.city import CityConfig
+from geo import periods
 from geo.cache import RESULTS
+from geo.dimensions import DIMENSIONS, dimension
 from geo.listing import LIST_COLUMNS
+from service_requests import rules
 from service_requests.selection import FilterChoices, FilterError, RequestFilter
 
-#: Breakout dimensions: name -> (SQL expression over ``r`` / the service ``s``, label for people).
-DIMENSIONS: dict[str, tuple[str, str]] = {
-    "department": ("r.department_code", "Department"),
-    "service": ("r.service_code", "Service"),
-    "group": ("s.group_name", "Service group"),
-    "ward": ("r.ward_key", "Ward"),
-    "district": ("r.district_key", "District"),
-    "channel": ("r.channel", "Channel"),
-    "family": ("", "Channel family"),  # the city's channels in their families: see _dimension
-}
-#: Periods a breakout can use, and their labels.
-PERIODS: dict[str, str] = {
-    "week": "Week",
-    "month": "Month",
-    "quarter": "Quarter",
-    "fiscal_year": "Fiscal year",
-    "year": "Year",
-}
+#: Periods a breakout can use, and their labels (defined in :mod:`geo.periods`).
+PERIODS: dict[str, str] = periods.BREAKOUT_PERIODS
 #: Backlog age bands in whole days open: (label, lowest, highest or None).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("0–7 days", 0, 7),
@@ -86,11 +73,10 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "overdue": "Overdue (open past the due date)",
 }
 
-DISTINCT = "r.duplicate_of IS NULL AND r.status <> 'duplicate'"
-_CLOSED = "NOT r.is_open AND r.status <> 'cancelled'"
-_DAYS_TO_CLOSE = "date_part('epoch', r.closed_at - r.requested_at) / 86400.0"
+DISTINCT = rules.distinct_problem("r")
+_CLOSED = rules.closed("r")
+_DAYS_TO_CLOSE = rules.days_to_close("r")
 # Every figure but the median: plain aggregates, which PostgreSQL can hash and run in parallel.
-# (date_part, not extract: extract returns numeric, several times slower to sum and sort.)
 _AGGREGATES = f"""
     count(*) AS requests,
     count(*) FILTER (WHERE {DISTINCT}) AS distinct_problems,
@@ -254,29 +240,6 @@ def summary(
     return frame[[*SUMMARY_COLUMNS, "closed_with_date", "closed_with_due", "closed_on_time"]].astype(object).iloc[0]
 
 
-def _dimension(name: str, city: CityConfig) -> str:
-    """The SQL expression of a breakout dimension; ``family`` maps the city's channels to their families."""
-    if name not in DIMENSIONS:
-        raise FilterError(f"Break out by one of {', '.join(DIMENSIONS)}, not {name!r}.")
-    if name == "family":
-        return city.channels.family_sql("r.channel")
-    return DIMENSIONS[name][0]
-
-
-def _period_of(period: str, day: date, fiscal_start: int) -> date:
-    """The start of the period (week from Monday, month, ...) holding the local date ``day``."""
-    if period == "day":
-        return day
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    months = {"month": 1, "quarter": 3, "year": 12, "fiscal_year": 12}.get(period)
-    if months is None:
-        raise FilterError(f"The period must be one of {', '.join(PERIODS)}, not {period!r}.")
-    first = fiscal_start if period == "fiscal_year" else 1
-    index = (day.year * 12 + day.month - first) // months * months + first - 1
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def _period_starts(session: Session, city: CityConfig, flt: RequestFilter, period: str) -> list[date]:
     """The local start dates of every period the filter's requests can fall in, in order."""
     first, last = session.execute(
@@ -288,31 +251,15 @@ def _period_starts(session: Session, city: CityConfig, flt: RequestFilter, perio
     first, last = max(first, start) if start else first, min(last, end) if end else last
     if first > last:
         return []
-    fiscal_start = city.reports.fiscal_year_start_month
-    current = _period_of(period, first.astimezone(city.tz).date(), fiscal_start)
-    starts = []
-    while current <= last.astimezone(city.tz).date():
-        starts.append(current)
-        current = next_period_start(current, period, fiscal_start)
-    return starts
+    return periods.PERIODS[period].starts(
+        first.astimezone(city.tz).date(), last.astimezone(city.tz).date(), city.reports.fiscal_year_start_month
+    )
 
 
 def period_label(start: date, period: str, fiscal_start: int = 7) -> str:
-    """A period for people: "2024-W05 (from 29 Jan)", "January 2024", "2024 Q1", "Fiscal year 2023–24", "2024"."""
-    if period == "day":
-        return start.isoformat()
-    if period == "week":
-        year, week, _ = start.isocalendar()
-        return f"Week {week} of {year} (from {start:%d %b})"
-    if period == "month":
-        return f"{start:%B %Y}"
-    if period == "quarter":
-        return f"{start.year} quarter {(start.month - 1) // 3 + 1}"
-    if period == "fiscal_year":
-        if fiscal_start == 1:
-            return f"Fiscal year {start.year}"
-        return f"Fiscal year {start.year}–{(start.year + 1) % 100:02d}"
-    return str(start.year)
+    """A period for people: "Week 5 of 2024 (from 29 Jan)", "January 2024", "2024 quarter 1",
+    "Fiscal year 2023–24", "2024" (:attr:`geo.periods.Period.name`)."""
+    return periods.period(period, tuple(periods.PERIODS)).name(start, fiscal_start)
 
 
 def breakout(
@@ -341,18 +288,18 @@ def breakout(
     where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
     join = ""
     starts: list[date] = []
-    if by in PERIODS or by == "day":
+    is_period = by in periods.PERIODS
+    if is_period:
         # Each request is placed among the periods' first instants by binary search
         # (width_bucket): far cheaper than converting every timestamp to local time.
         starts = _period_starts(session, city, flt, by)
         params["bounds"] = [datetime.combine(d, datetime.min.time(), city.tz) for d in starts]
         key = "width_bucket(r.requested_at, CAST(:bounds AS timestamptz[]))"
     else:
-        key = _dimension(by, city)
-        if by == "group":
-            join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code"
+        key = dimension(by).expression(city)
+        join = DIMENSIONS[by].join
     frame = _finish(_figures(session, key, join, where, params, medians=medians))
-    if by in PERIODS or by == "day":
+    if is_period:
         frame = _fill_periods(frame, starts)
         frame["label"] = [period_label(k, by, city.reports.fiscal_year_start_month) for k in frame["key"]]
         previous = frame["requests"].shift(1)
@@ -368,32 +315,15 @@ def breakout(
     return frame[columns].reset_index(drop=True)
 
 
-def _names(by: str, choices: FilterChoices | None, city: CityConfig) -> dict[str, str]:
-    """Code -> name for the labels of a breakout by ``by`` (channels and families from the city file)."""
-    if by == "channel":
-        return city.channels.names()
-    if by == "family":
-        return dict(FAMILIES)
-    if choices is None:
-        return {}
-    return {
-        "department": choices.departments,
-        "service": choices.services,
-        "ward": choices.wards,
-        "district": choices.districts,
-        "group": choices.groups,
-    }.get(by, {})
+def _names(by: str, choices: FilterChoices | None, city: CityConfig) -> Mapping[str, str]:
+    """Code -> name for the labels of a breakout by ``by`` (:attr:`geo.dimensions.Dimension.names`)."""
+    return DIMENSIONS[by].names(choices, city)
 
 
 def next_period_start(start: date, period: str, fiscal_start: int = 7) -> date:
-    """The start of the period after the one starting on ``start`` (local dates)."""
-    if period == "day":
-        return start + timedelta(days=1)
-    if period == "week":
-        return start + timedelta(days=7)
-    months = {"month": 1, "quarter": 3, "fiscal_year": 12, "year": 12}[period]
-    index = start.year * 12 + start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    """The start of the period after the one starting on ``start`` (local dates; ``fiscal_start``
+    is kept for callers: a fiscal year is twelve months from its start)."""
+    return periods.PERIODS[period].next_start(start)
 
 
 def _fill_periods(frame: pd.DataFrame, starts: list[date]) -> pd.DataFrame:
@@ -473,8 +403,8 @@ def year_to_date(
     """The summary from the start of the (calendar or fiscal) year to ``today`` (local),
     and of the same span a year earlier. ``flt``'s own dates are replaced."""
     today = today or datetime.now(city.tz).date()
-    month = city.reports.fiscal_year_start_month if fiscal else 1
-    start = date(today.year if today.month >= month else today.year - 1, month, 1)
+    year = periods.PERIODS["fiscal_year" if fiscal else "year"]
+    start = year.start(today, city.reports.fiscal_year_start_month)
     last_year_end = _same_day_last_year(today)
     current = summary(session, city, flt.replace(date_from=start, date_to=today), distinct=distinct, now=now)
     previous = summary(
@@ -514,9 +444,10 @@ def top_services(
     come from ``choices`` (the catalogue), else from the requests themselves.
     """
     where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
-    group = _dimension(per, city) if per else "NULL::text"
-    if per == "group":
-        raise FilterError("Top services per service group is not offered; filter by the group instead.")
+    group = dimension(per).expression(city) if per else "NULL::text"
+    if per and not DIMENSIONS[per].top:
+        label = DIMENSIONS[per].label.lower()
+        raise FilterError(f"Top services per {label} is not offered; filter by the {label} instead.")
     params["n"] = n
     rows = (
         session.execute(
@@ -567,8 +498,8 @@ def backlog_aging(
     ``overdue``; most open first. One grouped query.
     """
     where, params = _base(city, flt.replace(status="open"), distinct, now)
-    key = _dimension(by, city)
-    join = "LEFT JOIN service s ON s.city = r.city AND s.code = r.service_code" if by == "group" else ""
+    key = dimension(by).expression(city)
+    join = DIMENSIONS[by].join
     age = "floor(date_part('epoch', :now - r.requested_at) / 86400.0)"
     bands = ",\n".join(
         f"count(*) FILTER (WHERE {age} >= {low}"

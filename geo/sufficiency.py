@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.city import CityConfig
+from geo.periods import PERIODS
 from service_requests.selection import RequestFilter
 
 MIN_REQUESTS = 200
@@ -95,7 +96,7 @@ def month_coverage(session: Session, city: CityConfig, flt: RequestFilter) -> Mo
         r[0]
         for r in session.execute(
             text(
-                f"SELECT DISTINCT date_trunc('month', r.requested_at AT TIME ZONE :tz)::date FROM service_request r "
+                f"SELECT DISTINCT {PERIODS['month'].sql('r.requested_at')} FROM service_request r "
                 f"WHERE {where} ORDER BY 1"
             ),
             params,

@@ -29,6 +29,7 @@ from open311.serialize import (
     service_dict,
     w3c,
 )
+from service_requests import rules
 from service_requests.catalogue_db import active_services, get_service
 from service_requests.references import normalize_reference
 
@@ -122,7 +123,7 @@ def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> li
         params["ids"] = list(query.ids)
         expanding.append("ids")
     else:
-        where.append("r.in_jurisdiction IS NOT FALSE")
+        where.append(rules.in_city("r"))
         if query.service_codes:
             where.append("r.service_code IN :codes")
             params["codes"] = list(query.service_codes)
@@ -213,7 +214,7 @@ def area_names(session: Session, city: str) -> dict[tuple[str, str], str]:
     rows = session.execute(
         text(
             "SELECT v.role, f.key, f.name FROM boundary_feature f JOIN boundary_layer_version v ON v.id = f.version_id "
-            "WHERE v.city = :city AND v.is_current AND v.role IN ('wards', 'districts')"
+            f"WHERE {rules.current_layers('v', ('wards', 'districts'))}"
         ),
         {"city": city},
     )

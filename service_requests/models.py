@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base
 from core.states import MAX_DESCRIPTION, OPEN_STATES, RESPONSE_METHODS, STATES
+from service_requests import rules
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -129,7 +130,7 @@ class ServiceRequest(Base):
         Index(
             "service_request_close_days",
             "city",
-            text("(date_part('epoch', closed_at - requested_at) / 86400.0)"),
+            text(f"({rules.days_to_close(None)})"),
             postgresql_include=[
                 "in_jurisdiction",
                 "status",
@@ -142,7 +143,7 @@ class ServiceRequest(Base):
                 "requested_at",
                 "closed_at",
             ],
-            postgresql_where=text("NOT is_open AND status <> 'cancelled' AND closed_at IS NOT NULL"),
+            postgresql_where=text(f"{rules.closed(None)} AND closed_at IS NOT NULL"),
         ),
         Index("service_request_ward", "city", "ward_key"),
         Index("service_request_district", "city", "district_key"),
@@ -154,7 +155,7 @@ class ServiceRequest(Base):
             "ward_key",
             "district_key",
             postgresql_include=["is_open"],
-            postgresql_where=text("geom IS NOT NULL AND location_quality <> 'placeholder' AND in_jurisdiction"),
+            postgresql_where=text(rules.mapped(None)),
         ),
     )
 

@@ -27,13 +27,14 @@ from core.channels import CODE as CHANNEL_CODE
 from core.channels import FAMILIES
 from core.city import CityConfig
 from core.errors import UserError
+from service_requests import rules
 
 STATUSES = ("all", "open", "closed", "cancelled")
 SCOPES = ("mapped", "left_out", "all", "city")
 #: The requests a map can show: a real point inside the city.
-MAPPED = "{a}.geom IS NOT NULL AND {a}.location_quality <> 'placeholder' AND {a}.in_jurisdiction"
+MAPPED = rules.mapped("{a}")
 #: The requests city figures count (scope ``city``): all but those known to be outside the city.
-IN_CITY = "{a}.in_jurisdiction IS NOT FALSE"
+IN_CITY = rules.in_city("{a}")
 #: A code from the city's data: departments and wards may hold spaces and punctuation ("PUBLIC WORKS / ST."); bound,
 #: never spliced into SQL.
 _CODE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
@@ -144,7 +145,7 @@ class RequestFilter:
         if self.status == "open":
             clauses.append(f"{a}.is_open")
         elif self.status == "closed":
-            clauses.append(f"NOT {a}.is_open AND {a}.status <> 'cancelled'")
+            clauses.append(rules.closed(a))
         elif self.status == "cancelled":
             clauses.append(f"{a}.status = 'cancelled'")
         if self.channels:

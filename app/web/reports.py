@@ -18,6 +18,8 @@ from app.web.access import public, requires, staff_user
 from app.web.charts import column_chart, hbar_chart
 from core import spreadsheets
 from geo import exports, reports
+from geo.dimensions import DIMENSIONS
+from geo.periods import PERIODS
 from service_requests.selection import (
     EARLIEST_DATE,
     FilterChoices,
@@ -35,15 +37,18 @@ TABLE_FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 REQUEST_FORMATS = {**exports.FORMATS, "csv": "text/csv; charset=utf-8"}
-BREAKOUTS = {**{k: v[1] for k, v in reports.DIMENSIONS.items()}, **reports.PERIODS}
+#: Every breakout page, key -> label: the dimensions, then the periods (:mod:`geo.dimensions`, :mod:`geo.periods`).
+BREAKOUTS = {**{k: d.label for k, d in DIMENSIONS.items()}, **reports.PERIODS}
+#: The report tabs, (key, label): every dimension, then the periods that have a tab.
+TABS = [*((k, d.label) for k, d in DIMENSIONS.items()), *((k, p.label) for k, p in PERIODS.items() if p.tab)]
 #: The ``by`` each exported table takes (the first is its default; the summary takes none).
 TABLE_BREAKOUTS: dict[str, tuple[str, ...]] = {
     "summary": (),
     "breakout": tuple(BREAKOUTS),
-    "top": tuple(d for d in reports.DIMENSIONS if d != "group"),
-    "backlog": tuple(reports.DIMENSIONS),
-    "compliance": ("department", *(d for d in reports.DIMENSIONS if d != "department")),
-    "compliance-service": ("service", *(d for d in reports.DIMENSIONS if d != "service")),
+    "top": tuple(k for k, d in DIMENSIONS.items() if d.top),
+    "backlog": tuple(DIMENSIONS),
+    "compliance": ("department", *(k for k in DIMENSIONS if k != "department")),
+    "compliance-service": ("service", *(k for k in DIMENSIONS if k != "service")),
 }
 
 
@@ -99,6 +104,7 @@ def _page(template: str, **context: object) -> str:
         city=services().city,
         channels=services().city.channels.names(),
         breakouts=BREAKOUTS,
+        report_tabs=TABS,
         definitions=DEFINITIONS,
         **context,
     )
@@ -206,17 +212,8 @@ def breakout_page(by: str):
                 date_from=max(row["key"], flt.date_from or row["key"]), date_to=min(end, flt.date_to or end)
             )
         else:
-            field = {
-                "department": "department",
-                "service": "services",
-                "ward": "ward",
-                "district": "district",
-                "channel": "channels",
-                "family": "families",
-                "group": "group",
-            }[by]
-            value = (row["key"],) if field in ("services", "channels", "families") else row["key"]
-            part = flt.replace(**{field: value}) if row["key"] else None
+            dim = DIMENSIONS[by]
+            part = flt.replace(**{dim.filter_field: dim.filter_value(row["key"])}) if row["key"] else None
         rows.append(
             {
                 **row,

@@ -1,4 +1,4 @@
-"""Report periods as pure date arithmetic: no database (pytest -m unit)."""
+"""Calendar periods (geo/periods.py) as pure date arithmetic and SQL text: no database (pytest -m unit)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from geo import reports
+from geo import emerging, reports
+from geo.periods import BREAKOUT_PERIODS, PERIODS, period
 from service_requests.selection import FilterError
 
 
@@ -24,12 +25,14 @@ from service_requests.selection import FilterError
     ],
 )
 def test_a_day_falls_in_the_period_that_starts_on_or_before_it(period, day, start):
-    assert reports._period_of(period, day, 7) == start
+    assert PERIODS[period].start(day, 7) == start
 
 
 def test_an_unknown_period_is_refused_naming_the_periods():
     with pytest.raises(FilterError, match="The period must be one of .*month.*, not 'fortnight'"):
-        reports._period_of("fortnight", date(2024, 1, 1), 7)
+        period("fortnight")
+    with pytest.raises(FilterError, match="one of week, month, quarter, not 'year'"):
+        period("year", ("week", "month", "quarter"))
 
 
 @pytest.mark.parametrize(
@@ -44,8 +47,9 @@ def test_an_unknown_period_is_refused_naming_the_periods():
     ],
 )
 def test_the_next_period_starts_where_this_one_ends(period, start, following):
-    assert reports.next_period_start(start, period) == following
-    assert reports._period_of(period, following, 7) == following
+    assert reports.next_period_start(start, period) == following == PERIODS[period].next_start(start)
+    assert PERIODS[period].start(following, 7) == following
+    assert PERIODS[period].starts(start, following, 7) == [start, following]
 
 
 @pytest.mark.parametrize(
@@ -70,3 +74,45 @@ def test_the_year_before_is_the_same_month_and_unknown_before_the_first():
     assert months["requests_year_before"].iloc[1] == 10 and months["change"].iloc[1] == pytest.approx(0.5)
     assert pd.isna(months["requests_year_before"].iloc[0])  # before the first period: unknown, not zero
     assert months["requests_year_before"].iloc[2] == 0 and pd.isna(months["change"].iloc[2])  # no base
+
+
+@pytest.mark.parametrize(
+    ("period", "fiscal_start", "sql"),
+    [
+        ("day", 7, "(r.requested_at AT TIME ZONE :tz)::date"),
+        ("week", 7, "date_trunc('week', r.requested_at AT TIME ZONE :tz)::date"),
+        ("month", 7, "date_trunc('month', r.requested_at AT TIME ZONE :tz)::date"),
+        ("quarter", 7, "date_trunc('quarter', r.requested_at AT TIME ZONE :tz)::date"),
+        ("year", 7, "date_trunc('year', r.requested_at AT TIME ZONE :tz)::date"),
+        (
+            "fiscal_year",
+            7,
+            "(date_trunc('year', r.requested_at AT TIME ZONE :tz - interval '6 months') + interval '6 months')::date",
+        ),
+        ("fiscal_year", 1, "date_trunc('year', r.requested_at AT TIME ZONE :tz)::date"),
+    ],
+)
+def test_each_period_truncates_a_timestamp_in_sql_to_its_local_start(period, fiscal_start, sql):
+    assert PERIODS[period].sql("r.requested_at", fiscal_start) == sql
+
+
+@pytest.mark.parametrize("fiscal_start", [1, 4, 7, 10])
+def test_a_fiscal_year_starts_in_its_month_and_lasts_twelve(fiscal_start):
+    fiscal = PERIODS["fiscal_year"]
+    for month in range(1, 13):
+        start = fiscal.start(date(2024, month, 15), fiscal_start)
+        assert start.month == fiscal_start and start <= date(2024, month, 15) < fiscal.next_start(start)
+
+
+def test_the_breakouts_offer_every_period_but_the_day():
+    assert list(BREAKOUT_PERIODS) == ["week", "month", "quarter", "fiscal_year", "year"]
+    assert reports.PERIODS == BREAKOUT_PERIODS and BREAKOUT_PERIODS["fiscal_year"] == "Fiscal year"
+
+
+def test_emerging_hot_spot_slices_are_the_periods():
+    assert set(emerging.SLICES) <= set(PERIODS)
+    for slice_by in emerging.SLICES:
+        starts = emerging.slice_starts(date(2023, 11, 20), date(2024, 2, 10), slice_by)
+        assert starts == PERIODS[slice_by].starts(date(2023, 11, 20), date(2024, 2, 10))
+        assert starts[0] <= date(2023, 11, 20) and emerging._slice_end(starts[-1], slice_by) >= date(2024, 2, 10)
+    assert emerging.slice_starts(date(2024, 2, 1), date(2024, 5, 1), "quarter") == [date(2024, 1, 1), date(2024, 4, 1)]

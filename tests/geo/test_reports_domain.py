@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from geo import reports
+from geo.periods import PERIODS
 from service_requests.selection import FilterError, RequestFilter, filter_choices
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -274,3 +275,17 @@ def test_figures_are_kept_until_the_data_changes(session, la):
     )
     changed = reports.summary(session, la, RequestFilter(), now=NOW)
     assert changed["cancelled"] == first["cancelled"] + 1 and changed["open"] == first["open"] - 1
+
+
+@pytest.mark.parametrize("fiscal_start", [1, 7, 10])
+def test_each_periods_sql_truncation_agrees_with_its_python_start(session, la, fiscal_start):
+    """PostgreSQL's start of every period (geo/periods.py's SQL) is the Python one, in local time."""
+    instants = [datetime(2023, 12, 31, 23, 30, tzinfo=UTC), datetime(2024, 3, 10, 10, 0, tzinfo=UTC)]
+    instants += [datetime(2024, m, 1, 7, 59, tzinfo=UTC) for m in range(1, 13)]  # the evening before, in LA
+    for period in PERIODS.values():
+        got = session.execute(
+            text(f"SELECT {period.sql('t', fiscal_start)} FROM unnest(CAST(:ts AS timestamptz[])) t"),
+            {"ts": instants, "tz": la.timezone},
+        ).scalars()
+        want = [period.start(t.astimezone(la.tz).date(), fiscal_start) for t in instants]
+        assert list(got) == want, period.key
