@@ -43,23 +43,34 @@ from geo.emerging import EmergingResult, emerging_hot_spots
 from geo.grid import density_points
 from geo.hotspots import HotspotParams, HotspotResult, hot_cells_by_area, hot_spots
 from geo.layers import areas
-from service_requests.selection import FilterError, LeftOut, RequestFilter, check_filter, coverage, filter_choices
+from service_requests.selection import (
+    FilterError,
+    FilterField,
+    LeftOut,
+    RequestFilter,
+    check_filter,
+    coverage,
+    filter_choices,
+    filter_fields,
+)
+
+#: The analysts' keyword that gives both dates of a filter in one argument.
+PERIOD_HELP = "(date_from, date_to) in one argument"
+
+
+def filter_keywords(filter_type: type[RequestFilter] = RequestFilter) -> dict[str, str]:
+    """The keyword arguments that make a ``filter_type`` and what they take: one per field
+    (:func:`~service_requests.selection.filter_fields`, named as the attribute), and ``period``."""
+    keywords: dict[str, str] = {}
+    for spec in filter_fields(filter_type):
+        keywords[spec.name] = spec.help
+        if spec.name == "date_to":
+            keywords["period"] = PERIOD_HELP
+    return keywords
+
 
 #: Keyword arguments that make a filter, and what they take.
-FILTER_KEYWORDS = {
-    "services": "service code or codes, e.g. 'graffiti' or ['graffiti', 'bulky-items']",
-    "department": "department code",
-    "status": "'all' (default), 'open' or 'closed'",
-    "channels": "the city's channel code or codes the request came by",
-    "families": "channel family or families (phone, web, mobile_app, email, social, staff, integration, ...)",
-    "date_from": "first local date (date or 'YYYY-MM-DD'), included",
-    "date_to": "last local date (date or 'YYYY-MM-DD'), included",
-    "period": "(date_from, date_to) in one argument",
-    "ward": "ward key",
-    "district": "district key",
-    "overdue": "True: open requests past their due date only",
-    "scope": "'mapped' (default: what maps show), 'left_out' or 'all' (area figures only)",
-}
+FILTER_KEYWORDS = filter_keywords()
 BOUNDARY_ROLES = ("jurisdiction", "wards", "districts", "agencies")
 #: ``crs=`` of the exports: EPSG:4326, or the city's projected CRS.
 CRS_CHOICES = ("EPSG:4326", "projected")
@@ -99,14 +110,25 @@ def _day(name: str, value: date | str | None) -> date | None:
         raise FilterError(f"{name} must be a date or a text YYYY-MM-DD, not {value!r}.") from None
 
 
-def make_filter(**filters: Any) -> RequestFilter:
-    """A :class:`RequestFilter` from keyword arguments (:data:`FILTER_KEYWORDS`).
+def _keyword_value(spec: FilterField, value: Any) -> Any:
+    """A field's value from an analyst's Python value (a code or codes, a date or its text, a truth value)."""
+    if spec.kind == "codes":
+        return _codes(value)
+    if spec.kind == "date":
+        return _day(spec.name, value)
+    if spec.kind == "flag":
+        return bool(value)
+    if spec.kind == "choice":
+        return value or spec.default
+    return value
 
-    Raises :class:`FilterError` naming a keyword that does not exist or a bad value.
-    """
-    unknown = sorted(set(filters) - set(FILTER_KEYWORDS))
+
+def build_filter(filter_type: type[RequestFilter] = RequestFilter, **filters: Any) -> RequestFilter:
+    """A ``filter_type`` from keyword arguments (:func:`filter_keywords`); see :func:`make_filter`."""
+    keywords = filter_keywords(filter_type)
+    unknown = sorted(set(filters) - set(keywords))
     if unknown:
-        raise FilterError(f"There is no filter {unknown[0]!r}; the filters are {', '.join(FILTER_KEYWORDS)}.")
+        raise FilterError(f"There is no filter {unknown[0]!r}; the filters are {', '.join(keywords)}.")
     period = filters.pop("period", None)
     if period is not None:
         if isinstance(period, str) or len(period) != 2:
@@ -114,19 +136,21 @@ def make_filter(**filters: Any) -> RequestFilter:
         if filters.get("date_from") or filters.get("date_to"):
             raise FilterError("Give period or date_from/date_to, not both.")
         filters["date_from"], filters["date_to"] = period
-    return RequestFilter(
-        services=_codes(filters.get("services")),
-        department=filters.get("department"),
-        status=filters.get("status") or "all",
-        channels=_codes(filters.get("channels")),
-        families=_codes(filters.get("families")),
-        date_from=_day("date_from", filters.get("date_from")),
-        date_to=_day("date_to", filters.get("date_to")),
-        ward=filters.get("ward"),
-        district=filters.get("district"),
-        overdue=bool(filters.get("overdue", False)),
-        scope=filters.get("scope") or "mapped",
+    return filter_type(
+        **{
+            spec.name: _keyword_value(spec, filters[spec.name])
+            for spec in filter_fields(filter_type)
+            if spec.name in filters
+        }
     )
+
+
+def make_filter(**filters: Any) -> RequestFilter:
+    """A :class:`RequestFilter` from keyword arguments (:data:`FILTER_KEYWORDS`).
+
+    Raises :class:`FilterError` naming a keyword that does not exist or a bad value.
+    """
+    return build_filter(RequestFilter, **filters)
 
 
 class StandaloneMap:
@@ -174,17 +198,11 @@ class Analyst:
         return flt
 
     def choices(self) -> dict[str, dict[str, str]]:
-        """The codes filters may use: ``services``, ``departments``, ``wards``, ``districts``, ``channels``
-        (the city's) and ``families`` (code -> name)."""
+        """The codes filters may use: ``services``, ``groups``, ``departments``, ``channels`` (the city's),
+        ``wards``, ``districts`` (those a filter field is checked against) and ``families`` (code -> name)."""
         found = filter_choices(self.session, self.city)
-        return {
-            "services": found.services,
-            "departments": found.departments,
-            "wards": found.wards,
-            "districts": found.districts,
-            "channels": found.channels,
-            "families": dict(FAMILIES),
-        }
+        known = {spec.choices: getattr(found, spec.choices) for spec in filter_fields() if spec.choices}
+        return {**known, "families": dict(FAMILIES)}
 
     def left_out(self, **filters: Any) -> LeftOut:
         """How many requests of the selection no map or figure shows, by reason."""

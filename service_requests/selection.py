@@ -6,6 +6,13 @@ only". :meth:`RequestFilter.sql` turns it into a WHERE fragment with bound param
 (values are never formatted into SQL). :func:`parse_filter` reads one from query-string
 arguments and refuses bad values with a sentence a person can act on.
 
+Each field of :class:`RequestFilter` is defined once, by the :class:`FilterField` in its
+metadata: its query-string name, how it parses, its check against :class:`FilterChoices`,
+its SQL, its words, the analysts' help text and its widget in the filter form. Parsing,
+:meth:`~RequestFilter.args`, :meth:`~RequestFilter.describe`, :func:`check_filter`,
+:meth:`~RequestFilter.sql`, the analysts' keywords (:mod:`geo.api`) and the form
+(``_filters.html``) all read :func:`filter_fields`; a new filter is one more field.
+
 What a map can show is narrower than what exists: a request on a placeholder point (an
 unknown location put on a default point), outside the city, or without a point is left
 out of maps, hot spots and area figures. :data:`MAPPED` is that rule, and
@@ -15,10 +22,10 @@ out of maps, hot spots and area figures. :data:`MAPPED` is that rule, and
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -29,12 +36,16 @@ from core.city import CityConfig
 from core.errors import UserError
 from service_requests import rules
 
-STATUSES = ("all", "open", "closed", "cancelled")
+#: The statuses a filter may name, with their labels in the filter form.
+STATUS_LABELS = {"all": "All", "open": "Open", "closed": "Closed (not cancelled)", "cancelled": "Cancelled"}
+STATUSES = tuple(STATUS_LABELS)
 SCOPES = ("mapped", "left_out", "all", "city")
 #: The requests a map can show: a real point inside the city.
 MAPPED = rules.mapped("{a}")
 #: The requests city figures count (scope ``city``): all but those known to be outside the city.
 IN_CITY = rules.in_city("{a}")
+#: Closed as the reports count it: closed in any way but cancelled.
+CLOSED = rules.closed("{a}")
 #: A code from the city's data: departments and wards may hold spaces and punctuation ("PUBLIC WORKS / ST."); bound,
 #: never spliced into SQL.
 _CODE = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
@@ -48,13 +59,193 @@ MAX_PAGE = 10_000
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISO_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _WHOLE = re.compile(r"[0-9]{1,12}")
+#: The query-string values that mean "yes" for a flag.
+YES = ("1", "true", "yes", "on")
 
 
 class FilterError(UserError):
     """A filter value that is not allowed; the message says which and what is."""
 
 
+# --- how a field is defined -----------------------------------------------------------------------
+
+#: How a field's query-string value parses: ``codes`` (repeatable, a tuple), ``code`` (one text),
+#: ``choice`` (one of :attr:`FilterField.options`), ``date`` (YYYY-MM-DD) or ``flag`` (1/true/yes/on).
+Kind = Literal["codes", "code", "choice", "date", "flag"]
+#: A field's WHERE clause for a value that is set: (value, table alias, city, now) -> (clause, parameters).
+Clause = Callable[[Any, str, CityConfig, datetime], tuple[str, dict[str, Any]]]
+#: A field's words in :meth:`RequestFilter.describe`: (the field, the filter, choices or None) -> words, or None.
+Words = Callable[["FilterField", "RequestFilter", "FilterChoices | None"], str | None]
+
+
 @dataclass(frozen=True)
+class Widget:
+    """How the filter form (``_filters.html``) shows a field.
+
+    ``kind``: ``select`` (one value, ``blank`` the option for none), ``multiple`` (``size`` rows),
+    ``choice`` (a select of the field's options) or ``date``. ``position`` orders the form;
+    ``shown_by`` names the macro parameter that shows the widget (``areas`` or ``status``), if any.
+    """
+
+    kind: Literal["select", "multiple", "choice", "date"]
+    label: str
+    position: float
+    blank: str = ""
+    size: int = 0
+    shown_by: Literal["areas", "status"] | None = None
+
+
+@dataclass(frozen=True)
+class FilterField:
+    """Everything about one field of :class:`RequestFilter` (held in its dataclass metadata).
+
+    ``name`` (the attribute, also the analysts' keyword) and ``default`` (the value meaning "no
+    condition") come from the dataclass field; the rest is given where the field is declared.
+    ``problem`` says what is wrong with one value (of a ``codes`` field: one of its codes), or None.
+    ``choices`` names the :class:`FilterChoices` attribute the values must be in (``what`` is the
+    noun of the refusal). ``clause`` is None for a field whose SQL :meth:`RequestFilter.sql` writes
+    itself (``scope``). ``said_after`` moves the field's words after another field's in
+    :meth:`RequestFilter.describe` (default: in the order of the fields).
+    """
+
+    arg: str
+    kind: Kind
+    help: str
+    clause: Clause | None = None
+    words: Words | None = None
+    problem: Callable[[Any], str | None] | None = None
+    choices: str | None = None
+    what: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+    form: Widget | None = None
+    said_after: str | None = None
+    name: str = ""
+    default: Any = None
+
+    def is_set(self, value: Any) -> bool:
+        """Whether ``value`` is a condition (not the field's "no condition")."""
+        return value != self.default
+
+    def values(self, value: Any) -> tuple[Any, ...]:
+        """The field's value as a tuple of single values (none if not set)."""
+        if not self.is_set(value):
+            return ()
+        return tuple(value) if self.kind == "codes" else (value,)
+
+    def to_args(self, value: Any) -> list[str]:
+        """The query-string values of ``value`` (none if not set)."""
+        if not self.is_set(value):
+            return []
+        if self.kind == "flag":
+            return ["1"]
+        if self.kind == "date":
+            return [value.isoformat()]
+        return [str(v) for v in self.values(value)]
+
+    def parse(self, values: list[str]) -> Any:
+        """The field's value from its query-string values (stripped, none empty); raises :class:`FilterError`."""
+        if self.kind == "codes":
+            return tuple(values)
+        if len(values) > 1:
+            raise FilterError(f"Give one {self.arg}, not {len(values)}.")
+        value = values[0] if values else None
+        if value is None:
+            return self.default
+        if self.kind == "date":
+            return parse_day(self.arg, value)
+        if self.kind == "flag":
+            return value in YES
+        return value
+
+
+_META = "filter"
+
+
+def _define(default: Any, arg: str, kind: Kind, help: str, **rest: Any) -> Any:
+    """A dataclass field of :class:`RequestFilter` with its :class:`FilterField` (named when read)."""
+    if kind == "choice" and "problem" not in rest:
+        options = tuple(rest["options"])
+        rest["problem"] = lambda v: None if v in options else f"{arg} must be one of {', '.join(options)}, not {v!r}."
+    return field(default=default, metadata={_META: FilterField(arg, kind, help, **rest)})
+
+
+def _code_problem(value: Any) -> str | None:
+    if isinstance(value, str) and _CODE.fullmatch(value):
+        return None
+    return f"{str(value)[:70]!r} is not a code: 1 to 64 characters without control characters."
+
+
+def _channel_problem(value: Any) -> str | None:
+    if isinstance(value, str) and CHANNEL_CODE.fullmatch(value):
+        return None
+    return f"There is no channel {str(value)[:40]!r}: a channel code is lower-case letters, digits and _."
+
+
+def _family_problem(value: Any) -> str | None:
+    if value in FAMILIES:
+        return None
+    return f"There is no channel family {str(value)[:40]!r}; the families are {', '.join(FAMILIES)}."
+
+
+def _group_problem(value: Any) -> str | None:
+    if isinstance(value, str) and _GROUP.fullmatch(value):
+        return None
+    return "A service group is a name of 1 to 100 characters without control characters."
+
+
+def _day_problem(value: Any) -> str | None:
+    if isinstance(value, date) and EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return f"Dates run from {EARLIEST_DATE} to {LATEST_DATE}, not {value}."
+
+
+def _equals(column: str, param: str) -> Clause:
+    return lambda v, a, city, now: (f"{a}.{column} = :{param}", {param: v})
+
+
+def _any_of(column: str, param: str) -> Clause:
+    return lambda v, a, city, now: (f"{a}.{column} = ANY(:{param})", {param: list(v)})
+
+
+def _status_clause(value: str, a: str, city: CityConfig, now: datetime) -> tuple[str, dict[str, Any]]:
+    return {"open": f"{a}.is_open", "closed": CLOSED.format(a=a), "cancelled": f"{a}.status = 'cancelled'"}[value], {}
+
+
+def _channels_clause(value: tuple[str, ...], a: str, city: CityConfig, now: datetime) -> tuple[str, dict[str, Any]]:
+    for code in value:
+        problem = city.channels.problem(code)
+        if problem:
+            raise FilterError(problem)
+    return f"{a}.channel = ANY(:f_channels)", {"f_channels": list(value)}
+
+
+def _named(known: str = "{}", unknown: str = "{}", prefix: str = "") -> Words:
+    """Words naming the field's codes by its ``choices`` (each as ``known``), or without choices as ``unknown``."""
+
+    def words(spec: FilterField, flt: RequestFilter, choices: FilterChoices | None) -> str | None:
+        codes = spec.values(getattr(flt, spec.name))
+        if not codes:
+            return None
+        if choices is None or spec.choices is None:
+            return prefix + ", ".join(unknown.format(c) for c in codes)
+        names: Mapping[str, str] = getattr(choices, spec.choices)
+        return prefix + ", ".join(known.format(names.get(c, c)) for c in codes)
+
+    return words
+
+
+def _value_words(template: str) -> Words:
+    """Words for a set value: ``template`` with the value."""
+    return lambda spec, flt, choices: template.format(value) if spec.is_set(value := getattr(flt, spec.name)) else None
+
+
+def _date_range_words(spec: FilterField, flt: RequestFilter, choices: FilterChoices | None) -> str | None:
+    if flt.date_from or flt.date_to:
+        return f"{flt.date_from or 'the start'} to {flt.date_to or 'today'}"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RequestFilter:
     """A selection of one city's requests.
 
@@ -68,49 +259,171 @@ class RequestFilter:
     and :func:`check_filter`); ``families`` are channel families (:data:`core.channels.FAMILIES`),
     i.e. the city's channels of those families.
     Empty tuples and ``None`` mean "no condition".
+
+    The fields are declared in the order of the query string (:meth:`args`), which is also the
+    order of the SQL clauses and of :meth:`describe` (but ``overdue``, said after the status).
     """
 
-    services: tuple[str, ...] = ()
-    department: str | None = None
-    status: str = "all"
-    channels: tuple[str, ...] = ()
-    date_from: date | None = None
-    date_to: date | None = None
-    ward: str | None = None
-    district: str | None = None
-    overdue: bool = False
-    scope: str = "mapped"
-    group: str | None = None
-    families: tuple[str, ...] = ()
+    services: tuple[str, ...] = _define(
+        (),
+        "service",
+        "codes",
+        "service code or codes, e.g. 'graffiti' or ['graffiti', 'bulky-items']",
+        clause=_any_of("service_code", "f_services"),
+        words=_named(),
+        problem=_code_problem,
+        choices="services",
+        what="service",
+        form=Widget("multiple", "Services", 3, size=5),
+    )
+    group: str | None = _define(
+        None,
+        "group",
+        "code",
+        "service group (its services, as the catalogue holds them now)",
+        clause=lambda v, a, city, now: (
+            f"{a}.service_code IN (SELECT g.code FROM service g WHERE g.city = :f_city AND g.group_name = :f_group)",
+            {"f_group": v},
+        ),
+        words=_value_words("group {}"),
+        problem=_group_problem,
+        choices="groups",
+        what="service group",
+        form=Widget("select", "Service group", 2, blank="All groups"),
+    )
+    department: str | None = _define(
+        None,
+        "department",
+        "code",
+        "department code",
+        clause=_equals("department_code", "f_department"),
+        words=_named(known="department {}", unknown="department {}"),
+        problem=_code_problem,
+        choices="departments",
+        what="department",
+        form=Widget("select", "Department", 1, blank="All departments"),
+    )
+    status: str = _define(
+        "all",
+        "status",
+        "choice",
+        "'all' (default), 'open', 'closed' (closed and not cancelled) or 'cancelled'",
+        clause=_status_clause,
+        words=_value_words("{}"),
+        options=STATUS_LABELS,
+        form=Widget("choice", "Status", 4, shown_by="status"),
+    )
+    channels: tuple[str, ...] = _define(
+        (),
+        "channel",
+        "codes",
+        "the city's channel code or codes the request came by",
+        clause=_channels_clause,
+        words=_named(prefix="by "),
+        problem=_channel_problem,
+        choices="channels",
+        what="channel",
+        form=Widget("multiple", "Channels", 7, size=4),
+    )
+    families: tuple[str, ...] = _define(
+        (),
+        "family",
+        "codes",
+        "channel family or families (phone, web, mobile_app, email, social, staff, integration, ...)",
+        clause=lambda v, a, city, now: (
+            f"{a}.channel = ANY(:f_family_channels)",
+            {"f_family_channels": list(city.channels.codes_of(v))},
+        ),
+        words=lambda spec, flt, choices: (
+            "by " + ", ".join(FAMILIES[f].lower() for f in flt.families) if flt.families else None
+        ),
+        problem=_family_problem,
+    )
+    date_from: date | None = _define(
+        None,
+        "from",
+        "date",
+        "first local date (date or 'YYYY-MM-DD'), included",
+        clause=lambda v, a, city, now: (
+            f"{a}.requested_at >= :f_from",
+            {"f_from": datetime.combine(v, time(), city.tz)},
+        ),
+        words=_date_range_words,
+        problem=_day_problem,
+        form=Widget("date", "From", 8),
+    )
+    date_to: date | None = _define(
+        None,
+        "to",
+        "date",
+        "last local date (date or 'YYYY-MM-DD'), included",
+        clause=lambda v, a, city, now: (
+            f"{a}.requested_at < :f_to",
+            {"f_to": datetime.combine(v + timedelta(days=1), time(), city.tz)},
+        ),
+        problem=_day_problem,
+        form=Widget("date", "To", 9),
+    )
+    ward: str | None = _define(
+        None,
+        "ward",
+        "code",
+        "ward key",
+        clause=_equals("ward_key", "f_ward"),
+        words=_named(unknown="ward {}"),
+        problem=_code_problem,
+        choices="wards",
+        what="ward",
+        form=Widget("select", "Ward", 5, blank="All wards", shown_by="areas"),
+    )
+    district: str | None = _define(
+        None,
+        "district",
+        "code",
+        "district key",
+        clause=_equals("district_key", "f_district"),
+        words=_named(unknown="district {}"),
+        problem=_code_problem,
+        choices="districts",
+        what="district",
+        form=Widget("select", "District", 6, blank="All districts", shown_by="areas"),
+    )
+    overdue: bool = _define(
+        False,
+        "overdue",
+        "flag",
+        "True: open requests past their due date only",
+        clause=lambda v, a, city, now: (f"{a}.is_open AND {a}.due_at < :f_now", {"f_now": now}),
+        words=_value_words("overdue"),
+        said_after="status",
+    )
+    scope: str = _define(
+        "mapped",
+        "scope",
+        "choice",
+        "'mapped' (default: what maps show), 'left_out', 'all' (area figures only) or "
+        "'city' (all but those known to be outside the city, as reports count)",
+        options={s: s for s in SCOPES},
+    )
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise FilterError(f"status must be one of {', '.join(STATUSES)}, not {self.status!r}.")
-        if self.scope not in SCOPES:
-            raise FilterError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}.")
-        bad = [c for c in self.channels if not isinstance(c, str) or not CHANNEL_CODE.fullmatch(c)]
-        if bad:
-            raise FilterError(
-                f"There is no channel {str(bad[0])[:40]!r}: a channel code is lower-case letters, digits and _."
-            )
-        unknown = [f for f in self.families if f not in FAMILIES]
-        if unknown:
-            raise FilterError(
-                f"There is no channel family {str(unknown[0])[:40]!r}; the families are {', '.join(FAMILIES)}."
-            )
-        for day in (self.date_from, self.date_to):
-            if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
-                raise FilterError(f"Dates run from {EARLIEST_DATE} to {LATEST_DATE}, not {day}.")
+        for spec in filter_fields(type(self)):
+            if spec.problem is not None:
+                for value in spec.values(getattr(self, spec.name)):
+                    problem = spec.problem(value)
+                    if problem:
+                        raise FilterError(problem)
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise FilterError(f"The date range ends ({self.date_to}) before it starts ({self.date_from}).")
-        for value in (*self.services, self.department, self.ward, self.district):
-            if value is not None and not _CODE.fullmatch(value):
-                raise FilterError(f"{value[:70]!r} is not a code: 1 to 64 characters without control characters.")
-        if self.group is not None and not _GROUP.fullmatch(self.group):
-            raise FilterError("A service group is a name of 1 to 100 characters without control characters.")
-        object.__setattr__(self, "services", tuple(sorted(set(self.services))))
-        object.__setattr__(self, "channels", tuple(sorted(set(self.channels))))
-        object.__setattr__(self, "families", tuple(sorted(set(self.families))))
+        for spec in filter_fields(type(self)):
+            if spec.kind == "codes":
+                object.__setattr__(self, spec.name, tuple(sorted(set(getattr(self, spec.name)))))
+
+    @classmethod
+    def form_fields(cls) -> tuple[FilterField, ...]:
+        """The fields the filter form shows, in the form's order."""
+        shown = [f for f in filter_fields(cls) if f.form is not None]
+        return tuple(sorted(shown, key=lambda f: f.form.position if f.form else 0))
 
     def replace(self, **changes: Any) -> RequestFilter:
         """A copy with ``changes`` (checked like a new filter)."""
@@ -131,49 +444,13 @@ class RequestFilter:
             clauses.append(f"NOT coalesce({MAPPED.format(a=a)}, false)")
         elif self.scope == "city":
             clauses.append(IN_CITY.format(a=a))
-        if self.services:
-            clauses.append(f"{a}.service_code = ANY(:f_services)")
-            params["f_services"] = list(self.services)
-        if self.group:
-            clauses.append(
-                f"{a}.service_code IN (SELECT g.code FROM service g WHERE g.city = :f_city AND g.group_name = :f_group)"
-            )
-            params["f_group"] = self.group
-        if self.department:
-            clauses.append(f"{a}.department_code = :f_department")
-            params["f_department"] = self.department
-        if self.status == "open":
-            clauses.append(f"{a}.is_open")
-        elif self.status == "closed":
-            clauses.append(rules.closed(a))
-        elif self.status == "cancelled":
-            clauses.append(f"{a}.status = 'cancelled'")
-        if self.channels:
-            for code in self.channels:
-                problem = city.channels.problem(code)
-                if problem:
-                    raise FilterError(problem)
-            clauses.append(f"{a}.channel = ANY(:f_channels)")
-            params["f_channels"] = list(self.channels)
-        if self.families:
-            clauses.append(f"{a}.channel = ANY(:f_family_channels)")
-            params["f_family_channels"] = list(city.channels.codes_of(self.families))
-        start, end = self.time_range(city)
-        if start is not None:
-            clauses.append(f"{a}.requested_at >= :f_from")
-            params["f_from"] = start
-        if end is not None:
-            clauses.append(f"{a}.requested_at < :f_to")
-            params["f_to"] = end
-        if self.ward:
-            clauses.append(f"{a}.ward_key = :f_ward")
-            params["f_ward"] = self.ward
-        if self.district:
-            clauses.append(f"{a}.district_key = :f_district")
-            params["f_district"] = self.district
-        if self.overdue:
-            clauses.append(f"{a}.is_open AND {a}.due_at < :f_now")
-            params["f_now"] = now or datetime.now(UTC)
+        now = now or datetime.now(UTC)
+        for spec in filter_fields(type(self)):
+            value = getattr(self, spec.name)
+            if spec.clause is not None and spec.is_set(value):
+                clause, values = spec.clause(value, a, city, now)
+                clauses.append(clause)
+                params.update(values)
         return " AND ".join(clauses), params
 
     def time_range(self, city: CityConfig) -> tuple[datetime | None, datetime | None]:
@@ -186,61 +463,50 @@ class RequestFilter:
     def args(self) -> dict[str, list[str]]:
         """The filter as query-string arguments (the inverse of :func:`parse_filter`)."""
         out: dict[str, list[str]] = {}
-        if self.services:
-            out["service"] = list(self.services)
-        if self.group:
-            out["group"] = [self.group]
-        if self.department:
-            out["department"] = [self.department]
-        if self.status != "all":
-            out["status"] = [self.status]
-        if self.channels:
-            out["channel"] = list(self.channels)
-        if self.families:
-            out["family"] = list(self.families)
-        if self.date_from:
-            out["from"] = [self.date_from.isoformat()]
-        if self.date_to:
-            out["to"] = [self.date_to.isoformat()]
-        if self.ward:
-            out["ward"] = [self.ward]
-        if self.district:
-            out["district"] = [self.district]
-        if self.overdue:
-            out["overdue"] = ["1"]
-        if self.scope != "mapped":
-            out["scope"] = [self.scope]
+        for spec in filter_fields(type(self)):
+            values = spec.to_args(getattr(self, spec.name))
+            if values:
+                out[spec.arg] = values
         return out
 
     def describe(self, choices: FilterChoices | None = None) -> str:
         """The filter in words, e.g. "Graffiti Removal; open; 2024-01-01 to 2024-03-31"."""
         parts = []
-        if self.services:
-            names = [choices.services.get(s, s) if choices else s for s in self.services]
-            parts.append(", ".join(names))
-        if self.group:
-            parts.append(f"group {self.group}")
-        if self.department:
-            parts.append(
-                f"department {choices.departments.get(self.department, self.department) if choices else self.department}"
-            )
-        if self.status != "all":
-            parts.append(self.status)
-        if self.overdue:
-            parts.append("overdue")
-        if self.channels:
-            parts.append("by " + ", ".join(choices.channels.get(c, c) if choices else c for c in self.channels))
-        if self.families:
-            parts.append("by " + ", ".join(FAMILIES[f].lower() for f in self.families))
-        if self.date_from or self.date_to:
-            parts.append(f"{self.date_from or 'the start'} to {self.date_to or 'today'}")
-        if self.ward:
-            parts.append(choices.wards.get(self.ward, self.ward) if choices else f"ward {self.ward}")
-        if self.district:
-            parts.append(
-                choices.districts.get(self.district, self.district) if choices else f"district {self.district}"
-            )
+        for spec in _words_order(type(self)):
+            words = spec.words(spec, self, choices) if spec.words else None
+            if words:
+                parts.append(words)
         return "; ".join(parts) or "all requests"
+
+
+#: The fields of each filter class, read once (the metadata does not change).
+_FIELDS: dict[type[RequestFilter], tuple[FilterField, ...]] = {}
+_WORDS_ORDER: dict[type[RequestFilter], tuple[FilterField, ...]] = {}
+
+
+def filter_fields(filter_type: type[RequestFilter] = RequestFilter) -> tuple[FilterField, ...]:
+    """The :class:`FilterField` of each field of ``filter_type``, named, in declaration order."""
+    found = _FIELDS.get(filter_type)
+    if found is None:
+        found = _FIELDS[filter_type] = tuple(
+            replace(f.metadata[_META], name=f.name, default=f.default)
+            for f in fields(filter_type)
+            if _META in f.metadata
+        )
+    return found
+
+
+def _words_order(filter_type: type[RequestFilter]) -> tuple[FilterField, ...]:
+    """The fields in the order :meth:`RequestFilter.describe` says them (``said_after`` applied)."""
+    found = _WORDS_ORDER.get(filter_type)
+    if found is None:
+        ordered = [f for f in filter_fields(filter_type) if f.said_after is None]
+        for spec in filter_fields(filter_type):
+            if spec.said_after is not None:
+                after = next(i for i, f in enumerate(ordered) if f.name == spec.said_after)
+                ordered.insert(after + 1, spec)
+        found = _WORDS_ORDER[filter_type] = tuple(ordered)
+    return found
 
 
 @dataclass(frozen=True)
@@ -326,14 +592,18 @@ def parse_page(value: str | None, name: str = "page") -> int:
     return int(value)
 
 
-def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | None = None) -> RequestFilter:
+def parse_filter(
+    args: Mapping[str, Sequence[str]],
+    choices: FilterChoices | None = None,
+    filter_type: type[RequestFilter] = RequestFilter,
+) -> RequestFilter:
     """A filter from query-string arguments (each name to its list of values).
 
-    Names: ``service`` (repeatable), ``department``, ``status`` (open, closed, cancelled, all),
-    ``channel`` (repeatable), ``family`` (a channel family, repeatable), ``from`` and ``to`` (YYYY-MM-DD, see
-    :func:`parse_day`), ``ward``, ``district``,
-    ``overdue`` (1), ``scope`` (mapped, left_out, all, city), ``group``. Empty values are ignored. With
-    ``choices``, codes are checked against them. Raises :class:`FilterError`.
+    Names are the fields' ``arg`` (:func:`filter_fields`): ``service`` (repeatable), ``group``,
+    ``department``, ``status`` (all, open, closed, cancelled), ``channel`` (repeatable), ``family``
+    (a channel family, repeatable), ``from`` and ``to`` (YYYY-MM-DD, see :func:`parse_day`), ``ward``,
+    ``district``, ``overdue`` (1), ``scope`` (mapped, left_out, all, city); other names are not read.
+    Empty values are ignored. With ``choices``, codes are checked against them. Raises :class:`FilterError`.
     """
 
     def values(name: str) -> list[str]:
@@ -342,30 +612,7 @@ def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | Non
             raw = [raw]
         return [v.strip() for v in raw if v and v.strip()]
 
-    def one(name: str) -> str | None:
-        found = values(name)
-        if len(found) > 1:
-            raise FilterError(f"Give one {name}, not {len(found)}.")
-        return found[0] if found else None
-
-    def day(name: str) -> date | None:
-        value = one(name)
-        return None if value is None else parse_day(name, value)
-
-    flt = RequestFilter(
-        services=tuple(values("service")),
-        department=one("department"),
-        status=one("status") or "all",
-        channels=tuple(values("channel")),
-        families=tuple(values("family")),
-        date_from=day("from"),
-        date_to=day("to"),
-        ward=one("ward"),
-        district=one("district"),
-        overdue=(one("overdue") or "0") in ("1", "true", "yes", "on"),
-        scope=one("scope") or "mapped",
-        group=one("group"),
-    )
+    flt = filter_type(**{spec.name: spec.parse(values(spec.arg)) for spec in filter_fields(filter_type)})
     if choices is not None:
         check_filter(flt, choices)
     return flt
@@ -373,25 +620,14 @@ def parse_filter(args: Mapping[str, Sequence[str]], choices: FilterChoices | Non
 
 def check_filter(flt: RequestFilter, choices: FilterChoices) -> None:
     """Refuse codes the city does not have, naming a few that it does."""
-
-    def refuse(what: str, value: str, known: Mapping[str, str]) -> FilterError:
-        sample = ", ".join(list(known)[:8]) + (", ..." if len(known) > 8 else "")
-        return FilterError(f"There is no {what} {value!r}; known {what}s: {sample or 'none'}.")
-
-    for code in flt.services:
-        if code not in choices.services:
-            raise refuse("service", code, choices.services)
-    if flt.group and flt.group not in choices.groups:
-        raise refuse("service group", flt.group, choices.groups)
-    if flt.department and flt.department not in choices.departments:
-        raise refuse("department", flt.department, choices.departments)
-    if flt.ward and flt.ward not in choices.wards:
-        raise refuse("ward", flt.ward, choices.wards)
-    if flt.district and flt.district not in choices.districts:
-        raise refuse("district", flt.district, choices.districts)
-    for code in flt.channels:
-        if code not in choices.channels:
-            raise refuse("channel", code, choices.channels)
+    for spec in filter_fields(type(flt)):
+        if spec.choices is None:
+            continue
+        known: Mapping[str, str] = getattr(choices, spec.choices)
+        for value in spec.values(getattr(flt, spec.name)):
+            if value not in known:
+                sample = ", ".join(list(known)[:8]) + (", ..." if len(known) > 8 else "")
+                raise FilterError(f"There is no {spec.what} {value!r}; known {spec.what}s: {sample or 'none'}.")
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,14 @@ standalone file with every asset inside.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from accounts.scope import within_scope
-from app.web import db_session, services
+from app.web import db_session, filtering, services
 from app.web.access import current_user, inline_scripts_allowed, requires, staff_user
 from app.web.tiles import basemap_config
 from core.city import AreaLayerSpec
@@ -34,8 +32,6 @@ from service_requests.selection import (
     FilterError,
     RequestFilter,
     coverage,
-    filter_choices,
-    parse_filter,
     parse_page,
 )
 
@@ -48,62 +44,17 @@ PAGE_SIZE = 50
 # --- reading the query string -------------------------------------------------------------
 
 
-def _choices() -> FilterChoices:
-    return filter_choices(db_session(), services().city)
-
-
-def _filter(choices: FilterChoices, **fixed: object) -> RequestFilter:
-    args = {name: request.args.getlist(name) for name in request.args}
-    try:
-        flt = parse_filter(args, choices)
-        return flt.replace(**fixed) if fixed else flt
-    except FilterError as exc:
-        abort(400, str(exc))
-
-
-def _number(name: str, kind: Callable[[str], float | int], default: float | int | None = None):
-    value = request.args.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = kind(value)
-    except ValueError:
-        abort(400, f"{name} must be a number, not {value!r}.")
-    if isinstance(number, float) and not math.isfinite(number):
-        abort(400, f"{name} must be a finite number.")
-    return number
-
-
-def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = request.args.get(name) or default
-    if value not in allowed:
-        abort(400, f"{name} must be one of {', '.join(allowed)}, not {value!r}.")
-    return value
-
-
 def _hotspot_params() -> HotspotParams:
     try:
         return HotspotParams(
-            cell_m=_number("cell", float),
-            weights=_choice("weights", WEIGHTS, "distance"),
-            band_m=_number("band", float),
-            k=_number("k", int, 8),
+            cell_m=filtering.number("cell", float),
+            weights=filtering.choice("weights", WEIGHTS, "distance"),
+            band_m=filtering.number("band", float),
+            k=filtering.number("k", int, 8),
             fdr=request.args.get("fdr", "1") not in ("0", "false", "no", "off"),
         )
     except FilterError as exc:
         abort(400, str(exc))
-
-
-def _query(flt: RequestFilter, **extra: object) -> str:
-    """``?...`` of the filter and ``extra`` arguments (None dropped)."""
-    args = flt.args()
-    args.update({k: [str(v)] for k, v in extra.items() if v is not None and v != ""})
-    encoded = urlencode(args, doseq=True)
-    return f"?{encoded}" if encoded else ""
-
-
-def _list_url(flt: RequestFilter, **changes: object) -> str:
-    return url_for("maps.request_list") + _query(flt.replace(**changes) if changes else flt)
 
 
 def _map_options(external: bool = False) -> maps.MapOptions:
@@ -169,7 +120,7 @@ def _layer_or_404(layer: str) -> AreaLayerSpec:
 def _measure(summary) -> str:  # noqa: ANN001
     default = "per_1000" if summary["population"].notna().any() else "requests"
     allowed = ("requests", "open", "per_km2") + (("per_1000",) if summary["population"].notna().any() else ())
-    return _choice("measure", allowed, default)
+    return filtering.choice("measure", allowed, default)
 
 
 @bp.get(f"/<{LAYERS}:layer>")
@@ -179,8 +130,8 @@ def layer_page(layer: str):
     spec = _layer_or_404(layer)
     s = services()
     session = db_session()
-    choices = _choices()
-    flt = _filter(choices)
+    choices = filtering.choices()
+    flt = filtering.read_filter(choices)
     summary = aggregate.area_summary(session, s.city, layer, flt)
     measure = _measure(summary)
     counted, left = coverage(session, s.city, flt)
@@ -197,9 +148,9 @@ def layer_page(layer: str):
                 "population": area.population,
                 "per_1000": area.per_1000,
                 "per_km2": area.per_km2,
-                "page_url": url_for("maps.area_page", layer=layer, key=area.key) + _query(flt),
-                "list_url": _list_url(area_filter),
-                "open_url": _list_url(area_filter, status="open"),
+                "page_url": url_for("maps.area_page", layer=layer, key=area.key) + filtering.query(flt),
+                "list_url": filtering.list_url(area_filter),
+                "open_url": filtering.list_url(area_filter, status="open"),
             }
         )
     return _page(
@@ -214,10 +165,10 @@ def layer_page(layer: str):
         has_population=bool(summary["population"].notna().any()),
         counted=counted,
         left=left,
-        total_url=_list_url(flt),
-        left_url=_list_url(flt, scope="left_out"),
-        map_url=url_for("maps.layer_map", layer=layer) + _query(flt, measure=measure),
-        exports={fmt: url_for("maps.export", what=layer, fmt=fmt) + _query(flt) for fmt in exports.FORMATS},
+        total_url=filtering.list_url(flt),
+        left_url=filtering.list_url(flt, scope="left_out"),
+        map_url=url_for("maps.layer_map", layer=layer) + filtering.query(flt, measure=measure),
+        exports={fmt: url_for("maps.export", what=layer, fmt=fmt) + filtering.query(flt) for fmt in exports.FORMATS},
         description=flt.describe(choices),
     )
 
@@ -230,7 +181,7 @@ def layer_map(layer: str):
     _layer_or_404(layer)
     s = services()
     session = db_session()
-    flt = _filter(_choices())
+    flt = filtering.read_filter(filtering.choices())
     measure = _measure(areas(session, s.city, layer))
 
     def build(options: maps.MapOptions) -> str:
@@ -238,7 +189,9 @@ def layer_map(layer: str):
         left = coverage(session, s.city, flt)[1]
         note = f"Requests: {flt.describe()}. {left.sentence()}"
         return maps.render(
-            maps.choropleth_map(session, s.city, layer, summary, measure, options, note=note, query=_query(flt))
+            maps.choropleth_map(
+                session, s.city, layer, summary, measure, options, note=note, query=filtering.query(flt)
+            )
         )
 
     return _map_response(f"{layer}-{measure}", build)
@@ -248,7 +201,7 @@ def _area_filter(layer: str, key: str, choices: FilterChoices) -> RequestFilter:
     known = choices.wards if layer == "wards" else choices.districts
     if key not in known:
         abort(404, f"There is no {area_spec(services().city, layer).label.lower()} {key!r}.")
-    flt = _filter(choices)
+    flt = filtering.read_filter(choices)
     return flt.replace(**{"ward" if layer == "wards" else "district": key})
 
 
@@ -259,12 +212,12 @@ def area_page(layer: str, key: str):
     spec = _layer_or_404(layer)
     s = services()
     session = db_session()
-    choices = _choices()
+    choices = filtering.choices()
     flt = _area_filter(layer, key, choices)
     period = request.args.get("period") or None
     if period not in (None, *aggregate.PERIODS):
         abort(400, f"period must be week or month, not {period!r}.")
-    color = _choice("color", ("status", "service"), "status")
+    color = filtering.choice("color", ("status", "service"), "status")
     facts = aggregate.area_facts(session, s.city, flt)
     top = aggregate.top_services(session, s.city, flt)
     trend = aggregate.trend(session, s.city, flt, period)
@@ -277,7 +230,7 @@ def area_page(layer: str, key: str):
             "requests": t.requests,
             "open": t.open,
             "width": round(100 * t.requests / peak, 1),
-            "url": _list_url(
+            "url": filtering.list_url(
                 flt, date_from=max(t.start, flt.date_from or t.start), date_to=min(t.end, flt.date_to or t.end)
             ),
         }
@@ -290,7 +243,7 @@ def area_page(layer: str, key: str):
             "requests": t.requests,
             "open": t.open,
             "share": t.share,
-            "url": _list_url(flt, services=(t.service_code,)),
+            "url": filtering.list_url(flt, services=(t.service_code,)),
         }
         for t in top.itertuples()
     ]
@@ -311,16 +264,19 @@ def area_page(layer: str, key: str):
         period=period
         or ("week" if len(trend) and (trend["start"].iloc[-1] - trend["start"].iloc[0]).days <= 183 else "month"),
         urls={
-            "all": _list_url(flt),
-            "open": _list_url(flt, status="open"),
-            "overdue": _list_url(flt, overdue=True),
-            "closed": _list_url(flt, status="closed"),
-            "left": _list_url(flt, scope="left_out"),
-            "layer": url_for("maps.layer_page", layer=layer) + _query(unfiltered),
+            "all": filtering.list_url(flt),
+            "open": filtering.list_url(flt, status="open"),
+            "overdue": filtering.list_url(flt, overdue=True),
+            "closed": filtering.list_url(flt, status="closed"),
+            "left": filtering.list_url(flt, scope="left_out"),
+            "layer": url_for("maps.layer_page", layer=layer) + filtering.query(unfiltered),
         },
-        map_url=url_for("maps.area_map", layer=layer, key=key) + _query(unfiltered, color=color),
-        download_url=url_for("maps.area_map", layer=layer, key=key) + _query(unfiltered, color=color, download=1),
-        exports={fmt: url_for("maps.export", what="requests", fmt=fmt) + _query(flt) for fmt in exports.FORMATS},
+        map_url=url_for("maps.area_map", layer=layer, key=key) + filtering.query(unfiltered, color=color),
+        download_url=url_for("maps.area_map", layer=layer, key=key)
+        + filtering.query(unfiltered, color=color, download=1),
+        exports={
+            fmt: url_for("maps.export", what="requests", fmt=fmt) + filtering.query(flt) for fmt in exports.FORMATS
+        },
         description=flt.describe(choices),
     )
 
@@ -333,8 +289,8 @@ def area_map(layer: str, key: str):
     _layer_or_404(layer)
     s = services()
     session = db_session()
-    flt = _area_filter(layer, key, _choices())
-    color = _choice("color", ("status", "service"), "status")
+    flt = _area_filter(layer, key, filtering.choices())
+    color = filtering.choice("color", ("status", "service"), "status")
 
     def build(options: maps.MapOptions) -> str:
         points, total = listing.request_points(session, s.city, flt)
@@ -355,8 +311,8 @@ def hotspots_page():
     """Gi* hot spots: the map, its method, and the hot cells per ward and district."""
     s = services()
     session = db_session()
-    choices = _choices()
-    flt = _filter(choices)
+    choices = filtering.choices()
+    flt = filtering.read_filter(choices)
     params = _hotspot_params()
     result = hot_spots(session, s.city, flt, params)
     by_area = {}
@@ -368,12 +324,12 @@ def hotspots_page():
             rows.append(
                 {
                     **area._asdict(),
-                    "page_url": url_for("maps.area_page", layer=layer, key=area.key) + _query(flt),
-                    "list_url": _list_url(area_filter),
+                    "page_url": url_for("maps.area_page", layer=layer, key=area.key) + filtering.query(flt),
+                    "list_url": filtering.list_url(area_filter),
                 }
             )
         by_area[layer] = rows
-    query = _query(flt, **_param_args(params))
+    query = filtering.query(flt, **_param_args(params))
     return _page(
         "maps_hotspots.html",
         flt=flt,
@@ -387,8 +343,8 @@ def hotspots_page():
         map_url=url_for("maps.hotspots_map") + query,
         download_url=url_for("maps.hotspots_map") + (query + "&" if query else "?") + "download=1",
         exports={fmt: url_for("maps.export", what="hotspots", fmt=fmt) + query for fmt in exports.FORMATS},
-        total_url=_list_url(flt),
-        left_url=_list_url(flt, scope="left_out"),
+        total_url=filtering.list_url(flt),
+        left_url=filtering.list_url(flt, scope="left_out"),
     )
 
 
@@ -413,7 +369,7 @@ def hotspots_map():
     """The Gi* map (a folium document)."""
     s = services()
     session = db_session()
-    flt = _filter(_choices())
+    flt = filtering.read_filter(filtering.choices())
     params = _hotspot_params()
     return _map_response(
         "hotspots",
@@ -425,7 +381,7 @@ def hotspots_map():
 
 def _emerging_args() -> tuple[str, int]:
     """The slice and the number of slices asked for (a number out of range is fitted, not refused)."""
-    return _choice("slice", SLICES, "month"), max(-1, min(10_000, _number("slices", int, 12)))
+    return filtering.choice("slice", SLICES, "month"), max(-1, min(10_000, filtering.number("slices", int, 12)))
 
 
 @bp.get("/emerging")
@@ -434,15 +390,15 @@ def emerging_page():
     """Emerging hot spots: new, intensifying, persistent, diminishing cells across time slices."""
     s = services()
     session = db_session()
-    choices = _choices()
-    flt = _filter(choices)
+    choices = filtering.choices()
+    flt = filtering.read_filter(choices)
     params = _hotspot_params()
     slice_by, slices = _emerging_args()
     try:
         result = emerging_hot_spots(session, s.city, flt, params, slice_by, slices)
     except FilterError as exc:
         abort(400, str(exc))
-    query = _query(
+    query = filtering.query(
         flt,
         slice=slice_by if slice_by != "month" else None,
         slices=slices if slices != 12 else None,
@@ -465,7 +421,7 @@ def emerging_page():
         map_url=url_for("maps.emerging_map") + query,
         download_url=url_for("maps.emerging_map") + (query + "&" if query else "?") + "download=1",
         exports={fmt: url_for("maps.export", what="emerging", fmt=fmt) + query for fmt in exports.FORMATS},
-        window_url=_list_url(result.filter),
+        window_url=filtering.list_url(result.filter),
     )
 
 
@@ -476,7 +432,7 @@ def emerging_map():
     """The emerging hot spot map (a folium document)."""
     s = services()
     session = db_session()
-    flt = _filter(_choices())
+    flt = filtering.read_filter(filtering.choices())
     params = _hotspot_params()
     slice_by, slices = _emerging_args()
 
@@ -491,7 +447,7 @@ def emerging_map():
 
 
 def _heat_cell() -> float:
-    cell = _number("cell", float, 150.0)
+    cell = filtering.number("cell", float, 150.0)
     try:
         return check_cell_size(cell)
     except FilterError as exc:
@@ -502,10 +458,10 @@ def _heat_cell() -> float:
 @requires("maps.view")
 def heat_page():
     """The heat map (kernel density): a quick look, set apart from the statistical results."""
-    choices = _choices()
-    flt = _filter(choices)
+    choices = filtering.choices()
+    flt = filtering.read_filter(choices)
     cell = _heat_cell()
-    query = _query(flt, cell=_num_text(cell) if cell != 150.0 else None)
+    query = filtering.query(flt, cell=_num_text(cell) if cell != 150.0 else None)
     counted, left = coverage(db_session(), services().city, flt)
     sparse = month_coverage(db_session(), services().city, flt).warning()
     return _page(
@@ -530,7 +486,7 @@ def heat_map():
     """The heat map document."""
     s = services()
     session = db_session()
-    flt = _filter(_choices())
+    flt = filtering.read_filter(filtering.choices())
     cell = _heat_cell()
 
     def build(options: maps.MapOptions) -> str:
@@ -557,8 +513,8 @@ def heat_map():
 def request_list():
     """The requests under a filter, newest first, a page at a time, each linked to its staff page."""
     s = services()
-    choices = _choices()
-    flt = within_scope(current_user(), _filter(choices))
+    choices = filtering.choices()
+    flt = within_scope(current_user(), filtering.read_filter(choices))
     try:
         page = listing.request_page(db_session(), s.city, flt, parse_page(request.args.get("page")), PAGE_SIZE)
     except FilterError as exc:
@@ -574,7 +530,7 @@ def request_list():
     ]
 
     def page_url(n: int) -> str:
-        return url_for("maps.request_list") + _query(flt, page=n if n > 1 else None)
+        return url_for("maps.request_list") + filtering.query(flt, page=n if n > 1 else None)
 
     return _page(
         "maps_requests.html",
@@ -585,7 +541,9 @@ def request_list():
         page_url=page_url,
         description=flt.describe(choices),
         labels=STATE_LABELS,
-        exports={fmt: url_for("maps.export", what="requests", fmt=fmt) + _query(flt) for fmt in exports.FORMATS},
+        exports={
+            fmt: url_for("maps.export", what="requests", fmt=fmt) + filtering.query(flt) for fmt in exports.FORMATS
+        },
     )
 
 
@@ -601,7 +559,7 @@ def export(what: str, fmt: str):
         abort(404, f"Exports are {' or '.join(exports.FORMATS)}, not {fmt!r}.")
     s = services()
     session = db_session()
-    flt = _filter(_choices())
+    flt = filtering.read_filter(filtering.choices())
     metadata: dict[str, object] = {"city": s.city.name, "filter": flt.args(), "description": flt.describe()}
     if what in s.city.areas:
         frame = aggregate.area_summary(session, s.city, what, flt)

@@ -6,14 +6,13 @@ service-level compliance, the public monthly report, and their exports. Thin vie
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlencode
 
 import pandas as pd
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import text
 
 from accounts.scope import within_scope
-from app.web import db_session, services
+from app.web import db_session, filtering, services
 from app.web.access import public, requires, staff_user
 from app.web.charts import column_chart, hbar_chart
 from core import spreadsheets
@@ -25,8 +24,6 @@ from service_requests.selection import (
     FilterChoices,
     FilterError,
     RequestFilter,
-    filter_choices,
-    parse_filter,
     parse_month,
 )
 
@@ -55,39 +52,18 @@ TABLE_BREAKOUTS: dict[str, tuple[str, ...]] = {
 # --- reading the query string -------------------------------------------------------------
 
 
-def _choices() -> FilterChoices:
-    return filter_choices(db_session(), services().city)
+#: The scope the reports count when the query string names none: all but requests known to be outside the city.
+SCOPE = "city"
 
 
 def _filter(choices: FilterChoices) -> RequestFilter:
-    args = {name: request.args.getlist(name) for name in request.args if name not in ("distinct", "by", "period")}
-    try:
-        flt = parse_filter(args, choices)
-    except FilterError as exc:
-        abort(400, str(exc))
-    return flt.replace(scope="city") if flt.scope == "mapped" else flt
-
-
-def _distinct() -> bool:
-    return request.args.get("distinct", "0") in ("1", "true", "yes", "on")
+    """The report's filter (scope :data:`SCOPE` unless another is asked); 400 if refused."""
+    return filtering.read_filter(choices, default_scope=SCOPE)
 
 
 def _query(flt: RequestFilter, **extra: object) -> str:
-    """``?...`` of the filter (scope ``city`` is the reports' default, left out), distinct and ``extra``."""
-    args = flt.args()
-    if flt.scope == "city":
-        args.pop("scope", None)
-    if _distinct():
-        args["distinct"] = ["1"]
-    args.update({k: [str(v)] for k, v in extra.items() if v is not None and v != ""})
-    encoded = urlencode(args, doseq=True)
-    return f"?{encoded}" if encoded else ""
-
-
-def _list_url(flt: RequestFilter, **changes: object) -> str:
-    """The requests behind a figure, on the request list (scope ``city``, as the reports count)."""
-    flt = flt.replace(**changes) if changes else flt
-    return url_for("maps.request_list") + "?" + urlencode(flt.args(), doseq=True)
+    """``?...`` of the filter (scope :data:`SCOPE` left out), ``distinct`` and ``extra``."""
+    return filtering.query(flt, default_scope=SCOPE, distinct=1 if filtering.flag("distinct") else None, **extra)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -142,9 +118,9 @@ def index():
     """The Summary of Performance for the filter, with this year so far against last year."""
     s = services()
     session = db_session()
-    choices = _choices()
+    choices = filtering.choices()
     flt = _filter(choices)
-    distinct = _distinct()
+    distinct = filtering.flag("distinct")
     figures = _series(reports.summary(session, s.city, flt, distinct=distinct))
     ytds = [("This year so far", reports.year_to_date(session, s.city, flt, distinct=distinct))]
     if s.city.reports.fiscal_year_start_month != 1:
@@ -175,11 +151,11 @@ def index():
             "Requests per month", months["label"].astype(str).str[:3].tolist(), months["requests"].tolist()
         ),
         urls={
-            "all": _list_url(flt),
-            "open": _list_url(flt, status="open"),
-            "closed": _list_url(flt, status="closed"),
-            "cancelled": _list_url(flt, status="cancelled"),
-            "overdue": _list_url(flt, overdue=True),
+            "all": filtering.list_url(flt),
+            "open": filtering.list_url(flt, status="open"),
+            "closed": filtering.list_url(flt, status="closed"),
+            "cancelled": filtering.list_url(flt, status="cancelled"),
+            "overdue": filtering.list_url(flt, overdue=True),
         },
         description=flt.describe(choices),
         query=_query(flt),
@@ -196,9 +172,9 @@ def breakout_page(by: str):
         abort(404, f"There is no breakout by {by!r}; try {', '.join(BREAKOUTS)}.")
     s = services()
     session = db_session()
-    choices = _choices()
+    choices = filtering.choices()
     flt = _filter(choices)
-    distinct = _distinct()
+    distinct = filtering.flag("distinct")
     table = reports.breakout(session, s.city, flt, by, distinct=distinct, choices=choices)
     is_period = by in reports.PERIODS
     yoy = None
@@ -218,8 +194,8 @@ def breakout_page(by: str):
             {
                 **row,
                 "year_before": yoy[i] if yoy else None,
-                "list_url": _list_url(part) if part else None,
-                "open_url": _list_url(part, status="open") if part else None,
+                "list_url": filtering.list_url(part) if part else None,
+                "open_url": filtering.list_url(part, status="open") if part else None,
             }
         )
     shown = table if is_period else table.head(25)
@@ -258,12 +234,12 @@ def top_page():
     """The top 10 services overall and in each ward."""
     s = services()
     session = db_session()
-    choices = _choices()
+    choices = filtering.choices()
     flt = _filter(choices)
-    distinct = _distinct()
+    distinct = filtering.flag("distinct")
     top = _records(reports.top_services(session, s.city, flt, distinct=distinct, choices=choices))
     for row in top:
-        row["url"] = _list_url(flt, services=(row["service_code"],))
+        row["url"] = filtering.list_url(flt, services=(row["service_code"],))
     per_ward = reports.top_services(session, s.city, flt, per="ward", distinct=distinct, choices=choices)
     wards = []
     for area, part in per_ward.groupby("area", sort=False):
@@ -272,7 +248,8 @@ def top_page():
                 "key": area,
                 "label": part["area_label"].iloc[0],
                 "rows": [
-                    {**r, "url": _list_url(flt, ward=area, services=(r["service_code"],))} for r in _records(part)
+                    {**r, "url": filtering.list_url(flt, ward=area, services=(r["service_code"],))}
+                    for r in _records(part)
                 ],
             }
         )
@@ -301,13 +278,13 @@ def backlog_page():
     """Backlog aging per department, and service-level compliance by department and by service."""
     s = services()
     session = db_session()
-    choices = _choices()
+    choices = filtering.choices()
     flt = _filter(choices)
-    distinct = _distinct()
+    distinct = filtering.flag("distinct")
     aging = reports.backlog_aging(session, s.city, flt, distinct=distinct, choices=choices)
     bands = [b[0] for b in reports.AGE_BANDS]
     aging_rows = [
-        {**r, "url": _list_url(flt.replace(department=r["key"]), status="open") if r["key"] else None}
+        {**r, "url": filtering.list_url(flt.replace(department=r["key"]), status="open") if r["key"] else None}
         for r in _records(aging)
     ]
     tables = {
@@ -366,7 +343,7 @@ def monthly():
     counts only (no personal data, nothing finer than a ward)."""
     s = services()
     session = db_session()
-    choices = _choices()
+    choices = filtering.choices()
     month = _month_arg(session, s.city)
     end = reports.next_period_start(month, "month", 1) - timedelta(days=1)
     flt = RequestFilter(date_from=month, date_to=end, scope="city")
@@ -421,7 +398,7 @@ def _table_by(what: str) -> str | None:
 def _table(what: str, flt: RequestFilter, choices: FilterChoices, by: str | None) -> pd.DataFrame:
     s = services()
     session = db_session()
-    distinct = _distinct()
+    distinct = filtering.flag("distinct")
     try:
         if what == "summary":
             row = reports.summary(session, s.city, flt, distinct=distinct)
@@ -457,7 +434,7 @@ def export_table(what: str, fmt: str):
     if fmt not in TABLE_FORMATS:
         abort(404, f"Tables are exported as {' or '.join(TABLE_FORMATS)}, not {fmt!r}.")
     by = _table_by(what)
-    choices = _choices()
+    choices = filtering.choices()
     flt = _filter(choices)
     frame = _table(what, flt, choices, by)
     s = services()
@@ -472,7 +449,7 @@ def export_table(what: str, fmt: str):
                 "value": [
                     s.city.name,
                     flt.describe(choices),
-                    "yes" if _distinct() else "no",
+                    "yes" if filtering.flag("distinct") else "no",
                     *[d[1] for d in DEFINITIONS],
                 ],
             }
@@ -490,16 +467,16 @@ def export_requests(fmt: str):
     if fmt not in REQUEST_FORMATS:
         abort(404, f"Requests are exported as {', '.join(REQUEST_FORMATS)}, not {fmt!r}.")
     s = services()
-    choices = _choices()
+    choices = filtering.choices()
     flt = within_scope(staff_user(), _filter(choices))
-    frame = reports.requests_behind(db_session(), s.city, flt, distinct=_distinct())
+    frame = reports.requests_behind(db_session(), s.city, flt, distinct=filtering.flag("distinct"))
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-report-requests-{stamp}.{fmt}"
     metadata = {
         "city": s.city.name,
         "filter": flt.args(),
         "description": flt.describe(choices),
-        "distinct_problems_only": _distinct(),
+        "distinct_problems_only": filtering.flag("distinct"),
     }
     if fmt == "csv":
         body = spreadsheets.csv_bytes(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
