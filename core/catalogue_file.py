@@ -1,4 +1,4 @@
-"""The service catalogue: departments, services, their rules and their questions.
+"""The city file's service catalogue: departments, services, their rules and their questions.
 
 Each service (request type) says which department it goes to (and which assignee), its
 service level, whether contact data is asked, required or never collected (sensitive
@@ -6,7 +6,8 @@ services collect none, so that nobody can learn who reported), whether a locatio
 required, optional (a general location or cross streets) or not asked, and its own
 questions in the Open311 service-definition model. The catalogue is part of the city
 file (``[[departments]]``, ``[[services]]``); ``flask services sync`` copies it into the
-database, where the admin page edits it.
+database, where the admin page edits it (:mod:`service_requests.catalogue_db`, whose
+table's attributes have the names of the fields here).
 """
 
 from __future__ import annotations
