@@ -1,4 +1,4 @@
-"""The service catalogue: departments, services, their rules and their questions.
+"""The city file's service catalogue: departments, services, their rules and their questions.
 
 Each service (request type) says which department it goes to (and which assignee), its
 service level, whether contact data is asked, required or never collected (sensitive
@@ -6,14 +6,15 @@ services collect none, so that nobody can learn who reported), whether a locatio
 required, optional (a general location or cross streets) or not asked, and its own
 questions in the Open311 service-definition model. The catalogue is part of the city
 file (``[[departments]]``, ``[[services]]``); ``flask services sync`` copies it into the
-database, where the admin page edits it.
+database, where the admin page edits it (:mod:`service_requests.catalogue_db`, whose
+table's attributes have the names of the fields here).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from core.errors import ConfigError
@@ -24,7 +25,9 @@ LOCATION_POLICIES = ("required", "optional", "none")
 
 
 @dataclass(frozen=True)
-class Department:
+class CatalogueDepartment:
+    """A department of the city file's catalogue (stored as :class:`service_requests.models.Department`)."""
+
     code: str
     name: str
     supervisor_email: str | None = None
@@ -75,6 +78,19 @@ class Attribute:
             "values": [{"key": v.key, "name": v.name} for v in self.values],
         }
 
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> Attribute:
+        """The attribute of its :meth:`as_dict` (as the database stores it)."""
+        return cls(
+            code=stored["code"],
+            description=stored["description"],
+            datatype=stored["datatype"],
+            required=stored["required"],
+            order=stored.get("order", 0),
+            datatype_description=stored.get("datatype_description"),
+            values=tuple(AttributeValue(v["key"], v["name"]) for v in stored.get("values", [])),
+        )
+
 
 @dataclass(frozen=True)
 class Service:
@@ -97,22 +113,32 @@ class Service:
     def sensitive(self) -> bool:
         return self.contact == "never"
 
+    def as_entry(self) -> dict[str, Any]:
+        """The service in the city file's shape (what :func:`parse_service` reads back as this service)."""
+        entry: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        entry.update(
+            service_level=self.service_level.as_dict(),
+            keywords=list(self.keywords),
+            attributes=[a.as_dict() for a in self.attributes],
+        )
+        return entry
+
 
 @dataclass(frozen=True)
 class Catalogue:
-    departments: Mapping[str, Department] = field(default_factory=dict)
+    departments: Mapping[str, CatalogueDepartment] = field(default_factory=dict)
     services: Mapping[str, Service] = field(default_factory=dict)
 
 
 def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigError]) -> Catalogue:
     """The ``[[departments]]`` and ``[[services]]`` of a city file, checked."""
-    departments: dict[str, Department] = {}
+    departments: dict[str, CatalogueDepartment] = {}
     for i, entry in enumerate(raw.get("departments", [])):
         table = f"departments #{i + 1}"
         code, name = entry.get("code"), entry.get("name")
         if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
             raise fail(table, "needs code and name")
-        departments[code] = Department(code, name, entry.get("supervisor_email"))
+        departments[code] = CatalogueDepartment(code, name, entry.get("supervisor_email"))
 
     services: dict[str, Service] = {}
     for i, entry in enumerate(raw.get("services", [])):

@@ -11,10 +11,13 @@ service) is written in the descriptions and answered with a 400.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from core.catalogue_file import Attribute, Service
 from core.city import CityConfig
+from open311.fields import Field, nullable
+from open311.fields import schema as request_schema
 from open311.params import DATE_PATTERN, DATETIME_PATTERN, PATTERNS, jurisdiction_pattern
 from open311.submit import IDEMPOTENCY_PATTERN, MAX_LENGTHS
 
@@ -32,12 +35,10 @@ _ERROR_TEXT = {
 }
 
 
-def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
-    return {"type": kind, "nullable": True, **extra}
-
-
-def _schemas() -> dict[str, Any]:
+def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
+    """The document's schemas; ``ServiceRequest`` has the request ``fields`` (then the extensions)."""
     string = {"type": "string"}
+    required, properties = request_schema(fields)
     return {
         "Error": {
             "type": "object",
@@ -78,11 +79,11 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "service_code": string,
                 "service_name": string,
-                "description": _nullable("string"),
+                "description": nullable("string"),
                 "metadata": {"type": "boolean"},
                 "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
-                "keywords": _nullable("string"),
-                "group": _nullable("string"),
+                "keywords": nullable("string"),
+                "group": nullable("string"),
             },
         },
         "Services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
@@ -113,7 +114,7 @@ def _schemas() -> dict[str, Any]:
                                 "enum": ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"],
                             },
                             "required": {"type": "boolean"},
-                            "datatype_description": _nullable("string"),
+                            "datatype_description": nullable("string"),
                             "order": {"type": "integer", "minimum": 0},
                             "description": string,
                             "values": {
@@ -131,52 +132,18 @@ def _schemas() -> dict[str, Any]:
         },
         "ServiceRequest": {
             "type": "object",
-            "required": [
-                "service_request_id",
-                "status",
-                "status_notes",
-                "service_name",
-                "service_code",
-                "description",
-                "agency_responsible",
-                "service_notice",
-                "requested_datetime",
-                "updated_datetime",
-                "expected_datetime",
-                "address",
-                "address_id",
-                "zipcode",
-                "lat",
-                "long",
-                "media_url",
-            ],
+            "required": required,
             "properties": {
-                "service_request_id": string,
-                "status": {"type": "string", "enum": ["open", "closed"]},
-                "status_notes": _nullable("string"),
-                "service_name": string,
-                "service_code": string,
-                "description": _nullable("string", description="Given only where the city publishes descriptions."),
-                "agency_responsible": _nullable("string"),
-                "service_notice": _nullable("string"),
-                "requested_datetime": {"type": "string", "format": "date-time"},
-                "updated_datetime": {"type": "string", "format": "date-time"},
-                "expected_datetime": _nullable("string", format="date-time"),
-                "address": _nullable("string"),
-                "address_id": _nullable("string"),
-                "zipcode": _nullable("string"),
-                "lat": _nullable("number", minimum=-90, maximum=90),
-                "long": _nullable("number", minimum=-180, maximum=180),
-                "media_url": _nullable("string"),
+                **properties,
                 "extended_attributes": {
                     "type": "object",
                     "description": "With extensions=true.",
                     "properties": {
-                        "ward": _nullable("string"),
-                        "ward_name": _nullable("string"),
-                        "district": _nullable("string"),
-                        "district_name": _nullable("string"),
-                        "duplicate_of": _nullable("string"),
+                        "ward": nullable("string"),
+                        "ward_name": nullable("string"),
+                        "district": nullable("string"),
+                        "district_name": nullable("string"),
+                        "duplicate_of": nullable("string"),
                     },
                 },
                 "notes": {
@@ -204,8 +171,8 @@ def _schemas() -> dict[str, Any]:
                 "required": ["service_request_id", "service_notice", "account_id"],
                 "properties": {
                     "service_request_id": string,
-                    "service_notice": _nullable("string"),
-                    "account_id": _nullable("string"),
+                    "service_notice": nullable("string"),
+                    "account_id": nullable("string"),
                 },
             },
         },

@@ -12,14 +12,15 @@ those are not the city's demand. Asked for by id they are still answered.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from address_db.places import PUBLIC_PLACE_PATTERN
 from core.city import CityConfig
+from open311.fields import W3C_FORMAT, Field, select_list
 from open311.params import RequestQuery
 from open311.serialize import (
     extend_record,
@@ -35,31 +36,8 @@ from service_requests.references import normalize_reference
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 
-#: W3C datetime with the offset of the session's time zone (set to the city's before each query).
-_W3C_FORMAT = "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'"
-#: A point picked on the map is published by its public place ("near the 200 block of N SPRING ST"), which
-#: address_db.places derives from the point; anything else in its address (typed text) never is, nor the
-#: neutral text of a point with nothing known near it (not an address).
-_PUBLIC_PLACE = PUBLIC_PLACE_PATTERN.replace("'", "''")
-
-# The spec's fields, in the spec's order (see serialize.REQUEST_FIELDS), then what the extensions need.
-_REQUEST_COLUMNS = f"""
-    r.public_ref,
-    CASE WHEN r.is_open THEN 'open' ELSE 'closed' END,
-    (SELECT e.note FROM request_event e WHERE e.request_id = r.id AND e.public AND e.note IS NOT NULL
-     ORDER BY e.at DESC, e.id DESC LIMIT 1),
-    r.service_name, r.service_code,
-    CASE WHEN CAST(:publish AS boolean) OR r.details_public THEN nullif(r.description, '') END,
-    d.name,
-    'Expected within ' || r.service_level || '.',
-    to_char(r.requested_at, {_W3C_FORMAT}), to_char(r.updated_at, {_W3C_FORMAT}), to_char(r.due_at, {_W3C_FORMAT}),
-    CASE WHEN r.location_quality IN ('address', 'source', 'relocated', 'placeholder') THEN r.address
-         WHEN r.location_quality = 'point' AND r.address ~ '{_PUBLIC_PLACE}' AND left(r.address, 5) = 'near '
-         THEN r.address END,
-    r.address_id, r.zipcode,
-    CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_Y(r.geom)::numeric, 6)::float8 END,
-    CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_X(r.geom)::numeric, 6)::float8 END,
-    r.media_url,
+#: What the extensions need besides the spec's fields (see serialize.extend_record).
+_EXTENSION_COLUMNS = """
     r.id AS id, r.ward_key AS ward_key, r.district_key AS district_key,
     (SELECT o.public_ref FROM service_request o WHERE o.id = r.duplicate_of) AS duplicate_of
 """
@@ -67,6 +45,11 @@ _REQUEST_FROM = """
     FROM service_request r
     LEFT JOIN department d ON d.city = r.city AND d.code = r.department_code
 """
+
+
+def request_select(fields: Sequence[Field] | None = None) -> str:
+    """``SELECT … FROM …`` of the request fields (by name) and what the extensions need, without a WHERE."""
+    return f"SELECT {select_list(fields)}, {_EXTENSION_COLUMNS} {_REQUEST_FROM}"
 
 
 def discovery(session: Session, city: CityConfig, endpoint_url: str, production: bool) -> dict[str, Any]:
@@ -148,7 +131,7 @@ def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> li
             )
     params.update(limit=query.page_size, offset=(query.page - 1) * query.page_size)
     statement = text(
-        f"SELECT {_REQUEST_COLUMNS} {_REQUEST_FROM} WHERE {' AND '.join(where)} "
+        f"{request_select()} WHERE {' AND '.join(where)} "
         "ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit OFFSET :offset"
     )
     if expanding:
@@ -163,7 +146,7 @@ def get_request(
     reference = normalize_reference(service_request_id)
     if reference is None:
         return None
-    statement = text(f"SELECT {_REQUEST_COLUMNS} {_REQUEST_FROM} WHERE r.city = :city AND r.public_ref = :ref")
+    statement = text(f"{request_select()} WHERE r.city = :city AND r.public_ref = :ref")
     found = _requests(session, city, statement, {"city": city.key, "ref": reference}, extensions)
     return found[0] if found else None
 
@@ -197,7 +180,7 @@ def _requests(
     notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for event in session.execute(
         text(
-            f"SELECT request_id, to_char(at, {_W3C_FORMAT}) AS at, kind, note FROM request_event "
+            f"SELECT request_id, to_char(at, {W3C_FORMAT}) AS at, kind, note FROM request_event "
             "WHERE request_id IN :ids AND public AND note IS NOT NULL ORDER BY at, id"
         ).bindparams(bindparam("ids", expanding=True)),
         {"ids": [row.id for row in rows]},

@@ -6,7 +6,7 @@ XML has the spec's root and item elements (``<services><service>``,
 ``encoding="utf-8"``. Codes and ids are strings in both. Datetimes are W3C ISO 8601 in
 the city's time zone, with its offset.
 
-The request fields come formatted from the database (:mod:`open311.queries`), which
+The request fields come formatted from the database (:mod:`open311.fields`), which
 is also where the rule of what a GET response never holds is applied: no name, e-mail,
 phone or contact notes (another table, never read there), no location note, no address a
 person typed (only those of the address database, the city's own history, or standardized
@@ -22,6 +22,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from core.catalogue_file import Service
+from open311 import fields
 
 #: The item element of each list, as the spec names them.
 ITEMS = {
@@ -34,26 +35,8 @@ ITEMS = {
     "formats": "format",
     "notes": "note",
 }
-#: The fields of a request, in the spec's order.
-REQUEST_FIELDS = (
-    "service_request_id",
-    "status",
-    "status_notes",
-    "service_name",
-    "service_code",
-    "description",
-    "agency_responsible",
-    "service_notice",
-    "requested_datetime",
-    "updated_datetime",
-    "expected_datetime",
-    "address",
-    "address_id",
-    "zipcode",
-    "lat",
-    "long",
-    "media_url",
-)
+#: The fields of a request, in the spec's order (defined in :mod:`open311.fields`).
+REQUEST_FIELDS = fields.names()
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -98,8 +81,8 @@ def service_definition_dict(service: Service) -> dict[str, Any]:
 
 
 def request_record(row: Any) -> dict[str, Any]:
-    """One request of GET requests, from a row of :mod:`open311.queries` (fields already formatted)."""
-    return dict(zip(REQUEST_FIELDS, row))
+    """One request of GET requests, from a row of :mod:`open311.queries` (fields already formatted, by name)."""
+    return fields.record(row)
 
 
 def extend_record(

@@ -8,17 +8,44 @@ creation, so changing a service level never rewrites history.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, fields
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Composite, Session
 
-from core.catalogue_file import Attribute, AttributeValue, Service, ServiceLevel, parse_service
+from core.catalogue_file import Attribute, Service, parse_service
 from core.city import CityConfig
 from core.errors import UserError
 from service_requests.models import Department, ServiceRecord
+
+#: The fields of a service stored as something else, and how: (to the stored value, from it). Every
+#: other field of :class:`Service` is stored as it is, in the attribute of :class:`ServiceRecord` of its name.
+_STORED_AS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "keywords": (list, lambda stored: tuple(stored or ())),
+    "attributes": (
+        lambda attributes: [a.as_dict() for a in attributes],
+        lambda stored: tuple(Attribute.from_dict(a) for a in stored or ()),
+    ),
+}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def service_values(service: Service) -> dict[str, Any]:
+    """The values of the :class:`ServiceRecord` of ``service``, by attribute: the one mapping of file to table."""
+    return {f.name: _STORED_AS.get(f.name, (_same, _same))[0](getattr(service, f.name)) for f in fields(Service)}
+
+
+def to_service(record: ServiceRecord) -> Service:
+    """The catalogue entry of a stored service: the mapping of :func:`service_values`, read back."""
+    return Service(
+        **{f.name: _STORED_AS.get(f.name, (_same, _same))[1](getattr(record, f.name)) for f in fields(Service)}
+    )
 
 
 def sync_catalogue(session: Session, city: CityConfig, overwrite_edits: bool = False) -> tuple[int, int]:
@@ -28,44 +55,33 @@ def sync_catalogue(session: Session, city: CityConfig, overwrite_edits: bool = F
     file is where a city starts, the admin page is where staff maintain it.
     """
     for department in city.catalogue.departments.values():
-        session.execute(
-            insert(Department)
-            .values(
-                city=city.key, code=department.code, name=department.name, supervisor_email=department.supervisor_email
-            )
-            .on_conflict_do_update(
-                index_elements=["city", "code"],
-                set_={"name": department.name, "supervisor_email": department.supervisor_email},
-            )
-        )
+        _upsert(session, Department, {"city": city.key, **asdict(department)})
     for service in city.catalogue.services.values():
-        values = {
-            "name": service.name,
-            "description": service.description,
-            "group_name": service.group,
-            "keywords": list(service.keywords),
-            "department_code": service.department,
-            "default_assignee": service.default_assignee,
-            "sla_hours": service.service_level.hours,
-            "sla_business_days": service.service_level.business_days,
-            "contact_policy": service.contact,
-            "location_policy": service.location,
-            "attributes": [a.as_dict() for a in service.attributes],
-            "source_name": service.source_name,
-            "active": True,
-        }
+        values = {"city": city.key, **service_values(service), "active": True}
         if overwrite_edits:
             values.update(edited_by=None, edited_at=None)
-        session.execute(
-            insert(ServiceRecord)
-            .values(city=city.key, code=service.code, **values)
-            .on_conflict_do_update(
-                index_elements=["city", "code"],
-                set_=values,
-                where=None if overwrite_edits else ServiceRecord.edited_at.is_(None),
-            )
-        )
+        _upsert(session, ServiceRecord, values, where=None if overwrite_edits else ServiceRecord.edited_at.is_(None))
     return len(city.catalogue.departments), len(city.catalogue.services)
+
+
+def _upsert(
+    session: Session, model: type[Department] | type[ServiceRecord], values: dict[str, Any], where: Any = None
+) -> None:
+    """Insert a row of ``values`` (by attribute), or update the city's row of its code with them (if ``where``)."""
+    statement = insert(model).values(**values)
+    columns = [name for key in values if key not in ("city", "code") for name in _column_names(model, key)]
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["city", "code"], set_={name: statement.excluded[name] for name in columns}, where=where
+        )
+    )
+
+
+def _column_names(model: type[Department] | type[ServiceRecord], key: str) -> list[str]:
+    """The columns of the attribute ``key`` of ``model``: one, or those of a composite (the service level)."""
+    prop = model.__mapper__.attrs[key]
+    props = prop.props if isinstance(prop, Composite) else [prop]
+    return [column.name for p in props for column in p.columns]
 
 
 def edited_services(session: Session, city: str) -> list[str]:
@@ -94,22 +110,20 @@ def save_service(session: Session, city: str, entry: Mapping[str, Any], actor: s
     def fail(table: str, message: str) -> CatalogueError:
         return CatalogueError(f"The service {message}.")
 
+    code = entry.get("code")
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city, ServiceRecord.code == code))
+    if record is not None and not new:  # what the page does not edit (the history's name, say) stays as it was
+        entry = {**to_service(record).as_entry(), **entry}
     service = parse_service(entry, departments, fail)
-    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city, ServiceRecord.code == service.code))
     if new and record is not None:
         raise CatalogueError(f"There is already a service with the code {service.code!r}; choose another code.")
     if not new and record is None:
         raise CatalogueError(f"There is no service {service.code!r}.")
     if record is None:
-        record = ServiceRecord(city=city, code=service.code)
+        record = ServiceRecord(city=city)
         session.add(record)
-    record.name, record.description, record.group_name = service.name, service.description, service.group
-    record.keywords = list(service.keywords)
-    record.department_code, record.default_assignee = service.department, service.default_assignee
-    record.sla_hours, record.sla_business_days = service.service_level.hours, service.service_level.business_days
-    record.contact_policy, record.location_policy = service.contact, service.location
-    record.attributes = [a.as_dict() for a in service.attributes]
-    record.source_name = service.source_name if new else record.source_name
+    for key, value in service_values(service).items():
+        setattr(record, key, value)
     record.active = bool(entry.get("active", True))
     record.edited_by, record.edited_at = actor, func.now()
     record.updated_at = func.now()
@@ -117,41 +131,12 @@ def save_service(session: Session, city: str, entry: Mapping[str, Any], actor: s
     return record
 
 
-def to_service(record: ServiceRecord) -> Service:
-    """The catalogue entry of a stored service."""
-    return Service(
-        code=record.code,
-        name=record.name,
-        department=record.department_code,
-        service_level=ServiceLevel(hours=record.sla_hours, business_days=record.sla_business_days),
-        description=record.description,
-        group=record.group_name,
-        keywords=tuple(record.keywords or ()),
-        default_assignee=record.default_assignee,
-        contact=record.contact_policy,
-        location=record.location_policy,
-        attributes=tuple(
-            Attribute(
-                code=a["code"],
-                description=a["description"],
-                datatype=a["datatype"],
-                required=a["required"],
-                order=a.get("order", 0),
-                datatype_description=a.get("datatype_description"),
-                values=tuple(AttributeValue(v["key"], v["name"]) for v in a.get("values", [])),
-            )
-            for a in record.attributes or []
-        ),
-        source_name=record.source_name,
-    )
-
-
 def active_services(session: Session, city: str) -> list[Service]:
     """The services residents and staff can ask for, by group and name."""
     records = session.scalars(
         select(ServiceRecord)
         .where(ServiceRecord.city == city, ServiceRecord.active)
-        .order_by(ServiceRecord.group_name, ServiceRecord.name)
+        .order_by(ServiceRecord.group, ServiceRecord.name)
     )
     return [to_service(r) for r in records]
 

@@ -23,8 +23,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, composite, mapped_column
 
+from core.catalogue_file import ServiceLevel
 from core.database import Base
 from core.states import MAX_DESCRIPTION, OPEN_STATES, RESPONSE_METHODS, STATES
 from service_requests import rules
@@ -46,7 +47,14 @@ class Department(Base):
 
 
 class ServiceRecord(Base):
-    """A service of the catalogue as stored (and edited on the admin page)."""
+    """A service of the catalogue as stored (and edited on the admin page).
+
+    Its attributes have the names of the fields of :class:`core.catalogue_file.Service`
+    (:mod:`service_requests.catalogue_db` maps one to the other by name); some columns keep
+    the older names they were created with (``group_name``, ``department_code``,
+    ``contact_policy``, ``location_policy``, the two of the service level), which SQL
+    written by hand uses.
+    """
 
     __tablename__ = "service"
     __table_args__ = (
@@ -61,14 +69,15 @@ class ServiceRecord(Base):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
-    group_name: Mapped[str] = mapped_column(Text, default="")
+    group: Mapped[str] = mapped_column("group_name", Text, default="")
     keywords: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    department_code: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str] = mapped_column("department_code", String(32))
     default_assignee: Mapped[str | None] = mapped_column(Text)
     sla_hours: Mapped[int | None] = mapped_column(Integer)
     sla_business_days: Mapped[int | None] = mapped_column(Integer)
-    contact_policy: Mapped[str] = mapped_column(String(16))
-    location_policy: Mapped[str] = mapped_column(String(16))
+    service_level: Mapped[ServiceLevel] = composite("sla_hours", "sla_business_days")
+    contact: Mapped[str] = mapped_column("contact_policy", String(16))
+    location: Mapped[str] = mapped_column("location_policy", String(16))
     attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     source_name: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -16,11 +16,11 @@ from accounts import audit
 from accounts.scope import in_scope, may_read_details, within_scope
 from app.web import db_session, services
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
-from core.catalogue_file import DATATYPES
+from core.catalogue_file import DATATYPES, Service, ServiceLevel
 from core.errors import UserError
 from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from core.text import normalise_newlines
-from service_requests.catalogue_db import save_service
+from service_requests.catalogue_db import save_service, to_service
 from service_requests.lifecycle import (
     add_note,
     change_status,
@@ -169,9 +169,7 @@ def services_admin():
     session = db_session()
     city = services().city
     records = session.scalars(
-        select(ServiceRecord)
-        .where(ServiceRecord.city == city.key)
-        .order_by(ServiceRecord.group_name, ServiceRecord.name)
+        select(ServiceRecord).where(ServiceRecord.city == city.key).order_by(ServiceRecord.group, ServiceRecord.name)
     ).all()
     return render_template("staff_services.html", city=city, records=records)
 
@@ -268,35 +266,12 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
     }
 
 
+#: What the form of a new service starts from.
+_NEW_SERVICE = Service(code="", name="", department="", service_level=ServiceLevel(hours=72))
+
+
 def _entry_of(record: ServiceRecord | None) -> dict[str, Any]:
+    """The form's values: the stored service in the city file's shape (a new one's defaults), and whether it is active."""
     if record is None:
-        return {
-            "code": "",
-            "name": "",
-            "description": "",
-            "group": "",
-            "keywords": [],
-            "department": "",
-            "default_assignee": None,
-            "service_level": {"hours": 72},
-            "contact": "ask",
-            "location": "required",
-            "active": True,
-            "attributes": [],
-        }
-    return {
-        "code": record.code,
-        "name": record.name,
-        "description": record.description,
-        "group": record.group_name,
-        "keywords": list(record.keywords or []),
-        "department": record.department_code,
-        "default_assignee": record.default_assignee,
-        "service_level": {"hours": record.sla_hours}
-        if record.sla_hours
-        else {"business_days": record.sla_business_days},
-        "contact": record.contact_policy,
-        "location": record.location_policy,
-        "active": record.active,
-        "attributes": list(record.attributes or []),
-    }
+        return {**_NEW_SERVICE.as_entry(), "active": True}
+    return {**to_service(record).as_entry(), "active": record.active}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.web.staff import service_entry_from_form
+from core.catalogue_file import Service
 from service_requests.intake import RequestInput, create_request
 from service_requests.models import RequestEvent, ServiceRecord
 
@@ -146,3 +149,11 @@ def test_catalogue_admin_adds_a_service_and_sync_keeps_edits(admin_client, sessi
     sync_catalogue(session, la, overwrite_edits=True)
     assert get_service(session, "la", "graffiti").service_level.hours == 48
     assert admin_client.get("/staff/services/nothing-here").status_code == 404
+
+
+def test_the_admin_form_speaks_the_city_file_shape(la):
+    """The form's entry has only fields of the catalogue's Service (and active); what it lacks, an edit keeps."""
+    entry = service_entry_from_form({}, "graffiti")
+    assert set(entry) - {"active"} <= {f.name for f in fields(Service)}
+    graffiti = la.catalogue.services["graffiti"]
+    assert set(graffiti.as_entry()) - set(entry) == {"source_name"}  # kept by catalogue_db.save_service
