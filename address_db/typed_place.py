@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from boundaries.queries import feature_names
+from boundaries.rules import current_layers
 from core.caching import VersionedCache
 from core.city import AddressSettings
 
@@ -116,7 +117,7 @@ def _version(session: Session, city: str) -> tuple:
         session.execute(
             text(
                 "SELECT (SELECT max(id) FROM address_load WHERE city = :city), "
-                "(SELECT max(id) FROM boundary_layer_version WHERE city = :city AND is_current)"
+                f"(SELECT max(id) FROM boundary_layer_version WHERE {current_layers(None)})"
             ),
             {"city": city},
         ).one()

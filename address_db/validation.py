@@ -42,6 +42,7 @@ from address_db.streets import StreetIndex, StreetIndexCache
 from address_db.typed_place import PlaceEvidence, PlaceIndexCache
 from boundaries.index import IndexCache
 from boundaries.lookup import Agency, Area, Location, check_lon_lat, outside_reason
+from boundaries.rules import current_layers
 from core.city import AddressSettings
 
 #: The best candidate is ``valid`` from this score, when no other comes within MARGIN.
@@ -328,11 +329,11 @@ class Validator:
         """The neighbour named by the typed place, as a candidate to confirm on the map."""
         point = session.execute(
             text(
-                """
+                f"""
             SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (
                 SELECT ST_PointOnSurface(ST_Union(f.geom)) AS p FROM boundary_feature f
                 JOIN boundary_layer_version v ON v.id = f.version_id
-                WHERE v.city = :city AND v.is_current AND v.role = 'agencies' AND f.key = :key
+                WHERE {current_layers("v", ("agencies",))} AND f.key = :key
             ) x
             """
             ),
@@ -356,10 +357,10 @@ class Validator:
             return None
         row = session.execute(
             text(
-                """
+                f"""
             SELECT f.key, f.name, f.phone, f.website FROM boundary_feature f
             JOIN boundary_layer_version v ON v.id = f.version_id
-            WHERE v.city = :city AND v.is_current AND v.role = 'agencies' AND f.key = :key LIMIT 1
+            WHERE {current_layers("v", ("agencies",))} AND f.key = :key LIMIT 1
             """
             ),
             {"city": self.city, "key": key},

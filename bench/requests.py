@@ -24,6 +24,7 @@ from sqlalchemy import text
 from address_db.validation import Validator
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, history_mapping, time_each, write_results
+from boundaries.rules import current_layers
 from core.settings import PROJECT_ROOT
 from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import
@@ -142,17 +143,18 @@ def floor(database: Any, path: Path) -> dict[str, float]:
         start = time.perf_counter()
         conn.execute(
             text(
-                """
+                f"""
             UPDATE bench_raw b SET ward = w.key FROM (
                 SELECT r.ctid AS row_id, min(f.key) AS key
                 FROM bench_raw r
                 JOIN boundary_piece p ON ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326))
-                JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.role = 'wards' AND v.city = 'la'
+                JOIN boundary_layer_version v ON v.id = p.version_id AND {current_layers("v", ("wards",))}
                 JOIN boundary_feature f ON f.id = p.feature_id
                 GROUP BY r.ctid) w
             WHERE b.ctid = w.row_id
             """
-            )
+            ),
+            {"city": "la"},
         )
         updated = time.perf_counter() - start
         conn.execute(text("DROP TABLE bench_raw"))

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from boundaries.rules import current_layers
 from core.city import CityConfig
 
 #: How close (degrees, about 1 m) a feature must come to a gap to count as along its edge.
@@ -87,11 +88,11 @@ class GapsReport:
 
 
 _GAPS_SQL = text(
-    """
+    f"""
     WITH owners AS (
         SELECT f.geom, f.name, v.role
         FROM boundary_feature f JOIN boundary_layer_version v ON v.id = f.version_id
-        WHERE v.city = :city AND v.is_current AND v.role IN ('jurisdiction', 'agencies')
+        WHERE {current_layers("v", ("jurisdiction", "agencies"))}
     ), covered AS (
         SELECT ST_UnaryUnion(ST_Collect(geom)) AS geom FROM owners
     ), parts AS (
@@ -129,10 +130,7 @@ def find_gaps(session: Session, city: CityConfig) -> GapsReport | None:
         return None
     loaded = set(
         session.scalars(
-            text(
-                "SELECT role FROM boundary_layer_version WHERE city = :city AND is_current "
-                "AND role IN ('jurisdiction', 'agencies')"
-            ),
+            text(f"SELECT role FROM boundary_layer_version WHERE {current_layers(None, ('jurisdiction', 'agencies'))}"),
             {"city": city.key},
         )
     )

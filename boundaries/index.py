@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from boundaries.lookup import Agency, Hit, Location, check_lon_lat, fallback_agency, resolve
+from boundaries.rules import current_layers
 from core.caching import VersionedCache
 from core.city import CityConfig
 
@@ -29,7 +30,7 @@ Extent = tuple[float, float, float, float]
 def current_version_ids(session: Session, city: str) -> tuple[int, ...]:
     """The ids of the current layer versions of ``city``: the index's data version."""
     rows = session.execute(
-        text("SELECT id FROM boundary_layer_version WHERE city = :city AND is_current ORDER BY id"), {"city": city}
+        text(f"SELECT id FROM boundary_layer_version WHERE {current_layers(None)} ORDER BY id"), {"city": city}
     )
     return tuple(row[0] for row in rows)
 

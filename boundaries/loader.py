@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from boundaries.gaps import GapsReport, find_gaps
 from boundaries.models import Feature, LayerVersion
+from boundaries.rules import current_layers
 from boundaries.sources import Repair, column, file_sha256, read_polygons, valid_multipolygon
 from core.city import AgenciesSpec, AreaLayerSpec, CityConfig, JurisdictionSpec, LayerSource
 from core.errors import DataFileError, UserError
@@ -406,10 +407,10 @@ def _check_near_jurisdiction(session: Session, city: str, built: BuiltLayer) -> 
     bounds = shapely.union_all([f.geometry.envelope for f in built.features]).bounds
     near = session.scalar(
         text(
-            """
+            f"""
             SELECT ST_Intersects(f.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))
             FROM boundary_feature f JOIN boundary_layer_version v ON v.id = f.version_id
-            WHERE v.city = :city AND v.role = 'jurisdiction' AND v.is_current
+            WHERE {current_layers("v", ("jurisdiction",))}
             """
         ),
         {"city": city, "minx": bounds[0], "miny": bounds[1], "maxx": bounds[2], "maxy": bounds[3]},

@@ -24,6 +24,7 @@ from typing import NamedTuple
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from boundaries.rules import current_layers
 from core.city import CityConfig
 from core.errors import InvalidCoordinates
 
@@ -176,23 +177,23 @@ def resolve(
 
 
 _LOCATE_SQL = text(
-    """
+    f"""
     SELECT DISTINCT v.role, f.key, f.name, f.phone, f.website
     FROM boundary_piece p
     JOIN boundary_layer_version v ON v.id = p.version_id
     JOIN boundary_feature f ON f.id = p.feature_id
-    WHERE v.city = :city AND v.is_current
+    WHERE {current_layers("v")}
       AND ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
     """
 )
 
 
 _IN_EXTENT_SQL = text(
-    """
+    f"""
     SELECT coalesce(ST_Intersects(ST_SetSRID(ST_Extent(p.geom)::geometry, 4326), ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)), false)
     FROM boundary_piece p
     JOIN boundary_layer_version v ON v.id = p.version_id
-    WHERE v.city = :city AND v.is_current AND v.role IN ('jurisdiction', 'agencies')
+    WHERE {current_layers("v", ("jurisdiction", "agencies"))}
     """
 )
 

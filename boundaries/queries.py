@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from boundaries.models import LayerVersion
+from boundaries.rules import current_layers
 
 
 def layer_versions(session: Session, city: str, current_only: bool = False) -> list[LayerVersion]:
@@ -28,7 +29,7 @@ def layer_geojson(
     """
     collection = session.scalar(
         text(
-            """
+            f"""
             SELECT json_build_object(
                 'type', 'FeatureCollection',
                 'features', coalesce(json_agg(json_build_object(
@@ -42,7 +43,7 @@ def layer_geojson(
                 ) ORDER BY f.key), '[]'::json))
             FROM boundary_feature f
             JOIN boundary_layer_version v ON v.id = f.version_id
-            WHERE v.city = :city AND v.role = :role AND v.is_current
+            WHERE {current_layers("v", role_param="role")}
               AND (CAST(:key AS text) IS NULL OR f.key = :key)
             """
         ),
@@ -60,10 +61,10 @@ def stage_current_pieces(session: Session, city: str) -> None:
     session.execute(text("DROP TABLE IF EXISTS current_pieces"))
     session.execute(
         text(
-            """
+            f"""
         CREATE TEMP TABLE current_pieces ON COMMIT DROP AS
         SELECT p.geom, v.role, f.key FROM boundary_piece p
-        JOIN boundary_layer_version v ON v.id = p.version_id AND v.is_current AND v.city = :city
+        JOIN boundary_layer_version v ON v.id = p.version_id AND {current_layers("v")}
         JOIN boundary_feature f ON f.id = p.feature_id
         """
         ),
@@ -93,10 +94,10 @@ def feature_names(session: Session, city: str, role: str) -> list[tuple[str, str
     """(key, name) of the features of the current ``role`` layer of ``city``, in natural key order."""
     rows = session.execute(
         text(
-            """
+            f"""
         SELECT f.key, coalesce(f.name, f.key) FROM boundary_feature f
-        JOIN boundary_layer_version v ON v.id = f.version_id AND v.is_current
-        WHERE v.city = :city AND v.role = :role
+        JOIN boundary_layer_version v ON v.id = f.version_id
+        WHERE {current_layers("v", role_param="role")}
         ORDER BY length(f.key), f.key
         """
         ),

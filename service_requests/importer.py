@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from address_db.normalize import InvalidAddress, parse_address, standardize_zipcode
 from boundaries.queries import areas_at, stage_current_pieces
+from boundaries.rules import current_layers
 from core.catalogue_file import Service
 from core.city import (
     PLACEHOLDER_MIN_ADDRESSES,
@@ -576,8 +577,8 @@ def snap_to_city(session: Session, city: str, within_m: float = SNAP_WITHIN_M, s
             WHERE s.distance <= :m
               AND NOT EXISTS (  -- deeper than within_m inside a neighbour: the neighbour's
                   SELECT 1 FROM boundary_feature f
-                  JOIN boundary_layer_version v ON v.id = f.version_id AND v.is_current
-                  WHERE v.city = :city AND v.role = 'agencies' AND ST_Intersects(f.geom, s.geom)
+                  JOIN boundary_layer_version v ON v.id = f.version_id
+                  WHERE {current_layers("v", ("agencies",))} AND ST_Intersects(f.geom, s.geom)
                     AND NOT ST_DWithin(ST_Boundary(f.geom)::geography, s.geom::geography, :m))
         ), updated AS (
             UPDATE service_request r SET in_jurisdiction = true, agency_key = NULL,

@@ -1,8 +1,9 @@
 """The SQL rules about requests, each written once: what "closed", "days to close", "in the
-city", "distinct problems", "mapped" and "the current boundary layers" mean.
+city", "distinct problems" and "mapped" mean (and, from :mod:`boundaries.rules`, "the current
+boundary layers").
 
 Every rule is a function of the table alias it is written over (``r`` for
-``service_request``, ``v`` for ``boundary_layer_version``). ``None`` gives the bare column
+``service_request``). ``None`` gives the bare column
 names, as an index predicate or expression of the models is written: PostgreSQL uses a
 partial index only when the query's condition implies the index's, and an expression index
 only when the query has the same expression, so queries and indexes take their text from
@@ -11,7 +12,7 @@ here. The rules' meanings are stated on every report page (``app/web/reports.py`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from boundaries.rules import current_layers
 
 
 def _prefix(alias: str | None) -> str:
@@ -47,16 +48,6 @@ def mapped(alias: str | None = "r") -> str:
     """A request a map can show: a real point (not a placeholder) inside the city."""
     a = _prefix(alias)
     return f"{a}geom IS NOT NULL AND {a}location_quality <> 'placeholder' AND {a}in_jurisdiction"
-
-
-def current_layers(alias: str = "v", roles: Iterable[str] = ()) -> str:
-    """The current version of the city's boundary layers (of ``roles``, or of every role);
-    binds ``:city``. Roles are the city file's layer names, never user input."""
-    rule = f"{alias}.city = :city AND {alias}.is_current"
-    roles = tuple(roles)
-    if roles:
-        rule += f" AND {alias}.role IN ({', '.join(repr(role) for role in roles)})"
-    return rule
 
 
 __all__ = ["closed", "current_layers", "days_to_close", "distinct_problem", "in_city", "mapped"]

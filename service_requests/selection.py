@@ -30,6 +30,7 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from boundaries.rules import current_layers
 from core.channels import CODE as CHANNEL_CODE
 from core.channels import FAMILIES
 from core.city import CityConfig
@@ -536,10 +537,10 @@ def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
     areas: dict[str, dict[str, str]] = {"wards": {}, "districts": {}}
     for role, key, name in session.execute(
         text(
-            """
+            f"""
             SELECT v.role, f.key, f.name FROM boundary_feature f
             JOIN boundary_layer_version v ON v.id = f.version_id
-            WHERE v.city = :city AND v.is_current AND v.role IN ('wards', 'districts')
+            WHERE {current_layers("v", ("wards", "districts"))}
             ORDER BY v.role, f.name
             """
         ),
