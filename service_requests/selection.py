@@ -35,6 +35,7 @@ from core.channels import CODE as CHANNEL_CODE
 from core.channels import FAMILIES
 from core.city import CityConfig
 from core.errors import UserError
+from core.states import STATE_LABELS
 from service_requests import rules
 
 #: The statuses a filter may name, with their labels in the filter form.
@@ -313,6 +314,20 @@ class RequestFilter:
         words=_value_words("{}"),
         options=STATUS_LABELS,
         form=Widget("choice", "Status", 4, shown_by="status"),
+    )
+    states: tuple[str, ...] = _define(
+        (),
+        "state",
+        "codes",
+        "the request's current state or states, e.g. 'in_progress' or ['submitted', 'acknowledged']",
+        clause=_any_of("status", "f_states"),
+        words=lambda spec, flt, choices: ", ".join(STATE_LABELS[s].lower() for s in flt.states) or None,
+        problem=lambda value: (
+            None
+            if value in STATE_LABELS
+            else f"There is no state {str(value)[:40]!r}; the states are {', '.join(STATE_LABELS)}."
+        ),
+        said_after="status",
     )
     channels: tuple[str, ...] = _define(
         (),

@@ -9,6 +9,7 @@ import folium
 import geopandas as gpd
 import pyogrio
 import pytest
+from sqlalchemy import text
 
 from geo import aggregate, connect, listing
 from geo.api import Analyst, make_filter
@@ -76,6 +77,25 @@ def test_requests_are_the_webs_selection_without_personal_data(analyst, session,
     assert list(frame.columns) == [*listing.LIST_COLUMNS, "geometry"]  # nothing from request_contact
     assert frame.crs == "EPSG:4326" and frame["is_open"].all() and set(frame["service_code"]) == {"graffiti"}
     assert len(analyst.requests(limit=5)) == 5
+
+
+def test_requests_in_a_state_are_the_same_on_the_web_and_for_analysts(analyst, session, la):
+    """The ``state`` filter (the current lifecycle state) reaches the database, the web and the analysts' API."""
+    frame = analyst.requests(states=["submitted", "in_progress"], scope="all")
+    located = session.execute(
+        text(
+            "SELECT count(*) FROM service_request WHERE city = :c AND geom IS NOT NULL "
+            "AND status IN ('submitted', 'in_progress')"
+        ),
+        {"c": la.key},
+    ).scalar_one()
+    assert len(frame) == located > 0  # every located request in those states, and no other
+    assert set(frame["status"]) == {"submitted", "in_progress"}
+    flt = parse_filter({"state": ["in_progress", "submitted"], "scope": ["all"]})
+    assert flt == make_filter(states=("submitted", "in_progress"), scope="all")
+    assert flt.describe() == "in progress, submitted"
+    with pytest.raises(FilterError, match="There is no state 'open'; the states are submitted, "):
+        parse_filter({"state": ["open"]})
 
 
 def test_area_figures_are_the_maps_figures(analyst, session, la):

@@ -46,6 +46,7 @@ SET_VALUES: dict[str, Any] = {
     "group": "Streets",
     "department": "BOS",
     "status": "open",
+    "states": ("in_progress",),
     "channels": ("phone",),
     "families": ("web",),
     "date_from": date(2024, 1, 1),
@@ -84,6 +85,7 @@ def test_the_query_string_words_and_sql_of_a_full_filter_are_unchanged(la):
         ("group", ["Streets"]),
         ("department", ["BOS"]),
         ("status", ["open"]),
+        ("state", ["in_progress"]),
         ("channel", ["phone"]),
         ("family", ["web"]),
         ("from", ["2024-01-01"]),
@@ -94,11 +96,11 @@ def test_the_query_string_words_and_sql_of_a_full_filter_are_unchanged(la):
         ("scope", ["city"]),
     ]
     assert FULL.describe() == (
-        "bulky-items, graffiti; group Streets; department BOS; open; overdue; by phone; by web; "
+        "bulky-items, graffiti; group Streets; department BOS; open; overdue; in progress; by phone; by web; "
         "2024-01-01 to 2024-01-31; ward 01; district x1"
     )
     assert FULL.describe(CHOICES) == (
-        "Bulky Items, Graffiti Removal; group Streets; department Sanitation; open; overdue; by Phone; "
+        "Bulky Items, Graffiti Removal; group Streets; department Sanitation; open; overdue; in progress; by Phone; "
         "by web; 2024-01-01 to 2024-01-31; Ward One; District X"
     )
     assert RequestFilter(date_to=date(2024, 3, 1)).describe() == "the start to 2024-03-01"
@@ -107,7 +109,8 @@ def test_the_query_string_words_and_sql_of_a_full_filter_are_unchanged(la):
     assert where == (
         "r.city = :f_city AND r.in_jurisdiction IS NOT FALSE AND r.service_code = ANY(:f_services) "
         "AND r.service_code IN (SELECT g.code FROM service g WHERE g.city = :f_city AND g.group_name = :f_group) "
-        "AND r.department_code = :f_department AND r.is_open AND r.channel = ANY(:f_channels) "
+        "AND r.department_code = :f_department AND r.is_open AND r.status = ANY(:f_states) "
+        "AND r.channel = ANY(:f_channels) "
         "AND r.channel = ANY(:f_family_channels) AND r.requested_at >= :f_from AND r.requested_at < :f_to "
         "AND r.ward_key = :f_ward AND r.district_key = :f_district AND r.is_open AND r.due_at < :f_now"
     )
@@ -116,6 +119,7 @@ def test_the_query_string_words_and_sql_of_a_full_filter_are_unchanged(la):
         "f_services",
         "f_group",
         "f_department",
+        "f_states",
         "f_channels",
         "f_family_channels",
         "f_from",
@@ -145,6 +149,7 @@ def test_every_field_is_an_analysts_keyword_with_help():
         "group",
         "department",
         "status",
+        "states",
         "channels",
         "families",
         "date_from",
@@ -169,7 +174,7 @@ def test_the_analysts_keywords_make_every_field_as_the_web_parses_it():
 
 
 def test_every_field_is_in_the_form_or_said_not_to_be():
-    assert {f.name for f in filter_fields() if f.form is None} == {"families", "overdue", "scope"}
+    assert {f.name for f in filter_fields() if f.form is None} == {"states", "families", "overdue", "scope"}
     html = render_form(FULL, CHOICES, areas="select")
     ids = re.findall(r'id="f-([a-z]+)"', html)
     assert ids == [f.arg for f in RequestFilter.form_fields()]
