@@ -18,7 +18,7 @@ from accounts.scope import within_scope
 from app.web import db_session, filtering, services
 from app.web.access import current_user, inline_scripts_allowed, requires, staff_user
 from app.web.tiles import basemap_config
-from core.city import AREA_ROLES, AreaLayerSpec
+from core.city import AREA_ROLES, AreaLayerSpec, CityConfig
 from core.states import STATE_LABELS
 from geo import aggregate, exports, listing, maps
 from geo.cache import RESULTS
@@ -96,12 +96,11 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
 
 def _page(template: str, **context: object) -> str:
     s = services()
-    return render_template(template, city=s.city, channels=s.city.channels.names(), tabs=map_tabs(), **context)
+    return render_template(template, city=s.city, channels=s.city.channels.names(), tabs=map_tabs(s.city), **context)
 
 
-def map_tabs() -> list[dict[str, str]]:
+def map_tabs(city: CityConfig) -> list[dict[str, str]]:
     """The map tabs (``key``, ``title``, ``url``): the city's layers that have a page, in registry order."""
-    city = services().city
     return [
         {"key": layer.key, "title": layer.title(city), "url": url_for(layer.page, **layer.page_args())}
         for layer in tab_layers(city)
