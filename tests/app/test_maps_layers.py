@@ -102,9 +102,9 @@ def test_a_new_layer_is_one_registry_entry(monkeypatch, maps_app, la):
     assert "parcels" in export_keys() and get_layer(la, "parcels", exportable=True) is parcels
 
     monkeypatch.setattr("geo.api.filter_choices", lambda session, city: FilterChoices())
-    analyst = Analyst(session=None, city=la)  # type: ignore[arg-type]
+    analyst = Analyst(session=None, city=la)
     assert "parcels" in analyst.layers()
     frame = analyst.layer("parcels", LayerOptions(heat_cell_m=75.0), status="open")
     assert list(frame["key"]) == ["p1"] and list(frame["cell"]) == [75.0]
-    built = parcels.frame(None, la, RequestFilter(status="closed"))  # type: ignore[arg-type]
+    built = parcels.frame(None, la, RequestFilter(status="closed"))
     assert built.metadata == {"asked": "parcels", "status": "closed"} and list(built.frame["cell"]) == [150.0]

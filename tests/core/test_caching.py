@@ -30,17 +30,17 @@ def test_results_follow_the_version_and_their_age(monkeypatch):
         computed.append(1)
         return len(computed)
 
-    assert cache.get_or_compute(None, "k", compute) == 1  # type: ignore[arg-type]
-    assert cache.get_or_compute(None, "k", compute) == 1  # type: ignore[arg-type]
+    assert cache.get_or_compute(None, "k", compute) == 1
+    assert cache.get_or_compute(None, "k", compute) == 1
     version[0] = "v2"
-    assert cache.get_or_compute(None, "k", compute) == 2  # type: ignore[arg-type]
+    assert cache.get_or_compute(None, "k", compute) == 2
     cache.max_age = 3600  # an older version is served while young
     version[0] = "v3"
-    assert cache.get_or_compute(None, "k", compute) == 2  # type: ignore[arg-type]
+    assert cache.get_or_compute(None, "k", compute) == 2
     version[0] = None  # the session wrote the tables behind it: computed, not kept
-    assert cache.get_or_compute(None, "k", compute) == 3  # type: ignore[arg-type]
+    assert cache.get_or_compute(None, "k", compute) == 3
     version[0] = "v3"
-    assert cache.get_or_compute(None, "k", compute) == 2  # type: ignore[arg-type]
+    assert cache.get_or_compute(None, "k", compute) == 2
     assert (cache.hits, cache.misses) == (3, 2)  # the bypass is neither
 
 
@@ -61,23 +61,23 @@ def test_an_index_is_built_for_a_session_with_its_own_writes(monkeypatch):
     cache: VersionedCache[int] = VersionedCache(
         lambda session, key: builds.append(key) or len(builds), lambda session, key: "v", max_age=0, tables=("t",)
     )
-    assert cache.get(None, "la") == 1  # type: ignore[arg-type]
-    assert cache.get(None, "la") == 1  # type: ignore[arg-type]
+    assert cache.get(None, "la") == 1
+    assert cache.get(None, "la") == 1
     writes[0] = True
-    assert cache.get(None, "la") == 2  # type: ignore[arg-type]
+    assert cache.get(None, "la") == 2
     writes[0] = False
-    assert cache.get(None, "la") == 1  # type: ignore[arg-type]  # the shared value was left alone
+    assert cache.get(None, "la") == 1  # the shared value was left alone
 
 
 def test_a_frame_is_built_for_a_session_with_its_own_writes(monkeypatch):
     writes = [True]
     monkeypatch.setattr(caching, "own_writes", lambda session, tables: writes[0])
     cache: FrameCache[object] = FrameCache(("t",), size=lambda: 4)
-    first = cache.get_or_build(None, "k", object)  # type: ignore[arg-type]
-    assert len(cache) == 0 and cache.get_or_build(None, "k", object) is not first  # type: ignore[arg-type]
+    first = cache.get_or_build(None, "k", object)
+    assert len(cache) == 0 and cache.get_or_build(None, "k", object) is not first
     writes[0] = False
-    kept = cache.get_or_build(None, "k", object)  # type: ignore[arg-type]
-    assert cache.get_or_build(None, "k", object) is kept and len(cache) == 1  # type: ignore[arg-type]
+    kept = cache.get_or_build(None, "k", object)
+    assert cache.get_or_build(None, "k", object) is kept and len(cache) == 1
 
 
 @pytest.mark.parametrize(
