@@ -258,6 +258,8 @@ def parse_address(text: object) -> ParsedAddress:
     return _parse_cached(text.strip())
 
 
+# A pure function of the text, with no data behind it: outside the cache policy of core/caching.py
+# (no version to follow, nothing to invalidate); the bound keeps a flood of distinct inputs small.
 @lru_cache(maxsize=65536)
 def _parse_cached(text: str) -> ParsedAddress:
     cleaned = _check_characters(text)

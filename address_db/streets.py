@@ -16,7 +16,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.caching import VersionedCache
+from core.caching import ADDRESS_TABLES, VersionedCache
 
 
 def allowed_edits(name: str) -> int:
@@ -91,5 +91,5 @@ def address_data_version(session: Session, city: str) -> int | None:
 class StreetIndexCache(VersionedCache[StreetIndex]):
     """A :class:`StreetIndex` per city, rebuilt after each address load."""
 
-    def __init__(self, max_age: float = 1.0) -> None:
-        super().__init__(StreetIndex.build, address_data_version, max_age)
+    def __init__(self, max_age: float | None = None) -> None:
+        super().__init__(StreetIndex.build, address_data_version, max_age, tables=ADDRESS_TABLES)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from boundaries.queries import feature_names
 from boundaries.rules import current_layers
-from core.caching import VersionedCache
+from core.caching import ADDRESS_TABLES, BOUNDARY_TABLES, VersionedCache
 from core.city import AddressSettings
 
 _PREFIXES = re.compile(r"^(?:CITY OF|TOWN OF|VILLAGE OF|UNINCORPORATED)\s+")
@@ -127,5 +127,10 @@ def _version(session: Session, city: str) -> tuple:
 class PlaceIndexCache(VersionedCache[PlaceIndex]):
     """A :class:`PlaceIndex` per city, rebuilt after an address or boundary load."""
 
-    def __init__(self, home_name: str, settings: AddressSettings | None, max_age: float = 1.0) -> None:
-        super().__init__(lambda session, city: build_place_index(session, city, home_name, settings), _version, max_age)
+    def __init__(self, home_name: str, settings: AddressSettings | None, max_age: float | None = None) -> None:
+        super().__init__(
+            lambda session, city: build_place_index(session, city, home_name, settings),
+            _version,
+            max_age,
+            tables=ADDRESS_TABLES + BOUNDARY_TABLES,
+        )

@@ -11,6 +11,7 @@ from flask import Flask, g
 from address_db.streets import StreetIndexCache
 from address_db.validation import Validator
 from boundaries.index import IndexCache
+from core.caching import POLICY
 from core.city import CityConfig, load_city
 from core.database import Database
 from core.settings import Settings
@@ -54,9 +55,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)  # type: ignore[method-assign]
-    from geo.cache import RESULTS
-
-    RESULTS.max_age = settings.map_cache_seconds
+    POLICY.configure(settings.map_cache_seconds)  # every cache's ages and sizes: core/caching.py
     boundary_index = IndexCache(cities=[city])
     app.extensions["geo311"] = Services(
         settings=settings,

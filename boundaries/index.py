@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from boundaries.lookup import Agency, Hit, Location, check_lon_lat, fallback_agency, resolve
 from boundaries.rules import current_layers
-from core.caching import VersionedCache
+from core.caching import BOUNDARY_TABLES, VersionedCache
 from core.city import CityConfig
 
 #: (min lon, min lat, max lon, max lat), inclusive.
@@ -119,9 +119,9 @@ class IndexCache(VersionedCache[BoundaryIndex]):
     in gaps; a city not among them gets none (its gap points are ``unknown``).
     """
 
-    def __init__(self, max_age: float = 1.0, cities: Iterable[CityConfig] = ()) -> None:
+    def __init__(self, max_age: float | None = None, cities: Iterable[CityConfig] = ()) -> None:
         self.fallbacks = {city.key: fallback_agency(city) for city in cities}
-        super().__init__(self._build_index, current_version_ids, max_age)
+        super().__init__(self._build_index, current_version_ids, max_age, tables=BOUNDARY_TABLES)
 
     def _build_index(self, session: Session, city: str) -> BoundaryIndex:
         return BoundaryIndex.build(session, city, self.fallbacks.get(city))

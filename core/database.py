@@ -265,7 +265,7 @@ def current_revision(connection: Connection) -> str | None:
     return connection.execute(text("SELECT version_num FROM alembic_version LIMIT 1")).scalar()
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)  # no data behind it: outside the policy of core/caching.py
 def head_revision() -> str | None:
     """The newest schema revision in ``migrations/`` (read once per process: the code does not change under it)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

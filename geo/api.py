@@ -11,6 +11,7 @@ A thin facade over :mod:`geo` (nothing here re-implements a query or a statistic
     result = city.hot_spots(services="graffiti", cell_m=400)
     city.hot_spot_map(result)                          # a folium.Map, as on /maps/hotspots
     city.export_requests("graffiti.shp", crs="projected", services="graffiti")
+    city.layer("heat", services="graffiti")           # any map layer, as /maps/export/heat.geojson has it
 
 Filters are keyword arguments with the web's meaning (see :data:`FILTER_KEYWORDS`): the
 same :class:`~service_requests.selection.RequestFilter`, checked against the city's codes as the web
@@ -33,16 +34,15 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from boundaries.queries import layer_geojson
 from core.channels import FAMILIES
 from core.city import CityConfig, load_city
 from core.database import Database
 from core.settings import Settings
-from geo import aggregate, exports, listing, maps
+from geo import aggregate, exports, maps
 from geo.emerging import EmergingResult, emerging_hot_spots
-from geo.grid import density_points
 from geo.hotspots import HotspotParams, HotspotResult, hot_cells_by_area, hot_spots
-from geo.layers import areas
+from geo.layer_registry import LayerFrame, LayerOptions, city_layers, get_layer
+from geo.layers import area_spec, areas
 from service_requests.selection import (
     FilterError,
     FilterField,
@@ -217,8 +217,7 @@ class Analyst:
         ``requested_at``, ``closed_at``, ``due_at`` (UTC), ``address``, ``ward_key``,
         ``district_key`` and the point: those of the web's request list and its exports.
         """
-        points, _total = listing.request_points(self.session, self.city, self.filter(**filters), limit=limit)
-        return points
+        return self.layer("requests", LayerOptions(limit=limit), **filters)
 
     def boundaries(self, role: str = "wards") -> gpd.GeoDataFrame:
         """The current boundary layer ``role`` (EPSG:4326).
@@ -231,11 +230,7 @@ class Analyst:
             return areas(self.session, self.city, role).copy()
         if role not in BOUNDARY_ROLES:
             raise FilterError(f"There is no boundary layer {role!r}; the layers are {', '.join(BOUNDARY_ROLES)}.")
-        collection = layer_geojson(self.session, self.city.key, role)
-        if not collection["features"]:
-            raise FilterError(f"{self.city.name} has no {role} layer loaded: run `flask boundaries load-city`.")
-        frame = gpd.GeoDataFrame.from_features(collection["features"], crs="EPSG:4326")
-        return frame[["key", "name", "phone", "website", "geometry"]]
+        return self.layer(role)
 
     def addresses(
         self,
@@ -275,12 +270,28 @@ class Analyst:
             crs="EPSG:4326",
         )
 
+    # -- map layers ----------------------------------------------------------------------------
+
+    def layers(self) -> list[str]:
+        """The keys :meth:`layer` takes: the city's map layers (:data:`geo.layer_registry.LAYERS`)."""
+        return [layer.key for layer in city_layers(self.city)]
+
+    def layer(self, key: str, options: LayerOptions | None = None, **filters: Any) -> gpd.GeoDataFrame:
+        """The features of the map layer ``key`` under the filter, as the web's maps and exports
+        have them (``/maps/export/<key>.geojson``); ``options`` (a :class:`LayerOptions`) sets the
+        hot spot parameters, time slices, heat cell or row limit of the layers that read them."""
+        return self._layer(key, self.filter(**filters), options).frame
+
+    def _layer(self, key: str, flt: RequestFilter, options: LayerOptions | None = None) -> LayerFrame:
+        return get_layer(self.city, key).frame(self.session, self.city, flt, options)
+
     # -- figures and statistics ---------------------------------------------------------------
 
     def area_summary(self, layer: str = "wards", **filters: Any) -> gpd.GeoDataFrame:
         """Every area of ``layer`` with requests, open, closed, area, population, per 1,000 and per km²
         (:func:`geo.aggregate.area_summary`, the ward and district maps' figures)."""
-        return aggregate.area_summary(self.session, self.city, layer, self.filter(**filters))
+        area_spec(self.city, layer)  # an area layer: the error names the city's
+        return self.layer(layer, **filters)
 
     def area_facts(self, **filters: Any) -> aggregate.AreaFacts:
         """Requests, open, overdue, closed and days to close (median, mean) of the selection."""
@@ -333,7 +344,8 @@ class Analyst:
         if measure not in aggregate.MEASURES:
             raise FilterError(f"measure must be one of {', '.join(aggregate.MEASURES)}, not {measure!r}.")
         flt = self.filter(**filters)
-        summary = aggregate.area_summary(self.session, self.city, layer, flt)
+        area_spec(self.city, layer)
+        summary = self._layer(layer, flt).frame
         return maps.choropleth_map(self.session, self.city, layer, summary, measure, self.options, flt.describe())
 
     def hot_spot_map(self, result: HotspotResult | None = None, **kwargs: Any) -> folium.Map:
@@ -344,9 +356,8 @@ class Analyst:
     def heat_map(self, cell_m: float = 150.0, **filters: Any) -> folium.Map:
         """The kernel-density heat map of ``/maps/heat`` (a quick look, not a test)."""
         flt = self.filter(**filters)
-        return maps.heat_map(
-            self.session, self.city, density_points(self.session, self.city, flt, cell_m), self.options, flt.describe()
-        )
+        points = self._layer("heat", flt, LayerOptions(heat_cell_m=cell_m)).frame
+        return maps.heat_map(self.session, self.city, points, self.options, flt.describe())
 
     @staticmethod
     def standalone(m: folium.Map, height: int = 520) -> StandaloneMap:
@@ -409,6 +420,7 @@ __all__ = [
     "CRS_CHOICES",
     "FILTER_KEYWORDS",
     "Analyst",
+    "LayerOptions",
     "StandaloneMap",
     "connect",
     "make_filter",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,9 +23,9 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.caching import BOUNDARY_TABLES, FrameCache, database_identity, own_writes
 from core.city import CityConfig
 from core.errors import UserError
-from geo.cache import database_identity
 from geo.layers import jurisdiction, layer_version, projected_srid
 from geo.periods import PERIODS
 from service_requests.selection import MAPPED, FilterError, LeftOut, RequestFilter
@@ -38,8 +37,8 @@ MAX_CELLS = 60_000
 TARGET_PER_CELL = 10
 MIN_AUTO_CELLS, MAX_AUTO_CELLS = 200, 4000
 
-_cells_cache: dict[tuple, gpd.GeoDataFrame] = {}
-_lock = threading.Lock()
+#: Grids by jurisdiction version and size (the policy of :mod:`core.caching`).
+_cells_cache: FrameCache[gpd.GeoDataFrame] = FrameCache(BOUNDARY_TABLES)
 
 
 def hex_cell_key_sql(u: str, v: str) -> str:
@@ -100,9 +99,10 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
     if version is None:
         raise UserError("The city limit is not loaded yet: run `flask boundaries load-city`.")
     key = (database_identity(session), city.key, version, srid, size_m)
-    with _lock:
-        if key in _cells_cache:
-            return _cells_cache[key]
+    return _cells_cache.get_or_build(session, key, lambda: _cells(session, city, version, srid, size_m))
+
+
+def _cells(session: Session, city: CityConfig, version: int, srid: int, size_m: float) -> gpd.GeoDataFrame:
     rows = _stored_cells(session, version, srid, size_m)
     if rows is None:
         area = float(jurisdiction(session, city).loc[0, "area_km2"])
@@ -128,8 +128,6 @@ def hex_cells(session: Session, city: CityConfig, size_m: float) -> gpd.GeoDataF
         geometry=shapely.from_wkb([bytes(r.geom) for r in rows]),
         crs="EPSG:4326",
     )
-    with _lock:
-        _cells_cache[key] = cells
     return cells
 
 
@@ -178,8 +176,7 @@ def _build_cells(session: Session, version: int, srid: int, size_m: float) -> Se
     writes of its own (a boundary load being tried) gets it computed without storing.
     """
     params = {"srid": srid, "version": version, "size": size_m}
-    own_writes = session.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar()
-    if own_writes:
+    if own_writes(session, BOUNDARY_TABLES):
         return session.execute(text(_GRID_SQL.format(action="", columns="") + " ORDER BY i, j"), params).all()
     with session.connection().engine.begin() as conn:
         conn.execute(

@@ -24,6 +24,7 @@ import pyproj
 from scipy import stats
 from sqlalchemy.orm import Session
 
+from core.caching import POLICY, LRUStore
 from core.city import CityConfig
 from geo.cache import RESULTS
 from geo.grid import auto_sized_counts, check_cell_size, hexagon_area_km2
@@ -79,7 +80,8 @@ class HotspotParams:
             raise FilterError(f"k (nearest neighbours) must be between 1 and {MAX_K}, not {self.k}.")
 
 
-_weights_cache: dict[tuple, libpysal.weights.W] = {}
+#: Weights by grid: a function of the cell centres, no data version (:mod:`core.caching`).
+_weights_cache: LRUStore[libpysal.weights.W] = LRUStore(lambda: POLICY.weights)
 
 
 def spatial_weights(
@@ -88,8 +90,9 @@ def spatial_weights(
     """Binary spatial weights between cell centres ``xy`` (projected, metres), each cell its own
     neighbour too (weight 1 on the diagonal: Gi*, not Gi). Kept for the last few grids."""
     key = (xy.shape, hash(xy.tobytes()), weights, band_m, k)
-    if key in _weights_cache:
-        return _weights_cache[key]
+    kept = _weights_cache.get(key)
+    if kept is not None:
+        return kept
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # islands are reported by the caller, not printed
         if weights == "knn":
@@ -98,9 +101,7 @@ def spatial_weights(
             w = libpysal.weights.DistanceBand.from_array(xy, threshold=band_m, binary=True, silence_warnings=True)
         w = libpysal.weights.fill_diagonal(w, 1)
         w.transform = "B"
-    if len(_weights_cache) >= 16:
-        _weights_cache.pop(next(iter(_weights_cache)))
-    _weights_cache[key] = w
+    _weights_cache.put(key, w)
     return w
 
 

@@ -1,10 +1,11 @@
 """The city's boundary layers as GeoDataFrames: wards and districts with area and population,
-and the home jurisdiction. Read once per layer version and kept in memory.
+and the home jurisdiction. Read once per layer version and kept in memory (the policy of
+:mod:`core.caching`: keyed by the layer version id, at most ``POLICY.frames`` frames, bypassed
+by a session that has written boundaries itself).
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,15 +14,15 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from boundaries.rules import current_layers
+from core.caching import BOUNDARY_TABLES, FrameCache, database_identity
 from core.city import AREA_ROLES, AreaLayerSpec, CityConfig, PopulationSpec
 from core.errors import ConfigError, DataFileError, UserError
-from geo.cache import database_identity
 
 #: Outline simplification for maps (degrees, about 5 m), topology kept.
 DISPLAY_TOLERANCE = 0.00005
 
-_cache: dict[tuple, gpd.GeoDataFrame] = {}
-_lock = threading.Lock()
+_frames: FrameCache[gpd.GeoDataFrame] = FrameCache(BOUNDARY_TABLES)
 
 
 class UnknownLayer(UserError):
@@ -40,7 +41,7 @@ def area_spec(city: CityConfig, layer: str) -> AreaLayerSpec:
 def layer_version(session: Session, city: CityConfig, role: str) -> int | None:
     """The id of the current version of ``role`` (None when not loaded)."""
     return session.execute(
-        text("SELECT id FROM boundary_layer_version WHERE city = :city AND role = :role AND is_current"),
+        text(f"SELECT id FROM boundary_layer_version WHERE {current_layers(None, role_param='role')}"),
         {"city": city.key, "role": role},
     ).scalar()
 
@@ -56,9 +57,10 @@ def areas(session: Session, city: CityConfig, layer: str) -> gpd.GeoDataFrame:
         raise UserError(f"The {spec.label.lower()} layer is not loaded yet: run `flask boundaries load-city`.")
     population_stamp = _population_stamp(spec.population)
     cache_key = (database_identity(session), city.key, layer, version, spec.population, population_stamp)
-    with _lock:
-        if cache_key in _cache:
-            return _cache[cache_key]
+    return _frames.get_or_build(session, cache_key, lambda: _areas(session, city, spec, version))
+
+
+def _areas(session: Session, city: CityConfig, spec: AreaLayerSpec, version: int) -> gpd.GeoDataFrame:
     rows = session.execute(
         text(
             """
@@ -77,10 +79,7 @@ def areas(session: Session, city: CityConfig, layer: str) -> gpd.GeoDataFrame:
     frame["population"] = (
         _population(spec, city, {r.key: r.properties or {} for r in rows}).reindex(frame["key"]).to_numpy(dtype=float)
     )
-    frame = frame.sort_values("name", key=_natural).reset_index(drop=True)
-    with _lock:
-        _cache[cache_key] = frame
-    return frame
+    return frame.sort_values("name", key=_natural).reset_index(drop=True)
 
 
 def jurisdiction(session: Session, city: CityConfig, simplified: bool = True) -> gpd.GeoDataFrame:
@@ -89,9 +88,10 @@ def jurisdiction(session: Session, city: CityConfig, simplified: bool = True) ->
     if version is None:
         raise UserError("The city limit is not loaded yet: run `flask boundaries load-city`.")
     cache_key = (database_identity(session), city.key, "jurisdiction", version, simplified)
-    with _lock:
-        if cache_key in _cache:
-            return _cache[cache_key]
+    return _frames.get_or_build(session, cache_key, lambda: _jurisdiction(session, version, simplified))
+
+
+def _jurisdiction(session: Session, version: int, simplified: bool) -> gpd.GeoDataFrame:
     row = session.execute(
         text(
             """
@@ -102,14 +102,11 @@ def jurisdiction(session: Session, city: CityConfig, simplified: bool = True) ->
         ),
         {"version": version, "tolerance": DISPLAY_TOLERANCE, "simplified": simplified},
     ).one()
-    frame = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {"name": [row.name], "area_km2": [float(row.area_km2)]},
         geometry=[shapely.from_wkb(bytes(row.geom))],
         crs="EPSG:4326",
     )
-    with _lock:
-        _cache[cache_key] = frame
-    return frame
 
 
 def projected_srid(city: CityConfig) -> int:

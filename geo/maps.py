@@ -26,7 +26,7 @@ from folium.plugins import FastMarkerCluster, HeatMap
 from jinja2 import Template
 from sqlalchemy.orm import Session
 
-from core.city import CityConfig
+from core.city import AREA_ROLES, CityConfig
 from core.states import STATE_LABELS
 from geo.aggregate import MEASURES
 from geo.assets import check_offline, localize, static_script
@@ -192,10 +192,11 @@ def base_map(
     city: CityConfig,
     options: MapOptions,
     outline: gpd.GeoDataFrame | None = None,
-    overlays: Sequence[str] = ("wards", "districts"),
+    overlays: Sequence[str] = AREA_ROLES,
 ) -> folium.Map:
     """A map of the city (or fitted to ``outline``): the tile server if configured, else the
-    jurisdiction drawn as the base; ward and district outlines as switchable overlays."""
+    jurisdiction drawn as the base; the area layers' outlines (wards, districts) as switchable
+    overlays, the first (wards) shown and drawn heavier."""
     city_outline = jurisdiction(session, city)
     bounds = (outline if outline is not None else city_outline).total_bounds
     # Clustering needs the map's zoom range, which tiles would otherwise give.
@@ -223,13 +224,13 @@ def base_map(
             folium.GeoJson(
                 geojson(areas(session, city, role), ["key", "name"]),
                 name=f"{spec.label}s",
-                show=role == "wards",
+                show=role == AREA_ROLES[0],
                 interactive=False,
-                style_function=lambda _, role=role: {
+                style_function=lambda _, first=role == AREA_ROLES[0]: {
                     "fill": False,
-                    "color": "#3b4754" if role == "wards" else "#8795a3",
-                    "weight": 1.6 if role == "wards" else 0.8,
-                    "dashArray": None if role == "wards" else "3 3",
+                    "color": "#3b4754" if first else "#8795a3",
+                    "weight": 1.6 if first else 0.8,
+                    "dashArray": None if first else "3 3",
                 },
             ).add_to(m)
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
@@ -295,7 +296,7 @@ def choropleth_map(
     with ``query`` appended, e.g. the filter).
     """
     spec = city.areas[layer]
-    m = base_map(session, city, options, overlays=[r for r in ("wards", "districts") if r != layer])
+    m = base_map(session, city, options, overlays=[r for r in AREA_ROLES if r != layer])
     values = summary[measure].to_numpy(dtype=float)
     breaks = class_breaks(values)
     frame = summary.copy()
@@ -348,7 +349,7 @@ def area_map(
     each point's popup links to the request's staff page."""
     outline = areas(session, city, layer)
     outline = outline[outline["key"] == key]
-    m = base_map(session, city, options, outline=outline, overlays=[r for r in ("wards", "districts") if r != layer])
+    m = base_map(session, city, options, outline=outline, overlays=[r for r in AREA_ROLES if r != layer])
     folium.GeoJson(
         geojson(outline, ["key", "name"]),
         name=outline["name"].iloc[0] if len(outline) else key,

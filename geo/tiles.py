@@ -146,11 +146,6 @@ def tile_params(city: str, z: int, x: int, y: int) -> dict[str, object]:
     }
 
 
-def tile_sql() -> str:
-    """The SQL of a tile (named parameters as :func:`tile_params` gives them), for benchmarks and checks."""
-    return str(_TILE_SQL)
-
-
 def street_tile(session: Session, city: str, z: int, x: int, y: int) -> bytes:
     """The streets and addresses of ``city`` (a city key) in tile ``z``/``x``/``y``, as an MVT (``b""``: empty)."""
     check_tile(z, x, y)

@@ -18,13 +18,14 @@ from accounts.scope import within_scope
 from app.web import db_session, filtering, services
 from app.web.access import current_user, inline_scripts_allowed, requires, staff_user
 from app.web.tiles import basemap_config
-from core.city import AreaLayerSpec
+from core.city import AREA_ROLES, AreaLayerSpec, CityConfig
 from core.states import STATE_LABELS
 from geo import aggregate, exports, listing, maps
 from geo.cache import RESULTS
 from geo.emerging import SLICES, emerging_hot_spots
 from geo.grid import check_cell_size, density_points
 from geo.hotspots import BIN_LABELS, WEIGHTS, HotspotParams, hot_cells_by_area, hot_spots
+from geo.layer_registry import LAYERS, LayerOptions, MapLayer, get_layer, tab_layers
 from geo.layers import UnknownLayer, area_spec, areas
 from geo.sufficiency import month_coverage
 from service_requests.selection import (
@@ -37,7 +38,8 @@ from service_requests.selection import (
 
 bp = Blueprint("maps", __name__, url_prefix="/maps")
 
-LAYERS = "any(wards, districts)"
+#: The URL converter of the area layers' pages (``/maps/wards``, ``/maps/districts``).
+AREA_LAYERS = f"any({', '.join(AREA_ROLES)})"
 PAGE_SIZE = 50
 
 
@@ -94,7 +96,26 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
 
 def _page(template: str, **context: object) -> str:
     s = services()
-    return render_template(template, city=s.city, channels=s.city.channels.names(), **context)
+    return render_template(template, city=s.city, channels=s.city.channels.names(), tabs=map_tabs(s.city), **context)
+
+
+def map_tabs(city: CityConfig) -> list[dict[str, str]]:
+    """The map tabs (``key``, ``title``, ``url``): the city's layers that have a page, in registry order."""
+    return [
+        {"key": layer.key, "title": layer.title(city), "url": url_for(layer.page, **layer.page_args())}
+        for layer in tab_layers(city)
+        if layer.page is not None
+    ]
+
+
+def _area_field(layer: str) -> str:
+    """The filter field that keeps one area of ``layer`` (``ward``, ``district``)."""
+    return str(LAYERS[layer].filter_field)
+
+
+def _area_names(choices: FilterChoices, layer: str) -> dict[str, str]:
+    """The areas of ``layer`` by key (the choices hold each area layer under its key)."""
+    return getattr(choices, layer)
 
 
 # --- ward and district pages -----------------------------------------------------------------
@@ -123,7 +144,7 @@ def _measure(summary) -> str:  # noqa: ANN001
     return filtering.choice("measure", allowed, default)
 
 
-@bp.get(f"/<{LAYERS}:layer>")
+@bp.get(f"/<{AREA_LAYERS}:layer>")
 @requires("maps.view")
 def layer_page(layer: str):
     """The choropleth of a layer with its filters, and the table of its areas."""
@@ -137,7 +158,7 @@ def layer_page(layer: str):
     counted, left = coverage(session, s.city, flt)
     rows = []
     for area in summary.itertuples():
-        area_filter = flt.replace(**{"ward" if layer == "wards" else "district": area.key})
+        area_filter = flt.replace(**{_area_field(layer): area.key})
         rows.append(
             {
                 "key": area.key,
@@ -173,7 +194,7 @@ def layer_page(layer: str):
     )
 
 
-@bp.get(f"/<{LAYERS}:layer>/map.html")
+@bp.get(f"/<{AREA_LAYERS}:layer>/map.html")
 @requires("maps.view")
 @inline_scripts_allowed
 def layer_map(layer: str):
@@ -198,14 +219,13 @@ def layer_map(layer: str):
 
 
 def _area_filter(layer: str, key: str, choices: FilterChoices) -> RequestFilter:
-    known = choices.wards if layer == "wards" else choices.districts
-    if key not in known:
+    if key not in _area_names(choices, layer):
         abort(404, f"There is no {area_spec(services().city, layer).label.lower()} {key!r}.")
     flt = filtering.read_filter(choices)
-    return flt.replace(**{"ward" if layer == "wards" else "district": key})
+    return flt.replace(**{_area_field(layer): key})
 
 
-@bp.get(f"/<{LAYERS}:layer>/<key>")
+@bp.get(f"/<{AREA_LAYERS}:layer>/<key>")
 @requires("maps.view")
 def area_page(layer: str, key: str):
     """One ward or district: its map, top services, backlog, overdue, days to close and trend."""
@@ -247,13 +267,13 @@ def area_page(layer: str, key: str):
         }
         for t in top.itertuples()
     ]
-    unfiltered = flt.replace(ward=None, district=None)
+    unfiltered = flt.replace(**{_area_field(role): None for role in AREA_ROLES})
     return _page(
         "maps_area.html",
         spec=spec,
         layer=layer,
         key=key,
-        name=(choices.wards if layer == "wards" else choices.districts)[key],
+        name=_area_names(choices, layer)[key],
         flt=flt,
         choices=choices,
         facts=facts,
@@ -281,7 +301,7 @@ def area_page(layer: str, key: str):
     )
 
 
-@bp.get(f"/<{LAYERS}:layer>/<key>/map.html")
+@bp.get(f"/<{AREA_LAYERS}:layer>/<key>/map.html")
 @requires("maps.view")
 @inline_scripts_allowed
 def area_map(layer: str, key: str):
@@ -316,11 +336,11 @@ def hotspots_page():
     params = _hotspot_params()
     result = hot_spots(session, s.city, flt, params)
     by_area = {}
-    for layer in s.city.areas:
+    for layer in s.city.areas:  # the city's area layers, as in the tabs
         table = hot_cells_by_area(session, s.city, result, layer)
         rows = []
         for area in table.itertuples():
-            area_filter = flt.replace(**{"ward" if layer == "wards" else "district": area.key})
+            area_filter = flt.replace(**{_area_field(layer): area.key})
             rows.append(
                 {
                     **area._asdict(),
@@ -550,38 +570,42 @@ def request_list():
 # --- exports ------------------------------------------------------------------------------------
 
 
+def _layer_options(layer: MapLayer) -> LayerOptions:
+    """The options ``layer`` reads, from the query string (only those: another layer's bad
+    ``cell`` does not refuse this one)."""
+    wanted = set(layer.options)
+    values: dict[str, object] = {}
+    if wanted & {"slice_by", "slices"}:
+        values["slice_by"], values["slices"] = _emerging_args()
+    if "hotspot" in wanted:
+        values["hotspot"] = _hotspot_params()
+    if "heat_cell_m" in wanted:
+        values["heat_cell_m"] = _heat_cell()
+    return LayerOptions(**values)  # type: ignore[arg-type]
+
+
 @bp.get("/export/<what>.<fmt>")
 @requires("data.export")
 def export(what: str, fmt: str):
-    """A layer as GeoJSON or GeoPackage: ``wards``, ``districts``, ``hotspots``, ``emerging``,
-    ``heat`` (small hexagon counts) or ``requests`` (the points)."""
+    """A layer as GeoJSON or GeoPackage: any exportable layer of :data:`geo.layer_registry.LAYERS`
+    (``wards``, ``districts``, ``hotspots``, ``emerging``, ``heat``: small hexagon counts,
+    ``requests``: the points)."""
     if fmt not in exports.FORMATS:
         abort(404, f"Exports are {' or '.join(exports.FORMATS)}, not {fmt!r}.")
     s = services()
     session = db_session()
     flt = filtering.read_filter(filtering.choices())
     metadata: dict[str, object] = {"city": s.city.name, "filter": flt.args(), "description": flt.describe()}
-    if what in s.city.areas:
-        frame = aggregate.area_summary(session, s.city, what, flt)
-    elif what == "hotspots":
-        result = hot_spots(session, s.city, flt, _hotspot_params())
-        frame = result.cells.drop(columns=["i", "j"])
-        metadata.update(result.parameters())
-    elif what == "emerging":
-        slice_by, slices = _emerging_args()
-        try:
-            emerging = emerging_hot_spots(session, s.city, flt, _hotspot_params(), slice_by, slices)
-        except FilterError as exc:
-            abort(400, str(exc))
-        frame = emerging.cells.drop(columns=["i", "j"])
-        metadata.update(emerging.parameters())
-    elif what == "heat":
-        frame = density_points(session, s.city, flt, _heat_cell())
-    elif what == "requests":
+    try:
+        layer = get_layer(s.city, what, exportable=True)
+    except UnknownLayer as exc:
+        abort(404, str(exc))
+    options = _layer_options(layer)
+    if layer.per_request:
         flt = within_scope(staff_user(), flt)
-        frame, total = listing.request_points(session, s.city, flt, limit=None)
-    else:
-        abort(404, f"There is no layer {what!r} to export; try wards, districts, hotspots, emerging, heat or requests.")
+    built = layer.frame(session, s.city, flt, options)
+    frame = built.frame
+    metadata.update(built.metadata)
     counted, left = coverage(session, s.city, flt)
     metadata["left_out"] = left.sentence()
     stamp = datetime.now(UTC).strftime("%Y%m%d")

@@ -1,8 +1,9 @@
 """Map tiles: the city's street layer (vector tiles from PostGIS) and a local basemap file.
 
 ``/tiles/streets/<z>/<x>/<y>.pbf`` is :func:`geo.tiles.street_tile`, kept by browsers
-under an ETag of the address data version. ``/tiles/basemap/<z>/<x>/<y>`` serves the
-tiles of ``GEO311_BASEMAP_FILE``. :func:`basemap_config` tells every map (the pages'
+under an ETag of the address data version (the policy of :mod:`core.caching`: fresh for
+``POLICY.tile_max_age`` seconds, then revalidated). ``/tiles/basemap/<z>/<x>/<y>`` serves
+the tiles of ``GEO311_BASEMAP_FILE``. :func:`basemap_config` tells every map (the pages'
 Leaflet maps through the ``basemap`` template variable, the folium maps through
 :class:`geo.maps.MapOptions`) which base layer to draw and where its tiles are.
 """
@@ -16,14 +17,13 @@ from flask import Blueprint, Response, abort, request, url_for
 from address_db.streets import address_data_version
 from app.web import db_session, services
 from app.web.access import public
+from core.caching import POLICY
 from geo.basemap import BasemapError, open_archive
 from geo.tiles import ADDRESS_ZOOM, MAX_ZOOM, TileError, check_tile, street_tile
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
-#: How long a browser may keep a tile without asking again (it then revalidates by ETag).
-CACHE_SECONDS = 300
 #: The deepest zoom of the street tiles a map fetches; closer in, it magnifies those.
 STREETS_DATA_ZOOM = ADDRESS_ZOOM
 
@@ -38,7 +38,7 @@ def _checked(z: int, x: int, y: int, max_zoom: int = MAX_ZOOM) -> None:
 def _cached(response: Response, etag: str) -> Response:
     response.set_etag(etag)
     response.cache_control.public = True
-    response.cache_control.max_age = CACHE_SECONDS
+    response.cache_control.max_age = POLICY.tile_max_age
     return response
 
 
