@@ -5,8 +5,9 @@ cases (default 10,000) to each public endpoint (a route and method anyone may ca
 ``/api/*``, ``/open311/*``) and ``--staff-cases`` to each staff-only one, logged in as an administrator,
 through the Flask test client against its own database (``geo311_bench_fuzz``: both cities' boundaries
 and addresses, the Los Angeles catalogue and history, as the test suite loads them). It writes
-``bench/results/fuzz.json`` and ``fuzz.md``: cases and server errors per endpoint, and the first failing
-case of each.
+``bench/results/fuzz.json`` and ``fuzz.md`` after each endpoint: cases and server errors per endpoint, the
+first failing case of each and the commit fuzzed. ``--part i/n`` shares the endpoints between processes
+(``--merge`` joins their files), ``--resume`` runs only the endpoints its results file does not hold yet.
 
 The route list comes from the app's URL map (:func:`endpoints`), never a hand list, so a new route is
 fuzzed as soon as it exists; :func:`cases` is the hypothesis strategy of one request to one endpoint, and
@@ -25,7 +26,7 @@ import re
 import secrets
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -532,6 +533,7 @@ def iter_runs(
     only: str | None,
     part: tuple[int, int] = (1, 1),
     staff_seconds: float | None = None,
+    skip: Collection[str] = (),
 ) -> Iterator[tuple[Endpoint, str, Tally]]:
     """Each endpoint's tally: public ones anonymously, staff-only ones as an administrator.
 
@@ -542,6 +544,8 @@ def iter_runs(
         plausible = plausible_paths(session)
     for index, endpoint in enumerate(endpoints(app)):
         if (only and not endpoint.rule.rule.startswith(only)) or index % part[1] != part[0] - 1:
+            continue
+        if endpoint.name in skip:
             continue
         if endpoint.public:
             yield endpoint, "anonymous", run_endpoint(anonymous, endpoint, plausible, cases_public, seconds)
@@ -565,6 +569,9 @@ def main() -> None:
     parser.add_argument("--part", default="1/1", help="i/n: this process's share of the endpoints (default 1/1)")
     parser.add_argument("--name", default="fuzz", help="results file name (default fuzz)")
     parser.add_argument("--merge", nargs="+", metavar="NAME", help="only merge these results files into --name")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the endpoints already in --name's results; run only the others"
+    )
     args = parser.parse_args()
     if args.merge:
         merged = {
@@ -580,17 +587,38 @@ def main() -> None:
     if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
         parser.error(f"--part {args.part!r}: give i/n with 1 <= i <= n, such as 2/4")
     part = (int(index), int(count))
-    rows = []
+    previous = RESULTS_DIR / f"{args.name}.json"
+    rows = json.loads(previous.read_text())["endpoints"] if args.resume and previous.exists() else []
+    done = {row["endpoint"] for row in rows}
+    commit = _commit()
     for endpoint, identity, tally in iter_runs(
-        app, database, args.cases, args.staff_cases, args.seconds, args.only, part, args.staff_seconds
+        app, database, args.cases, args.staff_cases, args.seconds, args.only, part, args.staff_seconds, skip=done
     ):
-        rows.append({"endpoint": endpoint.name, "public": endpoint.public, "as": identity, **dataclasses.asdict(tally)})
+        rows.append(
+            {
+                "endpoint": endpoint.name,
+                "public": endpoint.public,
+                "as": identity,
+                "commit": commit,
+                **dataclasses.asdict(tally),
+            }
+        )
         print(
             f"{endpoint.name:60} {identity:13} {tally.cases:7,} cases {tally.server_errors:5} 5xx "
             f"{tally.seconds:7.1f} s {dict(sorted(tally.statuses.items()))}",
             flush=True,
         )
         _write(RESULTS_DIR, args.name, rows, args)
+
+
+def _commit() -> str | None:
+    """The commit of the code being fuzzed (recorded with each endpoint, since a run may be resumed)."""
+    import subprocess
+
+    from core.settings import PROJECT_ROOT
+
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    return (found.stdout.strip() or None) if found.returncode == 0 else None
 
 
 def _write(directory: Any, name: str, rows: list[dict], args: argparse.Namespace) -> None:
@@ -608,7 +636,7 @@ def _write(directory: Any, name: str, rows: list[dict], args: argparse.Namespace
     }
     table = [
         (
-            f"{r['endpoint']} ({r['as']})",
+            f"{r['endpoint']} ({r['as']}{', at ' + r['commit'] if r.get('commit') else ''})",
             f"{r['cases']:,} cases, {r['server_errors']} server errors",
             "0 server errors",
             f"{r['seconds']} s",
