@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from core.channels import FAMILIES
 from core.city import CityConfig
+from core.states import STATE_LABELS
 from service_requests.selection import FilterChoices, FilterError
 
 #: The service of a request, for dimensions over the catalogue (``s``).
@@ -67,6 +68,7 @@ DIMENSIONS: dict[str, Dimension] = {
         ),
         Dimension("ward", "Ward", "r.ward_key", choice_names("wards"), "ward"),
         Dimension("district", "District", "r.district_key", choice_names("districts"), "district"),
+        Dimension("state", "State", "r.status", lambda _, city: dict(STATE_LABELS), "states", many=True),
         Dimension("channel", "Channel", "r.channel", lambda _, city: city.channels.names(), "channels", many=True),
         Dimension(
             "family",

@@ -34,6 +34,7 @@ def test_the_tabs_are_every_dimension_then_the_tabbed_periods():
         ("group", "Service group"),
         ("ward", "Ward"),
         ("district", "District"),
+        ("state", "State"),
         ("channel", "Channel"),
         ("family", "Channel family"),
         ("month", "Month"),
@@ -50,10 +51,10 @@ def test_the_breakouts_and_the_tables_that_take_them():
     assert {
         "summary": (),
         "breakout": tuple(web_reports.BREAKOUTS),
-        "top": ("department", "service", "ward", "district", "channel", "family"),
+        "top": ("department", "service", "ward", "district", "state", "channel", "family"),
         "backlog": tuple(DIMENSIONS),
         "compliance": tuple(DIMENSIONS),
-        "compliance-service": ("service", "department", "group", "ward", "district", "channel", "family"),
+        "compliance-service": ("service", "department", "group", "ward", "district", "state", "channel", "family"),
     } == web_reports.TABLE_BREAKOUTS
 
 

@@ -137,6 +137,7 @@ def test_cancelled_and_duplicates(session, la, rows):
         ("service", "service_code"),
         ("ward", "ward_key"),
         ("district", "district_key"),
+        ("state", "status"),
         ("channel", "channel"),
         ("group", "group_name"),
     ],
