@@ -18,8 +18,8 @@ from core.settings import Settings
 
 
 @dataclass
-class Services:
-    """What every view needs, built once per application."""
+class Runtime:
+    """What every view and command needs, built once per application: settings, city, database, indexes."""
 
     settings: Settings
     city: CityConfig
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)  # type: ignore[method-assign]
     POLICY.configure(settings.map_cache_seconds)  # every cache's ages and sizes: core/caching.py
     boundary_index = IndexCache(cities=[city])
-    app.extensions["geo311"] = Services(
+    app.extensions["geo311"] = Runtime(
         settings=settings,
         city=city,
         database=database or Database.from_settings(settings),

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.boundaries import reassign_addresses
-from app.cli.common import audit, services, user_errors
+from app.cli.common import audit, runtime, user_errors
 
 addresses_cli = AppGroup("addresses", help="The address database: load, assign jurisdictions, validate.")
 
@@ -24,7 +24,7 @@ def addresses_load(if_changed: bool, report_dir: Path | None, allow_shrink: bool
     """Load the city's address database from all its configured sources together (replacing the previous set)."""
     from address_db.loader import DEFAULT_REPORT_DIR, load_addresses
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         report = load_addresses(
             session,
@@ -50,7 +50,7 @@ def addresses_assign() -> None:
 @user_errors
 def addresses_validate(address: tuple[str, ...]) -> None:
     """Validate ADDRESS as intake would, and print the answer."""
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         result = s.validator.validate(session, " ".join(address))
     click.echo(f"{result.status}: {result.match.text if result.match else result.standardized or ''}")

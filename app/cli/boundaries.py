@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 from flask.cli import AppGroup
 
-from app.cli.common import audit, services, user_errors
+from app.cli.common import audit, runtime, user_errors
 from core.city import LAYER_ROLES, CityConfig, LayerSource
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def load_city_command(roles: tuple[str, ...], force: bool) -> None:
     """
     from boundaries.loader import load_city
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         reports = load_city(session, s.city, roles or None, force=force)
     for report in reports:
@@ -78,7 +78,7 @@ def reassign_addresses() -> None:
     from address_db.loader import assign_jurisdiction
     from service_requests.importer import assign_areas
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         assign_jurisdiction(session, s.city.key)
         requests = assign_areas(session, s.city.key, snap_within_m=snap_within_m(s.city))
@@ -117,7 +117,7 @@ def load_layer_command(
     from boundaries.loader import build_layer, load_layers
     from core.city import FieldFilter
 
-    s = services()
+    s = runtime()
     source = LayerSource(
         path=path.resolve(),
         layer=layer,
@@ -138,7 +138,7 @@ def versions_command() -> None:
     """List every loaded version of the city's layers."""
     from boundaries.queries import layer_versions
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         versions = layer_versions(session, s.city.key)
     if not versions:
@@ -159,7 +159,7 @@ def locate_command(lon: str, lat: str) -> None:
     """Say whose point LON LAT is (decimal degrees, WGS 84)."""
     from boundaries.lookup import fallback_agency, locate, outside_reason
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         location = locate(session, s.city.key, lon, lat, fallback=fallback_agency(s.city))
     if location.status == "inside":

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.cli.common import audit, services, user_errors
+from app.cli.common import audit, runtime, user_errors
 
 services_cli = AppGroup("services", help="The service catalogue.")
 
@@ -19,7 +19,7 @@ def services_sync(overwrite_edits: bool) -> None:
     """Copy the city file's departments and services into the database (existing requests keep their terms)."""
     from service_requests.catalogue_db import edited_services, sync_catalogue
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         departments, service_count = sync_catalogue(session, s.city, overwrite_edits=overwrite_edits)
         session.commit()
@@ -38,7 +38,7 @@ def services_draft(output: Path | None) -> None:
     from core.settings import PROJECT_ROOT
     from service_requests.draft_catalogue import draft_catalogue
 
-    s = services()
+    s = runtime()
     draft = draft_catalogue(s.city)
     path = output or PROJECT_ROOT / "var" / f"catalogue-draft-{s.city.key}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)

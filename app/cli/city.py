@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.cli.common import services
+from app.cli.common import runtime
 
 city_cli = AppGroup("city", help="The city file: check it and its data before loading.")
 
@@ -20,7 +20,7 @@ def city_check_command(name: str | None) -> None:
     """
     from app.city_check import check_city
 
-    settings = services().settings
+    settings = runtime().settings
     result = check_city(name or settings.city, settings.cities_dir, settings.data_dir)
     click.echo(result.report())
     if not result.ok:

@@ -1,4 +1,4 @@
-"""What every ``flask`` command shares: the app's services, one-sentence errors, the audit log."""
+"""What every ``flask`` command shares: the app's runtime, one-sentence errors, the audit log."""
 
 from __future__ import annotations
 
@@ -8,15 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask import current_app
 
-from app.factory import Services
+from app.web import runtime
 from core.errors import UserError
-
-
-def services() -> Services:
-    """The running app's settings, city and database."""
-    return current_app.extensions["geo311"]
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,7 +35,10 @@ def audit(action: str, target: str | None = None, **detail: Any) -> None:
     """Record a configuration change made from the command line in the audit log."""
     from accounts import audit as audit_log
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         audit_log.record(session, s.city.key, actor(), action, target, **detail)
         session.commit()
+
+
+__all__ = ["actor", "audit", "runtime", "user_errors"]

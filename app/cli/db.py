@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.cli.common import services, user_errors
+from app.cli.common import runtime, user_errors
 from core.cluster import EmbeddedCluster
 from core.database import check_reachable, current_revision, head_revision, upgrade
 from core.errors import UserError
@@ -17,7 +17,7 @@ db_cli = AppGroup("db", help="The database: schema migrations and the embedded s
 @user_errors
 def db_upgrade() -> None:
     """Migrate the schema to the newest revision."""
-    database = services().database
+    database = runtime().database
     check_reachable(database)
     upgrade(database.engine)
     click.echo(f"Schema at revision {head_revision()}.")
@@ -27,7 +27,7 @@ def db_upgrade() -> None:
 @user_errors
 def db_current() -> None:
     """Print the schema revision of the database and of the code."""
-    database = services().database
+    database = runtime().database
     check_reachable(database)
     with database.engine.connect() as conn:
         click.echo(f"database: {current_revision(conn) or 'empty'}; code: {head_revision()}")
@@ -35,7 +35,7 @@ def db_current() -> None:
 
 def embedded_cluster(action: str) -> EmbeddedCluster:
     """The embedded cluster, or a clear refusal when DATABASE_URL names another server."""
-    cluster = services().database.cluster
+    cluster = runtime().database.cluster
     if cluster is None:
         raise UserError(f"DATABASE_URL is set: that server is not ours to {action}.")
     return cluster
@@ -65,7 +65,7 @@ def db_stop() -> None:
 @user_errors
 def db_status() -> None:
     """Say which database the app uses and whether it runs."""
-    database = services().database
+    database = runtime().database
     if database.cluster is None:
         check_reachable(database)
         click.echo("Using DATABASE_URL: reachable.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.cli.common import services, user_errors
+from app.cli.common import runtime, user_errors
 
 open311_cli = AppGroup("open311", help="The Open311 GeoReport v2 API.")
 clients_cli = AppGroup("clients", help="API clients: issue, list and revoke keys.")
@@ -27,7 +27,7 @@ def open311_clients_add(name: str, contact: str | None, per_minute: int) -> None
     """Issue a key to the application NAME; the key is printed once and stored only as a hash."""
     from open311.clients import issue_client
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         client, key = issue_client(session, s.city.key, name, contact, per_minute)
     click.echo(f"Client {client.id} ({client.name}), {client.per_minute:,} requests a minute.")
@@ -41,7 +41,7 @@ def open311_clients_list() -> None:
     """List the API clients (ids, names, key beginnings, limits, revoked or not)."""
     from open311.clients import list_clients
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         clients = list_clients(session, s.city.key)
     if not clients:
@@ -61,7 +61,7 @@ def open311_clients_revoke(client_id: int) -> None:
     """Revoke the key of client CLIENT_ID (see `list`); it stops working at once."""
     from open311.clients import revoke_client
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         client = revoke_client(session, s.city.key, client_id)
     click.echo(f"Client {client.id} ({client.name}) is revoked: its key is refused from now on.")

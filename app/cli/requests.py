@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli.boundaries import snap_within_m
-from app.cli.common import audit, services, user_errors
+from app.cli.common import audit, runtime, user_errors
 
 requests_cli = AppGroup("requests", help="Service requests: history import, areas, escalation.")
 
@@ -28,7 +28,7 @@ def requests_import(report_dir: Path | None, if_configured: bool, draft_catalogu
     from service_requests.draft_catalogue import with_draft_catalogue
     from service_requests.importer import DEFAULT_REPORT_DIR, import_history, tidy_after_import
 
-    s = services()
+    s = runtime()
     if if_configured and s.city.requests is None:
         click.echo(f"The {s.city.name} configures no request history: nothing to import.")
         return
@@ -57,7 +57,7 @@ def requests_assign_areas() -> None:
     """Recompute every request's jurisdiction, ward and district from the current boundaries."""
     from service_requests.importer import assign_areas
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         count = assign_areas(session, s.city.key, snap_within_m=snap_within_m(s.city))
         session.commit()
@@ -70,7 +70,7 @@ def requests_escalate() -> None:
     """Escalate newly overdue requests to their department's supervisor (run it from cron)."""
     from service_requests.lifecycle import escalate_overdue
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         count = escalate_overdue(session, s.city.key)
     click.echo(f"{count} overdue request(s) escalated.")
@@ -82,7 +82,7 @@ def requests_notify() -> None:
     """Send the queued e-mails through GEO311_SMTP_HOST (run it from cron; failures are retried)."""
     from service_requests.notifications import deliver_pending
 
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         report = deliver_pending(session, s.settings, s.city.key)
     if not s.settings.smtp_host:

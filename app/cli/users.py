@@ -19,7 +19,7 @@ from accounts.users import (
     set_password,
     update_user,
 )
-from app.cli.common import actor, services, user_errors
+from app.cli.common import actor, runtime, user_errors
 
 users_cli = AppGroup("users", help="Staff accounts and roles.")
 
@@ -53,7 +53,7 @@ def _fields(
 @user_errors
 def create_admin(username: str, name: str | None, email: str | None, password_stdin: bool) -> None:
     """Create an administrator (the first one, or another)."""
-    s = services()
+    s = runtime()
     password = _password(password_stdin)
     with s.database.session() as session:
         user = create_user(
@@ -87,7 +87,7 @@ def add_user(
     password_stdin: bool,
 ) -> None:
     """Add a staff user with a role (and its department or ward)."""
-    s = services()
+    s = runtime()
     password = _password(password_stdin)
     with s.database.session() as session:
         user = create_user(
@@ -101,7 +101,7 @@ def add_user(
 @user_errors
 def list_command() -> None:
     """Every user with role, scope and access."""
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         for u in list_users(session, s.city.key):
             scope = u.department_code or area_text(u) or "city"
@@ -117,7 +117,7 @@ def list_command() -> None:
 @user_errors
 def set_role(username: str, role: str, department: str | None, area: str | None) -> None:
     """Give a user another role (their sessions end)."""
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
         update_user(
@@ -149,7 +149,7 @@ def enable(username: str) -> None:
 @user_errors
 def reset_password(username: str, password_stdin: bool) -> None:
     """Set a new password (unlocks the account, ends its sessions)."""
-    s = services()
+    s = runtime()
     password = _password(password_stdin)
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
@@ -159,7 +159,7 @@ def reset_password(username: str, password_stdin: bool) -> None:
 
 
 def _set_active(username: str, active: bool) -> None:
-    s = services()
+    s = runtime()
     with s.database.session() as session:
         user = _existing(session, s.city.key, username)
         update_user(

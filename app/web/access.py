@@ -20,7 +20,7 @@ from accounts.models import StaffUser
 from accounts.roles import PERMISSIONS
 from accounts.scope import may
 from accounts.users import session_user
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.errors import error_response, wants_json
 from core.ratelimit import Limit, hit
 
@@ -75,8 +75,8 @@ def rate_limited(kind: str, methods: tuple[str, ...] = ("GET", "POST")) -> Calla
 
 def check_rate(kind: str, client: str | None = None) -> None:
     """Count one hit of this client on the ``rate_<kind>`` limit; abort with 429 when over it."""
-    limit = Limit.parse(kind, getattr(services().settings, f"rate_{kind}"))
-    with services().database.session() as counter_session:
+    limit = Limit.parse(kind, getattr(runtime().settings, f"rate_{kind}"))
+    with runtime().database.session() as counter_session:
         verdict = hit(counter_session, limit, client or client_ip())
     if not verdict.allowed:
         g.retry_after = verdict.retry_after
@@ -182,7 +182,7 @@ def inline_scripts_allowed(view: F) -> F:
 
 def content_security_policy(endpoint: str | None) -> str:
     """The policy of a response: only this site's scripts, styles, images and frames."""
-    tiles = services().settings.tile_url
+    tiles = runtime().settings.tile_url
     tile_origin = ""
     if tiles:
         parts = urlsplit(tiles.replace("{s}", "a"))
@@ -213,7 +213,7 @@ def _security_headers(response: Any) -> Any:
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if services().settings.env == "production":
+    if runtime().settings.env == "production":
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     if current_user() is not None or request.path.startswith(("/staff", "/admin", "/intake")):
         headers["Cache-Control"] = "no-store"  # staff pages hold personal data

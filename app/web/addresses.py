@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, request
 
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import csrf, public, rate_limited, requires
 from app.web.api import json_object
 
@@ -30,7 +30,7 @@ def _query() -> str:
 @rate_limited("public_api")
 def validate():
     """Validate one address: valid, ambiguous, not_found, outside or invalid (always HTTP 200)."""
-    s = services()
+    s = runtime()
     return jsonify(s.validator.validate(db_session(), _query()).as_dict())
 
 
@@ -43,7 +43,7 @@ def suggest():
         limit = int(request.args.get("limit", 8))
     except ValueError:
         abort(400, "limit must be a whole number.")
-    suggestions = services().validator.suggest(db_session(), request.args.get("q", ""), limit=limit)
+    suggestions = runtime().validator.suggest(db_session(), request.args.get("q", ""), limit=limit)
     return jsonify(suggestions=[c.as_dict() for c in suggestions])
 
 
@@ -55,12 +55,12 @@ def reverse():
     lon, lat = request.args.get("lon"), request.args.get("lat")
     if lon is None or lat is None:
         abort(400, "Give the point as ?lon=...&lat=... in decimal degrees (WGS 84).")
-    return jsonify(services().validator.reverse(db_session(), lon, lat).as_dict())
+    return jsonify(runtime().validator.reverse(db_session(), lon, lat).as_dict())
 
 
 @bp.get("/intake/address")
 @requires("requests.create")
 def intake_address():
     """The address widget on its own: type, get suggestions, validate, confirm on the map."""
-    s = services()
+    s = runtime()
     return render_template("intake_address.html", city=s.city, autofocus_address=True)

@@ -17,7 +17,7 @@ from accounts.users import (
     set_password,
     update_user,
 )
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import client_ip, requires, staff_user
 from boundaries.queries import feature_names
 from core.errors import UserError
@@ -42,7 +42,7 @@ def _fields_from_form() -> UserFields:
 
 def _choices() -> dict:
     session = db_session()
-    city = services().city
+    city = runtime().city
     departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
     areas = [
         (f"{role}:{key}", name)
@@ -57,7 +57,7 @@ def _choices() -> dict:
 def users():
     """Every staff user, and the form to add one."""
     session = db_session()
-    city = services().city
+    city = runtime().city
     error = None
     if request.method == "POST":
         actor = staff_user()
@@ -94,7 +94,7 @@ def users():
 def user_edit(username: str):
     """Change a user's role, scope or access, set a new password, or lift the user's login locks."""
     session = db_session()
-    city = services().city
+    city = runtime().city
     user = find_user(session, city.key, username)
     if user is None:
         abort(404, "There is no such user.")
@@ -137,5 +137,5 @@ def audit_log():
     if kind not in (None, "login", "logout", "user", "request", "service", "config"):
         abort(400, "Choose a kind among login, logout, user, request, service, config.")
     actor = (request.args.get("actor") or "").strip()[:64] or None
-    entries = audit.recent(db_session(), services().city.key, action_prefix=kind, actor=actor)
-    return render_template("admin_audit.html", city=services().city, entries=entries, kind=kind, actor=actor or "")
+    entries = audit.recent(db_session(), runtime().city.key, action_prefix=kind, actor=actor)
+    return render_template("admin_audit.html", city=runtime().city, entries=entries, kind=kind, actor=actor or "")

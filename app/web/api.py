@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import public, rate_limited
 from boundaries.queries import layer_geojson
 from core.city import LAYER_ROLES
@@ -54,7 +54,7 @@ def boundary_layer(role: str, key: str | None = None):
     """The current ``role`` layer of the city (or one feature of it) as GeoJSON, simplified for display."""
     if role not in LAYER_ROLES:
         abort(404, f"There is no boundary layer {role!r}; the layers are {', '.join(LAYER_ROLES)}.")
-    collection = layer_geojson(db_session(), services().city.key, role, DISPLAY_TOLERANCE, key=key)
+    collection = layer_geojson(db_session(), runtime().city.key, role, DISPLAY_TOLERANCE, key=key)
     if key is not None and not collection["features"]:
         abort(404, f"The {role} layer has no feature {key!r}.")
     response = jsonify(collection)
@@ -70,6 +70,6 @@ def locate():
     lon, lat = request.args.get("lon"), request.args.get("lat")
     if lon is None or lat is None:
         abort(400, "Give the point as ?lon=...&lat=... in decimal degrees (WGS 84).")
-    s = services()
+    s = runtime()
     location = s.boundary_index.get(db_session(), s.city.key).locate(lon, lat)
     return jsonify(location.as_dict())

@@ -17,7 +17,7 @@ from accounts.users import (
     set_password,
     start_session,
 )
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import SESSION_KEY, check_rate, client_ip, current_user, logged_in, public, safe_next
 from core.errors import UserError
 
@@ -73,7 +73,7 @@ def _remember_device(response: Response, user: StaffUser) -> None:
 @public
 def login():
     """The staff login form; repeated failures lock this client out of the account for a while."""
-    s = services()
+    s = runtime()
     error = None
     if request.method == "POST":
         check_rate("login")
@@ -142,4 +142,4 @@ def change_password():
             error = str(exc)
         else:
             return redirect(url_for("pages.index"), code=303)
-    return render_template("account_password.html", city=services().city, error=error), (400 if error else 200)
+    return render_template("account_password.html", city=runtime().city, error=error), (400 if error else 200)

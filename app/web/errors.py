@@ -51,9 +51,9 @@ def unavailable_message() -> str:
     for the operator, not for a visitor.
     """
     sentence = "The service is temporarily unavailable; please try again in a few minutes"
-    from app.web import services
+    from app.web import runtime
 
-    phone = services().city.contact.phone
+    phone = runtime().city.contact.phone
     return f"{sentence}, or call {phone}." if phone else f"{sentence}."
 
 

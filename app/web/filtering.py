@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from flask import abort, request, url_for
 
-from app.web import db_session, services
+from app.web import db_session, runtime
 from service_requests.selection import YES, FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter
 
 #: The scope a filter has when the query string names none (:class:`RequestFilter`'s default).
@@ -31,7 +31,7 @@ def refuse(exc: FilterError) -> NoReturn:
 
 def choices() -> FilterChoices:
     """The values the city's filters may take (services, departments, areas, groups, channels)."""
-    return filter_choices(db_session(), services().city)
+    return filter_choices(db_session(), runtime().city)
 
 
 def read_filter(known: FilterChoices, default_scope: str = MAPPED, **fixed: object) -> RequestFilter:

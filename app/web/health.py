@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import public
 from core.database import current_revision, head_revision
 from core.errors import DatabaseUnavailable
@@ -22,7 +22,7 @@ bp = Blueprint("health", __name__)
 @public
 def health():
     """200 with the database's facts when it can serve; 503 with the reason when not."""
-    city = services().city.key
+    city = runtime().city.key
     try:
         session = db_session()
         postgis = session.execute(text("SELECT postgis_lib_version()")).scalar()

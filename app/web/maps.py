@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from accounts.scope import within_scope
-from app.web import db_session, filtering, services
+from app.web import db_session, filtering, runtime
 from app.web.access import current_user, inline_scripts_allowed, requires, staff_user
 from app.web.tiles import basemap_config
 from core.city import AREA_ROLES, AreaLayerSpec, CityConfig
@@ -60,7 +60,7 @@ def _hotspot_params() -> HotspotParams:
 
 
 def _map_options(external: bool = False) -> maps.MapOptions:
-    s = services()
+    s = runtime()
     base = request.host_url.rstrip("/") if external else ""
     return maps.MapOptions(
         tile_url=s.settings.tile_url,
@@ -76,7 +76,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
     download = request.args.get("download") == "1"
     key = (
         "map",
-        services().city.key,
+        runtime().city.key,
         kind,
         request.path,
         tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k != "download")),
@@ -87,7 +87,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
     if download:
         body = exports.standalone_html(body)
         stamp = datetime.now(UTC).strftime("%Y%m%d")
-        name = re.sub(r"[^a-z0-9-]+", "-", f"{services().city.key}-{kind}-{stamp}".lower())
+        name = re.sub(r"[^a-z0-9-]+", "-", f"{runtime().city.key}-{kind}-{stamp}".lower())
         return Response(
             body, mimetype="text/html", headers={"Content-Disposition": f'attachment; filename="{name}.html"'}
         )
@@ -95,7 +95,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
 
 
 def _page(template: str, **context: object) -> str:
-    s = services()
+    s = runtime()
     return render_template(template, city=s.city, channels=s.city.channels.names(), tabs=map_tabs(s.city), **context)
 
 
@@ -125,7 +125,7 @@ def _area_names(choices: FilterChoices, layer: str) -> dict[str, str]:
 @requires("maps.view")
 def index():
     """The maps start at the ward map."""
-    first = next(iter(services().city.areas), None)
+    first = next(iter(runtime().city.areas), None)
     if first is None:
         return redirect(url_for("maps.hotspots_page"))
     return redirect(url_for("maps.layer_page", layer=first))
@@ -133,7 +133,7 @@ def index():
 
 def _layer_or_404(layer: str) -> AreaLayerSpec:
     try:
-        return area_spec(services().city, layer)
+        return area_spec(runtime().city, layer)
     except UnknownLayer as exc:
         abort(404, str(exc))
 
@@ -149,7 +149,7 @@ def _measure(summary) -> str:  # noqa: ANN001
 def layer_page(layer: str):
     """The choropleth of a layer with its filters, and the table of its areas."""
     spec = _layer_or_404(layer)
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = filtering.read_filter(choices)
@@ -200,7 +200,7 @@ def layer_page(layer: str):
 def layer_map(layer: str):
     """The choropleth itself (a folium document, shown in an iframe)."""
     _layer_or_404(layer)
-    s = services()
+    s = runtime()
     session = db_session()
     flt = filtering.read_filter(filtering.choices())
     measure = _measure(areas(session, s.city, layer))
@@ -220,7 +220,7 @@ def layer_map(layer: str):
 
 def _area_filter(layer: str, key: str, choices: FilterChoices) -> RequestFilter:
     if key not in _area_names(choices, layer):
-        abort(404, f"There is no {area_spec(services().city, layer).label.lower()} {key!r}.")
+        abort(404, f"There is no {area_spec(runtime().city, layer).label.lower()} {key!r}.")
     flt = filtering.read_filter(choices)
     return flt.replace(**{_area_field(layer): key})
 
@@ -230,7 +230,7 @@ def _area_filter(layer: str, key: str, choices: FilterChoices) -> RequestFilter:
 def area_page(layer: str, key: str):
     """One ward or district: its map, top services, backlog, overdue, days to close and trend."""
     spec = _layer_or_404(layer)
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = _area_filter(layer, key, choices)
@@ -307,7 +307,7 @@ def area_page(layer: str, key: str):
 def area_map(layer: str, key: str):
     """One area's map: its outline and its requests, clustered, coloured by status or service."""
     _layer_or_404(layer)
-    s = services()
+    s = runtime()
     session = db_session()
     flt = _area_filter(layer, key, filtering.choices())
     color = filtering.choice("color", ("status", "service"), "status")
@@ -329,7 +329,7 @@ def area_map(layer: str, key: str):
 @requires("maps.view")
 def hotspots_page():
     """Gi* hot spots: the map, its method, and the hot cells per ward and district."""
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = filtering.read_filter(choices)
@@ -387,7 +387,7 @@ def _num_text(value: float | None) -> str | None:
 @inline_scripts_allowed
 def hotspots_map():
     """The Gi* map (a folium document)."""
-    s = services()
+    s = runtime()
     session = db_session()
     flt = filtering.read_filter(filtering.choices())
     params = _hotspot_params()
@@ -408,7 +408,7 @@ def _emerging_args() -> tuple[str, int]:
 @requires("maps.view")
 def emerging_page():
     """Emerging hot spots: new, intensifying, persistent, diminishing cells across time slices."""
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = filtering.read_filter(choices)
@@ -450,7 +450,7 @@ def emerging_page():
 @inline_scripts_allowed
 def emerging_map():
     """The emerging hot spot map (a folium document)."""
-    s = services()
+    s = runtime()
     session = db_session()
     flt = filtering.read_filter(filtering.choices())
     params = _hotspot_params()
@@ -482,8 +482,8 @@ def heat_page():
     flt = filtering.read_filter(choices)
     cell = _heat_cell()
     query = filtering.query(flt, cell=_num_text(cell) if cell != 150.0 else None)
-    counted, left = coverage(db_session(), services().city, flt)
-    sparse = month_coverage(db_session(), services().city, flt).warning()
+    counted, left = coverage(db_session(), runtime().city, flt)
+    sparse = month_coverage(db_session(), runtime().city, flt).warning()
     return _page(
         "maps_heat.html",
         flt=flt,
@@ -504,7 +504,7 @@ def heat_page():
 @inline_scripts_allowed
 def heat_map():
     """The heat map document."""
-    s = services()
+    s = runtime()
     session = db_session()
     flt = filtering.read_filter(filtering.choices())
     cell = _heat_cell()
@@ -532,7 +532,7 @@ def heat_map():
 @requires("requests.view")
 def request_list():
     """The requests under a filter, newest first, a page at a time, each linked to its staff page."""
-    s = services()
+    s = runtime()
     choices = filtering.choices()
     flt = within_scope(current_user(), filtering.read_filter(choices))
     try:
@@ -592,7 +592,7 @@ def export(what: str, fmt: str):
     ``requests``: the points)."""
     if fmt not in exports.FORMATS:
         abort(404, f"Exports are {' or '.join(exports.FORMATS)}, not {fmt!r}.")
-    s = services()
+    s = runtime()
     session = db_session()
     flt = filtering.read_filter(filtering.choices())
     metadata: dict[str, object] = {"city": s.city.name, "filter": flt.args(), "description": flt.describe()}

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import csrf, public
 from open311 import queries
 from open311.clients import authenticate, count_hit
@@ -58,7 +58,7 @@ def _path_format() -> str:
 
 
 def _accepted_jurisdictions() -> tuple[str, ...]:
-    city = services().city
+    city = runtime().city
     return (city.open311.jurisdiction_id, city.key)
 
 
@@ -72,7 +72,7 @@ def _api_key() -> str | None:
 @bp.before_request
 def check_key_and_rate() -> None:
     """The api_key (required to POST requests) and the rate limit of the key or of the client address."""
-    s = services()
+    s = runtime()
     session = db_session()
     key = _api_key()
     if key is not None:
@@ -119,7 +119,7 @@ def discovery(fmt: str) -> Response:
     """Service discovery: the endpoint, its formats, where to get a key."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    s = services()
+    s = runtime()
     document = queries.discovery(
         db_session(), s.city, request.url_root.rstrip("/") + PREFIX, production=s.settings.env == "production"
     )
@@ -132,7 +132,7 @@ def service_list(fmt: str) -> Response:
     """GET Service List."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    return respond(fmt, "services", queries.services(db_session(), services().city))
+    return respond(fmt, "services", queries.services(db_session(), runtime().city))
 
 
 @bp.get("/services/<service_code>.<fmt>")
@@ -141,7 +141,7 @@ def service_definition(service_code: str, fmt: str) -> Response:
     """GET Service Definition."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    definition = queries.service_definition(db_session(), services().city, service_code)
+    definition = queries.service_definition(db_session(), runtime().city, service_code)
     if definition is None:
         raise not_found(f"service_code {service_code[:64]!r} was not found: see services.{fmt} for the codes.")
     return respond(fmt, "service_definition", definition)
@@ -154,7 +154,7 @@ def create_request(fmt: str) -> Response:
     fmt = parse_format(fmt)
     values = request.values  # form body first? both: the spec sends a form; some clients use the query string
     check_jurisdiction(values, _accepted_jurisdictions())
-    s = services()
+    s = runtime()
     submitted = submit(
         db_session(),
         s.city,
@@ -182,7 +182,7 @@ def request_list(fmt: str) -> Response:
     """GET Service Requests (with page, page_size, bbox, updated_after/before and extensions)."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    city = services().city
+    city = runtime().city
     query = parse_request_query(request.args, city.tz)
     return respond(fmt, "service_requests", queries.find_requests(db_session(), city, query))
 
@@ -193,7 +193,7 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
     """GET Service Request: an array of one."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    found = queries.get_request(db_session(), services().city, service_request_id, parse_extensions(request.args))
+    found = queries.get_request(db_session(), runtime().city, service_request_id, parse_extensions(request.args))
     if found is None:
         raise not_found(f"service_request_id {service_request_id[:64]!r} was not found.")
     return respond(fmt, "service_requests", [found])
@@ -205,7 +205,7 @@ def token(token: str, fmt: str) -> Response:
     """GET service_request_id from a token."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    found = queries.resolve_token(db_session(), services().city, token)
+    found = queries.resolve_token(db_session(), runtime().city, token)
     if found is None:
         raise not_found(f"token {token[:64]!r} was not found.")
     return respond(fmt, "service_requests", [found])
@@ -215,6 +215,6 @@ def token(token: str, fmt: str) -> Response:
 @public  # API keys and rate limits are checked by check_key_and_rate
 def openapi() -> Response:
     """The OpenAPI 3 document of this API, with this city's services and questions."""
-    city = services().city
+    city = runtime().city
     document = openapi_document(city, active_services(db_session(), city.key))
     return Response(to_json(document), content_type="application/json; charset=utf-8")

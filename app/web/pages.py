@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import public
 from boundaries.queries import layer_versions
 
@@ -15,7 +15,7 @@ bp = Blueprint("pages", __name__)
 @public
 def index():
     """The landing page: the city limit, wards and districts on a map."""
-    s = services()
+    s = runtime()
     versions = layer_versions(db_session(), s.city.key, current_only=True)
     return render_template(
         "index.html",

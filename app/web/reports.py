@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from sqlalchemy import text
 
 from accounts.scope import within_scope
-from app.web import db_session, filtering, services
+from app.web import db_session, filtering, runtime
 from app.web.access import public, requires, staff_user
 from app.web.charts import column_chart, hbar_chart
 from core import spreadsheets
@@ -77,8 +77,8 @@ def _series(row: pd.Series) -> dict:
 def _page(template: str, **context: object) -> str:
     return render_template(
         template,
-        city=services().city,
-        channels=services().city.channels.names(),
+        city=runtime().city,
+        channels=runtime().city.channels.names(),
         breakouts=BREAKOUTS,
         report_tabs=TABS,
         definitions=DEFINITIONS,
@@ -116,7 +116,7 @@ DEFINITIONS = [
 @requires("reports.view")
 def index():
     """The Summary of Performance for the filter, with this year so far against last year."""
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = _filter(choices)
@@ -170,7 +170,7 @@ def breakout_page(by: str):
     """The summary figures per department, service, group, ward, district, channel or period."""
     if by not in BREAKOUTS:
         abort(404, f"There is no breakout by {by!r}; try {', '.join(BREAKOUTS)}.")
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = _filter(choices)
@@ -232,7 +232,7 @@ def breakout_page(by: str):
 @requires("reports.view")
 def top_page():
     """The top 10 services overall and in each ward."""
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = _filter(choices)
@@ -276,7 +276,7 @@ def top_page():
 @requires("reports.view")
 def backlog_page():
     """Backlog aging per department, and service-level compliance by department and by service."""
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     flt = _filter(choices)
@@ -341,7 +341,7 @@ def _month_arg(session, city) -> date:  # noqa: ANN001
 def monthly():
     """The monthly report for council and the public: the same layout every month, printable,
     counts only (no personal data, nothing finer than a ward)."""
-    s = services()
+    s = runtime()
     session = db_session()
     choices = filtering.choices()
     month = _month_arg(session, s.city)
@@ -396,7 +396,7 @@ def _table_by(what: str) -> str | None:
 
 
 def _table(what: str, flt: RequestFilter, choices: FilterChoices, by: str | None) -> pd.DataFrame:
-    s = services()
+    s = runtime()
     session = db_session()
     distinct = filtering.flag("distinct")
     try:
@@ -437,7 +437,7 @@ def export_table(what: str, fmt: str):
     choices = filtering.choices()
     flt = _filter(choices)
     frame = _table(what, flt, choices, by)
-    s = services()
+    s = runtime()
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-report-{what}{'-' + by if by else ''}-{stamp}.{fmt}"  # by: one of TABLE_BREAKOUTS
     if fmt == "csv":
@@ -466,7 +466,7 @@ def export_requests(fmt: str):
     """The requests behind a figure, within the user's scope: GeoJSON, GeoPackage or CSV with coordinates."""
     if fmt not in REQUEST_FORMATS:
         abort(404, f"Requests are exported as {', '.join(REQUEST_FORMATS)}, not {fmt!r}.")
-    s = services()
+    s = runtime()
     choices = filtering.choices()
     flt = within_scope(staff_user(), _filter(choices))
     frame = reports.requests_behind(db_session(), s.city, flt, distinct=filtering.flag("distinct"))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from accounts.scope import may_read_details
 from address_db.places import is_public_place
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
 from boundaries.lookup import check_lon_lat
 from core.errors import InvalidCoordinates
@@ -69,7 +69,7 @@ def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInpu
 
 
 def _form_page(service_code: str, staff: bool):
-    s = services()
+    s = runtime()
     session = db_session()
     service = get_service(session, s.city.key, service_code)
     if service is None:
@@ -103,7 +103,7 @@ def _form_page(service_code: str, staff: bool):
 
 
 def _catalogue_page(staff: bool):
-    s = services()
+    s = runtime()
     return render_template(
         "services.html", city=s.city, services=active_services(db_session(), s.city.key), staff=staff
     )
@@ -143,7 +143,7 @@ def staff_intake(service_code: str):
 @rate_limited("public_api")
 def nearby():
     """Open requests of a service near a point: perhaps the problem is already reported."""
-    s = services()
+    s = runtime()
     try:
         lon, lat = check_lon_lat(request.args.get("lon"), request.args.get("lat"))
     except InvalidCoordinates as exc:
@@ -177,7 +177,7 @@ def nearby():
 @rate_limited("public_api")
 def status_lookup():
     """Find a request by its reference."""
-    s = services()
+    s = runtime()
     typed = request.values.get("reference", "")
     if typed:
         reference = normalize_reference(typed)
@@ -193,7 +193,7 @@ def status_lookup():
 @rate_limited("public_api")
 def status(reference: str):
     """A request's public page: status, service, approximate place, dates, public notes; never contact data."""
-    s = services()
+    s = runtime()
     canonical = normalize_reference(reference)
     session = db_session()
     found = (

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from accounts import audit
 from accounts.scope import in_scope, may_read_details, within_scope
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
 from core.catalogue_file import DATATYPES, Service, ServiceLevel
 from core.errors import UserError
@@ -42,7 +42,7 @@ def _request_or_404(reference: str) -> ServiceRequest:
     found = (
         db_session().scalar(
             select(ServiceRequest).where(
-                ServiceRequest.city == services().city.key, ServiceRequest.public_ref == canonical
+                ServiceRequest.city == runtime().city.key, ServiceRequest.public_ref == canonical
             )
         )
         if canonical
@@ -133,7 +133,7 @@ def request_detail(reference: str):
     ).all()
     return render_template(
         "staff_request.html",
-        city=services().city,
+        city=runtime().city,
         r=found,
         events=events,
         error=error,
@@ -154,7 +154,7 @@ def overdue_view():
     user = current_user()
     department = within_scope(user, RequestFilter(department=request.args.get("department") or None)).department
     session = db_session()
-    city = services().city
+    city = runtime().city
     rows = [r for r in overdue(session, city.key, department=department) if in_scope(user, r)]
     departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
     return render_template(
@@ -167,7 +167,7 @@ def overdue_view():
 def services_admin():
     """The catalogue as stored, with links to edit each service or add one."""
     session = db_session()
-    city = services().city
+    city = runtime().city
     records = session.scalars(
         select(ServiceRecord).where(ServiceRecord.city == city.key).order_by(ServiceRecord.group, ServiceRecord.name)
     ).all()
@@ -180,7 +180,7 @@ def services_admin():
 def service_edit(code: str | None = None):
     """Edit one service (or add one): its terms, routing, rules and questions; new requests only."""
     session = db_session()
-    city = services().city
+    city = runtime().city
     record = None
     if code is not None:
         record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == city.key, ServiceRecord.code == code))

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, request, url_for
 
 from address_db.streets import address_data_version
-from app.web import db_session, services
+from app.web import db_session, runtime
 from app.web.access import public
 from core.caching import POLICY
 from geo.basemap import BasemapError, open_archive
@@ -47,7 +47,7 @@ def _cached(response: Response, etag: str) -> Response:
 def streets(z: int, x: int, y: int) -> Response:
     """A tile of the city's streets and address points (204 when it holds nothing)."""
     _checked(z, x, y)
-    s = services()
+    s = runtime()
     session = db_session()
     etag = f"streets-{s.city.key}-{address_data_version(session, s.city.key) or 0}"
     if request.if_none_match.contains(etag):
@@ -57,7 +57,7 @@ def streets(z: int, x: int, y: int) -> Response:
 
 
 def _archive():
-    path = services().settings.basemap_file
+    path = runtime().settings.basemap_file
     if path is None:
         abort(404, "No basemap file is configured (GEO311_BASEMAP_FILE).")
     try:
@@ -93,7 +93,7 @@ def basemap_config(base: str = "") -> dict[str, Any]:
     (``GEO311_TILE_URL``) and otherwise ``streets``: the city's own street layer.
     ``base`` is put before the app's own URLs (a standalone map file needs them whole).
     """
-    settings = services().settings
+    settings = runtime().settings
     if settings.basemap_file is not None:
         archive = open_archive(settings.basemap_file)
         return {
@@ -108,7 +108,7 @@ def basemap_config(base: str = "") -> dict[str, Any]:
     return {
         "kind": "streets",
         "url": _template("tiles.streets", base),
-        "attribution": f"Streets and addresses: {services().city.name}",
+        "attribution": f"Streets and addresses: {runtime().city.name}",
         "maxDataZoom": STREETS_DATA_ZOOM,
         "addressZoom": ADDRESS_ZOOM,
     }
