@@ -26,5 +26,9 @@ gate "import layers (lint-imports)" .venv/bin/lint-imports
 gate "types (mypy)" .venv/bin/mypy
 gate "unit tests (pytest -m unit)" unit_tier
 
-printf '==> the whole test suite\n'
-exec .venv/bin/python -m pytest "$@"
+# The rest of the suite (the unit tier has just run), on one pytest-xdist worker per core
+# (GEO311_TEST_WORKERS overrides; 0 runs in this process): each worker has its own session
+# database in the one embedded cluster, and takes whole test files.
+workers=${GEO311_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}
+printf '==> the rest of the test suite (%s workers)\n' "$workers"
+exec .venv/bin/python -m pytest -m "not unit" -n "$workers" --dist loadfile "$@"

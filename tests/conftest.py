@@ -1,6 +1,6 @@
 """Test fixtures: a real PostGIS database for the session, a rolled-back transaction per test.
 
-The session database is created fresh (``geo311_test_<pid>``) in the embedded cluster,
+The session database is created fresh (``geo311_test_<pid>``, one per pytest-xdist worker) in the embedded cluster,
 or on ``DATABASE_URL``'s server when it is set, migrated, loaded with the boundaries and
 addresses of the ``la`` and ``gardena`` cities, and dropped at the end. Each test runs inside an outer
 transaction that is rolled back, so tests cannot see each other's writes even when the
@@ -33,11 +33,39 @@ from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import
 
 TEST_DBNAME = f"geo311_test_{os.getpid()}"
-REPORT_DIR = PROJECT_ROOT / "var" / "test-reports"
+#: Import reports of the session database's loads, one folder per xdist worker (they load at once).
+REPORT_DIR = PROJECT_ROOT / "var" / "test-reports" / os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 #: Fixtures that start PostgreSQL: the session database, and a cluster of a test's own.
 DATABASE_FIXTURES = frozenset({"database", "cluster_root"})
+
+
+#: The embedded cluster the controller of an xdist run started for its workers (stopped when the run ends).
+_CONTROLLER_CLUSTER: list[EmbeddedCluster] = []
+
+
+def _runs_workers(config: pytest.Config) -> bool:
+    """True in the controller of a run with pytest-xdist workers (``-n 2``), not in a worker."""
+    return bool(getattr(config.option, "numprocesses", 0)) and not hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With xdist workers, start the embedded cluster once here, before they start.
+
+    Each worker then finds it running and leaves it running when it ends, so the first worker
+    to finish cannot stop the server under the others; the controller stops it at the end.
+    """
+    settings = Settings.from_env(env="test")
+    if _runs_workers(session.config) and not settings.database_url:
+        cluster = EmbeddedCluster(settings.pg_dir)
+        cluster.ensure_running()
+        _CONTROLLER_CLUSTER.append(cluster)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for cluster in _CONTROLLER_CLUSTER:
+        cluster.stop_if_started_here()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
