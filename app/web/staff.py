@@ -13,6 +13,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from accounts import audit
+from accounts.assignees import assignee_names, check_assignee, department_staff
 from accounts.scope import in_scope, may_read_details, within_scope
 from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
@@ -103,14 +104,11 @@ def request_detail(reference: str):
                     public=form.get("public") == "1",
                 )
             elif action == "reassign":
-                reassign(
-                    session,
-                    found,
-                    actor,
-                    form.get("reason", ""),
-                    department=form.get("department") or None,
-                    assignee=form.get("assignee") or None,
+                department = form.get("department") or None
+                assignee = check_assignee(
+                    session, found.city, department or found.department_code, form.get("assignee")
                 )
+                reassign(session, found, actor, form.get("reason", ""), department=department, assignee=assignee)
             elif action == "duplicate":
                 original = _request_or_404(form.get("original", ""))
                 mark_duplicate(session, found, original, actor, form.get("note") or None)
@@ -140,6 +138,8 @@ def request_detail(reference: str):
         contact=session.get(RequestContact, found.id) if allowed("requests.contact", found) else None,
         details=may_read_details(current_user(), found),
         departments=departments,
+        assignees=department_staff(session, found.city, found.department_code),
+        assignee_name=assignee_names(session, found.city, [found.assignee]).get(found.assignee or "", ""),
         labels=STATE_LABELS,
         open_states=list(OPEN_STATES),
         closed_states=[s for s in CLOSED_STATES if s != "duplicate"],
