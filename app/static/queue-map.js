@@ -4,7 +4,7 @@
   "use strict";
   const el = document.getElementById("queue-map");
   if (!el || typeof L === "undefined") { return; }
-  const map = L.map(el, { preferCanvas: true });
+  const map = L.map(el); // SVG markers: each is an element a keyboard or a test can reach
   el.geo311Map = map; // for scripted checks (browser tests)
   window.geo311Basemap(map, JSON.parse(el.dataset.basemap || "null"));
   map.setView([0, 0], 2);

@@ -1,0 +1,60 @@
+"""The work queue in headless Chromium: department staff sort, filter "mine", see the map markers,
+and the page fits a 390 px phone without sideways scrolling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.factory import create_app
+from service_requests.intake import RequestInput, create_request
+from tests.helpers.browser import chromium, live_server, log_in_page
+from tests.helpers.staff import make_user
+
+pytestmark = pytest.mark.browser
+SHOTS = Path("/tmp/shots-queue")
+
+
+def test_department_staff_work_their_queue(settings, bound_database, la, validator):
+    app = create_app(settings, database=bound_database)
+    with bound_database.session() as session:
+        username = make_user(session, "department", department_code="OCB")
+        made = [
+            create_request(
+                session,
+                la,
+                validator,
+                RequestInput(service_code="graffiti", channel="phone", address=address, attributes={"surface": "wall"}),
+            ).request
+            for address in ("2111 W Bellevue Ave", "2111 W Bellevue Ave", "2111 W Bellevue Ave")
+        ]
+        made[0].assignee = f"user:{username}"
+        session.commit()
+        mine = made[0].public_ref
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in_page(page, base, username, "/staff/queue")
+        page.wait_for_selector('#queue-map[data-ready="true"]')
+        assert int(page.get_attribute("#queue-map", "data-markers") or "0") >= 1
+        page.click("a[data-sort=age]")
+        page.wait_for_selector("th[aria-sort=ascending] a[data-sort=age]")
+        page.click("a[data-sort=age]")
+        page.wait_for_selector("th[aria-sort=descending] a[data-sort=age]")
+        page.check("input[name=mine]")
+        page.click("#queue-filters button[type=submit]")
+        page.wait_for_url("**mine=1**")
+        page.wait_for_selector('#queue-map[data-ready="true"]')
+        rows = page.locator("#queue-table tbody tr[data-reference]")
+        assert [rows.nth(i).get_attribute("data-reference") for i in range(rows.count())] == [mine]
+        assert page.get_attribute("#queue-map", "data-markers") == "1"
+        page.click("#queue-map path.leaflet-interactive")
+        page.wait_for_selector(f".leaflet-popup-content:has-text('{mine}')")
+        page.screenshot(path=str(SHOTS / "queue-mine.png"), full_page=True)
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        log_in_page(phone, base, username, "/staff/queue")
+        phone.wait_for_selector('#queue-map[data-ready="true"]')
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        phone.screenshot(path=str(SHOTS / "queue-phone.png"), full_page=True)
