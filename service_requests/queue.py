@@ -41,6 +41,7 @@ SORTS: dict[str, tuple[str, str]] = {
     "due": ("r.due_at", "Due"),
     "status": ("r.status", "Status"),
     "assignee": ("r.assignee", "Assignee"),
+    "priority": ("r.priority", "Priority"),
 }
 #: The sort of a queue that names none: the soonest due first (the most late at the top).
 DEFAULT_SORT = "due"
@@ -128,6 +129,7 @@ class QueueRow:
     status: str
     status_label: str
     assignee: str | None
+    priority: str | None
     lon: float | None
     lat: float | None
     now: datetime
@@ -203,7 +205,7 @@ def _order(view: QueueView) -> str:
 
 
 _COLUMNS = """r.id, r.public_ref, r.service_name, r.address, r.ward_key, r.district_key, r.requested_at,
-    r.due_at, r.status, r.assignee,
+    r.due_at, r.status, r.assignee, r.priority,
     CASE WHEN r.geom IS NOT NULL AND r.location_quality <> 'placeholder' THEN ST_X(r.geom) END AS lon,
     CASE WHEN r.geom IS NOT NULL AND r.location_quality <> 'placeholder' THEN ST_Y(r.geom) END AS lat"""
 
@@ -221,6 +223,7 @@ def _row(record: Any, choices: FilterChoices, now: datetime) -> QueueRow:
         status=record.status,
         status_label=STATE_LABELS.get(record.status, record.status),
         assignee=record.assignee,
+        priority=record.priority,
         lon=record.lon,
         lat=record.lat,
         now=now,

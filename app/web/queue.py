@@ -128,6 +128,7 @@ def export():
                 "late": "yes" if r.late else "no",
                 "status": r.status_label,
                 "assignee": names.get(r.assignee or "", ""),
+                "priority": r.priority or "",
             }
             for r in rows
         ],
@@ -144,6 +145,7 @@ def export():
             "late",
             "status",
             "assignee",
+            "priority",
         ],
     )
     stamp = datetime.now(UTC).astimezone(tz).strftime("%Y%m%d-%H%M")

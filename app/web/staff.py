@@ -17,7 +17,7 @@ from accounts.assignees import assignee_names, check_assignee, department_staff
 from accounts.scope import in_scope, may_read_details, within_scope
 from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
-from core.catalogue_file import DATATYPES, Service, ServiceLevel
+from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
 from core.errors import UserError
 from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from core.text import normalise_newlines
@@ -30,6 +30,7 @@ from service_requests.lifecycle import (
     reassign,
     reopen,
     set_details_public,
+    set_priority,
 )
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from service_requests.references import normalize_reference
@@ -54,10 +55,16 @@ def _request_or_404(reference: str) -> ServiceRequest:
     return found
 
 
+def _priorities(found: ServiceRequest) -> tuple[Priority, ...]:
+    """The priorities of the request's department, from the city file."""
+    return runtime().city.catalogue.priorities.get(found.department_code or "", ())
+
+
 #: The permission each action of the request page needs.
 ACTIONS = {
     "status": "requests.update",
     "reassign": "requests.reassign",
+    "priority": "requests.update",
     "duplicate": "requests.update",
     "reopen": "requests.update",
     "note": "requests.update",
@@ -109,6 +116,8 @@ def request_detail(reference: str):
                     session, found.city, department or found.department_code, form.get("assignee")
                 )
                 reassign(session, found, actor, form.get("reason", ""), department=department, assignee=assignee)
+            elif action == "priority":
+                set_priority(session, found, form.get("priority"), [p.name for p in _priorities(found)], actor)
             elif action == "duplicate":
                 original = _request_or_404(form.get("original", ""))
                 mark_duplicate(session, found, original, actor, form.get("note") or None)
@@ -139,6 +148,7 @@ def request_detail(reference: str):
         details=may_read_details(current_user(), found),
         departments=departments,
         assignees=department_staff(session, found.city, found.department_code),
+        priorities=_priorities(found),
         assignee_name=assignee_names(session, found.city, [found.assignee]).get(found.assignee or "", ""),
         labels=STATE_LABELS,
         open_states=list(OPEN_STATES),

@@ -82,3 +82,17 @@ def test_reassign_to_department_staff_only(client_as, session, la, validator):
     queue = client.get("/staff/queue?mine=1").get_data(as_text=True)
     assert request.public_ref not in queue  # assigned to olga, not to the supervisor
     assert "Test department" in client.get("/staff/queue").get_data(as_text=True)
+
+
+def test_priority_form_sets_it_and_the_queue_shows_and_sorts_it(client_as, session, la, validator):
+    request = make(session, la, validator)
+    client = client_as("department", department_code="OCB")
+    url = f"/staff/requests/{request.public_ref}"
+    assert "Emergency: 4 hours" in client.get(url).get_data(as_text=True)
+    refused = client.post(url, data={"action": "priority", "priority": "Someday"})
+    assert refused.status_code == 400 and "no priority" in refused.get_data(as_text=True)
+    assert client.post(url, data={"action": "priority", "priority": "Emergency"}).status_code == 303
+    history = client.get(url).get_data(as_text=True)
+    assert "Priority: Emergency (was none)" in history
+    queue = client.get("/staff/queue?sort=priority").get_data(as_text=True)
+    assert request.public_ref in queue and 'aria-sort="ascending"' in queue
