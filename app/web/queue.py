@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pandas as pd
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from accounts.assignees import assignee_names, department_staff, user_assignee
+from accounts.saved_views import SavedViewError, delete_view, list_views, save_view
 from accounts.scope import within_scope
 from app.web import db_session, filtering, runtime
 from app.web.access import requires, staff_user
@@ -75,6 +76,8 @@ def queue():
         open_states=OPEN_STATES,
         labels=STATE_LABELS,
         basemap=basemap_config(),
+        saved=list_views(session, staff_user()),
+        current_query=urlencode(view.args(page=1), doseq=True),
     )
 
 
@@ -154,3 +157,31 @@ def export():
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="queue-{city.key}-{stamp}.csv"'},
     )
+
+
+@bp.post("/views")
+@requires("requests.overdue")
+def save_current_view():
+    """Save the queue's current filters and sort under a name (the form's ``name`` and ``query``)."""
+    query = request.form.get("query", "")
+    try:
+        saved = save_view(db_session(), staff_user(), request.form.get("name", ""), query)
+    except SavedViewError as exc:
+        db_session().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("queue.queue") + (f"?{query}" if query else ""), code=303)
+    flash(f"Saved the view {saved.name!r}.", "success")
+    return redirect(url_for("queue.queue") + (f"?{saved.query}" if saved.query else ""), code=303)
+
+
+@bp.post("/views/<int:view_id>/delete")
+@requires("requests.overdue")
+def delete_saved_view(view_id: int):
+    """Delete one of the user's saved views."""
+    try:
+        delete_view(db_session(), staff_user(), view_id)
+    except SavedViewError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Deleted the saved view.", "success")
+    return redirect(url_for("queue.queue"), code=303)

@@ -39,3 +39,21 @@ def test_a_disabled_account_is_refused(session):
     session.commit()
     with pytest.raises(AssigneeError, match="disabled"):
         check_assignee(session, "la", "OCB", "user:dan")
+
+
+def test_saved_views_are_per_user_named_and_deletable(session):
+    from accounts.saved_views import SavedViewError, delete_view, list_views, save_view
+
+    ana = find_user(session, "la", make_user(session, "department", department_code="OCB"))
+    bob = find_user(session, "la", make_user(session, "department", department_code="OCB"))
+    saved = save_view(session, ana, "  Late  ones ", "?overdue=1&sort=age&page=3")
+    assert saved.name == "Late ones" and saved.query == "overdue=1&sort=age"  # the page is not part of a view
+    save_view(session, ana, "Late ones", "mine=1")  # the same name replaces
+    assert [(v.name, v.query) for v in list_views(session, ana)] == [("Late ones", "mine=1")]
+    assert list_views(session, bob) == []
+    with pytest.raises(SavedViewError, match="no such"):
+        delete_view(session, bob, saved.id)
+    with pytest.raises(SavedViewError, match="name"):
+        save_view(session, ana, "   ", "mine=1")
+    delete_view(session, ana, saved.id)
+    assert list_views(session, ana) == []

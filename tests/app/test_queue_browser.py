@@ -52,6 +52,14 @@ def test_department_staff_work_their_queue(settings, bound_database, la, validat
         page.click("#queue-map path.leaflet-interactive")
         page.wait_for_selector(f".leaflet-popup-content:has-text('{mine}')")
         page.screenshot(path=str(SHOTS / "queue-mine.png"), full_page=True)
+        page.fill(".queue-save input[name=name]", "My oldest")
+        page.click(".queue-save button[type=submit]")
+        page.wait_for_selector(".flash-success")
+        page.goto(base + "/staff/queue")
+        page.click(".queue-saved a:has-text('My oldest')")
+        page.wait_for_url("**mine=1**")
+        assert page.get_attribute("th[aria-sort=descending] a", "data-sort") == "age"
+        page.screenshot(path=str(SHOTS / "queue-saved-view.png"), full_page=True)
 
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         log_in_page(phone, base, username, "/staff/queue")

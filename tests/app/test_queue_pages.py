@@ -96,3 +96,14 @@ def test_priority_form_sets_it_and_the_queue_shows_and_sorts_it(client_as, sessi
     assert "Priority: Emergency (was none)" in history
     queue = client.get("/staff/queue?sort=priority").get_data(as_text=True)
     assert request.public_ref in queue and 'aria-sort="ascending"' in queue
+
+
+def test_save_open_and_delete_a_view(client_as):
+    client = client_as("department", department_code="OCB")
+    saved = client.post("/staff/queue/views", data={"name": "Late", "query": "overdue=1&sort=age"})
+    assert saved.status_code == 303 and "overdue=1" in saved.headers["Location"]
+    page = client.get("/staff/queue").get_data(as_text=True)
+    assert ">Late</a>" in page and "?overdue=1&amp;sort=age" in page
+    refused = client.post("/staff/queue/views", data={"name": "", "query": "mine=1"}, follow_redirects=True)
+    assert refused.status_code == 200 and "Give the view a name" in refused.get_data(as_text=True)
+    assert client.post("/staff/queue/views/999999/delete", follow_redirects=True).status_code == 200
