@@ -14,13 +14,15 @@ import pandas as pd
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from accounts.assignees import assignee_names, department_staff, user_assignee
+from accounts.bulk_actions import BULK_ACTIONS, run_bulk, summary
 from accounts.saved_views import SavedViewError, delete_view, list_views, save_view
 from accounts.scope import within_scope
 from app.web import db_session, filtering, runtime
-from app.web.access import requires, staff_user
+from app.web.access import allowed, client_ip, requires, staff_user
 from app.web.tiles import basemap_config
+from core.errors import UserError
 from core.spreadsheets import csv_bytes
-from core.states import OPEN_STATES, STATE_LABELS
+from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from service_requests.queue import SORTS, QueueView, parse_view, queue_page, queue_rows
 from service_requests.selection import FilterError
 
@@ -78,6 +80,9 @@ def queue():
         basemap=basemap_config(),
         saved=list_views(session, staff_user()),
         current_query=urlencode(view.args(page=1), doseq=True),
+        back_query=urlencode(view.args(), doseq=True),
+        may_assign=allowed("requests.reassign"),
+        statuses=[s for s in (*OPEN_STATES, *CLOSED_STATES) if s != "duplicate"],
     )
 
 
@@ -185,3 +190,57 @@ def delete_saved_view(view_id: int):
     else:
         flash("Deleted the saved view.", "success")
     return redirect(url_for("queue.queue"), code=303)
+
+
+#: The form fields a bulk action carries from the queue to its confirmation.
+_BULK_FIELDS = ("action", "assignee", "status", "note", "original", "back")
+
+
+@bp.post("/bulk")
+@requires("requests.overdue")
+def bulk():
+    """A bulk action on the checked rows: first a confirmation page saying what will happen to
+    which requests, then (``confirm=1``) the action on each request, with a result per request."""
+    form = request.form
+    references = form.getlist("ref")
+    action = form.get("action", "")
+    back = url_for("queue.queue") + (f"?{form.get('back')}" if form.get("back") else "")
+    if action not in BULK_ACTIONS or not references:
+        flash(
+            "Check at least one request and choose what to do with them."
+            if action in BULK_ACTIONS or not action
+            else f"Choose a bulk action: {', '.join(BULK_ACTIONS)}.",
+            "error",
+        )
+        return redirect(back, code=303)
+    if form.get("confirm") != "1":
+        session = db_session()
+        names = assignee_names(session, runtime().city.key, [form.get("assignee")])
+        return render_template(
+            "staff_queue_confirm.html",
+            city=runtime().city,
+            action=action,
+            references=references,
+            fields={name: form.get(name, "") for name in _BULK_FIELDS},
+            assignee_name=names.get(form.get("assignee") or "", "nobody"),
+            labels=STATE_LABELS,
+            back=back,
+        )
+    try:
+        results = run_bulk(
+            db_session(),
+            staff_user(),
+            action,
+            references,
+            assignee=form.get("assignee") or None,
+            status=form.get("status") or None,
+            note=form.get("note") or None,
+            original=form.get("original") or None,
+            ip=client_ip(),
+        )
+    except UserError as exc:
+        db_session().rollback()
+        flash(str(exc), "error")
+        return redirect(back, code=303)
+    flash(summary(action, results) + ".", "success" if all(r.done for r in results) else "error")
+    return redirect(back, code=303)

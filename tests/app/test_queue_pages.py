@@ -107,3 +107,36 @@ def test_save_open_and_delete_a_view(client_as):
     refused = client.post("/staff/queue/views", data={"name": "", "query": "mine=1"}, follow_redirects=True)
     assert refused.status_code == 200 and "Give the view a name" in refused.get_data(as_text=True)
     assert client.post("/staff/queue/views/999999/delete", follow_redirects=True).status_code == 200
+
+
+def test_bulk_needs_one_confirmation(client_as, session, la, validator):
+    a, b = make(session, la, validator), make(session, la, validator)
+    worker = make_user(session, "department", department_code="OCB")
+    client = client_as("supervisor", department_code="OCB")
+    data = {"action": "assign", "assignee": f"user:{worker}", "ref": [a.public_ref, b.public_ref]}
+    from werkzeug.datastructures import MultiDict
+
+    review = client.post(
+        "/staff/queue/bulk",
+        data=MultiDict([(k, v) for k, vs in data.items() for v in ([vs] if isinstance(vs, str) else vs)]),
+    )
+    html = review.get_data(as_text=True)
+    assert review.status_code == 200 and "Confirm: 2 request(s)" in html and "Test department" in html
+    session.refresh(a)
+    assert a.assignee is None  # nothing done before the confirmation
+    done = client.post(
+        "/staff/queue/bulk",
+        data=MultiDict(
+            [
+                ("action", "assign"),
+                ("assignee", f"user:{worker}"),
+                ("confirm", "1"),
+                ("ref", a.public_ref),
+                ("ref", b.public_ref),
+            ]
+        ),
+        follow_redirects=True,
+    )
+    assert "2 assigned." in done.get_data(as_text=True)
+    none = client.post("/staff/queue/bulk", data={"action": "assign"}, follow_redirects=True)
+    assert "Check at least one request" in none.get_data(as_text=True)
