@@ -30,6 +30,7 @@ def test_department_staff_work_their_queue(settings, bound_database, la, validat
             for address in ("2111 W Bellevue Ave", "2111 W Bellevue Ave", "2111 W Bellevue Ave")
         ]
         made[0].assignee = f"user:{username}"
+        chief = make_user(session, "supervisor", department_code="OCB")
         session.commit()
         mine = made[0].public_ref
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -60,6 +61,22 @@ def test_department_staff_work_their_queue(settings, bound_database, la, validat
         page.wait_for_url("**mine=1**")
         assert page.get_attribute("th[aria-sort=descending] a", "data-sort") == "age"
         page.screenshot(path=str(SHOTS / "queue-saved-view.png"), full_page=True)
+
+        # Bulk assignment needs requests.reassign: a supervisor of the department, with one confirmation.
+        boss = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in_page(boss, base, chief, "/staff/queue")
+        for request in made[1:]:
+            boss.check(f"input[name=ref][value='{request.public_ref}']")
+        boss.select_option("#bulk-action", "assign")
+        boss.select_option("#bulk-assignee", f"user:{username}")
+        boss.click("#queue-bulk button[type=submit]")
+        boss.wait_for_selector("#bulk-confirm")
+        assert "Confirm: 2 request(s)" in boss.inner_text("main")
+        boss.screenshot(path=str(SHOTS / "queue-bulk-confirm.png"), full_page=True)
+        boss.click("#bulk-confirm")
+        boss.wait_for_selector(".flash-success")
+        assert "2 assigned" in boss.inner_text(".flash-success")
+        boss.screenshot(path=str(SHOTS / "queue-bulk-done.png"), full_page=True)
 
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         log_in_page(phone, base, username, "/staff/queue")
