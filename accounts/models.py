@@ -80,3 +80,16 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(INET)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+class SavedView(Base):
+    """A user's named view of the work queue: its filters and sort as a query string (issue 19)."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="saved_view_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

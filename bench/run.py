@@ -9,7 +9,7 @@ import argparse
 import json
 import time
 
-from bench import address_validation, load, maps, open311, reports, requests, tiles
+from bench import address_validation, load, maps, open311, queue, reports, requests, tiles
 from bench.common import RESULTS_DIR, drop_bench_data
 
 BENCHMARKS = {
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "reports": reports.run,
     "load": load.run,
     "tiles": tiles.run,
+    "queue": queue.run,
 }
 
 

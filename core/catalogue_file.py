@@ -25,12 +25,49 @@ LOCATION_POLICIES = ("required", "optional", "none")
 
 
 @dataclass(frozen=True)
+class Priority:
+    """A priority a department works to, e.g. "Emergency" within 4 hours, or "Routine" (no time)."""
+
+    name: str
+    hours: int | None = None
+
+    @property
+    def label(self) -> str:
+        """E.g. "Emergency: 4 hours" or "Routine"."""
+        return f"{self.name}: {self.hours} hour{'s' if self.hours != 1 else ''}" if self.hours else self.name
+
+
+@dataclass(frozen=True)
 class CatalogueDepartment:
     """A department of the city file's catalogue (stored as :class:`service_requests.models.Department`)."""
 
     code: str
     name: str
     supervisor_email: str | None = None
+
+
+def parse_priorities(raw: Any, table: str, fail: Callable[[str, str], ConfigError]) -> tuple[Priority, ...]:
+    """A department's ``priorities``: a list of tables with a ``name`` and optional whole ``hours``."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise fail(table, 'priorities must be a list such as [{ name = "Emergency", hours = 4 }, { name = "Routine" }]')
+    found: list[Priority] = []
+    for j, entry in enumerate(raw):
+        where = f"{table} priority #{j + 1}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+            raise fail(where, "needs a name")
+        unknown = set(entry) - {"name", "hours"}
+        if unknown:
+            raise fail(where, f"has unknown key(s) {', '.join(sorted(unknown))}; a priority has name and hours")
+        hours = entry.get("hours")
+        if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int) or hours < 1):
+            raise fail(where, f"hours must be a whole number of 1 or more, not {hours!r}")
+        name = entry["name"].strip()[:60]
+        if any(p.name == name for p in found):
+            raise fail(where, f"repeats the priority {name!r}")
+        found.append(Priority(name, hours))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -128,17 +165,23 @@ class Service:
 class Catalogue:
     departments: Mapping[str, CatalogueDepartment] = field(default_factory=dict)
     services: Mapping[str, Service] = field(default_factory=dict)
+    #: Each department's priorities (the file's ``priorities = [{ name = "Emergency", hours = 4 }, { name =
+    #: "Routine" }]`` in its ``[[departments]]`` entry), most urgent first: what its staff may set on a request.
+    #: Read from the city file, not stored; a department without any is left out.
+    priorities: Mapping[str, tuple[Priority, ...]] = field(default_factory=dict)
 
 
 def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigError]) -> Catalogue:
     """The ``[[departments]]`` and ``[[services]]`` of a city file, checked."""
     departments: dict[str, CatalogueDepartment] = {}
+    priorities: dict[str, tuple[Priority, ...]] = {}
     for i, entry in enumerate(raw.get("departments", [])):
         table = f"departments #{i + 1}"
         code, name = entry.get("code"), entry.get("name")
         if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
             raise fail(table, "needs code and name")
         departments[code] = CatalogueDepartment(code, name, entry.get("supervisor_email"))
+        priorities[code] = parse_priorities(entry.get("priorities"), table, fail)
 
     services: dict[str, Service] = {}
     for i, entry in enumerate(raw.get("services", [])):
@@ -146,7 +189,7 @@ def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigErr
         if service.code in services:
             raise fail(f"services #{i + 1}", f"repeats the code {service.code!r}")
         services[service.code] = service
-    return Catalogue(departments, services)
+    return Catalogue(departments, services, {code: found for code, found in priorities.items() if found})
 
 
 def parse_service(

@@ -8,6 +8,7 @@ notification its requester asked for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -105,6 +106,31 @@ def reassign(
     if department is not None:
         request.department_code = department
     request.assignee = assignee
+    request.updated_at = datetime.now(UTC)
+    session.commit()
+    return request
+
+
+def set_priority(
+    session: Session, request: ServiceRequest, priority: str | None, allowed: Sequence[str], actor: str
+) -> ServiceRequest:
+    """Set the request's priority to one of ``allowed`` (its department's priorities), or none;
+    the change is kept in the history as a ``priority`` event."""
+    priority = (priority or "").strip() or None
+    if priority is not None and priority not in allowed:
+        known = ", ".join(allowed) or "none (the city file lists no priorities for this department)"
+        raise LifecycleError(f"There is no priority {priority[:60]!r} for this department; its priorities: {known}.")
+    if priority == request.priority:
+        raise LifecycleError(f"The request's priority is already {priority or 'unset'}.")
+    _record(
+        session,
+        request,
+        actor,
+        "priority",
+        f"Priority: {priority or 'none'} (was {request.priority or 'none'})",
+        data={"from_priority": request.priority, "to_priority": priority},
+    )
+    request.priority = priority
     request.updated_at = datetime.now(UTC)
     session.commit()
     return request

@@ -175,6 +175,7 @@ class ServiceRequest(Base):
     service_name: Mapped[str] = mapped_column(Text)
     department_code: Mapped[str | None] = mapped_column(String(32))
     assignee: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str | None] = mapped_column(Text)  # a name of the department's priorities (migration 0016)
     status: Mapped[str] = mapped_column(String(32))
     is_open: Mapped[bool] = mapped_column(Boolean, Computed(_in("status", OPEN_STATES), persisted=True))
     channel: Mapped[str] = mapped_column(String(32))

@@ -13,10 +13,11 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from accounts import audit
+from accounts.assignees import assignee_names, check_assignee, department_staff
 from accounts.scope import in_scope, may_read_details, within_scope
 from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
-from core.catalogue_file import DATATYPES, Service, ServiceLevel
+from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
 from core.errors import UserError
 from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from core.text import normalise_newlines
@@ -29,6 +30,7 @@ from service_requests.lifecycle import (
     reassign,
     reopen,
     set_details_public,
+    set_priority,
 )
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from service_requests.references import normalize_reference
@@ -53,10 +55,16 @@ def _request_or_404(reference: str) -> ServiceRequest:
     return found
 
 
+def _priorities(found: ServiceRequest) -> tuple[Priority, ...]:
+    """The priorities of the request's department, from the city file."""
+    return runtime().city.catalogue.priorities.get(found.department_code or "", ())
+
+
 #: The permission each action of the request page needs.
 ACTIONS = {
     "status": "requests.update",
     "reassign": "requests.reassign",
+    "priority": "requests.update",
     "duplicate": "requests.update",
     "reopen": "requests.update",
     "note": "requests.update",
@@ -103,14 +111,13 @@ def request_detail(reference: str):
                     public=form.get("public") == "1",
                 )
             elif action == "reassign":
-                reassign(
-                    session,
-                    found,
-                    actor,
-                    form.get("reason", ""),
-                    department=form.get("department") or None,
-                    assignee=form.get("assignee") or None,
+                department = form.get("department") or None
+                assignee = check_assignee(
+                    session, found.city, department or found.department_code, form.get("assignee")
                 )
+                reassign(session, found, actor, form.get("reason", ""), department=department, assignee=assignee)
+            elif action == "priority":
+                set_priority(session, found, form.get("priority"), [p.name for p in _priorities(found)], actor)
             elif action == "duplicate":
                 original = _request_or_404(form.get("original", ""))
                 mark_duplicate(session, found, original, actor, form.get("note") or None)
@@ -140,6 +147,9 @@ def request_detail(reference: str):
         contact=session.get(RequestContact, found.id) if allowed("requests.contact", found) else None,
         details=may_read_details(current_user(), found),
         departments=departments,
+        assignees=department_staff(session, found.city, found.department_code),
+        priorities=_priorities(found),
+        assignee_name=assignee_names(session, found.city, [found.assignee]).get(found.assignee or "", ""),
         labels=STATE_LABELS,
         open_states=list(OPEN_STATES),
         closed_states=[s for s in CLOSED_STATES if s != "duplicate"],
