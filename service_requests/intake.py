@@ -246,7 +246,8 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
                 recipient=contact["email"],
                 subject=f"{city.name}: your request {request.short_ref_shown} was received",
                 body=(
-                    f"We received your request ({service.name}). Its reference is {request.short_ref_shown}.\n"
+                    f"We received your request ({service.name}). Its reference is {request.short_ref_shown}"
+                    f" (long reference {request.public_ref}).\n"
                     f"The service level is {request.service_level}: expected by {expected}.\n"
                 ),
             )

@@ -1,7 +1,8 @@
 /* Before a request is sent: open requests of the same service nearby, so that a caller can
    follow the existing one instead of reporting the problem again. They are listed (date,
    status, distance) and drawn on the form's map; on the staff form each offers "Add this
-   caller to that request" (a submit button of the form: name=follow, value=the reference).
+   caller to that request" (it sends the form with follow=the reference; a plain button, so that
+   Enter in a field still files a new request rather than following the first one nearby).
    API kept for other pages: a #nearby-requests box with data-url, data-service, data-staff,
    data-radius, filled on the document's "address:chosen" event. */
 (function () {
@@ -20,6 +21,20 @@
         .bindTooltip(escapeHtml(n.short_reference || n.reference) + " · " + escapeHtml(n.status) + " · " + escapeHtml(n.requested || ""))
     )).addTo(map);
   }
+  box.addEventListener("click", (event) => {
+    const button = event.target.closest("button.follow");
+    const form = box.closest("form");
+    if (!button || !form) { return; }
+    let field = form.querySelector("input[name=follow]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "follow";
+      form.appendChild(field);
+    }
+    field.value = button.dataset.reference;
+    form.submit();
+  });
   document.addEventListener("address:chosen", (event) => {
     const p = event.detail;
     if (p.lon == null || p.lat == null) { box.innerHTML = ""; draw([]); return; }
@@ -37,7 +52,7 @@
           ", " + escapeHtml(n.status) + ", reported " + escapeHtml(n.requested || "") + ", " + escapeHtml(n.address || "") +
           " (" + Math.round(n.distance_m) + " m)" +
           (box.dataset.staff
-            ? ' <button type="submit" class="follow" name="follow" formnovalidate value="' + escapeHtml(n.reference) + '">Add this caller to that request</button>'
+            ? ' <button type="button" class="follow" data-reference="' + escapeHtml(n.reference) + '">Add this caller to that request</button>'
             : "") + "</li>").join("") + "</ul>";
     });
   });

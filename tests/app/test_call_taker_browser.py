@@ -86,3 +86,44 @@ def test_a_call_by_keyboard_takes_at_most_40_keys(settings, bound_database, sess
     request = session.scalar(select(ServiceRequest).where(ServiceRequest.short_ref == shown.replace("-", "")))
     assert request is not None and request.service_code == "bulky-items" and request.channel == "phone"
     assert session.get(RequestContact, request.id).phone == "213 555 0100"
+
+
+def test_add_this_caller_from_the_map_hints_and_see_the_callers_history(settings, bound_database, session):
+    username = make_user(session, "intake")
+    app = create_app(settings, database=bound_database)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url(lambda url: "/login" not in url)
+
+        def file_at_bellevue(phone: str) -> None:
+            page.goto(base + "/intake/new/graffiti")
+            page.wait_for_selector('#intake-map[data-ready="true"]')
+            page.keyboard.type("2111 w bel", delay=20)
+            page.wait_for_selector("#address-suggestions:not([hidden]) [role=option]")
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
+            page.wait_for_selector('#address-result[data-status="valid"]')
+            page.select_option("#surface", "wall")
+            page.fill("#phone", phone)
+            page.dispatch_event("#phone", "change")
+
+        file_at_bellevue("213 555 0111")
+        page.click("#request-form button[type=submit]")
+        page.wait_for_selector("#call-reference")
+        first = page.inner_text("#call-reference")
+
+        file_at_bellevue("(213) 555-0111")  # the same caller again, typed otherwise
+        page.wait_for_selector("#caller-history li")
+        assert first in page.inner_text("#caller-history")
+        page.wait_for_selector("#nearby-requests button.follow")
+        assert page.locator("#intake-map .leaflet-interactive").count() >= 1  # the hints on the map
+        page.screenshot(path=str(SHOTS / "nearby-and-history.png"), full_page=True)
+        page.click(f"#nearby-requests li:has-text('{first}') button.follow")
+        page.wait_for_selector("#call-reference")
+        assert f"Added to {first}" in page.inner_text("main")
+        page.screenshot(path=str(SHOTS / "caller-added.png"), full_page=True)

@@ -59,7 +59,7 @@ def test_confusable_letters_read_as_digits():
     assert normalize_short_reference("OIL00-11111") == "0110011111"
     assert normalize_short_reference("K7M3Q-X9TB") is None  # 9 characters
     assert normalize_short_reference("K7M3Q-X9TBU") is None  # U is not in the alphabet
-    assert normalize_short_reference(None) is None  # type: ignore[arg-type]
+    assert normalize_short_reference(None) is None
 
 
 def test_every_new_request_has_a_unique_short_reference_found_however_typed(session, la, validator):
