@@ -47,7 +47,7 @@ from core.spreadsheets import write_csv
 from core.states import MAX_DESCRIPTION, STATES
 from core.text import normalise_newlines
 from service_requests.catalogue_db import active_services
-from service_requests.references import new_references
+from service_requests.references import new_references, new_short_references
 from service_requests.service_levels import due_at_many
 
 DEFAULT_REPORT_DIR = PROJECT_ROOT / "var" / "reports"
@@ -59,6 +59,7 @@ SNAP_WITHIN_M = 150.0
 _STAGE = (
     "source_id",
     "public_ref",
+    "short_ref",
     "service_code",
     "service_name",
     "department_code",
@@ -339,6 +340,7 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     rejected = [(f, int(r), why) for f, r, why in zip(frame.loc[bad, "_file"], frame.loc[bad, "_row"], reasons[bad])]
     good = frame.loc[~bad].copy()
     good["public_ref"] = new_references(len(good))
+    good["short_ref"] = new_short_references(len(good))
     return good, rejected
 
 
@@ -355,7 +357,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         text(
             """
         CREATE TEMP TABLE request_stage (
-            source_id text, public_ref text, service_code text, service_name text, department_code text, status text,
+            source_id text, public_ref text, short_ref text, service_code text, service_name text, department_code text, status text,
             channel text, description text, address text, zipcode text, lon float8, lat float8,
             requested_at bigint, updated_at bigint, closed_at bigint, due_at bigint, due_source text,
             service_level text
@@ -375,6 +377,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(buffer.getvalue())
     _stage_point_areas(session, city)
+    _redraw_taken_short_refs(session, city)
     with _secondary_indexes_rebuilt(session, len(staged)):
         counts = _upsert_staged(session, city)
     return counts
@@ -412,18 +415,41 @@ _LOCATION_COLUMNS = (
 )
 
 
+_SHORT_REF_TAKEN = """
+    SELECT s.ctid FROM request_stage s
+    WHERE EXISTS (SELECT 1 FROM service_request r WHERE r.city = :city AND r.short_ref = s.short_ref)
+       OR EXISTS (SELECT 1 FROM request_stage o WHERE o.short_ref = s.short_ref AND o.ctid < s.ctid)
+"""
+
+
+def _redraw_taken_short_refs(session: Session, city: str) -> None:
+    """Give a new short reference to each staged row whose one is taken (by the city or an earlier staged row).
+
+    Rows already imported keep theirs (the upsert does not touch it), so a clash there costs nothing.
+    """
+    while True:
+        taken = session.execute(text(_SHORT_REF_TAKEN), {"city": city}).scalars().all()
+        if not taken:
+            return
+        for ctid, short_ref in zip(taken, new_short_references(len(taken)), strict=True):
+            session.execute(
+                text("UPDATE request_stage SET short_ref = :short_ref WHERE ctid = CAST(:ctid AS tid)"),
+                {"short_ref": short_ref, "ctid": str(ctid)},
+            )
+
+
 def _upsert_staged(session: Session, city: str) -> tuple[int, int]:
     counts = session.execute(
         text(
             f"""
         WITH upserted AS (
             INSERT INTO service_request (
-                city, source_id, public_ref, service_code, service_name, department_code, status, channel,
-                response_method, description, attributes, address, zipcode, location_quality, geom,
+                city, source_id, public_ref, short_ref, service_code, service_name, department_code, status,
+                channel, response_method, description, attributes, address, zipcode, location_quality, geom,
                 in_jurisdiction, agency_key, ward_key, district_key,
                 requested_at, updated_at, closed_at, due_at, due_source, service_level, source)
-            SELECT :city, s.source_id, s.public_ref, s.service_code, s.service_name, s.department_code, s.status,
-                   s.channel, 'none', coalesce(s.description, ''), '{{}}'::jsonb, s.address, s.zipcode,
+            SELECT :city, s.source_id, s.public_ref, s.short_ref, s.service_code, s.service_name,
+                   s.department_code, s.status, s.channel, 'none', coalesce(s.description, ''), '{{}}'::jsonb, s.address, s.zipcode,
                    CASE WHEN s.lon IS NULL THEN 'none' ELSE 'source' END,
                    CASE WHEN s.lon IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END,
                    CASE WHEN s.lon IS NULL THEN NULL ELSE coalesce(a.inside, false) END,

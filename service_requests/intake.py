@@ -34,7 +34,7 @@ from core.states import MAX_DESCRIPTION, RESPONSE_METHODS
 from core.text import normalise_newlines
 from service_requests.catalogue_db import get_service
 from service_requests.models import Notification, RequestContact, RequestEvent, ServiceRequest
-from service_requests.references import new_reference
+from service_requests.references import new_reference, new_short_reference
 from service_requests.service_levels import due_at
 
 _EMAIL = re.compile(r"^[^@\s<>\x00]+@[^@\s<>\x00]+\.[A-Za-z]{2,}$")
@@ -88,6 +88,9 @@ class NearbyRequest:
     address: str | None
     requested_at: datetime
     distance_m: float
+    short_ref: str = ""
+    lon: float | None = None
+    lat: float | None = None
 
 
 @dataclass
@@ -114,6 +117,27 @@ class _Location:
 def _channel_words(city: CityConfig, code: str) -> str:
     """The channel in the public note: the city's name for it, or (the nine of old) the code in words."""
     return city.channels.name(code) if city.channels.own else code.replace("_", " ")
+
+
+_SHORT_REF_ATTEMPTS = 5
+
+
+def _insert(session: Session, request: ServiceRequest) -> IntegrityError | None:
+    """Insert ``request`` in a savepoint; a short reference already taken draws again (one in 2**50 per request).
+
+    Returns the refusal of any other unique index (the idempotency key's), None once stored.
+    """
+    for attempt in range(_SHORT_REF_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                session.add(request)
+                session.flush()
+            return None
+        except IntegrityError as exc:
+            if "service_request_short_ref" not in str(exc.orig) or attempt + 1 == _SHORT_REF_ATTEMPTS:
+                return exc
+            request.short_ref = new_short_reference()
+    raise AssertionError("unreachable")
 
 
 def create_request(session: Session, city: CityConfig, validator: Validator, data: RequestInput) -> CreatedRequest:
@@ -148,6 +172,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
     request = ServiceRequest(
         city=city.key,
         public_ref=new_reference(),
+        short_ref=new_short_reference(),
         service_code=service.code,
         service_name=service.name,
         department_code=service.department,
@@ -177,18 +202,15 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         idempotency_key=data.idempotency_key,
         idempotency_scope=data.idempotency_scope if data.idempotency_key else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(request)
-            session.flush()
-    except IntegrityError:
+    refused = _insert(session, request)
+    if refused is not None:
         existing = (
             _by_idempotency_key(session, city.key, data.idempotency_scope, data.idempotency_key)
             if data.idempotency_key
             else None
         )
         if existing is None:
-            raise
+            raise refused
         return CreatedRequest(existing, [], created=False)  # the same submission, retried at the same moment
 
     if contact is not None:
@@ -222,9 +244,10 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
                 request_id=request.id,
                 method="email",
                 recipient=contact["email"],
-                subject=f"{city.name}: your request {request.public_ref} was received",
+                subject=f"{city.name}: your request {request.short_ref_shown} was received",
                 body=(
-                    f"We received your request ({service.name}). Its reference is {request.public_ref}.\n"
+                    f"We received your request ({service.name}). Its reference is {request.short_ref_shown}"
+                    f" (long reference {request.public_ref}).\n"
                     f"The service level is {request.service_level}: expected by {expected}.\n"
                 ),
             )
@@ -263,7 +286,8 @@ def nearby_open_requests(
     rows = session.execute(
         text(
             """
-            SELECT public_ref, service_name, status, address, requested_at,
+            SELECT public_ref, short_ref, service_name, status, address, requested_at,
+                   ST_X(geom) AS lon, ST_Y(geom) AS lat,
                    ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance
             FROM service_request
             WHERE city = :city AND is_open AND service_code = :service AND duplicate_of IS NULL
@@ -289,7 +313,17 @@ def nearby_open_requests(
         },
     )
     return [
-        NearbyRequest(r.public_ref, r.service_name, r.status, r.address, r.requested_at, round(r.distance, 1))
+        NearbyRequest(
+            r.public_ref,
+            r.service_name,
+            r.status,
+            r.address,
+            r.requested_at,
+            round(r.distance, 1),
+            short_ref=r.short_ref,
+            lon=r.lon,
+            lat=r.lat,
+        )
         for r in rows
     ]
 

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from core.errors import UserError
 from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from core.text import normalise_newlines
-from service_requests.models import Department, Notification, RequestContact, RequestEvent, ServiceRequest
+from service_requests.models import (
+    Department,
+    Notification,
+    RequestContact,
+    RequestEvent,
+    RequestFollower,
+    ServiceRequest,
+)
 
 #: The longest note a staff member may add (line breaks count as one character), as the page's field says.
 MAX_NOTE = 4000
@@ -274,7 +281,7 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None, l
                     request_id=request.id,
                     method="email",
                     recipient=supervisor,
-                    subject=f"Overdue: {request.service_name} {request.public_ref}",
+                    subject=f"Overdue: {request.service_name} {request.short_ref_shown}",
                     body=(
                         f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
                         f"was due {due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC and is still "
@@ -288,20 +295,25 @@ def escalate_overdue(session: Session, city: str, now: datetime | None = None, l
 
 
 def _notify_requester(session: Session, request: ServiceRequest, message: str) -> None:
-    """Queue the message by the method the requester chose (nothing for 'none')."""
-    if request.response_method == "none":
-        return
+    """Queue the message for the requester and each follower, by the method each chose (nothing for 'none')."""
+    subject = f"Request {request.short_ref_shown}: {STATE_LABELS[request.status]}"
+    recipients: list[tuple[str, str | None]] = []
     contact = session.get(RequestContact, request.id)
-    if contact is None:
-        return
-    recipient = {"email": contact.email, "phone": contact.phone, "mail": contact.notes}.get(request.response_method)
-    if recipient:
-        session.add(
-            Notification(
-                request_id=request.id,
-                method=request.response_method,
-                recipient=recipient,
-                subject=f"Request {request.public_ref}: {STATE_LABELS[request.status]}",
-                body=message,
+    if contact is not None and request.response_method != "none":
+        recipients.append(
+            (
+                request.response_method,
+                {"email": contact.email, "phone": contact.phone, "mail": contact.notes}.get(request.response_method),
             )
         )
+    for follower in session.scalars(
+        select(RequestFollower).where(RequestFollower.request_id == request.id).order_by(RequestFollower.id)
+    ):
+        recipients.append(
+            (follower.response_method, {"email": follower.email, "phone": follower.phone}.get(follower.response_method))
+        )
+    for method, recipient in recipients:
+        if recipient:
+            session.add(
+                Notification(request_id=request.id, method=method, recipient=recipient, subject=subject, body=message)
+            )

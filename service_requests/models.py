@@ -101,6 +101,8 @@ class ServiceRequest(Base):
             name="location_quality_known",
         ),
         UniqueConstraint("public_ref"),
+        # The short reference read over the phone (migration 0018): unique per city.
+        Index("service_request_short_ref", "city", "short_ref", unique=True),
         Index(
             "service_request_source", "city", "source_id", unique=True, postgresql_where=text("source_id IS NOT NULL")
         ),
@@ -171,6 +173,8 @@ class ServiceRequest(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     city: Mapped[str] = mapped_column(String(64))
     public_ref: Mapped[str] = mapped_column(String(40))
+    # 10 characters of Crockford base32, 50 random bits (service_requests/references.py, migration 0018).
+    short_ref: Mapped[str] = mapped_column(String(10))
     service_code: Mapped[str] = mapped_column(String(64))
     service_name: Mapped[str] = mapped_column(Text)
     department_code: Mapped[str | None] = mapped_column(String(32))
@@ -215,11 +219,25 @@ class ServiceRequest(Base):
     # happen): only roles with requests.contact see them, unless staff marked them public (0015).
     details_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
+    @property
+    def short_ref_shown(self) -> str:
+        """The short reference as written for people, ``K7M3Q-X9TBA``."""
+        return f"{self.short_ref[:5]}-{self.short_ref[5:]}" if self.short_ref else ""
+
 
 class RequestContact(Base):
     """Who reported: personal data, kept apart from the request and never shown publicly."""
 
     __tablename__ = "request_contact"
+    # Caller history (migration 0018): earlier requests of the same phone (its digits) or e-mail (lowercased).
+    __table_args__ = (
+        Index(
+            "request_contact_phone_digits",
+            text("regexp_replace(phone, '[^0-9]', '', 'g')"),
+            postgresql_where=text("phone IS NOT NULL"),
+        ),
+        Index("request_contact_email_lower", text("lower(email)"), postgresql_where=text("email IS NOT NULL")),
+    )
 
     request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"), primary_key=True)
     first_name: Mapped[str | None] = mapped_column(Text)
@@ -227,6 +245,24 @@ class RequestContact(Base):
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestFollower(Base):
+    """A caller added to a request that was already reported: gets its updates like its requester (0018)."""
+
+    __tablename__ = "request_follower"
+    __table_args__ = (CheckConstraint(_in("response_method", RESPONSE_METHODS), name="follower_response_method_known"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    response_method: Mapped[str] = mapped_column(String(16), default="none")
+    channel: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    actor: Mapped[str] = mapped_column(Text)
 
 
 class RequestEvent(Base):

@@ -1,8 +1,13 @@
 """Public tracking references: unguessable, readable over the phone.
 
-128 random bits written in Crockford's base32 (no I, L, O, U): 26 characters in four
-groups of five and one of six. Nothing about a reference reveals another one, so a public lookup by reference
-cannot be enumerated the way sequential request numbers can.
+Every request has two, both random and written in Crockford's base32 (no I, L, O, U):
+
+- the long reference (``public_ref``): 128 random bits, 26 characters in four groups of five
+  and one of six; Open311's ``service_request_id``;
+- the short reference (``short_ref``): 50 random bits, 10 characters (shown ``K7M3Q-X9TBA``,
+  the dash optional when typed), short enough to read to a caller; unique per city (a unique
+  index; a collision draws again). Nothing about either reveals another request's, so a public
+  lookup cannot be enumerated the way sequential numbers can (README: Service requests).
 """
 
 from __future__ import annotations
@@ -52,6 +57,39 @@ def new_references(count: int) -> list[str]:
     )
     text = grouped.tobytes().decode("ascii")
     return [text[30 * k : 30 * k + 30] for k in range(count)]
+
+
+SHORT_LENGTH = 10
+
+
+def new_short_reference() -> str:
+    """A fresh short reference, 10 characters such as ``K7M3QX9TBA`` (50 random bits)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(SHORT_LENGTH))
+
+
+def new_short_references(count: int) -> list[str]:
+    """``count`` fresh short references at once (a bulk import); duplicates are possible, as with one at a time."""
+    digits = np.frombuffer(secrets.token_bytes(SHORT_LENGTH * count), dtype=np.uint8).reshape(count, SHORT_LENGTH)
+    letters = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)[digits & 31]
+    text = letters.tobytes().decode("ascii")
+    return [text[SHORT_LENGTH * k : SHORT_LENGTH * (k + 1)] for k in range(count)]
+
+
+def show_short_reference(short_ref: str | None) -> str:
+    """How a short reference is written for people: ``K7M3Q-X9TBA`` (two groups of five)."""
+    if not short_ref:
+        return ""
+    return f"{short_ref[:5]}-{short_ref[5:]}"
+
+
+def normalize_short_reference(typed: str) -> str | None:
+    """The stored form of a typed short reference (case, dashes, spaces, O/0 and I/L/1 forgiven), or None."""
+    if not isinstance(typed, str):
+        return None
+    compact = re.sub(r"[\s-]", "", typed.upper()).translate(_CONFUSABLE)
+    if len(compact) != SHORT_LENGTH or any(c not in ALPHABET for c in compact):
+        return None
+    return compact
 
 
 def _grouped(digits: str) -> str:

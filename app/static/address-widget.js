@@ -42,6 +42,8 @@
     mapEl.geo311Map = map;
     const basemap = JSON.parse(cfg.basemap || "null");
     window.geo311Basemap(map, basemap);
+    // Other scripts of the form (nearby-requests.js) draw on this map: it is announced once made.
+    document.dispatchEvent(new CustomEvent("address:map", { detail: { map: map } }));
     const crosshair = document.createElement("div");
     crosshair.className = "map-crosshair";
     mapEl.appendChild(crosshair);

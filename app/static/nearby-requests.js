@@ -1,23 +1,59 @@
 /* Before a request is sent: open requests of the same service nearby, so that a caller can
-   follow the existing one instead of reporting the problem again. */
+   follow the existing one instead of reporting the problem again. They are listed (date,
+   status, distance) and drawn on the form's map; on the staff form each offers "Add this
+   caller to that request" (it sends the form with follow=the reference; a plain button, so that
+   Enter in a field still files a new request rather than following the first one nearby).
+   API kept for other pages: a #nearby-requests box with data-url, data-service, data-staff,
+   data-radius, filled on the document's "address:chosen" event. */
 (function () {
   "use strict";
   const box = document.getElementById("nearby-requests");
   if (!box) { return; }
+  let map = null;
+  let layer = null;
+  document.addEventListener("address:map", (event) => { map = event.detail.map; });
   function escapeHtml(text) { const d = document.createElement("div"); d.textContent = text == null ? "" : String(text); return d.innerHTML; }
+  function draw(items) {
+    if (!map || !window.L) { return; }
+    if (layer) { layer.remove(); }
+    layer = window.L.layerGroup(items.filter((n) => n.lon != null && n.lat != null).map((n) =>
+      window.L.circleMarker([n.lat, n.lon], { radius: 7, color: "#b35900", fillColor: "#ffb347", fillOpacity: 0.9 })
+        .bindTooltip(escapeHtml(n.short_reference || n.reference) + " · " + escapeHtml(n.status) + " · " + escapeHtml(n.requested || ""))
+    )).addTo(map);
+  }
+  box.addEventListener("click", (event) => {
+    const button = event.target.closest("button.follow");
+    const form = box.closest("form");
+    if (!button || !form) { return; }
+    let field = form.querySelector("input[name=follow]");
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "follow";
+      form.appendChild(field);
+    }
+    field.value = button.dataset.reference;
+    form.submit();
+  });
   document.addEventListener("address:chosen", (event) => {
     const p = event.detail;
-    if (p.lon == null || p.lat == null) { box.innerHTML = ""; return; }
+    if (p.lon == null || p.lat == null) { box.innerHTML = ""; draw([]); return; }
     const url = box.dataset.url + "?service=" + encodeURIComponent(box.dataset.service) + "&lon=" + p.lon + "&lat=" + p.lat +
       (box.dataset.staff ? "&staff=1" : "");
     fetch(url).then((r) => r.json()).then((data) => {
       const items = data.nearby || [];
       box.dataset.count = String(items.length);
+      draw(items);
       if (!items.length) { box.innerHTML = ""; return; }
-      box.innerHTML = "<p><strong>Already reported within " + escapeHtml(box.dataset.radius) + " m:</strong> " +
-        "if it is the same problem, follow that request instead.</p><ul>" + items.map((n) =>
-          '<li><a href="' + encodeURI(n.url) + '">' + escapeHtml(n.reference) + "</a> " + escapeHtml(n.service) +
-          ", " + escapeHtml(n.status) + ", " + escapeHtml(n.address || "") + " (" + Math.round(n.distance_m) + " m)</li>").join("") + "</ul>";
+      box.innerHTML = "<p><strong>Already reported within " + escapeHtml(box.dataset.radius) + " m</strong> (orange on the map): " +
+        "if it is the same problem, " + (box.dataset.staff ? "add this caller to that request" : "follow that request") + " instead.</p><ul>" +
+        items.map((n) =>
+          '<li><a href="' + encodeURI(n.url) + '">' + escapeHtml(n.short_reference || n.reference) + "</a> " + escapeHtml(n.service) +
+          ", " + escapeHtml(n.status) + ", reported " + escapeHtml(n.requested || "") + ", " + escapeHtml(n.address || "") +
+          " (" + Math.round(n.distance_m) + " m)" +
+          (box.dataset.staff
+            ? ' <button type="button" class="follow" data-reference="' + escapeHtml(n.reference) + '">Add this caller to that request</button>'
+            : "") + "</li>").join("") + "</ul>";
     });
   });
 })();

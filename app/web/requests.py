@@ -6,7 +6,7 @@ import re
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask import session as browser_session
 from sqlalchemy import select
 
@@ -17,14 +17,27 @@ from app.web.access import allowed, public, rate_limited, requires, staff_user
 from boundaries.lookup import check_lon_lat
 from core.errors import InvalidCoordinates
 from core.states import STATE_LABELS
+from service_requests.callers import caller_history
 from service_requests.catalogue_db import active_services, get_service
+from service_requests.catalogue_search import search_services
+from service_requests.followers import FollowerError, add_follower
 from service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests, new_idempotency_key
+from service_requests.lookup import find_by_reference, is_reference
 from service_requests.models import RequestEvent, ServiceRequest
-from service_requests.references import normalize_reference
 
 bp = Blueprint("requests", __name__)
 
 _FORM_SCOPE = "form_scope"
+_SHIFT_CHANNEL = "shift_channel"
+
+
+def _shift_channel() -> str:
+    """The channel this intake shift takes requests by: kept in the browser session, the phone's by default."""
+    offered = runtime().city.channels.staff_intake
+    chosen = browser_session.get(_SHIFT_CHANNEL)
+    if chosen in offered:
+        return str(chosen)
+    return "phone" if "phone" in offered else offered[0]
 
 
 def _form_scope() -> str:
@@ -76,11 +89,13 @@ def _form_page(service_code: str, staff: bool):
         abort(404, f"There is no service {service_code!r}.")
     error = None
     _form_scope()  # the page's form posts back in this session
-    if request.method == "POST":
-        offered = s.city.channels.staff_intake
-        channel = request.form.get("channel", offered[0]) if staff else s.city.channels.web_form
-        if staff and channel not in offered:
-            channel = offered[0]
+    if request.method == "POST" and staff and request.form.get("follow"):
+        followed = _add_caller_to(request.form["follow"], _shift_channel())
+        if isinstance(followed, ServiceRequest):
+            return redirect(url_for("staff.request_detail", reference=followed.short_ref), code=303)
+        error = followed
+    elif request.method == "POST":
+        channel = _shift_channel() if staff else s.city.channels.web_form
         try:
             actor = staff_user().username if staff else "public"
             created = create_request(session, s.city, s.validator, _input_from_form(service.code, channel, actor))
@@ -88,6 +103,9 @@ def _form_page(service_code: str, staff: bool):
             session.rollback()
             error = exc
         else:
+            if staff and allowed("requests.view", created.request):
+                flash(created.request.short_ref_shown, "call-saved")
+                return redirect(url_for("staff.request_detail", reference=created.request.short_ref), code=303)
             return redirect(url_for("requests.status", reference=created.request.public_ref, new=1), code=303)
     return render_template(
         "request_form.html",
@@ -95,17 +113,53 @@ def _form_page(service_code: str, staff: bool):
         service=service,
         staff=staff,
         error=error,
-        channels={c: s.city.channels.name(c) for c in s.city.channels.staff_intake},
+        shift_channel=s.city.channels.name(_shift_channel()) if staff else None,
+        autofocus_address=True,
         form=request.form,
         duplicate_radius=round(s.city.intake.radius(staff)),
         idempotency_key=request.form.get("idempotency_key") or new_idempotency_key(),
     ), (400 if error else 200)
 
 
+def _add_caller_to(reference: str, channel: str) -> ServiceRequest | IntakeError:
+    """Add the caller of the staff form to the request ``reference`` (it follows it) instead of filing a new one."""
+    session = db_session()
+    found = find_by_reference(session, runtime().city.key, reference)
+    if found is None or not found.is_open or not allowed("requests.view", found):
+        return IntakeError("follow", "That request is not open any more (or not yours to see): file a new one.")
+    form = request.form
+    try:
+        add_follower(
+            session,
+            found,
+            first_name=form.get("first_name"),
+            last_name=form.get("last_name"),
+            email=form.get("email"),
+            phone=form.get("phone"),
+            response_method=form.get("response_method", "none"),
+            channel=channel,
+            actor=staff_user().username,
+        )
+    except FollowerError as exc:
+        session.rollback()
+        return IntakeError("contact", str(exc))
+    flash(found.short_ref_shown, "call-saved")
+    flash(f"Added to {found.short_ref_shown}: the caller follows it and gets its updates.", "success")
+    return found
+
+
 def _catalogue_page(staff: bool):
     s = runtime()
+    services = active_services(db_session(), s.city.key)
+    query = request.args.get("q", "")[:200]
+    shown = search_services(services, query) if query.strip() else services
     return render_template(
-        "services.html", city=s.city, services=active_services(db_session(), s.city.key), staff=staff
+        "services.html",
+        city=s.city,
+        services=shown,
+        staff=staff,
+        query=query,
+        shift_channel=s.city.channels.name(_shift_channel()) if staff else None,
     )
 
 
@@ -129,6 +183,29 @@ def report(service_code: str):
 def staff_choose_service():
     """The catalogue, by group, for intake staff."""
     return _catalogue_page(staff=True)
+
+
+@bp.route("/intake/channel", methods=["GET", "POST"])
+@requires("requests.create")
+def shift_channel():
+    """Choose the channel of this shift's requests once (kept in the browser session), not on every call."""
+    s = runtime()
+    offered = s.city.channels.staff_intake
+    error = None
+    if request.method == "POST":
+        chosen = request.form.get("channel", "")
+        if chosen in offered:
+            browser_session[_SHIFT_CHANNEL] = chosen
+            flash(f"Requests of this shift are filed as taken by {s.city.channels.name(chosen)}.", "success")
+            return redirect(url_for("requests.staff_choose_service"), code=303)
+        error = f"Choose one of: {', '.join(s.city.channels.name(c) for c in offered)}."
+    return render_template(
+        "intake_channel.html",
+        city=s.city,
+        channels={c: s.city.channels.name(c) for c in offered},
+        current=_shift_channel(),
+        error=error,
+    ), (400 if error else 200)
 
 
 @bp.route("/intake/new/<service_code>", methods=["GET", "POST"])
@@ -157,17 +234,48 @@ def nearby():
     found = nearby_open_requests(
         db_session(), s.city.key, service_code, lon, lat, radius, days=s.city.intake.duplicate_days
     )
+    digits = 5 if allowed("requests.view") else 3
     return jsonify(
         nearby=[
             {
                 "reference": n.public_ref,
+                "short_reference": f"{n.short_ref[:5]}-{n.short_ref[5:]}",
                 "service": n.service_name,
                 "status": STATE_LABELS[n.status],
                 "address": _approximate(n.address),
                 "distance_m": n.distance_m,
-                "url": url_for("requests.status", reference=n.public_ref),
+                "requested": n.requested_at.astimezone(s.city.tz).date().isoformat(),
+                # staff see the point; anyone else a point within about 100 m of it (as the public maps do)
+                "lon": round(n.lon, digits) if n.lon is not None else None,
+                "lat": round(n.lat, digits) if n.lat is not None else None,
+                "url": url_for("staff.request_detail", reference=n.short_ref)
+                if allowed("requests.view")
+                else url_for("requests.status", reference=n.public_ref),
             }
             for n in found
+        ]
+    )
+
+
+@bp.get("/api/callers/history")
+@requires("requests.contact")
+@rate_limited("public_api")
+def caller_history_api():
+    """Earlier requests of the phone or e-mail being typed on the intake form (staff with requests.contact)."""
+    s = runtime()
+    found = caller_history(
+        db_session(), s.city.key, phone=request.args.get("phone", "")[:200], email=request.args.get("email", "")[:200]
+    )
+    return jsonify(
+        requests=[
+            {
+                "reference": f"{e.short_ref[:5]}-{e.short_ref[5:]}",
+                "service": e.service_name,
+                "status": STATE_LABELS[e.status],
+                "requested": e.requested_at.astimezone(s.city.tz).date().isoformat(),
+                "url": url_for("staff.request_detail", reference=e.short_ref),
+            }
+            for e in found
         ]
     )
 
@@ -179,13 +287,14 @@ def status_lookup():
     """Find a request by its reference."""
     s = runtime()
     typed = request.values.get("reference", "")
-    if typed:
-        reference = normalize_reference(typed)
-        if reference:
-            return redirect(url_for("requests.status", reference=reference), code=303)
-    return render_template(
-        "status_lookup.html", city=s.city, typed=typed, error="That is not a request reference." if typed else None
-    ), (400 if typed else 200)
+    if typed and is_reference(typed):
+        found = find_by_reference(db_session(), s.city.key, typed)
+        if found is not None:
+            return redirect(url_for("requests.status", reference=found.public_ref), code=303)
+        error = "No request has that reference. Check it and try again."
+    else:
+        error = "That is not a request reference: 10 characters (K7M3Q-X9TBA) or the long one." if typed else None
+    return render_template("status_lookup.html", city=s.city, typed=typed, error=error), (400 if typed else 200)
 
 
 @bp.get("/status/<reference>")
@@ -194,15 +303,8 @@ def status_lookup():
 def status(reference: str):
     """A request's public page: status, service, approximate place, dates, public notes; never contact data."""
     s = runtime()
-    canonical = normalize_reference(reference)
     session = db_session()
-    found = (
-        session.scalar(
-            select(ServiceRequest).where(ServiceRequest.city == s.city.key, ServiceRequest.public_ref == canonical)
-        )
-        if canonical
-        else None
-    )
+    found = find_by_reference(session, s.city.key, reference)  # the long or the short reference
     if found is None:
         abort(404, "No request has that reference. Check it and try again.")
     notes = session.scalars(

@@ -32,24 +32,15 @@ from service_requests.lifecycle import (
     set_details_public,
     set_priority,
 )
+from service_requests.lookup import find_by_reference
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
-from service_requests.references import normalize_reference
 from service_requests.selection import RequestFilter
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 def _request_or_404(reference: str) -> ServiceRequest:
-    canonical = normalize_reference(reference)
-    found = (
-        db_session().scalar(
-            select(ServiceRequest).where(
-                ServiceRequest.city == runtime().city.key, ServiceRequest.public_ref == canonical
-            )
-        )
-        if canonical
-        else None
-    )
+    found = find_by_reference(db_session(), runtime().city.key, reference)  # the long or the short reference
     if found is None or not allowed("requests.view", found):
         abort(404, "No request has that reference.")
     return found

@@ -66,13 +66,14 @@ def test_a_resubmitted_form_makes_one_request(client, session):
 
 
 def test_staff_record_the_channel(client_as, session):
-    response = client_as("intake").post(
-        "/intake/new/graffiti",
-        data={"channel": "walk_in", "address": "2111 W Bellevue Ave", "attribute[surface]": "fence"},
+    staff = client_as("intake")
+    staff.post("/intake/channel", data={"channel": "walk_in"})  # chosen once per shift (app/web/requests.py)
+    response = staff.post(
+        "/intake/new/graffiti", data={"address": "2111 W Bellevue Ave", "attribute[surface]": "fence"}
     )
     assert response.status_code == 303
-    reference = re.search(r"/status/([0-9A-Z-]+)", response.headers["Location"]).group(1)
-    assert session.scalar(select(ServiceRequest.channel).where(ServiceRequest.public_ref == reference)) == "walk_in"
+    short = re.search(r"/staff/requests/([0-9A-Z]+)$", response.headers["Location"]).group(1)
+    assert session.scalar(select(ServiceRequest.channel).where(ServiceRequest.short_ref == short)) == "walk_in"
 
 
 def test_references_cannot_be_enumerated(client):

@@ -67,7 +67,7 @@ def test_emails_wait_while_the_server_is_down_and_go_when_it_is_back(session, la
         server.stop()
     assert up.sent == 1
     assert [m["To"] for m in inbox.messages] == ["ana@example.org"]
-    assert request.public_ref in inbox.messages[0]["Subject"]
+    assert request.short_ref_shown in inbox.messages[0]["Subject"]  # the short one, read over the phone
     session.refresh(queued)
     assert queued.sent_at is not None and queued.last_error is None
 
