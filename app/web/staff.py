@@ -32,7 +32,7 @@ from service_requests.lifecycle import (
 )
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from service_requests.references import normalize_reference
-from service_requests.selection import RequestFilter
+from service_requests.selection import RequestFilter, filter_choices
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -170,6 +170,21 @@ def _moved_page(found: ServiceRequest, done: str):
     )
 
 
+def _answers(found: ServiceRequest) -> list[tuple[str, str]]:
+    """The request's attributes as the catalogue's question labels and answer names."""
+    record = db_session().scalar(
+        select(ServiceRecord).where(ServiceRecord.city == found.city, ServiceRecord.code == found.service_code)
+    )
+    questions = {a.code: a for a in to_service(record).attributes} if record else {}
+    lines = []
+    for code, answer in (found.attributes or {}).items():
+        question = questions.get(code)
+        names = {v.key: v.name for v in question.values} if question else {}
+        values = answer if isinstance(answer, list) else [answer]
+        lines.append((question.description if question else code, ", ".join(names.get(str(v), str(v)) for v in values)))
+    return lines
+
+
 def _page(found: ServiceRequest, error: str | None, code: int):
     """The request page, with the error of the action just tried (the form keeps what was typed)."""
     session = db_session()
@@ -195,6 +210,8 @@ def _page(found: ServiceRequest, error: str | None, code: int):
         kinds=EVENT_KIND_LABELS,
         reply_by=RESPONSE_METHOD_LABELS,
         typed=request.form if error else {},
+        answers=_answers(found),
+        areas=filter_choices(session, runtime().city),
     ), code
 
 

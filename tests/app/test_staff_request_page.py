@@ -108,3 +108,16 @@ def test_history_kinds_and_reply_method_in_words(client_as, session, la, validat
     assert "<td>Created" in html and "<td>Note" in html and "reply by no reply wanted" in html
     assert "reply by none" not in html
     assert session.query(RequestEvent).filter_by(request_id=request.id, kind="note").count() == 1
+
+
+def test_areas_and_answers_show_their_names(client_as, session, la, validator):
+    from service_requests.selection import filter_choices
+
+    request = make(session, la, validator)
+    html = page(client_as("department"), request)
+    assert "<dt>Where is the graffiti?</dt><dd>Building wall</dd>" in html
+    assert "surface:" not in html
+    areas = filter_choices(session, la)
+    assert request.ward_key and areas.wards[request.ward_key] in html
+    if request.district_key:
+        assert areas.districts[request.district_key] in html
