@@ -211,6 +211,9 @@ def _page(found: ServiceRequest, error: str | None, code: int):
         reply_by=RESPONSE_METHOD_LABELS,
         typed=request.form if error else {},
         answers=_answers(found),
+        duplicates=session.scalars(
+            select(ServiceRequest).where(ServiceRequest.duplicate_of == found.id).order_by(ServiceRequest.requested_at)
+        ).all(),
         areas=filter_choices(session, runtime().city),
     ), code
 

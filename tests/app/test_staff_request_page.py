@@ -74,6 +74,8 @@ def test_marking_a_duplicate_is_confirmed(client_as, session, la, validator):
         follow_redirects=True,
     )
     assert f"Marked as a duplicate of {original.public_ref}." in answer.get_data(as_text=True)
+    html = page(staff, original)
+    assert "Its duplicates" in html and f'href="/staff/requests/{copy.public_ref}"' in html
 
 
 def test_an_action_the_role_may_not_do_answers_on_the_page(client_as, session, la, validator):
@@ -115,6 +117,7 @@ def test_areas_and_answers_show_their_names(client_as, session, la, validator):
 
     request = make(session, la, validator)
     html = page(client_as("department"), request)
+    assert "Office of Community Beautification" in html
     assert "<dt>Where is the graffiti?</dt><dd>Building wall</dd>" in html
     assert "surface:" not in html
     areas = filter_choices(session, la)
