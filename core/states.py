@@ -19,4 +19,18 @@ STATE_LABELS = {
     "cancelled": "Closed: cancelled",
 }
 RESPONSE_METHODS = ("email", "mail", "phone", "none")
+#: How each response method reads on a page ("reply by e-mail"), never the bare key.
+RESPONSE_METHOD_LABELS = {"email": "e-mail", "mail": "post", "phone": "phone", "none": "no reply wanted"}
+#: Each kind of request history event, in words.
+EVENT_KIND_LABELS = {
+    "created": "Created",
+    "assigned": "Assigned",
+    "status": "Status changed",
+    "reopened": "Reopened",
+    "note": "Note",
+    "details_public": "Details made public",
+    "details_private": "Details made private",
+    "escalated": "Escalated",
+    "reply": "Reply sent",
+}
 MAX_DESCRIPTION = 4000

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from accounts import audit
@@ -19,7 +19,7 @@ from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
 from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
 from core.errors import UserError
-from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
+from core.states import CLOSED_STATES, EVENT_KIND_LABELS, OPEN_STATES, RESPONSE_METHOD_LABELS, STATE_LABELS
 from core.text import normalise_newlines
 from service_requests.catalogue_db import save_service, to_service
 from service_requests.lifecycle import (
@@ -34,15 +34,23 @@ from service_requests.lifecycle import (
 )
 from service_requests.lookup import find_by_reference
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
-from service_requests.selection import RequestFilter
+from service_requests.selection import RequestFilter, filter_choices
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 def _request_or_404(reference: str) -> ServiceRequest:
-    found = find_by_reference(db_session(), runtime().city.key, reference)  # the long or the short reference
-    if found is None or not allowed("requests.view", found):
+    found = _request_in_scope(reference)
+    if found is None:
         abort(404, "No request has that reference.")
+    return found
+
+
+def _request_in_scope(reference: str) -> ServiceRequest | None:
+    """The city's request with this reference (the long or the short one) if the user may view it, else None."""
+    found = find_by_reference(db_session(), runtime().city.key, reference)
+    if found is None or not allowed("requests.view", found):
+        return None
     return found
 
 
@@ -50,6 +58,17 @@ def _priorities(found: ServiceRequest) -> tuple[Priority, ...]:
     """The priorities of the request's department, from the city file."""
     return runtime().city.catalogue.priorities.get(found.department_code or "", ())
 
+
+#: What each action says on the page when it has been done.
+DONE = {
+    "status": "Status changed to {status}.",
+    "reassign": "Reassignment saved.",
+    "duplicate": "Marked as a duplicate of {original}.",
+    "reopen": "Request reopened.",
+    "note": "Note added.",
+    "details": "Visibility of the description and location note changed.",
+    "priority": "Priority saved.",
+}
 
 #: The permission each action of the request page needs.
 ACTIONS = {
@@ -76,9 +95,15 @@ def request_detail(reference: str):
         actor = user.username
         action = form.get("action", "")
         if action not in ACTIONS:
-            abort(400, "Unknown action.")
+            return _page(found, "That action is not known; reload the page and try again.", 400)
         if not allowed(ACTIONS[action], found) or (action == "details" and not allowed("requests.contact", found)):
-            abort(403, "Your role does not allow this action on this request.")
+            return _page(found, "Your role does not allow this action on this request.", 403)
+        original = None
+        if action == "duplicate":
+            original = _request_in_scope(form.get("original", ""))
+            if original is None:
+                typed = form.get("original", "").strip() or "(empty)"
+                return _page(found, f"No request you can see has the reference {typed}; check the reference.", 400)
         # Added first, so that the action's own commit stores it with the change (or neither).
         audit.record(
             session,
@@ -110,7 +135,7 @@ def request_detail(reference: str):
             elif action == "priority":
                 set_priority(session, found, form.get("priority"), [p.name for p in _priorities(found)], actor)
             elif action == "duplicate":
-                original = _request_or_404(form.get("original", ""))
+                assert original is not None  # looked up above, before the audit record
                 mark_duplicate(session, found, original, actor, form.get("note") or None)
             elif action == "reopen":
                 reopen(session, found, actor, form.get("reason", ""))
@@ -122,7 +147,46 @@ def request_detail(reference: str):
             session.rollback()
             error = str(exc)
         else:
+            status = STATE_LABELS.get(found.status, found.status)
+            done = DONE[action].format(status=status, original=original.public_ref if original else "")
+            if not allowed("requests.view", found):
+                return _moved_page(found, done)
+            flash(done, "success")
             return redirect(url_for("staff.request_detail", reference=found.public_ref), code=303)
+    return _page(found, error, 400 if error else 200)
+
+
+def _moved_page(found: ServiceRequest, done: str):
+    """Where a request went once the user's own action took it out of their scope."""
+    department = db_session().scalar(
+        select(Department).where(Department.city == found.city, Department.code == found.department_code)
+    )
+    return render_template(
+        "staff_request_moved.html",
+        r=found,
+        done=done,
+        department=department.name if department else found.department_code,
+    )
+
+
+def _answers(found: ServiceRequest) -> list[tuple[str, str]]:
+    """The request's attributes as the catalogue's question labels and answer names."""
+    record = db_session().scalar(
+        select(ServiceRecord).where(ServiceRecord.city == found.city, ServiceRecord.code == found.service_code)
+    )
+    questions = {a.code: a for a in to_service(record).attributes} if record else {}
+    lines = []
+    for code, answer in (found.attributes or {}).items():
+        question = questions.get(code)
+        names = {v.key: v.name for v in question.values} if question else {}
+        values = answer if isinstance(answer, list) else [answer]
+        lines.append((question.description if question else code, ", ".join(names.get(str(v), str(v)) for v in values)))
+    return lines
+
+
+def _page(found: ServiceRequest, error: str | None, code: int):
+    """The request page, with the error of the action just tried (the form keeps what was typed)."""
+    session = db_session()
     events = session.scalars(
         select(RequestEvent).where(RequestEvent.request_id == found.id).order_by(RequestEvent.id)
     ).all()
@@ -145,7 +209,15 @@ def request_detail(reference: str):
         open_states=list(OPEN_STATES),
         closed_states=[s for s in CLOSED_STATES if s != "duplicate"],
         original=session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None,
-    ), (400 if error else 200)
+        kinds=EVENT_KIND_LABELS,
+        reply_by=RESPONSE_METHOD_LABELS,
+        typed=request.form if error else {},
+        answers=_answers(found),
+        duplicates=session.scalars(
+            select(ServiceRequest).where(ServiceRequest.duplicate_of == found.id).order_by(ServiceRequest.requested_at)
+        ).all(),
+        areas=filter_choices(session, runtime().city),
+    ), code
 
 
 @bp.get("/overdue")

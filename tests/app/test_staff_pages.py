@@ -27,7 +27,7 @@ def make(session, la, validator, **changes):
 def test_the_record_shows_contact_and_history_to_staff(admin_client, session, la, validator):
     request = make(session, la, validator)
     html = admin_client.get(f"/staff/requests/{request.public_ref}").get_data(as_text=True)
-    assert "ana@example.org" in html and "created" in html and "Change status" in html
+    assert "ana@example.org" in html and "Created" in html and "Change status" in html
 
 
 def test_actions_append_to_the_history(admin_client, session, la, validator):
