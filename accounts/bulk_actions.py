@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts import audit
-from accounts.assignees import check_assignee
+from accounts.assignees import Crews, check_assignee
 from accounts.models import StaffUser
 from accounts.scope import may
 from core.errors import UserError
@@ -58,6 +58,7 @@ def run_bulk(
     references: Sequence[str],
     *,
     assignee: str | None = None,
+    crews: Crews | None = None,
     status: str | None = None,
     note: str | None = None,
     original: str | None = None,
@@ -101,7 +102,7 @@ def run_bulk(
                 from_status=found.status,
             )
             if action == "assign":
-                checked = check_assignee(session, found.city, found.department_code, assignee)
+                checked = check_assignee(session, found.city, found.department_code, assignee, crews)
                 reassign(session, found, user.username, note or "Assigned from the work queue", assignee=checked)
             elif action == "status":
                 change_status(session, found, status or "", user.username, note or None, public=False)

@@ -38,6 +38,39 @@ class Priority:
 
 
 @dataclass(frozen=True)
+class Crew:
+    """A named crew of a department (e.g. "Tree crew 3"), assignable like its staff."""
+
+    code: str
+    name: str
+
+
+def parse_crews(raw: Any, table: str, fail: Callable[[str, str], ConfigError]) -> tuple[Crew, ...]:
+    """A department's ``crews``: a list of tables with a ``code`` (letters, digits, - and _) and a ``name``."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise fail(table, 'crews must be a list such as [{ code = "tree-3", name = "Tree crew 3" }]')
+    found: list[Crew] = []
+    for j, entry in enumerate(raw):
+        where = f"{table} crew #{j + 1}"
+        if not isinstance(entry, dict):
+            raise fail(where, 'must be a table such as { code = "tree-3", name = "Tree crew 3" }')
+        unknown = set(entry) - {"code", "name"}
+        if unknown:
+            raise fail(where, f"has unknown key(s) {', '.join(sorted(unknown))}; a crew has code and name")
+        code, name = entry.get("code"), entry.get("name")
+        if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
+            raise fail(where, f"code must be 1 to 32 letters, digits, - or _, not {code!r}")
+        if not isinstance(name, str) or not name.strip():
+            raise fail(where, "needs a name")
+        if any(c.code == code for c in found):
+            raise fail(where, f"repeats the crew code {code!r}")
+        found.append(Crew(code, name.strip()[:100]))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
 class CatalogueDepartment:
     """A department of the city file's catalogue (stored as :class:`service_requests.models.Department`)."""
 
@@ -169,12 +202,16 @@ class Catalogue:
     #: "Routine" }]`` in its ``[[departments]]`` entry), most urgent first: what its staff may set on a request.
     #: Read from the city file, not stored; a department without any is left out.
     priorities: Mapping[str, tuple[Priority, ...]] = field(default_factory=dict)
+    #: Each department's named crews (``crews = [{ code = "tree-3", name = "Tree crew 3" }]`` in its
+    #: ``[[departments]]`` entry), assignable beside its staff accounts. Read from the city file, not stored.
+    crews: Mapping[str, tuple[Crew, ...]] = field(default_factory=dict)
 
 
 def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigError]) -> Catalogue:
     """The ``[[departments]]`` and ``[[services]]`` of a city file, checked."""
     departments: dict[str, CatalogueDepartment] = {}
     priorities: dict[str, tuple[Priority, ...]] = {}
+    crews: dict[str, tuple[Crew, ...]] = {}
     for i, entry in enumerate(raw.get("departments", [])):
         table = f"departments #{i + 1}"
         code, name = entry.get("code"), entry.get("name")
@@ -182,6 +219,7 @@ def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigErr
             raise fail(table, "needs code and name")
         departments[code] = CatalogueDepartment(code, name, entry.get("supervisor_email"))
         priorities[code] = parse_priorities(entry.get("priorities"), table, fail)
+        crews[code] = parse_crews(entry.get("crews"), table, fail)
 
     services: dict[str, Service] = {}
     for i, entry in enumerate(raw.get("services", [])):
@@ -189,7 +227,12 @@ def parse_catalogue(raw: Mapping[str, Any], fail: Callable[[str, str], ConfigErr
         if service.code in services:
             raise fail(f"services #{i + 1}", f"repeats the code {service.code!r}")
         services[service.code] = service
-    return Catalogue(departments, services, {code: found for code, found in priorities.items() if found})
+    return Catalogue(
+        departments,
+        services,
+        {code: found for code, found in priorities.items() if found},
+        {code: found for code, found in crews.items() if found},
+    )
 
 
 def parse_service(

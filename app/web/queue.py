@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from accounts.assignees import assignee_names, department_staff, user_assignee
+from accounts.assignees import assignee_names, department_assignees, user_assignee
 from accounts.bulk_actions import BULK_ACTIONS, run_bulk, summary
 from accounts.saved_views import SavedViewError, delete_view, list_views, save_view
 from accounts.scope import within_scope
@@ -55,8 +55,8 @@ def queue():
     view = _view()
     page = queue_page(session, city, view, choices)
     department = view.flt.department
-    staff = department_staff(session, city.key, department) if department else []
-    names = assignee_names(session, city.key, [r.assignee for r in page.rows] + [view.assignee])
+    staff = department_assignees(session, city.key, department, city.catalogue.crews) if department else []
+    names = assignee_names(session, city.key, [r.assignee for r in page.rows] + [view.assignee], city.catalogue.crews)
 
     def sort_url(column: str) -> str:
         descending = not view.descending if column == view.sort else False
@@ -115,7 +115,7 @@ def export():
     session = db_session()
     city = runtime().city
     rows = list(queue_rows(session, city, _view(), filtering.choices()))
-    names = assignee_names(session, city.key, [r.assignee for r in rows])
+    names = assignee_names(session, city.key, [r.assignee for r in rows], city.catalogue.crews)
     tz = city.tz
 
     def local(value: datetime | None) -> str:
@@ -215,7 +215,7 @@ def bulk():
         return redirect(back, code=303)
     if form.get("confirm") != "1":
         session = db_session()
-        names = assignee_names(session, runtime().city.key, [form.get("assignee")])
+        names = assignee_names(session, runtime().city.key, [form.get("assignee")], runtime().city.catalogue.crews)
         return render_template(
             "staff_queue_confirm.html",
             city=runtime().city,
@@ -233,6 +233,7 @@ def bulk():
             action,
             references,
             assignee=form.get("assignee") or None,
+            crews=runtime().city.catalogue.crews,
             status=form.get("status") or None,
             note=form.get("note") or None,
             original=form.get("original") or None,

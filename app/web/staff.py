@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 
 from accounts import audit
-from accounts.assignees import assignee_names, check_assignee, department_staff
+from accounts.assignees import assignee_names, check_assignee, department_assignees
 from accounts.scope import in_scope, may_read_details, within_scope
 from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
@@ -129,7 +129,11 @@ def request_detail(reference: str):
             elif action == "reassign":
                 department = form.get("department") or None
                 assignee = check_assignee(
-                    session, found.city, department or found.department_code, form.get("assignee")
+                    session,
+                    found.city,
+                    department or found.department_code,
+                    form.get("assignee"),
+                    runtime().city.catalogue.crews,
                 )
                 reassign(session, found, actor, form.get("reason", ""), department=department, assignee=assignee)
             elif action == "priority":
@@ -202,9 +206,11 @@ def _page(found: ServiceRequest, error: str | None, code: int):
         contact=session.get(RequestContact, found.id) if allowed("requests.contact", found) else None,
         details=may_read_details(current_user(), found),
         departments=departments,
-        assignees=department_staff(session, found.city, found.department_code),
+        assignees=department_assignees(session, found.city, found.department_code, runtime().city.catalogue.crews),
         priorities=_priorities(found),
-        assignee_name=assignee_names(session, found.city, [found.assignee]).get(found.assignee or "", ""),
+        assignee_name=assignee_names(session, found.city, [found.assignee], runtime().city.catalogue.crews).get(
+            found.assignee or "", ""
+        ),
         labels=STATE_LABELS,
         open_states=list(OPEN_STATES),
         closed_states=[s for s in CLOSED_STATES if s != "duplicate"],

@@ -57,3 +57,50 @@ def test_saved_views_are_per_user_named_and_deletable(session):
         save_view(session, ana, "   ", "mine=1")
     delete_view(session, ana, saved.id)
     assert list_views(session, ana) == []
+
+
+def test_named_crews_of_the_department_are_assignable_by_name(session, la, gardena):
+    from accounts.assignees import department_assignees
+
+    make_user(session, "department", "ana", department_code="OCB")
+    choices = department_assignees(session, "la", "OCB", la.catalogue.crews)
+    assert [(a.value, a.kind) for a in choices][-1] == ("crew:graffiti-3", "crew")
+    assert "user:ana" in [a.value for a in choices]
+    assert check_assignee(session, "la", "OCB", "crew:graffiti-3", la.catalogue.crews) == "crew:graffiti-3"
+    assert assignee_names(session, "la", ["crew:graffiti-3"], la.catalogue.crews) == {
+        "crew:graffiti-3": "Graffiti crew 3 (crew)"
+    }
+    # Another department's crew, an unknown one, or crews not given: refused with the reason.
+    for value, crews in (
+        ("crew:bulky-east", la.catalogue.crews),
+        ("crew:nope", la.catalogue.crews),
+        ("crew:graffiti-3", None),
+    ):
+        with pytest.raises(AssigneeError, match="no crew"):
+            check_assignee(session, "la", "OCB", value, crews)
+    # Another city's crews come from its own file.
+    assert [a.value for a in department_assignees(session, "gardena", "PW", gardena.catalogue.crews)] == [
+        "crew:streets_1"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("tree crew", "must be a list"),
+        ([{"code": "a b", "name": "X"}], "code must be"),
+        ([{"code": "t1"}], "needs a name"),
+        ([{"code": "t1", "name": "X", "size": 3}], "unknown key"),
+        ([{"code": "t1", "name": "X"}, {"code": "t1", "name": "Y"}], "repeats"),
+    ],
+)
+def test_bad_crews_are_refused_naming_the_table(raw, problem):
+    from core.catalogue_file import parse_crews
+    from core.errors import ConfigError
+
+    def fail(table: str, message: str) -> ConfigError:
+        return ConfigError(f"{table}: {message}")
+
+    with pytest.raises(ConfigError, match=problem) as raised:
+        parse_crews(raw, "departments #2", fail)
+    assert "departments #2" in str(raised.value)

@@ -84,6 +84,25 @@ def test_reassign_to_department_staff_only(client_as, session, la, validator):
     assert "Test department" in client.get("/staff/queue").get_data(as_text=True)
 
 
+def test_reassign_to_a_named_crew_of_the_department(client_as, session, la, validator):
+    request = make(session, la, validator)
+    client = client_as("supervisor", department_code="OCB")
+    url = f"/staff/requests/{request.public_ref}"
+    assert 'value="crew:graffiti-3"' in client.get(url).get_data(as_text=True)
+    refused = client.post(
+        url, data={"action": "reassign", "department": "OCB", "assignee": "crew:bulky-east", "reason": "x"}
+    )
+    assert refused.status_code == 400 and "no crew" in refused.get_data(as_text=True)
+    done = client.post(
+        url, data={"action": "reassign", "department": "OCB", "assignee": "crew:graffiti-3", "reason": "Crew work"}
+    )
+    assert done.status_code == 303
+    assert session.scalar(select(ServiceRequest.assignee).where(ServiceRequest.id == request.id)) == "crew:graffiti-3"
+    page = client.get(url).get_data(as_text=True)
+    assert "Graffiti crew 3 (crew)" in page and "crew:graffiti-3</dd>" not in page
+    assert "Graffiti crew 3 (crew)" in client.get("/staff/queue").get_data(as_text=True)
+
+
 def test_priority_form_sets_it_and_the_queue_shows_and_sorts_it(client_as, session, la, validator):
     request = make(session, la, validator)
     client = client_as("department", department_code="OCB")
