@@ -33,7 +33,8 @@ def supervisor_addresses(session: Session, city: str) -> dict[str, list[str]]:
     ).all()
     addresses: dict[str, list[str]] = defaultdict(list)
     for department, email in rows:
-        addresses[department].append(email)
+        if department and email:  # the query's filters: for the type checker
+            addresses[department].append(email)
     return dict(addresses)
 
 

@@ -242,7 +242,8 @@ def area_page(layer: str, key: str):
     choices = filtering.choices()
     stored = _area_key(layer, key, choices)
     if stored != key:  # /maps/wards/4 is ward 04: one address per area
-        return redirect(url_for("maps.area_page", layer=layer, key=stored, **request.args.to_dict(flat=False)), 302)
+        query = f"?{request.query_string.decode('latin-1')}" if request.query_string else ""
+        return redirect(url_for("maps.area_page", layer=layer, key=stored) + query, 302)
     flt = _area_filter(layer, key, choices)
     period = request.args.get("period") or None
     if period not in (None, *aggregate.PERIODS):

@@ -103,5 +103,5 @@ def acknowledge_view(reference: str):
         return _escalations_page(error=str(exc), failed=reference, note=note)
     audit.record(session, found.city, user.username, "request.escalation_ack", found.public_ref, client_ip())
     session.commit()
-    flash(f"Escalation of {found.short_ref_shown} acknowledged.", "notice")
+    flash(f"Escalation of {found.short_ref_shown} acknowledged.", "success")
     return redirect(url_for("supervision.escalations_view", department=request.args.get("department") or None), 303)
