@@ -7,6 +7,8 @@ pick one or see all. The lists are :mod:`service_requests.escalation` and
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -45,10 +47,12 @@ def overdue_view():
     department = _department()
     session = db_session()
     city = runtime().city
-    rows = [r for r in overdue(session, city.key, department=department) if in_scope(user, r)]
+    now = datetime.now(UTC)
+    rows = [r for r in overdue(session, city.key, department=department, now=now) if in_scope(user, r)]
     return render_template(
         "staff_overdue.html",
         city=city,
+        now=now,
         rows=rows,
         departments=_departments(),
         department=department,

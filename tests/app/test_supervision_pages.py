@@ -65,7 +65,7 @@ def test_the_overdue_picker_has_a_visible_button_and_no_inline_script(client_as,
     html = client_as("admin").get("/staff/overdue?department=OCB").get_data(as_text=True)
     assert "onchange" not in html and "<noscript>" not in html
     assert '<button type="submit">Show</button>' in html and "submit-on-change.js" in html
-    assert "in OCB" in html
+    assert "in OCB" in html and "3 days late" in html  # made 5 days ago, due after 48 hours
 
 
 def test_a_supervisor_turns_escalation_emails_on_and_off(client_as, session):
