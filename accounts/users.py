@@ -48,6 +48,7 @@ class UserFields:
     area_role: str | None = None
     area_key: str | None = None
     active: bool = True
+    escalation_email: bool = False
 
 
 def parse_area(text: str | None) -> tuple[str | None, str | None]:
@@ -154,7 +155,16 @@ def _columns(fields: UserFields) -> dict[str, object]:
         "area_role": fields.area_role if scope == "area" else None,
         "area_key": fields.area_key if scope == "area" else None,
         "active": fields.active,
+        "escalation_email": fields.escalation_email,
     }
+
+
+def set_escalation_email(session: Session, user: StaffUser, wanted: bool, actor: str, ip: str | None = None) -> None:
+    """Whether ``user`` gets each escalation of their department by e-mail (their own choice); the caller commits."""
+    if wanted and not user.email:
+        raise AccountError("Escalation e-mails need an e-mail address on the account: ask an administrator to add one.")
+    user.escalation_email = wanted
+    audit.record(session, user.city, actor, "user.escalation_email", user.username, ip, wanted=wanted)
 
 
 def find_user(session: Session, city: str, username: str) -> StaffUser | None:

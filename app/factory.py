@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         reports,
         requests,
         staff,
+        supervision,
         tiles,
     )
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         addresses.bp,
         requests.bp,
         staff.bp,
+        supervision.bp,
         queue.bp,
         maps.bp,
         reports.bp,
@@ -110,6 +112,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         tiles.bp,
     ):
         app.register_blueprint(blueprint)
+    from app.web.times import local_time
+
+    app.jinja_env.filters["local_time"] = local_time  # one time zone, the city's, on every page
     errors.register(app)
     access.install(app)
     register_cli(app)

@@ -25,6 +25,9 @@ flask boundaries load-city
 flask addresses load --if-changed
 flask services sync
 flask requests import --if-configured
+# The history's open requests are long past their due dates (2017 and 2020): escalate them, so that the
+# supervisors' Escalations list has something to show (once: an escalated request is not escalated again).
+flask requests escalate --include-imported
 # A first administrator for the demo, once: its password is printed and kept in var/ (git-ignored).
 if [ -z "$(flask users list)" ]; then
   password="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(15))')"

@@ -1,5 +1,5 @@
 """The lifecycle of a request after intake: status changes, reassignment, duplicates,
-reopening, notes, and escalation of what is overdue.
+reopening, notes, and the list of what is overdue (escalation is :mod:`service_requests.escalation`).
 
 Every change appends an event (time, actor, note) to the request's history, which the
 database keeps append-only; each function commits. Closing a request queues the
@@ -238,60 +238,6 @@ def overdue(
     if department:
         query = query.where(ServiceRequest.department_code == department)
     return list(session.scalars(query.order_by(ServiceRequest.due_at).limit(5000)))
-
-
-def escalate_overdue(session: Session, city: str, now: datetime | None = None, limit: int = 5000) -> int:
-    """Escalate each newly overdue request to its department's supervisor; returns how many.
-
-    Imported history is not escalated: it describes the past, not today's work.
-    """
-    now = now or datetime.now(UTC)
-    supervisors = dict(
-        session.execute(select(Department.code, Department.supervisor_email).where(Department.city == city)).all()
-    )
-    count = 0
-    newly_overdue = session.scalars(
-        select(ServiceRequest)
-        .where(
-            ServiceRequest.city == city,
-            ServiceRequest.is_open,
-            ServiceRequest.due_at < now,
-            ServiceRequest.escalated_at.is_(None),
-            ServiceRequest.source != "import",
-        )
-        .order_by(ServiceRequest.due_at)
-        .limit(limit)
-    )
-    for request in newly_overdue:
-        due_at = request.due_at
-        assert due_at is not None  # selected by due_at < now
-        supervisor = supervisors.get(request.department_code) if request.department_code else None
-        _record(
-            session,
-            request,
-            "escalation",
-            "escalated",
-            f"Past its due date ({request.service_level}).",
-            data={"supervisor": supervisor},
-        )
-        request.escalated_at = now
-        if supervisor:
-            session.add(
-                Notification(
-                    request_id=request.id,
-                    method="email",
-                    recipient=supervisor,
-                    subject=f"Overdue: {request.service_name} {request.short_ref_shown}",
-                    body=(
-                        f"Request {request.public_ref} ({request.service_name}, {request.address or 'no address'}) "
-                        f"was due {due_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC and is still "
-                        f"{STATE_LABELS[request.status]}.\n"
-                    ),
-                )
-            )
-        count += 1
-    session.commit()
-    return count
 
 
 def _notify_requester(session: Session, request: ServiceRequest, message: str) -> None:

@@ -208,6 +208,8 @@ class ServiceRequest(Base):
     # 'catalogue' (the service level), NULL without a due date.
     due_source: Mapped[str | None] = mapped_column(String(16))
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalation_ack_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # migration 0017
+    escalation_ack_by: Mapped[str | None] = mapped_column(Text)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("service_request.id"))
     media_url: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16), default="intake")

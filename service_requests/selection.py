@@ -536,6 +536,30 @@ class FilterChoices:
     groups: dict[str, str] = field(default_factory=dict)
     channels: dict[str, str] = field(default_factory=dict)
 
+    def area_key(self, layer: str, typed: str) -> str | None:
+        """The key of ``layer``'s (``wards``, ``districts``) area typed as ``typed``, or None.
+
+        A key as stored always matches; a number also matches the one key of the same
+        number, so ``4`` finds ward ``04`` (and ``04`` finds ``4``).
+        """
+        areas: dict[str, str] = getattr(self, layer)
+        if typed in areas:
+            return typed
+        typed = typed.strip()
+        if not (typed.isascii() and typed.isdigit()) or len(typed) > 12:
+            return None
+        same = [key for key in areas if key.isascii() and key.isdigit() and int(key) == int(typed)]
+        return same[0] if len(same) == 1 else None
+
+
+def natural_key(text: str) -> tuple[tuple[int, int, str], ...]:
+    """``text`` as a sort key with its numbers compared as numbers: "2" before "10", "Ward 9" before "Ward 10"."""
+    return tuple(
+        (0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part.casefold())
+        for part in re.split(r"(\d+)", text)
+        if part
+    )
+
 
 def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
     """The services, departments, wards and districts of ``city`` as stored, and its channels."""
@@ -562,6 +586,8 @@ def filter_choices(session: Session, city: CityConfig) -> FilterChoices:
         {"city": city.key},
     ):
         areas[role][key] = name
+    for role, named in areas.items():  # numbers as numbers: ward 2 before ward 10
+        areas[role] = dict(sorted(named.items(), key=lambda item: (natural_key(item[1]), natural_key(item[0]))))
     groups = {
         g: g
         for (g,) in session.execute(

@@ -65,14 +65,15 @@ def requests_assign_areas() -> None:
 
 
 @requests_cli.command("escalate")
+@click.option("--include-imported", is_flag=True, help="Escalate overdue imported history too (skipped unless asked).")
 @user_errors
-def requests_escalate() -> None:
-    """Escalate newly overdue requests to their department's supervisor (run it from cron)."""
-    from service_requests.lifecycle import escalate_overdue
+def requests_escalate(include_imported: bool) -> None:
+    """Escalate newly overdue requests to their department's supervisors (run it from cron)."""
+    from accounts.escalations import escalate
 
     s = runtime()
     with s.database.session() as session:
-        count = escalate_overdue(session, s.city.key)
+        count = escalate(session, s.city.key, include_imported=include_imported)
     click.echo(f"{count} overdue request(s) escalated.")
 
 

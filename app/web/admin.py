@@ -37,6 +37,7 @@ def _fields_from_form() -> UserFields:
         area_role=area_role or None,
         area_key=area_key,
         active=form.get("active", "1") == "1",
+        escalation_email=form.get("escalation_email") == "1",
     )
 
 

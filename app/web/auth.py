@@ -14,6 +14,7 @@ from accounts.users import (
     check_current_password,
     confirmed,
     end_session,
+    set_escalation_email,
     set_password,
     start_session,
 )
@@ -90,6 +91,13 @@ def login():
         except LoginRefused as exc:
             error = str(exc)
         else:
+            previous = current_user()
+            if previous is not None:  # logging in as someone else on a shared computer ends the first login
+                end_session(database, session.get(SESSION_KEY))
+                if previous.id != user.id:
+                    from accounts import audit
+
+                    audit.record(database, previous.city, previous.username, "logout", previous.username, client_ip())
             session.clear()  # a fresh session (and CSRF token) at each login
             session[SESSION_KEY] = start_session(database, user, ip=client_ip())
             session.permanent = True
@@ -97,9 +105,13 @@ def login():
             response = redirect(safe_next(request.args.get("next")), code=303)
             _remember_device(response, user)
             return response
-    return render_template("login.html", city=s.city, error=error, username=request.form.get("username", "")[:64]), (
-        400 if error else 200
-    )
+    return render_template(
+        "login.html",
+        city=s.city,
+        error=error,
+        username=request.form.get("username", "")[:64],
+        next_path=safe_next(request.args.get("next")),
+    ), (400 if error else 200)
 
 
 @bp.post("/logout")
@@ -143,3 +155,21 @@ def change_password():
         else:
             return redirect(url_for("pages.index"), code=303)
     return render_template("account_password.html", city=runtime().city, error=error), (400 if error else 200)
+
+
+@bp.post("/account/escalation-email")
+@logged_in
+def escalation_email():
+    """A supervisor's own choice of escalation e-mails (shown on the account page)."""
+    user = current_user()
+    assert user is not None
+    database = db_session()
+    try:
+        set_escalation_email(
+            database, user, request.form.get("escalation_email") == "1", actor=user.username, ip=client_ip()
+        )
+        database.commit()
+    except UserError as exc:
+        database.rollback()
+        return render_template("account_password.html", city=runtime().city, mail_error=str(exc)), 400
+    return render_template("account_password.html", city=runtime().city, mail_saved=True)

@@ -15,13 +15,19 @@ from collections.abc import Callable
 from typing import NoReturn
 from urllib.parse import urlencode
 
-from flask import abort, request, url_for
+from flask import abort, render_template, request, url_for
 
 from app.web import db_session, runtime
 from service_requests.selection import YES, FilterChoices, FilterError, RequestFilter, filter_choices, parse_filter
 
 #: The scope a filter has when the query string names none (:class:`RequestFilter`'s default).
 MAPPED = "mapped"
+
+
+def render_page(template: str, **context: object) -> str:
+    """A map or report page: ``template`` with the city and its channels (the filter form needs both)."""
+    city = runtime().city
+    return render_template(template, city=city, channels=city.channels.names(), **context)
 
 
 def refuse(exc: FilterError) -> NoReturn:

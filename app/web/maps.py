@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 
 from accounts.scope import within_scope
 from app.web import db_session, filtering, runtime
@@ -95,8 +95,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
 
 
 def _page(template: str, **context: object) -> str:
-    s = runtime()
-    return render_template(template, city=s.city, channels=s.city.channels.names(), tabs=map_tabs(s.city), **context)
+    return filtering.render_page(template, tabs=map_tabs(runtime().city), **context)
 
 
 def map_tabs(city: CityConfig) -> list[dict[str, str]]:
@@ -218,6 +217,14 @@ def layer_map(layer: str):
     return _map_response(f"{layer}-{measure}", build)
 
 
+def _area_key(layer: str, key: str, choices: FilterChoices) -> str:
+    """The stored key of the area typed as ``key`` (``4`` for ``04``); 404 for an unknown one."""
+    found = choices.area_key(layer, key)
+    if found is None:
+        abort(404, f"There is no {area_spec(runtime().city, layer).label.lower()} {key!r}.")
+    return found
+
+
 def _area_filter(layer: str, key: str, choices: FilterChoices) -> RequestFilter:
     if key not in _area_names(choices, layer):
         abort(404, f"There is no {area_spec(runtime().city, layer).label.lower()} {key!r}.")
@@ -233,6 +240,10 @@ def area_page(layer: str, key: str):
     s = runtime()
     session = db_session()
     choices = filtering.choices()
+    stored = _area_key(layer, key, choices)
+    if stored != key:  # /maps/wards/4 is ward 04: one address per area
+        query = f"?{request.query_string.decode('latin-1')}" if request.query_string else ""
+        return redirect(url_for("maps.area_page", layer=layer, key=stored) + query, 302)
     flt = _area_filter(layer, key, choices)
     period = request.args.get("period") or None
     if period not in (None, *aggregate.PERIODS):
@@ -309,7 +320,9 @@ def area_map(layer: str, key: str):
     _layer_or_404(layer)
     s = runtime()
     session = db_session()
-    flt = _area_filter(layer, key, filtering.choices())
+    choices = filtering.choices()
+    key = _area_key(layer, key, choices)
+    flt = _area_filter(layer, key, choices)
     color = filtering.choice("color", ("status", "service"), "status")
 
     def build(options: maps.MapOptions) -> str:

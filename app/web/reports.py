@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, request, url_for
 from sqlalchemy import text
 
 from accounts.scope import within_scope
@@ -75,10 +75,8 @@ def _series(row: pd.Series) -> dict:
 
 
 def _page(template: str, **context: object) -> str:
-    return render_template(
+    return filtering.render_page(
         template,
-        city=runtime().city,
-        channels=runtime().city.channels.names(),
         breakouts=BREAKOUTS,
         report_tabs=TABS,
         definitions=DEFINITIONS,

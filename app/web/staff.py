@@ -1,4 +1,4 @@
-"""Staff pages: a request's full record and its actions, the overdue view, the catalogue admin.
+"""Staff pages: a request's full record and its actions, the catalogue admin (overdue: app/web/supervision.py).
 
 Each view names its permission; a request outside the user's scope (another department's,
 another ward's) answers 404 like a request that does not exist.
@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from accounts import audit
 from accounts.assignees import assignee_names, check_assignee, department_assignees
-from accounts.scope import in_scope, may_read_details, within_scope
+from accounts.scope import may_read_details
 from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
 from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
@@ -26,7 +26,6 @@ from service_requests.lifecycle import (
     add_note,
     change_status,
     mark_duplicate,
-    overdue,
     reassign,
     reopen,
     set_details_public,
@@ -34,7 +33,7 @@ from service_requests.lifecycle import (
 )
 from service_requests.lookup import find_by_reference
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
-from service_requests.selection import RequestFilter, filter_choices
+from service_requests.selection import filter_choices
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -224,21 +223,6 @@ def _page(found: ServiceRequest, error: str | None, code: int):
         ).all(),
         areas=filter_choices(session, runtime().city),
     ), code
-
-
-@bp.get("/overdue")
-@requires("requests.overdue")
-def overdue_view():
-    """Open requests past their due date, by department (department staff see their own)."""
-    user = current_user()
-    department = within_scope(user, RequestFilter(department=request.args.get("department") or None)).department
-    session = db_session()
-    city = runtime().city
-    rows = [r for r in overdue(session, city.key, department=department) if in_scope(user, r)]
-    departments = session.scalars(select(Department).where(Department.city == city.key).order_by(Department.name)).all()
-    return render_template(
-        "staff_overdue.html", city=city, rows=rows, departments=departments, department=department, labels=STATE_LABELS
-    )
 
 
 @bp.get("/services")

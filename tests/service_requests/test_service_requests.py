@@ -11,11 +11,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from core.catalogue_file import ServiceLevel
+from service_requests.escalation import escalate_overdue
 from service_requests.intake import IntakeError, RequestInput, create_request
 from service_requests.lifecycle import (
     LifecycleError,
     change_status,
-    escalate_overdue,
     mark_duplicate,
     overdue,
     reassign,
