@@ -527,7 +527,9 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
         if code not in CHANNEL_SETTINGS:
             found += _unknown(f"channels.{code}", channel, ("name", "family"))
     for i, department in enumerate(_tables(raw.get("departments"))):
-        found += _unknown(f"departments #{i + 1}", department, ("code", "name", "supervisor_email", "priorities", "crews"))
+        found += _unknown(
+            f"departments #{i + 1}", department, ("code", "name", "supervisor_email", "priorities", "crews")
+        )
     for i, service in enumerate(_tables(raw.get("services"))):
         table = f"services #{i + 1}"
         found += _unknown(table, service, _SERVICE_KEYS)
