@@ -248,11 +248,14 @@ class AddressSettings:
 
 @dataclass(frozen=True)
 class IntakeSettings:
-    """Duplicate hints at intake: open requests of the same service this close and this recent."""
+    """Duplicate hints at intake (open requests of the same service this close and this recent), and the
+    candidate duplicates a staff request page lists (open or closed, within days of the request's time)."""
 
     duplicate_radius_public_m: float = 250.0
     duplicate_radius_staff_m: float = 1000.0
     duplicate_days: int = 30
+    candidate_radius_m: float = 200.0
+    candidate_days: int = 30
 
     def radius(self, staff: bool) -> float:
         return self.duplicate_radius_staff_m if staff else self.duplicate_radius_public_m
@@ -388,6 +391,13 @@ _ADDRESS_SETTINGS = (
     "interpolation_max_gap",
     "interpolation_max_distance_m",
 )
+_INTAKE_KEYS = (
+    "duplicate_radius_public_m",
+    "duplicate_radius_staff_m",
+    "duplicate_days",
+    "candidate_radius_m",
+    "candidate_days",
+)
 _TOP_LEVEL = (
     "city",
     "jurisdiction",
@@ -515,9 +525,7 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
         )
         found += _unknown("requests.fields", requests.get("fields"), REQUEST_FIELDS)
         found += _filters("requests.where", requests.get("where"))
-    found += _unknown(
-        "intake", raw.get("intake"), ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days")
-    )
+    found += _unknown("intake", raw.get("intake"), _INTAKE_KEYS)
     found += _unknown(
         "open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service")
     )
@@ -882,11 +890,11 @@ class _CityParser:
         table = self.table(raw, "intake", required=False) or {}
         defaults = IntakeSettings()
         values: dict[str, Any] = {}
-        for key in ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days"):
+        for key in _INTAKE_KEYS:
             value = table.get(key, getattr(defaults, key))
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100_000:
-                raise self.fail("intake", f"{key} must be a positive number")
-            values[key] = int(value) if key == "duplicate_days" else float(value)
+                raise self.fail("intake", f"{key} must be a positive number (it is {value!r})")
+            values[key] = int(value) if key.endswith("_days") else float(value)
         unknown = sorted(set(table) - set(values))
         if unknown:
             raise self.fail("intake", f"does not know {unknown[0]!r}")
