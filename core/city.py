@@ -29,6 +29,7 @@ from core.catalogue_file import Catalogue, parse_catalogue
 from core.channels import DEFAULT_CHANNELS, ChannelVocabulary, parse_channels
 from core.channels import SETTINGS as CHANNEL_SETTINGS
 from core.errors import ConfigError, UserError
+from core.replies_file import DEFAULT_REPLY_TEMPLATES, ReplyTemplate, parse_reply_templates
 from core.states import STATES
 
 #: The roles a boundary layer can play for a city.
@@ -305,6 +306,7 @@ class CityConfig:
     open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
     reports: ReportSettings = field(default_factory=ReportSettings)
     channels: ChannelVocabulary = DEFAULT_CHANNELS
+    reply_templates: tuple[ReplyTemplate, ...] = DEFAULT_REPLY_TEMPLATES
 
     @property
     def tz(self) -> ZoneInfo:
@@ -411,6 +413,7 @@ _TOP_LEVEL = (
     "departments",
     "services",
     "channels",
+    "reply_templates",
 )
 _SERVICE_KEYS = (
     "code",
@@ -761,8 +764,9 @@ class _CityParser:
             requests=self.requests(raw),
             path=self.path,
             data_dir=self.data_dir,
-            catalogue=parse_catalogue(raw, self.fail),
+            catalogue=(catalogue := parse_catalogue(raw, self.fail)),
             intake=self.intake(raw),
+            reply_templates=parse_reply_templates(raw.get("reply_templates"), set(catalogue.services), self.fail),
             open311=self.open311(raw, str(key), contact.website),
             reports=self.reports(raw),
             channels=self.channels(raw),

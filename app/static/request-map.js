@@ -10,6 +10,7 @@
   const map = L.map(el); // SVG markers: each is an element a keyboard or a test can reach
   el.geo311Map = map; // for scripted checks (browser tests)
   window.geo311Basemap(map, data.basemap);
+  map.setView([data.point.lat, data.point.lon], 17); // markers need a view before they are added
 
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -34,9 +35,7 @@
                               { radius: 10, color: "#7f1d1d", weight: 3, fillColor: "#dc2626", fillOpacity: 0.9 }).addTo(map);
   here.bindPopup(escapeHtml(data.point.reference) + (data.point.address ? "<br>" + escapeHtml(data.point.address) : ""));
   here.getElement().classList.add("marker-here");
-  if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
-    map.setView(bounds.getCenter(), 17);
-  } else {
+  if (!bounds.getNorthEast().equals(bounds.getSouthWest())) {
     map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17 });
   }
   el.dataset.candidates = String((data.candidates || []).length);

@@ -21,10 +21,12 @@ from app.web.access import allowed, client_ip, current_user, requires, staff_use
 from app.web.tiles import basemap_config
 from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
 from core.errors import UserError
+from core.replies_file import MAX_REPLY
 from core.states import CLOSED_STATES, EVENT_KIND_LABELS, OPEN_STATES, RESPONSE_METHOD_LABELS, STATE_LABELS
 from core.text import normalise_newlines
 from service_requests.catalogue_db import save_service, to_service
 from service_requests.duplicates import Candidate, candidate_duplicates, request_point
+from service_requests.followers import followers_of, report_count
 from service_requests.intake import nearby_open_requests
 from service_requests.lifecycle import (
     add_note,
@@ -38,6 +40,7 @@ from service_requests.lifecycle import (
 )
 from service_requests.lookup import find_by_reference
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
+from service_requests.replies import send_reply, templates_for, why_no_reply
 from service_requests.selection import RequestFilter, filter_choices
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -72,6 +75,7 @@ DONE = {
     "note": "Note added.",
     "details": "Visibility of the description and location note changed.",
     "priority": "Priority saved.",
+    "reply": "Reply sent: it is in the outbox for the resident.",
 }
 
 #: The permission each action of the request page needs.
@@ -83,6 +87,7 @@ ACTIONS = {
     "reopen": "requests.update",
     "note": "requests.update",
     "details": "requests.update",
+    "reply": "requests.update",
 }
 
 
@@ -100,7 +105,9 @@ def request_detail(reference: str):
         action = form.get("action", "")
         if action not in ACTIONS:
             return _page(found, "That action is not known; reload the page and try again.", 400)
-        if not allowed(ACTIONS[action], found) or (action == "details" and not allowed("requests.contact", found)):
+        if not allowed(ACTIONS[action], found) or (
+            action in ("details", "reply") and not allowed("requests.contact", found)
+        ):
             return _page(found, "Your role does not allow this action on this request.", 403)
         original = None
         closing = found  # the request an action changes: this one, or the candidate a duplicate action names
@@ -150,6 +157,8 @@ def request_detail(reference: str):
                 mark_duplicate(session, closing, original, actor, form.get("note") or None)
             elif action == "reopen":
                 reopen(session, found, actor, form.get("reason", ""))
+            elif action == "reply":
+                send_reply(session, found, form.get("text", ""), actor)
             elif action == "details":
                 set_details_public(session, found, actor, public=form.get("public") == "1")
             else:
@@ -167,6 +176,10 @@ def request_detail(reference: str):
             flash(done, "success")
             return redirect(url_for("staff.request_detail", reference=found.public_ref), code=303)
     return _page(found, error, 400 if error else 200)
+
+
+# The photo a request names (Open311 media_url) lives on the sender's host: images may come from any.
+request_detail._csp = {"img-src": "'self' data: blob: https: http:"}  # type: ignore[attr-defined]
 
 
 def _moved_page(found: ServiceRequest, done: str):
@@ -309,6 +322,11 @@ def _page(found: ServiceRequest, error: str | None, code: int):
         candidates=candidates,
         map_data=map_data,
         candidate_settings=runtime().city.intake,
+        replies=templates_for(runtime().city.reply_templates, found),
+        max_reply=MAX_REPLY,
+        report_count=report_count(session, found.id),
+        followers=followers_of(session, found.id) if allowed("requests.contact", found) else [],
+        why_no_reply=why_no_reply(session, found) if allowed("requests.contact", found) else None,
     ), code
 
 
