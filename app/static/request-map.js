@@ -10,7 +10,6 @@
   const map = L.map(el); // SVG markers: each is an element a keyboard or a test can reach
   el.geo311Map = map; // for scripted checks (browser tests)
   window.geo311Basemap(map, data.basemap);
-  map.setView([data.point.lat, data.point.lon], 17); // markers need a view before they are added
 
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -24,21 +23,24 @@
     return marker;
   }
 
+  // The view first (vector markers need one), framing the request and every marker, with no animation.
+  const nearby = data.nearby || [];
+  const candidates = data.candidates || [];
   const bounds = L.latLngBounds([[data.point.lat, data.point.lon]]);
-  (data.nearby || []).forEach((n) => {
-    bounds.extend(add(n, { radius: 6, color: "#5b6775", weight: 2, fillOpacity: 0.4 }, "nearby").getLatLng());
-  });
-  (data.candidates || []).forEach((c) => {
-    bounds.extend(add(c, { radius: 8, color: "#c25e00", weight: 2, fillColor: "#f59e0b", fillOpacity: 0.8 }, "candidate").getLatLng());
-  });
+  nearby.concat(candidates).forEach((item) => bounds.extend([item.lat, item.lon]));
+  if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
+    map.setView(bounds.getCenter(), 17, { animate: false });
+  } else {
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17, animate: false });
+  }
+  // The request's own ring is drawn first and wider: a candidate at the same place shows inside it.
   const here = L.circleMarker([data.point.lat, data.point.lon],
-                              { radius: 10, color: "#7f1d1d", weight: 3, fillColor: "#dc2626", fillOpacity: 0.9 }).addTo(map);
+                              { radius: 13, color: "#7f1d1d", weight: 3, fillColor: "#dc2626", fillOpacity: 0.9 }).addTo(map);
   here.bindPopup(escapeHtml(data.point.reference) + (data.point.address ? "<br>" + escapeHtml(data.point.address) : ""));
   here.getElement().classList.add("marker-here");
-  if (!bounds.getNorthEast().equals(bounds.getSouthWest())) {
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 17 });
-  }
-  el.dataset.candidates = String((data.candidates || []).length);
-  el.dataset.nearby = String((data.nearby || []).length);
+  nearby.forEach((n) => add(n, { radius: 6, color: "#5b6775", weight: 2, fillOpacity: 0.4 }, "nearby"));
+  candidates.forEach((c) => add(c, { radius: 8, color: "#c25e00", weight: 2, fillColor: "#f59e0b", fillOpacity: 0.8 }, "candidate"));
+  el.dataset.candidates = String(candidates.length);
+  el.dataset.nearby = String(nearby.length);
   el.dataset.ready = "true";
 }());

@@ -90,3 +90,22 @@ def test_a_request_without_a_point_has_no_map_and_says_why_no_candidates(client_
     html = page(client_as("department"), request)
     assert "candidate duplicates can be found" in html and "No map: this request has no point" in html
     assert 'id="request-map"' not in html and "request-map.js" not in html
+
+
+def test_the_map_data_holds_nearby_open_requests_beyond_the_candidates(client_as, session, la, validator):
+    request, candidate, nearby = (make(session, la, validator) for _ in range(3))
+    session.execute(
+        text(
+            "UPDATE service_request SET geom = ST_Project(geom::geography, 600, radians(90))::geometry WHERE id = :id"
+        ),
+        {"id": nearby.id},
+    )
+    session.commit()
+    staff = client_as("department")
+    staff.post(
+        f"/staff/requests/{request.public_ref}",
+        data={"action": "duplicate", "original": request.public_ref, "target": candidate.public_ref},
+    )
+    data = json.loads(re.search(r'id="request-map-data">(.*?)</script>', page(staff, request), re.S).group(1))
+    assert data["candidates"] == []
+    assert [(n["reference"], 599 <= n["distance_m"] <= 601) for n in data["nearby"]] == [(nearby.public_ref, True)]

@@ -48,11 +48,16 @@ def test_the_map_shows_the_point_and_candidates_and_one_click_closes_a_duplicate
         message = page.locator(".flash-success").inner_text()
         assert f"Marked {candidate.public_ref} as a duplicate of {request.public_ref}." in message
         assert page.locator("dd.duplicates a", has_text=candidate.public_ref).count() == 1
+        page.wait_for_selector('#request-map[data-ready="true"]')
+        assert page.get_attribute("#request-map", "data-candidates") == "0"  # it is a duplicate now
+        assert page.get_attribute("#request-map", "data-nearby") == "1"
         page.screenshot(path=f"{SHOTS}/reverse-duplicate.png", full_page=True)
 
         # A templated reply: the request is fixed, the graffiti template fits; pick it, edit, send.
         page.select_option("#status", "fixed")
         page.click("form:has(#status) button[type=submit]")
+        assert "Status changed to Fixed." in page.locator(".flash-success").inner_text()
+        page.wait_for_load_state("load")  # request-reply.js has run
         page.select_option("#reply-template", "Graffiti removed")
         filled = page.locator("#reply-text").input_value()
         assert filled.startswith("The graffiti at") and request.short_ref_shown in filled and "{" not in filled
@@ -61,6 +66,7 @@ def test_the_map_shows_the_point_and_candidates_and_one_click_closes_a_duplicate
         page.click("form.reply-form button[type=submit]")
         assert "Reply sent" in page.locator(".flash-success").inner_text()
         assert page.locator("td", has_text="We painted the wall on Tuesday.").count() == 1
+        page.wait_for_selector('#request-map[data-ready="true"]')
         page.screenshot(path=f"{SHOTS}/reply-sent.png", full_page=True)
 
         page.set_viewport_size({"width": 390, "height": 844})
