@@ -263,9 +263,13 @@ def _neighbours(found: ServiceRequest) -> tuple[tuple[float, float] | None, list
     ]
 
     def marker(ref: str, lon: float, lat: float, status: str, distance: float) -> dict[str, Any]:
-        label = STATE_LABELS.get(status, status)
-        return {"reference": ref, "lon": lon, "lat": lat, "status": label, "distance_m": round(distance)} | {
-            "url": url_for("staff.request_detail", reference=ref)
+        return {
+            "reference": ref,
+            "url": url_for("staff.request_detail", reference=ref),
+            "lon": lon,
+            "lat": lat,
+            "status": STATE_LABELS.get(status, status),
+            "distance_m": round(distance),
         }
 
     data = {
