@@ -29,6 +29,7 @@ from core.catalogue_file import Catalogue, parse_catalogue
 from core.channels import DEFAULT_CHANNELS, ChannelVocabulary, parse_channels
 from core.channels import SETTINGS as CHANNEL_SETTINGS
 from core.errors import ConfigError, UserError
+from core.replies_file import DEFAULT_REPLY_TEMPLATES, ReplyTemplate, parse_reply_templates
 from core.states import STATES
 
 #: The roles a boundary layer can play for a city.
@@ -248,11 +249,14 @@ class AddressSettings:
 
 @dataclass(frozen=True)
 class IntakeSettings:
-    """Duplicate hints at intake: open requests of the same service this close and this recent."""
+    """Duplicate hints at intake (open requests of the same service this close and this recent), and the
+    candidate duplicates a staff request page lists (open or closed, within days of the request's time)."""
 
     duplicate_radius_public_m: float = 250.0
     duplicate_radius_staff_m: float = 1000.0
     duplicate_days: int = 30
+    candidate_radius_m: float = 200.0
+    candidate_days: int = 30
 
     def radius(self, staff: bool) -> float:
         return self.duplicate_radius_staff_m if staff else self.duplicate_radius_public_m
@@ -302,6 +306,7 @@ class CityConfig:
     open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
     reports: ReportSettings = field(default_factory=ReportSettings)
     channels: ChannelVocabulary = DEFAULT_CHANNELS
+    reply_templates: tuple[ReplyTemplate, ...] = DEFAULT_REPLY_TEMPLATES
 
     @property
     def tz(self) -> ZoneInfo:
@@ -388,6 +393,13 @@ _ADDRESS_SETTINGS = (
     "interpolation_max_gap",
     "interpolation_max_distance_m",
 )
+_INTAKE_KEYS = (
+    "duplicate_radius_public_m",
+    "duplicate_radius_staff_m",
+    "duplicate_days",
+    "candidate_radius_m",
+    "candidate_days",
+)
 _TOP_LEVEL = (
     "city",
     "jurisdiction",
@@ -401,6 +413,7 @@ _TOP_LEVEL = (
     "departments",
     "services",
     "channels",
+    "reply_templates",
 )
 _SERVICE_KEYS = (
     "code",
@@ -515,9 +528,7 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
         )
         found += _unknown("requests.fields", requests.get("fields"), REQUEST_FIELDS)
         found += _filters("requests.where", requests.get("where"))
-    found += _unknown(
-        "intake", raw.get("intake"), ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days")
-    )
+    found += _unknown("intake", raw.get("intake"), _INTAKE_KEYS)
     found += _unknown(
         "open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service")
     )
@@ -755,8 +766,9 @@ class _CityParser:
             requests=self.requests(raw),
             path=self.path,
             data_dir=self.data_dir,
-            catalogue=parse_catalogue(raw, self.fail),
+            catalogue=(catalogue := parse_catalogue(raw, self.fail)),
             intake=self.intake(raw),
+            reply_templates=parse_reply_templates(raw.get("reply_templates"), set(catalogue.services), self.fail),
             open311=self.open311(raw, str(key), contact.website),
             reports=self.reports(raw),
             channels=self.channels(raw),
@@ -884,11 +896,11 @@ class _CityParser:
         table = self.table(raw, "intake", required=False) or {}
         defaults = IntakeSettings()
         values: dict[str, Any] = {}
-        for key in ("duplicate_radius_public_m", "duplicate_radius_staff_m", "duplicate_days"):
+        for key in _INTAKE_KEYS:
             value = table.get(key, getattr(defaults, key))
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100_000:
-                raise self.fail("intake", f"{key} must be a positive number")
-            values[key] = int(value) if key == "duplicate_days" else float(value)
+                raise self.fail("intake", f"{key} must be a positive number (it is {value!r})")
+            values[key] = int(value) if key.endswith("_days") else float(value)
         unknown = sorted(set(table) - set(values))
         if unknown:
             raise self.fail("intake", f"does not know {unknown[0]!r}")

@@ -243,6 +243,14 @@ def overdue(
 def _notify_requester(session: Session, request: ServiceRequest, message: str) -> None:
     """Queue the message for the requester and each follower, by the method each chose (nothing for 'none')."""
     subject = f"Request {request.short_ref_shown}: {STATE_LABELS[request.status]}"
+    for method, recipient in requester_recipients(session, request):
+        session.add(
+            Notification(request_id=request.id, method=method, recipient=recipient, subject=subject, body=message)
+        )
+
+
+def requester_recipients(session: Session, request: ServiceRequest) -> list[tuple[str, str]]:
+    """(method, address) of the requester and each follower who asked to be told and left a way to reach them."""
     recipients: list[tuple[str, str | None]] = []
     contact = session.get(RequestContact, request.id)
     if contact is not None and request.response_method != "none":
@@ -258,8 +266,4 @@ def _notify_requester(session: Session, request: ServiceRequest, message: str) -
         recipients.append(
             (follower.response_method, {"email": follower.email, "phone": follower.phone}.get(follower.response_method))
         )
-    for method, recipient in recipients:
-        if recipient:
-            session.add(
-                Notification(request_id=request.id, method=method, recipient=recipient, subject=subject, body=message)
-            )
+    return [(method, recipient) for method, recipient in recipients if recipient]

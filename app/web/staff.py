@@ -7,6 +7,7 @@ another ward's) answers 404 like a request that does not exist.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -17,11 +18,16 @@ from accounts.assignees import assignee_names, check_assignee, department_assign
 from accounts.scope import may_read_details
 from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
+from app.web.tiles import basemap_config
 from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
 from core.errors import UserError
+from core.replies_file import MAX_REPLY
 from core.states import CLOSED_STATES, EVENT_KIND_LABELS, OPEN_STATES, RESPONSE_METHOD_LABELS, STATE_LABELS
 from core.text import normalise_newlines
 from service_requests.catalogue_db import save_service, to_service
+from service_requests.duplicates import Candidate, candidate_duplicates, request_point
+from service_requests.followers import followers_of, report_count
+from service_requests.intake import nearby_open_requests
 from service_requests.lifecycle import (
     add_note,
     change_status,
@@ -33,6 +39,7 @@ from service_requests.lifecycle import (
 )
 from service_requests.lookup import find_by_reference
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
+from service_requests.replies import send_reply, templates_for, why_no_reply
 from service_requests.selection import filter_choices
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -67,6 +74,7 @@ DONE = {
     "note": "Note added.",
     "details": "Visibility of the description and location note changed.",
     "priority": "Priority saved.",
+    "reply": "Reply sent: it is in the outbox for the resident.",
 }
 
 #: The permission each action of the request page needs.
@@ -78,6 +86,7 @@ ACTIONS = {
     "reopen": "requests.update",
     "note": "requests.update",
     "details": "requests.update",
+    "reply": "requests.update",
 }
 
 
@@ -95,21 +104,30 @@ def request_detail(reference: str):
         action = form.get("action", "")
         if action not in ACTIONS:
             return _page(found, "That action is not known; reload the page and try again.", 400)
-        if not allowed(ACTIONS[action], found) or (action == "details" and not allowed("requests.contact", found)):
+        if not allowed(ACTIONS[action], found) or (
+            action in ("details", "reply") and not allowed("requests.contact", found)
+        ):
             return _page(found, "Your role does not allow this action on this request.", 403)
         original = None
+        closing = found  # the request an action changes: this one, or the candidate a duplicate action names
         if action == "duplicate":
             original = _request_in_scope(form.get("original", ""))
             if original is None:
                 typed = form.get("original", "").strip() or "(empty)"
                 return _page(found, f"No request you can see has the reference {typed}; check the reference.", 400)
+            if form.get("target"):
+                target = _request_in_scope(form["target"])
+                if target is None or not allowed("requests.update", target):
+                    typed = form["target"].strip()
+                    return _page(found, f"You may not change the request {typed}; it stays as it is.", 403)
+                closing = target
         # Added first, so that the action's own commit stores it with the change (or neither).
         audit.record(
             session,
             found.city,
             actor,
             f"request.{action}",
-            found.public_ref,
+            closing.public_ref,
             client_ip(),
             from_status=found.status,
             to_status=form.get("status") or None,
@@ -139,9 +157,11 @@ def request_detail(reference: str):
                 set_priority(session, found, form.get("priority"), [p.name for p in _priorities(found)], actor)
             elif action == "duplicate":
                 assert original is not None  # looked up above, before the audit record
-                mark_duplicate(session, found, original, actor, form.get("note") or None)
+                mark_duplicate(session, closing, original, actor, form.get("note") or None)
             elif action == "reopen":
                 reopen(session, found, actor, form.get("reason", ""))
+            elif action == "reply":
+                send_reply(session, found, form.get("text", ""), actor)
             elif action == "details":
                 set_details_public(session, found, actor, public=form.get("public") == "1")
             else:
@@ -152,6 +172,8 @@ def request_detail(reference: str):
         else:
             status = STATE_LABELS.get(found.status, found.status)
             done = DONE[action].format(status=status, original=original.public_ref if original else "")
+            if closing is not found and original is not None:
+                done = f"Marked {closing.public_ref} as a duplicate of {original.public_ref}."
             if not allowed("requests.view", found):
                 return _moved_page(found, done)
             flash(done, "success")
@@ -187,6 +209,84 @@ def _answers(found: ServiceRequest) -> list[tuple[str, str]]:
     return lines
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """A candidate duplicate as the page shows it: what may be done with it, and its link."""
+
+    candidate: Candidate
+    record: ServiceRequest
+    may_close: bool  # the user may mark it a duplicate of the page's request
+    url: str
+
+
+def _neighbours(found: ServiceRequest) -> tuple[tuple[float, float] | None, list[_Shown], dict[str, Any]]:
+    """The request's point, its candidate duplicates the user may see, and the data of the page's map."""
+    session, city = db_session(), runtime().city
+    point = request_point(session, found)
+    if point is None:
+        return None, [], {}
+    settings = city.intake
+    found_candidates = candidate_duplicates(session, found, settings.candidate_radius_m, settings.candidate_days)
+    nearby = [
+        n
+        for n in nearby_open_requests(
+            session,
+            city.key,
+            found.service_code,
+            point[0],
+            point[1],
+            settings.radius(staff=True),
+            settings.duplicate_days,
+            exclude_id=found.id,
+            limit=50,
+        )
+        if n.public_ref not in {c.public_ref for c in found_candidates} and n.lon is not None
+    ]
+    refs = [c.public_ref for c in found_candidates] + [n.public_ref for n in nearby]
+    records = {
+        r.public_ref: r
+        for r in session.scalars(
+            select(ServiceRequest).where(ServiceRequest.city == found.city, ServiceRequest.public_ref.in_(refs))
+        )
+        if allowed("requests.view", r)
+    }
+    shown = [
+        _Shown(
+            c,
+            records[c.public_ref],
+            c.is_open and allowed("requests.update", records[c.public_ref]),
+            url_for("staff.request_detail", reference=c.public_ref),
+        )
+        for c in found_candidates
+        if c.public_ref in records
+    ]
+
+    def marker(ref: str, lon: float, lat: float, status: str, distance: float) -> dict[str, Any]:
+        return {
+            "reference": ref,
+            "url": url_for("staff.request_detail", reference=ref),
+            "lon": lon,
+            "lat": lat,
+            "status": STATE_LABELS.get(status, status),
+            "distance_m": round(distance),
+        }
+
+    data = {
+        "basemap": basemap_config(),
+        "point": {"reference": found.public_ref, "lon": point[0], "lat": point[1], "address": found.address or ""},
+        "candidates": [
+            marker(s.candidate.public_ref, s.candidate.lon, s.candidate.lat, s.candidate.status, s.candidate.distance_m)
+            for s in shown
+        ],
+        "nearby": [
+            marker(n.public_ref, n.lon, n.lat, n.status, n.distance_m)  # type: ignore[arg-type]
+            for n in nearby
+            if n.public_ref in records
+        ],
+    }
+    return point, shown, data
+
+
 def _page(found: ServiceRequest, error: str | None, code: int):
     """The request page, with the error of the action just tried (the form keeps what was typed)."""
     session = db_session()
@@ -196,6 +296,7 @@ def _page(found: ServiceRequest, error: str | None, code: int):
     departments = session.scalars(
         select(Department).where(Department.city == found.city).order_by(Department.name)
     ).all()
+    point, candidates, map_data = _neighbours(found)
     return render_template(
         "staff_request.html",
         city=runtime().city,
@@ -222,6 +323,15 @@ def _page(found: ServiceRequest, error: str | None, code: int):
             select(ServiceRequest).where(ServiceRequest.duplicate_of == found.id).order_by(ServiceRequest.requested_at)
         ).all(),
         areas=filter_choices(session, runtime().city),
+        point=point,
+        candidates=candidates,
+        map_data=map_data,
+        candidate_settings=runtime().city.intake,
+        replies=templates_for(runtime().city.reply_templates, found),
+        max_reply=MAX_REPLY,
+        report_count=report_count(session, found.id),
+        followers=followers_of(session, found.id) if allowed("requests.contact", found) else [],
+        why_no_reply=why_no_reply(session, found) if allowed("requests.contact", found) else None,
     ), code
 
 
