@@ -32,7 +32,7 @@ from service_requests.selection import (
 
 #: The columns a queue sorts by: query-string name -> (SQL expression, words). NULLs sort last.
 SORTS: dict[str, tuple[str, str]] = {
-    "reference": ("r.public_ref", "Reference"),
+    "reference": ("r.short_ref", "Reference"),  # the one the page shows
     "service": ("r.service_name", "Service"),
     "place": ("r.address", "Place"),
     "ward": ("r.ward_key", "Ward"),
@@ -120,6 +120,8 @@ class QueueRow:
 
     id: int
     reference: str
+    #: The short reference as people read it (``K7M3Q-X9TBA``), or "" for a request without one.
+    short_reference: str
     service: str
     place: str
     ward: str
@@ -204,7 +206,7 @@ def _order(view: QueueView) -> str:
     return f"{column} {direction} NULLS LAST, r.id {direction}"
 
 
-_COLUMNS = """r.id, r.public_ref, r.service_name, r.address, r.ward_key, r.district_key, r.requested_at,
+_COLUMNS = """r.id, r.public_ref, r.short_ref, r.service_name, r.address, r.ward_key, r.district_key, r.requested_at,
     r.due_at, r.status, r.assignee, r.priority,
     CASE WHEN r.geom IS NOT NULL AND r.location_quality <> 'placeholder' THEN ST_X(r.geom) END AS lon,
     CASE WHEN r.geom IS NOT NULL AND r.location_quality <> 'placeholder' THEN ST_Y(r.geom) END AS lat"""
@@ -214,6 +216,7 @@ def _row(record: Any, choices: FilterChoices, now: datetime) -> QueueRow:
     return QueueRow(
         id=record.id,
         reference=record.public_ref,
+        short_reference=f"{record.short_ref[:5]}-{record.short_ref[5:]}" if record.short_ref else "",
         service=record.service_name,
         place=record.address or "no address",
         ward=choices.wards.get(record.ward_key, record.ward_key or "") if record.ward_key else "",

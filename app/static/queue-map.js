@@ -20,7 +20,7 @@
         pointToLayer: (feature, latlng) => L.circleMarker(latlng, { radius: 7, color: "#0b5cad", weight: 2, fillOpacity: 0.6 }),
         onEachFeature: (feature, marker) => {
           const p = feature.properties;
-          marker.bindPopup('<a href="' + escapeHtml(p.url) + '">' + escapeHtml(p.reference) + "</a><br>" + escapeHtml(p.service));
+          marker.bindPopup('<a href="' + escapeHtml(p.url) + '">' + escapeHtml(p.label || p.reference) + "</a><br>" + escapeHtml(p.service));
         }
       }).addTo(map);
       el.dataset.markers = String(data.features.length);

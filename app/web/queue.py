@@ -98,6 +98,7 @@ def points():
             "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
             "properties": {
                 "reference": r.reference,
+                "label": r.short_reference or r.reference,
                 "service": r.service,
                 "url": url_for("staff.request_detail", reference=r.reference),
             },
@@ -125,6 +126,7 @@ def export():
         [
             {
                 "reference": r.reference,
+                "short_reference": r.short_reference,
                 "service": r.service,
                 "place": r.place,
                 "ward": r.ward,
@@ -142,6 +144,7 @@ def export():
         ],
         columns=[
             "reference",
+            "short_reference",
             "service",
             "place",
             "ward",

@@ -6,19 +6,18 @@ Before issue 19 the same call (Bulky Items, an address, a name and a phone) took
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from app.factory import create_app
+from core.settings import PROJECT_ROOT
 from service_requests.models import RequestContact, ServiceRequest
 from tests.helpers.browser import chromium, live_server
 from tests.helpers.staff import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/tmp/shots-calls")
+SHOTS = PROJECT_ROOT / "var" / "screenshots" / "call-taker"
 MAX_KEYS = 40
 
 

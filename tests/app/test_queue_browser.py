@@ -3,17 +3,16 @@ and the page fits a 390 px phone without sideways scrolling."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.factory import create_app
+from core.settings import PROJECT_ROOT
 from service_requests.intake import RequestInput, create_request
 from tests.helpers.browser import chromium, live_server, log_in_page
 from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/shots-queue")
+SHOTS = PROJECT_ROOT / "var" / "screenshots" / "queue"
 
 
 def test_department_staff_work_their_queue(settings, bound_database, la, validator):

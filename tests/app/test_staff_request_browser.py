@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from app.factory import create_app
+from core.settings import PROJECT_ROOT
 from tests.app.test_staff_pages import make
 from tests.helpers.browser import chromium, live_server, log_in_page, watch
 from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
-SHOTS = "/tmp/shots-reqpage"
+SHOTS = PROJECT_ROOT / "var" / "screenshots" / "request-page"
 
 
 def test_staff_work_a_request_on_its_page(settings, bound_database, session, la, validator):

@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import text
 
 from app.factory import create_app
+from core.settings import PROJECT_ROOT
 from tests.app.test_staff_pages import make
 from tests.helpers.browser import chromium, live_server, log_in_page, watch
 from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
-SHOTS = "/tmp/shots-reqpage2"
+SHOTS = PROJECT_ROOT / "var" / "screenshots" / "request-tools"
 
 
 def test_the_map_shows_the_point_and_candidates_and_one_click_closes_a_duplicate(

@@ -4,19 +4,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from accounts.escalations import escalate
 from app.factory import create_app
+from core.settings import PROJECT_ROOT
 from service_requests.intake import RequestInput, create_request
 from service_requests.selection import natural_key
 from tests.helpers.browser import chromium, live_server, log_in_page
 from tests.helpers.staff import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/shots-escal")
+SHOTS = PROJECT_ROOT / "var" / "screenshots" / "supervision"
 
 
 def test_a_supervisor_acknowledges_an_escalation(settings, bound_database, la, validator):

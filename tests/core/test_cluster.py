@@ -163,9 +163,15 @@ def test_a_second_ctrl_c_does_not_interrupt_the_stop(tmp_path, monkeypatch):
         stopped.append(True)
 
     monkeypatch.setattr(cluster, "stop", stop)
-    cluster.stop_if_started_here()  # no KeyboardInterrupt
-    assert stopped == [True]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
+    # As in a terminal, Ctrl-C raises KeyboardInterrupt (a run started in the background inherits
+    # SIGINT ignored, which would hide what this test checks).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        cluster.stop_if_started_here()  # no KeyboardInterrupt
+        assert stopped == [True]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored afterwards
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_under_a_supervisor_the_app_only_connects(cluster_root, monkeypatch):
