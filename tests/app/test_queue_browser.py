@@ -50,7 +50,9 @@ def test_department_staff_work_their_queue(settings, bound_database, la, validat
         assert [rows.nth(i).get_attribute("data-reference") for i in range(rows.count())] == [mine]
         assert page.get_attribute("#queue-map", "data-markers") == "1"
         page.click("#queue-map path.leaflet-interactive")
-        page.wait_for_selector(f".leaflet-popup-content:has-text('{mine}')")
+        shown = page.inner_text("#queue-table tbody tr[data-reference] a.reference")  # the short reference
+        assert shown and shown != mine
+        page.wait_for_selector(f".leaflet-popup-content:has-text('{shown}')")
         page.screenshot(path=str(SHOTS / "queue-mine.png"), full_page=True)
         page.fill(".queue-save input[name=name]", "My oldest")
         page.click(".queue-save button[type=submit]")

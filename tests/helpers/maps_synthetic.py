@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.city import CityConfig
 from geo.layers import jurisdiction
+from service_requests.references import new_short_references
 from service_requests.selection import RequestFilter
 
 SERVICE = "synthetic-test"
@@ -75,12 +76,14 @@ def insert(
     session.execute(
         text(
             """
-        INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, description,
-            attributes, location_quality, geom, in_jurisdiction, requested_at, updated_at, source, response_method)
-        SELECT :city, :tag || '-' || n, :service, 'Synthetic test', 'submitted', 'web', '', '{}'::jsonb,
+        INSERT INTO service_request (city, public_ref, short_ref, service_code, service_name, status, channel,
+            description, attributes, location_quality, geom, in_jurisdiction, requested_at, updated_at, source,
+            response_method)
+        SELECT :city, :tag || '-' || n, short_ref, :service, 'Synthetic test', 'submitted', 'web', '', '{}'::jsonb,
                :quality, ST_SetSRID(ST_MakePoint(lon, lat), 4326), :inside, at, at, 'intake', 'none'
-        FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:ats AS timestamptz[]))
-             WITH ORDINALITY AS p(lon, lat, at, n)
+        FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[]), CAST(:ats AS timestamptz[]),
+                    CAST(:short_refs AS text[]))
+             WITH ORDINALITY AS p(lon, lat, at, short_ref, n)
         """
         ),
         {
@@ -92,6 +95,7 @@ def insert(
             "lons": points[:, 0].tolist(),
             "lats": points[:, 1].tolist(),
             "ats": [START + timedelta(days=float(d)) for d in days],
+            "short_refs": new_short_references(len(points)),
         },
     )
 
