@@ -448,9 +448,10 @@ def test_at_most_1000_requests_and_paging(client, session, api_key):
     assert client.get(f"{API}/requests.json?page_size=1001").status_code == 400
     session.execute(
         text(
-            "INSERT INTO service_request (city, public_ref, service_code, service_name, status, channel, response_method, "
-            "description, attributes, location_quality, requested_at, updated_at, source) "
-            "SELECT 'la', 'BULK' || lpad(i::text, 22, '0'), 'graffiti', 'Graffiti Removal', 'submitted', 'phone', 'none', "
+            "INSERT INTO service_request (city, public_ref, short_ref, service_code, service_name, status, channel, "
+            "response_method, description, attributes, location_quality, requested_at, updated_at, source) "
+            "SELECT 'la', 'BULK' || lpad(i::text, 22, '0'), 'BULK' || lpad(i::text, 6, '0'), 'graffiti', "
+            "'Graffiti Removal', 'submitted', 'phone', 'none', "
             "'', '{}', 'none', now() - make_interval(mins => i), now(), 'intake' FROM generate_series(1, 1005) i"
         )
     )
