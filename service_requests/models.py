@@ -29,6 +29,7 @@ from core.catalogue_file import ServiceLevel
 from core.database import Base
 from core.states import MAX_DESCRIPTION, OPEN_STATES, RESPONSE_METHODS, STATES
 from service_requests import rules
+from service_requests.references import show_short_reference
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -224,7 +225,7 @@ class ServiceRequest(Base):
     @property
     def short_ref_shown(self) -> str:
         """The short reference as written for people, ``K7M3Q-X9TBA``."""
-        return f"{self.short_ref[:5]}-{self.short_ref[5:]}" if self.short_ref else ""
+        return show_short_reference(self.short_ref)
 
 
 class RequestContact(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.city import CityConfig
 from core.states import STATE_LABELS
+from service_requests.references import show_short_reference
 from service_requests.selection import (
     YES,
     FilterChoices,
@@ -216,7 +217,7 @@ def _row(record: Any, choices: FilterChoices, now: datetime) -> QueueRow:
     return QueueRow(
         id=record.id,
         reference=record.public_ref,
-        short_reference=f"{record.short_ref[:5]}-{record.short_ref[5:]}" if record.short_ref else "",
+        short_reference=show_short_reference(record.short_ref),
         service=record.service_name,
         place=record.address or "no address",
         ward=choices.wards.get(record.ward_key, record.ward_key or "") if record.ward_key else "",

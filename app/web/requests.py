@@ -24,6 +24,7 @@ from service_requests.followers import FollowerError, add_follower
 from service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests, new_idempotency_key
 from service_requests.lookup import find_by_reference, is_reference
 from service_requests.models import RequestEvent, ServiceRequest
+from service_requests.references import show_short_reference
 
 bp = Blueprint("requests", __name__)
 
@@ -239,7 +240,7 @@ def nearby():
         nearby=[
             {
                 "reference": n.public_ref,
-                "short_reference": f"{n.short_ref[:5]}-{n.short_ref[5:]}",
+                "short_reference": show_short_reference(n.short_ref),
                 "service": n.service_name,
                 "status": STATE_LABELS[n.status],
                 "address": _approximate(n.address),
@@ -269,7 +270,7 @@ def caller_history_api():
     return jsonify(
         requests=[
             {
-                "reference": f"{e.short_ref[:5]}-{e.short_ref[5:]}",
+                "reference": show_short_reference(e.short_ref),
                 "service": e.service_name,
                 "status": STATE_LABELS[e.status],
                 "requested": e.requested_at.astimezone(s.city.tz).date().isoformat(),
