@@ -193,9 +193,7 @@ class Analyst:
     def filter(self, **filters: Any) -> RequestFilter:
         """The :class:`RequestFilter` of ``filters``, its codes checked against the city's
         (as the web checks them: an unknown service or ward is an error naming known ones)."""
-        flt = make_filter(**filters)
-        check_filter(flt, filter_choices(self.session, self.city))
-        return flt
+        return check_filter(make_filter(**filters), filter_choices(self.session, self.city))
 
     def choices(self) -> dict[str, dict[str, str]]:
         """The codes filters may use: ``services``, ``groups``, ``departments``, ``channels`` (the city's),

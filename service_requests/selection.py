@@ -655,21 +655,31 @@ def parse_filter(
         return [v.strip() for v in raw if v and v.strip()]
 
     flt = filter_type(**{spec.name: spec.parse(values(spec.arg)) for spec in filter_fields(filter_type)})
-    if choices is not None:
-        check_filter(flt, choices)
-    return flt
+    return check_filter(flt, choices) if choices is not None else flt
 
 
-def check_filter(flt: RequestFilter, choices: FilterChoices) -> None:
-    """Refuse codes the city does not have, naming a few that it does."""
+def check_filter(flt: RequestFilter, choices: FilterChoices) -> RequestFilter:
+    """``flt`` with its codes checked against ``choices``: refuse those the city does not have.
+
+    A ward or district typed as its number is the area of that number as stored (``4`` is
+    ward ``04``, as :meth:`FilterChoices.area_key` reads it): the filter returned holds that key.
+    """
+    resolved: dict[str, str] = {}
     for spec in filter_fields(type(flt)):
         if spec.choices is None:
             continue
         known: Mapping[str, str] = getattr(choices, spec.choices)
         for value in spec.values(getattr(flt, spec.name)):
-            if value not in known:
-                sample = ", ".join(list(known)[:8]) + (", ..." if len(known) > 8 else "")
-                raise FilterError(f"There is no {spec.what} {value!r}; known {spec.what}s: {sample or 'none'}.")
+            if value in known:
+                continue
+            if spec.choices in ("wards", "districts") and isinstance(getattr(flt, spec.name), str):
+                stored = choices.area_key(spec.choices, value)
+                if stored is not None:
+                    resolved[spec.name] = stored
+                    continue
+            sample = ", ".join(list(known)[:8]) + (", ..." if len(known) > 8 else "")
+            raise FilterError(f"There is no {spec.what} {value!r}; known {spec.what}s: {sample or 'none'}.")
+    return flt.replace(**resolved) if resolved else flt
 
 
 @dataclass(frozen=True)

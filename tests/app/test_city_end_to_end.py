@@ -11,7 +11,9 @@ the import runs with the catalogue drafted from the history. Nothing here is Los
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -395,6 +397,23 @@ def test_a_city_built_like_the_issue_says_loads_with_the_readme_commands(millbro
     assert "Citizens Connect" in by_channel and "Work-order system" in by_channel
     backlog = staff.get("/reports/backlog").get_data(as_text=True)
     assert "from the city&#39;s data" in backlog or "from the city's data" in backlog
+
+    # The work queue of a department whose code has spaces and punctuation, in the town's own
+    # names: its open requests only, the ward reachable by its number, the precinct by name.
+    info = one("SELECT code FROM department WHERE city = :c AND code LIKE 'INFO%'")
+    assert info == "INFO & 311"
+    worker = app.test_client()
+    log_in(worker, make_user(session, "department", city=KEY, department_code=info))
+    queue = worker.get("/staff/queue?sort=due")
+    assert queue.status_code == 200, queue.get_data(as_text=True)[:300]
+    html = queue.get_data(as_text=True)
+    open_info = one("SELECT count(*) FROM service_request WHERE city = :c AND is_open AND department_code = :d", d=info)
+    assert open_info > 0 and f"{open_info:,} open request(s)" in html
+    assert "Ward " in html and "Precinct " in html
+    in_ward = worker.get("/staff/queue?ward=1")
+    assert in_ward.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(worker.get("/staff/queue/queue.csv?ward=1").get_data(as_text=True))))
+    assert rows and {r["ward"] for r in rows} == {"Ward 1"}
 
 
 def test_a_history_whose_every_coordinate_is_one_point_is_refused_in_one_sentence(

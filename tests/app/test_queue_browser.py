@@ -77,6 +77,8 @@ def test_department_staff_work_their_queue(settings, bound_database, la, validat
         boss.click("#bulk-confirm")
         boss.wait_for_selector(".flash-success")
         assert "2 assigned" in boss.inner_text(".flash-success")
+        boss.wait_for_selector('#queue-map[data-ready="true"]')
+        assert int(boss.get_attribute("#queue-map", "data-markers") or 0) >= 2
         boss.screenshot(path=str(SHOTS / "queue-bulk-done.png"), full_page=True)
 
         phone = browser.new_page(viewport={"width": 390, "height": 844})

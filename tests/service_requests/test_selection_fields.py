@@ -140,7 +140,16 @@ def test_every_field_with_choices_is_checked_against_them():
         bad = ("nope",) if spec.kind == "codes" else "nope"
         with pytest.raises(FilterError, match=f"There is no {spec.what} 'nope'; known {spec.what}s: "):
             check_filter(RequestFilter(**{name: bad}), CHOICES)
-    check_filter(FULL, CHOICES)
+    assert check_filter(FULL, CHOICES) == FULL
+
+
+def test_a_ward_typed_as_its_number_is_the_ward_as_stored():
+    assert check_filter(RequestFilter(ward="1"), CHOICES).ward == "01"
+    assert parse_filter({"ward": ["001"]}, CHOICES).ward == "01"
+    with pytest.raises(FilterError, match="There is no ward '2'"):
+        parse_filter({"ward": ["2"]}, CHOICES)
+    with pytest.raises(FilterError, match="There is no district '1'"):
+        parse_filter({"district": ["1"]}, CHOICES)  # x1 is not a number
 
 
 def test_every_field_is_an_analysts_keyword_with_help():
