@@ -9,10 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.factory import create_app
 from core.settings import PROJECT_ROOT
 from service_requests.models import RequestContact, ServiceRequest
-from tests.helpers.browser import chromium, live_server
+from tests.helpers.browser import app_in_chromium
 from tests.helpers.staff import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -23,10 +22,9 @@ MAX_KEYS = 40
 
 def test_a_call_by_keyboard_takes_at_most_40_keys(settings, bound_database, session):
     username = make_user(session, "intake")
-    app = create_app(settings, database=bound_database)
     SHOTS.mkdir(parents=True, exist_ok=True)
     keys: list[str] = []
-    with live_server(app) as base, chromium() as browser:
+    with app_in_chromium(settings, bound_database) as (base, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
 
         def press(key: str) -> None:  # a keystroke that is not the typed text itself
@@ -89,9 +87,8 @@ def test_a_call_by_keyboard_takes_at_most_40_keys(settings, bound_database, sess
 
 def test_add_this_caller_from_the_map_hints_and_see_the_callers_history(settings, bound_database, session):
     username = make_user(session, "intake")
-    app = create_app(settings, database=bound_database)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with live_server(app) as base, chromium() as browser:
+    with app_in_chromium(settings, bound_database) as (base, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(base + "/login")
         page.fill("input[name=username]", username)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.factory import create_app
 from core.settings import PROJECT_ROOT
 from service_requests.intake import RequestInput, create_request
-from tests.helpers.browser import chromium, live_server, log_in_page
+from tests.helpers.browser import app_in_chromium, log_in_page
 from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
@@ -16,7 +15,6 @@ SHOTS = PROJECT_ROOT / "var" / "screenshots" / "queue"
 
 
 def test_department_staff_work_their_queue(settings, bound_database, la, validator):
-    app = create_app(settings, database=bound_database)
     with bound_database.session() as session:
         username = make_user(session, "department", department_code="OCB")
         made = [
@@ -33,7 +31,7 @@ def test_department_staff_work_their_queue(settings, bound_database, la, validat
         session.commit()
         mine = made[0].public_ref
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with live_server(app) as base, chromium() as browser:
+    with app_in_chromium(settings, bound_database) as (base, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         log_in_page(page, base, username, "/staff/queue")
         page.wait_for_selector('#queue-map[data-ready="true"]')

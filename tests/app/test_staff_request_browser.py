@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.factory import create_app
 from core.settings import PROJECT_ROOT
 from tests.app.test_staff_pages import make
-from tests.helpers.browser import chromium, live_server, log_in_page, watch
+from tests.helpers.browser import app_in_chromium, log_in_page, watch
 from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
@@ -17,13 +16,11 @@ SHOTS = PROJECT_ROOT / "var" / "screenshots" / "request-page"
 def test_staff_work_a_request_on_its_page(settings, bound_database, session, la, validator):
     original, copy = make(session, la, validator), make(session, la, validator)
     session.commit()
-    app = create_app(settings, database=bound_database)
-    with live_server(app) as base, chromium() as browser:
+    with app_in_chromium(settings, bound_database) as (base, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         watched = watch(page)
         with bound_database.session() as users:
             log_in_page(page, base, make_user(users, "department"), f"/staff/requests/{copy.public_ref}")
-        page.goto(f"{base}/staff/requests/{copy.public_ref}")
         assert page.locator("#status").input_value() == "submitted"
         page.select_option("#status", "in_progress")
         page.click("form:has(#status) button[type=submit]")

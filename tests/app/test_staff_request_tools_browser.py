@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from app.factory import create_app
 from core.settings import PROJECT_ROOT
 from tests.app.test_staff_pages import make
-from tests.helpers.browser import chromium, live_server, log_in_page, watch
+from tests.helpers.browser import app_in_chromium, log_in_page, watch
 from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
@@ -28,13 +27,11 @@ def test_the_map_shows_the_point_and_candidates_and_one_click_closes_a_duplicate
         {"id": nearby.id},
     )
     session.commit()
-    app = create_app(settings, database=bound_database)
-    with live_server(app) as base, chromium() as browser:
+    with app_in_chromium(settings, bound_database) as (base, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         watched = watch(page)
         with bound_database.session() as users:
             log_in_page(page, base, make_user(users, "department"), f"/staff/requests/{request.public_ref}")
-        page.goto(f"{base}/staff/requests/{request.public_ref}")
         page.wait_for_selector('#request-map[data-ready="true"]')
         assert page.get_attribute("#request-map", "data-candidates") == "1"
         assert page.get_attribute("#request-map", "data-nearby") == "1"

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.escalations import escalate
-from app.factory import create_app
 from core.settings import PROJECT_ROOT
 from service_requests.intake import RequestInput, create_request
 from service_requests.selection import natural_key
-from tests.helpers.browser import chromium, live_server, log_in_page
+from tests.helpers.browser import app_in_chromium, log_in_page
 from tests.helpers.staff import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -20,7 +19,6 @@ SHOTS = PROJECT_ROOT / "var" / "screenshots" / "supervision"
 
 
 def test_a_supervisor_acknowledges_an_escalation(settings, bound_database, la, validator):
-    app = create_app(settings, database=bound_database)
     with bound_database.session() as session:
         chief = make_user(session, "supervisor", department_code="OCB")
         admin = make_user(session, "admin")
@@ -39,7 +37,7 @@ def test_a_supervisor_acknowledges_an_escalation(settings, bound_database, la, v
         escalate(session, "la")
         ref = late.short_ref_shown
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with live_server(app) as base, chromium() as browser:
+    with app_in_chromium(settings, bound_database) as (base, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -70,6 +70,15 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
+@contextmanager
+def app_in_chromium(settings: Any, database: Any) -> Iterator[tuple[str, Any]]:
+    """The app on ``database`` served on loopback, and a headless Chromium: yields (base URL, browser)."""
+    from app.factory import create_app
+
+    with live_server(create_app(settings, database=database)) as base, chromium() as browser:
+        yield base, browser
+
+
 def log_in_page(page: Any, base: str, username: str, next_path: str = "/") -> None:
     """Log in through the login form, as staff do, then land on ``next_path``."""
     from tests.helpers.staff import PASSWORD
