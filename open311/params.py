@@ -36,7 +36,7 @@ REFERENCE_PATTERN = r"-*(?:[0-9A-TV-Za-tv-z]-*){26}"
 DEGREES_PATTERN = r"[+-]?(?:[0-9]{1,3}(?:\.[0-9]{0,20})?|\.[0-9]{1,20})"
 # RFC 3339 (the W3C profile of ISO 8601): a date and time with its offset; a date alone is an extension.
 DATETIME_PATTERN = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,20})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,20})?)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
@@ -243,7 +243,8 @@ def parse_extensions(args: Args) -> bool:
 
 
 def parse_datetime(value: str, tz: tzinfo) -> datetime:
-    """An RFC 3339 moment (``2010-01-01T00:00:00Z``, ``2010-01-01T00:00:00-08:00``), or a date
+    """An RFC 3339 moment (``2010-01-01T00:00:00Z``, ``2010-01-01T00:00:00-08:00``), the W3C
+    form without seconds (``2017-12-20T00:00Z``, as the spec's W3C reference allows), or a date
     alone, read as midnight in the city's time zone. Raises ValueError."""
     try:
         if _DATE.fullmatch(value):

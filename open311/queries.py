@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -96,6 +96,18 @@ def service_definition(session: Session, city: CityConfig, code: str) -> dict[st
     return service_definition_dict(service) if service is not None else None
 
 
+def _second_at_or_after(moment: datetime | None) -> datetime | None:
+    """``moment`` rounded up to a whole second (itself when it is one)."""
+    if moment is None or not moment.microsecond:
+        return moment
+    return moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _second_after(moment: datetime | None) -> datetime | None:
+    """The whole second after ``moment``'s own second: the first stored time published after it."""
+    return None if moment is None else moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> list[dict[str, Any]]:
     """GET requests: the requests matching ``query``, most recent first, one page of them."""
     where = ["r.city = :city"]
@@ -113,11 +125,15 @@ def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> li
             expanding.append("codes")
         if len(query.statuses) == 1:
             where.append("r.is_open" if query.statuses[0] == "open" else "NOT r.is_open")
+        # Times are published to the second while stored with fractions: a window is read
+        # on the published times, so that a bound equal to a request's own published time
+        # takes it in (published >= start: stored >= start rounded up to the second;
+        # published <= end: stored < end rounded down, plus one second).
         for column, operator, name, value in (
-            ("requested_at", ">=", "start", query.start),
-            ("requested_at", "<=", "end", query.end),
-            ("updated_at", ">=", "after", query.updated_after),
-            ("updated_at", "<=", "before", query.updated_before),
+            ("requested_at", ">=", "start", _second_at_or_after(query.start)),
+            ("requested_at", "<", "end", _second_after(query.end)),
+            ("updated_at", ">=", "after", _second_at_or_after(query.updated_after)),
+            ("updated_at", "<", "before", _second_after(query.updated_before)),
         ):
             if value is not None:
                 where.append(f"r.{column} {operator} :{name}")

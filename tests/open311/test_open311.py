@@ -477,6 +477,34 @@ def test_updated_after_and_updated_before(client, session, api_key):
     )
 
 
+def test_a_window_ending_at_a_requests_own_published_times_takes_it_in(client, session, api_key):
+    reference = filed(client, api_key)
+    stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == reference))
+    # Stored times keep fractions of a second; the published ones are cut to the second.
+    session.execute(
+        text(
+            "UPDATE service_request SET requested_at = requested_at + interval '0.7 second', "
+            "updated_at = updated_at + interval '0.4 second' WHERE id = :id"
+        ),
+        {"id": stored.id},
+    )
+    session.commit()
+    published = client.get(f"{API}/requests/{reference}.json").get_json()[0]
+    requested, updated = published["requested_datetime"], published["updated_datetime"]
+
+    def ids(**query) -> set[str]:
+        response = client.get(f"{API}/requests.json", query_string=query)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return {r["service_request_id"] for r in response.get_json()}
+
+    assert reference in ids(start_date=requested, end_date=requested)
+    assert reference in ids(updated_after=updated, updated_before=updated)
+    later = (datetime.fromisoformat(requested) + timedelta(seconds=1)).isoformat()
+    earlier = (datetime.fromisoformat(requested) - timedelta(seconds=1)).isoformat()
+    assert reference not in ids(start_date=later, end_date=later)
+    assert reference not in ids(start_date=earlier, end_date=earlier)
+
+
 def test_bbox(client, session, api_key):
     reference = filed(client, api_key)
 

@@ -57,3 +57,11 @@ def test_a_moment_keeps_its_offset_and_a_date_is_local_midnight():
     assert parse_datetime("2010-07-01", LA) == datetime(2010, 7, 1, 7, tzinfo=UTC)  # summer time
     with pytest.raises(ValueError):
         parse_datetime("yesterday", LA)
+
+
+def test_a_moment_without_seconds_is_the_w3c_form_the_spec_cites():
+    assert parse_datetime("2017-12-20T00:00Z", LA) == datetime(2017, 12, 20, tzinfo=UTC)
+    assert parse_datetime("2017-12-20T00:00-08:00", LA) == datetime(2017, 12, 20, 8, tzinfo=UTC)
+    assert parse(start_date="2017-12-20T00:00Z").start == datetime(2017, 12, 20, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        parse_datetime("2017-12-20T00Z", LA)  # hours alone are not a W3C form
