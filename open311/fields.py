@@ -73,6 +73,9 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "address",
         "CASE WHEN r.location_quality IN ('address', 'source', 'relocated', 'placeholder') THEN r.address"
+        # The city's own history gives an address without coordinates for some rows: it is
+        # the city's published record (staff pages show it), not a resident's words.
+        " WHEN r.location_quality = 'none' AND r.source = 'import' THEN r.address"
         f" WHEN r.location_quality = 'point' AND r.address ~ '{_PUBLIC_PLACE}' AND left(r.address, 5) = 'near '"
         " THEN r.address END",
         nullable("string"),

@@ -570,6 +570,23 @@ def test_placeholder_points_have_no_lat_long(client, session, api_key):
     }
 
 
+def test_every_history_request_with_an_address_is_published_with_a_place(session):
+    # Issue 21, item 7: history rows whose source gave an address but no coordinates were
+    # published with neither a point nor an address, though staff pages show the address.
+    from open311.fields import FIELDS
+
+    sql = {f.name: f.sql for f in FIELDS}
+    placeless = session.execute(
+        text(
+            f"SELECT count(*) FILTER (WHERE ({sql['address']}) IS NULL AND ({sql['lat']}) IS NULL), "
+            "count(*) FILTER (WHERE r.location_quality = 'none') "
+            "FROM service_request r WHERE r.city = 'la' AND r.source = 'import' AND r.address IS NOT NULL"
+        )
+    ).one()
+    assert placeless[1] > 0, "the demo history has rows with an address and no coordinates"
+    assert placeless[0] == 0
+
+
 def test_requests_of_other_jurisdictions_are_left_out_of_lists(client, session, api_key):
     reference = filed(client, api_key)
     session.execute(text("UPDATE service_request SET in_jurisdiction = false WHERE public_ref = :r"), {"r": reference})
