@@ -460,6 +460,21 @@ def _location(
     session: Session, city: CityConfig, validator: Validator, service: Service, data: RequestInput
 ) -> _Location:
     if service.location == "none":
+        given = [
+            name
+            for name, value in (
+                ("an address", data.address),
+                ("an address id", data.address_id),
+                ("a point", data.lon if data.lon not in (None, "") else data.lat),
+            )
+            if value not in (None, "") and str(value).strip()
+        ]
+        if given:  # refused, not dropped: the sender believes the place was recorded
+            raise IntakeError(
+                "location",
+                f"{service.name} takes no location, but {' and '.join(given)} was sent: "
+                "send the request without it (or choose a service that takes a place).",
+            )
         return _Location("none")
     note = _short(data.location_note, "location_note", 500)
     if data.address_id:

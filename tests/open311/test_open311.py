@@ -226,6 +226,30 @@ def test_post_goes_through_the_intake_rules(client, session, api_key):
     assert count(session) == before  # nothing stored
 
 
+def test_a_location_sent_to_a_service_that_takes_none_is_refused_not_dropped(client, api_key):
+    # Issue 21, item 1: a point in Nebraska or an address in Beverly Hills was dropped with 200.
+    for place in (
+        {"lat": "41.2565", "long": "-95.9345"},
+        {"lat": None, "long": None, "address_string": "9400 S Santa Monica Blvd, Beverly Hills"},
+        {"lat": None, "long": None, "address_id": "123"},
+    ):
+        response = post(
+            client, api_key, service_code="feedback", description="Thanks", **{"attribute[surface]": None}, **place
+        )
+        assert response.status_code == 400, (place, response.get_data(as_text=True))
+        assert "Feedback takes no location" in errors_of(response)[0][1]
+    plain = post(
+        client,
+        api_key,
+        service_code="feedback",
+        description="Thanks",
+        lat=None,
+        long=None,
+        **{"attribute[surface]": None},
+    )
+    assert plain.status_code in (200, 201), plain.get_data(as_text=True)
+
+
 def test_post_by_address_string_or_address_id(client, session, api_key):
     by_address = filed(client, api_key, lat=None, long=None, address_string="2111 W Bellevue Ave")
     stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == by_address))
