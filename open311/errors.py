@@ -14,7 +14,8 @@ class ApiError:
 
 
 class Open311Error(Exception):
-    """A request the API refuses: 400 (bad or missing argument), 403 (api_key), 404 (no such thing), 429."""
+    """A request the API refuses: 400 (bad or missing argument), 403 (api_key), 404 (no such thing),
+    415 (a body that is not a form), 429 (rate limit)."""
 
     def __init__(self, status: int, *descriptions: str) -> None:
         super().__init__("; ".join(descriptions))

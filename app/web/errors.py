@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import OperationalError
@@ -44,6 +45,18 @@ def error_response(status: int, message: str):
     return render_template("error.html", status=status, title=title, message=message), status
 
 
+def not_utf8(raw: bytes) -> str | None:
+    """The name of the first argument of a query string or urlencoded body whose text is not UTF-8, or None."""
+    for pair in raw.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return unquote_to_bytes(name).decode("utf-8", "replace")[:40] or "(an argument)"
+    return None
+
+
 def unavailable_message() -> str:
     """What everybody is told while the database is unavailable; the cause goes to the server log.
 
@@ -59,6 +72,20 @@ def unavailable_message() -> str:
 
 def register(app: Flask) -> None:
     """Install the error handlers on ``app``, and refuse input no person types."""
+
+    @app.before_request
+    def refuse_text_that_is_not_utf8():
+        # Werkzeug keeps an escaped non-UTF-8 byte (caf%E9) as the literal text and drops a
+        # whole body holding a raw one (its fields then "missing"): refuse both, naming the field.
+        wrong = not_utf8(request.query_string)
+        if wrong is None and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+            wrong = not_utf8(request.get_data(cache=True))  # cached: the form is parsed from it next
+        if wrong is None and request.method == "POST" and request.mimetype == "multipart/form-data":
+            # multipart text is decoded with replacement characters: one means a byte was not UTF-8
+            wrong = next((name for name, value in request.form.items(multi=True) if "\ufffd" in value), None)
+        if wrong is not None:
+            return error_response(400, f"{wrong}: the text is not UTF-8; send every field encoded as UTF-8.")
+        return None
 
     @app.before_request
     def refuse_nul_characters():

@@ -69,6 +69,28 @@ def _api_key() -> str | None:
     return given[0] if given else None
 
 
+#: The bodies GeoReport v2 POSTs are sent as (the spec's form, and multipart for media).
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: What a browser client may send across origins (CORS preflight answers).
+CORS_METHODS = "GET, POST, OPTIONS"
+CORS_HEADERS = "Content-Type, Idempotency-Key, If-None-Match, If-Modified-Since"
+
+
+@bp.before_request
+def check_body() -> None:
+    """A POST is a form (the spec's arguments are form fields), not JSON, or a 415 says so.
+
+    (Text that is not UTF-8 is refused for every route: :func:`app.web.errors.register`.)
+    """
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
+    if request.method == "POST" and has_body and request.mimetype not in FORM_TYPES:
+        raise Open311Error(
+            415,
+            f"A POST is sent as a form (Content-Type {' or '.join(FORM_TYPES)}), "
+            f"not {request.mimetype or 'without a Content-Type'}: the spec's arguments are form fields.",
+        )
+
+
 @bp.before_request
 def check_key_and_rate() -> None:
     """The api_key (required to POST requests) and the rate limit of the key or of the client address."""
@@ -104,6 +126,10 @@ def headers(response: Response) -> Response:
         response.headers["X-RateLimit-Limit"] = str(rate.limit)
         response.headers["X-RateLimit-Remaining"] = str(rate.remaining)
     response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":  # a browser's preflight: what it may send
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
     return response
 
 

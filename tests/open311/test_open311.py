@@ -817,8 +817,8 @@ def test_the_openapi_patterns_are_the_parsers(client):
         "page_size": (["1", "1000"], ["0", "1001", "-1"]),
         "extensions": (["true", "False", "TRUE"], ["1", "yes", " true"]),
         "start_date": (
-            ["2010-01-01T00:00:00Z", "2010-01-01t00:00:00.5-08:00", "2010-01-01"],
-            ["2010-01-01T00:00Z", "2010-01-01T00:00:00", "2010-01-01 00:00:00Z", "yesterday"],
+            ["2010-01-01T00:00:00Z", "2010-01-01t00:00:00.5-08:00", "2010-01-01", "2010-01-01T00:00Z"],
+            ["2010-01-01T00Z", "2010-01-01T00:00:00", "2010-01-01 00:00:00Z", "yesterday"],
         ),
         "service_code": (["graffiti", "graffiti,dead-animal"], ["Graffiti", "graffiti,", ",graffiti", "a b"]),
         "service_request_id": (["7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK", "7k3mq9xab0tq4zhm1c8re5w2pk"], ["12345", "7K3MQ"]),
@@ -861,3 +861,52 @@ def test_the_clients_command(app, session):
     assert "revoked" in runner.invoke(args=["open311", "clients", "list"]).output
     assert runner.invoke(args=["open311", "clients", "revoke", "99999"]).exit_code == 1
     assert runner.invoke(args=["open311", "clients", "add", " "]).exit_code == 1
+
+
+def test_text_that_is_not_utf8_is_a_400_naming_the_argument(client, session, api_key):
+    # Issue 21, item 3: caf%E9 was stored as the literal text; a raw byte lost the whole form.
+    body = f"api_key={api_key}&service_code=graffiti&lat=34.0782&long=-118.2606&attribute%5Bsurface%5D=wall"
+    escaped = client.post(
+        f"{API}/requests.json",
+        data=body + "&description=caf%E9",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert escaped.status_code == 400 and errors_of(escaped)[0][1].startswith("description: the text is not UTF-8")
+    raw = client.post(
+        f"{API}/requests.json",
+        data=body.encode() + b"&description=caf\xe9",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert raw.status_code == 400 and "not UTF-8" in errors_of(raw)[0][1]  # not "api_key was not provided"
+    in_query = client.get(f"{API}/requests.json?service_code=gr%FFaffiti")
+    assert in_query.status_code == 400 and errors_of(in_query)[0][1].startswith("service_code: the text is not UTF-8")
+    fine = client.post(
+        f"{API}/requests.json", data=body + "&description=caf%C3%A9", content_type="application/x-www-form-urlencoded"
+    )
+    assert fine.status_code == 200, fine.get_data(as_text=True)
+    reference = fine.get_json()[0]["service_request_id"]
+    stored = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == reference))
+    assert stored.description == "café"
+
+
+def test_a_json_body_is_a_415_saying_to_send_a_form(client, api_key):
+    response = client.post(
+        f"{API}/requests.json", json={"api_key": api_key, "service_code": "graffiti", "lat": 34.07, "long": -118.26}
+    )
+    assert response.status_code == 415
+    assert "A POST is sent as a form" in errors_of(response)[0][1]
+
+
+def test_a_browser_preflight_may_send_the_idempotency_key(client):
+    response = client.options(
+        f"{API}/requests.json",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "idempotency-key",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "Idempotency-Key" in response.headers["Access-Control-Allow-Headers"]
