@@ -388,7 +388,9 @@ def queue_area_alerts(
                 subscription_id=subscriber.id,
                 method="email",
                 recipient=subscriber.email,
-                subject=f"311 alert: {len(new)} new request(s) in {subscriber.target}",
+                subject=f"311 alert: {len(new)} new request(s) in {subscriber.target}"
+                if new
+                else f"311 alert: updates in {subscriber.target}",
                 body="\n".join(lines),
             )
         )
