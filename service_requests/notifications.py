@@ -9,6 +9,7 @@ error and a later retry time (exponential backoff up to six hours). Call-backs a
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ from service_requests.models import Notification, ServiceRequest, Subscription
 from service_requests.subscriptions import Links
 
 MAX_BACKOFF = timedelta(hours=6)
+# Headers unfolded up to SMTP's line limit: a long List-Unsubscribe URL stays one readable <url>, not encoded words.
+_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def _of_city(query: Select, city: str) -> Select:
 
 def compose(settings: Settings, notification: Notification, subscription: Subscription | None = None) -> EmailMessage:
     """The e-mail of ``notification``; a subscriber's carries its unsubscribe link (body and ``List-Unsubscribe``)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = settings.mail_from
     message["To"] = notification.recipient
     message["Subject"] = notification.subject

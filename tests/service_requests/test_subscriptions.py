@@ -204,7 +204,7 @@ def test_a_ward_alert_lists_the_new_requests_of_the_ward_once(session, la, valid
     assert ward
     confirmed_area(session, "la", Area("ward", f"Council District {ward}", ward_key=ward), "ia@example.org")
     inside = file(session, la, validator)
-    outside = file(session, la, validator, address="200 N Spring St")
+    outside = file(session, la, validator, address="130 N Spring St")
     assert outside.ward_key != ward
     report = queue_area_alerts(session, "la", LINKS)
     assert report.subscribers >= 1
@@ -221,8 +221,8 @@ def test_a_radius_alert_lists_the_requests_within_it(session, la, validator):
         text("SELECT ST_X(geom), ST_Y(geom) FROM service_request WHERE id = :id"), {"id": near.id}
     ).one()
     confirmed_area(session, "la", Area.near(lon, lat, 300, "300 m around the 2100 block"), "jo@example.org")
-    inside = file(session, la, validator, address="2100 W Bellevue Ave")
-    far = file(session, la, validator, address="200 N Spring St")
+    inside = file(session, la, validator)  # the same place, filed after the confirmation
+    far = file(session, la, validator, address="130 N Spring St")
     queue_area_alerts(session, "la", LINKS, place=lambda address: "somewhere public")
     [alert] = mail_to(session, "jo@example.org")[1:]
     assert inside.public_ref in alert.body and far.public_ref not in alert.body and near.public_ref not in alert.body
