@@ -283,3 +283,17 @@ def test_a_fixture_city_has_radius_alerts_of_its_own(session, la, gardena, garde
     queue_area_alerts(session, "gardena", LINKS)
     [alert] = mail_to(session, "ne@example.org")[1:]
     assert theirs.public_ref in alert.body
+
+
+def test_the_alerts_send_command_queues_each_alert_once(app, session, la, validator):
+    request = file(session, la, validator)
+    confirmed_area(session, "la", Area("ward", "the ward", ward_key=request.ward_key), "cli@example.org")
+    new = file(session, la, validator)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["alerts", "send"])
+    assert first.exit_code == 0, first.output
+    assert "1 alert e-mail(s) queued" in first.output and "wait in the outbox" in first.output
+    [alert] = mail_to(session, "cli@example.org")[1:]
+    assert new.public_ref in alert.body and "2100 block of W BELLEVUE AVE" in alert.body  # the public place only
+    again = runner.invoke(args=["alerts", "send"])
+    assert "0 alert e-mail(s) queued" in again.output and len(mail_to(session, "cli@example.org")) == 2
