@@ -35,6 +35,9 @@ else. Environment variables:
 ``GEO311_SMTP_HOST``, ``GEO311_SMTP_PORT``, ``GEO311_SMTP_USER``, ``GEO311_SMTP_PASSWORD``,
 ``GEO311_SMTP_STARTTLS``, ``GEO311_MAIL_FROM``
     Optional mail server for notifications; without it e-mails wait in the outbox.
+``GEO311_PUBLIC_URL``
+    The site's address as residents reach it (``https://311.example.org``): the links in
+    e-mails (confirm, unsubscribe, status pages) start with it. Default ``http://127.0.0.1:5000``.
 ``GEO311_RATE_LOGIN``, ``GEO311_RATE_PUBLIC_FORMS``, ``GEO311_RATE_PUBLIC_API``
     Rate limits per client address, such as ``10/minute`` (login attempts), ``20/minute``
     (public form submissions) and ``300/minute`` (public lookups: addresses, status, nearby).
@@ -80,6 +83,7 @@ class Settings:
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "311@localhost"
+    public_url: str = "http://127.0.0.1:5000"
     rate_login: str = "10/minute"
     rate_public_forms: str = "20/minute"
     rate_public_api: str = "300/minute"
@@ -115,6 +119,7 @@ class Settings:
             smtp_password=env.get("GEO311_SMTP_PASSWORD") or None,
             smtp_starttls=env.get("GEO311_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
             mail_from=env.get("GEO311_MAIL_FROM", "311@localhost"),
+            public_url=(env.get("GEO311_PUBLIC_URL") or cls.public_url).rstrip("/"),
             rate_login=env.get("GEO311_RATE_LOGIN") or cls.rate_login,
             rate_public_forms=env.get("GEO311_RATE_PUBLIC_FORMS") or cls.rate_public_forms,
             rate_public_api=env.get("GEO311_RATE_PUBLIC_API") or cls.rate_public_api,

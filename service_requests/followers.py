@@ -17,6 +17,11 @@ from service_requests.models import RequestEvent, RequestFollower, ServiceReques
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def is_email(value: str | None) -> bool:
+    """Whether ``value`` reads as an e-mail address (name@example.org)."""
+    return bool(value) and _EMAIL.fullmatch(value or "") is not None
+
+
 class FollowerError(UserError):
     """The caller cannot be added as given; the message says what to change."""
 
@@ -37,6 +42,7 @@ def add_follower(
     response_method: str,
     channel: str,
     actor: str,
+    note: str = "Reported again by another caller, who now follows this request.",
 ) -> RequestFollower:
     """Add a caller to ``request`` (they follow it) and record it as a report of the same problem; commits."""
     email, phone = _clean(email), _clean(phone)
@@ -65,12 +71,31 @@ def add_follower(
             actor=actor,
             kind="reported_again",
             public=True,
-            note="Reported again by another caller, who now follows this request.",
+            note=note,
             data={"channel": channel},
         )
     )
     session.commit()
     return follower
+
+
+def add_me_too(session: Session, request: ServiceRequest, channel: str) -> RequestFollower:
+    """A resident says "me too" on an open request's public page: another report of the same problem
+    (a follower without contact, by ``channel``, the web form's), not a new request; commits."""
+    if not request.is_open:
+        raise FollowerError("This request is closed: if the problem is back, report it again as a new request.")
+    return add_follower(
+        session,
+        request,
+        first_name=None,
+        last_name=None,
+        email=None,
+        phone=None,
+        response_method="none",
+        channel=channel,
+        actor="public",
+        note='Reported again by another resident ("me too").',
+    )
 
 
 def followers_of(session: Session, request_id: int) -> list[RequestFollower]:

@@ -25,6 +25,7 @@ from service_requests.models import (
     RequestFollower,
     ServiceRequest,
 )
+from service_requests.subscriptions import announce, is_news
 
 #: The longest note a staff member may add (line breaks count as one character), as the page's field says.
 MAX_NOTE = 4000
@@ -56,6 +57,8 @@ def _record(
             data=data or {},
         )
     )
+    if public and is_news(kind):
+        announce(session, request, note, to_status)
 
 
 def change_status(

@@ -302,3 +302,51 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A message to a subscriber (migration 0020): sent with its unsubscribe link, dropped once unsubscribed.
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscription.id", ondelete="CASCADE"), index=True)
+
+
+class Subscription(Base):
+    """An e-mail address following a request, or alerted of requests in an area (migration 0020).
+
+    Pending until its confirmation link is used (``confirm_hash`` is the SHA-256 of that
+    single-use token); only then is anything but the confirmation sent to the address. The
+    e-mail is personal data: never shown publicly, staff see counts.
+    """
+
+    __tablename__ = "subscription"
+    __table_args__ = (
+        CheckConstraint("kind IN ('request', 'ward', 'near')", name="subscription_kind_known"),
+        CheckConstraint(
+            "(kind = 'request') = (request_id IS NOT NULL)"
+            " AND (kind = 'ward') = (ward_key IS NOT NULL)"
+            " AND (kind = 'near') = (geom IS NOT NULL AND radius_m IS NOT NULL)",
+            name="subscription_target_matches_kind",
+        ),
+        Index("subscription_confirm", "confirm_hash", unique=True, postgresql_where=text("confirm_hash IS NOT NULL")),
+        Index("subscription_unsubscribe", "unsubscribe_token", unique=True),
+        Index("subscription_request", "request_id", postgresql_where=text("request_id IS NOT NULL")),
+        Index("subscription_city_kind", "city", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    city: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    #: what is followed, in words for the e-mails ("request K7M3Q-X9TBA", "Council District 13")
+    target: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"))
+    ward_key: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    radius_m: Mapped[int | None] = mapped_column(Integer)
+    #: area alerts: also the public updates of the area's requests, not only new ones
+    updates: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    email: Mapped[str] = mapped_column(Text)
+    confirm_hash: Mapped[str | None] = mapped_column(String(64))
+    # Not hashed: it only ends this subscription, and every later e-mail must carry it.
+    unsubscribe_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: area alerts: the last request (id) and public event (id) already sent
+    last_request_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))

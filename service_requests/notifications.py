@@ -9,18 +9,22 @@ error and a later retry time (exponential backoff up to six hours). Call-backs a
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from service_requests.models import Notification, ServiceRequest
+from service_requests.models import Notification, ServiceRequest, Subscription
+from service_requests.subscriptions import Links
 
 MAX_BACKOFF = timedelta(hours=6)
+# Headers unfolded up to SMTP's line limit: a long List-Unsubscribe URL stays one readable <url>, not encoded words.
+_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,8 @@ def deliver_pending(
     sent = failed = 0
     for _ in range(limit):
         notification = session.scalar(
-            select(Notification)
-            .join(ServiceRequest, ServiceRequest.id == Notification.request_id)
+            _of_city(select(Notification), city)
             .where(
-                ServiceRequest.city == city,
                 Notification.method == "email",
                 Notification.sent_at.is_(None),
                 Notification.next_attempt_at <= now,
@@ -62,8 +64,14 @@ def deliver_pending(
         )
         if notification is None:
             break
+        subscription = session.get(Subscription, notification.subscription_id) if notification.subscription_id else None
+        if subscription is not None and subscription.unsubscribed_at is not None:
+            notification.sent_at = datetime.now(UTC)  # never sent: the subscriber left before it went out
+            notification.last_error = "not sent: unsubscribed"
+            session.commit()
+            continue
         try:
-            _send(settings, notification, timeout)
+            _send(settings, notification, timeout, subscription)
         except (OSError, smtplib.SMTPException) as exc:
             notification.attempts += 1
             notification.last_error = f"{type(exc).__name__}: {exc}"[:500]
@@ -78,12 +86,33 @@ def deliver_pending(
     return DeliveryReport(sent, failed, _waiting(session, city))
 
 
-def _send(settings: Settings, notification: Notification, timeout: float) -> None:
-    message = EmailMessage()
+def _of_city(query: Select, city: str) -> Select:
+    """``query`` of notifications restricted to ``city``'s: by their request, or by their subscription (area alerts)."""
+    return (
+        query.outerjoin(ServiceRequest, ServiceRequest.id == Notification.request_id)
+        .outerjoin(Subscription, Subscription.id == Notification.subscription_id)
+        .where(func.coalesce(ServiceRequest.city, Subscription.city) == city)
+    )
+
+
+def compose(settings: Settings, notification: Notification, subscription: Subscription | None = None) -> EmailMessage:
+    """The e-mail of ``notification``; a subscriber's carries its unsubscribe link (body and ``List-Unsubscribe``)."""
+    message = EmailMessage(policy=_POLICY)
     message["From"] = settings.mail_from
     message["To"] = notification.recipient
     message["Subject"] = notification.subject
-    message.set_content(notification.body)
+    body = notification.body
+    if subscription is not None:
+        link = Links(settings.public_url).unsubscribe(subscription.unsubscribe_token)
+        message["List-Unsubscribe"] = f"<{link}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: mail clients' one click
+        body += f"\n\n--\nYou receive this about {subscription.target}. To stop, open: {link}\n"
+    message.set_content(body)
+    return message
+
+
+def _send(settings: Settings, notification: Notification, timeout: float, subscription: Subscription | None) -> None:
+    message = compose(settings, notification, subscription)
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout) as smtp:  # type: ignore[arg-type]
         if settings.smtp_starttls:
             smtp.starttls()
@@ -93,13 +122,7 @@ def _send(settings: Settings, notification: Notification, timeout: float) -> Non
 
 
 def _waiting(session: Session, city: str) -> int:
-    return len(
-        session.scalars(
-            select(Notification.id)
-            .join(ServiceRequest, ServiceRequest.id == Notification.request_id)
-            .where(ServiceRequest.city == city, Notification.sent_at.is_(None))
-        ).all()
-    )
+    return len(session.scalars(_of_city(select(Notification.id), city).where(Notification.sent_at.is_(None))).all())
 
 
 def staff_tasks(session: Session, city: str) -> list[Notification]:

@@ -17,6 +17,7 @@ from core.states import RESPONSE_METHOD_LABELS, STATE_LABELS
 from core.text import normalise_newlines
 from service_requests.lifecycle import requester_recipients
 from service_requests.models import Notification, RequestContact, RequestEvent, ServiceRequest
+from service_requests.subscriptions import announce
 
 
 class ReplyError(UserError):
@@ -84,6 +85,7 @@ def send_reply(session: Session, request: ServiceRequest, text: str, actor: str)
             data={"methods": sorted({n.method for n in queued}), "recipients": len(queued)},
         )
     )
+    announce(session, request, text, None)
     request.updated_at = datetime.now(UTC)
     session.commit()
     return queued

@@ -20,7 +20,7 @@ from core.states import STATE_LABELS
 from service_requests.callers import caller_history
 from service_requests.catalogue_db import active_services, get_service
 from service_requests.catalogue_search import search_services
-from service_requests.followers import FollowerError, add_follower
+from service_requests.followers import FollowerError, add_follower, report_count
 from service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests, new_idempotency_key
 from service_requests.lookup import find_by_reference, is_reference
 from service_requests.models import RequestEvent, ServiceRequest
@@ -30,6 +30,8 @@ bp = Blueprint("requests", __name__)
 
 _FORM_SCOPE = "form_scope"
 _SHIFT_CHANNEL = "shift_channel"
+#: The requests this browser session said "me too" on (app/web/alerts.py): once per session each.
+ME_TOO_KEY = "me_too"
 
 
 def _shift_channel() -> str:
@@ -308,6 +310,13 @@ def status(reference: str):
     found = find_by_reference(session, s.city.key, reference)  # the long or the short reference
     if found is None:
         abort(404, "No request has that reference. Check it and try again.")
+    return status_page(found)
+
+
+def status_page(found: ServiceRequest, code: int = 200, **follow: Any) -> tuple[str, int]:
+    """The public status page of ``found``; ``follow`` carries the follow form's error and typed e-mail."""
+    s = runtime()
+    session = db_session()
     notes = session.scalars(
         select(RequestEvent).where(RequestEvent.request_id == found.id, RequestEvent.public).order_by(RequestEvent.at)
     ).all()
@@ -322,7 +331,10 @@ def status(reference: str):
         original=original,
         details=may_read_details(None, found),  # what the public may read, whoever looks
         new=request.args.get("new") == "1",
-    )
+        report_count=report_count(session, found.id),
+        me_too_done=found.id in browser_session.get(ME_TOO_KEY, []),
+        follow=follow,
+    ), code
 
 
 def _approximate(address: str | None) -> str | None:

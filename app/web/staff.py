@@ -41,6 +41,7 @@ from service_requests.lookup import find_by_reference
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
 from service_requests.replies import send_reply, templates_for, why_no_reply
 from service_requests.selection import filter_choices
+from service_requests.subscriptions import follower_count
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -330,6 +331,7 @@ def _page(found: ServiceRequest, error: str | None, code: int):
         replies=templates_for(runtime().city.reply_templates, found),
         max_reply=MAX_REPLY,
         report_count=report_count(session, found.id),
+        email_followers=follower_count(session, found.id),
         followers=followers_of(session, found.id) if allowed("requests.contact", found) else [],
         why_no_reply=why_no_reply(session, found) if allowed("requests.contact", found) else None,
     ), code

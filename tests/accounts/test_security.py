@@ -36,6 +36,18 @@ ACCESS = {
     "requests.nearby": None,
     "requests.status_lookup": None,
     "requests.status": None,
+    **{
+        f"alerts.{name}": None
+        for name in (
+            "follow_request",
+            "me_too",
+            "confirm_subscription",
+            "unsubscribe_link",
+            "alerts_page",
+            "ward_feed",
+            "near_feed",
+        )
+    },
     "requests.staff_choose_service": "requests.create",
     "requests.staff_intake": "requests.create",
     "requests.shift_channel": "requests.create",
