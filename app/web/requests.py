@@ -16,7 +16,7 @@ from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
 from boundaries.lookup import check_lon_lat
 from core.errors import InvalidCoordinates
-from core.states import STATE_LABELS
+from core.states import EVENT_KIND_LABELS, STATE_LABELS
 from service_requests.callers import caller_history
 from service_requests.catalogue_db import active_services, get_service
 from service_requests.catalogue_search import search_services
@@ -327,6 +327,8 @@ def status_page(found: ServiceRequest, code: int = 200, **follow: Any) -> tuple[
         r=found,
         notes=notes,
         label=STATE_LABELS[found.status],
+        state_labels=STATE_LABELS,
+        event_labels=EVENT_KIND_LABELS,
         place=_approximate(found.address),
         original=original,
         details=may_read_details(None, found),  # what the public may read, whoever looks

@@ -144,3 +144,21 @@ def test_the_public_page_shows_no_free_text_of_the_requester(client, session, la
     ).request
     page = client.get(f"/status/{request.public_ref}").get_data(as_text=True)
     assert "Jane" not in page and "555" not in page and "Elm" not in page
+
+
+def test_a_public_status_change_without_a_note_reads_as_the_change(client, session, la, validator):
+    from service_requests.intake import RequestInput, create_request
+    from service_requests.lifecycle import change_status
+
+    request = create_request(
+        session,
+        la,
+        validator,
+        RequestInput(
+            service_code="graffiti", channel="web", address="2111 W Bellevue Ave", attributes={"surface": "wall"}
+        ),
+    ).request
+    change_status(session, request, "in_progress", "crew", note=None, public=True)
+    session.commit()
+    page = client.get(f"/status/{request.public_ref}").get_data(as_text=True)
+    assert "None" not in page and "Status changed: In progress" in page
