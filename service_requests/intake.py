@@ -11,6 +11,8 @@ and nothing is stored.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import secrets
@@ -140,21 +142,62 @@ def _insert(session: Session, request: ServiceRequest) -> IntegrityError | None:
     raise AssertionError("unreachable")
 
 
+#: What a submission asks for: the same idempotency key with any of these different is another request.
+_FINGERPRINTED = (
+    "service_code",
+    "channel",
+    "description",
+    "attributes",
+    "address",
+    "address_id",
+    "lon",
+    "lat",
+    "location_note",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "contact_notes",
+    "response_method",
+    "media_url",
+)
+
+
+def submission_fingerprint(data: RequestInput) -> str:
+    """A SHA-256 (hex) of what ``data`` asks for, as it was sent (a retry sends the same)."""
+    asked = {name: getattr(data, name) for name in _FINGERPRINTED}
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _same_submission(existing: ServiceRequest, data: RequestInput, fingerprint: str) -> bool:
+    if existing.idempotency_fingerprint is not None:
+        return existing.idempotency_fingerprint == fingerprint
+    # Filed before fingerprints were kept (migration 0024): the service and the words.
+    return (existing.service_code, existing.description) == (data.service_code, _description(data.description))
+
+
+def _replayed(existing: ServiceRequest, data: RequestInput, fingerprint: str) -> CreatedRequest:
+    """The request an idempotency key already made, if this is the same submission; refused otherwise."""
+    if not _same_submission(existing, data, fingerprint):
+        raise IntakeError(
+            "idempotency_key",
+            "This was already sent, under the same idempotency key, as a different request (another "
+            "service, text, answer, place or contact): to file a new one, reload the form or send a new key.",
+        )
+    return CreatedRequest(existing, [], created=False)
+
+
 def create_request(session: Session, city: CityConfig, validator: Validator, data: RequestInput) -> CreatedRequest:
     """Check, store and commit a new request; raise :class:`IntakeError` (nothing stored) if it cannot be."""
     if data.idempotency_key is not None and not (
         isinstance(data.idempotency_key, str) and _IDEMPOTENCY_KEY.fullmatch(data.idempotency_key)
     ):
         raise IntakeError("idempotency_key", "An idempotency key is 1 to 200 printable characters.")
+    fingerprint = submission_fingerprint(data)
     if data.idempotency_key:
         existing = _by_idempotency_key(session, city.key, data.idempotency_scope, data.idempotency_key)
         if existing is not None:
-            if (existing.service_code, existing.description) != (data.service_code, _description(data.description)):
-                raise IntakeError(
-                    "idempotency_key",
-                    "This form was already sent for another request; reload the form to file a new one.",
-                )
-            return CreatedRequest(existing, [], created=False)
+            return _replayed(existing, data, fingerprint)
     service = get_service(session, city.key, data.service_code) if isinstance(data.service_code, str) else None
     if service is None:
         raise IntakeError(
@@ -201,6 +244,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         source="intake",
         idempotency_key=data.idempotency_key,
         idempotency_scope=data.idempotency_scope if data.idempotency_key else None,
+        idempotency_fingerprint=fingerprint if data.idempotency_key else None,
     )
     refused = _insert(session, request)
     if refused is not None:
@@ -211,7 +255,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         )
         if existing is None:
             raise refused
-        return CreatedRequest(existing, [], created=False)  # the same submission, retried at the same moment
+        return _replayed(existing, data, fingerprint)  # sent twice at the same moment
 
     if contact is not None:
         session.add(RequestContact(request_id=request.id, **contact))

@@ -218,6 +218,8 @@ class ServiceRequest(Base):
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     # Whose key it is: "web:<session scope>" or "open311:<client id>" (migration 0015).
     idempotency_scope: Mapped[str | None] = mapped_column(Text)
+    # A SHA-256 of what the keyed submission asked for: the same key with another body is refused (0024).
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # The description and location note are the requester's own words (names, phone numbers
     # happen): only roles with requests.contact see them, unless staff marked them public (0015).
     details_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

@@ -80,6 +80,28 @@ def test_api_clients_keys_are_their_own_and_not_the_web_forms(client, session):
         assert reference not in (first_id, second_id)
 
 
+def test_the_same_key_with_another_body_is_a_400_not_the_first_request(client, session):
+    _, api_key = issue_client(session, "la", "Retrying app", per_minute=10_000)
+    first = _open311_post(client, api_key, "retry-2")
+    assert first.status_code == 200
+    moved = client.post(
+        f"{API}/requests.json",
+        headers={"Idempotency-Key": "retry-2"},
+        data={
+            "api_key": api_key,
+            "service_code": "graffiti",
+            "lat": "34.07400",
+            "long": "-118.26690",
+            "attribute[surface]": "wall",
+            "description": "Tags on the garage",
+        },
+    )
+    assert moved.status_code == 400
+    assert "Idempotency-Key" in moved.get_json()[0]["description"]
+    assert "as a different request" in moved.get_json()[0]["description"]
+    assert _open311_post(client, api_key, "retry-2").get_json() == first.get_json()  # the same body replays
+
+
 def test_migration_0015_splits_open311_keys_into_their_scope_and_back(database):
     """Two Open311 clients' same key, stored as open311:<id>:<key> before 0015, become one key in two scopes."""
     from alembic import command

@@ -305,9 +305,23 @@ def test_bulk_due_dates_follow_the_same_rule():
 
 def test_a_reused_key_with_other_content_is_refused_not_swallowed(session, la, validator):
     create_request(session, la, validator, graffiti(idempotency_key="form-7", description="first caller"))
-    with pytest.raises(IntakeError, match="already sent for another request") as caught:
+    with pytest.raises(IntakeError, match="as a different request") as caught:
         create_request(session, la, validator, graffiti(idempotency_key="form-7", description="second caller"))
     assert caught.value.field == "idempotency_key"
+
+
+def test_a_reused_key_with_another_place_or_answer_is_refused_and_the_same_body_replays(session, la, validator):
+    # Issue 21, item 6: the same key with a different body silently returned the first request.
+    first = create_request(session, la, validator, graffiti(idempotency_key="app-9")).request
+    for changed in (
+        graffiti(idempotency_key="app-9", address="2100 W Bellevue Ave"),
+        graffiti(idempotency_key="app-9", attributes={"surface": "sign"}),
+        graffiti(idempotency_key="app-9", email="other@example.org", response_method="email"),
+    ):
+        with pytest.raises(IntakeError, match="as a different request"):
+            create_request(session, la, validator, changed)
+    again = create_request(session, la, validator, graffiti(idempotency_key="app-9"))
+    assert again.created is False and again.request.id == first.id
 
 
 def test_imported_history_is_not_escalated(session):
