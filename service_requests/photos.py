@@ -106,7 +106,10 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
         raise PhotoError(f"{name} has more than {limits.max_pixels:,} pixels; send a smaller photo.") from None
     except (OSError, SyntaxError, ValueError):
         raise PhotoError(f"{name} is damaged or incomplete; choose the photo again or send another.") from None
-    return _reencode(image, image.format or "JPEG", limits.longest_side)
+    try:
+        return _reencode(image, image.format or "JPEG", limits.longest_side)
+    except (OSError, ValueError):  # a pixel format with no RGB conversion, say
+        raise PhotoError(f"{name} could not be converted; send it as an ordinary JPEG photo.") from None
 
 
 def _reencode(image: Image.Image, image_format: str, longest_side: int) -> CleanPhoto:

@@ -43,7 +43,14 @@ def test_a_resident_files_a_request_with_a_photo_on_a_phone(settings, bound_data
         resident.wait_for_selector('#address-result[data-status="valid"]')
         resident.select_option("#surface", "wall")
         resident.fill("#description", "Tags on the garage door")
+        too_big = tmp_path / "huge.jpg"
+        too_big.write_bytes(b"\xff\xd8" + bytes(11_000_000))
+        resident.set_input_files("#photos", str(too_big))  # said at once, and the form is not sent with it
+        assert "huge.jpg is 11.0 MB" in resident.locator("#photos-check").inner_text()
+        resident.click("#request-form button[type=submit]")
+        assert "/report/graffiti" in resident.url and resident.locator("#description").input_value()
         resident.set_input_files("#photos", str(photo))
+        assert resident.locator("#photos-check").is_hidden()
         resident.locator("#photos").scroll_into_view_if_needed()
         resident.screenshot(path=str(SHOTS / "form-phone.png"), full_page=True)
         resident.click("#request-form button[type=submit]")
