@@ -235,7 +235,12 @@ def test_the_catalogue_editor_sets_public_photos(admin_client, session):
         "attribute_count": "0",
     }
     assert admin_client.post("/staff/services/graffiti", data=entry).status_code == 303
-    assert session.scalar(select(ServiceRecord.public_photos).where(ServiceRecord.code == "graffiti")) is True
+    assert (
+        session.scalar(
+            select(ServiceRecord.public_photos).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti")
+        )
+        is True
+    )
     assert 'name="public_photos" value="1" checked' in admin_client.get("/staff/services/graffiti").get_data(
         as_text=True
     )
