@@ -75,6 +75,12 @@ def test_a_resident_files_a_request_with_a_photo_on_a_phone(settings, bound_data
         staff.click(".request-photos button:has-text('Hide from the public')")
         staff.wait_for_selector(".request-photos button:has-text('Show it again')")
         assert "Photo hidden from the public." in staff.locator(".flash-success").inner_text()
+        staff.locator(".request-photos img").scroll_into_view_if_needed()  # loaded lazily: bring it in view
+        hidden_image = staff.locator(".request-photos img").element_handle()
+        for _ in range(50):  # (wait_for_function evaluates a string, which the page's CSP forbids)
+            if staff.evaluate("(img) => img.complete && img.naturalWidth", hidden_image):
+                break
+            staff.wait_for_timeout(100)
         staff.screenshot(path=str(SHOTS / "staff-hidden-phone.png"), full_page=True)
         assert staff.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
