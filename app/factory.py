@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         TESTING=settings.env == "test",
         JSON_SORT_KEYS=False,
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # Room for the most photos a request takes, each at its largest, and the form itself.
+        MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, city.photos.max_per_request * city.photos.max_bytes + 2 * 1024 * 1024),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         errors,
         health,
         maps,
+        media,
         open311,
         pages,
         queue,
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         assets.bp,
         open311.bp,
         tiles.bp,
+        media.bp,
     ):
         app.register_blueprint(blueprint)
     from app.web.times import local_time

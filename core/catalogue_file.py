@@ -178,6 +178,7 @@ class Service:
     location: str = "required"
     attributes: tuple[Attribute, ...] = ()
     source_name: str | None = None  # the name the city's history files use
+    public_photos: bool = False  # whether the public status page and Open311 show the requests' photos
 
     @property
     def sensitive(self) -> bool:
@@ -263,6 +264,9 @@ def parse_service(
     codes = [a.code for a in attributes]
     if len(set(codes)) != len(codes):
         raise fail(table, "gives two attributes the same code")
+    public_photos = entry.get("public_photos", False)
+    if not isinstance(public_photos, bool):
+        raise fail(table, "public_photos must be true or false")
     return Service(
         code=code,
         name=str(entry.get("name") or code),
@@ -276,6 +280,7 @@ def parse_service(
         location=location,
         attributes=attributes,
         source_name=entry.get("source_name"),
+        public_photos=public_photos,
     )
 
 

@@ -286,6 +286,26 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class PhotoSettings:
+    """Photos attached to requests (``[photos]``): how many per request, how large a file and an image may be,
+    and the longest side they are stored at (larger ones are scaled down)."""
+
+    max_per_request: int = 3
+    max_bytes: int = 10_000_000
+    max_pixels: int = 40_000_000
+    longest_side: int = 1600
+
+
+#: The keys of ``[photos]`` and the range each accepts.
+_PHOTO_LIMITS = {
+    "max_per_request": (0, 20),
+    "max_bytes": (10_000, 50_000_000),
+    "max_pixels": (10_000, 200_000_000),
+    "longest_side": (200, 8000),
+}
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """Everything that makes one city different from another."""
 
@@ -305,6 +325,7 @@ class CityConfig:
     intake: IntakeSettings = field(default_factory=lambda: IntakeSettings())
     open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
     reports: ReportSettings = field(default_factory=ReportSettings)
+    photos: PhotoSettings = field(default_factory=PhotoSettings)
     channels: ChannelVocabulary = DEFAULT_CHANNELS
     reply_templates: tuple[ReplyTemplate, ...] = DEFAULT_REPLY_TEMPLATES
 
@@ -414,6 +435,7 @@ _TOP_LEVEL = (
     "services",
     "channels",
     "reply_templates",
+    "photos",
 )
 _SERVICE_KEYS = (
     "code",
@@ -428,6 +450,7 @@ _SERVICE_KEYS = (
     "location",
     "attributes",
     "source_name",
+    "public_photos",
 )
 _ATTRIBUTE_KEYS = ("code", "datatype", "values", "description", "required", "order", "datatype_description")
 
@@ -533,6 +556,7 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
         "open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service")
     )
     found += _unknown("reports", raw.get("reports"), ("fiscal_year_start_month",))
+    found += _unknown("photos", raw.get("photos"), tuple(_PHOTO_LIMITS))
     channels = raw.get("channels")
     for code, channel in channels.items() if isinstance(channels, dict) else ():
         if code not in CHANNEL_SETTINGS:
@@ -771,6 +795,7 @@ class _CityParser:
             reply_templates=parse_reply_templates(raw.get("reply_templates"), set(catalogue.services), self.fail),
             open311=self.open311(raw, str(key), contact.website),
             reports=self.reports(raw),
+            photos=self.photos(raw),
             channels=self.channels(raw),
         )
 
@@ -857,6 +882,20 @@ class _CityParser:
         if not isinstance(month, int) or isinstance(month, bool) or not 1 <= month <= 12:
             raise self.fail("reports", "fiscal_year_start_month must be a month number from 1 to 12")
         return ReportSettings(fiscal_year_start_month=month)
+
+    def photos(self, raw: Mapping[str, Any]) -> PhotoSettings:
+        """``[photos]``: whole numbers within their ranges; a key left out keeps its default."""
+        table = self.table(raw, "photos", required=False) or {}
+        unknown = sorted(set(table) - set(_PHOTO_LIMITS))
+        if unknown:
+            raise self.fail("photos", f"does not know {unknown[0]!r}")
+        for key, (low, high) in _PHOTO_LIMITS.items():
+            value = table.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+            ):
+                raise self.fail("photos", f"{key} must be a whole number from {low:,} to {high:,} (it is {value!r})")
+        return PhotoSettings(**{key: table[key] for key in _PHOTO_LIMITS if key in table})
 
     def open311(self, raw: Mapping[str, Any], key: str, website: str | None) -> Open311Settings:
         table = self.table(raw, "open311", required=False) or {}

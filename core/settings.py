@@ -44,6 +44,9 @@ else. Environment variables:
 ``GEO311_MAP_CACHE_SECONDS``
     How old a cached map or hot spot result may be while requests keep arriving (default 30;
     0 serves only results of the current data).
+``GEO311_MEDIA_DIR``
+    Folder of the photos attached to requests (default ``var/media`` in the project); each
+    file is written whole (a temporary file, synced, then renamed) before its row is stored.
 ``GEO311_TRUSTED_PROXIES``
     How many reverse proxies in front of the app set ``X-Forwarded-For`` (default 0): the
     client address that rate limits and the audit log use.
@@ -70,6 +73,7 @@ class Settings:
     cities_dir: Path = PROJECT_ROOT / "cities"
     data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
     pg_dir: Path = PROJECT_ROOT / "var" / "postgres"
+    media_dir: Path = PROJECT_ROOT / "var" / "media"
     database_url: str | None = None
     env: str = "development"
     secret_key: str | None = None
@@ -106,6 +110,7 @@ class Settings:
             cities_dir=path("GEO311_CITIES_DIR", cls.cities_dir),
             data_dir=path("GEO311_DATA_DIR", cls.data_dir),
             pg_dir=path("GEO311_PG_DIR", cls.pg_dir),
+            media_dir=path("GEO311_MEDIA_DIR", cls.media_dir),
             database_url=env.get("DATABASE_URL") or None,
             env=env.get("GEO311_ENV", "development") or "development",
             secret_key=env.get("SECRET_KEY") or None,

@@ -32,5 +32,8 @@ EVENT_KIND_LABELS = {
     "details_private": "Details made private",
     "escalated": "Escalated",
     "reply": "Reply sent",
+    "photo_added": "Photo added",
+    "photo_hidden": "Photo hidden",
+    "photo_shown": "Photo shown again",
 }
 MAX_DESCRIPTION = 4000

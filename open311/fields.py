@@ -8,8 +8,9 @@ the records of :mod:`open311.serialize`, and the ``ServiceRequest`` schema of
 :mod:`open311.openapi`. A new field is one more entry here.
 
 The expressions are where the rule of what a GET response never holds is applied (see
-:mod:`open311.serialize`). They may use the bound parameter ``:publish`` (whether the city
-publishes descriptions), which :mod:`open311.queries` always binds.
+:mod:`open311.serialize`). They may use the bound parameters ``:publish`` (whether the city
+publishes descriptions) and ``:media_base`` (the absolute URL photos are served under, ending in
+``/``), which :mod:`open311.queries` always binds.
 """
 
 from __future__ import annotations
@@ -92,7 +93,15 @@ FIELDS: tuple[Field, ...] = (
         "CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_X(r.geom)::numeric, 6)::float8 END",
         nullable("number", minimum=-180, maximum=180),
     ),
-    Field("media_url", "r.media_url", nullable("string")),
+    Field(
+        "media_url",
+        # The first photo the public may see (its service shows photos, staff have not hidden it), else the
+        # external URL the request was given.
+        "coalesce((SELECT CAST(:media_base AS text) || p.stored_name FROM request_photo p"
+        " JOIN service s ON s.city = r.city AND s.code = r.service_code"
+        " WHERE p.request_id = r.id AND NOT p.hidden AND s.public_photos ORDER BY p.id LIMIT 1), r.media_url)",
+        nullable("string", description="The request's first public photo, or the photo URL it was sent with."),
+    ),
 )
 
 

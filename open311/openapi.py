@@ -321,7 +321,24 @@ def _post_form(services: list[Service], jurisdiction: dict[str, Any]) -> dict[st
             "application/x-www-form-urlencoded": {
                 "schema": {"type": "object", "required": ["service_code"], "properties": properties},
                 "encoding": encoding,
-            }
+            },
+            # mySociety's extension: the same arguments as a multipart form, with a photo as the file ``media``.
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["service_code"],
+                    "properties": {
+                        **properties,
+                        "media": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A photo (JPEG, PNG or WebP): checked by its content, scaled down and "
+                            "stored without its metadata (location, camera); media_url then points at it where "
+                            "the service shows photos publicly.",
+                        },
+                    },
+                },
+            },
         },
     }
 

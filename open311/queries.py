@@ -108,8 +108,13 @@ def _second_after(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
-def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> list[dict[str, Any]]:
-    """GET requests: the requests matching ``query``, most recent first, one page of them."""
+def find_requests(
+    session: Session, city: CityConfig, query: RequestQuery, media_base: str = "/media/"
+) -> list[dict[str, Any]]:
+    """GET requests: the requests matching ``query``, most recent first, one page of them.
+
+    ``media_base`` is the absolute URL the photos are served under (``media_url`` names one).
+    """
     where = ["r.city = :city"]
     params: dict[str, Any] = {"city": city.key}
     expanding: list[str] = []
@@ -152,18 +157,20 @@ def find_requests(session: Session, city: CityConfig, query: RequestQuery) -> li
     )
     if expanding:
         statement = statement.bindparams(*(bindparam(name, expanding=True) for name in expanding))
-    return _requests(session, city, statement, params, query.extensions)
+    return _requests(session, city, statement, {**params, "media_base": media_base}, query.extensions)
 
 
 def get_request(
-    session: Session, city: CityConfig, service_request_id: str, extensions: bool = False
+    session: Session, city: CityConfig, service_request_id: str, extensions: bool = False, media_base: str = "/media/"
 ) -> dict[str, Any] | None:
-    """GET a request by its id (the public reference, typed forgivingly), or None."""
+    """GET a request by its id (the public reference, typed forgivingly), or None (``media_base``: as above)."""
     reference = normalize_reference(service_request_id)
     if reference is None:
         return None
     statement = text(f"{request_select()} WHERE r.city = :city AND r.public_ref = :ref")
-    found = _requests(session, city, statement, {"city": city.key, "ref": reference}, extensions)
+    found = _requests(
+        session, city, statement, {"city": city.key, "ref": reference, "media_base": media_base}, extensions
+    )
     return found[0] if found else None
 
 

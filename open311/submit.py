@@ -12,6 +12,8 @@ duplicate hints. This module only maps the spec's arguments and errors.
 - ``device_id`` and ``account_id`` are checked but not stored (they identify a person's
   phone or account and nobody here needs them); ``account_id`` is echoed in the response.
 - An e-mail address given makes the acknowledgement and the closing notice go there.
+- ``media``, a file of a multipart form (the mySociety extension), is a photo: checked, cleaned and
+  stored like the web form's (:mod:`service_requests.photos`); a refused one is a 400 naming ``media``.
 - An ``Idempotency-Key`` header (or ``idempotency_key`` argument) makes a retried POST
   return the request it already made; keys are scoped to the API client.
 """
@@ -32,6 +34,8 @@ from open311.clients import Caller
 from open311.errors import Open311Error, bad_request, not_found
 from open311.params import SERVICE_CODE_PATTERN, Args
 from service_requests.intake import IntakeError, RequestInput, create_request
+from service_requests.photo_store import MediaStore
+from service_requests.photos import Upload
 
 _ATTRIBUTE = re.compile(r"attribute\[([A-Za-z0-9_]{1,64})\](\[\])?")
 #: The single-valued arguments and their longest accepted length (the OpenAPI document says the same).
@@ -72,8 +76,13 @@ def submit(
     client: Caller,
     form: Args,
     idempotency_key: str | None = None,
+    photos: tuple[Upload, ...] = (),
+    media: MediaStore | None = None,
 ) -> Submitted:
-    """File the request an Open311 client POSTed; raise :class:`Open311Error` (nothing stored) if it cannot be."""
+    """File the request an Open311 client POSTed; raise :class:`Open311Error` (nothing stored) if it cannot be.
+
+    ``photos`` are the ``media`` files of a multipart form, stored in ``media``.
+    """
     values, attributes = _read(form)
     code = values.get("service_code")
     if not code:
@@ -107,13 +116,14 @@ def submit(
         phone=values.get("phone"),
         response_method="email" if values.get("email") else "none",
         media_url=values.get("media_url"),
+        photos=photos,
         idempotency_key=key or None,
         idempotency_scope=f"open311:{client.id}",
         actor="public",
         client=f"open311:{client.id}",
     )
     try:
-        created = create_request(session, city, validator, data)
+        created = create_request(session, city, validator, data, media=media)
     except IntakeError as exc:
         session.rollback()
         raise _as_open311(exc, code) from None
@@ -165,7 +175,10 @@ def _as_open311(exc: IntakeError, code: str) -> Open311Error:
     """An intake error as the spec's error: 404 for a service that does not exist, else 400 naming the argument."""
     if exc.field == "service_code":
         return not_found(f"service_code {code[:64]!r} was not found: choose one from services.xml or services.json.")
-    name = {"address": "address_string", "contact": "email or phone", "idempotency_key": "Idempotency-Key"}.get(
-        exc.field, exc.field
-    )
+    name = {
+        "address": "address_string",
+        "contact": "email or phone",
+        "idempotency_key": "Idempotency-Key",
+        "photos": "media",
+    }.get(exc.field, exc.field)
     return bad_request(f"{name}: {exc}")

@@ -35,7 +35,9 @@ from core.errors import InvalidCoordinates, UserError
 from core.states import MAX_DESCRIPTION, RESPONSE_METHODS
 from core.text import normalise_newlines
 from service_requests.catalogue_db import get_service
-from service_requests.models import Notification, RequestContact, RequestEvent, ServiceRequest
+from service_requests.models import Notification, RequestContact, RequestEvent, RequestPhoto, ServiceRequest
+from service_requests.photo_store import MediaStore
+from service_requests.photos import PhotoError, Upload, clean_photos, discard_files, store_photos
 from service_requests.references import new_reference, new_short_reference
 from service_requests.service_levels import due_at
 
@@ -71,6 +73,7 @@ class RequestInput:
     contact_notes: str | None = None
     response_method: str = "none"
     media_url: str | None = None
+    photos: tuple[Upload, ...] = ()  # files sent with the request (checked and re-encoded by service_requests.photos)
     idempotency_key: str | None = None
     # Whose key it is: "web:<session scope>", "open311:<client id>", or "direct" for callers in this
     # process (command line, tests); the same key in another scope is another request.
@@ -187,8 +190,13 @@ def _replayed(existing: ServiceRequest, data: RequestInput, fingerprint: str) ->
     return CreatedRequest(existing, [], created=False)
 
 
-def create_request(session: Session, city: CityConfig, validator: Validator, data: RequestInput) -> CreatedRequest:
-    """Check, store and commit a new request; raise :class:`IntakeError` (nothing stored) if it cannot be."""
+def create_request(
+    session: Session, city: CityConfig, validator: Validator, data: RequestInput, media: MediaStore | None = None
+) -> CreatedRequest:
+    """Check, store and commit a new request; raise :class:`IntakeError` (nothing stored) if it cannot be.
+
+    Photos (``data.photos``) need the media folder ``media``: their files are written before the commit.
+    """
     if data.idempotency_key is not None and not (
         isinstance(data.idempotency_key, str) and _IDEMPOTENCY_KEY.fullmatch(data.idempotency_key)
     ):
@@ -209,6 +217,12 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
     attributes = check_attributes(service, data.attributes)
     contact, response_method = _contact(service, data)
     location = _location(session, city, validator, service, data)
+    if data.photos and media is None:
+        raise IntakeError("photos", "Photos cannot be taken here; send the request without them.")
+    try:
+        photos = clean_photos(data.photos, city.photos)
+    except PhotoError as exc:
+        raise IntakeError("photos", str(exc)) from None
 
     now = datetime.now(UTC)
     requested_at = data.requested_at or now
@@ -311,8 +325,24 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         if location.lon is not None and location.lat is not None
         else []
     )
-    session.commit()
+    stored: list[RequestPhoto] = []
+    try:
+        if photos and media is not None:
+            stored = store_photos(session, media, request, photos, data.actor, _photo_origin(data))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if media is not None:
+            discard_files(media, stored)
+        raise
     return CreatedRequest(request, nearby)
+
+
+def _photo_origin(data: RequestInput) -> str:
+    """Who sent the photos: an Open311 client, a resident on the form, or staff."""
+    if data.client and data.client.startswith("open311:"):
+        return "open311"
+    return "resident" if data.actor == "public" else "staff"
 
 
 def nearby_open_requests(

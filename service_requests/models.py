@@ -81,6 +81,7 @@ class ServiceRecord(Base):
     location: Mapped[str] = mapped_column("location_policy", String(16))
     attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     source_name: Mapped[str | None] = mapped_column(Text)
+    public_photos: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # 0019
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Set when the admin page changes the service: syncing the city file leaves it alone then.
@@ -268,6 +269,32 @@ class RequestFollower(Base):
     channel: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     actor: Mapped[str] = mapped_column(Text)
+
+
+class RequestPhoto(Base):
+    """A photo of a request (migration 0019): the file ``stored_name`` in the media folder, re-encoded without
+    metadata. Written to disk before this row is committed, so a row never names a missing file."""
+
+    __tablename__ = "request_photo"
+    __table_args__ = (
+        UniqueConstraint("stored_name"),
+        CheckConstraint("origin IN ('resident', 'staff', 'open311')", name="photo_origin_known"),
+        CheckConstraint("content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="photo_type_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    added_by: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    hidden_by: Mapped[str | None] = mapped_column(Text)
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RequestEvent(Base):

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, g, request
 
 from app.web import db_session, runtime
 from app.web.access import csrf, public
+from app.web.media import media_store, uploads
 from open311 import queries
 from open311.clients import authenticate, count_hit
 from open311.errors import Open311Error, forbidden, not_found
@@ -188,6 +189,8 @@ def create_request(fmt: str) -> Response:
         g.open311_client,
         values,
         idempotency_key=request.headers.get("Idempotency-Key") or None,
+        photos=uploads("media"),
+        media=media_store(),
     )
     return respond(
         fmt,
@@ -210,7 +213,7 @@ def request_list(fmt: str) -> Response:
     check_jurisdiction(request.args, _accepted_jurisdictions())
     city = runtime().city
     query = parse_request_query(request.args, city.tz)
-    return respond(fmt, "service_requests", queries.find_requests(db_session(), city, query))
+    return respond(fmt, "service_requests", queries.find_requests(db_session(), city, query, _media_base()))
 
 
 @bp.get("/requests/<service_request_id>.<fmt>")
@@ -219,10 +222,17 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
     """GET Service Request: an array of one."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    found = queries.get_request(db_session(), runtime().city, service_request_id, parse_extensions(request.args))
+    found = queries.get_request(
+        db_session(), runtime().city, service_request_id, parse_extensions(request.args), _media_base()
+    )
     if found is None:
         raise not_found(f"service_request_id {service_request_id[:64]!r} was not found.")
     return respond(fmt, "service_requests", [found])
+
+
+def _media_base() -> str:
+    """The absolute URL photos are served under (``media_url`` of a request with a public photo)."""
+    return f"{request.url_root}media/"
 
 
 @bp.get("/tokens/<token>.<fmt>")

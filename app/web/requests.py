@@ -14,6 +14,7 @@ from accounts.scope import may_read_details
 from address_db.places import is_public_place
 from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
+from app.web.media import media_store, uploads
 from boundaries.lookup import check_lon_lat
 from core.errors import InvalidCoordinates
 from core.states import EVENT_KIND_LABELS, STATE_LABELS
@@ -24,6 +25,7 @@ from service_requests.followers import FollowerError, add_follower, report_count
 from service_requests.intake import IntakeError, RequestInput, create_request, nearby_open_requests, new_idempotency_key
 from service_requests.lookup import find_by_reference, is_reference
 from service_requests.models import RequestEvent, ServiceRequest
+from service_requests.photos import public_photos
 from service_requests.references import show_short_reference
 
 bp = Blueprint("requests", __name__)
@@ -78,6 +80,7 @@ def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInpu
         phone=form.get("phone") or None,
         contact_notes=form.get("contact_notes") or None,
         response_method=form.get("response_method", "none"),
+        photos=uploads("photos"),
         idempotency_key=form.get("idempotency_key") or None,
         idempotency_scope=_form_scope(),
         actor=actor,
@@ -101,7 +104,9 @@ def _form_page(service_code: str, staff: bool):
         channel = _shift_channel() if staff else s.city.channels.web_form
         try:
             actor = staff_user().username if staff else "public"
-            created = create_request(session, s.city, s.validator, _input_from_form(service.code, channel, actor))
+            created = create_request(
+                session, s.city, s.validator, _input_from_form(service.code, channel, actor), media=media_store()
+            )
         except IntakeError as exc:
             session.rollback()
             error = exc
@@ -120,6 +125,7 @@ def _form_page(service_code: str, staff: bool):
         autofocus_address=True,
         form=request.form,
         duplicate_radius=round(s.city.intake.radius(staff)),
+        photo_limits=s.city.photos,
         idempotency_key=request.form.get("idempotency_key") or new_idempotency_key(),
     ), (400 if error else 200)
 
@@ -332,6 +338,7 @@ def status_page(found: ServiceRequest, code: int = 200, **follow: Any) -> tuple[
         place=_approximate(found.address),
         original=original,
         details=may_read_details(None, found),  # what the public may read, whoever looks
+        photos=public_photos(session, found),  # what the public may see, whoever looks
         new=request.args.get("new") == "1",
         report_count=report_count(session, found.id),
         me_too_done=found.id in browser_session.get(ME_TOO_KEY, []),

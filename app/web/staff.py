@@ -18,6 +18,7 @@ from accounts.assignees import assignee_names, check_assignee, department_assign
 from accounts.scope import may_read_details
 from app.web import db_session, runtime
 from app.web.access import allowed, client_ip, current_user, requires, staff_user
+from app.web.media import media_store, uploads
 from app.web.tiles import basemap_config
 from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
 from core.errors import UserError
@@ -39,6 +40,7 @@ from service_requests.lifecycle import (
 )
 from service_requests.lookup import find_by_reference
 from service_requests.models import Department, RequestContact, RequestEvent, ServiceRecord, ServiceRequest
+from service_requests.photos import add_photos, photos_of, service_shows_photos, set_hidden
 from service_requests.replies import send_reply, templates_for, why_no_reply
 from service_requests.selection import filter_choices
 from service_requests.subscriptions import follower_count
@@ -76,6 +78,9 @@ DONE = {
     "details": "Visibility of the description and location note changed.",
     "priority": "Priority saved.",
     "reply": "Reply sent: it is in the outbox for the resident.",
+    "photo_add": "Photos added.",
+    "photo_hide": "Photo hidden from the public.",
+    "photo_show": "Photo shown again.",
 }
 
 #: The permission each action of the request page needs.
@@ -88,6 +93,9 @@ ACTIONS = {
     "note": "requests.update",
     "details": "requests.update",
     "reply": "requests.update",
+    "photo_add": "requests.update",
+    "photo_hide": "requests.update",
+    "photo_show": "requests.update",
 }
 
 
@@ -165,6 +173,13 @@ def request_detail(reference: str):
                 send_reply(session, found, form.get("text", ""), actor)
             elif action == "details":
                 set_details_public(session, found, actor, public=form.get("public") == "1")
+            elif action == "photo_add":
+                add_photos(session, media_store(), found, uploads("photos"), runtime().city.photos, actor)
+            elif action in ("photo_hide", "photo_show"):
+                photo_id = form.get("photo", "")
+                if not photo_id.isdigit():
+                    raise UserError("No photo was named; reload the page and try again.")
+                set_hidden(session, found, int(photo_id), actor, hidden=action == "photo_hide")
             else:
                 add_note(session, found, actor, form.get("note", ""), public=form.get("public") == "1")
         except UserError as exc:
@@ -334,6 +349,9 @@ def _page(found: ServiceRequest, error: str | None, code: int):
         email_followers=follower_count(session, found.id),
         followers=followers_of(session, found.id) if allowed("requests.contact", found) else [],
         why_no_reply=why_no_reply(session, found) if allowed("requests.contact", found) else None,
+        photos=photos_of(session, found),
+        public_service=service_shows_photos(session, found),
+        photo_limits=runtime().city.photos,
     ), code
 
 
@@ -436,6 +454,7 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
         "service_level": level,
         "contact": form.get("contact", ""),
         "location": form.get("location", ""),
+        "public_photos": form.get("public_photos") == "1",
         "active": form.get("active") == "1",
         "attributes": sorted(attributes, key=lambda a: a["order"]),
     }

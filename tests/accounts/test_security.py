@@ -52,6 +52,7 @@ ACCESS = {
     "requests.staff_intake": "requests.create",
     "requests.shift_channel": "requests.create",
     "requests.caller_history_api": "requests.contact",
+    "media.photo": None,  # public photos to anyone; the others to staff who may view the request (checked in the view)
     **{
         f"queue.{name}": "requests.overdue"
         for name in ("queue", "points", "export", "save_current_view", "delete_saved_view", "bulk")
@@ -199,6 +200,7 @@ def test_each_role_reaches_exactly_its_routes(role, app, client, client_as, ocb_
         "z": "16",
         "x": "11298",
         "y": "26177",
+        "name": "no-such-photo-00000000000000000.jpg",
     }
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or "GET" not in rule.methods:

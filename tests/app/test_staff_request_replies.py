@@ -75,7 +75,9 @@ def test_the_photo_is_a_link_to_its_host_and_never_loaded_from_it(client_as, ses
     session.commit()
     own = page(staff, served)
     assert '<img src="/media/requests/1.jpg"' in own
-    assert '<h2 id="photos-title">' not in page(staff, make(session, la, validator))
+    without = page(staff, make(session, la, validator))
+    assert 'value="photo_add"' in without and 'class="photo-list"' not in without  # only the form to add some
+    assert '<h2 id="photos-title">' not in page(client_as("planner"), make(session, la, validator))
 
 
 def test_reported_count_and_followers_for_contact_roles(client_as, session, la, validator):

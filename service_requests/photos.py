@@ -1,0 +1,295 @@
+"""Photos of requests: checking and cleaning an upload, attaching it, hiding it, who may see it.
+
+An upload is read by Pillow, never trusted by its name or declared type: JPEG, PNG and WebP
+are accepted (HEIC only if the installed Pillow can read it, otherwise refused with what to
+do instead). Its size in bytes and in pixels is limited before it is decoded (a small file
+can hold a huge image: a decompression bomb). It is turned upright from its EXIF
+orientation, scaled down to the city's longest side and encoded afresh without any of its
+metadata, so that the place it was taken (GPS), the camera and its owner are never stored.
+
+Attaching writes each file to the media folder (:mod:`service_requests.photo_store`) before
+its row is added; the caller's commit stores the rows. A photo is shown publicly only when
+its service allows photos publicly (``public_photos`` in the catalogue) and staff have not
+hidden it; staff who may view the request see every photo.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.city import PhotoSettings
+from core.errors import UserError
+from service_requests.models import RequestEvent, RequestPhoto, ServiceRecord, ServiceRequest
+from service_requests.photo_store import MediaStore
+
+#: What is accepted, by Pillow's format name: (content type, extension).
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+ORIGINS = ("resident", "staff", "open311")
+_JPEG_QUALITY = 85
+
+
+class PhotoError(UserError):
+    """A photo that cannot be accepted; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as sent: the name the sender gave it (for messages only) and its bytes."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    """An upload re-encoded: upright, scaled down, without metadata; ready to store."""
+
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1_000_000:.1f} MB"
+
+
+def _is_heic(data: bytes) -> bool:
+    """An ISO media file of the HEIF family (an iPhone's HEIC photo, AVIF): ``ftyp`` then its brand."""
+    return data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
+
+
+def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
+    """Check ``upload`` by its content and re-encode it; raise :class:`PhotoError` saying why it is refused."""
+    name = (upload.filename or "the photo").rsplit("/", 1)[-1][:80]
+    if not upload.data:
+        raise PhotoError(f"{name} is empty; choose the photo again.")
+    if len(upload.data) > limits.max_bytes:
+        raise PhotoError(
+            f"{name} is {_megabytes(len(upload.data))}; photos of at most {_megabytes(limits.max_bytes)} are "
+            "accepted. Send a smaller one (a phone's share or e-mail option usually offers a smaller size)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(upload.data))
+            if image.format not in FORMATS:
+                raise PhotoError(
+                    f"{name} is a {image.format or 'file'} image; send a JPEG, PNG or WebP photo."
+                ) from None
+            width, height = image.size
+            if width * height > limits.max_pixels:
+                raise PhotoError(
+                    f"{name} is {width:,} x {height:,} pixels; at most {limits.max_pixels:,} pixels are accepted. "
+                    "Send a smaller photo."
+                )
+            image.load()
+    except PhotoError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if isinstance(exc, UnidentifiedImageError) and _is_heic(upload.data):
+            raise PhotoError(
+                f"{name} is a HEIC photo, which cannot be read here; send it as JPEG (on an iPhone: Settings, "
+                "Camera, Formats, Most Compatible; or share or e-mail the photo, which converts it)."
+            ) from None
+        if isinstance(exc, UnidentifiedImageError):
+            raise PhotoError(f"{name} is not a photo this site can read; send a JPEG, PNG or WebP image.") from None
+        raise PhotoError(f"{name} has more than {limits.max_pixels:,} pixels; send a smaller photo.") from None
+    except (OSError, SyntaxError, ValueError):
+        raise PhotoError(f"{name} is damaged or incomplete; choose the photo again or send another.") from None
+    try:
+        return _reencode(image, image.format or "JPEG", limits.longest_side)
+    except (OSError, ValueError):  # a pixel format with no RGB conversion, say
+        raise PhotoError(f"{name} could not be converted; send it as an ordinary JPEG photo.") from None
+
+
+def _reencode(image: Image.Image, image_format: str, longest_side: int) -> CleanPhoto:
+    """Upright, scaled down, encoded afresh from the pixels alone (no EXIF, XMP, ICC or text chunks)."""
+    upright = ImageOps.exif_transpose(image) or image
+    has_alpha = upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info)
+    if image_format == "JPEG" or not has_alpha:
+        pixels = upright.convert("L" if upright.mode in ("L", "1") else "RGB")
+    else:
+        pixels = upright.convert("RGBA")
+    pixels.thumbnail((longest_side, longest_side), Image.Resampling.LANCZOS)
+    # A new image of the pixels only: nothing of the original's info (EXIF, XMP, ICC, comments) can follow.
+    clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    out = io.BytesIO()
+    if image_format == "JPEG":
+        clean.save(out, "JPEG", quality=_JPEG_QUALITY, optimize=True)
+    elif image_format == "PNG":
+        clean.save(out, "PNG", optimize=True)
+    else:
+        clean.save(out, "WEBP", quality=_JPEG_QUALITY)
+    content_type, extension = FORMATS[image_format]
+    return CleanPhoto(out.getvalue(), content_type, extension, clean.width, clean.height)
+
+
+def clean_photos(uploads: Sequence[Upload], limits: PhotoSettings, already: int = 0) -> list[CleanPhoto]:
+    """Every upload checked and re-encoded, within the city's count per request (``already`` attached)."""
+    if not uploads:
+        return []
+    if limits.max_per_request == 0:
+        raise PhotoError("This city does not take photos with requests; remove the photo and send the request.")
+    if already + len(uploads) > limits.max_per_request:
+        room = limits.max_per_request - already
+        if room <= 0:
+            raise PhotoError(f"This request already has the most photos it can take ({limits.max_per_request}).")
+        raise PhotoError(
+            f"{len(uploads)} photos were chosen but a request takes at most {limits.max_per_request}"
+            + (f" ({already} already attached)" if already else "")
+            + f": choose at most {room}."
+        )
+    return [clean_photo(upload, limits) for upload in uploads]
+
+
+def store_photos(
+    session: Session,
+    store: MediaStore,
+    request: ServiceRequest,
+    photos: Sequence[CleanPhoto],
+    actor: str,
+    origin: str,
+) -> list[RequestPhoto]:
+    """Write each photo's file, then add its row and a history event; the caller commits.
+
+    If the caller's commit fails, :func:`discard_files` removes the files no row names.
+    """
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {ORIGINS}")
+    added = []
+    for photo in photos:
+        name = store.write(photo.data, photo.extension)
+        row = RequestPhoto(
+            request_id=request.id,
+            stored_name=name,
+            content_type=photo.content_type,
+            width=photo.width,
+            height=photo.height,
+            bytes=len(photo.data),
+            added_by=actor,
+            origin=origin,
+            hidden=False,
+        )
+        session.add(row)
+        added.append(row)
+    if added:
+        session.flush()
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                actor=actor,
+                kind="photo_added",
+                from_status=request.status,
+                note=f"{len(added)} photo{'s' if len(added) != 1 else ''} added.",
+                public=False,
+                data={"photos": [p.id for p in added], "origin": origin},
+            )
+        )
+    return added
+
+
+def discard_files(store: MediaStore, photos: Sequence[RequestPhoto]) -> None:
+    """Remove the files of photos whose rows were not committed."""
+    for photo in photos:
+        store.remove(photo.stored_name)
+
+
+def add_photos(
+    session: Session,
+    store: MediaStore,
+    request: ServiceRequest,
+    uploads: Sequence[Upload],
+    limits: PhotoSettings,
+    actor: str,
+) -> list[RequestPhoto]:
+    """Staff attach photos to a request (nothing is stored if any is refused); commits."""
+    if not uploads:
+        raise PhotoError("Choose one or more photos to add.")
+    photos = clean_photos(uploads, limits, already=len(photos_of(session, request)))
+    added = store_photos(session, store, request, photos, actor, "staff")
+    request.updated_at = datetime.now(UTC)
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        discard_files(store, added)
+        raise
+    return added
+
+
+def set_hidden(session: Session, request: ServiceRequest, photo_id: int, actor: str, hidden: bool) -> RequestPhoto:
+    """Hide a photo from the public (or show it again), recorded in the request's history; commits."""
+    photo = session.scalar(
+        select(RequestPhoto).where(RequestPhoto.id == photo_id, RequestPhoto.request_id == request.id)
+    )
+    if photo is None:
+        raise PhotoError("That photo is not one of this request's; reload the page.")
+    if photo.hidden == hidden:
+        return photo
+    now = datetime.now(UTC)
+    photo.hidden = hidden
+    photo.hidden_by, photo.hidden_at = (actor, now) if hidden else (None, None)
+    session.add(
+        RequestEvent(
+            request_id=request.id,
+            actor=actor,
+            kind="photo_hidden" if hidden else "photo_shown",
+            from_status=request.status,
+            note="A photo was hidden from the public." if hidden else "A hidden photo was shown again.",
+            public=False,
+            data={"photo": photo.id},
+        )
+    )
+    request.updated_at = now
+    session.commit()
+    return photo
+
+
+def photos_of(session: Session, request: ServiceRequest) -> list[RequestPhoto]:
+    """Every photo of the request, in the order they were added."""
+    return list(
+        session.scalars(select(RequestPhoto).where(RequestPhoto.request_id == request.id).order_by(RequestPhoto.id))
+    )
+
+
+def service_shows_photos(session: Session, request: ServiceRequest) -> bool:
+    """Whether the request's service shows its photos publicly (``public_photos`` in the catalogue)."""
+    return bool(
+        session.scalar(
+            select(ServiceRecord.public_photos).where(
+                ServiceRecord.city == request.city, ServiceRecord.code == request.service_code
+            )
+        )
+    )
+
+
+def public_photos(session: Session, request: ServiceRequest) -> list[RequestPhoto]:
+    """The photos anyone may see: none unless the service shows photos, and never a hidden one."""
+    if not service_shows_photos(session, request):
+        return []
+    return [p for p in photos_of(session, request) if not p.hidden]
+
+
+def find_photo(session: Session, city: str, stored_name: str) -> tuple[RequestPhoto, ServiceRequest] | None:
+    """The city's photo of that stored name and its request, or None."""
+    row = session.execute(
+        select(RequestPhoto, ServiceRequest)
+        .join(ServiceRequest, ServiceRequest.id == RequestPhoto.request_id)
+        .where(RequestPhoto.stored_name == stored_name, ServiceRequest.city == city)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def is_public(session: Session, photo: RequestPhoto, request: ServiceRequest) -> bool:
+    """Whether anyone, signed in or not, may see ``photo``."""
+    return not photo.hidden and service_shows_photos(session, request)
