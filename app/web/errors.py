@@ -77,6 +77,11 @@ def register(app: Flask) -> None:
     def refuse_text_that_is_not_utf8():
         # Werkzeug keeps an escaped non-UTF-8 byte (caf%E9) as the literal text and drops a
         # whole body holding a raw one (its fields then "missing"): refuse both, naming the field.
+        limit = request.max_content_length
+        if limit is not None and (request.content_length or 0) > limit:
+            return error_response(
+                413, f"What you sent is larger than the {limit // (1024 * 1024)} MB a request may be."
+            )
         wrong = not_utf8(request.query_string)
         if wrong is None and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
             wrong = not_utf8(request.get_data(cache=True))  # cached: the form is parsed from it next
