@@ -95,6 +95,11 @@
       .catch((err) => { result.textContent = "The lookup failed: " + err.message; });
   });
 
+  // Keyboard: with the map focused, Enter looks up its centre as a click would (arrows move it).
+  el.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target === el) { map.fire("click", { latlng: map.getCenter() }); }
+  });
+
   addLayer("jurisdiction", cfg.jurisdictionUrl, "City limit")
     .then((layer) => {
       if (layer && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); } else { map.setView([0, 0], 2); }
