@@ -102,6 +102,10 @@ class InfoBox(MacroElement):
             box.onAdd = function () {
                 var div = L.DomUtil.create('div', 'geo311-box');
                 div.innerHTML = {{ this.html|tojson }};
+                // A long box scrolls: reachable by keyboard, and named for screen readers.
+                div.tabIndex = 0;
+                div.setAttribute('role', 'region');
+                div.setAttribute('aria-label', 'Map key and notes');
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
