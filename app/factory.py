@@ -120,6 +120,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.web.times import local_time
 
     app.jinja_env.filters["local_time"] = local_time  # one time zone, the city's, on every page
+    from app.web import contact_links
+
+    contact_links.register(app)  # tel: and mailto: links
     errors.register(app)
     access.install(app)
     register_cli(app)

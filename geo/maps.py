@@ -102,6 +102,10 @@ class InfoBox(MacroElement):
             box.onAdd = function () {
                 var div = L.DomUtil.create('div', 'geo311-box');
                 div.innerHTML = {{ this.html|tojson }};
+                // A long box scrolls: reachable by keyboard, and named for screen readers.
+                div.tabIndex = 0;
+                div.setAttribute('role', 'region');
+                div.setAttribute('aria-label', 'Map key and notes');
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
@@ -160,10 +164,16 @@ class MapOptions:
     link_target: str = "_top"
 
 
-def render(m: folium.Map) -> str:
-    """The map as one HTML document, assets local (raises if anything would load from outside)."""
+def render(m: folium.Map, title: str = "Map of requests") -> str:
+    """The map as one HTML document, assets local (raises if anything would load from outside).
+
+    The document names its language and has a title, as every page must for screen readers (it is
+    opened on its own as well as in the pages' iframes).
+    """
     localize(m)
-    return check_offline(m.get_root().render())
+    root = cast(Figure, m.get_root())
+    root.title = root.title or title
+    return check_offline(root.render().replace("<html>", '<html lang="en">', 1))
 
 
 def geojson(frame: gpd.GeoDataFrame, columns: Sequence[str], digits: int = 6) -> dict:

@@ -28,6 +28,17 @@
     div.textContent = text == null ? "" : String(text);
     return div.innerHTML;
   }
+  // Each phone number in a text as a tel: link, the rest escaped (as the tel_link filter of the pages).
+  function telLinks(text) {
+    return String(text).split(/(\+?\(?\d[\d\s().-]*\d)/).map(function (part, i) {
+      if (i % 2 === 0 || part.replace(/\D/g, "").length < 3) { return escapeHtml(part); }
+      const lead = part.charAt(0) === "(" && part.indexOf(")") < 0 ? "(" : "";
+      const number = part.slice(lead.length);
+      const dial = (number.charAt(0) === "+" ? "+" : "") + number.replace(/\D/g, "");
+      return escapeHtml(lead) + '<a class="tel" href="tel:' + dial + '">' + escapeHtml(number) + "</a>";
+    }).join("");
+  }
+
 
   function getJson(url) {
     return fetch(url, { headers: { Accept: "application/json" } }).then((r) => r.json());
@@ -304,7 +315,7 @@
     document.getElementById("redirect-agency").textContent = agency ? agency.name : "an agency this system does not know";
     const contact = document.getElementById("redirect-contact");
     contact.innerHTML = agency && agency.phone ? (fallback ? "Call" : "Contact them at") + " <strong>" +
-      escapeHtml(agency.phone) + "</strong>." : "No phone number is on file for this agency.";
+      telLinks(agency.phone) + "</strong>." : "No phone number is on file for this agency.";
     if (fallback && agency.note) { contact.innerHTML += " " + escapeHtml(agency.note); }
     if (agency && agency.website) {
       contact.innerHTML += ' <a href="' + encodeURI(agency.website) + '" rel="noopener">' + escapeHtml(agency.website) + "</a>";

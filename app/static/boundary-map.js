@@ -15,13 +15,26 @@
     districts: { color: "#8a5a00", weight: 1, dashArray: "4 3", fill: false }
   };
   const overlays = {};
-  const control = L.control.layers(null, null, { collapsed: false }).addTo(map);
+  // On a phone the open list would cover the zoom buttons: there it folds into its button.
+  const narrow = window.matchMedia("(max-width: 700px)").matches;
+  const control = L.control.layers(null, null, { collapsed: narrow }).addTo(map);
 
   function escapeHtml(text) {
     const div = document.createElement("div");
     div.textContent = text == null ? "" : String(text);
     return div.innerHTML;
   }
+  // Each phone number in a text as a tel: link, the rest escaped (as the tel_link filter of the pages).
+  function telLinks(text) {
+    return String(text).split(/(\+?\(?\d[\d\s().-]*\d)/).map(function (part, i) {
+      if (i % 2 === 0 || part.replace(/\D/g, "").length < 3) { return escapeHtml(part); }
+      const lead = part.charAt(0) === "(" && part.indexOf(")") < 0 ? "(" : "";
+      const number = part.slice(lead.length);
+      const dial = (number.charAt(0) === "+" ? "+" : "") + number.replace(/\D/g, "");
+      return escapeHtml(lead) + '<a class="tel" href="tel:' + dial + '">' + escapeHtml(number) + "</a>";
+    }).join("");
+  }
+
 
   function addLayer(role, url, label, onTop) {
     if (!url) { return Promise.resolve(); }
@@ -62,7 +75,7 @@
       const a = loc.agency;
       let html = '<span class="status-outside">Not in the city.</span> This point lies within the boundaries of <strong>' +
         escapeHtml(a.name) + "</strong>.";
-      html += a.phone ? "<br>Contact them at " + escapeHtml(a.phone) + "." : "<br>No phone number on file for this agency.";
+      html += a.phone ? "<br>Contact them at " + telLinks(a.phone) + "." : "<br>No phone number on file for this agency.";
       if (a.website) { html += '<br><a href="' + encodeURI(a.website) + '" rel="noopener">' + escapeHtml(a.website) + "</a>"; }
       return html;
     }
@@ -80,6 +93,11 @@
         result.dataset.status = loc.status || "error";
       })
       .catch((err) => { result.textContent = "The lookup failed: " + err.message; });
+  });
+
+  // Keyboard: with the map focused, Enter looks up its centre as a click would (arrows move it).
+  el.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target === el) { map.fire("click", { latlng: map.getCenter() }); }
   });
 
   addLayer("jurisdiction", cfg.jurisdictionUrl, "City limit")

@@ -13,9 +13,18 @@
   let active = -1;
 
   const words = (text) => (text || "").toLowerCase().match(/[a-z0-9]+/g) || [];
+  // Assistive technology sees each list as a listbox whose options are the services' links (an option
+  // may not hold a link); the list items stay for the highlight.
+  const option = (li) => li.querySelector("a");
+  lists.querySelectorAll("ul").forEach((ul) => {
+    ul.setAttribute("role", "listbox");
+    const heading = ul.previousElementSibling;
+    if (heading && heading.matches("h2")) { ul.setAttribute("aria-label", heading.textContent); }
+  });
   items.forEach((li, i) => {
-    li.id = li.id || "service-option-" + i;
-    li.setAttribute("role", "option");
+    li.setAttribute("role", "none");
+    option(li).id = option(li).id || "service-option-" + i;
+    option(li).setAttribute("role", "option");
     li.dataset.order = String(i);
   });
 
@@ -32,12 +41,12 @@
   }
 
   function highlight(index) {
-    items.forEach((li) => { li.classList.remove("active"); li.removeAttribute("aria-selected"); });
+    items.forEach((li) => { li.classList.remove("active"); option(li).removeAttribute("aria-selected"); });
     active = index;
     if (index >= 0 && shown[index]) {
       shown[index].classList.add("active");
-      shown[index].setAttribute("aria-selected", "true");
-      input.setAttribute("aria-activedescendant", shown[index].id);
+      option(shown[index]).setAttribute("aria-selected", "true");
+      input.setAttribute("aria-activedescendant", option(shown[index]).id);
       shown[index].scrollIntoView({ block: "nearest" });
     } else {
       input.removeAttribute("aria-activedescendant");
@@ -46,7 +55,7 @@
 
   function filter() {
     const wanted = words(input.value);
-    items.forEach((li) => li.removeAttribute("aria-selected"));
+    items.forEach((li) => option(li).removeAttribute("aria-selected"));
     if (!wanted.length) {
       items.forEach((li) => (li.hidden = false));
       shown = items;
