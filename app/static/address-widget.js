@@ -1,6 +1,6 @@
 /* The intake address widget: as-you-type suggestions (ARIA combobox), validation,
    the redirect dialog for addresses another agency serves, and a map to confirm the
-   point or pick one. Fully usable by
+   point or pick one (or take the browser's position: "Use my location"). Fully usable by
    keyboard. Every URL comes from data attributes. A form sent back with an error shows the
    chosen place again from its hidden fields (the outcome and its lines are kept there too). */
 (function () {
@@ -322,6 +322,42 @@
   document.getElementById("address-pick-centre").addEventListener("click", () => {
     if (map) { const c = map.getCenter(); pickPoint(c.lng, c.lat); }
   });
+
+  /* ---- "Use my location": the browser's position, then as a point picked on the map ---------- */
+  const locate = document.getElementById("address-locate");
+  const locateStatus = document.getElementById("address-locate-status");
+  const LOCATE_ELSE = " Type the address or click the map instead.";
+  function sayLocate(status, text) {
+    locateStatus.dataset.status = status;
+    locateStatus.textContent = text;
+  }
+  if (locate && locateStatus && map && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", () => {
+      if (window.isSecureContext === false) {  // browsers give a position to https pages only
+        sayLocate("insecure", "Your browser shares your location only with a secure (https) page, and this one is not." + LOCATE_ELSE);
+        return;
+      }
+      sayLocate("locating", "Finding your location…");
+      locate.disabled = true;
+      navigator.geolocation.getCurrentPosition((position) => {
+        locate.disabled = false;
+        const c = position.coords;
+        sayLocate("found", "Your location" + (c.accuracy ? " (to within about " + Math.round(c.accuracy) + " m)" : "") +
+          " is on the map: check the marker, or click the map to move it.");
+        pickPoint(c.longitude, c.latitude);
+      }, (error) => {
+        locate.disabled = false;
+        if (error.code === error.PERMISSION_DENIED) {
+          sayLocate("denied", "Your browser did not let this page know your location (you can allow it in the site's settings)." + LOCATE_ELSE);
+        } else if (error.code === error.TIMEOUT) {
+          sayLocate("timeout", "Finding your location took too long: try again." + LOCATE_ELSE);
+        } else {
+          sayLocate("unavailable", "Your device could not tell its location." + LOCATE_ELSE);
+        }
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
+    });
+  }
 
   /* ---- a form sent back with an error: the place chosen before, shown again ------------------- */
   (function restore() {

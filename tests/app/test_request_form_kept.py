@@ -254,6 +254,8 @@ def test_required_fields_and_input_purposes_are_marked(client):
     assert "required" not in optional.by_id["address-input"]
     lights = parse(client.get("/report/streetlight-multiple").get_data(as_text=True)).by_id["lights_out"]
     assert (lights["type"], lights["inputmode"]) == ("number", "decimal")
+    # "Use my location" is in the page, hidden until the script finds the browser's geolocation
+    assert "hidden" in page.by_id["address-locate"] and page.by_id["address-locate-status"]["role"] == "status"
 
 
 def test_a_fixture_city_keeps_a_point_picked_on_its_map(settings, bound_database):
