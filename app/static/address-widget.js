@@ -1,6 +1,8 @@
 /* The intake address widget: as-you-type suggestions (ARIA combobox), validation,
    the redirect dialog for addresses another agency serves, and a map to confirm the
-   point or pick one. Fully usable by keyboard. Every URL comes from data attributes. */
+   point or pick one (or take the browser's position: "Use my location"). Fully usable by
+   keyboard. Every URL comes from data attributes. A form sent back with an error shows the
+   chosen place again from its hidden fields (the outcome and its lines are kept there too). */
 (function () {
   "use strict";
   const root = document.getElementById("address-widget");
@@ -13,7 +15,9 @@
     id: document.getElementById("address-id"),
     lon: document.getElementById("address-lon"),
     lat: document.getElementById("address-lat"),
-    confirmed: document.getElementById("address-confirmed")
+    confirmed: document.getElementById("address-confirmed"),
+    outcome: document.getElementById("address-outcome"),
+    summary: document.getElementById("address-summary")
   };
   const dialog = document.getElementById("redirect-dialog");
   let options = [];
@@ -62,7 +66,8 @@
     getJson(cfg.jurisdictionUrl).then((data) => {
       // A light fill: the streets under it must stay readable.
       const layer = L.geoJSON(data, { style: { color: "#1d2733", weight: 2, fillColor: "#f3e9d2", fillOpacity: basemap ? 0.12 : 0.5 }, interactive: false }).addTo(map);
-      if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
+      // A place already shown (brought back after an error, or chosen quickly) keeps the view on it.
+      if (!marker && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); }
       mapEl.dataset.ready = "true";
     });
     map.on("click", (event) => pickPoint(event.latlng.lng, event.latlng.lat));
@@ -166,10 +171,14 @@
   input.addEventListener("blur", () => setTimeout(closeList, 150));
 
   /* ---- validation ----------------------------------------------------------------- */
-  function setChosen(candidate) {
+  // outcome ("valid", "approximate", "picked") and lines: what the result shows, kept with the form.
+  function setChosen(candidate, outcome, lines) {
     fields.id.value = candidate ? (candidate.address_id || "") : "";
     fields.lon.value = candidate && candidate.lon != null ? candidate.lon : "";
     fields.lat.value = candidate && candidate.lat != null ? candidate.lat : "";
+    fields.outcome.value = candidate && outcome ? outcome : "";
+    fields.summary.value = candidate && outcome ? JSON.stringify(lines || []) : "";
+    if (!candidate) { fields.confirmed.value = ""; }
     // Pages that hold the widget (request forms) react to the chosen place: duplicates nearby.
     document.dispatchEvent(new CustomEvent("address:chosen", {
       detail: { lon: candidate ? candidate.lon : null, lat: candidate ? candidate.lat : null }
@@ -194,21 +203,46 @@
   const PICK_HINT = '<p class="pick-hint">Or click the map where it is (or use the map centre): ' +
     "the request can be filed at that point.</p>";
 
+  // The outcomes that choose a place: their heading, and whether the place is to be confirmed.
+  const CHOSEN = {
+    valid: { css: "outcome-valid", title: "Valid address", confirm: true },
+    approximate: { css: "outcome-approximate", title: "Approximate location", confirm: true, hint: true },
+    picked: { css: "outcome-valid", title: "Point picked on the map", confirm: false }
+  };
+
+  function chosenHtml(status, lines, confirmed) {
+    const o = CHOSEN[status];
+    return '<p class="outcome ' + o.css + '">' + o.title + "</p>" +
+      lines.filter((line) => line).map((line) => "<p>" + escapeHtml(line) + "</p>").join("") +
+      (o.confirm ? (confirmed ? '<button type="button" id="address-confirm" disabled>Location confirmed</button>'
+        : '<button type="button" id="address-confirm">Confirm this location</button>') : "") +
+      (o.hint ? PICK_HINT : "");
+  }
+
+  function wireConfirm() {
+    const confirm = document.getElementById("address-confirm");
+    if (!confirm || confirm.disabled) { return; }
+    confirm.addEventListener("click", () => {
+      fields.confirmed.value = "yes";
+      confirm.textContent = "Location confirmed";
+      confirm.disabled = true;
+      input.focus();
+    });
+  }
+
   function render(r) {
     result.dataset.status = r.status;
     let html = "";
     if (r.status === "valid") {
-      html = '<p class="outcome outcome-valid">Valid address</p><p>' + escapeHtml(r.match.text) +
-        (r.unit ? " (" + escapeHtml(r.unit) + ")" : "") + "</p><p>" + escapeHtml(areaText(r)) + "</p>" +
-        '<button type="button" id="address-confirm">Confirm this location</button>';
-      setChosen(r.match);
+      const lines = [r.match.text + (r.unit ? " (" + r.unit + ")" : ""), areaText(r)];
+      html = chosenHtml("valid", lines, false);
+      setChosen(r.match, "valid", lines);
       showPoint(r.match.lon, r.match.lat, r.match.text);
     } else if (r.status === "approximate") {
       // No address point has this number: shown where it would be, to confirm on the map.
-      html = '<p class="outcome outcome-approximate">Approximate location</p><p>' + escapeHtml(r.match.text) +
-        "</p><p>" + escapeHtml(r.reason) + "</p><p>" + escapeHtml(areaText(r)) + "</p>" +
-        '<button type="button" id="address-confirm">Confirm this location</button>' + PICK_HINT;
-      setChosen(r.match);
+      const lines = [r.match.text, r.reason, areaText(r)];
+      html = chosenHtml("approximate", lines, false);
+      setChosen(r.match, "approximate", lines);
       showPoint(r.match.lon, r.match.lat, r.match.text + " (approximate)");
     } else if (r.status === "outside") {
       html = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p><p>" +
@@ -240,15 +274,7 @@
         validate(input.value);
       });
     });
-    const confirm = document.getElementById("address-confirm");
-    if (confirm) {
-      confirm.addEventListener("click", () => {
-        fields.confirmed.value = "yes";
-        confirm.textContent = "Location confirmed";
-        confirm.disabled = true;
-        input.focus();
-      });
-    }
+    wireConfirm();
     const first = result.querySelector(".suggestion-button");
     if (first && (r.status === "ambiguous")) { first.focus(); }
   }
@@ -273,6 +299,7 @@
   /* ---- picking a point on the map ---------------------------------------------------------- */
   function pickPoint(lon, lat) {
     const seq = ++checkSeq;
+    result.dataset.status = "checking";
     getJson(cfg.reverseUrl + "?lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6)).then((r) => {
       if (seq !== checkSeq) { return; }
       const loc = r.location;
@@ -287,19 +314,84 @@
         return;
       }
       if (r.address) { input.value = r.address.text; }
-      setChosen({ address_id: r.address ? r.address.address_id : "", lon: lon, lat: lat });
-      result.dataset.status = "picked";
-      result.innerHTML = '<p class="outcome outcome-valid">Point picked on the map</p><p>' +
-        (r.address ? "Nearest address: " + escapeHtml(r.address.text) + " (" + Math.round(r.distance_m) + " m)"
+      const lines = [
+        r.address ? "Nearest address: " + r.address.text + " (" + Math.round(r.distance_m) + " m)"
           : "No address within 100 m: the point itself will be used." +
-            (input.value.trim() ? " What you typed is kept for staff only; the public sees the place of the point." : "")) +
-        "</p><p>" + escapeHtml(areaText(loc)) + "</p>";
+            (input.value.trim() ? " What you typed is kept for staff only; the public sees the place of the point." : ""),
+        areaText(loc)
+      ];
+      setChosen({ address_id: r.address ? r.address.address_id : "", lon: lon, lat: lat }, "picked", lines);
+      result.dataset.status = "picked";
+      result.innerHTML = chosenHtml("picked", lines, false);
+    }).catch(() => {
+      if (seq !== checkSeq) { return; }
+      result.textContent = "The lookup of that point failed; try again.";
+      result.dataset.status = "error";
     });
   }
 
   document.getElementById("address-pick-centre").addEventListener("click", () => {
     if (map) { const c = map.getCenter(); pickPoint(c.lng, c.lat); }
   });
+
+  /* ---- "Use my location": the browser's position, then as a point picked on the map ---------- */
+  const locate = document.getElementById("address-locate");
+  const locateStatus = document.getElementById("address-locate-status");
+  const LOCATE_ELSE = " Type the address or click the map instead.";
+  function sayLocate(status, text) {
+    locateStatus.dataset.status = status;
+    locateStatus.textContent = text;
+  }
+  if (locate && locateStatus && map && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", () => {
+      if (window.isSecureContext === false) {  // browsers give a position to https pages only
+        sayLocate("insecure", "Your browser shares your location only with a secure (https) page, and this one is not." + LOCATE_ELSE);
+        return;
+      }
+      sayLocate("locating", "Finding your location…");
+      locate.disabled = true;
+      navigator.geolocation.getCurrentPosition((position) => {
+        locate.disabled = false;
+        const c = position.coords;
+        sayLocate("found", "Your location" + (c.accuracy ? " (to within about " + Math.round(c.accuracy) + " m)" : "") +
+          " is on the map: check the marker, or click the map to move it.");
+        pickPoint(c.longitude, c.latitude);
+      }, (error) => {
+        locate.disabled = false;
+        if (error.code === error.PERMISSION_DENIED) {
+          sayLocate("denied", "Your browser did not let this page know your location (you can allow it in the site's settings)." + LOCATE_ELSE);
+        } else if (error.code === error.TIMEOUT) {
+          sayLocate("timeout", "Finding your location took too long: try again." + LOCATE_ELSE);
+        } else {
+          sayLocate("unavailable", "Your device could not tell its location." + LOCATE_ELSE);
+        }
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
+    });
+  }
+
+  /* ---- a form sent back with an error: the place chosen before, shown again ------------------- */
+  (function restore() {
+    const lon = parseFloat(fields.lon.value);
+    const lat = parseFloat(fields.lat.value);
+    if (!isFinite(lon) || !isFinite(lat)) {
+      // a place kept by its address id only (a form sent without the map): checked again, quietly
+      if (fields.id.value && input.value.trim()) { validate(input.value); }
+      return;
+    }
+    let lines = [];
+    try { lines = JSON.parse(fields.summary.value || "[]"); } catch (e) { lines = []; }
+    if (!Array.isArray(lines)) { lines = []; }
+    lines = lines.map((line) => String(line));
+    const status = CHOSEN[fields.outcome.value] ? fields.outcome.value : "picked";
+    fields.outcome.value = status;
+    result.dataset.status = status;
+    result.innerHTML = chosenHtml(status, lines, fields.confirmed.value === "yes");
+    wireConfirm();
+    showPoint(lon, lat, input.value || lines[0] || "");
+    // After every script of the page has run: the nearby requests listen for the chosen place.
+    setTimeout(() => document.dispatchEvent(new CustomEvent("address:chosen", { detail: { lon: lon, lat: lat } })), 0);
+  })();
 
   /* ---- the redirect dialog ----------------------------------------------------------------- */
   let dialogMap = null;

@@ -12,6 +12,10 @@
   let map = null;
   let layer = null;
   document.addEventListener("address:map", (event) => { map = event.detail.map; });
+  // The widget's script runs first and may have announced its map before this one listened.
+  const widget = document.getElementById("address-widget");
+  const mapEl = widget && document.getElementById(widget.dataset.mapId);
+  if (mapEl && mapEl.geo311Map) { map = mapEl.geo311Map; }
   function escapeHtml(text) { const d = document.createElement("div"); d.textContent = text == null ? "" : String(text); return d.innerHTML; }
   function draw(items) {
     if (!map || !window.L) { return; }

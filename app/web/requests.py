@@ -126,8 +126,20 @@ def _form_page(service_code: str, staff: bool):
         form=request.form,
         duplicate_radius=round(s.city.intake.radius(staff)),
         photo_limits=s.city.photos,
-        idempotency_key=request.form.get("idempotency_key") or new_idempotency_key(),
+        idempotency_key=_idempotency_key_for_page(error),
     ), (400 if error else 200)
+
+
+def _idempotency_key_for_page(error: IntakeError | None) -> str:
+    """The key the page's form posts with: the one sent (a resend files nothing twice), a new one if it was refused.
+
+    A refused key belongs to a request already filed for other answers; the answers kept on the page
+    are then sent as a new request.
+    """
+    sent = request.form.get("idempotency_key")
+    if sent and not (error is not None and error.field == "idempotency_key"):
+        return sent
+    return new_idempotency_key()
 
 
 def _add_caller_to(reference: str, channel: str) -> ServiceRequest | IntakeError:
