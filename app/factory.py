@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from app import i18n
     from app.cli import register_cli
     from app.web import (
         access,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         auth,
         errors,
         health,
+        language,
         maps,
         open311,
         pages,
@@ -110,11 +112,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         assets.bp,
         open311.bp,
         tiles.bp,
+        language.bp,
     ):
         app.register_blueprint(blueprint)
     from app.web.times import local_time
 
     app.jinja_env.filters["local_time"] = local_time  # one time zone, the city's, on every page
+    i18n.init_app(app, city.languages)  # the interface's language: app/i18n.py
     errors.register(app)
     access.install(app)
     register_cli(app)

@@ -1,0 +1,23 @@
+"""The language switch: remember the visitor's choice of language and go back to the page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, request
+
+from app.i18n import COOKIE, COOKIE_MAX_AGE, languages
+from app.web.access import public, safe_next
+from app.web.errors import error_response
+
+bp = Blueprint("language", __name__)
+
+
+@bp.get("/language/<code>")
+@public
+def choose(code: str):
+    """Remember ``code`` as the visitor's language (a cookie) and return to ``next`` (a path of this site)."""
+    offered = languages()
+    if code not in offered:
+        return error_response(404, f"This site is not offered in {code[:20]!r}; choose one of: {', '.join(offered)}.")
+    response = redirect(safe_next(request.args.get("next")))
+    response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True, secure=request.is_secure)
+    return response
