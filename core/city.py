@@ -432,6 +432,7 @@ _SERVICE_KEYS = (
     "location",
     "attributes",
     "source_name",
+    "translations",
 )
 _ATTRIBUTE_KEYS = ("code", "datatype", "values", "description", "required", "order", "datatype_description")
 

@@ -76,6 +76,7 @@ class RequestInput:
     actor: str = "public"
     client: str | None = None  # the application that filed it (e.g. an Open311 API client), kept in the history
     requested_at: datetime | None = None
+    language: str | None = None  # the language it is filed in (one of the city's): the requester's e-mails use it
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def create_request(session: Session, city: CityConfig, validator: Validator, dat
         status="submitted",
         channel=data.channel,
         response_method=response_method,
+        language=data.language if data.language in city.languages else city.languages[0],
         description=description,
         attributes=attributes,
         address=location.address,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from accounts.scope import may_read_details
 from address_db.places import is_public_place
+from app.i18n import current_language
 from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
 from boundaries.lookup import check_lon_lat
@@ -79,6 +80,7 @@ def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInpu
         idempotency_key=form.get("idempotency_key") or None,
         idempotency_scope=_form_scope(),
         actor=actor,
+        language=current_language(),
     )
 
 
@@ -88,6 +90,7 @@ def _form_page(service_code: str, staff: bool):
     service = get_service(session, s.city.key, service_code)
     if service is None:
         abort(404, f"There is no service {service_code!r}.")
+    service = service.in_language(current_language())  # its words as the page shows them; codes stay
     error = None
     _form_scope()  # the page's form posts back in this session
     if request.method == "POST" and staff and request.form.get("follow"):
@@ -151,7 +154,11 @@ def _add_caller_to(reference: str, channel: str) -> ServiceRequest | IntakeError
 
 def _catalogue_page(staff: bool):
     s = runtime()
-    services = active_services(db_session(), s.city.key)
+    language = current_language()
+    services = sorted(
+        (service.in_language(language) for service in active_services(db_session(), s.city.key)),
+        key=lambda service: (service.group, service.name),
+    )
     query = request.args.get("q", "")[:200]
     shown = search_services(services, query) if query.strip() else services
     return render_template(
