@@ -117,6 +117,13 @@ class ServiceLevel:
             return f"{self.hours} hours"
         return f"{self.business_days} business day{'s' if self.business_days != 1 else ''}"
 
+    def describe_in(self, ngettext: Callable[[str, str, int], str]) -> str:
+        """The service level in the words of a catalogue's ``ngettext`` ("48 horas", "5 días hábiles")."""
+        if self.hours is not None:
+            return ngettext("%(num)d hour", "%(num)d hours", self.hours) % {"num": self.hours}
+        days = self.business_days or 0
+        return ngettext("%(num)d business day", "%(num)d business days", days) % {"num": days}
+
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in (("hours", self.hours), ("business_days", self.business_days)) if v is not None}
 

@@ -14,7 +14,7 @@ listed that have a catalogue (English always has one: its own strings).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -69,15 +69,16 @@ def language_name(code: str) -> str:
 
 
 @lru_cache(maxsize=32)
-def _translations(language: str, directory: Path) -> NullTranslations:
+def _load(language: str, directory: Path) -> NullTranslations:
     if language == SOURCE_LANGUAGE:
         return NullTranslations()
     return Translations.load(str(directory), [language])  # a NullTranslations when no .mo is compiled
 
 
-def translator(language: str | None, directory: Path = TRANSLATIONS_DIR) -> Callable[[str], str]:
-    """``gettext`` of ``language`` (the source language's strings when None or without a catalogue)."""
-    return _translations(language or SOURCE_LANGUAGE, directory).gettext
+def translations(language: str | None, directory: Path = TRANSLATIONS_DIR) -> NullTranslations:
+    """The catalogue of ``language`` (its ``gettext`` and ``ngettext``), read with plain Babel: the
+    source language's strings when None or without a compiled catalogue."""
+    return _load(language or SOURCE_LANGUAGE, directory)
 
 
 def pick_language(language: str | None, offered: Collection[str]) -> str:

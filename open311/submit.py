@@ -72,8 +72,12 @@ def submit(
     client: Caller,
     form: Args,
     idempotency_key: str | None = None,
+    language: str | None = None,
 ) -> Submitted:
-    """File the request an Open311 client POSTed; raise :class:`Open311Error` (nothing stored) if it cannot be."""
+    """File the request an Open311 client POSTed; raise :class:`Open311Error` (nothing stored) if it cannot be.
+
+    ``language``: the one the client asked for (``locale``, ``Accept-Language``), the requester's e-mails'.
+    """
     values, attributes = _read(form)
     code = values.get("service_code")
     if not code:
@@ -111,6 +115,7 @@ def submit(
         idempotency_scope=f"open311:{client.id}",
         actor="public",
         client=f"open311:{client.id}",
+        language=language,
     )
     try:
         created = create_request(session, city, validator, data)

@@ -186,6 +186,7 @@ def create_request(fmt: str) -> Response:
         g.open311_client,
         values,
         idempotency_key=request.headers.get("Idempotency-Key") or None,
+        language=_language(),
     )
     return respond(
         fmt,

@@ -100,3 +100,28 @@ def test_the_catalogue_editor_edits_the_spanish(admin_client, session):
     assert bad.status_code == 400 and "answer 'roof', which is not among its answers" in bad.get_data(as_text=True)
     session.refresh(record)
     assert record.translations["es"]["name"] == "Quitar grafiti"  # nothing stored from a refused form
+
+
+def test_an_open311_request_in_spanish_is_answered_by_email_in_spanish(client, session):
+    from open311.clients import issue_client
+    from service_requests.models import Notification, ServiceRequest
+
+    _, key = issue_client(session, "la", "Spanish app", "dev@example.org")
+    session.commit()
+    response = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "graffiti",
+            "address_string": "2111 W Bellevue Ave",
+            "attribute[surface]": "wall",
+            "email": "ana@example.org",
+        },
+        headers={"Accept-Language": "es"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    reference = response.get_json()[0]["service_request_id"]
+    request = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == reference))
+    assert request.language == "es"
+    notification = session.scalar(select(Notification).where(Notification.request_id == request.id))
+    assert "su solicitud" in notification.subject

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from core.catalogue_file import parse_service
+from core.catalogue_file import ServiceLevel, parse_service
 from core.city import load_city
 from core.errors import ConfigError
-from core.i18n import catalogue_languages, language_name, offered_languages, translator
+from core.i18n import catalogue_languages, language_name, offered_languages, translations
 from tests.core.test_city_config import MINIMAL, write_city
 
 SERVICE = {
@@ -121,7 +121,10 @@ def test_every_la_service_question_and_answer_has_its_spanish(settings):
 
 
 def test_the_domain_translates_without_flask():
-    spanish = translator("es")
-    assert spanish("Language") == "Idioma"
-    assert translator("en")("Language") == "Language" and translator(None)("Language") == "Language"
-    assert translator("es", Path("/nonexistent"))("Language") == "Language"
+    spanish = translations("es")
+    assert spanish.gettext("Language") == "Idioma"
+    assert translations("en").gettext("Language") == "Language" == translations(None).gettext("Language")
+    assert translations("es", Path("/nonexistent")).gettext("Language") == "Language"
+    assert ServiceLevel(business_days=1).describe_in(spanish.ngettext) == "1 día hábil"
+    assert ServiceLevel(business_days=5).describe_in(spanish.ngettext) == "5 días hábiles"
+    assert ServiceLevel(hours=48).describe_in(translations("en").ngettext) == "48 hours"
