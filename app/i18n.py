@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, current_app, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
 
+from core.catalogue_file import ServiceLevel
 from core.i18n import TRANSLATIONS_DIR, language_name, offered_languages, pick_language
 
 #: The cookie that remembers the language chosen with the switch.
@@ -41,12 +42,18 @@ def current_language() -> str:
     return str(locale) if locale is not None else languages()[0]
 
 
+def service_level_words(level: ServiceLevel) -> str:
+    """A service level in the words of the page's language ("48 hours", "5 días hábiles")."""
+    return level.describe_in(get_translations().ngettext)
+
+
 def init_app(app: Flask, city_languages: tuple[str, ...], directory: Path = TRANSLATIONS_DIR) -> None:
     """Flask-Babel over ``directory``'s catalogues, the language selection, and the templates' language values."""
     offered = offered_languages(city_languages, directory)
     app.extensions["geo311_languages"] = offered
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(directory)
     Babel(app, default_locale=offered[0], locale_selector=select_locale)
+    app.jinja_env.filters["service_level"] = service_level_words
 
     @app.context_processor
     def language_values() -> dict[str, object]:

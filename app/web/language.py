@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, request
+from flask_babel import gettext
 
 from app.i18n import COOKIE, COOKIE_MAX_AGE, languages
 from app.web.access import public, safe_next
@@ -17,7 +18,11 @@ def choose(code: str):
     """Remember ``code`` as the visitor's language (a cookie) and return to ``next`` (a path of this site)."""
     offered = languages()
     if code not in offered:
-        return error_response(404, f"This site is not offered in {code[:20]!r}; choose one of: {', '.join(offered)}.")
+        return error_response(
+            404,
+            gettext("This site is not offered in %(language)r; choose one of: %(languages)s.")
+            % {"language": code[:20], "languages": ", ".join(offered)},
+        )
     response = redirect(safe_next(request.args.get("next")))
     response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="Lax", httponly=True, secure=request.is_secure)
     return response

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask import session as browser_session
+from flask_babel import gettext
 from sqlalchemy import select
 
 from accounts.scope import may_read_details
@@ -89,7 +90,7 @@ def _form_page(service_code: str, staff: bool):
     session = db_session()
     service = get_service(session, s.city.key, service_code)
     if service is None:
-        abort(404, f"There is no service {service_code!r}.")
+        abort(404, gettext("There is no service %(code)r.", code=service_code))
     service = service.in_language(current_language())  # its words as the page shows them; codes stay
     error = None
     _form_scope()  # the page's form posts back in this session
@@ -299,9 +300,11 @@ def status_lookup():
         found = find_by_reference(db_session(), s.city.key, typed)
         if found is not None:
             return redirect(url_for("requests.status", reference=found.public_ref), code=303)
-        error = "No request has that reference. Check it and try again."
+        error = gettext("No request has that reference. Check it and try again.")
     else:
-        error = "That is not a request reference: 10 characters (K7M3Q-X9TBA) or the long one." if typed else None
+        error = (
+            gettext("That is not a request reference: 10 characters (K7M3Q-X9TBA) or the long one.") if typed else None
+        )
     return render_template("status_lookup.html", city=s.city, typed=typed, error=error), (400 if typed else 200)
 
 
@@ -314,7 +317,7 @@ def status(reference: str):
     session = db_session()
     found = find_by_reference(session, s.city.key, reference)  # the long or the short reference
     if found is None:
-        abort(404, "No request has that reference. Check it and try again.")
+        abort(404, gettext("No request has that reference. Check it and try again."))
     notes = session.scalars(
         select(RequestEvent).where(RequestEvent.request_id == found.id, RequestEvent.public).order_by(RequestEvent.at)
     ).all()
