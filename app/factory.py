@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, g
 
@@ -14,6 +15,7 @@ from boundaries.index import IndexCache
 from core.caching import POLICY
 from core.city import CityConfig, load_city
 from core.database import Database
+from core.i18n import TRANSLATIONS_DIR
 from core.settings import Settings
 
 
@@ -28,10 +30,13 @@ class Runtime:
     validator: Validator
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, translations: Path | None = None
+) -> Flask:
     """Build the app from ``settings`` (default: the environment) and its database.
 
-    ``database`` replaces the one the settings name (tests bind it to a transaction).
+    ``database`` replaces the one the settings name (tests bind it to a transaction);
+    ``translations`` the catalogues' folder (tests use a pseudo-translation to find untranslated text).
     """
     settings = settings or Settings.from_env()
     city = load_city(settings.city, settings.cities_dir, settings.data_dir)
@@ -118,7 +123,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.web.times import local_time
 
     app.jinja_env.filters["local_time"] = local_time  # one time zone, the city's, on every page
-    i18n.init_app(app, city.languages)  # the interface's language: app/i18n.py
+    i18n.init_app(app, city.languages, translations or TRANSLATIONS_DIR)  # the interface's language: app/i18n.py
     errors.register(app)
     access.install(app)
     register_cli(app)

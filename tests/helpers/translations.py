@@ -7,7 +7,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from core.i18n import TRANSLATIONS_DIR
 
@@ -60,6 +60,8 @@ def write_pseudo_catalogue(directory: Path, language: str) -> Path:
             pseudo.add(message.id, OPEN + str(message.id) + CLOSE, context=message.context)
     target = directory / language / "LC_MESSAGES"
     target.mkdir(parents=True, exist_ok=True)
+    with (target / "messages.po").open("wb") as po:  # what makes the language one with a catalogue
+        write_po(po, pseudo)
     with (target / "messages.mo").open("wb") as mo:
         write_mo(mo, pseudo)
     return directory
