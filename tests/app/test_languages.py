@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from html import unescape
 
 from sqlalchemy import select
 
@@ -97,7 +98,9 @@ def test_the_catalogue_editor_edits_the_spanish(admin_client, session):
         "attributes": {"surface": {"description": "¿Dónde está?", "values": {"wall": "Pared", "fence": "Cerca"}}},
     }
     bad = admin_client.post("/staff/services/graffiti", data={**form, "tr-es-attribute-surface-values": "roof = Techo"})
-    assert bad.status_code == 400 and "answer 'roof', which is not among its answers" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "answer 'roof', which is not among its answers" in unescape(
+        bad.get_data(as_text=True)
+    )
     session.refresh(record)
     assert record.translations["es"]["name"] == "Quitar grafiti"  # nothing stored from a refused form
 
@@ -125,3 +128,14 @@ def test_an_open311_request_in_spanish_is_answered_by_email_in_spanish(client, s
     assert request.language == "es"
     notification = session.scalar(select(Notification).where(Notification.request_id == request.id))
     assert "su solicitud" in notification.subject
+
+
+def test_links_and_keys_inside_translated_sentences_stay_markup(client):
+    spanish = {"Accept-Language": "es"}
+    login = client.get("/login", headers=spanish).get_data(as_text=True)
+    assert '<a href="/report">reportar un problema</a>' in login and "&lt;a" not in login
+    services = client.get("/report?q=zzzzzz", headers=spanish).get_data(as_text=True)
+    assert "<kbd>Intro</kbd>" in services and '<a href="?">véalos todos</a>' in services and "&lt;kbd" not in services
+    assert "«zzzzzz»" in services
+    hostile = client.get("/report?q=<b>x</b>", headers=spanish).get_data(as_text=True)
+    assert "<b>x</b>" not in hostile and "&lt;b&gt;x&lt;/b&gt;" in hostile  # what was typed stays text
