@@ -25,7 +25,7 @@ def test_english_by_default_spanish_when_the_browser_asks(client):
 
 def test_the_switch_is_remembered_over_the_browsers_language(client):
     page = client.get("/report").get_data(as_text=True)
-    assert 'href="/language/es?next=/report' in page and ">Español</a>" in page
+    assert 'href="/language/es?next=/report"' in page and ">Español</a>" in page
     response = client.get("/language/es?next=/report")
     assert response.status_code == 302 and response.headers["Location"] == "/report"
     assert f"{COOKIE}=es" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
@@ -40,6 +40,10 @@ def test_the_switch_refuses_a_language_not_offered_and_another_site(client):
     assert "Set-Cookie" not in refused.headers
     assert client.get("/language/es?next=https://evil.example/").headers["Location"] == "/"
     assert client.get("/language/es?next=//evil.example/").headers["Location"] == "/"
+    back = client.get("/language/es?next=/report", headers={"Referer": "http://localhost/report?q=sof%C3%A1"})
+    assert back.headers["Location"] == "/report?q=sof%C3%A1"  # the page as it was, with its query
+    other = client.get("/language/es?next=/report", headers={"Referer": "https://evil.example/report?q=x"})
+    assert other.headers["Location"] == "/report"
 
 
 def test_a_city_with_one_language_shows_no_switch(settings, bound_database, gardena):

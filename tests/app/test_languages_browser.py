@@ -39,8 +39,9 @@ def test_switch_to_spanish_and_the_choice_is_remembered(settings, bound_database
         page.wait_for_selector("#service-search-empty:has-text('coincide')")
         page.screenshot(path=str(SCREENSHOTS / "services-spanish.png"), full_page=True)
 
+        page.goto(base + "/report?q=graf")
         page.click(".language-switch a[lang=en]")
         page.wait_for_load_state()
         assert page.get_attribute("html", "lang") == "en" and "Graffiti Removal" in page.inner_text("main")
-        assert page.url.startswith(base + "/report")  # back on the page where the switch was used
+        assert page.url == base + "/report?q=graf"  # back on the page where the switch was used, as it was
     assert all(url.startswith(base) for url in requests)
