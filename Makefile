@@ -1,5 +1,5 @@
 # The developer commands (README, "Developing"). Each runs the tools in .venv.
-.PHONY: install lint format typecheck unit test bench demo lock
+.PHONY: install lint format typecheck unit test bench demo lock translations
 
 VENV := .venv/bin
 
@@ -32,3 +32,8 @@ demo:  ## install, load Los Angeles, serve http://127.0.0.1:5000
 
 lock:  ## requirements.lock from pyproject.toml (the dependencies and the dev extra), hashed
 	$(VENV)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+
+translations:  ## the interface's strings into app/translations/*/messages.po (extract, update), then compiled
+	$(VENV)/pybabel extract --mapping-file babel.cfg --no-location --sort-by-file --project geo311 --omit-header --keywords N_ --output-file var/messages.pot .
+	$(VENV)/pybabel update --input-file var/messages.pot --output-dir app/translations --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/pybabel compile --directory app/translations --statistics

@@ -21,6 +21,7 @@ from accounts.models import StaffSession, StaffUser
 from accounts.passwords import check_password_rule, hash_password, needs_rehash, verify_password
 from accounts.roles import ROLES
 from core.errors import UserError
+from core.i18n import N_
 
 #: A session ends after this long without use, and in any case after the second duration.
 IDLE_TIMEOUT = timedelta(hours=2)
@@ -247,8 +248,10 @@ def check_current_password(
 
 def _refused() -> LoginRefused:
     return LoginRefused(
-        "The username or password is not right, or the account is locked for a while. "
-        "Ask an administrator if you cannot log in."
+        N_(
+            "The username or password is not right, or the account is locked for a while. "
+            "Ask an administrator if you cannot log in."
+        )
     )
 
 

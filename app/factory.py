@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, g
 
@@ -14,6 +15,7 @@ from boundaries.index import IndexCache
 from core.caching import POLICY
 from core.city import CityConfig, load_city
 from core.database import Database
+from core.i18n import TRANSLATIONS_DIR
 from core.settings import Settings
 
 
@@ -28,10 +30,13 @@ class Runtime:
     validator: Validator
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, translations: Path | None = None
+) -> Flask:
     """Build the app from ``settings`` (default: the environment) and its database.
 
-    ``database`` replaces the one the settings name (tests bind it to a transaction).
+    ``database`` replaces the one the settings name (tests bind it to a transaction);
+    ``translations`` the catalogues' folder (tests use a pseudo-translation to find untranslated text).
     """
     settings = settings or Settings.from_env()
     city = load_city(settings.city, settings.cities_dir, settings.data_dir)
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from app import i18n
     from app.cli import register_cli
     from app.web import (
         access,
@@ -85,6 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         auth,
         errors,
         health,
+        language,
         maps,
         media,
         open311,
@@ -115,6 +122,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         open311.bp,
         tiles.bp,
         media.bp,
+        language.bp,
     ):
         app.register_blueprint(blueprint)
     from app.web.times import local_time
@@ -123,6 +131,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from app.web import contact_links
 
     contact_links.register(app)  # tel: and mailto: links
+    i18n.init_app(app, city.languages, translations or TRANSLATIONS_DIR)  # the interface's language: app/i18n.py
     errors.register(app)
     access.install(app)
     register_cli(app)

@@ -4,7 +4,8 @@ Each service (request type) says which department it goes to (and which assignee
 service level, whether contact data is asked, required or never collected (sensitive
 services collect none, so that nobody can learn who reported), whether a location is
 required, optional (a general location or cross streets) or not asked, and its own
-questions in the Open311 service-definition model. The catalogue is part of the city
+questions in the Open311 service-definition model, and its words in the city's other
+languages (``translations``, :func:`parse_translations`). The catalogue is part of the city
 file (``[[departments]]``, ``[[services]]``); ``flask services sync`` copies it into the
 database, where the admin page edits it (:mod:`service_requests.catalogue_db`, whose
 table's attributes have the names of the fields here).
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from core.errors import ConfigError
+from core.i18n import language_problem
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 CONTACT_POLICIES = ("ask", "require", "never")
@@ -115,6 +117,13 @@ class ServiceLevel:
             return f"{self.hours} hours"
         return f"{self.business_days} business day{'s' if self.business_days != 1 else ''}"
 
+    def describe_in(self, ngettext: Callable[[str, str, int], str]) -> str:
+        """The service level in the words of a catalogue's ``ngettext`` ("48 horas", "5 días hábiles")."""
+        if self.hours is not None:
+            return ngettext("%(num)d hour", "%(num)d hours", self.hours) % {"num": self.hours}
+        days = self.business_days or 0
+        return ngettext("%(num)d business day", "%(num)d business days", days) % {"num": days}
+
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in (("hours", self.hours), ("business_days", self.business_days)) if v is not None}
 
@@ -179,10 +188,41 @@ class Service:
     attributes: tuple[Attribute, ...] = ()
     source_name: str | None = None  # the name the city's history files use
     public_photos: bool = False  # whether the public status page and Open311 show the requests' photos
+    #: The service's words in other languages, by language code (the city file's
+    #: ``[services.translations.es]``): see :func:`parse_translations` for the shape.
+    translations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     @property
     def sensitive(self) -> bool:
         return self.contact == "never"
+
+    def in_language(self, language: str | None) -> Service:
+        """The service with its words (name, group, description, keywords, questions and answers) in
+        ``language`` where a translation gives them; codes and keys never change."""
+        words = self.translations.get(language or "")
+        if not words:
+            return self
+        questions = words.get("attributes", {})
+        attributes = tuple(
+            replace(
+                a,
+                description=questions.get(a.code, {}).get("description", a.description),
+                datatype_description=questions.get(a.code, {}).get("datatype_description", a.datatype_description),
+                values=tuple(
+                    AttributeValue(v.key, questions.get(a.code, {}).get("values", {}).get(v.key, v.name))
+                    for v in a.values
+                ),
+            )
+            for a in self.attributes
+        )
+        return replace(
+            self,
+            name=words.get("name", self.name),
+            group=words.get("group", self.group),
+            description=words.get("description", self.description),
+            keywords=tuple(words["keywords"]) if "keywords" in words else self.keywords,
+            attributes=attributes,
+        )
 
     def as_entry(self) -> dict[str, Any]:
         """The service in the city file's shape (what :func:`parse_service` reads back as this service)."""
@@ -191,6 +231,7 @@ class Service:
             service_level=self.service_level.as_dict(),
             keywords=list(self.keywords),
             attributes=[a.as_dict() for a in self.attributes],
+            translations={language: dict(words) for language, words in self.translations.items()},
         )
         return entry
 
@@ -281,7 +322,110 @@ def parse_service(
         attributes=attributes,
         source_name=entry.get("source_name"),
         public_photos=public_photos,
+        translations=parse_translations(entry.get("translations"), attributes, table, fail),
     )
+
+
+#: What a service's translation may give: its words, never its codes or rules.
+TRANSLATED_FIELDS = ("name", "group", "description", "keywords", "attributes")
+TRANSLATED_ATTRIBUTE_FIELDS = ("description", "datatype_description", "values")
+
+
+def parse_translations(
+    raw: Any, attributes: tuple[Attribute, ...], table: str, fail: Callable[[str, str], Exception]
+) -> dict[str, dict[str, Any]]:
+    """A service's ``translations``: per language code, its words in that language, checked.
+
+    In the city file, after the service's ``[[services]]`` entry::
+
+        [services.translations.es]
+        name = "Grafiti"
+        description = "Eliminación de grafiti de paredes, cercas y postes."
+        keywords = ["pintura", "vandalismo"]
+        attributes.surface = { description = "¿Dónde está el grafiti?", values = { wall = "Pared", fence = "Cerca" } }
+
+    Every part is optional (what is missing is shown in the default language); an attribute or
+    answer must be one the service has, so that a typo is caught instead of silently ignored.
+    """
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise fail(table, "translations must be a table of languages, e.g. [services.translations.es]")
+    by_code = {a.code: a for a in attributes}
+    found: dict[str, dict[str, Any]] = {}
+    for language, words in raw.items():
+        where = f"{table} translations.{language}"
+        problem = language_problem(language)
+        if problem:
+            raise fail(where, problem)
+        if not isinstance(words, Mapping):
+            raise fail(where, 'must be a table such as { name = "...", description = "..." }')
+        unknown = set(words) - set(TRANSLATED_FIELDS)
+        if unknown:
+            raise fail(
+                where,
+                f"has unknown key(s) {', '.join(sorted(unknown))}; a translation has {', '.join(TRANSLATED_FIELDS)}",
+            )
+        entry: dict[str, Any] = {}
+        for key in ("name", "group", "description"):
+            if key in words:
+                entry[key] = _text(words[key], f"{where} {key}", fail)
+        if "keywords" in words:
+            if not isinstance(words["keywords"], list):
+                raise fail(where, 'keywords must be a list of words, e.g. ["sofá", "colchón"]')
+            entry["keywords"] = [_text(k, f"{where} keywords", fail) for k in words["keywords"]]
+        questions = words.get("attributes", {})
+        if not isinstance(questions, Mapping):
+            raise fail(where, "attributes must be a table of the service's attribute codes")
+        entry_questions: dict[str, dict[str, Any]] = {}
+        for code, question in questions.items():
+            attribute = by_code.get(code)
+            if attribute is None:
+                raise fail(
+                    where,
+                    f"translates the attribute {code!r}, which the service does not have"
+                    f" (it has: {', '.join(by_code) or 'none'})",
+                )
+            entry_questions[code] = _attribute_translation(question, attribute, f"{where} attribute {code}", fail)
+        if entry_questions:
+            entry["attributes"] = entry_questions
+        found[language] = entry
+    return found
+
+
+def _attribute_translation(
+    raw: Any, attribute: Attribute, where: str, fail: Callable[[str, str], Exception]
+) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise fail(where, 'must be a table such as { description = "...", values = { key = "..." } }')
+    unknown = set(raw) - set(TRANSLATED_ATTRIBUTE_FIELDS)
+    if unknown:
+        raise fail(
+            where,
+            f"has unknown key(s) {', '.join(sorted(unknown))}; it may give {', '.join(TRANSLATED_ATTRIBUTE_FIELDS)}",
+        )
+    entry: dict[str, Any] = {}
+    for key in ("description", "datatype_description"):
+        if key in raw:
+            entry[key] = _text(raw[key], f"{where} {key}", fail)
+    if "values" in raw:
+        values = raw["values"]
+        keys = {v.key for v in attribute.values}
+        if not isinstance(values, Mapping):
+            raise fail(where, 'values must be a table of the answer keys, e.g. values = { yes = "Sí", no = "No" }')
+        for key in values:
+            if key not in keys:
+                raise fail(
+                    where, f"translates the answer {key!r}, which is not among its answers ({', '.join(sorted(keys))})"
+                )
+        entry["values"] = {key: _text(name, f"{where} answer {key}", fail) for key, name in values.items()}
+    return entry
+
+
+def _text(value: Any, where: str, fail: Callable[[str, str], Exception]) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise fail(where, "must be a text that is not empty")
+    return value.strip()
 
 
 def _service_level(table: str, raw: object, fail: Callable[[str, str], Exception]) -> ServiceLevel:

@@ -29,6 +29,7 @@ from core.catalogue_file import Catalogue, parse_catalogue
 from core.channels import DEFAULT_CHANNELS, ChannelVocabulary, parse_channels
 from core.channels import SETTINGS as CHANNEL_SETTINGS
 from core.errors import ConfigError, UserError
+from core.i18n import SOURCE_LANGUAGE, language_problem
 from core.replies_file import DEFAULT_REPLY_TEMPLATES, ReplyTemplate, parse_reply_templates
 from core.states import STATES
 
@@ -328,6 +329,9 @@ class CityConfig:
     photos: PhotoSettings = field(default_factory=PhotoSettings)
     channels: ChannelVocabulary = DEFAULT_CHANNELS
     reply_templates: tuple[ReplyTemplate, ...] = DEFAULT_REPLY_TEMPLATES
+    #: The languages the city offers (``[city] languages``), its default first; the web offers those
+    #: with a catalogue (:func:`core.i18n.offered_languages`).
+    languages: tuple[str, ...] = (SOURCE_LANGUAGE,)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -451,6 +455,7 @@ _SERVICE_KEYS = (
     "attributes",
     "source_name",
     "public_photos",
+    "translations",
 )
 _ATTRIBUTE_KEYS = ("code", "datatype", "values", "description", "required", "order", "datatype_description")
 
@@ -477,7 +482,9 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
     values in ``status_map``) take any key.
     """
     found = _unknown("top level", raw, _TOP_LEVEL)
-    found += _unknown("city", raw.get("city"), ("key", "name", "phone", "website", "timezone", "projected_crs"))
+    found += _unknown(
+        "city", raw.get("city"), ("key", "name", "phone", "website", "timezone", "projected_crs", "languages")
+    )
     jurisdiction = raw.get("jurisdiction")
     found += _unknown("jurisdiction", jurisdiction, _LAYER_KEYS + ("fill_holes_below_m2",))
     if isinstance(jurisdiction, dict):
@@ -797,7 +804,21 @@ class _CityParser:
             reports=self.reports(raw),
             photos=self.photos(raw),
             channels=self.channels(raw),
+            languages=self.languages(city),
         )
+
+    def languages(self, city: Mapping[str, Any]) -> tuple[str, ...]:
+        """``[city] languages``: language codes, the default first (default: English only)."""
+        raw = city.get("languages", [SOURCE_LANGUAGE])
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("city", 'languages must be a list of language codes, the default first, e.g. ["en", "es"]')
+        for code in raw:
+            problem = language_problem(code)
+            if problem:
+                raise self.fail("city", f"languages: {problem}")
+        if len(set(raw)) != len(raw):
+            raise self.fail("city", "languages lists a language twice")
+        return tuple(raw)
 
     def channels(self, raw: Mapping[str, Any]) -> ChannelVocabulary:
         """``[channels]``: the city's channels and their families (core/channels.py); every value of

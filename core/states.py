@@ -2,21 +2,25 @@
 
 A request is complete only when closed; ``fixed`` is the one closed state in which the
 problem was resolved. The other closed states say why it was closed without a fix.
+The labels are English, marked for the catalogues (``N_``): a page or an e-mail for a
+resident translates them where it shows them.
 """
+
+from core.i18n import N_
 
 OPEN_STATES = ("submitted", "acknowledged", "in_progress", "scheduled")
 CLOSED_STATES = ("fixed", "duplicate", "not_our_responsibility", "referred_out", "cancelled")
 STATES = OPEN_STATES + CLOSED_STATES
 STATE_LABELS = {
-    "submitted": "Submitted",
-    "acknowledged": "Acknowledged",
-    "in_progress": "In progress",
-    "scheduled": "Scheduled",
-    "fixed": "Fixed",
-    "duplicate": "Closed: duplicate",
-    "not_our_responsibility": "Closed: not our responsibility",
-    "referred_out": "Closed: referred to another agency",
-    "cancelled": "Closed: cancelled",
+    "submitted": N_("Submitted"),
+    "acknowledged": N_("Acknowledged"),
+    "in_progress": N_("In progress"),
+    "scheduled": N_("Scheduled"),
+    "fixed": N_("Fixed"),
+    "duplicate": N_("Closed: duplicate"),
+    "not_our_responsibility": N_("Closed: not our responsibility"),
+    "referred_out": N_("Closed: referred to another agency"),
+    "cancelled": N_("Closed: cancelled"),
 }
 RESPONSE_METHODS = ("email", "mail", "phone", "none")
 #: How each response method reads on a page ("reply by e-mail"), never the bare key.

@@ -85,15 +85,18 @@ def catalogue_changeset(session: Session, city: CityConfig) -> str:
     return w3c(changed, city.tz) or "1970-01-01T00:00:00Z"
 
 
-def services(session: Session, city: CityConfig) -> list[dict[str, Any]]:
-    """GET services: the active services of the catalogue."""
-    return [service_dict(s) for s in active_services(session, city.key)]
+def services(session: Session, city: CityConfig, language: str | None = None) -> list[dict[str, Any]]:
+    """GET services: the active services of the catalogue, their words in ``language`` where translated."""
+    return [service_dict(s.in_language(language)) for s in active_services(session, city.key)]
 
 
-def service_definition(session: Session, city: CityConfig, code: str) -> dict[str, Any] | None:
-    """GET service definition: the service's attributes (questions), or None if there is no such service."""
+def service_definition(
+    session: Session, city: CityConfig, code: str, language: str | None = None
+) -> dict[str, Any] | None:
+    """GET service definition: the service's attributes (questions) in ``language`` where translated, or None if
+    there is no such service."""
     service = get_service(session, city.key, code)
-    return service_definition_dict(service) if service is not None else None
+    return service_definition_dict(service.in_language(language)) if service is not None else None
 
 
 def _second_at_or_after(moment: datetime | None) -> datetime | None:

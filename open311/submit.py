@@ -78,10 +78,12 @@ def submit(
     idempotency_key: str | None = None,
     photos: tuple[Upload, ...] = (),
     media: MediaStore | None = None,
+    language: str | None = None,
 ) -> Submitted:
     """File the request an Open311 client POSTed; raise :class:`Open311Error` (nothing stored) if it cannot be.
 
-    ``photos`` are the ``media`` files of a multipart form, stored in ``media``.
+    ``photos`` are the ``media`` files of a multipart form, stored in ``media``; ``language``: the one
+    the client asked for (``locale``, ``Accept-Language``), the requester's e-mails'.
     """
     values, attributes = _read(form)
     code = values.get("service_code")
@@ -121,6 +123,7 @@ def submit(
         idempotency_scope=f"open311:{client.id}",
         actor="public",
         client=f"open311:{client.id}",
+        language=language,
     )
     try:
         created = create_request(session, city, validator, data, media=media)

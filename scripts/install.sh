@@ -100,4 +100,14 @@ if ! [ -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_m
   cp package-lock.json node_modules/.geo311-lock
 fi
 
+# --- The interface's translations: each catalogue's .po compiled to the .mo the app reads (never committed) ---
+for po in app/translations/*/LC_MESSAGES/messages.po; do
+  [ -f "$po" ] || continue
+  mo=${po%.po}.mo
+  if ! [ -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+    .venv/bin/pybabel compile --input-file "$po" --output-file "$mo" >/dev/null ||
+      die "compiling the translations of $po failed (see the message above); fix the .po and run me again."
+  fi
+done
+
 say "installed"

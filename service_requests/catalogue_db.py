@@ -29,6 +29,10 @@ _STORED_AS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
         lambda attributes: [a.as_dict() for a in attributes],
         lambda stored: tuple(Attribute.from_dict(a) for a in stored or ()),
     ),
+    "translations": (
+        lambda translations: {language: dict(words) for language, words in translations.items()},
+        lambda stored: dict(stored or {}),
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from babel.dates import format_date, format_time
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select, text
@@ -32,6 +33,7 @@ from boundaries.lookup import check_lon_lat, outside_reason
 from core.catalogue_file import Attribute, Service
 from core.city import CityConfig
 from core.errors import InvalidCoordinates, UserError
+from core.i18n import translations
 from core.states import MAX_DESCRIPTION, RESPONSE_METHODS
 from core.text import normalise_newlines
 from service_requests.catalogue_db import get_service
@@ -81,6 +83,7 @@ class RequestInput:
     actor: str = "public"
     client: str | None = None  # the application that filed it (e.g. an Open311 API client), kept in the history
     requested_at: datetime | None = None
+    language: str | None = None  # the language it is filed in (one of the city's): the requester's e-mails use it
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,7 @@ def create_request(
         status="submitted",
         channel=data.channel,
         response_method=response_method,
+        language=data.language if data.language in city.languages else city.languages[0],
         description=description,
         attributes=attributes,
         address=location.address,
@@ -296,20 +300,7 @@ def create_request(
         ]
     )
     if response_method == "email" and contact and contact.get("email"):
-        expected = request.due_at.astimezone(city.tz).strftime("%A %d %B %Y, %H:%M") if request.due_at else "soon"
-        session.add(
-            Notification(
-                request_id=request.id,
-                method="email",
-                recipient=contact["email"],
-                subject=f"{city.name}: your request {request.short_ref_shown} was received",
-                body=(
-                    f"We received your request ({service.name}). Its reference is {request.short_ref_shown}"
-                    f" (long reference {request.public_ref}).\n"
-                    f"The service level is {request.service_level}: expected by {expected}.\n"
-                ),
-            )
-        )
+        session.add(_received_notification(city, service, request, contact["email"]))
     radius = city.intake.radius(staff=data.actor != "public")
     nearby = (
         nearby_open_requests(
@@ -343,6 +334,40 @@ def _photo_origin(data: RequestInput) -> str:
     if data.client and data.client.startswith("open311:"):
         return "open311"
     return "resident" if data.actor == "public" else "staff"
+
+
+def _received_notification(city: CityConfig, service: Service, request: ServiceRequest, email: str) -> Notification:
+    """The e-mail that tells the requester the request was received, in the language it was filed in."""
+    language = request.language or city.languages[0]
+    words = translations(language)
+    _ = words.gettext
+    expected = _("soon")
+    if request.due_at:
+        due = request.due_at.astimezone(city.tz)
+        expected = f"{format_date(due, 'full', locale=language)}, {format_time(due, 'short', locale=language)}"
+    values = {
+        "city": city.name,
+        "service": service.in_language(language).name,
+        "reference": request.short_ref_shown,
+        "long_reference": request.public_ref,
+        "level": service.service_level.describe_in(words.ngettext),
+        "expected": expected,
+    }
+    return Notification(
+        request_id=request.id,
+        method="email",
+        recipient=email,
+        subject=_("%(city)s: your request %(reference)s was received") % values,
+        body=(
+            _(
+                "We received your request (%(service)s). Its reference is %(reference)s (long reference %(long_reference)s)."
+            )
+            % values
+            + "\n"
+            + _("The service level is %(level)s: expected by %(expected)s.") % values
+            + "\n"
+        ),
+    )
 
 
 def nearby_open_requests(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import UserError
+from core.i18n import translations
 from core.states import CLOSED_STATES, OPEN_STATES, STATE_LABELS
 from core.text import normalise_newlines
 from service_requests.models import (
@@ -79,10 +80,12 @@ def change_status(
     request.updated_at = now
     if to_status in CLOSED_STATES:
         request.closed_at = now
+        _ = translations(request.language).gettext
         _notify_requester(
             session,
             request,
-            f"Your request {request.public_ref} is closed: {STATE_LABELS[to_status]}."
+            _("Your request %(reference)s is closed: %(status)s.")
+            % {"reference": request.public_ref, "status": _(STATE_LABELS[to_status])}
             + (f"\n{note}" if note and public else ""),
         )
     session.commit()
@@ -173,11 +176,12 @@ def mark_duplicate(
     request.duplicate_of = original.id
     request.closed_at = now
     request.updated_at = now
+    _ = translations(request.language).gettext
     _notify_requester(
         session,
         request,
-        f"Your request {request.public_ref} concerns a problem already reported "
-        f"({original.public_ref}); follow that one.",
+        _("Your request %(reference)s concerns a problem already reported (%(original)s); follow that one.")
+        % {"reference": request.public_ref, "original": original.public_ref},
     )
     session.commit()
     return request
@@ -245,7 +249,11 @@ def overdue(
 
 def _notify_requester(session: Session, request: ServiceRequest, message: str) -> None:
     """Queue the message for the requester and each follower, by the method each chose (nothing for 'none')."""
-    subject = f"Request {request.short_ref_shown}: {STATE_LABELS[request.status]}"
+    _ = translations(request.language).gettext  # the language the request was filed in
+    subject = _("Request %(reference)s: %(status)s") % {
+        "reference": request.short_ref_shown,
+        "status": _(STATE_LABELS[request.status]),
+    }
     for method, recipient in requester_recipients(session, request):
         session.add(
             Notification(request_id=request.id, method=method, recipient=recipient, subject=subject, body=message)

@@ -82,6 +82,8 @@ class ServiceRecord(Base):
     attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     source_name: Mapped[str | None] = mapped_column(Text)
     public_photos: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # 0019
+    # The service's words in other languages, by language code (core.catalogue_file.parse_translations; migration 0022).
+    translations: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Set when the admin page changes the service: syncing the city file leaves it alone then.
@@ -186,6 +188,8 @@ class ServiceRequest(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, Computed(_in("status", OPEN_STATES), persisted=True))
     channel: Mapped[str] = mapped_column(String(32))
     response_method: Mapped[str] = mapped_column(String(16), default="none")
+    # The language the request was filed in ("es"): its requester's e-mails are written in it (migration 0022).
+    language: Mapped[str | None] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text, default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     address: Mapped[str | None] = mapped_column(Text)

@@ -31,6 +31,7 @@ from core.database import BoundDatabase, Database, normalize_url, upgrade
 from core.settings import PROJECT_ROOT, Settings
 from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import
+from tests.helpers.translations import compile_catalogues
 
 TEST_DBNAME = f"geo311_test_{os.getpid()}"
 #: Import reports of the session database's loads, one folder per xdist worker (they load at once).
@@ -56,6 +57,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     Each worker then finds it running and leaves it running when it ends, so the first worker
     to finish cannot stop the server under the others; the controller stops it at the end.
     """
+    compile_catalogues()  # the .mo files install.sh compiles, for a run without it
     settings = Settings.from_env(env="test")
     if _runs_workers(session.config) and not settings.database_url:
         cluster = EmbeddedCluster(settings.pg_dir)

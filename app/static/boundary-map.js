@@ -5,6 +5,13 @@
   const el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
   const cfg = el.dataset;
+  // The page's sentences in its language (data-words, written by index.html); "{name}" is filled in.
+  const words = JSON.parse(cfg.words || "{}");
+  function say(key, fallback, values) {
+    let text = words[key] || fallback;
+    Object.keys(values || {}).forEach((name) => { text = text.replace("{" + name + "}", values[name]); });
+    return text;
+  }
   const map = L.map(el, { preferCanvas: true });
   el.geo311Map = map; // for scripted checks (browser tests, kiosk pages)
   const basemap = window.geo311Basemap(map, JSON.parse(cfg.basemap || "null"));
@@ -66,20 +73,23 @@
 
   function describe(loc) {
     if (loc.status === "inside") {
-      let html = '<span class="status-inside">Inside the city.</span>';
-      if (loc.ward) { html += areaLine(cfg.wardLabel || "Ward", loc.ward); }
-      if (loc.district) { html += areaLine(cfg.districtLabel || "District", loc.district); }
+      let html = '<span class="status-inside">' + escapeHtml(say("inside", "Inside the city.")) + "</span>";
+      if (loc.ward) { html += areaLine(cfg.wardLabel || say("ward", "Ward"), loc.ward); }
+      if (loc.district) { html += areaLine(cfg.districtLabel || say("district", "District"), loc.district); }
       return html;
     }
     if (loc.status === "outside") {
       const a = loc.agency;
-      let html = '<span class="status-outside">Not in the city.</span> This point lies within the boundaries of <strong>' +
-        escapeHtml(a.name) + "</strong>.";
-      html += a.phone ? "<br>Contact them at " + telLinks(a.phone) + "." : "<br>No phone number on file for this agency.";
+      let html = '<span class="status-outside">' + escapeHtml(say("outside", "Not in the city.")) + "</span> " +
+        escapeHtml(say("agency", "This point lies within the boundaries of {agency}.", { agency: "\u0000" }))
+          .replace("\u0000", "<strong>" + escapeHtml(a.name) + "</strong>");
+      html += "<br>" + (a.phone
+        ? escapeHtml(say("phone", "Contact them at {phone}.", { phone: "\u0000" })).replace("\u0000", telLinks(a.phone))
+        : escapeHtml(say("no_phone", "No phone number on file for this agency.")));
       if (a.website) { html += '<br><a href="' + encodeURI(a.website) + '" rel="noopener">' + escapeHtml(a.website) + "</a>"; }
       return html;
     }
-    return '<span class="status-unknown">Outside the city and every known agency.</span>';
+    return '<span class="status-unknown">' + escapeHtml(say("unknown", "Outside the city and every known agency.")) + "</span>";
   }
 
   map.on("click", (event) => {
@@ -92,7 +102,7 @@
           '<br><small>' + lat + ", " + lon + "</small>";
         result.dataset.status = loc.status || "error";
       })
-      .catch((err) => { result.textContent = "The lookup failed: " + err.message; });
+      .catch((err) => { result.textContent = say("lookup_failed", "The lookup failed: {error}", { error: err.message }); });
   });
 
   // Keyboard: with the map focused, Enter looks up its centre as a click would (arrows move it).
@@ -100,14 +110,14 @@
     if (event.key === "Enter" && event.target === el) { map.fire("click", { latlng: map.getCenter() }); }
   });
 
-  addLayer("jurisdiction", cfg.jurisdictionUrl, "City limit")
+  addLayer("jurisdiction", cfg.jurisdictionUrl, say("city_limit", "City limit"))
     .then((layer) => {
       if (layer && layer.getBounds().isValid()) { map.fitBounds(layer.getBounds()); } else { map.setView([0, 0], 2); }
       return Promise.all([
-        addLayer("districts", cfg.districtsUrl, cfg.districtLabel || "Districts"),
-        addLayer("wards", cfg.wardsUrl, cfg.wardLabel || "Wards", true)
+        addLayer("districts", cfg.districtsUrl, cfg.districtLabel || say("districts", "Districts")),
+        addLayer("wards", cfg.wardsUrl, cfg.wardLabel || say("wards", "Wards"), true)
       ]);
     })
     .then(() => { el.dataset.ready = "true"; })
-    .catch((err) => { result.textContent = "The map could not load its layers: " + err.message; el.dataset.ready = "error"; });
+    .catch((err) => { result.textContent = say("layers_failed", "The map could not load its layers: {error}", { error: err.message }); el.dataset.ready = "error"; });
 })();

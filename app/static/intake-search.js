@@ -76,10 +76,12 @@
       if (heading && heading.classList.contains("service-group")) heading.hidden = !visible;
     });
     if (empty) {
+      // The sentences come from the page (data-one, data-many, data-none), in its language.
+      const words = empty.dataset;
       empty.textContent = wanted.length
         ? shown.length
-          ? shown.length + (shown.length === 1 ? " service matches." : " services match.")
-          : "No service matches “" + input.value + "”: try another word."
+          ? (shown.length === 1 ? words.one : words.many).replace("{n}", shown.length)
+          : words.none.replace("{query}", input.value)
         : "";
     }
     highlight(wanted.length && shown.length ? 0 : -1);

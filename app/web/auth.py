@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from accounts.models import StaffUser
@@ -89,7 +90,7 @@ def login():
                 devices=known_devices(),
             )
         except LoginRefused as exc:
-            error = str(exc)
+            error = gettext(str(exc))  # its one message is a msgid (N_)
         else:
             previous = current_user()
             if previous is not None:  # logging in as someone else on a shared computer ends the first login

@@ -6,23 +6,36 @@ import logging
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import gettext
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from core.errors import DatabaseUnavailable, UserError
+from core.i18n import N_
 
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "That request could not be understood",
-    401: "Please log in",
-    403: "You may not see this page",
-    404: "There is no such page",
-    405: "That action is not allowed here",
-    413: "What you sent is too large",
-    429: "Too many requests",
-    500: "Something went wrong on our side",
-    503: "The service is unavailable for a moment",
+    400: N_("That request could not be understood"),
+    401: N_("Please log in"),
+    403: N_("You may not see this page"),
+    404: N_("There is no such page"),
+    405: N_("That action is not allowed here"),
+    413: N_("What you sent is too large"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong on our side"),
+    503: N_("The service is unavailable for a moment"),
+}
+
+#: What a page says when the error came without a message of ours (Werkzeug's own, in English only).
+DEFAULT_MESSAGES = {
+    400: N_("The address or the form sent is not one this site understands. Go back and try again."),
+    401: N_("Log in to see this page."),
+    403: N_("Your account may not open this page. Ask an administrator if you need it."),
+    404: N_("There is nothing at this address. Check it, or start again from the start page."),
+    405: N_("This page cannot be used that way. Go back and use its links and buttons."),
+    413: N_("What you sent is too large. Send less at a time."),
+    429: N_("Too many requests came from you in a short time. Wait a minute and try again."),
 }
 
 
@@ -39,7 +52,7 @@ def error_response(status: int, message: str):
         from app.web.open311 import error_document
 
         return error_document(status, message)
-    title = TITLES.get(status, "Error")
+    title = gettext(TITLES[status]) if status in TITLES else gettext("Error")
     if wants_json():
         return jsonify(error={"code": status, "title": title, "description": message}), status
     return render_template("error.html", status=status, title=title, message=message), status
@@ -63,11 +76,14 @@ def unavailable_message() -> str:
     The causes name folders, the server's log lines and how to rebuild the cluster: words
     for the operator, not for a visitor.
     """
-    sentence = "The service is temporarily unavailable; please try again in a few minutes"
     from app.web import runtime
 
     phone = runtime().city.contact.phone
-    return f"{sentence}, or call {phone}." if phone else f"{sentence}."
+    if phone:
+        return gettext(
+            "The service is temporarily unavailable; please try again in a few minutes, or call %(phone)s.", phone=phone
+        )
+    return gettext("The service is temporarily unavailable; please try again in a few minutes.")
 
 
 def register(app: Flask) -> None:
@@ -104,7 +120,10 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if isinstance(exc, InternalServerError):
             return internal_error(exc)
-        response = make_response(error_response(exc.code or 500, exc.description or ""))
+        message = exc.description or ""
+        if message == type(exc).description and exc.code in DEFAULT_MESSAGES:  # Werkzeug's default: say ours
+            message = gettext(DEFAULT_MESSAGES[exc.code])
+        response = make_response(error_response(exc.code or 500, message))
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 says what is allowed
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
@@ -125,5 +144,5 @@ def register(app: Flask) -> None:
     def internal_error(exc: BaseException):
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(
-            500, "The error has been logged. Please try again; if it persists, tell the system administrator."
+            500, gettext("The error has been logged. Please try again; if it persists, tell the system administrator.")
         )

@@ -12,12 +12,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
+from app.i18n import languages
 from app.web import db_session, runtime
 from app.web.access import csrf, public
 from app.web.media import media_store, uploads
+from core.i18n import pick_language
 from open311 import queries
 from open311.clients import authenticate, count_hit
-from open311.errors import Open311Error, forbidden, not_found
+from open311.errors import Open311Error, bad_request, forbidden, not_found
 from open311.openapi import openapi_document
 from open311.params import check_jurisdiction, parse_extensions, parse_format, parse_request_query
 from open311.serialize import to_json, to_xml
@@ -153,25 +155,47 @@ def discovery(fmt: str) -> Response:
     return respond(fmt, "discovery", document)
 
 
+def _language() -> str:
+    """The language of the answer: the ``locale`` argument ("es", "es-MX", "es_MX"), else the best match of
+    ``Accept-Language``, among the languages offered, else the city's default; an unknown ``locale`` is refused."""
+    offered = languages()
+    asked = request.args.get("locale")
+    if asked is not None:
+        code = asked.strip().replace("-", "_")
+        for candidate in (code, code.split("_")[0].lower()):
+            if candidate in offered:
+                return candidate
+        raise bad_request(f"locale {asked[:20]!r} is not offered; use one of: {', '.join(offered)} (or leave it out).")
+    return pick_language(request.accept_languages.best_match(offered), offered)
+
+
+def _in_language(response: Response, language: str) -> Response:
+    response.headers["Content-Language"] = language
+    response.vary.add("Accept-Language")
+    return response
+
+
 @bp.get("/services.<fmt>")
 @public  # API keys and rate limits are checked by check_key_and_rate
 def service_list(fmt: str) -> Response:
-    """GET Service List."""
+    """GET Service List, in the language of ``locale`` or ``Accept-Language`` where the catalogue is translated."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    return respond(fmt, "services", queries.services(db_session(), runtime().city))
+    language = _language()
+    return _in_language(respond(fmt, "services", queries.services(db_session(), runtime().city, language)), language)
 
 
 @bp.get("/services/<service_code>.<fmt>")
 @public  # API keys and rate limits are checked by check_key_and_rate
 def service_definition(service_code: str, fmt: str) -> Response:
-    """GET Service Definition."""
+    """GET Service Definition, in the language of ``locale`` or ``Accept-Language`` where translated."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
-    definition = queries.service_definition(db_session(), runtime().city, service_code)
+    language = _language()
+    definition = queries.service_definition(db_session(), runtime().city, service_code, language)
     if definition is None:
         raise not_found(f"service_code {service_code[:64]!r} was not found: see services.{fmt} for the codes.")
-    return respond(fmt, "service_definition", definition)
+    return _in_language(respond(fmt, "service_definition", definition), language)
 
 
 @bp.post("/requests.<fmt>")
@@ -191,6 +215,7 @@ def create_request(fmt: str) -> Response:
         idempotency_key=request.headers.get("Idempotency-Key") or None,
         photos=uploads("media"),
         media=media_store(),
+        language=_language(),
     )
     return respond(
         fmt,

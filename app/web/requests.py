@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask import session as browser_session
+from flask_babel import gettext
 from sqlalchemy import select
 
 from accounts.scope import may_read_details
 from address_db.places import is_public_place
+from app.i18n import current_language
 from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
 from app.web.media import media_store, uploads
@@ -84,6 +86,7 @@ def _input_from_form(service_code: str, channel: str, actor: str) -> RequestInpu
         idempotency_key=form.get("idempotency_key") or None,
         idempotency_scope=_form_scope(),
         actor=actor,
+        language=current_language(),
     )
 
 
@@ -92,7 +95,8 @@ def _form_page(service_code: str, staff: bool):
     session = db_session()
     service = get_service(session, s.city.key, service_code)
     if service is None:
-        abort(404, f"There is no service {service_code!r}.")
+        abort(404, gettext("There is no service %(code)r.", code=service_code))
+    service = service.in_language(current_language())  # its words as the page shows them; codes stay
     error = None
     _form_scope()  # the page's form posts back in this session
     if request.method == "POST" and staff and request.form.get("follow"):
@@ -171,7 +175,11 @@ def _add_caller_to(reference: str, channel: str) -> ServiceRequest | IntakeError
 
 def _catalogue_page(staff: bool):
     s = runtime()
-    services = active_services(db_session(), s.city.key)
+    language = current_language()
+    services = sorted(
+        (service.in_language(language) for service in active_services(db_session(), s.city.key)),
+        key=lambda service: (service.group, service.name),
+    )
     query = request.args.get("q", "")[:200]
     shown = search_services(services, query) if query.strip() else services
     return render_template(
@@ -312,9 +320,11 @@ def status_lookup():
         found = find_by_reference(db_session(), s.city.key, typed)
         if found is not None:
             return redirect(url_for("requests.status", reference=found.public_ref), code=303)
-        error = "No request has that reference. Check it and try again."
+        error = gettext("No request has that reference. Check it and try again.")
     else:
-        error = "That is not a request reference: 10 characters (K7M3Q-X9TBA) or the long one." if typed else None
+        error = (
+            gettext("That is not a request reference: 10 characters (K7M3Q-X9TBA) or the long one.") if typed else None
+        )
     return render_template("status_lookup.html", city=s.city, typed=typed, error=error), (400 if typed else 200)
 
 
@@ -327,7 +337,7 @@ def status(reference: str):
     session = db_session()
     found = find_by_reference(session, s.city.key, reference)  # the long or the short reference
     if found is None:
-        abort(404, "No request has that reference. Check it and try again.")
+        abort(404, gettext("No request has that reference. Check it and try again."))
     return status_page(found)
 
 

@@ -22,6 +22,7 @@ from app.web.media import media_store, uploads
 from app.web.tiles import basemap_config
 from core.catalogue_file import DATATYPES, Priority, Service, ServiceLevel
 from core.errors import UserError
+from core.i18n import language_name
 from core.replies_file import MAX_REPLY
 from core.states import CLOSED_STATES, EVENT_KIND_LABELS, OPEN_STATES, RESPONSE_METHOD_LABELS, STATE_LABELS
 from core.text import normalise_newlines
@@ -381,7 +382,10 @@ def service_edit(code: str | None = None):
             abort(404, "There is no such service.")
     error, entry = None, None
     if request.method == "POST":
-        entry = service_entry_from_form(request.form, code)
+        entry = service_entry_from_form(request.form, code, city.languages[1:])
+        if record is not None:  # the languages the city no longer lists keep their stored words
+            kept = {k: v for k, v in (record.translations or {}).items() if k not in city.languages[1:]}
+            entry["translations"] = {**kept, **entry["translations"]}
         try:
             actor = staff_user().username
             saved = save_service(session, city.key, entry, actor=actor, new=record is None)
@@ -409,6 +413,7 @@ def service_edit(code: str | None = None):
         error=error,
         departments=departments,
         datatypes=DATATYPES,
+        translation_languages=[(language, language_name(language)) for language in city.languages[1:]],
         saved=request.args.get("saved") == "1",
     ), (400 if error else 200)
 
@@ -417,8 +422,13 @@ def service_edit(code: str | None = None):
 MAX_ATTRIBUTES = 40
 
 
-def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[str, Any]:
-    """The admin form as a service in the city file's shape (checked by :func:`save_service`)."""
+def service_entry_from_form(
+    form: Mapping[str, str], code: str | None, languages: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The admin form as a service in the city file's shape (checked by :func:`save_service`).
+
+    ``languages``: the city's languages besides its default, whose translations the form edits.
+    """
     amount, unit = form.get("sla_amount", "").strip(), form.get("sla_unit", "")
     level = {unit: int(amount)} if amount.isdigit() and unit in ("hours", "business_days") else {}
     attributes: list[dict[str, Any]] = []
@@ -457,7 +467,47 @@ def service_entry_from_form(form: Mapping[str, str], code: str | None) -> dict[s
         "public_photos": form.get("public_photos") == "1",
         "active": form.get("active") == "1",
         "attributes": sorted(attributes, key=lambda a: a["order"]),
+        "translations": _translations_from_form(form, languages, [a["code"] for a in attributes]),
     }
+
+
+def _value_lines(text: str) -> dict[str, str]:
+    """``key = Name`` lines (the form's lists of answers) as a mapping; lines without a name are left out."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, _, name = line.partition("=")
+        if key.strip() and name.strip():
+            values[key.strip()] = name.strip()
+    return values
+
+
+def _translations_from_form(form: Mapping[str, str], languages: tuple[str, ...], codes: list[str]) -> dict[str, Any]:
+    """The form's translation fields (``tr-<lang>-...``) in the city file's shape; empty fields are left out."""
+    translations: dict[str, Any] = {}
+    for language in languages:
+        field = lambda name: form.get(f"tr-{language}-{name}", "").strip()  # noqa: E731, B023 (used in this pass only)
+        words: dict[str, Any] = {}
+        for key, limit in (("name", 200), ("group", 200), ("description", 4000)):
+            if field(key):
+                words[key] = normalise_newlines(field(key))[:limit]
+        keywords = [k.strip() for k in field("keywords").split(",") if k.strip()][:50]
+        if keywords:
+            words["keywords"] = keywords
+        questions: dict[str, Any] = {}
+        for code in codes:  # a question removed in this edit loses its translation with it
+            question: dict[str, Any] = {}
+            if field(f"attribute-{code}-description"):
+                question["description"] = field(f"attribute-{code}-description")[:500]
+            values = _value_lines(field(f"attribute-{code}-values"))
+            if values:
+                question["values"] = values
+            if question:
+                questions[code] = question
+        if questions:
+            words["attributes"] = questions
+        if words:
+            translations[language] = words
+    return translations
 
 
 #: What the form of a new service starts from.

@@ -21,6 +21,7 @@ from tests.helpers.staff import PASSWORD, CsrfClient, log_in, make_user
 #: A route missing here fails test_every_route_declares_who_may_use_it: new routes must be classified.
 ACCESS = {
     "pages.index": None,
+    "language.choose": None,
     "health.health": None,
     "assets.vendor": None,
     "tiles.streets": None,

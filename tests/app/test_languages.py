@@ -1,0 +1,145 @@
+"""The interface's language on the web: the switch, Accept-Language, the catalogue's translations and Open311."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from html import unescape
+
+from sqlalchemy import select
+
+from app.i18n import COOKIE
+from service_requests.models import ServiceRecord
+from tests.app.test_staff_pages import GRAFFITI_FORM
+from tests.helpers.fixture_cities import app_serving
+
+
+def test_english_by_default_spanish_when_the_browser_asks(client):
+    page = client.get("/report").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Graffiti Removal" in page
+    spanish = client.get("/report", headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}).get_data(as_text=True)
+    assert '<html lang="es">' in spanish and "Eliminación de grafiti" in spanish and "Graffiti Removal" not in spanish
+    assert "Reportar un problema" in spanish or "Reporte un problema" in spanish
+    french = client.get("/report", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '<html lang="en">' in french  # not offered: the city's first language
+
+
+def test_the_switch_is_remembered_over_the_browsers_language(client):
+    page = client.get("/report").get_data(as_text=True)
+    assert 'href="/language/es?next=/report"' in page and ">Español</a>" in page
+    response = client.get("/language/es?next=/report")
+    assert response.status_code == 302 and response.headers["Location"] == "/report"
+    assert f"{COOKIE}=es" in response.headers["Set-Cookie"] and "HttpOnly" in response.headers["Set-Cookie"]
+    assert '<html lang="es">' in client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    client.get("/language/en?next=/")
+    assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+
+
+def test_the_switch_refuses_a_language_not_offered_and_another_site(client):
+    refused = client.get("/language/fr?next=/report")
+    assert refused.status_code == 404 and "choose one of: en, es" in refused.get_data(as_text=True)
+    assert "Set-Cookie" not in refused.headers
+    assert client.get("/language/es?next=https://evil.example/").headers["Location"] == "/"
+    assert client.get("/language/es?next=//evil.example/").headers["Location"] == "/"
+    back = client.get("/language/es?next=/report", headers={"Referer": "http://localhost/report?q=sof%C3%A1"})
+    assert back.headers["Location"] == "/report?q=sof%C3%A1"  # the page as it was, with its query
+    other = client.get("/language/es?next=/report", headers={"Referer": "https://evil.example/report?q=x"})
+    assert other.headers["Location"] == "/report"
+
+
+def test_a_city_with_one_language_shows_no_switch(settings, bound_database, gardena):
+    app = app_serving(settings, bound_database, "gardena", settings.cities_dir, settings.data_dir)
+    page = app.test_client().get("/report", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "language-switch" not in page
+
+
+def test_the_service_form_asks_its_questions_in_spanish(client):
+    page = client.get("/report/graffiti", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "¿Dónde está el grafiti?" in page and "Pared de un edificio" in page
+    assert 'value="wall"' in page  # the answers' keys never change
+
+
+def test_open311_services_in_the_asked_language(client):
+    english = client.get("/open311/v2/services.json").get_json()
+    assert {s["service_code"]: s["service_name"] for s in english}["graffiti"] == "Graffiti Removal"
+    spanish = client.get("/open311/v2/services.json", headers={"Accept-Language": "es"})
+    assert spanish.headers["Content-Language"] == "es" and "Accept-Language" in spanish.headers["Vary"]
+    names = {s["service_code"]: s for s in spanish.get_json()}
+    assert (
+        names["graffiti"]["service_name"] == "Eliminación de grafiti"
+        and names["graffiti"]["group"] == "Embellecimiento"
+    )
+    by_argument = client.get("/open311/v2/services.xml?locale=es_MX")
+    assert "Eliminación de grafiti" in by_argument.get_data(as_text=True)
+    ET.fromstring(by_argument.get_data())
+    definition = client.get("/open311/v2/services/graffiti.json?locale=es").get_json()
+    surface = next(a for a in definition["attributes"] if a["code"] == "surface")
+    assert (
+        surface["description"] == "¿Dónde está el grafiti?"
+        and {"key": "wall", "name": "Pared de un edificio"} in surface["values"]
+    )
+    refused = client.get("/open311/v2/services.json?locale=klingon")
+    assert refused.status_code == 400 and "locale 'klingon' is not offered" in refused.get_data(as_text=True)
+
+
+def test_the_catalogue_editor_edits_the_spanish(admin_client, session):
+    page = admin_client.get("/staff/services/graffiti").get_data(as_text=True)
+    assert 'name="tr-es-name"' in page and 'value="Eliminación de grafiti"' in page
+    assert "wall = Pared de un edificio" in page
+    form = {
+        **GRAFFITI_FORM,
+        "tr-es-name": "Quitar grafiti",
+        "tr-es-description": "Pintura en paredes.",
+        "tr-es-keywords": "pintas, pintura",
+        "tr-es-attribute-surface-description": "¿Dónde está?",
+        "tr-es-attribute-surface-values": "wall = Pared\nfence = Cerca\nother =",
+    }
+    assert admin_client.post("/staff/services/graffiti", data=form).status_code == 303
+    record = session.scalar(select(ServiceRecord).where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti"))
+    assert record.translations["es"] == {
+        "name": "Quitar grafiti",
+        "description": "Pintura en paredes.",
+        "keywords": ["pintas", "pintura"],
+        "attributes": {"surface": {"description": "¿Dónde está?", "values": {"wall": "Pared", "fence": "Cerca"}}},
+    }
+    bad = admin_client.post("/staff/services/graffiti", data={**form, "tr-es-attribute-surface-values": "roof = Techo"})
+    assert bad.status_code == 400 and "answer 'roof', which is not among its answers" in unescape(
+        bad.get_data(as_text=True)
+    )
+    session.refresh(record)
+    assert record.translations["es"]["name"] == "Quitar grafiti"  # nothing stored from a refused form
+
+
+def test_an_open311_request_in_spanish_is_answered_by_email_in_spanish(client, session):
+    from open311.clients import issue_client
+    from service_requests.models import Notification, ServiceRequest
+
+    _, key = issue_client(session, "la", "Spanish app", "dev@example.org")
+    session.commit()
+    response = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": key,
+            "service_code": "graffiti",
+            "address_string": "2111 W Bellevue Ave",
+            "attribute[surface]": "wall",
+            "email": "ana@example.org",
+        },
+        headers={"Accept-Language": "es"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    reference = response.get_json()[0]["service_request_id"]
+    request = session.scalar(select(ServiceRequest).where(ServiceRequest.public_ref == reference))
+    assert request.language == "es"
+    notification = session.scalar(select(Notification).where(Notification.request_id == request.id))
+    assert "su solicitud" in notification.subject
+
+
+def test_links_and_keys_inside_translated_sentences_stay_markup(client):
+    spanish = {"Accept-Language": "es"}
+    login = client.get("/login", headers=spanish).get_data(as_text=True)
+    assert '<a href="/report">reportar un problema</a>' in login and "&lt;a" not in login
+    services = client.get("/report?q=zzzzzz", headers=spanish).get_data(as_text=True)
+    assert "<kbd>Intro</kbd>" in services and '<a href="?">véalos todos</a>' in services and "&lt;kbd" not in services
+    assert "«zzzzzz»" in services
+    hostile = client.get("/report?q=<b>x</b>", headers=spanish).get_data(as_text=True)
+    assert "<b>x</b>" not in hostile and "&lt;b&gt;x&lt;/b&gt;" in hostile  # what was typed stays text
