@@ -11,7 +11,7 @@ from flask import session as browser_session
 from sqlalchemy import select
 
 from accounts.scope import may_read_details
-from address_db.places import is_public_place
+from address_db.places import approximate_place
 from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
 from boundaries.lookup import check_lon_lat
@@ -243,7 +243,7 @@ def nearby():
                 "short_reference": show_short_reference(n.short_ref),
                 "service": n.service_name,
                 "status": STATE_LABELS[n.status],
-                "address": _approximate(n.address),
+                "address": approximate_place(n.address),
                 "distance_m": n.distance_m,
                 "requested": n.requested_at.astimezone(s.city.tz).date().isoformat(),
                 # staff see the point; anyone else a point within about 100 m of it (as the public maps do)
@@ -318,26 +318,8 @@ def status(reference: str):
         r=found,
         notes=notes,
         label=STATE_LABELS[found.status],
-        place=_approximate(found.address),
+        place=approximate_place(found.address),
         original=original,
         details=may_read_details(None, found),  # what the public may read, whoever looks
         new=request.args.get("new") == "1",
     )
-
-
-def _approximate(address: str | None) -> str | None:
-    """``2111 W BELLEVUE AVE, 90026`` -> ``2100 block of W BELLEVUE AVE``: where, not whose door.
-
-    A point picked on the map already has its public place ("near the 200 block of N SPRING ST").
-    """
-    if not address:
-        return None
-    if is_public_place(address):
-        return address
-    match = re.match(r"^(?:near )?(\d+)(?:\s+\d/\d|[A-Z])?\s+([A-Z0-9 ]+?)(?:,.*)?$", address, flags=re.I)
-    if not match:
-        if re.fullmatch(r"[A-Z0-9 ]+ AT [A-Z0-9 ]+(, \d{5})?", address):  # an intersection is public already
-            return address.split(",")[0]
-        return None  # free text typed by a person: not shown publicly
-    block = int(match.group(1)) // 100 * 100
-    return f"{block} block of {match.group(2).upper()}"
