@@ -29,7 +29,7 @@ to the requests.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -52,7 +52,7 @@ FILTER_ARGS = ("service", "ward", "district", "status")
 DESCRIPTION_CHARS = 280
 #: Metres in a degree of latitude (and of longitude at the equator).
 _M_PER_DEGREE = 111_320.0
-_NUMBER = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,12})?")
+_NUMBER = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,17})?")
 
 
 @dataclass(frozen=True)
@@ -251,6 +251,38 @@ def public_reports(session: Session, city: CityConfig, query: PublicQuery, today
     return RESULTS.get_or_compute(session, key, lambda: _compute(session, city, query, today))
 
 
+def as_geojson(found: PublicReports, city: CityConfig, status_url: Callable[[PublicReport], str]) -> dict[str, Any]:
+    """``found`` as a GeoJSON FeatureCollection: each report's grid point and public words, dates in the
+    city's time; ``status_url`` gives the link to a report's status page. ``truncated`` says more matched."""
+    tz = city.tz
+    return {
+        "type": "FeatureCollection",
+        "truncated": found.truncated,
+        "limit": found.limit,
+        "open_since": found.open_since.isoformat(),
+        "closed_since": found.closed_since.isoformat(),
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                "properties": {
+                    "reference": r.reference,
+                    "service": r.service_name,
+                    "service_code": r.service_code,
+                    "status": r.status_label,
+                    "family": r.family,
+                    "requested": r.requested_at.astimezone(tz).date().isoformat(),
+                    "closed": r.closed_at.astimezone(tz).date().isoformat() if r.closed_at else None,
+                    "place": r.place,
+                    "description": r.description,
+                    "url": status_url(r),
+                },
+            }
+            for r in found.reports
+        ],
+    }
+
+
 __all__ = [
     "FILTER_ARGS",
     "PUBLIC_STATUSES",
@@ -258,6 +290,7 @@ __all__ = [
     "PublicReport",
     "PublicReports",
     "RESULTS",
+    "as_geojson",
     "parse_bbox",
     "parse_query",
     "public_reports",

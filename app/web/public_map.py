@@ -21,7 +21,7 @@ from service_requests.public_reports import (
     PUBLIC_STATUSES,
     PublicQuery,
     PublicReport,
-    PublicReports,
+    as_geojson,
     parse_query,
     public_reports,
 )
@@ -147,40 +147,11 @@ def reports_geojson():
         response = jsonify(error=error)
         response.status_code = 400
         return response
-    response = jsonify(_collection(public_reports(db_session(), runtime().city, query)))
+    city = runtime().city
+    response = jsonify(as_geojson(public_reports(db_session(), city, query), city, _status_url))
     response.mimetype = "application/geo+json"
     return response
 
 
 def _status_url(report: PublicReport) -> str:
     return url_for("requests.status", reference=report.reference)
-
-
-def _collection(found: PublicReports) -> dict[str, Any]:
-    tz = runtime().city.tz
-    return {
-        "type": "FeatureCollection",
-        "truncated": found.truncated,
-        "limit": found.limit,
-        "open_since": found.open_since.isoformat(),
-        "closed_since": found.closed_since.isoformat(),
-        "features": [
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-                "properties": {
-                    "reference": r.reference,
-                    "service": r.service_name,
-                    "service_code": r.service_code,
-                    "status": r.status_label,
-                    "family": r.family,
-                    "requested": r.requested_at.astimezone(tz).date().isoformat(),
-                    "closed": r.closed_at.astimezone(tz).date().isoformat() if r.closed_at else None,
-                    "place": r.place,
-                    "description": r.description,
-                    "url": _status_url(r),
-                },
-            }
-            for r in found.reports
-        ],
-    }
