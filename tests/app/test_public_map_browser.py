@@ -72,6 +72,7 @@ def test_the_public_map_on_a_desktop_and_a_phone(settings, bound_database, sessi
         assert "Graffiti Removal" in popup.inner_text() and "Bob" not in popup.inner_text()
         href = popup.locator("a").get_attribute("href")
         assert href.startswith("/status/") and href.removeprefix("/status/") in {r.short_ref_shown for r in made}
+        page.wait_for_timeout(400)  # the popup's fade-in
         page.screenshot(path=str(SHOTS / "map-popup-desktop.png"))
 
         # Older closed reports: the checkbox sends the form, and the map shows them.
@@ -87,6 +88,7 @@ def test_the_public_map_on_a_desktop_and_a_phone(settings, bound_database, sessi
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         box = phone.locator("#around-map").bounding_box()
         assert box["width"] >= 380 and box["height"] >= 280  # full width, a usable height
+        assert box["y"] < 600  # on the first screen, under the title and the legend; the filter follows it
         service = phone.locator("#around-service").bounding_box()
         assert service["height"] >= 44  # a touch target
         phone.screenshot(path=str(SHOTS / "map-phone.png"), full_page=True)
