@@ -85,6 +85,7 @@
     });
     m.bindPopup(function () { return popup(p); });
     m.bindTooltip(p.service + " (" + LABELS[p.family] + ")");
+    m.on("popupopen", function () { m.closeTooltip(); });
     return m;
   }
 

@@ -124,3 +124,28 @@ def test_staff_see_the_same_public_reports(client_as, session, la, validator):
         body = client_as(role).get("/around/reports.geojson").get_data(as_text=True)
         assert request.short_ref_shown in body
         _secret_free(body, role)
+
+
+def test_a_fixture_city_serves_its_own_public_map(
+    settings, bound_database, session, gardena, gardena_validator, la, validator
+):
+    import dataclasses
+
+    from app.factory import create_app
+    from service_requests.intake import RequestInput, create_request
+
+    theirs = create_request(
+        session,
+        gardena,
+        gardena_validator,
+        RequestInput(
+            service_code="graffiti", channel="phone", lon=-118.3090, lat=33.8880, attributes={"surface": "wall"}
+        ),
+    ).request
+    ours = file(session, la, validator)
+    client = create_app(dataclasses.replace(settings, city="gardena"), database=bound_database).test_client()
+    page = client.get("/around/list").get_data(as_text=True)
+    assert "City of Gardena" in page and theirs.short_ref_shown in page and ours.short_ref_shown not in page
+    features = client.get("/around/reports.geojson").get_json()["features"]
+    assert [f["properties"]["reference"] for f in features] == [theirs.short_ref_shown]
+    assert client.get("/around").status_code == 200
