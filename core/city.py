@@ -275,7 +275,7 @@ class PublicMapSettings:
     open_days: int = 90
     closed_days: int = 30
     older_closed_days: int = 365
-    max_points: int = 2000
+    max_points: int = 1000
     snap_m: float = 30.0
 
 
