@@ -26,7 +26,11 @@ def test_the_geojson_holds_approximate_points_and_public_words_only(client, sess
     _secret_free(body, "geojson")
     assert request.public_ref not in body  # the short reference is the public one here
     data = response.get_json()
-    assert data["type"] == "FeatureCollection" and data["truncated"] is False and data["limit"] == la.public_map.max_points == 1000
+    assert (
+        data["type"] == "FeatureCollection"
+        and data["truncated"] is False
+        and data["limit"] == la.public_map.max_points == 1000
+    )
     feature = next(f for f in data["features"] if f["properties"]["reference"] == request.short_ref_shown)
     assert set(feature["properties"]) == PROPERTIES
     p = feature["properties"]
