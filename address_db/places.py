@@ -80,3 +80,27 @@ def is_public_place(value: str | None) -> bool:
     if not value:
         return False
     return _PUBLIC_PLACE.fullmatch(value) is not None
+
+
+_ADDRESS = re.compile(r"^(?:near )?(\d+)(?:\s+\d/\d|[A-Z])?\s+([A-Z0-9 ]+?)(?:,.*)?$", flags=re.I)
+_INTERSECTION = re.compile(r"[A-Z0-9 ]+ AT [A-Z0-9 ]+(, \d{5})?")
+
+
+def approximate_place(address: str | None) -> str | None:
+    """A request's address as the public may read it: ``2111 W BELLEVUE AVE, 90026`` -> ``2100 block of
+    W BELLEVUE AVE``, where and not whose door; None for free text a person typed.
+
+    A point picked on the map already has its public place ("near the 200 block of N SPRING ST"),
+    and an intersection is public as it is.
+    """
+    if not address:
+        return None
+    if is_public_place(address):
+        return address
+    match = _ADDRESS.match(address)
+    if not match:
+        if _INTERSECTION.fullmatch(address):
+            return address.split(",")[0]
+        return None
+    block = int(match.group(1)) // 100 * 100
+    return f"{block} block of {match.group(2).upper()}"

@@ -9,7 +9,7 @@ import argparse
 import json
 import time
 
-from bench import address_validation, load, maps, open311, queue, reports, requests, tiles
+from bench import address_validation, load, maps, open311, public_map, queue, reports, requests, tiles
 from bench.common import RESULTS_DIR, drop_bench_data
 
 BENCHMARKS = {
@@ -21,6 +21,7 @@ BENCHMARKS = {
     "load": load.run,
     "tiles": tiles.run,
     "queue": queue.run,
+    "public_map": public_map.run,
 }
 
 

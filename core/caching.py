@@ -35,6 +35,7 @@ cache                          value                        data version        
 ``geo.layers``                 area and city outlines       layer version id (in the key)   ``frames``
 ``geo.grid``                   hexagon grids                jurisdiction version (key)      ``frames``
 ``geo.cache.RESULTS``          maps, hot spots, reports     writes to the analysed tables   ``results``
+``public_reports.RESULTS``     the public map's reports     writes to the requests          ``results``
 ``geo.hotspots`` weights       spatial weights of a grid    none: a function of the grid    ``weights``
 =============================  ===========================  ==============================  =============
 
@@ -107,6 +108,22 @@ OWN_WRITES_SQL = """
     AND (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) > 0
          FROM pg_stat_xact_user_tables WHERE relname = ANY(:tables))
 """
+
+
+def writes_version(session: Session, tables: Sequence[str]) -> tuple[str, int] | None:
+    """A :class:`ResultCache` version: the database and its count of writes to ``tables``, or None
+    when this transaction has written one of them itself (its results are not kept)."""
+    writes, own = session.execute(
+        text(
+            f"""
+        SELECT (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
+                FROM pg_stat_user_tables WHERE relname = ANY(:tables)),
+               {OWN_WRITES_SQL}
+        """
+        ),
+        {"tables": list(tables)},
+    ).one()
+    return None if own else (database_identity(session), int(writes))
 
 
 def own_writes(session: Session, tables: Sequence[str]) -> bool:

@@ -264,6 +264,23 @@ class IntakeSettings:
 
 
 @dataclass(frozen=True)
+class PublicMapSettings:
+    """The public map and list of reports (``[public_map]``): which requests anyone may see.
+
+    Open requests made in the last ``open_days`` days and requests closed in the last
+    ``closed_days`` days (``older_closed_days`` when a visitor asks for older ones), at most
+    ``max_points`` of them, the newest first; each point moved to a grid of ``snap_m`` metres
+    so that no one's door is pointed at.
+    """
+
+    open_days: int = 90
+    closed_days: int = 30
+    older_closed_days: int = 365
+    max_points: int = 1000
+    snap_m: float = 30.0
+
+
+@dataclass(frozen=True)
 class Open311Settings:
     """How the city presents itself on the Open311 GeoReport v2 API.
 
@@ -327,6 +344,7 @@ class CityConfig:
     open311: Open311Settings = field(default_factory=lambda: Open311Settings(jurisdiction_id=""))
     reports: ReportSettings = field(default_factory=ReportSettings)
     photos: PhotoSettings = field(default_factory=PhotoSettings)
+    public_map: PublicMapSettings = field(default_factory=PublicMapSettings)
     channels: ChannelVocabulary = DEFAULT_CHANNELS
     reply_templates: tuple[ReplyTemplate, ...] = DEFAULT_REPLY_TEMPLATES
     #: The languages the city offers (``[city] languages``), its default first; the web offers those
@@ -425,6 +443,14 @@ _INTAKE_KEYS = (
     "candidate_radius_m",
     "candidate_days",
 )
+#: The keys of ``[public_map]`` with the bounds each takes (fields of :class:`PublicMapSettings`).
+_PUBLIC_MAP_KEYS = {
+    "open_days": (1, 3650),
+    "closed_days": (1, 3650),
+    "older_closed_days": (1, 3650),
+    "max_points": (1, 20_000),
+    "snap_m": (5, 500),
+}
 _TOP_LEVEL = (
     "city",
     "jurisdiction",
@@ -435,6 +461,7 @@ _TOP_LEVEL = (
     "intake",
     "open311",
     "reports",
+    "public_map",
     "departments",
     "services",
     "channels",
@@ -564,6 +591,7 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
     )
     found += _unknown("reports", raw.get("reports"), ("fiscal_year_start_month",))
     found += _unknown("photos", raw.get("photos"), tuple(_PHOTO_LIMITS))
+    found += _unknown("public_map", raw.get("public_map"), tuple(_PUBLIC_MAP_KEYS))
     channels = raw.get("channels")
     for code, channel in channels.items() if isinstance(channels, dict) else ():
         if code not in CHANNEL_SETTINGS:
@@ -803,6 +831,7 @@ class _CityParser:
             open311=self.open311(raw, str(key), contact.website),
             reports=self.reports(raw),
             photos=self.photos(raw),
+            public_map=self.public_map(raw),
             channels=self.channels(raw),
             languages=self.languages(city),
         )
@@ -917,6 +946,22 @@ class _CityParser:
             ):
                 raise self.fail("photos", f"{key} must be a whole number from {low:,} to {high:,} (it is {value!r})")
         return PhotoSettings(**{key: table[key] for key in _PHOTO_LIMITS if key in table})
+
+    def public_map(self, raw: Mapping[str, Any]) -> PublicMapSettings:
+        table = self.table(raw, "public_map", required=False) or {}
+        unknown = sorted(set(table) - set(_PUBLIC_MAP_KEYS))
+        if unknown:
+            raise self.fail("public_map", f"does not know {unknown[0]!r}")
+        defaults = PublicMapSettings()
+        values: dict[str, Any] = {}
+        for key, (low, high) in _PUBLIC_MAP_KEYS.items():
+            value = table.get(key, getattr(defaults, key))
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+                raise self.fail("public_map", f"{key} must be a number from {low} to {high:,} (it is {value!r})")
+            values[key] = float(value) if key == "snap_m" else int(value)
+        if values["older_closed_days"] < values["closed_days"]:
+            raise self.fail("public_map", "older_closed_days must be at least closed_days (it shows more, not fewer)")
+        return PublicMapSettings(**values)
 
     def open311(self, raw: Mapping[str, Any], key: str, website: str | None) -> Open311Settings:
         table = self.table(raw, "open311", required=False) or {}

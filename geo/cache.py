@@ -11,10 +11,9 @@ one of those tables sees rows no other session sees: it bypasses the cache (test
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.caching import OWN_WRITES_SQL, REQUEST_TABLES, ResultCache, database_identity
+from core.caching import REQUEST_TABLES, ResultCache, database_identity, writes_version
 
 #: The tables whose contents analyses depend on.
 ANALYSED_TABLES = (*REQUEST_TABLES, "service", "boundary_layer_version", "boundary_feature", "address_point")
@@ -23,17 +22,7 @@ ANALYSED_TABLES = (*REQUEST_TABLES, "service", "boundary_layer_version", "bounda
 def data_version(session: Session) -> tuple[str, int] | None:
     """The database and its count of writes to the analysed tables, or None when this
     transaction has written one of them itself."""
-    writes, own_writes = session.execute(
-        text(
-            f"""
-        SELECT (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
-                FROM pg_stat_user_tables WHERE relname = ANY(:tables)),
-               {OWN_WRITES_SQL}
-        """
-        ),
-        {"tables": list(ANALYSED_TABLES)},
-    ).one()
-    return None if own_writes else (database_identity(session), int(writes))
+    return writes_version(session, ANALYSED_TABLES)
 
 
 #: The cache the analysis functions share (per process); its size and age are :data:`core.caching.POLICY`'s.

@@ -160,6 +160,13 @@ class ServiceRequest(Base):
             ],
             postgresql_where=text(f"{rules.closed(None)} AND closed_at IS NOT NULL"),
         ),
+        # The public map (migration 0021): the requests closed in its last days, by their closing time.
+        Index(
+            "service_request_closed_at",
+            "city",
+            "closed_at",
+            postgresql_where=text("NOT is_open AND closed_at IS NOT NULL"),
+        ),
         Index("service_request_ward", "city", "ward_key"),
         Index("service_request_district", "city", "district_key"),
         Index("service_request_due", "city", "due_at", postgresql_where=text("is_open")),

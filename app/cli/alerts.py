@@ -15,13 +15,13 @@ alerts_cli = AppGroup("alerts", help="Alerts for an area: new requests e-mailed 
 def alerts_send() -> None:
     """Queue each confirmed area subscriber the new requests of its area since the last run (each once), then
     send the outbox (run it from cron, e.g. hourly)."""
-    from app.web.requests import _approximate
+    from address_db.places import approximate_place
     from service_requests.notifications import deliver_pending
     from service_requests.subscriptions import Links, queue_area_alerts
 
     s = runtime()
     with s.database.session() as session:
-        report = queue_area_alerts(session, s.city.key, Links(s.settings.public_url), place=_approximate)
+        report = queue_area_alerts(session, s.city.key, Links(s.settings.public_url), place=approximate_place)
         click.echo(report.summary() + ".")
         delivered = deliver_pending(session, s.settings, s.city.key)
     if not s.settings.smtp_host:

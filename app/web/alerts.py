@@ -13,9 +13,10 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as browser_session
 
+from address_db.places import approximate_place
 from app.web import db_session, runtime
 from app.web.access import csrf, public, rate_limited
-from app.web.requests import ME_TOO_KEY, _approximate, status_page
+from app.web.requests import ME_TOO_KEY, status_page
 from boundaries.lookup import check_lon_lat
 from core.errors import InvalidCoordinates
 from service_requests.followers import FollowerError, add_me_too
@@ -167,7 +168,7 @@ def _chosen_area(values: Any) -> Area | str | None:
         return f"Choose a radius from {MIN_RADIUS_M} to {MAX_RADIUS_M} metres."
     result = s.validator.validate(db_session(), address)
     if result.status == "valid" and result.match is not None and result.match.lon is not None:
-        place = _approximate(result.match.text) or result.match.text
+        place = approximate_place(result.match.text) or result.match.text
         try:
             return Area.near(result.match.lon, result.match.lat or 0.0, radius, f"{radius} m around {place}")
         except SubscriptionError as exc:
@@ -219,7 +220,7 @@ def alerts_page():
         area=area,
         feed_url=_feed_url(area) if area else None,
         recent=area_requests(db_session(), s.city.key, area, limit=10) if area else [],
-        place=_approximate,
+        place=approximate_place,
         error=error,
     ), (400 if error and (request.method == "POST" or values.get("kind")) else 200)
 
@@ -277,7 +278,7 @@ def _feed(area: Area) -> Response:
 
 def _entry(feed: FeedGenerator, r: AreaRequest) -> None:
     link = url_for("requests.status", reference=r.public_ref, _external=True)
-    place = _approximate(r.address) or "place not published"
+    place = approximate_place(r.address) or "place not published"
     entry = feed.add_entry()
     entry.id(link)
     entry.title(f"{r.service_name}: {r.status_label}")

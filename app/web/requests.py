@@ -12,7 +12,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 
 from accounts.scope import may_read_details
-from address_db.places import is_public_place
+from address_db.places import approximate_place
 from app.i18n import current_language
 from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
@@ -271,7 +271,7 @@ def nearby():
                 "short_reference": show_short_reference(n.short_ref),
                 "service": n.service_name,
                 "status": STATE_LABELS[n.status],
-                "address": _approximate(n.address),
+                "address": approximate_place(n.address),
                 "distance_m": n.distance_m,
                 "requested": n.requested_at.astimezone(s.city.tz).date().isoformat(),
                 # staff see the point; anyone else a point within about 100 m of it (as the public maps do)
@@ -357,7 +357,7 @@ def status_page(found: ServiceRequest, code: int = 200, **follow: Any) -> tuple[
         label=STATE_LABELS[found.status],
         state_labels=STATE_LABELS,
         event_labels=EVENT_KIND_LABELS,
-        place=_approximate(found.address),
+        place=approximate_place(found.address),
         original=original,
         details=may_read_details(None, found),  # what the public may read, whoever looks
         photos=public_photos(session, found),  # what the public may see, whoever looks
@@ -366,21 +366,3 @@ def status_page(found: ServiceRequest, code: int = 200, **follow: Any) -> tuple[
         me_too_done=found.id in browser_session.get(ME_TOO_KEY, []),
         follow=follow,
     ), code
-
-
-def _approximate(address: str | None) -> str | None:
-    """``2111 W BELLEVUE AVE, 90026`` -> ``2100 block of W BELLEVUE AVE``: where, not whose door.
-
-    A point picked on the map already has its public place ("near the 200 block of N SPRING ST").
-    """
-    if not address:
-        return None
-    if is_public_place(address):
-        return address
-    match = re.match(r"^(?:near )?(\d+)(?:\s+\d/\d|[A-Z])?\s+([A-Z0-9 ]+?)(?:,.*)?$", address, flags=re.I)
-    if not match:
-        if re.fullmatch(r"[A-Z0-9 ]+ AT [A-Z0-9 ]+(, \d{5})?", address):  # an intersection is public already
-            return address.split(",")[0]
-        return None  # free text typed by a person: not shown publicly
-    block = int(match.group(1)) // 100 * 100
-    return f"{block} block of {match.group(2).upper()}"

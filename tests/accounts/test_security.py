@@ -49,6 +49,9 @@ ACCESS = {
             "near_feed",
         )
     },
+    "public_map.map_page": None,
+    "public_map.list_page": None,
+    "public_map.reports_geojson": None,
     "requests.staff_choose_service": "requests.create",
     "requests.staff_intake": "requests.create",
     "requests.shift_channel": "requests.create",
