@@ -288,12 +288,19 @@ class Open311Settings:
     city's web domain without ``www``); the city key is accepted too.
     ``publish_descriptions``: whether GET responses carry the requester's own words
     (names and phone numbers happen in them, so by default they do not).
+    ``client_updates_public``: whether the comments and status changes API clients post
+    (servicerequestupdates) are public (status page, GET answers) or kept for staff only.
     """
 
     jurisdiction_id: str
     publish_descriptions: bool = False
     contact: str | None = None
     key_service: str | None = None
+    client_updates_public: bool = False
+
+
+#: The keys of the city file's [open311] table.
+_OPEN311_KEYS = ("jurisdiction_id", "publish_descriptions", "contact", "key_service", "client_updates_public")
 
 
 @dataclass(frozen=True)
@@ -586,9 +593,7 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
         found += _unknown("requests.fields", requests.get("fields"), REQUEST_FIELDS)
         found += _filters("requests.where", requests.get("where"))
     found += _unknown("intake", raw.get("intake"), _INTAKE_KEYS)
-    found += _unknown(
-        "open311", raw.get("open311"), ("jurisdiction_id", "publish_descriptions", "contact", "key_service")
-    )
+    found += _unknown("open311", raw.get("open311"), _OPEN311_KEYS)
     found += _unknown("reports", raw.get("reports"), ("fiscal_year_start_month",))
     found += _unknown("photos", raw.get("photos"), tuple(_PHOTO_LIMITS))
     found += _unknown("public_map", raw.get("public_map"), tuple(_PUBLIC_MAP_KEYS))
@@ -965,7 +970,7 @@ class _CityParser:
 
     def open311(self, raw: Mapping[str, Any], key: str, website: str | None) -> Open311Settings:
         table = self.table(raw, "open311", required=False) or {}
-        unknown = sorted(set(table) - {"jurisdiction_id", "publish_descriptions", "contact", "key_service"})
+        unknown = sorted(set(table) - set(_OPEN311_KEYS))
         if unknown:
             raise self.fail("open311", f"does not know {unknown[0]!r}")
         jurisdiction_id = self.string(table, "open311", "jurisdiction_id", required=False)
@@ -974,11 +979,15 @@ class _CityParser:
         publish = table.get("publish_descriptions", False)
         if not isinstance(publish, bool):
             raise self.fail("open311", "publish_descriptions must be true or false")
+        updates_public = table.get("client_updates_public", False)
+        if not isinstance(updates_public, bool):
+            raise self.fail("open311", "client_updates_public must be true or false")
         return Open311Settings(
             jurisdiction_id=jurisdiction_id or default_jurisdiction_id(key, website),
             publish_descriptions=publish,
             contact=self.string(table, "open311", "contact", required=False),
             key_service=self.string(table, "open311", "key_service", required=False),
+            client_updates_public=updates_public,
         )
 
     def population(self, table: str, raw: object) -> PopulationSpec | None:

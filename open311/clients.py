@@ -29,9 +29,18 @@ def hash_key(key: str) -> str:
 
 
 def issue_client(
-    session: Session, city: str, name: str, contact: str | None = None, per_minute: int = DEFAULT_PER_MINUTE
+    session: Session,
+    city: str,
+    name: str,
+    contact: str | None = None,
+    per_minute: int = DEFAULT_PER_MINUTE,
+    may_change_status: bool = False,
 ) -> tuple[ApiClient, str]:
-    """Store a new client and return it with its key (the only time the key is seen); commits."""
+    """Store a new client and return it with its key (the only time the key is seen); commits.
+
+    ``may_change_status``: its servicerequestupdates may change a request's status (a
+    partner that does the work, such as a contractor's system); otherwise they are comments.
+    """
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise UserError("Give the client a name of 1 to 200 characters (the application or organisation).")
@@ -47,6 +56,7 @@ def issue_client(
         key_hash=hash_key(key),
         key_prefix=key[:6],
         per_minute=per_minute,
+        may_change_status=may_change_status,
     )
     session.add(client)
     session.commit()
@@ -76,6 +86,7 @@ class Caller:
     id: int
     name: str
     per_minute: int
+    may_change_status: bool = False
 
 
 def authenticate(session: Session, city: str, key: str) -> Caller:
@@ -85,7 +96,8 @@ def authenticate(session: Session, city: str, key: str) -> Caller:
     wanted = hash_key(key)
     row = session.execute(
         text(
-            "SELECT id, name, per_minute, key_hash, revoked_at FROM open311_client WHERE key_hash = :hash AND city = :city"
+            "SELECT id, name, per_minute, may_change_status, key_hash, revoked_at FROM open311_client"
+            " WHERE key_hash = :hash AND city = :city"
         ),
         {"hash": wanted, "city": city},
     ).first()
@@ -93,7 +105,7 @@ def authenticate(session: Session, city: str, key: str) -> Caller:
         raise forbidden("Invalid api_key: it is not a key this city issued.")
     if row.revoked_at is not None:
         raise forbidden("This api_key was revoked; ask the city for a new one.")
-    return Caller(row.id, row.name, row.per_minute)
+    return Caller(row.id, row.name, row.per_minute, row.may_change_status)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ from open311.fields import Field, nullable
 from open311.fields import schema as request_schema
 from open311.params import DATE_PATTERN, DATETIME_PATTERN, PATTERNS, jurisdiction_pattern
 from open311.submit import IDEMPOTENCY_PATTERN, MAX_LENGTHS
+from open311.updates import MAX_LENGTHS as UPDATE_LENGTHS
+from open311.updates import REQUIRED as UPDATE_REQUIRED
+from open311.updates import STATUSES
+from open311.updates import schema as update_schema
 
 PREFIX = "/open311/v2"
 FORMATS = {"json": "application/json", "xml": "text/xml"}
@@ -28,6 +32,7 @@ _ERROR_TEXT = {
     400: "An argument is missing or wrong (each error names it).",
     403: "The api_key is missing (POST), unknown or revoked.",
     404: "No such service, request, token, jurisdiction or format.",
+    409: "This update_id was already used by this client for an update with other contents.",
     413: "The request body is larger than 16 MB.",
     414: "The URL is longer than the web server takes (split a long service_request_id list).",
     429: "Too many requests this minute for the api_key, or for the client address without a key.",
@@ -39,6 +44,7 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
     """The document's schemas; ``ServiceRequest`` has the request ``fields`` (then the extensions)."""
     string = {"type": "string"}
     required, properties = request_schema(fields)
+    update_required, update_properties = update_schema()
     return {
         "Error": {
             "type": "object",
@@ -174,6 +180,18 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                     "service_notice": nullable("string"),
                     "account_id": nullable("string"),
                 },
+            },
+        },
+        "RequestUpdate": {"type": "object", "required": update_required, "properties": update_properties},
+        "RequestUpdates": {"type": "array", "items": {"$ref": "#/components/schemas/RequestUpdate"}},
+        "UpdatePosted": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["update_id"],
+                "properties": {"update_id": {**string, "description": "The server's id of the update."}},
             },
         },
         "TokenAnswer": {
@@ -343,6 +361,42 @@ def _post_form(services: list[Service], jurisdiction: dict[str, Any]) -> dict[st
     }
 
 
+def _update_form(jurisdiction: dict[str, Any]) -> dict[str, Any]:
+    """The form of POST servicerequestupdates."""
+    text = {"type": "string"}
+    descriptions = {
+        "service_request_id": "The request's id, as POST requests answered (an unknown one is 404).",
+        "update_id": "Your own id of the update: the same update_id again answers the first answer; with other "
+        "contents it is a 409.",
+        "updated_datetime": "When the update was made, RFC 3339 with its offset (kept with the update; the "
+        "history's time is its arrival).",
+        "status": "FixMyStreet's statuses. The request's own status makes a comment; another one changes "
+        "the status, for keys allowed to (else 403). DUPLICATE is refused (400).",
+        "description": "The comment (required); public only where the city publishes client updates.",
+        "media_url": "An http(s) URL of a photo.",
+        "first_name": "Never shown by a GET method.",
+        "last_name": "Never shown by a GET method.",
+        "email": "Never shown by a GET method.",
+    }
+    properties: dict[str, Any] = {
+        "api_key": {**text, "description": "The application's key (here, or in the query string)."},
+        "jurisdiction_id": {**jurisdiction["schema"], "description": jurisdiction["description"]},
+    }
+    for name, longest in UPDATE_LENGTHS.items():
+        properties[name] = {**text, "maxLength": longest, "description": descriptions[name]}
+    properties["status"] = {"type": "string", "enum": list(STATUSES), "description": descriptions["status"]}
+    properties["update_id"]["pattern"] = f"^{IDEMPOTENCY_PATTERN}$"
+    properties["updated_datetime"]["pattern"] = f"^{DATETIME_PATTERN}$"
+    return {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "required": list(UPDATE_REQUIRED), "properties": properties}
+            }
+        },
+    }
+
+
 def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document of the API of ``city`` with its current ``services``."""
     accepted = (city.open311.jurisdiction_id, city.key)
@@ -483,6 +537,40 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 ],
                 "responses": _responses(fmt, "ServiceRequests", (*common, 404), "An array of one request."),
             }
+        }
+        paths[f"{PREFIX}/servicerequestupdates.{fmt}"] = {
+            "get": {
+                "operationId": f"service_request_updates_{fmt}",
+                "summary": "GET Service Request Updates (mySociety's extension)",
+                "tags": ["updates"],
+                "description": "The public entries of the requests' histories (status changes, reopenings, notes, "
+                "replies), oldest first, with FixMyStreet's statuses. The window of updated_datetime is read "
+                "as for GET requests: start_date and end_date at most 90 days apart, one of them alone means "
+                "the 90 days from or up to it, neither the last 90 days. At most 1,000 updates a page.",
+                "security": optional_key,
+                "parameters": [
+                    jurisdiction,
+                    _moment("start_date", "Earliest updated_datetime: RFC 3339 with offset (a date alone: midnight)."),
+                    _moment("end_date", "Latest updated_datetime, written as start_date."),
+                    _argument("page", "Page number, from 1 to 10,000."),
+                    _argument("page_size", "Updates per page, 1 to 1,000 (the default)."),
+                ],
+                "responses": _responses(fmt, "RequestUpdates", (*common, 404), "The updates in the window."),
+            },
+            "post": {
+                "operationId": f"post_service_request_update_{fmt}",
+                "summary": "POST Service Request Update (mySociety's extension)",
+                "tags": ["updates"],
+                "description": "A comment or status change from the client, recorded in the request's history "
+                "with the client's name; idempotent on the client's update_id. Arguments not listed "
+                "(FixMyStreet sends more) are ignored.",
+                "security": [{"api_key": []}],
+                "parameters": [jurisdiction],
+                "requestBody": _update_form(jurisdiction),
+                "responses": _responses(
+                    fmt, "UpdatePosted", (*common, 404, 409, 413), "The update was recorded (or, repeated, found)."
+                ),
+            },
         }
         paths[f"{PREFIX}/tokens/{{token}}.{fmt}"] = {
             "get": {

@@ -193,21 +193,13 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
     moments = {
         name: _moment(reader, name, tz) for name in ("start_date", "end_date", "updated_after", "updated_before")
     }
-    start, end = moments["start_date"], moments["end_date"]
-    if start and end:
-        if start > end:
-            problems.append("start_date is after end_date; give the earlier moment as start_date.")
-        elif end - start > MAX_SPAN:
-            problems.append(
-                "start_date and end_date may not span more than 90 days; split the query "
-                "(or use updated_after / updated_before with page and page_size)."
-            )
-    elif start:
-        end = start + MAX_SPAN
-    elif end:
-        start = end - MAX_SPAN
-    elif not ids and moments["updated_after"] is None and moments["updated_before"] is None:
-        start, end = now - MAX_SPAN, now
+    start, end = _window(
+        problems,
+        moments["start_date"],
+        moments["end_date"],
+        None if ids or moments["updated_after"] or moments["updated_before"] else now,
+        "(or use updated_after / updated_before with page and page_size)",
+    )
     after, before = moments["updated_after"], moments["updated_before"]
     if after and before and after > before:
         problems.append("updated_after is after updated_before; give the earlier moment as updated_after.")
@@ -232,6 +224,59 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
         page_size=page_size,
         extensions=extensions,
     )
+
+
+def _window(
+    problems: list[str], start: datetime | None, end: datetime | None, now: datetime | None, advice: str = ""
+) -> tuple[datetime | None, datetime | None]:
+    """The start_date / end_date window: both given (at most 90 days, in order), one of them (the
+    90 days from or up to it), or neither (the 90 days up to ``now``; no window if ``now`` is None)."""
+    if start and end:
+        if start > end:
+            problems.append("start_date is after end_date; give the earlier moment as start_date.")
+        elif end - start > MAX_SPAN:
+            problems.append(
+                f"start_date and end_date may not span more than 90 days; split the query {advice}".strip() + "."
+            )
+    elif start:
+        end = start + MAX_SPAN
+    elif end:
+        start = end - MAX_SPAN
+    elif now is not None:
+        start, end = now - MAX_SPAN, now
+    return start, end
+
+
+@dataclass(frozen=True)
+class UpdateQuery:
+    """The arguments of GET servicerequestupdates, checked: the updated_datetime window and the page."""
+
+    start: datetime
+    end: datetime
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+
+def parse_update_query(args: Args, tz: tzinfo, now: datetime | None = None) -> UpdateQuery:
+    """Check the arguments of GET servicerequestupdates (mySociety's extension, as FixMyStreet polls it).
+
+    ``start_date`` and ``end_date`` bound the updates' ``updated_datetime`` with the windows
+    of GET requests: both (at most 90 days apart), one (the 90 days from or up to it), or
+    neither (the last 90 days); ``page`` and ``page_size`` as for GET requests.
+    """
+    reader = _Collector(args)
+    start, end = _window(
+        reader.problems,
+        _moment(reader, "start_date", tz),
+        _moment(reader, "end_date", tz),
+        now or datetime.now(UTC),
+        "(with page and page_size)",
+    )
+    page = int(reader.single("page") or 1)
+    page_size = int(reader.single("page_size") or DEFAULT_PAGE_SIZE)
+    reader.fail()
+    assert start is not None and end is not None  # _window always settles both when given a now
+    return UpdateQuery(start=start, end=end, page=page, page_size=page_size)
 
 
 def parse_extensions(args: Args) -> bool:
@@ -324,4 +369,6 @@ __all__ = [
     "parse_extensions",
     "parse_format",
     "parse_request_query",
+    "parse_update_query",
+    "UpdateQuery",
 ]

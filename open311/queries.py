@@ -35,6 +35,8 @@ from service_requests.catalogue_db import active_services, get_service
 from service_requests.references import normalize_reference
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+#: mySociety's extension (servicerequestupdates), listed as a second endpoint at the same URL.
+UPDATES_SPECIFICATION = "https://github.com/mysociety/fixmystreet/wiki/Open311-FMS---Proposed-differences-to-Open311"
 
 #: What the extensions need besides the spec's fields (see serialize.extend_record).
 _EXTENSION_COLUMNS = """
@@ -53,7 +55,8 @@ def request_select(fields: Sequence[Field] | None = None) -> str:
 
 
 def discovery(session: Session, city: CityConfig, endpoint_url: str, production: bool) -> dict[str, Any]:
-    """The service discovery document: one GeoReport v2 endpoint, XML and JSON."""
+    """The service discovery document: the GeoReport v2 endpoint, XML and JSON, and the same URL as an
+    endpoint of mySociety's servicerequestupdates extension (GET and POST servicerequestupdates)."""
     changeset = catalogue_changeset(session, city)
     settings = city.open311
     contact = settings.contact or f"{city.name}: {' '.join(filter(None, (city.contact.phone, city.contact.website)))}"
@@ -67,12 +70,13 @@ def discovery(session: Session, city: CityConfig, endpoint_url: str, production:
         "key_service": key_service,
         "endpoints": [
             {
-                "specification": SPECIFICATION,
+                "specification": specification,
                 "url": endpoint_url,
                 "changeset": changeset,
                 "type": "production" if production else "test",
                 "formats": ["text/xml", "application/json"],
             }
+            for specification in (SPECIFICATION, UPDATES_SPECIFICATION)
         ],
     }
 

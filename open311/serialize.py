@@ -34,6 +34,7 @@ ITEMS = {
     "endpoints": "endpoint",
     "formats": "format",
     "notes": "note",
+    "service_requests_updates": "request_update",
 }
 #: The fields of a request, in the spec's order (defined in :mod:`open311.fields`).
 REQUEST_FIELDS = fields.names()

@@ -63,9 +63,17 @@ def _record(
 
 
 def change_status(
-    session: Session, request: ServiceRequest, to_status: str, actor: str, note: str | None = None, public: bool = True
+    session: Session,
+    request: ServiceRequest,
+    to_status: str,
+    actor: str,
+    note: str | None = None,
+    public: bool = True,
+    data: dict | None = None,
 ) -> ServiceRequest:
-    """Move an open request to another open state, or close it (with its reason as the state)."""
+    """Move an open request to another open state, or close it (with its reason as the state).
+
+    ``data`` is kept with the event (e.g. which API client's update it was)."""
     if to_status not in OPEN_STATES + CLOSED_STATES:
         raise LifecycleError(f"{to_status!r} is not a state; use one of {', '.join(OPEN_STATES + CLOSED_STATES)}.")
     if request.status in CLOSED_STATES:
@@ -75,7 +83,7 @@ def change_status(
     if to_status in CLOSED_STATES and to_status != "fixed" and not note:
         raise LifecycleError("Closing without a fix needs a note saying why.")
     now = datetime.now(UTC)
-    _record(session, request, actor, "status", note, public, to_status)
+    _record(session, request, actor, "status", note, public, to_status, data)
     request.status = to_status
     request.updated_at = now
     if to_status in CLOSED_STATES:
@@ -187,13 +195,20 @@ def mark_duplicate(
     return request
 
 
-def reopen(session: Session, request: ServiceRequest, actor: str, reason: str) -> ServiceRequest:
-    """Open a closed request again (it becomes ``submitted``)."""
+def reopen(
+    session: Session,
+    request: ServiceRequest,
+    actor: str,
+    reason: str,
+    public: bool = True,
+    data: dict | None = None,
+) -> ServiceRequest:
+    """Open a closed request again (it becomes ``submitted``); ``data`` is kept with the event."""
     if request.status not in CLOSED_STATES:
         raise LifecycleError("The request is open already.")
     if not reason or not reason.strip():
         raise LifecycleError("Reopening needs a reason.")
-    _record(session, request, actor, "reopened", reason.strip(), True, "submitted")
+    _record(session, request, actor, "reopened", reason.strip(), public, "submitted", data)
     request.status = "submitted"
     request.closed_at = None
     request.duplicate_of = None  # escalated_at stays: a reopened late request is not escalated twice
@@ -202,8 +217,10 @@ def reopen(session: Session, request: ServiceRequest, actor: str, reason: str) -
     return request
 
 
-def add_note(session: Session, request: ServiceRequest, actor: str, note: str, public: bool = False) -> None:
-    """A note in the history; public notes show on the status page."""
+def add_note(
+    session: Session, request: ServiceRequest, actor: str, note: str, public: bool = False, data: dict | None = None
+) -> None:
+    """A note in the history; public notes show on the status page. ``data`` is kept with the event."""
     note = normalise_newlines(note or "").strip()
     if not note:
         raise LifecycleError("The note is empty.")
@@ -211,7 +228,7 @@ def add_note(session: Session, request: ServiceRequest, actor: str, note: str, p
         raise LifecycleError(
             f"The note is {len(note):,} characters long; at most {MAX_NOTE:,} are kept. Please shorten it."
         )
-    _record(session, request, actor, "note", note, public)
+    _record(session, request, actor, "note", note, public, data=data)
     request.updated_at = datetime.now(UTC)
     session.commit()
 

@@ -22,15 +22,23 @@ open311_cli.add_command(clients_cli)
     show_default=True,
     help="Requests a minute this key may make.",
 )
+@click.option(
+    "--may-change-status",
+    is_flag=True,
+    help="Its servicerequestupdates may change a request's status (else they are comments only).",
+)
 @user_errors
-def open311_clients_add(name: str, contact: str | None, per_minute: int) -> None:
+def open311_clients_add(name: str, contact: str | None, per_minute: int, may_change_status: bool) -> None:
     """Issue a key to the application NAME; the key is printed once and stored only as a hash."""
     from open311.clients import issue_client
 
     s = runtime()
     with s.database.session() as session:
-        client, key = issue_client(session, s.city.key, name, contact, per_minute)
-    click.echo(f"Client {client.id} ({client.name}), {client.per_minute:,} requests a minute.")
+        client, key = issue_client(session, s.city.key, name, contact, per_minute, may_change_status)
+    click.echo(
+        f"Client {client.id} ({client.name}), {client.per_minute:,} requests a minute"
+        + (", may change statuses." if client.may_change_status else ".")
+    )
     click.echo(f"api_key: {key}")
     click.echo("Give it to the client now: it is stored only as a hash and cannot be shown again.")
 
@@ -50,6 +58,7 @@ def open311_clients_list() -> None:
         state = f"revoked {c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "active"
         click.echo(
             f"{c.id:>4}  {c.name}  key {c.key_prefix}…  {c.per_minute:,}/min  {state}"
+            + ("  may change statuses" if c.may_change_status else "")
             + (f"  ({c.contact})" if c.contact else "")
         )
 

@@ -21,9 +21,16 @@ from open311 import queries
 from open311.clients import authenticate, count_hit
 from open311.errors import Open311Error, bad_request, forbidden, not_found
 from open311.openapi import openapi_document
-from open311.params import check_jurisdiction, parse_extensions, parse_format, parse_request_query
+from open311.params import (
+    check_jurisdiction,
+    parse_extensions,
+    parse_format,
+    parse_request_query,
+    parse_update_query,
+)
 from open311.serialize import to_json, to_xml
 from open311.submit import submit
+from open311.updates import ROOT, find_updates, post_update
 from service_requests.catalogue_db import active_services
 
 PREFIX = "/open311/v2"
@@ -104,10 +111,10 @@ def check_key_and_rate() -> None:
         client = authenticate(session, s.city.key, key)
         g.open311_client = client
         bucket, limit = f"key:{client.id}", client.per_minute
-    elif request.method == "POST" and request.endpoint == "open311.create_request":
+    elif request.method == "POST" and request.endpoint in ("open311.create_request", "open311.post_updates"):
         raise forbidden(
-            "api_key was not provided: filing a request needs the key the city issued to your "
-            "application (in the form body or the query string)."
+            f"api_key was not provided: {'posting an update' if request.endpoint == 'open311.post_updates' else 'filing a request'} "
+            "needs the key the city issued to your application (in the form body or the query string)."
         )
     else:
         bucket, limit = f"ip:{request.remote_addr or 'unknown'}", s.settings.open311_keyless_per_minute
@@ -279,3 +286,25 @@ def openapi() -> Response:
     city = runtime().city
     document = openapi_document(city, active_services(db_session(), city.key))
     return Response(to_json(document), content_type="application/json; charset=utf-8")
+
+
+@bp.get("/servicerequestupdates.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def list_updates(fmt: str) -> Response:
+    """GET servicerequestupdates (mySociety's extension): the public updates in a window, oldest first."""
+    fmt = parse_format(fmt)
+    check_jurisdiction(request.args, _accepted_jurisdictions())
+    city = runtime().city
+    query = parse_update_query(request.args, city.tz)
+    return respond(fmt, ROOT, find_updates(db_session(), city, query))
+
+
+@bp.post("/servicerequestupdates.<fmt>")
+@public  # API keys and rate limits are checked by check_key_and_rate
+def post_updates(fmt: str) -> Response:
+    """POST servicerequestupdates: a client's comment or status change, idempotent on its update_id."""
+    fmt = parse_format(fmt)
+    values = request.values
+    check_jurisdiction(values, _accepted_jurisdictions())
+    posted = post_update(db_session(), runtime().city, g.open311_client, values)
+    return respond(fmt, ROOT, [{"update_id": posted.update_id}])

@@ -109,6 +109,8 @@ ACCESS = {
             "request_detail",
             "token",
             "openapi",
+            "list_updates",  # GET servicerequestupdates: public updates only (tests/open311/test_updates.py)
+            "post_updates",  # POST servicerequestupdates: an api_key, checked by check_key_and_rate
         )
     },
 }

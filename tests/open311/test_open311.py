@@ -76,8 +76,9 @@ def filed(client, key, **fields) -> str:
 def test_discovery_in_both_formats(client):
     document = client.get(f"{API}/discovery.json").get_json()
     assert set(document) == {"changeset", "contact", "key_service", "endpoints"}
-    (endpoint,) = document["endpoints"]
+    endpoint, updates = document["endpoints"]  # GeoReport v2, and mySociety's servicerequestupdates
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert "mysociety" in updates["specification"] and updates["url"] == endpoint["url"]
     assert endpoint["url"].endswith("/open311/v2") and endpoint["formats"] == ["text/xml", "application/json"]
     assert W3C_OFFSET.match(document["changeset"])
     root = xml(client.get(f"{API}/discovery.xml"))
