@@ -7,7 +7,7 @@
 - ``request_event_public_at``: GET servicerequestupdates reads the public history by time.
 
 Revision ID: 0023
-Revises: 0017
+Revises: 0021
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0017"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
