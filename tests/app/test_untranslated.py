@@ -141,6 +141,11 @@ PAGES = [
     pytest.param("/report/graffiti", id="request-form", marks=PART_2),
     pytest.param("/status/{reference}", id="status", marks=PART_2),
     pytest.param("/reports/monthly", id="monthly-report", marks=PART_2),
+    pytest.param("/around", id="public-map", marks=PART_2),
+    pytest.param("/around/list", id="public-list", marks=PART_2),
+    pytest.param("/alerts", id="alerts", marks=PART_2),
+    pytest.param("/subscriptions/confirm/not-a-token", id="confirm-subscription", marks=PART_2),
+    pytest.param("/subscriptions/unsubscribe/not-a-token", id="unsubscribe", marks=PART_2),
 ]
 
 #: The public routes that are not pages for people (JSON, files, redirects), left out of PAGES.
@@ -157,6 +162,10 @@ NOT_PAGES = {
     "addresses.reverse",
     "requests.nearby",
     "auth.logout",
+    "media.photo",  # a photo file
+    "public_map.reports_geojson",
+    "alerts.ward_feed",  # Atom feeds: their words are the catalogue's and the city's (part 2: titles)
+    "alerts.near_feed",
 }
 #: The endpoint of each page of PAGES.
 PAGE_ENDPOINTS = {
@@ -167,6 +176,11 @@ PAGE_ENDPOINTS = {
     "requests.report",
     "requests.status",
     "reports.monthly",
+    "public_map.map_page",
+    "public_map.list_page",
+    "alerts.alerts_page",
+    "alerts.confirm_subscription",
+    "alerts.unsubscribe_link",
 }
 
 
