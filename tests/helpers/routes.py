@@ -39,6 +39,13 @@ NOT_PAGES: dict[str, str] = {
     "reports.export_table": "CSV / spreadsheet downloads",
     "reports.export_requests": "CSV / spreadsheet downloads",
     "requests.shift_channel": "a form post's target; its GET only redirects to the staff intake",
+    "language.choose": "sets the language and redirects back",
+    "media.photo": "a photo file",
+    "public_map.reports_geojson": "GeoJSON for the public map's script",
+    "alerts.ward_feed": "an Atom feed",
+    "alerts.near_feed": "an Atom feed",
+    "alerts.confirm_subscription": "reached from an e-mail's link with its token (test_follow_browser, at 390 px)",
+    "alerts.unsubscribe_link": "reached from an e-mail's link with its token (test_follow_browser, at 390 px)",
     **{
         f"open311.{name}": "the Open311 API's JSON and XML, not a page"
         for name in (
@@ -50,6 +57,8 @@ NOT_PAGES: dict[str, str] = {
             "request_detail",
             "token",
             "openapi",
+            "list_updates",
+            "post_updates",
         )
     },
 }
