@@ -39,4 +39,9 @@ gate "types (mypy)" mypy_verdict
 # database in the one embedded cluster, and takes whole test files.
 workers=${GEO311_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}
 printf '==> the rest of the test suite (%s workers)\n' "$workers"
-.venv/bin/python -m pytest -m "not unit" -n "$workers" --dist loadfile "$@"
+.venv/bin/python -m pytest -m "not unit and not exclusive" -n "$workers" --dist loadfile "$@"
+# Tests that restart the shared embedded server run alone, once the workers are done.
+printf '==> the tests that restart the database server (alone)\n'
+exclusive_rc=0
+.venv/bin/python -m pytest -m "exclusive" "$@" || exclusive_rc=$?
+[ "$exclusive_rc" = 0 ] || [ "$exclusive_rc" = 5 ] || exit "$exclusive_rc"

@@ -104,6 +104,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+@pytest.mark.exclusive  # it restarts the one embedded server: another worker's tests would lose it
 def test_database_restart_under_load_loses_and_doubles_nothing(fault_database, settings):
     if settings.database_url:
         pytest.skip("restarting the server needs the embedded cluster (DATABASE_URL names another server)")
