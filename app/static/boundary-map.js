@@ -31,17 +31,7 @@
     div.textContent = text == null ? "" : String(text);
     return div.innerHTML;
   }
-  // Each phone number in a text as a tel: link, the rest escaped (as the tel_link filter of the pages).
-  function telLinks(text) {
-    return String(text).split(/(\+?\(?\d[\d\s().-]*\d)/).map(function (part, i) {
-      if (i % 2 === 0 || part.replace(/\D/g, "").length < 3) { return escapeHtml(part); }
-      const lead = part.charAt(0) === "(" && part.indexOf(")") < 0 ? "(" : "";
-      const number = part.slice(lead.length);
-      const dial = (number.charAt(0) === "+" ? "+" : "") + number.replace(/\D/g, "");
-      return escapeHtml(lead) + '<a class="tel" href="tel:' + dial + '">' + escapeHtml(number) + "</a>";
-    }).join("");
-  }
-
+  const telLinks = window.geo311TelLinks; // tel-links.js, loaded before this script
 
   function addLayer(role, url, label, onTop) {
     if (!url) { return Promise.resolve(); }
