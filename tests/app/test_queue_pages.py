@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from service_requests.intake import RequestInput, create_request
 from service_requests.models import ServiceRequest
+from tests.helpers.requests import file_graffiti
 from tests.helpers.staff import make_user
 
 
 def make(session, la, validator, **changes):
-    base = dict(service_code="graffiti", channel="phone", address="2111 W Bellevue Ave", attributes={"surface": "wall"})
-    return create_request(session, la, validator, RequestInput(**{**base, **changes})).request
+    return file_graffiti(session, la, validator, **changes)
 
 
 def test_department_staff_see_their_queue_with_names(client_as, session, la, validator):

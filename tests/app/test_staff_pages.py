@@ -9,19 +9,12 @@ from sqlalchemy import select
 
 from app.web.staff import service_entry_from_form
 from core.catalogue_file import Service
-from service_requests.intake import RequestInput, create_request
 from service_requests.models import RequestEvent, ServiceRecord
+from tests.helpers.requests import file_graffiti
 
 
 def make(session, la, validator, **changes):
-    base = dict(
-        service_code="graffiti",
-        channel="phone",
-        address="2111 W Bellevue Ave",
-        attributes={"surface": "wall"},
-        email="ana@example.org",
-    )
-    return create_request(session, la, validator, RequestInput(**{**base, **changes})).request
+    return file_graffiti(session, la, validator, **{"email": "ana@example.org", **changes})
 
 
 def test_the_record_shows_contact_and_history_to_staff(admin_client, session, la, validator):

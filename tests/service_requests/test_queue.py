@@ -7,15 +7,14 @@ from uuid import uuid4
 
 import pytest
 
-from service_requests.intake import RequestInput, create_request
 from service_requests.lifecycle import change_status
 from service_requests.queue import COUNT_LIMIT, QueueView, parse_view, queue_page, queue_rows
 from service_requests.selection import FilterError, RequestFilter, filter_choices
+from tests.helpers.requests import file_graffiti
 
 
 def make(session, la, validator, **changes):
-    base = dict(service_code="graffiti", channel="phone", address="2111 W Bellevue Ave", attributes={"surface": "wall"})
-    return create_request(session, la, validator, RequestInput(**{**base, **changes})).request
+    return file_graffiti(session, la, validator, **changes)
 
 
 #: Assignee values no other test uses (the database holds other tests' requests).

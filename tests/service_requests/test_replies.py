@@ -6,14 +6,13 @@ import pytest
 
 from core.replies_file import DEFAULT_REPLY_TEMPLATES, MAX_REPLY
 from service_requests.followers import add_follower
-from service_requests.intake import RequestInput, create_request
 from service_requests.models import Notification, RequestEvent
 from service_requests.replies import ReplyError, send_reply, templates_for, why_no_reply
+from tests.helpers.requests import file_graffiti
 
 
 def file(session, la, validator, **changes):
-    base = dict(service_code="graffiti", channel="phone", address="2111 W Bellevue Ave", attributes={"surface": "wall"})
-    return create_request(session, la, validator, RequestInput(**{**base, **changes})).request
+    return file_graffiti(session, la, validator, **changes)
 
 
 def queued(session, request):

@@ -12,7 +12,6 @@ from core.settings import PROJECT_ROOT
 from core.states import STATE_LABELS
 from service_requests.callers import caller_history, email_key, phone_digits
 from service_requests.followers import FollowerError, add_follower, followers_of, report_count
-from service_requests.intake import RequestInput, create_request
 from service_requests.lifecycle import change_status
 from service_requests.lookup import find_by_reference
 from service_requests.models import Notification, RequestEvent
@@ -23,20 +22,13 @@ from service_requests.references import (
     normalize_short_reference,
     show_short_reference,
 )
+from tests.helpers.requests import file_graffiti
 
 SHORT = re.compile(f"[{ALPHABET}]{{10}}")
 
 
 def file(session, la, validator, **fields):
-    data = RequestInput(
-        service_code="graffiti",
-        channel="phone",
-        address="2111 W Bellevue Ave",
-        attributes={"surface": "wall"},
-        actor="test",
-        **fields,
-    )
-    return create_request(session, la, validator, data).request
+    return file_graffiti(session, la, validator, actor="test", **fields)
 
 
 def test_a_short_reference_is_ten_base32_characters_and_random():
