@@ -103,14 +103,14 @@ def service_definition(
     return service_definition_dict(service.in_language(language)) if service is not None else None
 
 
-def _second_at_or_after(moment: datetime | None) -> datetime | None:
+def second_at_or_after(moment: datetime | None) -> datetime | None:
     """``moment`` rounded up to a whole second (itself when it is one)."""
     if moment is None or not moment.microsecond:
         return moment
     return moment.replace(microsecond=0) + timedelta(seconds=1)
 
 
-def _second_after(moment: datetime | None) -> datetime | None:
+def second_after(moment: datetime | None) -> datetime | None:
     """The whole second after ``moment``'s own second: the first stored time published after it."""
     return None if moment is None else moment.replace(microsecond=0) + timedelta(seconds=1)
 
@@ -142,10 +142,10 @@ def find_requests(
         # takes it in (published >= start: stored >= start rounded up to the second;
         # published <= end: stored < end rounded down, plus one second).
         for column, operator, name, value in (
-            ("requested_at", ">=", "start", _second_at_or_after(query.start)),
-            ("requested_at", "<", "end", _second_after(query.end)),
-            ("updated_at", ">=", "after", _second_at_or_after(query.updated_after)),
-            ("updated_at", "<", "before", _second_after(query.updated_before)),
+            ("requested_at", ">=", "start", second_at_or_after(query.start)),
+            ("requested_at", "<", "end", second_after(query.end)),
+            ("updated_at", ">=", "after", second_at_or_after(query.updated_after)),
+            ("updated_at", "<", "before", second_after(query.updated_before)),
         ):
             if value is not None:
                 where.append(f"r.{column} {operator} :{name}")

@@ -49,7 +49,7 @@ from open311.errors import Open311Error, bad_request, forbidden, not_found
 from open311.fields import W3C_FORMAT, Field, nullable
 from open311.models import ClientUpdate
 from open311.params import Args, UpdateQuery, parse_datetime
-from open311.queries import _second_after, _second_at_or_after  # the window's reading of published times
+from open311.queries import second_after, second_at_or_after  # windows read on the published times
 from open311.submit import IDEMPOTENCY_PATTERN
 from service_requests import rules
 from service_requests.lifecycle import MAX_NOTE, LifecycleError, add_note, change_status, reopen
@@ -154,8 +154,8 @@ def find_updates(session: Session, city: CityConfig, query: UpdateQuery) -> list
         ),
         {
             "city": city.key,
-            "start": _second_at_or_after(query.start),
-            "end": _second_after(query.end),
+            "start": second_at_or_after(query.start),
+            "end": second_after(query.end),
             "limit": query.page_size,
             "offset": (query.page - 1) * query.page_size,
         },
