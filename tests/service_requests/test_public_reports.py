@@ -129,15 +129,17 @@ def test_what_the_public_map_never_shows(session, la, validator, change):
 def test_closed_requests_older_than_the_window_are_hidden_unless_asked_for(session, la, validator):
     days = la.public_map.closed_days
     recent, old, ancient, stale = (file(session, la, validator) for _ in range(4))
+    # The windows are whole local days: a request a day beyond one can still fall on its first local day
+    # when a change of clocks lies between (the hour after local midnight), so each is two days beyond.
     age(session, recent, requested_days=days + 20, closed_days=days - 1)  # made long ago, closed lately: shown
-    age(session, old, requested_days=days + 5, closed_days=days + 1)
+    age(session, old, requested_days=days + 5, closed_days=days + 2)
     age(
         session,
         ancient,
         requested_days=la.public_map.older_closed_days + 10,
         closed_days=la.public_map.older_closed_days + 2,
     )
-    age(session, stale, requested_days=la.public_map.open_days + 1)  # still open, but made too long ago
+    age(session, stale, requested_days=la.public_map.open_days + 2)  # still open, but made too long ago
     default = refs(public_reports(session, la, PublicQuery()))
     assert shown(recent) in default and shown(old) not in default and shown(ancient) not in default
     assert shown(stale) not in default
