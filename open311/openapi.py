@@ -18,7 +18,16 @@ from core.catalogue_file import Attribute, Service
 from core.city import CityConfig
 from open311.fields import Field, nullable
 from open311.fields import schema as request_schema
-from open311.params import DATE_PATTERN, DATETIME_PATTERN, PATTERNS, jurisdiction_pattern
+from open311.params import (
+    DATE_PATTERN,
+    DATETIME_PATTERN,
+    IGNORED,
+    MAX_RADIUS_M,
+    MAX_TEXT,
+    MAX_WORDS,
+    PATTERNS,
+    jurisdiction_pattern,
+)
 from open311.submit import IDEMPOTENCY_PATTERN, MAX_LENGTHS
 from open311.updates import MAX_LENGTHS as UPDATE_LENGTHS
 from open311.updates import REQUIRED as UPDATE_REQUIRED
@@ -150,6 +159,15 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                         "district": nullable("string"),
                         "district_name": nullable("string"),
                         "duplicate_of": nullable("string"),
+                        "channel": {
+                            "type": "string",
+                            "description": "How the request came in: the city's channel code (phone, web, "
+                            "open311, email, walk_in...).",
+                        },
+                        "channel_name": {"type": "string", "description": "The city's name of the channel."},
+                        "application": nullable(
+                            "string", description="The Open311 application that filed it, if one did."
+                        ),
                     },
                 },
                 "notes": {
@@ -407,7 +425,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
         jurisdiction_pattern(accepted),
     )
     extensions = _argument(
-        "extensions", "true adds extended_attributes (ward, district, duplicate_of) and notes (the public history)."
+        "extensions",
+        "true adds extended_attributes (ward, district, duplicate_of, channel, application) and notes (the "
+        "public history).",
     )
     optional_key: list[dict[str, list[str]]] = [{}, {"api_key": []}]
     codes = [s.code for s in services]
@@ -487,7 +507,7 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "operationId": f"requests_{fmt}",
                 "summary": "GET Service Requests",
                 "tags": ["requests"],
-                "description": "Most recent first. Without service_request_id, start_date, end_date, updated_after or "
+                "description": "Most recent first (q and lat/long/radius keep that order). Without service_request_id, start_date, end_date, updated_after or "
                 "updated_before the window is the last 90 days; start_date alone means the 90 days from "
                 "it, end_date alone the 90 days up to it; a window may not span more than 90 days and "
                 "start_date may not be after end_date (400). At most 1,000 requests a page. Requests "
@@ -511,9 +531,29 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                         "Extension: min_long,min_lat,max_long,max_lat in WGS 84 degrees (within "
                         "-180..180 and -90..90, west <= east, south <= north).",
                     ),
+                    _argument(
+                        "q",
+                        f"Extension: words of text, 1 to {MAX_TEXT} characters (at most {MAX_WORDS} words). "
+                        "A request matches when each word is in its service name, published address, public "
+                        "notes or (where the city publishes descriptions) description, whatever the case and "
+                        "accents. Combines with every other argument.",
+                    ),
+                    _argument("lat", "Extension: with long and radius, the centre of a circle (WGS 84 degrees)."),
+                    _argument("long", "Extension: with lat and radius, the centre of a circle (WGS 84 degrees)."),
+                    _argument(
+                        "radius",
+                        f"Extension: with lat and long, the circle's radius in metres, more than 0 and at most "
+                        f"{MAX_RADIUS_M:,}. Requests whose published point lies within it; requests without a "
+                        "published point never match. lat, long and radius go together (one or two of them "
+                        "is a 400), and not with bbox (400).",
+                    ),
                     _argument("page", "Extension: page number, from 1 to 10,000."),
                     _argument("page_size", "Extension: requests per page, 1 to 1,000 (the default)."),
                     extensions,
+                    *(
+                        _query(name, f'Accepted and ignored, with a Warning header: 299 - "{warning}".')
+                        for name, warning in IGNORED.items()
+                    ),
                 ],
                 "responses": _responses(fmt, "ServiceRequests", (*common, 404), "The matching requests."),
             },
@@ -598,7 +638,10 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
             "title": f"Open311 GeoReport v2: {city.name}",
             "version": "2",
             "description": "The Open311 GeoReport v2 API (http://wiki.open311.org/GeoReport_v2) with the common "
-            "extensions (page, page_size, bbox, updated_after, updated_before, extensions=true). "
+            "extensions (page, page_size, bbox, lat/long/radius, q, updated_after, updated_before, "
+            "extensions=true). Other servers' arguments this one does not take (limit, offset, sort, "
+            "callback) are answered as if not sent, with a Warning header (RFC 7234, code 299) naming what "
+            "to use instead; other unknown arguments are ignored. "
             "Errors are a list of {code, description}. No GET method shows a requester's name, "
             "e-mail, phone or notes. An argument sent empty counts as not sent.",
         },
