@@ -7,6 +7,10 @@ every status it can answer. The query arguments' patterns are the parser's own
 "invalid" agree with the server's. What no pattern can say (a real calendar date, a box
 the right way round, a window of at most 90 days, lat sent with long, a question of another
 service) is written in the descriptions and answered with a 400.
+
+JSON and XML answers share one schema per answer: each schema's ``xml`` object names the
+elements :func:`open311.serialize.to_xml` writes (a list is a wrapper element named for the
+list, with one :data:`open311.serialize.ITEMS` element per item; the roots are the views').
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from open311.params import (
     PATTERNS,
     jurisdiction_pattern,
 )
+from open311.serialize import ITEMS
 from open311.submit import IDEMPOTENCY_PATTERN, MAX_LENGTHS
 from open311.updates import MAX_LENGTHS as UPDATE_LENGTHS
 from open311.updates import REQUIRED as UPDATE_REQUIRED
+from open311.updates import ROOT as UPDATES_ROOT
 from open311.updates import STATUSES
 from open311.updates import schema as update_schema
 
@@ -49,32 +55,56 @@ _ERROR_TEXT = {
 }
 
 
+def _list(name: str, items: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An array that XML writes as ``<name>`` wrapping one ``<ITEMS[name]>`` per item.
+
+    A ``$ref`` item takes its element name from the referenced schema (OpenAPI 3.0 ignores a
+    ``$ref``'s siblings), which :func:`_item` names.
+    """
+    if "$ref" not in items:
+        items = _item(name, items)
+    return {"type": "array", **extra, "xml": {"name": name, "wrapped": True}, "items": items}
+
+
+def _item(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` as an item of the list ``name``: in XML, an element named ``ITEMS[name]``."""
+    return {**schema, "xml": {"name": ITEMS[name]}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
     """The document's schemas; ``ServiceRequest`` has the request ``fields`` (then the extensions)."""
     string = {"type": "string"}
     required, properties = request_schema(fields)
     update_required, update_properties = update_schema()
     return {
-        "Error": {
-            "type": "object",
-            "required": ["code", "description"],
-            "additionalProperties": False,
-            "properties": {
-                "code": {"type": "string", "description": "The HTTP status, as a string."},
-                "description": string,
+        "Error": _item(
+            "errors",
+            {
+                "type": "object",
+                "required": ["code", "description"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"type": "string", "description": "The HTTP status, as a string."},
+                    "description": string,
+                },
             },
-        },
-        "Errors": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Error"}},
+        ),
+        "Errors": _list("errors", _ref("Error"), minItems=1),
         "Discovery": {
             "type": "object",
+            "xml": {"name": "discovery"},
             "required": ["changeset", "contact", "key_service", "endpoints"],
             "properties": {
                 "changeset": string,
                 "contact": string,
                 "key_service": string,
-                "endpoints": {
-                    "type": "array",
-                    "items": {
+                "endpoints": _list(
+                    "endpoints",
+                    {
                         "type": "object",
                         "required": ["specification", "url", "changeset", "type", "formats"],
                         "properties": {
@@ -82,34 +112,38 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                             "url": string,
                             "changeset": string,
                             "type": {"type": "string", "enum": ["production", "test"]},
-                            "formats": {"type": "array", "items": string},
+                            "formats": _list("formats", string),
                         },
                     },
+                ),
+            },
+        },
+        "Service": _item(
+            "services",
+            {
+                "type": "object",
+                "required": ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"],
+                "properties": {
+                    "service_code": string,
+                    "service_name": string,
+                    "description": nullable("string"),
+                    "metadata": {"type": "boolean"},
+                    "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
+                    "keywords": nullable("string"),
+                    "group": nullable("string"),
                 },
             },
-        },
-        "Service": {
-            "type": "object",
-            "required": ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"],
-            "properties": {
-                "service_code": string,
-                "service_name": string,
-                "description": nullable("string"),
-                "metadata": {"type": "boolean"},
-                "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
-                "keywords": nullable("string"),
-                "group": nullable("string"),
-            },
-        },
-        "Services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
+        ),
+        "Services": _list("services", _ref("Service")),
         "ServiceDefinition": {
             "type": "object",
+            "xml": {"name": "service_definition"},
             "required": ["service_code", "attributes"],
             "properties": {
                 "service_code": string,
-                "attributes": {
-                    "type": "array",
-                    "items": {
+                "attributes": _list(
+                    "attributes",
+                    {
                         "type": "object",
                         "required": [
                             "variable",
@@ -132,21 +166,22 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                             "datatype_description": nullable("string"),
                             "order": {"type": "integer", "minimum": 0},
                             "description": string,
-                            "values": {
-                                "type": "array",
-                                "items": {
+                            "values": _list(
+                                "values",
+                                {
                                     "type": "object",
                                     "required": ["key", "name"],
                                     "properties": {"key": string, "name": string},
                                 },
-                            },
+                            ),
                         },
                     },
-                },
+                ),
             },
         },
         "ServiceRequest": {
             "type": "object",
+            "xml": {"name": ITEMS["service_requests"]},
             "required": required,
             "properties": {
                 **properties,
@@ -170,10 +205,9 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                         ),
                     },
                 },
-                "notes": {
-                    "type": "array",
-                    "description": "With extensions=true: the public history.",
-                    "items": {
+                "notes": _list(
+                    "notes",
+                    {
                         "type": "object",
                         "required": ["datetime", "description", "type"],
                         "properties": {
@@ -182,15 +216,15 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                             "type": string,
                         },
                     },
-                },
+                    description="With extensions=true: the public history.",
+                ),
             },
         },
-        "ServiceRequests": {"type": "array", "items": {"$ref": "#/components/schemas/ServiceRequest"}},
-        "Created": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 1,
-            "items": {
+        "ServiceRequests": _list("service_requests", _ref("ServiceRequest")),
+        # The spec's answer to POST: in XML, like GET requests, <service_requests><request>.
+        "Created": _list(
+            "service_requests",
+            {
                 "type": "object",
                 "required": ["service_request_id", "service_notice", "account_id"],
                 "properties": {
@@ -199,29 +233,34 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                     "account_id": nullable("string"),
                 },
             },
-        },
-        "RequestUpdate": {"type": "object", "required": update_required, "properties": update_properties},
-        "RequestUpdates": {"type": "array", "items": {"$ref": "#/components/schemas/RequestUpdate"}},
-        "UpdatePosted": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 1,
-            "items": {
+            minItems=1,
+            maxItems=1,
+        ),
+        "RequestUpdate": _item(
+            UPDATES_ROOT, {"type": "object", "required": update_required, "properties": update_properties}
+        ),
+        "RequestUpdates": _list(UPDATES_ROOT, _ref("RequestUpdate")),
+        "UpdatePosted": _list(
+            UPDATES_ROOT,
+            {
                 "type": "object",
                 "required": ["update_id"],
                 "properties": {"update_id": {**string, "description": "The server's id of the update."}},
             },
-        },
-        "TokenAnswer": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 1,
-            "items": {
+            minItems=1,
+            maxItems=1,
+        ),
+        # GET tokens: in XML, <service_requests><request> as the spec's example has it.
+        "TokenAnswer": _list(
+            "service_requests",
+            {
                 "type": "object",
                 "required": ["service_request_id", "token"],
                 "properties": {"service_request_id": string, "token": string},
             },
-        },
+            minItems=1,
+            maxItems=1,
+        ),
     }
 
 
@@ -252,9 +291,7 @@ def _moment(name: str, description: str) -> dict[str, Any]:
 
 def _responses(fmt: str, schema: str | None, codes: tuple[int, ...], text: str) -> dict[str, Any]:
     def content(ref: str) -> dict[str, Any]:
-        if fmt == "json":
-            return {FORMATS[fmt]: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
-        return {FORMATS[fmt]: {"schema": {"type": "string"}}}
+        return {FORMATS[fmt]: {"schema": _ref(ref)}}  # one schema for both formats: its xml names the elements
 
     responses: dict[str, Any] = {"200": {"description": text, "content": content(schema) if schema else {}}}
     for code in codes:
@@ -643,7 +680,10 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
             "callback) are answered as if not sent, with a Warning header (RFC 7234, code 299) naming what "
             "to use instead; other unknown arguments are ignored. "
             "Errors are a list of {code, description}. No GET method shows a requester's name, "
-            "e-mail, phone or notes. An argument sent empty counts as not sent.",
+            "e-mail, phone or notes. An argument sent empty counts as not sent. JSON and XML answers have "
+            "the same schema: in XML each list is an element wrapping one element per item (named by the "
+            "schemas' xml objects), a value not known (null) is an empty element, and numbers and booleans "
+            "are written as in JSON.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
