@@ -102,6 +102,7 @@ def standby_create() -> None:
     if standby.primary.ensure_running():
         standby.primary.started_here = False  # the standby streams from it: left running
         click.echo(f"Started the embedded database in {standby.primary.data_dir}.")
+    standby.primary.ensure_database(runtime().database.dbname)  # copied with the rest: the replica URL names it
     standby.create()
     standby.started_here = False  # left running on purpose
     click.echo(f"Standby made in {standby.data_dir} and started (socket in {standby.socket_dir}).")

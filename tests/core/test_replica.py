@@ -55,6 +55,7 @@ class Replicated:
     primary: EmbeddedCluster
     standby: Standby
     database: Database  # the primary's
+    pg_dir: Path  # the primary's folder as asked for (GEO311_PG_DIR; its root may have moved, see EmbeddedCluster)
 
     @property
     def replica_url(self) -> str:
@@ -86,7 +87,7 @@ def replicated(settings: Settings, gardena: CityConfig) -> Iterator[Replicated]:
             session.commit()
         standby.create()
         assert standby.root.name == "pg-standby" and standby.socket_dir != primary.socket_dir
-        yield Replicated(primary, standby, database)
+        yield Replicated(primary, standby, database, base / "pg")
     finally:
         database.dispose()
         standby.remove()
@@ -332,6 +333,21 @@ def test_the_analysts_api_reads_the_replica_or_says_why_not(running, settings, g
     ) as analyst:
         assert analyst.replica is None and analyst.note is not None and "cannot be reached" in analyst.note
         assert reference in set(analyst.requests()["public_ref"])  # read from the primary instead
+
+
+def test_the_standby_commands_stop_start_and_tell_its_state(running, settings):
+    app = create_app(dataclasses.replace(settings, city="gardena", pg_dir=running.pg_dir))
+    runner = app.test_cli_runner()
+    stopped = runner.invoke(args=["db", "standby", "stop"])
+    assert stopped.exit_code == 0 and "Stopped." in stopped.output
+    assert not running.standby.is_running()
+    assert "stopped." in runner.invoke(args=["db", "standby", "status"]).output
+    again = runner.invoke(args=["db", "standby", "create"])
+    assert again.exit_code == 1 and "exists already" in again.output  # never over a standby that exists
+    started = runner.invoke(args=["db", "standby", "start"])
+    assert started.exit_code == 0 and "Started" in started.output and running.standby.is_running()
+    status = runner.invoke(args=["db", "standby", "status"]).output
+    assert "running." in status and "DATABASE_REPLICA_URL=" in status
 
 
 def test_replica_settings_refuse_what_cannot_work():
