@@ -3,7 +3,8 @@
 **Keyed** by what was asked (a city; a layer, a filter and its parameters) and a *data
 version*: a cheap figure read from the database that changes whenever the rows behind the
 value do (the ids of the current boundary layer versions, the id of the last address load,
-PostgreSQL's count of writes to the analysed tables). A value is never served for another
+PostgreSQL's count of writes to the analysed tables; on a streaming replica, the position of
+the log it has replayed). A value is never served for another
 version beyond its freshness window: it is built again.
 
 **Fresh** for ``max_age`` seconds. An index on the intake hot path (:class:`VersionedCache`)
@@ -110,20 +111,26 @@ OWN_WRITES_SQL = """
 """
 
 
-def writes_version(session: Session, tables: Sequence[str]) -> tuple[str, int] | None:
+def writes_version(session: Session, tables: Sequence[str]) -> tuple[str, str] | None:
     """A :class:`ResultCache` version: the database and its count of writes to ``tables``, or None
-    when this transaction has written one of them itself (its results are not kept)."""
+    when this transaction has written one of them itself (its results are not kept).
+
+    On a streaming replica the count stays still (a standby counts only its own writes, and it has
+    none): there the version is the position of the write-ahead log it has replayed, which moves
+    with every write on the primary, to these tables or others (it errs toward computing).
+    """
     writes, own = session.execute(
         text(
             f"""
-        SELECT (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
-                FROM pg_stat_user_tables WHERE relname = ANY(:tables)),
+        SELECT CASE WHEN pg_is_in_recovery() THEN 'replayed ' || pg_last_wal_replay_lsn()::text
+                    ELSE (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
+                          FROM pg_stat_user_tables WHERE relname = ANY(:tables))::text END,
                {OWN_WRITES_SQL}
         """
         ),
         {"tables": list(tables)},
     ).one()
-    return None if own else (database_identity(session), int(writes))
+    return None if own else (database_identity(session), str(writes))
 
 
 def own_writes(session: Session, tables: Sequence[str]) -> bool:

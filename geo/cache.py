@@ -19,7 +19,7 @@ from core.caching import REQUEST_TABLES, ResultCache, database_identity, writes_
 ANALYSED_TABLES = (*REQUEST_TABLES, "service", "boundary_layer_version", "boundary_feature", "address_point")
 
 
-def data_version(session: Session) -> tuple[str, int] | None:
+def data_version(session: Session) -> tuple[str, str] | None:
     """The database and its count of writes to the analysed tables, or None when this
     transaction has written one of them itself."""
     return writes_version(session, ANALYSED_TABLES)

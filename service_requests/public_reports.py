@@ -233,7 +233,7 @@ def _shortened(description: str | None) -> str | None:
     return description[:DESCRIPTION_CHARS].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
-def _version(session: Session) -> tuple[str, int] | None:
+def _version(session: Session) -> tuple[str, str] | None:
     return writes_version(session, REQUEST_TABLES)
 
 
