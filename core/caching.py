@@ -13,8 +13,12 @@ result (:class:`ResultCache`) reads the version on every call and may serve a re
 older version while it is younger than ``max_age`` (under steady intake every request is a
 new version; ``0`` serves exact versions only).
 
+**Shared** by the worker processes: an analysis result (``geo.cache.RESULTS``,
+``public_reports.RESULTS``) missing in the process is looked for in PostgreSQL, and computed
+by one worker while the others asking for it wait (:mod:`core.shared_results`).
+
 **Bounded**: an index cache holds one value per city; every other cache at most ``size``
-values, the least recently used dropped first.
+values, the least recently used dropped first; the shared tier ``shared_results`` rows.
 
 **Invalidated** by the version alone: nothing needs to be told about a write. ``clear()`` is
 for benchmarks and tests that must measure a computation.
@@ -55,10 +59,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from core.shared_results import SharedTier
 
 T = TypeVar("T")
 
@@ -76,7 +83,9 @@ class CachePolicy:
     ``result_max_age``: seconds an analysis result of an older version may be served (the
     app sets it from ``GEO311_MAP_CACHE_SECONDS``); ``results``, ``frames``, ``weights``:
     how many analysis results, boundary or grid frames and spatial weights are kept;
-    ``tile_max_age``: seconds a browser keeps a map tile before revalidating it by its ETag.
+    ``tile_max_age``: seconds a browser keeps a map tile before revalidating it by its ETag;
+    ``shared_results``, ``shared_max_bytes``: how many results the cache that every worker
+    shares keeps (:mod:`core.shared_results`; 0 turns it off) and the largest it keeps.
     """
 
     index_max_age: float = 1.0
@@ -85,6 +94,8 @@ class CachePolicy:
     frames: int = 64
     weights: int = 16
     tile_max_age: int = 300
+    shared_results: int = 512
+    shared_max_bytes: int = 32_000_000
 
     def configure(self, map_cache_seconds: float) -> None:
         """Apply the settings a city tunes (``Settings.map_cache_seconds``)."""
@@ -246,7 +257,11 @@ class ResultCache:
     """
 
     def __init__(
-        self, version: Callable[[Session], Hashable | None], size: int | None = None, max_age: float | None = None
+        self,
+        version: Callable[[Session], Hashable | None],
+        size: int | None = None,
+        max_age: float | None = None,
+        shared: str | None = None,
     ) -> None:
         self._version = version
         self._size = size
@@ -254,6 +269,11 @@ class ResultCache:
         self._store: LRUStore[tuple[Hashable, float, Any]] = LRUStore(lambda: self.size)
         self.hits = 0
         self.misses = 0
+        self.shared: SharedTier | None = None
+        if shared is not None:
+            from core.shared_results import SharedTier  # it needs the database's models: imported late
+
+            self.shared = SharedTier(shared, lambda: POLICY.shared_results, lambda: POLICY.shared_max_bytes)
 
     @property
     def size(self) -> int:
@@ -278,9 +298,15 @@ class ResultCache:
             self.hits += 1
             return entry[2]
         self.misses += 1
-        value = compute()
-        self._store.put(key, (version, now, value))
+        if self.shared is not None and POLICY.shared_results > 0:
+            value, age = self.shared.get_or_compute(session, key, version, self.max_age, compute)
+        else:
+            value, age = compute(), 0.0
+        self._store.put(key, (version, now - age, value))
         return value
 
     def clear(self) -> None:
+        """Forget every result, in this process and in the shared tier."""
         self._store.clear()
+        if self.shared is not None:
+            self.shared.clear()

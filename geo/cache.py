@@ -25,7 +25,8 @@ def data_version(session: Session) -> tuple[str, str] | None:
     return writes_version(session, ANALYSED_TABLES)
 
 
-#: The cache the analysis functions share (per process); its size and age are :data:`core.caching.POLICY`'s.
-RESULTS = ResultCache(data_version)
+#: The cache the analysis functions share (in the process, and between processes in PostgreSQL); its size and
+#: age are :data:`core.caching.POLICY`'s.
+RESULTS = ResultCache(data_version, shared="analyses")
 
 __all__ = ["ANALYSED_TABLES", "RESULTS", "ResultCache", "data_version", "database_identity"]
