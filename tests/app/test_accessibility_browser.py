@@ -1,5 +1,7 @@
 """axe-core (node_modules/axe-core, from npm) on every page in headless Chromium: no serious or critical
-violation of WCAG 2.1 A/AA anywhere, at a desktop's width and at a phone's (390 px); plus a visible skip link and focus ring, checked by hand.
+violation of WCAG 2.1 A/AA anywhere, at a desktop's width (here) and at a phone's (390 px, in
+tests/app/test_mobile_browser.py's pass over every page); plus a visible skip link and focus ring,
+checked by hand.
 
 Public pages are checked anonymously, staff pages as an administrator (the list: tests/helpers/routes.py),
 with one browser and one page for the whole run.
@@ -11,30 +13,17 @@ import pytest
 
 from app.factory import create_app
 from core.settings import PROJECT_ROOT
+from tests.helpers.axe import serious_violations
 from tests.helpers.browser import chromium, live_server, log_in_page
 from tests.helpers.routes import page_routes, sample_values
 from tests.helpers.staff import make_user
 
 pytestmark = pytest.mark.browser
-AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = PROJECT_ROOT / "var" / "screenshots" / "accessibility"
-#: The rules of WCAG 2.0 and 2.1, levels A and AA, that axe checks.
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-FAILING = {"serious", "critical"}
-
-RUN_AXE_JS = """
-async (tags) => {
-  const result = await axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-  return result.violations.map((v) => ({
-    id: v.id, impact: v.impact, help: v.help,
-    targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
-  }));
-}
-"""
 
 
-@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
-def test_no_page_has_a_serious_accessibility_violation(settings, bound_database, la, validator, width):
+def test_no_page_has_a_serious_accessibility_violation(settings, bound_database, la, validator):
+    """At a desktop's width; at a phone's, tests/app/test_mobile_browser.py runs axe on its own pass."""
     app = create_app(settings, database=bound_database)
     with bound_database.session() as session:
         values = sample_values(session, la, validator)
@@ -42,24 +31,14 @@ def test_no_page_has_a_serious_accessibility_violation(settings, bound_database,
     routes = page_routes(app, values)
     problems: list[str] = []
     with live_server(app) as base, chromium() as browser:
-        # axe is injected as an inline script, which the pages' CSP (rightly) refuses: the test lifts it.
-        # At a phone's width the layout differs (the menu behind a button, the map above the form).
-        page = browser.new_page(
-            viewport={"width": width, "height": 900 if width > 600 else 844}, bypass_csp=True, is_mobile=width < 600
-        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # axe is injected
         logged_in = False
         for route in routes:
             if route.staff and not logged_in:
                 log_in_page(page, base, admin)
                 logged_in = True
             page.goto(base + route.url, wait_until="load")
-            page.add_script_tag(path=str(AXE))
-            for violation in page.evaluate(RUN_AXE_JS, TAGS):
-                if violation["impact"] in FAILING:
-                    problems.append(
-                        f"{route.url} at {width} px: {violation['id']} ({violation['impact']}): {violation['help']}"
-                        f" at {', '.join(violation['targets'])}"
-                    )
+            problems += serious_violations(page, route.url)
     assert not problems, "\n".join(problems)
 
 
