@@ -1,14 +1,17 @@
 """Test fixtures: a real PostGIS database for the session, a rolled-back transaction per test.
 
 The session database is created fresh (``geo311_test_<pid>``, one per pytest-xdist worker) in the embedded cluster,
-or on ``DATABASE_URL``'s server when it is set, migrated, loaded with the boundaries and
-addresses of the ``la`` and ``gardena`` cities, and dropped at the end. Each test runs inside an outer
+or on ``DATABASE_URL``'s server when it is set, as a copy of a template database that is migrated
+and loaded with the boundaries, addresses, catalogues and histories of the ``la`` and ``gardena``
+cities once (``geo311_template_<hash>``, named for the code, migrations and data it was made from,
+so a change to any of them makes a new one), and dropped at the end. Each test runs inside an outer
 transaction that is rolled back, so tests cannot see each other's writes even when the
 code under test commits.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -29,6 +32,7 @@ from core.city import CityConfig, load_city
 from core.cluster import EmbeddedCluster
 from core.database import BoundDatabase, Database, normalize_url, upgrade
 from core.settings import PROJECT_ROOT, Settings
+from core.shared_results import code_fingerprint
 from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import
 from tests.helpers.translations import compile_catalogues
@@ -70,17 +74,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         cluster.stop_if_started_here()
 
 
-#: Test files that take longest (20 s to 80 s each on the project's 2-core machine, as
+#: Test files that take longest (20 s to 100 s each on the project's 2-core machine, as
 #: ``--durations`` shows): run first, so that with xdist workers (``--dist loadfile``) no worker
 #: starts one of them when the others are nearly done. Longest first; the rest keep their order.
 #: (tests/app/test_faults.py is not among them: it restarts the shared cluster, and at the start
 #: of a run the other worker is loading its session database, which a restart breaks.)
 SLOW_FILES = (
+    "tests/app/test_mobile_browser.py",
+    "tests/app/test_accessibility_browser.py",
     "tests/app/test_gunicorn_workers.py",
+    "tests/app/test_maps_browser.py",
+    "tests/bench/test_load_people.py",
+    "tests/open311/test_open311_schema.py",
     "tests/accounts/test_security.py",
     "tests/service_requests/test_private_location.py",
     "tests/service_requests/test_request_import.py",
-    "tests/app/test_maps_browser.py",
     "tests/app/test_tiles_browser.py",
     "tests/accounts/test_lockout.py",
     "tests/address_db/test_address_sources.py",
@@ -129,23 +137,10 @@ def gardena(settings: Settings) -> CityConfig:
     return load_city("gardena", settings.cities_dir, settings.data_dir)
 
 
-@pytest.fixture(scope="session")
-def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterator[Database]:
-    """A fresh, migrated database with both cities' boundaries and addresses, dropped afterwards."""
-    cluster: EmbeddedCluster | None = None
-    if settings.database_url:
-        server_url = normalize_url(settings.database_url)
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{TEST_DBNAME}"'))
-        db = Database(url=make_url(server_url).set(database=TEST_DBNAME).render_as_string(hide_password=False))
-    else:
-        cluster = EmbeddedCluster(settings.pg_dir)
-        db = Database(cluster=cluster, dbname=TEST_DBNAME)
-        admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-
+def _load_cities(db: Database, cities: tuple[CityConfig, ...]) -> None:
+    """Migrate ``db`` and load each city's boundaries, addresses, catalogue and history, as the README's commands do."""
     upgrade(db.engine)
-    for city in (la, gardena):
+    for city in cities:
         with db.session() as session:
             load_city_boundaries(session, city)
             load_addresses(session, city, report_dir=REPORT_DIR)
@@ -155,6 +150,84 @@ def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterato
                 report = import_history(session, city, report_dir=REPORT_DIR)
                 session.commit()
                 tidy_after_import(db.engine, report)  # as `flask requests import` does
+
+
+def _template_name(cities: tuple[CityConfig, ...]) -> str:
+    """The loaded database's template for this code, these migrations, city files and data files.
+
+    Anything that could change what the load makes changes the name: the application's source
+    (:func:`core.shared_results.code_fingerprint`), this file, the migrations, each city's file, and
+    the size and time of every file in the data folder.
+    """
+    hashed = hashlib.sha256(code_fingerprint().encode())
+    for path in sorted((PROJECT_ROOT / "migrations" / "versions").glob("*.py")):
+        hashed.update(path.read_bytes())
+    hashed.update(Path(__file__).read_bytes())  # how this file loads the cities
+    for city in cities:
+        hashed.update(city.path.read_bytes())
+    settings = Settings.from_env(env="test")
+    hashed.update(str(settings.data_dir.resolve()).encode())
+    for path in sorted(p for p in settings.data_dir.rglob("*") if p.is_file()):
+        stat = path.stat()
+        hashed.update(f"{path.relative_to(settings.data_dir)} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return f"geo311_template_{hashed.hexdigest()[:12]}"
+
+
+def _create_from_template(admin: Engine, server_url: str, cities: tuple[CityConfig, ...], dbname: str) -> None:
+    """Create ``dbname`` as a copy of the template database of the loaded cities, built once (the first
+    worker builds it, the others wait for it).
+
+    Every xdist worker, and the run of the tests that restart the server, then copies it instead of
+    loading the cities again; a later run with the same code and data reuses it. Templates of other
+    code or data are dropped when a new one is built.
+    """
+    name = _template_name(cities)
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtext('geo311 test template'))"))
+        try:
+            present = set(
+                conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'geo311_template_%'")).scalars()
+            )
+            if name not in present:
+                for old in present:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)'))
+                building = f"{name}_building"
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{building}"'))
+                db = Database(url=make_url(server_url).set(database=building).render_as_string(hide_password=False))
+                try:
+                    _load_cities(db, cities)
+                finally:
+                    db.dispose()
+                conn.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))  # whole, or not there
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{dbname}" TEMPLATE "{name}" STRATEGY FILE_COPY'))
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext('geo311 test template'))"))
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterator[Database]:
+    """A fresh, migrated database with both cities' boundaries and addresses, dropped afterwards.
+
+    A copy of the template database the first worker loads (:func:`_create_from_template`).
+    """
+    cluster: EmbeddedCluster | None = None
+    if settings.database_url:
+        server_url = normalize_url(settings.database_url)
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    else:
+        cluster = EmbeddedCluster(settings.pg_dir)
+        cluster.ensure_running()
+        server_url = cluster.url("postgres")
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    _create_from_template(admin, server_url, (la, gardena), TEST_DBNAME)
+    if cluster is not None:
+        db = Database(cluster=cluster, dbname=TEST_DBNAME)
+    else:
+        db = Database(url=make_url(server_url).set(database=TEST_DBNAME).render_as_string(hide_password=False))
+    with db.engine.begin() as conn:  # the copy's statistics start empty: the planner needs them
+        conn.execute(text("ANALYZE"))
     yield db
 
     db.dispose()
