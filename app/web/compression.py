@@ -1,9 +1,15 @@
 """gzip of the app's answers, by Flask-Compress, for clients that send ``Accept-Encoding: gzip``.
 
 Only gzip (what every HTTP client decodes), only answers of at least :data:`MIN_SIZE`
-bytes, only 2xx answers (never a 304), only text types (HTML, JSON, XML, CSS, scripts,
-SVG), and never a streamed answer (files sent by ``send_file``: the vendor files, photos,
-tiles keep their own handling). Every answer gets ``Vary: Accept-Encoding``.
+bytes, only 2xx answers (never a 304), only the data and asset types of :data:`MIMETYPES`
+(JSON, GeoJSON, XML, CSV, CSS, scripts, SVG), and never a streamed answer (files sent by
+``send_file``: the vendor files, photos, tiles keep their own handling). Every answer
+but a staff user's gets ``Vary: Accept-Encoding``.
+
+Not compressed, against BREACH (an attacker who can make a victim's browser send requests
+that echo chosen text learns a secret in the same answer from the compressed sizes): HTML
+pages, which carry the CSRF token in their forms, and anything answered to a signed-in
+staff user (personal data).
 
 The ETag of a gzipped answer (a hash of the plain bytes, e.g. Open311's) becomes
 ``"<tag>:gzip"``, since the bytes differ; Flask-Compress evaluates the conditional request
@@ -12,19 +18,44 @@ again on the compressed answer, so a client revalidating with that tag is answer
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 from flask_compress import Compress
+
+from app.web.access import current_user
 
 #: Smaller answers are sent as they are: gzip would save next to nothing (or add bytes).
 MIN_SIZE = 500
 
+#: What is compressed: public data and static assets, never HTML (see the module's docstring).
+MIMETYPES = [
+    "application/json",
+    "application/geo+json",
+    "application/xml",
+    "text/xml",
+    "text/csv",
+    "text/plain",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/manifest+json",
+    "image/svg+xml",
+]
+
 
 def install(app: Flask) -> None:
-    """Compress ``app``'s answers (register after the blueprints: it runs after their own after_request)."""
+    """Compress ``app``'s answers (its after_request runs after the blueprints' own, which set the ETags)."""
     app.config.update(
         COMPRESS_ALGORITHM=["gzip"],
         COMPRESS_MIN_SIZE=MIN_SIZE,
+        COMPRESS_MIMETYPES=MIMETYPES,
         COMPRESS_STREAMS=False,
         COMPRESS_LEVEL=6,
+        COMPRESS_REGISTER=False,  # registered below, behind the staff check
     )
-    Compress(app)
+    compress = Compress(app)
+
+    @app.after_request
+    def gzip_answer(response: Response) -> Response:
+        if current_user() is not None:
+            return response
+        return compress.after_request(response)
