@@ -22,6 +22,7 @@ from flask import Blueprint, Response, g, request
 from app.i18n import languages
 from app.web import db_session, runtime
 from app.web.access import csrf, public
+from app.web.compression import revalidated_gzip_tag
 from app.web.media import media_store, uploads
 from core.caching import POLICY
 from core.i18n import pick_language
@@ -164,6 +165,7 @@ def caching(response: Response) -> Response:
         response.cache_control.no_store = True
         return response
     response.add_etag()
+    revalidated_gzip_tag(response)
     control = response.cache_control
     if g.get("open311_client") is not None or request.endpoint == "open311.token":
         control.private = True

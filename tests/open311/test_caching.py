@@ -200,6 +200,9 @@ def test_gzip_when_asked(client, ref, path):
     for etag in (zipped.headers["ETag"], plain.headers["ETag"]):
         again = get(client, path, Accept_Encoding="gzip", If_None_Match=etag)
         assert again.status_code == 304 and again.get_data() == b"" and "Content-Length" not in again.headers
+        assert again.headers["ETag"] == etag and "Content-Encoding" not in again.headers
+    changed = zipped.headers["ETag"].replace('"', '"0', 1)
+    assert get(client, path, Accept_Encoding="gzip", If_None_Match=changed).status_code == 200
     assert get(client, path, Accept_Encoding="identity").headers.get("Content-Encoding") is None
 
 
