@@ -62,6 +62,8 @@ def measure(port: int, fmt: str, n: int) -> dict[str, Any]:
     if zipped_answer.getheader("Content-Encoding") != "gzip" or gzip.decompress(zipped_body) != body:
         raise RuntimeError(f"GET {path} with Accept-Encoding: gzip was not the plain answer gzipped")
     zipped_tag = zipped_answer.getheader("ETag")
+    if tag is None or zipped_tag is None:
+        raise RuntimeError(f"GET {path} answered without an ETag")
     results = {
         "plain": plain,
         "gzip": zipped,
