@@ -11,6 +11,8 @@ page of 1,000 requests):
   one with ``Accept-Encoding: gzip``) and with ``If-Modified-Since``: every answer a bodiless
   304, p50 and p95 time.
 
+The cases take turns, request by request, so that each sees the same load from whatever else
+runs on the machine.
 Time is from sending the request to the last byte of the body read (on loopback, so it is
 the server's work, not the network's; a slow link would favour gzip and 304 far more).
 """
@@ -32,51 +34,53 @@ PAGE = "/open311/v2/requests.{fmt}"
 PAGE_SIZE = 1000
 
 
-def timed(
-    conn: http.client.HTTPConnection, path: str, headers: dict[str, str], status: int, n: int, warmup: int = 10
-) -> tuple[dict[str, Any], http.client.HTTPResponse, bytes]:
-    """Percentiles of ``n`` GETs of ``path`` with ``headers`` (after ``warmup``); each must answer ``status``."""
-    samples: list[float] = []
-    for i in range(warmup + n):
-        start = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        elapsed = (time.perf_counter() - start) * 1000
-        if response.status != status:
-            raise RuntimeError(f"GET {path} with {headers} answered {response.status}, not {status}: {body[:200]!r}")
-        if i >= warmup:
-            samples.append(elapsed)
-    return {**percentiles(samples), "bytes": len(body)}, response, body
+def fetch(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> tuple[float, Any, bytes]:
+    """One GET: milliseconds to the last byte of the body, the answer, its body."""
+    start = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    return (time.perf_counter() - start) * 1000, response, body
 
 
-def measure(port: int, fmt: str, n: int) -> dict[str, Any]:
-    """The figures of one format: plain, gzip, and the three revalidations."""
+def measure(port: int, fmt: str, n: int, warmup: int = 10) -> dict[str, Any]:
+    """The figures of one format: plain, gzip, and the three revalidations, taking turns (the
+    machine is shared: each case sees the same neighbours)."""
     path = PAGE.format(fmt=fmt)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    plain, answer, body = timed(conn, path, {}, 200, n)
-    tag, modified = answer.getheader("ETag"), answer.getheader("Last-Modified")
+    _, answer, body = fetch(conn, path, {})
+    _, zipped_answer, zipped_body = fetch(conn, path, {"Accept-Encoding": "gzip"})
+    tag, zipped_tag = answer.getheader("ETag"), zipped_answer.getheader("ETag")
+    modified = answer.getheader("Last-Modified")
     if fmt == "json" and len(json.loads(body)) != PAGE_SIZE:
         raise RuntimeError(f"the default window holds {len(json.loads(body))} requests, not a page of {PAGE_SIZE}")
-    zipped, zipped_answer, zipped_body = timed(conn, path, {"Accept-Encoding": "gzip"}, 200, n)
     if zipped_answer.getheader("Content-Encoding") != "gzip" or gzip.decompress(zipped_body) != body:
         raise RuntimeError(f"GET {path} with Accept-Encoding: gzip was not the plain answer gzipped")
-    zipped_tag = zipped_answer.getheader("ETag")
     if tag is None or zipped_tag is None:
         raise RuntimeError(f"GET {path} answered without an ETag")
-    results = {
-        "plain": plain,
-        "gzip": zipped,
-        "gzip_ratio": round(zipped["bytes"] / plain["bytes"], 3),
-        "etag": tag,
-        "gzip_etag": zipped_tag,
-        "last_modified": modified,
-        "revalidate_etag": timed(conn, path, {"If-None-Match": tag}, 304, n)[0],
-        "revalidate_gzip_etag": timed(conn, path, {"If-None-Match": zipped_tag, "Accept-Encoding": "gzip"}, 304, n)[0],
+    cases: dict[str, tuple[dict[str, str], int]] = {
+        "plain": ({}, 200),
+        "gzip": ({"Accept-Encoding": "gzip"}, 200),
+        "revalidate_etag": ({"If-None-Match": tag}, 304),
+        "revalidate_gzip_etag": ({"If-None-Match": zipped_tag, "Accept-Encoding": "gzip"}, 304),
     }
     if modified is not None:
-        results["revalidate_if_modified_since"] = timed(conn, path, {"If-Modified-Since": modified}, 304, n)[0]
+        cases["revalidate_if_modified_since"] = ({"If-Modified-Since": modified}, 304)
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    sizes: dict[str, int] = {}
+    for i in range(warmup + n):
+        for name, (headers, status) in cases.items():
+            elapsed, response, got = fetch(conn, path, headers)
+            if response.status != status:
+                raise RuntimeError(f"GET {path} with {headers} answered {response.status}, not {status}: {got[:200]!r}")
+            sizes[name] = len(got)
+            if i >= warmup:
+                samples[name].append(elapsed)
     conn.close()
+    results: dict[str, Any] = {name: {**percentiles(samples[name]), "bytes": sizes[name]} for name in cases}
+    results.update(
+        gzip_ratio=round(sizes["gzip"] / sizes["plain"], 3), etag=tag, gzip_etag=zipped_tag, last_modified=modified
+    )
     return results
 
 
