@@ -232,13 +232,24 @@ def _moment(name: str, description: str) -> dict[str, Any]:
     return parameter
 
 
-def _responses(fmt: str, schema: str | None, codes: tuple[int, ...], text: str) -> dict[str, Any]:
+#: A GET's answer to a client whose copy is current (every GET carries an ETag: app/web/open311.py).
+_NOT_MODIFIED = {
+    "description": "Not Modified: the copy of the client's ETag (If-None-Match), or without one of its "
+    "If-Modified-Since, is current. No body."
+}
+
+
+def _responses(
+    fmt: str, schema: str | None, codes: tuple[int, ...], text: str, conditional: bool = False
+) -> dict[str, Any]:
     def content(ref: str) -> dict[str, Any]:
         if fmt == "json":
             return {FORMATS[fmt]: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
         return {FORMATS[fmt]: {"schema": {"type": "string"}}}
 
     responses: dict[str, Any] = {"200": {"description": text, "content": content(schema) if schema else {}}}
+    if conditional:
+        responses["304"] = _NOT_MODIFIED
     for code in codes:
         if code == 414:  # answered by the web server itself, before the app
             responses["414"] = {"description": _ERROR_TEXT[414]}
@@ -421,7 +432,7 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "tags": ["discovery"],
                 "security": optional_key,
                 "parameters": [jurisdiction],
-                "responses": _responses(fmt, "Discovery", (*common, 404), "The discovery document."),
+                "responses": _responses(fmt, "Discovery", (*common, 404), "The discovery document.", conditional=True),
             }
         }
         paths[f"{PREFIX}/services.{fmt}"] = {
@@ -431,7 +442,7 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "tags": ["services"],
                 "security": optional_key,
                 "parameters": [jurisdiction],
-                "responses": _responses(fmt, "Services", (*common, 404), "The active services."),
+                "responses": _responses(fmt, "Services", (*common, 404), "The active services.", conditional=True),
             }
         }
         paths[f"{PREFIX}/services/{{service_code}}.{fmt}"] = {
@@ -450,7 +461,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     },
                     jurisdiction,
                 ],
-                "responses": _responses(fmt, "ServiceDefinition", (*common, 404), "The service's questions."),
+                "responses": _responses(
+                    fmt, "ServiceDefinition", (*common, 404), "The service's questions.", conditional=True
+                ),
             }
         }
         paths[f"{PREFIX}/requests.{fmt}"] = {
@@ -515,7 +528,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     _argument("page_size", "Extension: requests per page, 1 to 1,000 (the default)."),
                     extensions,
                 ],
-                "responses": _responses(fmt, "ServiceRequests", (*common, 404), "The matching requests."),
+                "responses": _responses(
+                    fmt, "ServiceRequests", (*common, 404), "The matching requests.", conditional=True
+                ),
             },
         }
         paths[f"{PREFIX}/requests/{{service_request_id}}.{fmt}"] = {
@@ -535,7 +550,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     jurisdiction,
                     extensions,
                 ],
-                "responses": _responses(fmt, "ServiceRequests", (*common, 404), "An array of one request."),
+                "responses": _responses(
+                    fmt, "ServiceRequests", (*common, 404), "An array of one request.", conditional=True
+                ),
             }
         }
         paths[f"{PREFIX}/servicerequestupdates.{fmt}"] = {
@@ -555,7 +572,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     _argument("page", "Page number, from 1 to 10,000."),
                     _argument("page_size", "Updates per page, 1 to 1,000 (the default)."),
                 ],
-                "responses": _responses(fmt, "RequestUpdates", (*common, 404), "The updates in the window."),
+                "responses": _responses(
+                    fmt, "RequestUpdates", (*common, 404), "The updates in the window.", conditional=True
+                ),
             },
             "post": {
                 "operationId": f"post_service_request_update_{fmt}",
@@ -589,7 +608,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     },
                     jurisdiction,
                 ],
-                "responses": _responses(fmt, "TokenAnswer", (*common, 404), "The request id of the token."),
+                "responses": _responses(
+                    fmt, "TokenAnswer", (*common, 404), "The request id of the token.", conditional=True
+                ),
             }
         }
     return {
@@ -600,7 +621,8 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
             "description": "The Open311 GeoReport v2 API (http://wiki.open311.org/GeoReport_v2) with the common "
             "extensions (page, page_size, bbox, updated_after, updated_before, extensions=true). "
             "Errors are a list of {code, description}. No GET method shows a requester's name, "
-            "e-mail, phone or notes. An argument sent empty counts as not sent.",
+            "e-mail, phone or notes. An argument sent empty counts as not sent. Every successful GET has an "
+            "ETag and, where known, a Last-Modified, and answers 304 to If-None-Match or If-Modified-Since.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,

@@ -246,3 +246,11 @@ def test_the_cors_preflight_and_the_rate_limit_headers_stay(client, ref):
         assert response.headers["X-RateLimit-Limit"].isdigit() and response.headers["X-RateLimit-Remaining"].isdigit()
     assert revalidated.status_code == 304
     assert int(revalidated.headers["X-RateLimit-Remaining"]) < int(first.headers["X-RateLimit-Remaining"])
+
+
+def test_the_openapi_document_declares_the_304s(client):
+    paths = client.get(f"{API}/openapi.json").get_json()["paths"]
+    gets = {path: item["get"] for path, item in paths.items() if "get" in item}
+    assert len(gets) >= 14
+    assert all("304" in operation["responses"] for operation in gets.values())
+    assert not any("304" in item["post"]["responses"] for item in paths.values() if "post" in item)
