@@ -394,6 +394,9 @@ def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     if not name:
         raise InvalidAddress("There is no street name after the house number.")
     unit_type, unit = _unit(tags)
+    if trailing and unit is None:  # "1 N SPG # 12": the CRF read the unit into the street name
+        parsed = _parse_street_address(cleaned[: trailing.start()], zipcode)
+        return replace(parsed, unit_type=_unit_type(trailing.group(1)), unit=_clean_unit(trailing.group(2)))
     street = _with_trailing_words(
         standardize_street(
             name,

@@ -14,20 +14,24 @@ from address_db.validation import Validator
 from boundaries.index import IndexCache
 from core.caching import POLICY
 from core.city import CityConfig, load_city
-from core.database import Database
+from core.database import Database, Replica
 from core.i18n import TRANSLATIONS_DIR
 from core.settings import Settings
 
 
 @dataclass
 class Runtime:
-    """What every view and command needs, built once per application: settings, city, database, indexes."""
+    """What every view and command needs, built once per application: settings, city, database, indexes.
+
+    ``replica``: the streaming replica that pages which only read may read from (``DATABASE_REPLICA_URL``), or None.
+    """
 
     settings: Settings
     city: CityConfig
     database: Database
     boundary_index: IndexCache
     validator: Validator
+    replica: Replica | None = None
 
 
 def create_app(
@@ -63,10 +67,11 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)  # type: ignore[method-assign]
     POLICY.configure(settings.map_cache_seconds)  # every cache's ages and sizes: core/caching.py
     boundary_index = IndexCache(cities=[city])
+    database = database or Database.from_settings(settings)
     app.extensions["geo311"] = Runtime(
         settings=settings,
         city=city,
-        database=database or Database.from_settings(settings),
+        database=database,
         boundary_index=boundary_index,
         validator=Validator(
             city.key,
@@ -75,6 +80,7 @@ def create_app(
             settings=city.addresses,
             home_name=city.name,
         ),
+        replica=Replica.from_settings(settings, primary=database),
     )
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -140,8 +146,13 @@ def create_app(
     compression.install(app)  # gzip for clients that ask (app/web/compression.py)
     register_cli(app)
 
+    from app.web import close_read_session, replica_note
+
+    app.jinja_env.globals["replica_note"] = replica_note  # base.html's notice of figures read from the primary
+
     @app.teardown_appcontext
     def close_session(exc: BaseException | None) -> None:
+        close_read_session(failed=exc is not None)
         session = g.pop("db_session", None)
         if session is not None:
             if exc is not None:

@@ -66,6 +66,23 @@ def drop_bench_data(settings: Settings | None = None) -> None:
     shutil.rmtree(PROJECT_ROOT / "var" / "bench", ignore_errors=True)
 
 
+def table_storage(session: Any, table: str) -> dict[str, Any]:
+    """The size on disk of ``table``: its rows (with TOAST), each index, and in all, in bytes."""
+    rows, total = session.execute(
+        text("SELECT pg_table_size(CAST(:t AS regclass)), pg_total_relation_size(CAST(:t AS regclass))"), {"t": table}
+    ).one()
+    indexes = dict(
+        session.execute(
+            text(
+                "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
+                "WHERE indrelid = CAST(:t AS regclass) ORDER BY 2 DESC"
+            ),
+            {"t": table},
+        ).all()
+    )
+    return {"table_bytes": rows, "indexes_bytes": sum(indexes.values()), "total_bytes": total, "indexes": indexes}
+
+
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     """p50, p95, p99, mean and max of timings in milliseconds."""
     ordered = sorted(samples_ms)

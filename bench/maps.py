@@ -48,7 +48,7 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
     with database.session() as session:
         sync_catalogue(session, city)
         session.commit()
-        path = history_file(session, total, seed)
+        path = history_file(session, city, total, seed)
         session.execute(
             text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY CASCADE")
         )

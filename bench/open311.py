@@ -42,7 +42,8 @@ from sqlalchemy import text
 from address_db.validation import Validator
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, percentiles, write_results
-from bench.requests import DATA_DIR, write_history
+from bench.history import write_history
+from bench.requests import DATA_DIR
 from open311.clients import issue_client
 from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import

@@ -17,107 +17,33 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
 from address_db.validation import Validator
 from bench.address_validation import ensure_addresses
-from bench.common import bench_database, history_mapping, time_each, write_results
+from bench.common import bench_database, history_mapping, table_storage, time_each, write_results
+from bench.history import real_profile, write_years
 from boundaries.rules import current_layers
+from core.city import CityConfig
 from core.settings import PROJECT_ROOT
 from service_requests.catalogue_db import sync_catalogue
 from service_requests.importer import import_history, tidy_after_import
 from service_requests.intake import RequestInput, create_request
 
 DATA_DIR = PROJECT_ROOT / "var" / "bench"
-# Shares of the request types in the real 2017 and 2020 samples.
-SERVICE_SHARES = {
-    "Bulky Items": 0.445,
-    "Graffiti Removal": 0.275,
-    "Illegal Dumping Pickup": 0.085,
-    "Metal/Household Appliances": 0.079,
-    "Electronic Waste": 0.037,
-    "Homeless Encampment": 0.033,
-    "Dead Animal Removal": 0.02,
-    "Other": 0.013,
-    "Single Streetlight Issue": 0.006,
-    "Multiple Streetlight Issue": 0.005,
-    "Report Water Waste": 0.002,
-}
-OWNERS = {
-    "Graffiti Removal": "OCB",
-    "Single Streetlight Issue": "BSL",
-    "Multiple Streetlight Issue": "BSL",
-    "Report Water Waste": "LADWP",
-    "Other": "ITA",
-}
+#: The generated history's years and its last day (fixed, so that every run measures the same rows).
+HISTORY_YEARS = 7
+HISTORY_END = pd.Timestamp("2026-01-01")
 
 
-def history_file(session: Any, rows: int, seed: int = 311) -> Path:
-    """A generated history CSV in the MyLA311 format, on the synthetic addresses (made once)."""
-    path = DATA_DIR / f"history-{rows}.csv"
+def history_file(session: Any, city: CityConfig, rows: int, seed: int = 311) -> Path:
+    """A generated history CSV in the city's format over :data:`HISTORY_YEARS` years, shaped like its real
+    history (:mod:`bench.history`), on the synthetic addresses (made once)."""
+    path = DATA_DIR / f"history-{HISTORY_YEARS}y-{rows}.csv"
     if path.exists():
         return path
-    rng = np.random.default_rng(seed)
-    created = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.uniform(0, 3 * 365 * 86400, rows), unit="s")
-    closed = created + pd.to_timedelta(rng.exponential(4 * 86400, rows), unit="s")
-    status = rng.choice(["Closed", "Cancelled", "Open", "Pending"], size=rows, p=[0.95, 0.03, 0.01, 0.01])
-    write_history(session, path, rng, created, closed, closed, status, prefix="B-")
-    return path
-
-
-def write_history(
-    session: Any,
-    path: Path,
-    rng: np.random.Generator,
-    created: pd.DatetimeIndex,
-    updated: Any,
-    done: pd.DatetimeIndex,
-    status: np.ndarray,
-    prefix: str,
-) -> None:
-    """Write a MyLA311-format CSV of ``len(created)`` requests at random synthetic addresses.
-
-    Times are local (the city file's); a row is closed at ``done`` when its status is Closed.
-    """
-    rows = len(created)
-    addresses = pd.DataFrame(
-        session.execute(
-            text(
-                "SELECT standardized, zipcode, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM address_point "
-                "WHERE city = 'la' AND kind = 'address' ORDER BY random() LIMIT :n"
-            ),
-            {"n": min(rows, 400_000)},
-        ).all()
-    )
-    pick = addresses.iloc[rng.integers(0, len(addresses), rows)].reset_index(drop=True)
-    names = list(SERVICE_SHARES)
-    shares = np.array(list(SERVICE_SHARES.values()))
-    services = rng.choice(names, size=rows, p=shares / shares.sum())
-    stamp = "%Y-%m-%d %H:%M:%S"
-    frame = pd.DataFrame(
-        {
-            "SRNumber": [f"{prefix}{i}" for i in range(rows)],
-            "CreatedDate": created.strftime(stamp),
-            "UpdatedDate": updated.strftime(stamp) if hasattr(updated, "strftime") else updated,
-            "ClosedDate": np.where(status == "Closed", done.strftime(stamp), ""),
-            "RequestType": services,
-            "Owner": [OWNERS.get(s, "BOS") for s in services],
-            "Status": status,
-            "RequestSource": rng.choice(
-                ["Call", "Mobile App", "Self Service", "Driver Self Report", "Email"],
-                size=rows,
-                p=[0.44, 0.22, 0.13, 0.2, 0.01],
-            ),
-            "Address": pick["standardized"],
-            "ZipCode": pick["zipcode"],
-            "Latitude": pick["lat"].round(7),
-            "Longitude": pick["lon"].round(7),
-        }
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    return write_years(session, path, real_profile(city), rows, HISTORY_END, HISTORY_YEARS, seed, prefix="B-")
 
 
 def floor(database: Any, path: Path) -> dict[str, float]:
@@ -168,7 +94,7 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
     with database.session() as session:
         sync_catalogue(session, city)
         session.commit()
-        path = history_file(session, total, seed)
+        path = history_file(session, city, total, seed)
         session.execute(
             text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY CASCADE")
         )
@@ -179,9 +105,11 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
         start = time.perf_counter()
         report = import_history(session, city, mapping, report_dir=DATA_DIR)
         import_s = time.perf_counter() - start
-        stored = session.execute(text("SELECT count(*) FROM service_request")).scalar()
+        stored = session.execute(text("SELECT count(*) FROM service_request")).scalar_one()
         session.commit()
     tidy_after_import(database.engine, report)
+    with database.session() as session:
+        storage = {table: table_storage(session, table) for table in ("service_request", "request_event")}
     print(f"import: {report.summary()} in {import_s:.0f} s; floor {floor_s}", flush=True)
 
     validator = Validator(city.key, settings=city.addresses, home_name=city.name)
@@ -227,6 +155,7 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
         "floor_rows_per_s": round(floor_rows_per_s),
         "ratio_to_floor": round(import_s / floor_s["total_s"], 2),
         "stored_requests": stored,
+        "storage": storage,
         "create_ms": creation,
         "targets": {"ratio_to_floor": 1.5, "create_p95_ms": 50},
     }
@@ -242,6 +171,14 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
             f"p50 {creation['p50']} ms, p95 {creation['p95']} ms",
             "p95 <= 50 ms",
             "-",
+        ),
+        (
+            "request table on disk",
+            f"{storage['service_request']['table_bytes'] / 1e9:.2f} GB rows, "
+            f"{storage['service_request']['indexes_bytes'] / 1e9:.2f} GB in "
+            f"{len(storage['service_request']['indexes'])} indexes",
+            "-",
+            f"{storage['service_request']['total_bytes'] / max(stored, 1):,.0f} bytes per request",
         ),
     ]
     write_results("requests", summary, table)

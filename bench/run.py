@@ -11,6 +11,9 @@ import time
 
 from bench import address_validation, load, maps, open311, open311_caching, public_map, queue, reports, requests, tiles
 from bench.common import RESULTS_DIR, drop_bench_data
+from bench.disk import check_disk
+from core.errors import UserError
+from core.settings import PROJECT_ROOT, Settings
 
 BENCHMARKS = {
     "address_validation": address_validation.run,
@@ -34,6 +37,15 @@ def main() -> None:
         "--fresh", action="store_true", help="start from nothing: drop the benchmark database and generated files first"
     )
     args = parser.parse_args()
+    settings = Settings.from_env()
+    # The data goes to the embedded cluster's folder (or DATABASE_URL's server: its disk is not
+    # seen from here, so only the generated files' disk is checked) and var/bench.
+    where = PROJECT_ROOT / "var" if settings.database_url else settings.pg_dir
+    try:
+        need = check_disk(args.total, where)
+    except UserError as exc:
+        raise SystemExit(f"bench.run: {exc}") from None
+    print(f"A run of {args.total:,} requests {need.sentence()}.", flush=True)
     started = time.perf_counter()
     if args.fresh:
         drop_bench_data()

@@ -3,7 +3,8 @@
 **Keyed** by what was asked (a city; a layer, a filter and its parameters) and a *data
 version*: a cheap figure read from the database that changes whenever the rows behind the
 value do (the ids of the current boundary layer versions, the id of the last address load,
-PostgreSQL's count of writes to the analysed tables). A value is never served for another
+PostgreSQL's count of writes to the analysed tables; on a streaming replica, the position of
+the log it has replayed). A value is never served for another
 version beyond its freshness window: it is built again.
 
 **Fresh** for ``max_age`` seconds. An index on the intake hot path (:class:`VersionedCache`)
@@ -12,8 +13,12 @@ result (:class:`ResultCache`) reads the version on every call and may serve a re
 older version while it is younger than ``max_age`` (under steady intake every request is a
 new version; ``0`` serves exact versions only).
 
+**Shared** by the worker processes: an analysis result (``geo.cache.RESULTS``,
+``public_reports.RESULTS``) missing in the process is looked for in PostgreSQL, and computed
+by one worker while the others asking for it wait (:mod:`core.shared_results`).
+
 **Bounded**: an index cache holds one value per city; every other cache at most ``size``
-values, the least recently used dropped first.
+values, the least recently used dropped first; the shared tier ``shared_results`` rows.
 
 **Invalidated** by the version alone: nothing needs to be told about a write. ``clear()`` is
 for benchmarks and tests that must measure a computation.
@@ -58,10 +63,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from core.shared_results import SharedTier
 
 T = TypeVar("T")
 
@@ -81,7 +89,9 @@ class CachePolicy:
     how many analysis results, boundary or grid frames and spatial weights are kept;
     ``tile_max_age``: seconds a browser keeps a map tile before revalidating it by its ETag;
     ``open311_catalogue_max_age``: seconds a client keeps the Open311 catalogue answers before
-    revalidating them.
+    revalidating them;
+    ``shared_results``, ``shared_max_bytes``: how many results the cache that every worker
+    shares keeps (:mod:`core.shared_results`; 0 turns it off) and the largest it keeps.
     """
 
     index_max_age: float = 1.0
@@ -91,6 +101,8 @@ class CachePolicy:
     weights: int = 16
     tile_max_age: int = 300
     open311_catalogue_max_age: int = 300
+    shared_results: int = 512
+    shared_max_bytes: int = 32_000_000
 
     def configure(self, map_cache_seconds: float) -> None:
         """Apply the settings a city tunes (``Settings.map_cache_seconds``)."""
@@ -117,20 +129,26 @@ OWN_WRITES_SQL = """
 """
 
 
-def writes_version(session: Session, tables: Sequence[str]) -> tuple[str, int] | None:
+def writes_version(session: Session, tables: Sequence[str]) -> tuple[str, str] | None:
     """A :class:`ResultCache` version: the database and its count of writes to ``tables``, or None
-    when this transaction has written one of them itself (its results are not kept)."""
+    when this transaction has written one of them itself (its results are not kept).
+
+    On a streaming replica the count stays still (a standby counts only its own writes, and it has
+    none): there the version is the position of the write-ahead log it has replayed, which moves
+    with every write on the primary, to these tables or others (it errs toward computing).
+    """
     writes, own = session.execute(
         text(
             f"""
-        SELECT (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
-                FROM pg_stat_user_tables WHERE relname = ANY(:tables)),
+        SELECT CASE WHEN pg_is_in_recovery() THEN 'replayed ' || pg_last_wal_replay_lsn()::text
+                    ELSE (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
+                          FROM pg_stat_user_tables WHERE relname = ANY(:tables))::text END,
                {OWN_WRITES_SQL}
         """
         ),
         {"tables": list(tables)},
     ).one()
-    return None if own else (database_identity(session), int(writes))
+    return None if own else (database_identity(session), str(writes))
 
 
 def own_writes(session: Session, tables: Sequence[str]) -> bool:
@@ -246,7 +264,11 @@ class ResultCache:
     """
 
     def __init__(
-        self, version: Callable[[Session], Hashable | None], size: int | None = None, max_age: float | None = None
+        self,
+        version: Callable[[Session], Hashable | None],
+        size: int | None = None,
+        max_age: float | None = None,
+        shared: str | None = None,
     ) -> None:
         self._version = version
         self._size = size
@@ -254,6 +276,11 @@ class ResultCache:
         self._store: LRUStore[tuple[Hashable, float, Any]] = LRUStore(lambda: self.size)
         self.hits = 0
         self.misses = 0
+        self.shared: SharedTier | None = None
+        if shared is not None:
+            from core.shared_results import SharedTier  # it needs the database's models: imported late
+
+            self.shared = SharedTier(shared, lambda: POLICY.shared_results, lambda: POLICY.shared_max_bytes)
 
     @property
     def size(self) -> int:
@@ -278,9 +305,15 @@ class ResultCache:
             self.hits += 1
             return entry[2]
         self.misses += 1
-        value = compute()
-        self._store.put(key, (version, now, value))
+        if self.shared is not None and POLICY.shared_results > 0:
+            value, age = self.shared.get_or_compute(session, key, version, self.max_age, compute)
+        else:
+            value, age = compute(), 0.0
+        self._store.put(key, (version, now - age, value))
         return value
 
     def clear(self) -> None:
+        """Forget every result, in this process and in the shared tier."""
         self._store.clear()
+        if self.shared is not None:
+            self.shared.clear()

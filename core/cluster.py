@@ -10,6 +10,11 @@ starts the cluster before forking workers and sets :data:`SUPERVISOR_ENV`, so th
 workers only connect and never start or stop it; a worker's exit (a reload, a recycle, a
 crash) then leaves the database running for the others.
 
+A :class:`Standby` is the embedded cluster's own streaming replica, in a folder beside it
+(``var/postgres-standby``): a copy made with ``pg_basebackup -R`` that replays the primary's
+write-ahead log through the primary's private socket and answers read-only queries on its own
+socket (``flask db standby``).
+
 PostgreSQL refuses to run as root. Run as root (as CI does), the cluster's files belong
 to an unprivileged system user (``postgres`` when the PostgreSQL packages created it,
 else ``geo311``) and the server runs as that user.
@@ -268,13 +273,17 @@ class EmbeddedCluster:
         with open(conf, "a", encoding="utf-8") as handle:
             handle.write(settings)
 
+    def server_settings(self) -> dict[str, str]:
+        """The settings the server is started with (``-c name=value``): memory and planner sizes."""
+        return memory_settings()
+
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
         self._make_private_dir(self.socket_dir)
         if self.log_file.exists() and self.user is not None:
             entry = pwd.getpwnam(self.user)
             os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
-        options = " ".join(f"-c {name}={value}" for name, value in memory_settings().items())
+        options = " ".join(f"-c {name}={value}" for name, value in self.server_settings().items())
         result = self._run(
             [
                 str(self.bindir / "pg_ctl"),
@@ -346,3 +355,107 @@ class EmbeddedCluster:
         except OSError:
             return "no server log was written"
         return " | ".join(text[-lines:]) or "the server log is empty"
+
+
+STANDBY_SUFFIX = "-standby"
+
+
+def standby_root(primary_root: Path) -> Path:
+    """Where the embedded cluster's standby lives: a folder beside the primary's (``var/postgres-standby``)."""
+    primary_root = Path(primary_root)
+    return primary_root.parent / f"{primary_root.name}{STANDBY_SUFFIX}"
+
+
+class Standby(EmbeddedCluster):
+    """A hot standby of an embedded cluster: a streaming replica on the same machine.
+
+    Made with ``pg_basebackup -R`` through the primary's private socket (the replication
+    entry of ``initdb``'s trust configuration lets the local superuser stream); it has its own
+    ``run/`` socket folder, runs as the same unprivileged user when we are root, and serves
+    read-only queries while it replays the primary's write-ahead log. Without a replication
+    slot: a standby stopped while the primary recycles the log it needs falls behind for good
+    and is made again (``remove`` then ``create``), rather than the primary keeping log for it
+    without limit.
+    """
+
+    def __init__(self, primary: EmbeddedCluster, root: Path | None = None) -> None:
+        super().__init__(root if root is not None else standby_root(primary.root), port=primary.port)
+        self.primary = primary
+
+    def is_initialized(self) -> bool:
+        return super().is_initialized() and (self.data_dir / "standby.signal").exists()
+
+    def server_settings(self) -> dict[str, str]:
+        """The primary's settings with half its memory: both servers share the machine."""
+        settings = memory_settings()
+        shared_mb = int(settings["shared_buffers"].removesuffix("MB"))
+        settings["shared_buffers"] = f"{max(shared_mb // 2, 128)}MB"
+        return settings
+
+    def initialize(self) -> None:
+        """Copy the running primary with ``pg_basebackup -R`` and point the copy at its own socket."""
+        if not self.primary.is_running():
+            raise DatabaseUnavailable(
+                f"The embedded database in {self.primary.root} is not running; start it "
+                "(`flask db start`) before making its standby."
+            )
+        if self.data_dir.exists():
+            shutil.rmtree(self.data_dir)  # a copy that did not finish: pg_basebackup wants an empty folder
+        self._make_private_dir(self.root)
+        self._run(
+            [
+                str(self.bindir / "pg_basebackup"),
+                "-D",
+                str(self.data_dir),
+                "-d",
+                self.primary.conninfo("postgres"),
+                "--write-recovery-conf",  # standby.signal, and primary_conninfo in postgresql.auto.conf
+                "--wal-method=stream",
+                "--checkpoint=fast",  # the default spread checkpoint can keep the copy waiting for minutes
+                "--no-password",
+            ]
+        )
+        settings = (
+            "\n# geo311 embedded standby (later lines win over the primary's, copied above)\n"
+            f"unix_socket_directories = '{self.socket_dir}'\n"
+            "hot_standby = on\n"
+            # Long report queries are not cancelled by the primary's vacuum removing rows they read.
+            "hot_standby_feedback = on\n"
+        )
+        with open(self.data_dir / "postgresql.conf", "a", encoding="utf-8") as handle:
+            handle.write(settings)
+
+    def create(self) -> None:
+        """Make the standby (refused when one exists) and start it."""
+        with self._lock():
+            if self.is_initialized():
+                raise DatabaseUnavailable(
+                    f"A standby exists already in {self.data_dir}; start it, or remove it first to make a new copy."
+                )
+            log.info(
+                "copying the embedded PostgreSQL cluster %s into the standby %s", self.primary.data_dir, self.data_dir
+            )
+            self.initialize()
+            self.start()
+            self.started_here = True
+
+    def ensure_running(self) -> bool:
+        """Start the standby if it is not running (it is never created here: see :meth:`create`)."""
+        with self._lock():
+            if not self.is_initialized():
+                raise DatabaseUnavailable(
+                    f"There is no standby in {self.root}; make one with `flask db standby create`."
+                )
+            if self.is_running():
+                return False
+            self.start()
+            self.started_here = True
+            return True
+
+    def remove(self) -> None:
+        """Stop the standby and delete its files (the primary is untouched)."""
+        self.stop()
+        with self._lock():
+            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.socket_dir.is_relative_to(self.root):  # the short socket folder under /tmp
+                shutil.rmtree(self.socket_dir, ignore_errors=True)

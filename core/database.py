@@ -13,6 +13,8 @@ import os
 import signal
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any, cast
 
 import psycopg
@@ -21,7 +23,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -238,6 +240,171 @@ class BoundDatabase(Database):
         """The connection belongs to the caller."""
 
 
+# -- a streaming replica for reads ------------------------------------------------------
+
+#: Seconds to wait for the replica to answer a connection: a replica that is down costs a page this much at most.
+REPLICA_CONNECT_TIMEOUT = 2
+#: Seconds a replica check is kept (a health probe, not data: outside the policy of core/caching.py).
+REPLICA_CHECK_SECONDS = 5.0
+#: ``Session.info`` key of the database that takes the writes of a session reading a replica.
+PRIMARY_INFO = "geo311_primary"
+
+
+class ReadOnlyDatabase(Database):
+    """A database this process only reads: a streaming replica (``DATABASE_REPLICA_URL``).
+
+    Every transaction on it is read-only (``default_transaction_read_only``, set when the
+    connection opens: a URL that names a primary by mistake cannot be written through it),
+    connections give up after :data:`REPLICA_CONNECT_TIMEOUT` seconds, and its sessions carry
+    ``primary``, where derived data computed while reading is stored (:func:`write_engine`).
+    """
+
+    def __init__(self, url: str, primary: Database | None = None) -> None:
+        super().__init__(url=url)
+        self.primary = primary
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine(
+                self.url,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=10,
+                connect_args={
+                    "connect_timeout": REPLICA_CONNECT_TIMEOUT,
+                    "options": "-c default_transaction_read_only=on",
+                },
+            )
+        return self._engine
+
+    def session(self) -> Session:
+        """A new read-only session on the replica; the caller closes it."""
+        if self._sessionmaker is None:
+            info = {PRIMARY_INFO: self.primary} if self.primary is not None else {}
+            self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=info)
+        return self._sessionmaker()
+
+
+def write_engine(session: Session) -> Engine:
+    """Where derived data computed while reading (a hexagon grid) is stored: the primary's engine when
+    ``session`` reads a replica, else the session's own."""
+    primary = session.info.get(PRIMARY_INFO)
+    return primary.engine if isinstance(primary, Database) else session.connection().engine
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """Whether the replica may serve reads now, and if not why: ``unreachable``, ``not_standby`` or ``behind``.
+
+    ``lag_seconds`` is how far its replay is behind the primary (0 when it has replayed all it
+    received and is streaming; None when unknown); ``detail`` the cause, for the operator's log.
+    """
+
+    usable: bool
+    problem: str | None = None
+    lag_seconds: float | None = None
+    detail: str = ""
+
+    def sentence(self) -> str:
+        """The state in one sentence (command line, log)."""
+        if self.usable:
+            return f"The replica is usable ({self.lag_seconds or 0:.0f} s behind the primary)."
+        if self.problem == "unreachable":
+            return f"The replica cannot be reached: {self.detail}."
+        if self.problem == "not_standby":
+            return "The replica is not a standby (pg_is_in_recovery() is false): reads go to the primary."
+        lag = "an unknown time" if self.lag_seconds is None else f"{self.lag_seconds:.0f} s"
+        return f"The replica is {lag} behind the primary: reads go to the primary. {self.detail}".strip()
+
+
+#: SQL: is it a standby; is a WAL receiver streaming (the view has a row only then); has it replayed
+#: all it received; and the age of the last transaction it replayed.
+_REPLICA_SQL = """
+    SELECT pg_is_in_recovery(),
+           EXISTS (SELECT 1 FROM pg_stat_wal_receiver),
+           coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false),
+           extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8
+"""
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of a database error (the driver's message, without SQLAlchemy's wrapping)."""
+    reason = getattr(exc, "orig", None) or exc
+    return (str(reason).strip().splitlines() or ["no answer"])[0]
+
+
+def replica_state(database: Database, max_lag: float) -> ReplicaState:
+    """Check the replica once: reachable, in recovery, and replaying within ``max_lag`` seconds.
+
+    On an idle primary the last replayed transaction grows old while the standby is current:
+    a standby that streams and has replayed all it received is current whatever that age.
+    """
+    try:
+        with database.engine.connect() as conn:
+            standby, streaming, replayed_all, age = conn.execute(text(_REPLICA_SQL)).one()
+    except (SQLAlchemyError, psycopg.Error, DatabaseUnavailable, ValueError) as exc:
+        return ReplicaState(False, "unreachable", detail=_first_line(exc))
+    if not standby:
+        return ReplicaState(False, "not_standby")
+    if streaming and replayed_all:
+        return ReplicaState(True, lag_seconds=0.0)
+    lag = None if age is None else max(float(age), 0.0)
+    if lag is not None and lag <= max_lag:
+        return ReplicaState(True, lag_seconds=lag)
+    detail = "" if streaming else "It is not streaming from the primary."
+    return ReplicaState(False, "behind", lag_seconds=lag, detail=detail)
+
+
+class Replica:
+    """The replica the app reads from, and its state checked at most every ``check_seconds``.
+
+    :meth:`state` is what a page asks before it reads; :meth:`mark_unreachable` records a
+    failure seen between checks, so that the next pages go to the primary at once.
+    """
+
+    def __init__(self, database: Database, max_lag: float, check_seconds: float = REPLICA_CHECK_SECONDS) -> None:
+        self.database = database
+        self.max_lag = max_lag
+        self.check_seconds = check_seconds
+        self._checked: tuple[float, ReplicaState] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, primary: Database | None = None) -> Replica | None:
+        """The replica of ``DATABASE_REPLICA_URL`` (writes of its sessions go to ``primary``), or None when unset."""
+        if not settings.database_replica_url:
+            return None
+        return cls(ReadOnlyDatabase(normalize_url(settings.database_replica_url), primary), settings.replica_max_lag)
+
+    def state(self) -> ReplicaState:
+        """The replica's state, checked again when the last check is older than ``check_seconds``."""
+        with self._lock:
+            now = time.monotonic()
+            if self._checked is None or now - self._checked[0] >= self.check_seconds:
+                state = replica_state(self.database, self.max_lag)
+                if not state.usable:
+                    log.warning("%s", state.sentence())
+                self._checked = (time.monotonic(), state)
+            return self._checked[1]
+
+    def mark_unreachable(self, exc: BaseException) -> ReplicaState:
+        """Record that the replica failed (until the next check) and return that state."""
+        state = ReplicaState(False, "unreachable", detail=_first_line(exc))
+        log.warning("%s", state.sentence())
+        with self._lock:
+            self._checked = (time.monotonic(), state)
+        return state
+
+    def session(self) -> Session:
+        """A new read-only session on the replica."""
+        return self.database.session()
+
+    def dispose(self) -> None:
+        """Close the replica's pooled connections."""
+        self.database.dispose()
+
+
 # -- migrations ------------------------------------------------------------------------
 
 
@@ -288,12 +455,17 @@ __all__ = [
     "Base",
     "BoundDatabase",
     "Database",
+    "ReadOnlyDatabase",
+    "Replica",
+    "ReplicaState",
     "alembic_config",
     "check_reachable",
     "current_revision",
     "end_supervision",
     "head_revision",
     "normalize_url",
+    "replica_state",
     "supervise_cluster",
     "upgrade",
+    "write_engine",
 ]

@@ -5,6 +5,13 @@ else. Environment variables:
 
 ``DATABASE_URL``
     A PostgreSQL server to use. Unset: the app runs its own private cluster.
+``DATABASE_REPLICA_URL``
+    An optional PostgreSQL streaming replica (a hot standby of ``DATABASE_URL``'s server, or of
+    the embedded cluster: ``flask db standby status`` prints its URL). Reports, maps, exports, the
+    public map's lists and the analysts' API read from it; every write goes to the primary.
+``GEO311_REPLICA_MAX_LAG``
+    Seconds the replica may be behind the primary (default 30); further behind, or unreachable,
+    pages read from the primary and say so.
 ``GEO311_CITY``
     The city configuration to run (a file ``<name>.toml`` in the cities folder); default ``la``.
 ``GEO311_CITIES_DIR``
@@ -75,6 +82,8 @@ class Settings:
     pg_dir: Path = PROJECT_ROOT / "var" / "postgres"
     media_dir: Path = PROJECT_ROOT / "var" / "media"
     database_url: str | None = None
+    database_replica_url: str | None = None
+    replica_max_lag: int = 30
     env: str = "development"
     secret_key: str | None = None
     secure_cookies: bool | None = None  # None: as the environment says (see session_cookie_secure)
@@ -112,6 +121,8 @@ class Settings:
             pg_dir=path("GEO311_PG_DIR", cls.pg_dir),
             media_dir=path("GEO311_MEDIA_DIR", cls.media_dir),
             database_url=env.get("DATABASE_URL") or None,
+            database_replica_url=env.get("DATABASE_REPLICA_URL") or None,
+            replica_max_lag=_count("GEO311_REPLICA_MAX_LAG", env.get("GEO311_REPLICA_MAX_LAG", "30")),
             env=env.get("GEO311_ENV", "development") or "development",
             secret_key=env.get("SECRET_KEY") or None,
             secure_cookies=_flag("GEO311_SECURE_COOKIES", env.get("GEO311_SECURE_COOKIES", "")),
@@ -171,6 +182,25 @@ class Settings:
                 "DATABASE_URL must be a PostgreSQL URL such as "
                 "postgresql://user:password@host:5432/dbname; unset it to use the embedded database."
             )
+        if self.database_replica_url and not _parses_as_url(self.database_replica_url):
+            raise ConfigError(
+                "DATABASE_REPLICA_URL must be a PostgreSQL URL such as "
+                "postgresql://user:password@replica-host:5432/dbname; unset it to read from the primary only."
+            )
+
+
+def _parses_as_url(url: str) -> bool:
+    """Whether ``url`` is a PostgreSQL URL SQLAlchemy can read (a port that is a number, for one)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith(("postgresql", "postgres:")):
+        return False
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return True
 
 
 def _flag(name: str, value: str) -> bool | None:

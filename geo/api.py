@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from core.channels import FAMILIES
 from core.city import CityConfig, load_city
-from core.database import Database
+from core.database import Database, Replica
 from core.settings import Settings
 from geo import aggregate, exports, maps
 from geo.emerging import EmergingResult, emerging_hot_spots
@@ -187,6 +187,10 @@ class Analyst:
     city: CityConfig
     database: Database | None = None
     options: maps.MapOptions = field(default_factory=maps.MapOptions)
+    #: The streaming replica ``session`` reads, when :func:`connect` was given one and it was usable.
+    replica: Replica | None = None
+    #: Why the session reads the primary though a replica was asked for (it was behind or down), else None.
+    note: str | None = None
 
     # -- filters -----------------------------------------------------------------------
 
@@ -388,6 +392,8 @@ class Analyst:
     def close(self) -> None:
         """Close the session (and the connections of a database :func:`connect` opened)."""
         self.session.close()
+        if self.replica is not None:
+            self.replica.dispose()
         if self.database is not None:
             self.database.dispose()
 
@@ -398,18 +404,38 @@ class Analyst:
         self.close()
 
 
-def connect(city: str | None = None, database_url: str | None = None, settings: Settings | None = None) -> Analyst:
+def connect(
+    city: str | None = None,
+    database_url: str | None = None,
+    settings: Settings | None = None,
+    replica_url: str | None = None,
+) -> Analyst:
     """An :class:`Analyst` of ``city`` (default ``GEO311_CITY`` or ``la``) on the database of
     ``database_url``, else ``DATABASE_URL``, else the embedded cluster (started if needed).
 
+    With ``replica_url``, else ``DATABASE_REPLICA_URL``, the session reads that streaming
+    replica while it is usable (read-only; a hexagon grid it builds is stored on the primary);
+    a replica behind or down gives a session on the primary instead, and ``note`` says why.
     The session only reads unless you write; close it with ``close()`` or a ``with`` block.
     """
     settings = settings or Settings.from_env()
-    if database_url:
-        settings = replace(settings, database_url=database_url)
+    if database_url or replica_url:
+        settings = replace(
+            settings,
+            database_url=database_url or settings.database_url,
+            database_replica_url=replica_url or settings.database_replica_url,
+        )
+        settings.check()
     config = load_city(city or settings.city, settings.cities_dir, settings.data_dir)
     database = Database.from_settings(settings)
-    return Analyst(database.session(), config, database)
+    replica = Replica.from_settings(settings, primary=database)
+    if replica is None:
+        return Analyst(database.session(), config, database)
+    state = replica.state()
+    if state.usable:
+        return Analyst(replica.session(), config, database, replica=replica)
+    replica.dispose()
+    return Analyst(database.session(), config, database, note=state.sentence())
 
 
 __all__ = [

@@ -19,13 +19,14 @@ from core.caching import REQUEST_TABLES, ResultCache, database_identity, writes_
 ANALYSED_TABLES = (*REQUEST_TABLES, "service", "boundary_layer_version", "boundary_feature", "address_point")
 
 
-def data_version(session: Session) -> tuple[str, int] | None:
+def data_version(session: Session) -> tuple[str, str] | None:
     """The database and its count of writes to the analysed tables, or None when this
     transaction has written one of them itself."""
     return writes_version(session, ANALYSED_TABLES)
 
 
-#: The cache the analysis functions share (per process); its size and age are :data:`core.caching.POLICY`'s.
-RESULTS = ResultCache(data_version)
+#: The cache the analysis functions share (in the process, and between processes in PostgreSQL); its size and
+#: age are :data:`core.caching.POLICY`'s.
+RESULTS = ResultCache(data_version, shared="analyses")
 
 __all__ = ["ANALYSED_TABLES", "RESULTS", "ResultCache", "data_version", "database_identity"]

@@ -20,11 +20,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from core.caching import BOUNDARY_TABLES, FrameCache, database_identity, own_writes
 from core.city import CityConfig
+from core.database import write_engine
 from core.errors import UserError
 from geo.layers import jurisdiction, layer_version, projected_srid
 from geo.periods import PERIODS
@@ -131,7 +132,7 @@ def _cells(session: Session, city: CityConfig, version: int, srid: int, size_m: 
     return cells
 
 
-def _stored_cells(session: Session, version: int, srid: int, size_m: float) -> Sequence[Any] | None:
+def _stored_cells(session: Session | Connection, version: int, srid: int, size_m: float) -> Sequence[Any] | None:
     """The grid as kept in the database, or None when it was never built."""
     built = session.execute(
         text("SELECT 1 FROM hex_grid WHERE version_id = :v AND srid = :s AND size_m = :m"),
@@ -172,13 +173,15 @@ def _build_cells(session: Session, version: int, srid: int, size_m: float) -> Se
     subdivided pieces (GiST-indexed: far faster than testing each against the whole
     outline), with the share of their area inside (pieces do not overlap: the shares add
     up). The grid is derived data, the same for everyone, so it is stored on a connection
-    of its own and committed, even from a read-only page; a session with uncommitted
-    writes of its own (a boundary load being tried) gets it computed without storing.
+    of its own and committed, even from a read-only page (on the primary when the page
+    reads a replica, and read back there: the replica has not replayed it yet); a session
+    with uncommitted writes of its own (a boundary load being tried) gets it computed
+    without storing.
     """
     params = {"srid": srid, "version": version, "size": size_m}
     if own_writes(session, BOUNDARY_TABLES):
         return session.execute(text(_GRID_SQL.format(action="", columns="") + " ORDER BY i, j"), params).all()
-    with session.connection().engine.begin() as conn:
+    with write_engine(session).begin() as conn:
         conn.execute(
             text(
                 _GRID_SQL.format(
@@ -196,7 +199,7 @@ def _build_cells(session: Session, version: int, srid: int, size_m: float) -> Se
             ),
             params,
         )
-    return _stored_cells(session, version, srid, size_m) or []
+        return _stored_cells(conn, version, srid, size_m) or []
 
 
 def hex_counts(

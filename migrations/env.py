@@ -6,6 +6,7 @@ import accounts.models  # noqa: F401
 import address_db.models  # noqa: F401  (every package's tables, for autogenerate)
 import boundaries.models  # noqa: F401
 import core.ratelimit  # noqa: F401
+import core.shared_results  # noqa: F401
 import open311.models  # noqa: F401
 import service_requests.models  # noqa: F401
 from core.database import Base

@@ -44,6 +44,10 @@ W3C_FORMAT = "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'"
 #: neutral text of a point with nothing known near it (not an address).
 _PUBLIC_PLACE = PUBLIC_PLACE_PATTERN.replace("'", "''")
 
+#: An entry of a request's history (``request_event e``) the public sees: ``status_notes``, the ``notes``
+#: extension and the text search (``q``) read the same entries.
+PUBLIC_NOTE = "e.public AND e.note IS NOT NULL"
+
 _STRING = {"type": "string"}
 _DATE_TIME = {"type": "string", "format": "date-time"}
 
@@ -55,7 +59,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field(
         "status_notes",
-        "(SELECT e.note FROM request_event e WHERE e.request_id = r.id AND e.public AND e.note IS NOT NULL"
+        f"(SELECT e.note FROM request_event e WHERE e.request_id = r.id AND {PUBLIC_NOTE}"
         " ORDER BY e.at DESC, e.id DESC LIMIT 1)",
         nullable("string"),
     ),
@@ -112,6 +116,14 @@ def names(fields: Sequence[Field] | None = None) -> tuple[str, ...]:
     """The fields' names, in order: the keys of a request record."""
     fields = _or_all(fields)
     return tuple(f.name for f in fields)
+
+
+def expression(name: str, fields: Sequence[Field] | None = None) -> str:
+    """The SQL expression of the field called ``name``: what the API publishes of it (KeyError if none)."""
+    for field in _or_all(fields):
+        if field.name == name:
+            return field.sql
+    raise KeyError(name)
 
 
 def select_list(fields: Sequence[Field] | None = None) -> str:

@@ -7,6 +7,10 @@ every status it can answer. The query arguments' patterns are the parser's own
 "invalid" agree with the server's. What no pattern can say (a real calendar date, a box
 the right way round, a window of at most 90 days, lat sent with long, a question of another
 service) is written in the descriptions and answered with a 400.
+
+JSON and XML answers share one schema per answer: each schema's ``xml`` object names the
+elements :func:`open311.serialize.to_xml` writes (a list is a wrapper element named for the
+list, with one :data:`open311.serialize.ITEMS` element per item; the roots are the views').
 """
 
 from __future__ import annotations
@@ -18,10 +22,21 @@ from core.catalogue_file import Attribute, Service
 from core.city import CityConfig
 from open311.fields import Field, nullable
 from open311.fields import schema as request_schema
-from open311.params import DATE_PATTERN, DATETIME_PATTERN, PATTERNS, jurisdiction_pattern
+from open311.params import (
+    DATE_PATTERN,
+    DATETIME_PATTERN,
+    IGNORED,
+    MAX_RADIUS_M,
+    MAX_TEXT,
+    MAX_WORDS,
+    PATTERNS,
+    jurisdiction_pattern,
+)
+from open311.serialize import ITEMS
 from open311.submit import IDEMPOTENCY_PATTERN, MAX_LENGTHS
 from open311.updates import MAX_LENGTHS as UPDATE_LENGTHS
 from open311.updates import REQUIRED as UPDATE_REQUIRED
+from open311.updates import ROOT as UPDATES_ROOT
 from open311.updates import STATUSES
 from open311.updates import schema as update_schema
 
@@ -40,32 +55,56 @@ _ERROR_TEXT = {
 }
 
 
+def _list(name: str, items: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An array that XML writes as ``<name>`` wrapping one ``<ITEMS[name]>`` per item.
+
+    A ``$ref`` item takes its element name from the referenced schema (OpenAPI 3.0 ignores a
+    ``$ref``'s siblings), which :func:`_item` names.
+    """
+    if "$ref" not in items:
+        items = _item(name, items)
+    return {"type": "array", **extra, "xml": {"name": name, "wrapped": True}, "items": items}
+
+
+def _item(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` as an item of the list ``name``: in XML, an element named ``ITEMS[name]``."""
+    return {**schema, "xml": {"name": ITEMS[name]}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
     """The document's schemas; ``ServiceRequest`` has the request ``fields`` (then the extensions)."""
     string = {"type": "string"}
     required, properties = request_schema(fields)
     update_required, update_properties = update_schema()
     return {
-        "Error": {
-            "type": "object",
-            "required": ["code", "description"],
-            "additionalProperties": False,
-            "properties": {
-                "code": {"type": "string", "description": "The HTTP status, as a string."},
-                "description": string,
+        "Error": _item(
+            "errors",
+            {
+                "type": "object",
+                "required": ["code", "description"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {"type": "string", "description": "The HTTP status, as a string."},
+                    "description": string,
+                },
             },
-        },
-        "Errors": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Error"}},
+        ),
+        "Errors": _list("errors", _ref("Error"), minItems=1),
         "Discovery": {
             "type": "object",
+            "xml": {"name": "discovery"},
             "required": ["changeset", "contact", "key_service", "endpoints"],
             "properties": {
                 "changeset": string,
                 "contact": string,
                 "key_service": string,
-                "endpoints": {
-                    "type": "array",
-                    "items": {
+                "endpoints": _list(
+                    "endpoints",
+                    {
                         "type": "object",
                         "required": ["specification", "url", "changeset", "type", "formats"],
                         "properties": {
@@ -73,34 +112,38 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                             "url": string,
                             "changeset": string,
                             "type": {"type": "string", "enum": ["production", "test"]},
-                            "formats": {"type": "array", "items": string},
+                            "formats": _list("formats", string),
                         },
                     },
+                ),
+            },
+        },
+        "Service": _item(
+            "services",
+            {
+                "type": "object",
+                "required": ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"],
+                "properties": {
+                    "service_code": string,
+                    "service_name": string,
+                    "description": nullable("string"),
+                    "metadata": {"type": "boolean"},
+                    "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
+                    "keywords": nullable("string"),
+                    "group": nullable("string"),
                 },
             },
-        },
-        "Service": {
-            "type": "object",
-            "required": ["service_code", "service_name", "description", "metadata", "type", "keywords", "group"],
-            "properties": {
-                "service_code": string,
-                "service_name": string,
-                "description": nullable("string"),
-                "metadata": {"type": "boolean"},
-                "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
-                "keywords": nullable("string"),
-                "group": nullable("string"),
-            },
-        },
-        "Services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
+        ),
+        "Services": _list("services", _ref("Service")),
         "ServiceDefinition": {
             "type": "object",
+            "xml": {"name": "service_definition"},
             "required": ["service_code", "attributes"],
             "properties": {
                 "service_code": string,
-                "attributes": {
-                    "type": "array",
-                    "items": {
+                "attributes": _list(
+                    "attributes",
+                    {
                         "type": "object",
                         "required": [
                             "variable",
@@ -123,21 +166,22 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                             "datatype_description": nullable("string"),
                             "order": {"type": "integer", "minimum": 0},
                             "description": string,
-                            "values": {
-                                "type": "array",
-                                "items": {
+                            "values": _list(
+                                "values",
+                                {
                                     "type": "object",
                                     "required": ["key", "name"],
                                     "properties": {"key": string, "name": string},
                                 },
-                            },
+                            ),
                         },
                     },
-                },
+                ),
             },
         },
         "ServiceRequest": {
             "type": "object",
+            "xml": {"name": ITEMS["service_requests"]},
             "required": required,
             "properties": {
                 **properties,
@@ -150,12 +194,20 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                         "district": nullable("string"),
                         "district_name": nullable("string"),
                         "duplicate_of": nullable("string"),
+                        "channel": {
+                            "type": "string",
+                            "description": "How the request came in: the city's channel code (phone, web, "
+                            "open311, email, walk_in...).",
+                        },
+                        "channel_name": {"type": "string", "description": "The city's name of the channel."},
+                        "application": nullable(
+                            "string", description="The Open311 application that filed it, if one did."
+                        ),
                     },
                 },
-                "notes": {
-                    "type": "array",
-                    "description": "With extensions=true: the public history.",
-                    "items": {
+                "notes": _list(
+                    "notes",
+                    {
                         "type": "object",
                         "required": ["datetime", "description", "type"],
                         "properties": {
@@ -164,15 +216,15 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                             "type": string,
                         },
                     },
-                },
+                    description="With extensions=true: the public history.",
+                ),
             },
         },
-        "ServiceRequests": {"type": "array", "items": {"$ref": "#/components/schemas/ServiceRequest"}},
-        "Created": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 1,
-            "items": {
+        "ServiceRequests": _list("service_requests", _ref("ServiceRequest")),
+        # The spec's answer to POST: in XML, like GET requests, <service_requests><request>.
+        "Created": _list(
+            "service_requests",
+            {
                 "type": "object",
                 "required": ["service_request_id", "service_notice", "account_id"],
                 "properties": {
@@ -181,29 +233,34 @@ def _schemas(fields: Sequence[Field] | None = None) -> dict[str, Any]:
                     "account_id": nullable("string"),
                 },
             },
-        },
-        "RequestUpdate": {"type": "object", "required": update_required, "properties": update_properties},
-        "RequestUpdates": {"type": "array", "items": {"$ref": "#/components/schemas/RequestUpdate"}},
-        "UpdatePosted": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 1,
-            "items": {
+            minItems=1,
+            maxItems=1,
+        ),
+        "RequestUpdate": _item(
+            UPDATES_ROOT, {"type": "object", "required": update_required, "properties": update_properties}
+        ),
+        "RequestUpdates": _list(UPDATES_ROOT, _ref("RequestUpdate")),
+        "UpdatePosted": _list(
+            UPDATES_ROOT,
+            {
                 "type": "object",
                 "required": ["update_id"],
                 "properties": {"update_id": {**string, "description": "The server's id of the update."}},
             },
-        },
-        "TokenAnswer": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 1,
-            "items": {
+            minItems=1,
+            maxItems=1,
+        ),
+        # GET tokens: in XML, <service_requests><request> as the spec's example has it.
+        "TokenAnswer": _list(
+            "service_requests",
+            {
                 "type": "object",
                 "required": ["service_request_id", "token"],
                 "properties": {"service_request_id": string, "token": string},
             },
-        },
+            minItems=1,
+            maxItems=1,
+        ),
     }
 
 
@@ -243,9 +300,7 @@ def _responses(
     fmt: str, schema: str | None, codes: tuple[int, ...], text: str, conditional: bool = False
 ) -> dict[str, Any]:
     def content(ref: str) -> dict[str, Any]:
-        if fmt == "json":
-            return {FORMATS[fmt]: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
-        return {FORMATS[fmt]: {"schema": {"type": "string"}}}
+        return {FORMATS[fmt]: {"schema": _ref(ref)}}  # one schema for both formats: its xml names the elements
 
     responses: dict[str, Any] = {"200": {"description": text, "content": content(schema) if schema else {}}}
     if conditional:
@@ -418,7 +473,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
         jurisdiction_pattern(accepted),
     )
     extensions = _argument(
-        "extensions", "true adds extended_attributes (ward, district, duplicate_of) and notes (the public history)."
+        "extensions",
+        "true adds extended_attributes (ward, district, duplicate_of, channel, application) and notes (the "
+        "public history).",
     )
     optional_key: list[dict[str, list[str]]] = [{}, {"api_key": []}]
     codes = [s.code for s in services]
@@ -500,7 +557,7 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "operationId": f"requests_{fmt}",
                 "summary": "GET Service Requests",
                 "tags": ["requests"],
-                "description": "Most recent first. Without service_request_id, start_date, end_date, updated_after or "
+                "description": "Most recent first (q and lat/long/radius keep that order). Without service_request_id, start_date, end_date, updated_after or "
                 "updated_before the window is the last 90 days; start_date alone means the 90 days from "
                 "it, end_date alone the 90 days up to it; a window may not span more than 90 days and "
                 "start_date may not be after end_date (400). At most 1,000 requests a page. Requests "
@@ -524,9 +581,29 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                         "Extension: min_long,min_lat,max_long,max_lat in WGS 84 degrees (within "
                         "-180..180 and -90..90, west <= east, south <= north).",
                     ),
+                    _argument(
+                        "q",
+                        f"Extension: words of text, 1 to {MAX_TEXT} characters (at most {MAX_WORDS} words). "
+                        "A request matches when each word is in its service name, published address, public "
+                        "notes or (where the city publishes descriptions) description, whatever the case and "
+                        "accents. Combines with every other argument.",
+                    ),
+                    _argument("lat", "Extension: with long and radius, the centre of a circle (WGS 84 degrees)."),
+                    _argument("long", "Extension: with lat and radius, the centre of a circle (WGS 84 degrees)."),
+                    _argument(
+                        "radius",
+                        f"Extension: with lat and long, the circle's radius in metres, more than 0 and at most "
+                        f"{MAX_RADIUS_M:,}. Requests whose published point lies within it; requests without a "
+                        "published point never match. lat, long and radius go together (one or two of them "
+                        "is a 400), and not with bbox (400).",
+                    ),
                     _argument("page", "Extension: page number, from 1 to 10,000."),
                     _argument("page_size", "Extension: requests per page, 1 to 1,000 (the default)."),
                     extensions,
+                    *(
+                        _query(name, f'Accepted and ignored, with a Warning header: 299 - "{warning}".')
+                        for name, warning in IGNORED.items()
+                    ),
                 ],
                 "responses": _responses(
                     fmt, "ServiceRequests", (*common, 404), "The matching requests.", conditional=True
@@ -619,10 +696,16 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
             "title": f"Open311 GeoReport v2: {city.name}",
             "version": "2",
             "description": "The Open311 GeoReport v2 API (http://wiki.open311.org/GeoReport_v2) with the common "
-            "extensions (page, page_size, bbox, updated_after, updated_before, extensions=true). "
+            "extensions (page, page_size, bbox, lat/long/radius, q, updated_after, updated_before, "
+            "extensions=true). Other servers' arguments this one does not take (limit, offset, sort, "
+            "callback) are answered as if not sent, with a Warning header (RFC 7234, code 299) naming what "
+            "to use instead; other unknown arguments are ignored. "
             "Errors are a list of {code, description}. No GET method shows a requester's name, "
-            "e-mail, phone or notes. An argument sent empty counts as not sent. Every successful GET has an "
-            "ETag and, where known, a Last-Modified, and answers 304 to If-None-Match or If-Modified-Since.",
+            "e-mail, phone or notes. An argument sent empty counts as not sent. JSON and XML answers have "
+            "the same schema: in XML each list is an element wrapping one element per item (named by the "
+            "schemas' xml objects), a value not known (null) is an empty element, and numbers and booleans "
+            "are written as in JSON. Every successful GET has an ETag and, where known, a "
+            "Last-Modified, and answers 304 to If-None-Match or If-Modified-Since.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,

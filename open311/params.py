@@ -27,6 +27,11 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGE = 10_000
 MAX_IDS = 1000
 MAX_CODES = 100
+#: ``q``: at most this many characters and words (each word is one more test of every request in the window).
+MAX_TEXT = 200
+MAX_WORDS = 10
+#: ``radius``: metres around ``lat``/``long``, more than 0 and at most this.
+MAX_RADIUS_M = 5_000
 EARLIEST_MOMENT = datetime.combine(EARLIEST_DATE, time(0), UTC)
 LATEST_MOMENT = datetime.combine(LATEST_DATE + timedelta(days=1), time(0), UTC)
 
@@ -39,6 +44,9 @@ DATETIME_PATTERN = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,20})?)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# Free text: any characters but control characters (PostgreSQL text cannot hold NUL).
+TEXT_PATTERN = rf"[^\x00-\x1f\x7f]{{1,{MAX_TEXT}}}"
+METRES_PATTERN = r"[0-9]{1,5}(?:\.[0-9]{0,3})?|\.[0-9]{1,3}"
 
 #: The syntax of each query argument (unanchored; the empty value, meaning "not sent", aside).
 PATTERNS = {
@@ -50,6 +58,10 @@ PATTERNS = {
     "updated_after": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
     "updated_before": rf"{DATETIME_PATTERN}|{DATE_PATTERN}",
     "bbox": rf"{DEGREES_PATTERN},{DEGREES_PATTERN},{DEGREES_PATTERN},{DEGREES_PATTERN}",
+    "q": TEXT_PATTERN,
+    "lat": DEGREES_PATTERN,
+    "long": DEGREES_PATTERN,
+    "radius": METRES_PATTERN,
     "page": r"[1-9][0-9]{0,3}|10000",
     "page_size": r"[1-9][0-9]{0,2}|1000",
     "extensions": r"[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]",
@@ -65,12 +77,26 @@ _HINTS = {
     "status": "open, closed or open,closed",
     "start_date": "a date and time with its offset, e.g. 2010-01-01T00:00:00Z or 2010-01-01T00:00:00-08:00",
     "bbox": "four numbers: min_long,min_lat,max_long,max_lat (WGS 84 degrees)",
+    "q": f"text of 1 to {MAX_TEXT} characters, without control characters",
+    "lat": "a latitude in WGS 84 decimal degrees, from -90 to 90",
+    "long": "a longitude in WGS 84 decimal degrees, from -180 to 180",
+    "radius": f"a distance in metres, more than 0 and at most {MAX_RADIUS_M:,} (e.g. 250)",
     "page": f"a whole number from 1 to {MAX_PAGE:,}",
     "page_size": f"a whole number from 1 to {MAX_PAGE_SIZE:,}",
     "extensions": "true or false",
 }
 for _name in ("end_date", "updated_after", "updated_before"):
     _HINTS[_name] = _HINTS["start_date"]
+
+#: Arguments other Open311 servers take that this one does not, and what to use instead: a request
+#: with one is answered as without it, with a ``Warning`` header (RFC 7234, code 299) of this text.
+#: (Arguments nobody is known to use are ignored without a word, as the spec's "optional" implies.)
+IGNORED = {
+    "limit": f"limit is not supported; use page_size (1 to {MAX_PAGE_SIZE:,}) with page",
+    "offset": "offset is not supported; use page (from 1) with page_size",
+    "sort": "sort is not supported; results are always newest first (requested_datetime descending)",
+    "callback": "callback is not supported: JSONP is not offered; browsers may read this API directly (CORS)",
+}
 
 
 class Args(Protocol):
@@ -90,6 +116,15 @@ class BBox:
 
 
 @dataclass(frozen=True)
+class Circle:
+    """A circle on the ground: its centre in WGS 84 degrees and its radius in metres."""
+
+    lon: float
+    lat: float
+    radius_m: float
+
+
+@dataclass(frozen=True)
 class RequestQuery:
     """The arguments of GET requests, checked; ``start``/``end`` is the requested_datetime window."""
 
@@ -104,6 +139,10 @@ class RequestQuery:
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
     extensions: bool = False
+    words: tuple[str, ...] = ()
+    circle: Circle | None = None
+    #: The peers' arguments given (keys of :data:`IGNORED`), answered as if not sent.
+    ignored: tuple[str, ...] = ()
 
 
 class _Collector:
@@ -205,12 +244,19 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
         problems.append("updated_after is after updated_before; give the earlier moment as updated_after.")
 
     bbox = _bbox(reader)
+    circle = _circle(reader)
+    if bbox is not None and circle is not None:
+        problems.append("bbox and lat/long/radius both say where; give one of them (a box, or a circle).")
+    words = _words(reader)
     page = int(reader.single("page") or 1)
     page_size = int(reader.single("page_size") or DEFAULT_PAGE_SIZE)
     extensions = _boolean(reader, "extensions")
     reader.fail()
+    ignored = tuple(name for name in IGNORED if _sent(args, name))
     if ids:  # "This overrides all other arguments."
-        return RequestQuery(ids=tuple(i for i in ids if i), page=1, page_size=MAX_PAGE_SIZE, extensions=extensions)
+        return RequestQuery(
+            ids=tuple(i for i in ids if i), page=1, page_size=MAX_PAGE_SIZE, extensions=extensions, ignored=ignored
+        )
     return RequestQuery(
         ids=(),
         service_codes=tuple(codes),
@@ -223,7 +269,65 @@ def parse_request_query(args: Args, tz: tzinfo, now: datetime | None = None) -> 
         page=page,
         page_size=page_size,
         extensions=extensions,
+        words=words,
+        circle=circle,
+        ignored=ignored,
     )
+
+
+def _sent(args: Args, name: str) -> bool:
+    """Whether ``name`` was given a value (sent empty is not sent)."""
+    return any(value != "" for value in args.getlist(name))
+
+
+def _words(reader: _Collector) -> tuple[str, ...]:
+    """``q``: its words, each of which a request must hold (none for text of spaces alone)."""
+    too_long = [value for value in reader.args.getlist("q") if len(value) > MAX_TEXT]
+    if too_long:  # said with its length, before the pattern's general words
+        reader.problems.append(f"q is {len(too_long[0]):,} characters long; give at most {MAX_TEXT}.")
+        return ()
+    value = reader.single("q")
+    words = tuple(dict.fromkeys(value.split())) if value is not None else ()
+    if len(words) > MAX_WORDS:
+        reader.problems.append(f"q holds {len(words)} different words; give at most {MAX_WORDS}.")
+        return ()
+    return words
+
+
+def _circle(reader: _Collector) -> Circle | None:
+    """``lat``, ``long`` and ``radius``: all three or none, in the world, the radius within its cap."""
+    names = ("lat", "long", "radius")
+    sent = [name for name in names if _sent(reader.args, name)]
+    values = {name: reader.single(name) for name in sent}
+    if not sent:
+        return None
+    if len(sent) < len(names):
+        missing = [name for name in names if name not in sent]
+        reader.problems.append(
+            f"lat, long and radius go together (a circle of radius metres around the point): "
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing."
+        )
+        return None
+    given = {name: value for name, value in values.items() if value is not None}
+    if len(given) < len(names):  # a pattern's problem, already said
+        return None
+    lat, lon, radius = (float(given[name]) for name in names)
+    problems = []
+    if not -90 <= lat <= 90:
+        problems.append(f"lat {_shown(given['lat'])} is outside the world: latitudes run from -90 to 90.")
+    if not -180 <= lon <= 180:
+        problems.append(f"long {_shown(given['long'])} is outside the world: longitudes run from -180 to 180.")
+    if radius <= 0:
+        problems.append("radius must be more than 0 metres.")
+    elif radius > MAX_RADIUS_M:
+        problems.append(
+            f"radius {_shown(given['radius'])} is over the limit of {MAX_RADIUS_M:,} metres; "
+            "use a smaller circle, or bbox for a larger area."
+        )
+    reader.problems.extend(problems)
+    if problems:
+        return None
+    return Circle(lon=lon, lat=lat, radius_m=radius)
 
 
 def _window(
@@ -360,6 +464,11 @@ def _shown(value: str, limit: int = 60, quote: bool = True) -> str:
 __all__ = [
     "Args",
     "BBox",
+    "Circle",
+    "IGNORED",
+    "MAX_RADIUS_M",
+    "MAX_TEXT",
+    "MAX_WORDS",
     "Open311Error",
     "PATTERNS",
     "RequestQuery",

@@ -11,17 +11,19 @@ those are not the city's demand. Asked for by id they are still answered.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from core.city import CityConfig
-from open311.fields import W3C_FORMAT, Field, select_list
-from open311.params import RequestQuery
+from open311.fields import PUBLIC_NOTE, W3C_FORMAT, Field, select_list
+from open311.params import Circle, RequestQuery
+from open311.search import text_join
 from open311.serialize import (
     extend_record,
     note_dict,
@@ -38,9 +40,14 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: mySociety's extension (servicerequestupdates), listed as a second endpoint at the same URL.
 UPDATES_SPECIFICATION = "https://github.com/mysociety/fixmystreet/wiki/Open311-FMS---Proposed-differences-to-Open311"
 
+#: When this API's methods, arguments or fields last changed (q, lat/long/radius, the peers' arguments
+#: warned about, the channel in extended_attributes): discovery's changeset is never earlier, so that a
+#: client that keeps the API's description sees it change. Move it on with each change of the API.
+API_CHANGED = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
 #: What the extensions need besides the spec's fields (see serialize.extend_record).
 _EXTENSION_COLUMNS = """
-    r.id AS id, r.ward_key AS ward_key, r.district_key AS district_key,
+    r.id AS id, r.ward_key AS ward_key, r.district_key AS district_key, r.channel AS channel_code,
     (SELECT o.public_ref FROM service_request o WHERE o.id = r.duplicate_of) AS duplicate_of
 """
 _REQUEST_FROM = """
@@ -57,7 +64,7 @@ def request_select(fields: Sequence[Field] | None = None) -> str:
 def discovery(session: Session, city: CityConfig, endpoint_url: str, production: bool) -> dict[str, Any]:
     """The service discovery document: the GeoReport v2 endpoint, XML and JSON, and the same URL as an
     endpoint of mySociety's servicerequestupdates extension (GET and POST servicerequestupdates)."""
-    changeset = catalogue_changeset(session, city)
+    changeset = api_changeset(session, city)
     settings = city.open311
     contact = settings.contact or f"{city.name}: {' '.join(filter(None, (city.contact.phone, city.contact.website)))}"
     key_service = settings.key_service or (
@@ -89,9 +96,18 @@ def catalogue_changed_at(session: Session, city: CityConfig) -> datetime | None:
     return changed
 
 
-def catalogue_changeset(session: Session, city: CityConfig) -> str:
-    """When the catalogue last changed (services and their definitions), as a W3C datetime."""
-    return w3c(catalogue_changed_at(session, city), city.tz) or "1970-01-01T00:00:00Z"
+def api_changed_at(session: Session, city: CityConfig) -> datetime:
+    """When the API or the catalogue last changed: the later of :data:`API_CHANGED` and the services' last
+    update (what discovery and the OpenAPI document describe)."""
+    changed = catalogue_changed_at(session, city)
+    return max(API_CHANGED, changed) if changed else API_CHANGED
+
+
+def api_changeset(session: Session, city: CityConfig) -> str:
+    """:func:`api_changed_at` as a W3C datetime."""
+    shown = w3c(api_changed_at(session, city), city.tz)
+    assert shown is not None  # w3c gives None only for no moment
+    return shown
 
 
 def requests_changed_at(session: Session, city: CityConfig) -> datetime | None:
@@ -177,14 +193,51 @@ def find_requests(
             params.update(
                 west=query.bbox.min_lon, south=query.bbox.min_lat, east=query.bbox.max_lon, north=query.bbox.max_lat
             )
+        if query.circle is not None:
+            condition, circle_params = _within(query.circle)
+            where.append(condition)
+            params.update(circle_params)
+    join, text_conditions, text_params = text_join(query.words)
+    where.extend(text_conditions)
+    params.update(text_params)
     params.update(limit=query.page_size, offset=(query.page - 1) * query.page_size)
     statement = text(
-        f"{request_select()} WHERE {' AND '.join(where)} "
+        f"{request_select()} {join} WHERE {' AND '.join(where)} "
         "ORDER BY r.requested_at DESC, r.id DESC LIMIT :limit OFFSET :offset"
     )
     if expanding:
         statement = statement.bindparams(*(bindparam(name, expanding=True) for name in expanding))
     return _requests(session, city, statement, {**params, "media_base": media_base}, query.extensions)
+
+
+def _within(circle: Circle) -> tuple[str, dict[str, Any]]:
+    """The condition "the request's published point lies within ``circle``", and its parameters.
+
+    The box around the circle lets the GiST index on ``geom`` answer; the geography test is
+    exact (metres on the spheroid). A placeholder point is not published, so never matched.
+    """
+    # Degrees that surely cover the radius: a degree of latitude is over 110 km, one of
+    # longitude that times cos(latitude); near a pole or across 180 degrees, every longitude.
+    dy = circle.radius_m / 110_000
+    cos_lat = math.cos(math.radians(min(90.0, abs(circle.lat) + dy)))
+    dx = circle.radius_m / (110_000 * cos_lat) if cos_lat > 0.01 else 360.0
+    west, east = circle.lon - dx, circle.lon + dx
+    if west < -180 or east > 180:
+        west, east = -180.0, 180.0
+    condition = (
+        "r.geom && ST_MakeEnvelope(:circle_west, :circle_south, :circle_east, :circle_north, 4326)"
+        " AND ST_DWithin(r.geom::geography, ST_SetSRID(ST_MakePoint(:circle_lon, :circle_lat), 4326)::geography,"
+        " :circle_radius) AND r.location_quality <> 'placeholder'"
+    )
+    return condition, {
+        "circle_west": west,
+        "circle_east": east,
+        "circle_south": max(-90.0, circle.lat - dy),
+        "circle_north": min(90.0, circle.lat + dy),
+        "circle_lon": circle.lon,
+        "circle_lat": circle.lat,
+        "circle_radius": circle.radius_m,
+    }
 
 
 def get_request(
@@ -230,16 +283,31 @@ def _requests(
     notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for event in session.execute(
         text(
-            f"SELECT request_id, to_char(at, {W3C_FORMAT}) AS at, kind, note FROM request_event "
-            "WHERE request_id IN :ids AND public AND note IS NOT NULL ORDER BY at, id"
+            f"SELECT e.request_id, to_char(e.at, {W3C_FORMAT}) AS at, e.kind, e.note FROM request_event e "
+            f"WHERE e.request_id IN :ids AND {PUBLIC_NOTE} ORDER BY e.at, e.id"
         ).bindparams(bindparam("ids", expanding=True)),
         {"ids": [row.id for row in rows]},
     ):
         notes[event.request_id].append(note_dict(event))
+    applications = filing_applications(session, [row.id for row in rows])
     names = area_names(session, city.key)
     for record, row in zip(records, rows):
-        extend_record(record, row, names, notes.get(row.id, []))
+        extend_record(record, row, names, notes.get(row.id, []), city.channels, applications.get(row.id))
     return records
+
+
+def filing_applications(session: Session, request_ids: Sequence[int]) -> dict[int, str]:
+    """The name of the Open311 application that filed each request filed through the API, by request id
+    (the ``created`` event of its history names the client)."""
+    rows = session.execute(
+        text(
+            "SELECT e.request_id, c.name FROM request_event e "
+            "JOIN open311_client c ON e.data->>'client' = 'open311:' || c.id "
+            "WHERE e.request_id IN :ids AND e.kind = 'created'"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"ids": list(request_ids)},
+    )
+    return {row.request_id: row.name for row in rows}
 
 
 def area_names(session: Session, city: str) -> dict[tuple[str, str], str]:

@@ -22,6 +22,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from core.catalogue_file import Service
+from core.channels import ChannelVocabulary
 from open311 import fields
 
 #: The item element of each list, as the spec names them.
@@ -87,15 +88,24 @@ def request_record(row: Any) -> dict[str, Any]:
 
 
 def extend_record(
-    record: dict[str, Any], row: Any, area_names: Mapping[tuple[str, str], str], notes: list[dict[str, Any]]
+    record: dict[str, Any],
+    row: Any,
+    area_names: Mapping[tuple[str, str], str],
+    notes: list[dict[str, Any]],
+    channels: ChannelVocabulary,
+    application: str | None = None,
 ) -> None:
-    """Add the ``extensions=true`` fields: ward, district, duplicate_of, and the public history."""
+    """Add the ``extensions=true`` fields: ward, district, duplicate_of, the channel (the city's code and
+    name, and the Open311 ``application`` that filed it, if one did), and the public history."""
     record["extended_attributes"] = {
         "ward": row.ward_key,
         "ward_name": area_names.get(("wards", row.ward_key)) if row.ward_key else None,
         "district": row.district_key,
         "district_name": area_names.get(("districts", row.district_key)) if row.district_key else None,
         "duplicate_of": row.duplicate_of,
+        "channel": row.channel_code,
+        "channel_name": channels.name(row.channel_code),
+        "application": application,
     }
     record["notes"] = notes
 

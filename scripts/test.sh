@@ -36,10 +36,11 @@ gate "types (mypy)" mypy_verdict
 
 # The rest of the suite (the unit tier has just run), on one pytest-xdist worker per core
 # (GEO311_TEST_WORKERS overrides; 0 runs in this process): each worker has its own session
-# database in the one embedded cluster, and takes whole test files.
+# database in the one embedded cluster, and takes whole test files. The 30 slowest steps are listed
+# at the end, so that a slower suite says where.
 workers=${GEO311_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}
 printf '==> the rest of the test suite (%s workers)\n' "$workers"
-.venv/bin/python -m pytest -m "not unit and not exclusive" -n "$workers" --dist loadfile "$@"
+.venv/bin/python -m pytest -m "not unit and not exclusive" -n "$workers" --dist loadfile --durations=30 "$@"
 # Tests that restart the shared embedded server run alone, once the workers are done.
 printf '==> the tests that restart the database server (alone)\n'
 exclusive_rc=0

@@ -3,8 +3,9 @@
 A file is written to a temporary name in the same folder, flushed and synced, then renamed
 to its final name (a rename within one file system is atomic) and the folder synced: after
 :meth:`MediaStore.write` returns, the file survives a crash, so the database row stored next
-never names a missing file. A crash between the two leaves a file no row names, which is
-harmless.
+never names a missing file. A crash between the two leaves a file no row names (or a
+temporary ``.incoming-*.part`` file): harmless, and found and removed by
+:func:`service_requests.photos.check_media` (``flask requests check-photos``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,24 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 #: A stored name: 32 random URL-safe characters (192 bits) and the type's extension.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}\.(?:jpg|png|webp)")
+_INCOMING = re.compile(r"\.incoming-.*\.part")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file in the media folder: its name, size and when it was last written."""
+
+    name: str
+    bytes: int
+    modified_at: datetime
+    complete: bool  # False for a temporary file a write left behind
 
 
 class MediaStore:
@@ -53,6 +68,21 @@ class MediaStore:
         path = self.path(name)
         if path is not None:
             path.unlink(missing_ok=True)
+
+    def files(self) -> Iterator[StoredFile]:
+        """The photo files and the temporary files of unfinished writes; nothing else in the folder."""
+        if not self.root.is_dir():
+            return
+        for entry in os.scandir(self.root):
+            complete = bool(NAME_PATTERN.fullmatch(entry.name))
+            if not (complete or _INCOMING.fullmatch(entry.name)) or not entry.is_file(follow_symlinks=False):
+                continue
+            stat = entry.stat(follow_symlinks=False)
+            yield StoredFile(entry.name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC), complete)
+
+    def delete(self, stored: StoredFile) -> None:
+        """Delete a file listed by :meth:`files`."""
+        (self.root / stored.name).unlink(missing_ok=True)
 
     def _sync_folder(self) -> None:
         """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""

@@ -10,7 +10,8 @@ metadata, so that the place it was taken (GPS), the camera and its owner are nev
 Attaching writes each file to the media folder (:mod:`service_requests.photo_store`) before
 its row is added; the caller's commit stores the rows. A photo is shown publicly only when
 its service allows photos publicly (``public_photos`` in the catalogue) and staff have not
-hidden it; staff who may view the request see every photo.
+hidden it; staff who may view the request see every photo. :func:`check_media` compares the
+folder with the rows: files a crash left unnamed, and rows whose file has gone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from core.city import PhotoSettings
 from core.errors import UserError
 from service_requests.models import RequestEvent, RequestPhoto, ServiceRecord, ServiceRequest
-from service_requests.photo_store import MediaStore
+from service_requests.photo_store import MediaStore, StoredFile
 
 #: What is accepted, by Pillow's format name: (content type, extension).
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -293,3 +294,63 @@ def find_photo(session: Session, city: str, stored_name: str) -> tuple[RequestPh
 def is_public(session: Session, photo: RequestPhoto, request: ServiceRequest) -> bool:
     """Whether anyone, signed in or not, may see ``photo``."""
     return not photo.hidden and service_shows_photos(session, request)
+
+
+#: How long a file no row names may be in the media folder before it counts as left behind:
+#: a photo being attached is written a moment before its row is committed.
+ORPHAN_AGE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class MediaCheck:
+    """The media folder beside the photo rows of every city that shares it."""
+
+    files: int  # photo files in the folder
+    orphans: list[StoredFile]  # files no row names (or unfinished writes), older than ORPHAN_AGE
+    missing: list[str]  # stored names of rows whose file is not in the folder
+    removed: int  # orphans deleted
+
+    def summary(self) -> str:
+        """One paragraph for the command line."""
+        orphan_bytes = sum(f.bytes for f in self.orphans)
+        lines = [f"{self.files} photo file(s) in the media folder."]
+        if self.orphans:
+            done = f"; {self.removed} removed" if self.removed else " (run again with --remove to delete them)"
+            lines.append(
+                f"{len(self.orphans)} file(s) of {_megabytes(orphan_bytes)} that no photo names, left by an upload "
+                f"that did not finish{done}."
+            )
+        else:
+            lines.append("No file is left over from an unfinished upload.")
+        if self.missing:
+            shown = ", ".join(self.missing[:5]) + (" ..." if len(self.missing) > 5 else "")
+            lines.append(
+                f"{len(self.missing)} photo(s) name a file that is missing: {shown}. Restore the media folder "
+                "from its backup (GEO311_MEDIA_DIR); the pages answer 404 for these photos until then."
+            )
+        else:
+            lines.append("Every photo's file is present.")
+        return "\n".join(lines)
+
+
+def check_media(session: Session, store: MediaStore, remove: bool = False, now: datetime | None = None) -> MediaCheck:
+    """Compare the media folder with the photo rows; with ``remove``, delete the files left behind.
+
+    A file counts as left behind when no row names it and it is older than :data:`ORPHAN_AGE`
+    (younger ones may belong to an upload being committed). Files are never removed for a
+    missing row's sake: a row whose file is missing is reported, for the folder to be restored.
+    """
+    now = now or datetime.now(UTC)
+    named = set(session.scalars(select(RequestPhoto.stored_name)))
+    files = list(store.files())
+    present = {f.name for f in files if f.complete}
+    orphans = [f for f in files if f.name not in named and now - f.modified_at > ORPHAN_AGE]
+    if remove:
+        for orphan in orphans:
+            store.delete(orphan)
+    return MediaCheck(
+        files=len(present),
+        orphans=sorted(orphans, key=lambda f: f.modified_at),
+        missing=sorted(named - present),
+        removed=len(orphans) if remove else 0,
+    )

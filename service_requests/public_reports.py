@@ -233,12 +233,12 @@ def _shortened(description: str | None) -> str | None:
     return description[:DESCRIPTION_CHARS].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
-def _version(session: Session) -> tuple[str, int] | None:
+def _version(session: Session) -> tuple[str, str] | None:
     return writes_version(session, REQUEST_TABLES)
 
 
-#: The public map's results (per process), under :data:`core.caching.POLICY`.
-RESULTS = ResultCache(_version)
+#: The public map's results (in the process and shared between processes), under :data:`core.caching.POLICY`.
+RESULTS = ResultCache(_version, shared="public_reports")
 
 
 def public_reports(session: Session, city: CityConfig, query: PublicQuery, today: date | None = None) -> PublicReports:

@@ -115,7 +115,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings.from_env(env="test")
+    # No replica, whatever the environment says: a replica cannot see a test's rolled-back transaction.
+    return Settings.from_env(env="test", database_replica_url=None)
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,24 @@ def requests_assign_areas() -> None:
     click.echo(f"{count} requests reassigned to the current wards and districts.")
 
 
+@requests_cli.command("check-photos")
+@click.option("--remove", is_flag=True, help="Delete the files no photo names (left by uploads that did not finish).")
+@user_errors
+def requests_check_photos(remove: bool) -> None:
+    """Compare the media folder with the photos: files left behind by a crash, photos whose file is missing."""
+    from service_requests.photo_store import MediaStore
+    from service_requests.photos import check_media
+
+    s = runtime()
+    with s.database.session() as session:
+        result = check_media(session, MediaStore(s.settings.media_dir), remove=remove)
+    click.echo(result.summary())
+    if result.removed:
+        audit("media.orphans_removed", None, files=result.removed)
+    if result.missing:
+        raise SystemExit(1)
+
+
 @requests_cli.command("escalate")
 @click.option("--include-imported", is_flag=True, help="Escalate overdue imported history too (skipped unless asked).")
 @user_errors

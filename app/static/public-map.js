@@ -86,6 +86,18 @@
     m.bindPopup(function () { return popup(p); });
     m.bindTooltip(p.service + " (" + LABELS[p.family] + ")");
     m.on("popupopen", function () { m.closeTooltip(); });
+    // A circle is an SVG path, which the keyboard cannot reach by itself: each report is made a
+    // button in the tab order that opens its popup with Enter or Space (the list is the other way).
+    m.on("add", function () {
+      const path = m.getElement();
+      if (!path || path.hasAttribute("tabindex")) { return; }
+      path.setAttribute("tabindex", "0");
+      path.setAttribute("role", "button");
+      path.setAttribute("aria-label", p.service + " (" + LABELS[p.family] + "), " + p.reference);
+      path.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); m.openPopup(); }
+      });
+    });
     return m;
   }
 

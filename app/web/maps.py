@@ -1,5 +1,6 @@
 """Ward and district maps, hot spots, emerging hot spots, the heat map, the request list
-and the exports: thin views over :mod:`geo`.
+and the exports: thin views over :mod:`geo`, reading through :func:`~app.web.read_session`
+(the replica when one is usable).
 
 Each map is its own HTML document (``.../map.html``, built by folium, with inline
 scripts) shown in an ``<iframe>`` by its page; ``?download=1`` on a map gives it as a
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, abort, redirect, request, url_for
 
 from accounts.scope import within_scope
-from app.web import db_session, filtering, runtime
+from app.web import filtering, read_session, runtime
 from app.web.access import current_user, inline_scripts_allowed, requires, staff_user
 from app.web.tiles import basemap_config
 from core.city import AREA_ROLES, AreaLayerSpec, CityConfig
@@ -83,7 +84,7 @@ def _map_response(kind: str, build: Callable[[maps.MapOptions], str]) -> Respons
         download,
         request.host_url if download else "",
     )
-    body = RESULTS.get_or_compute(db_session(), key, lambda: build(_map_options(external=download)))
+    body = RESULTS.get_or_compute(read_session(), key, lambda: build(_map_options(external=download)))
     if download:
         body = exports.standalone_html(body)
         stamp = datetime.now(UTC).strftime("%Y%m%d")
@@ -149,7 +150,7 @@ def layer_page(layer: str):
     """The choropleth of a layer with its filters, and the table of its areas."""
     spec = _layer_or_404(layer)
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     flt = filtering.read_filter(choices)
     summary = aggregate.area_summary(session, s.city, layer, flt)
@@ -200,7 +201,7 @@ def layer_map(layer: str):
     """The choropleth itself (a folium document, shown in an iframe)."""
     _layer_or_404(layer)
     s = runtime()
-    session = db_session()
+    session = read_session()
     flt = filtering.read_filter(filtering.choices())
     measure = _measure(areas(session, s.city, layer))
 
@@ -238,7 +239,7 @@ def area_page(layer: str, key: str):
     """One ward or district: its map, top services, backlog, overdue, days to close and trend."""
     spec = _layer_or_404(layer)
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     stored = _area_key(layer, key, choices)
     if stored != key:  # /maps/wards/4 is ward 04: one address per area
@@ -319,7 +320,7 @@ def area_map(layer: str, key: str):
     """One area's map: its outline and its requests, clustered, coloured by status or service."""
     _layer_or_404(layer)
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     key = _area_key(layer, key, choices)
     flt = _area_filter(layer, key, choices)
@@ -343,7 +344,7 @@ def area_map(layer: str, key: str):
 def hotspots_page():
     """Gi* hot spots: the map, its method, and the hot cells per ward and district."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     flt = filtering.read_filter(choices)
     params = _hotspot_params()
@@ -401,7 +402,7 @@ def _num_text(value: float | None) -> str | None:
 def hotspots_map():
     """The Gi* map (a folium document)."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     flt = filtering.read_filter(filtering.choices())
     params = _hotspot_params()
     return _map_response(
@@ -422,7 +423,7 @@ def _emerging_args() -> tuple[str, int]:
 def emerging_page():
     """Emerging hot spots: new, intensifying, persistent, diminishing cells across time slices."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     flt = filtering.read_filter(choices)
     params = _hotspot_params()
@@ -464,7 +465,7 @@ def emerging_page():
 def emerging_map():
     """The emerging hot spot map (a folium document)."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     flt = filtering.read_filter(filtering.choices())
     params = _hotspot_params()
     slice_by, slices = _emerging_args()
@@ -495,8 +496,8 @@ def heat_page():
     flt = filtering.read_filter(choices)
     cell = _heat_cell()
     query = filtering.query(flt, cell=_num_text(cell) if cell != 150.0 else None)
-    counted, left = coverage(db_session(), runtime().city, flt)
-    sparse = month_coverage(db_session(), runtime().city, flt).warning()
+    counted, left = coverage(read_session(), runtime().city, flt)
+    sparse = month_coverage(read_session(), runtime().city, flt).warning()
     return _page(
         "maps_heat.html",
         flt=flt,
@@ -518,7 +519,7 @@ def heat_page():
 def heat_map():
     """The heat map document."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     flt = filtering.read_filter(filtering.choices())
     cell = _heat_cell()
 
@@ -549,7 +550,7 @@ def request_list():
     choices = filtering.choices()
     flt = within_scope(current_user(), filtering.read_filter(choices))
     try:
-        page = listing.request_page(db_session(), s.city, flt, parse_page(request.args.get("page")), PAGE_SIZE)
+        page = listing.request_page(read_session(), s.city, flt, parse_page(request.args.get("page")), PAGE_SIZE)
     except FilterError as exc:
         abort(400, str(exc))
     records = page.rows.astype(object).where(page.rows.notna(), None).to_dict("records")
@@ -606,7 +607,7 @@ def export(what: str, fmt: str):
     if fmt not in exports.FORMATS:
         abort(404, f"Exports are {' or '.join(exports.FORMATS)}, not {fmt!r}.")
     s = runtime()
-    session = db_session()
+    session = read_session()
     flt = filtering.read_filter(filtering.choices())
     metadata: dict[str, object] = {"city": s.city.name, "filter": flt.args(), "description": flt.describe()}
     try:

@@ -31,6 +31,7 @@ from open311.clients import authenticate, count_hit
 from open311.errors import Open311Error, bad_request, forbidden, not_found
 from open311.openapi import openapi_document
 from open311.params import (
+    IGNORED,
     check_jurisdiction,
     parse_extensions,
     parse_format,
@@ -98,6 +99,8 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: What a browser client may send across origins (CORS preflight answers).
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Content-Type, Idempotency-Key, If-None-Match, If-Modified-Since"
+#: What a browser client may read of an answer besides the simple headers (the arguments not applied, the limits).
+CORS_EXPOSED = "Warning, X-RateLimit-Limit, X-RateLimit-Remaining, Retry-After"
 
 
 @bp.before_request
@@ -190,6 +193,7 @@ def headers(response: Response) -> Response:
         response.headers["X-RateLimit-Limit"] = str(rate.limit)
         response.headers["X-RateLimit-Remaining"] = str(rate.remaining)
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
     if request.method == "OPTIONS":  # a browser's preflight: what it may send
         response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
         response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
@@ -214,7 +218,7 @@ def discovery(fmt: str) -> Response:
     document = queries.discovery(
         session, s.city, request.url_root.rstrip("/") + PREFIX, production=s.settings.env == "production"
     )
-    return respond(fmt, "discovery", document, last_modified=queries.catalogue_changed_at(session, s.city))
+    return respond(fmt, "discovery", document, last_modified=queries.api_changed_at(session, s.city))
 
 
 def _language() -> str:
@@ -300,7 +304,8 @@ def create_request(fmt: str) -> Response:
 @bp.get("/requests.<fmt>")
 @public  # API keys and rate limits are checked by check_key_and_rate
 def request_list(fmt: str) -> Response:
-    """GET Service Requests (with page, page_size, bbox, updated_after/before and extensions)."""
+    """GET Service Requests (with page, page_size, bbox, lat/long/radius, q, updated_after/before and
+    extensions); other servers' arguments this one does not take get a ``Warning`` (RFC 7234, 299) each."""
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
     city = runtime().city
@@ -309,7 +314,10 @@ def request_list(fmt: str) -> Response:
     found = queries.find_requests(session, city, query, _media_base())
     # Not the latest of the rows shown: a page also changes when a request leaves it (closed,
     # under a status filter) or a new one pushes the rows down; any such change is an update.
-    return respond(fmt, "service_requests", found, last_modified=queries.requests_changed_at(session, city))
+    response = respond(fmt, "service_requests", found, last_modified=queries.requests_changed_at(session, city))
+    for name in query.ignored:  # a peer's argument: answered as without it, and said so
+        response.headers.add("Warning", f'299 - "{IGNORED[name]}"')
+    return response
 
 
 @bp.get("/requests/<service_request_id>.<fmt>")
@@ -350,7 +358,7 @@ def openapi() -> Response:
     """The OpenAPI 3 document of this API, with this city's services and questions."""
     city, session = runtime().city, db_session()
     document = openapi_document(city, active_services(session, city.key))
-    return respond("json", "openapi", document, last_modified=queries.catalogue_changed_at(session, city))
+    return respond("json", "openapi", document, last_modified=queries.api_changed_at(session, city))
 
 
 @bp.get("/servicerequestupdates.<fmt>")

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, render_template, request, url_for
 
-from app.web import db_session, filtering, runtime
+from app.web import filtering, read_session, runtime
 from app.web.access import public, rate_limited
 from app.web.tiles import basemap_config
 from service_requests.public_reports import (
@@ -117,7 +117,7 @@ def list_page():
         number = parse_page(request.args.get("page"))
     except FilterError as exc:
         number, error = 1, error or str(exc)
-    found = None if error else public_reports(db_session(), runtime().city, query)
+    found = None if error else public_reports(read_session(), runtime().city, query)
     reports = found.reports if found else ()
     pages = max(1, -(-len(reports) // PAGE_SIZE))
     number = min(number, pages)
@@ -148,7 +148,7 @@ def reports_geojson():
         response.status_code = 400
         return response
     city = runtime().city
-    response = jsonify(as_geojson(public_reports(db_session(), city, query), city, _status_url))
+    response = jsonify(as_geojson(public_reports(read_session(), city, query), city, _status_url))
     response.mimetype = "application/geo+json"
     return response
 

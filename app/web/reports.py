@@ -1,6 +1,7 @@
 """Performance reports: the Summary of Performance, breakouts, top services, backlog aging,
 service-level compliance, the public monthly report, and their exports. Thin views over
 :mod:`geo.reports`; every figure links to the requests behind it (/maps/requests).
+The figures are read through :func:`~app.web.read_session`: the replica when one is usable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from flask import Blueprint, Response, abort, request, url_for
 from sqlalchemy import text
 
 from accounts.scope import within_scope
-from app.web import db_session, filtering, runtime
+from app.web import filtering, read_session, runtime
 from app.web.access import public, requires, staff_user
 from app.web.charts import column_chart, hbar_chart
 from core import spreadsheets
@@ -115,7 +116,7 @@ DEFINITIONS = [
 def index():
     """The Summary of Performance for the filter, with this year so far against last year."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     flt = _filter(choices)
     distinct = filtering.flag("distinct")
@@ -169,7 +170,7 @@ def breakout_page(by: str):
     if by not in BREAKOUTS:
         abort(404, f"There is no breakout by {by!r}; try {', '.join(BREAKOUTS)}.")
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     flt = _filter(choices)
     distinct = filtering.flag("distinct")
@@ -231,7 +232,7 @@ def breakout_page(by: str):
 def top_page():
     """The top 10 services overall and in each ward."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     flt = _filter(choices)
     distinct = filtering.flag("distinct")
@@ -275,7 +276,7 @@ def top_page():
 def backlog_page():
     """Backlog aging per department, and service-level compliance by department and by service."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     flt = _filter(choices)
     distinct = filtering.flag("distinct")
@@ -340,7 +341,7 @@ def monthly():
     """The monthly report for council and the public: the same layout every month, printable,
     counts only (no personal data, nothing finer than a ward)."""
     s = runtime()
-    session = db_session()
+    session = read_session()
     choices = filtering.choices()
     month = _month_arg(session, s.city)
     end = reports.next_period_start(month, "month", 1) - timedelta(days=1)
@@ -395,7 +396,7 @@ def _table_by(what: str) -> str | None:
 
 def _table(what: str, flt: RequestFilter, choices: FilterChoices, by: str | None) -> pd.DataFrame:
     s = runtime()
-    session = db_session()
+    session = read_session()
     distinct = filtering.flag("distinct")
     try:
         if what == "summary":
@@ -467,7 +468,7 @@ def export_requests(fmt: str):
     s = runtime()
     choices = filtering.choices()
     flt = within_scope(staff_user(), _filter(choices))
-    frame = reports.requests_behind(db_session(), s.city, flt, distinct=filtering.flag("distinct"))
+    frame = reports.requests_behind(read_session(), s.city, flt, distinct=filtering.flag("distinct"))
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     name = f"{s.city.key}-report-requests-{stamp}.{fmt}"
     metadata = {

@@ -136,3 +136,15 @@ def test_a_bare_numbered_street_keeps_its_unit(text, expected):
     """Found by the fuzz test: a numbered street without a type, then a unit, reads back the same."""
     assert parse_address(text).text() == expected
     assert parse_address(expected).text() == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("1 N SPG # 12", "1 N SPG # 12"), ("40 W PICO # 5", "40 W PICO # 5"), ("7 MAIN UNIT 2", "7 MAIN UNIT 2")],
+)
+def test_a_street_without_a_type_keeps_its_unit(text, expected):
+    """The CRF reads a unit after a street with no type into the name ("SPG 12"): the unit is split off first."""
+    parsed = parse_address(text)
+    assert parsed.unit is not None and parsed.unit in expected
+    assert parsed.text() == expected
+    assert parse_address(parsed.text()).text() == expected

@@ -1,5 +1,5 @@
 """axe-core (node_modules/axe-core, from npm) on every page in headless Chromium: no serious or critical
-violation of WCAG 2.1 A/AA anywhere; plus a visible skip link and focus ring, checked by hand.
+violation of WCAG 2.1 A/AA anywhere, at a desktop's width and at a phone's (390 px); plus a visible skip link and focus ring, checked by hand.
 
 Public pages are checked anonymously, staff pages as an administrator (the list: tests/helpers/routes.py),
 with one browser and one page for the whole run.
@@ -33,7 +33,8 @@ async (tags) => {
 """
 
 
-def test_no_page_has_a_serious_accessibility_violation(settings, bound_database, la, validator):
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_no_page_has_a_serious_accessibility_violation(settings, bound_database, la, validator, width):
     app = create_app(settings, database=bound_database)
     with bound_database.session() as session:
         values = sample_values(session, la, validator)
@@ -42,7 +43,10 @@ def test_no_page_has_a_serious_accessibility_violation(settings, bound_database,
     problems: list[str] = []
     with live_server(app) as base, chromium() as browser:
         # axe is injected as an inline script, which the pages' CSP (rightly) refuses: the test lifts it.
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+        # At a phone's width the layout differs (the menu behind a button, the map above the form).
+        page = browser.new_page(
+            viewport={"width": width, "height": 900 if width > 600 else 844}, bypass_csp=True, is_mobile=width < 600
+        )
         logged_in = False
         for route in routes:
             if route.staff and not logged_in:
@@ -53,7 +57,7 @@ def test_no_page_has_a_serious_accessibility_violation(settings, bound_database,
             for violation in page.evaluate(RUN_AXE_JS, TAGS):
                 if violation["impact"] in FAILING:
                     problems.append(
-                        f"{route.url}: {violation['id']} ({violation['impact']}): {violation['help']}"
+                        f"{route.url} at {width} px: {violation['id']} ({violation['impact']}): {violation['help']}"
                         f" at {', '.join(violation['targets'])}"
                     )
     assert not problems, "\n".join(problems)
@@ -80,3 +84,27 @@ def test_skip_link_and_focus_are_visible(settings, bound_database):
         )
         assert ring[0] != "none" and ring[1] >= 3
         page.screenshot(path=str(SHOTS / "focus-ring.png"))
+
+
+def test_a_table_wider_than_a_phone_scrolls_by_keyboard(settings, bound_database):
+    app = create_app(settings, database=bound_database)
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page.goto(base + "/reports/monthly", wait_until="load")
+        boxes = page.locator(".table-box[tabindex='0']")
+        assert boxes.count() >= 1  # the tables wider than the screen
+        box = boxes.first
+        assert box.get_attribute("role") == "region"
+        label = page.locator(f"#{box.get_attribute('aria-labelledby')}")
+        assert label.inner_text().strip()  # named by its caption or heading
+        box.focus()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("(box) => box.scrollLeft > 0", arg=box.element_handle())
+        page.set_viewport_size({"width": 1600, "height": 900})  # wide enough now: out of the tab order again
+        page.wait_for_timeout(200)
+        fits = page.evaluate(
+            "[...document.querySelectorAll('.table-box')].filter(b => b.scrollWidth <= b.clientWidth + 1)"
+            ".every(b => !b.hasAttribute('tabindex'))"
+        )
+        assert fits

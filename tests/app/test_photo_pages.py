@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
+import time
 
 import pytest
 from PIL import Image
@@ -244,3 +246,32 @@ def test_the_catalogue_editor_sets_public_photos(admin_client, session):
     assert 'name="public_photos" value="1" checked' in admin_client.get("/staff/services/graffiti").get_data(
         as_text=True
     )
+
+
+def test_check_photos_finds_and_removes_what_an_unfinished_upload_left(app, client, session, media_dir):
+    found = request_of(session, reference_of(client.post("/report/graffiti", data={**FORM, "photos": [photo_file()]})))
+    kept = session.scalar(select(RequestPhoto).where(RequestPhoto.request_id == found.id))
+    media_dir.joinpath("A" * 32 + ".jpg").write_bytes(b"left by a crash before its row was committed")
+    media_dir.joinpath(".incoming-abc.part").write_bytes(b"half a photo")
+    media_dir.joinpath("B" * 32 + ".jpg").write_bytes(b"an upload being committed right now")
+    media_dir.joinpath("notes.txt").write_text("not the store's: never touched")
+    an_hour_and_more_ago = time.time() - 3700
+    for name in ("A" * 32 + ".jpg", ".incoming-abc.part"):
+        os.utime(media_dir / name, (an_hour_and_more_ago, an_hour_and_more_ago))
+    runner = app.test_cli_runner()
+
+    listed = runner.invoke(args=["requests", "check-photos"])
+    assert listed.exit_code == 0, listed.output
+    assert "3 photo file(s)" in listed.output and "2 file(s) of" in listed.output and "--remove" in listed.output
+    assert "Every photo's file is present." in listed.output
+    assert (media_dir / ("A" * 32 + ".jpg")).exists()  # listed, not removed
+
+    removed = runner.invoke(args=["requests", "check-photos", "--remove"])
+    assert removed.exit_code == 0 and "2 removed" in removed.output
+    left = sorted(p.name for p in media_dir.iterdir())
+    assert left == sorted([kept.stored_name, "B" * 32 + ".jpg", "notes.txt"])  # young and foreign files stay
+
+    (media_dir / kept.stored_name).unlink()
+    missing = runner.invoke(args=["requests", "check-photos", "--remove"])
+    assert missing.exit_code == 1 and f"1 photo(s) name a file that is missing: {kept.stored_name}" in missing.output
+    assert "GEO311_MEDIA_DIR" in missing.output

@@ -75,6 +75,17 @@ def test_the_public_map_on_a_desktop_and_a_phone(settings, bound_database, sessi
         page.wait_for_timeout(400)  # the popup's fade-in
         page.screenshot(path=str(SHOTS / "map-popup-desktop.png"))
 
+        # By keyboard: each point is a named button in the tab order; Enter opens its popup.
+        page.keyboard.press("Escape")
+        page.evaluate("document.querySelector('.leaflet-popup-close-button')?.click()")
+        popup.wait_for(state="detached")
+        assert point.get_attribute("tabindex") == "0" and point.get_attribute("role") == "button"
+        assert "Graffiti Removal" in point.get_attribute("aria-label")
+        point.focus()
+        page.keyboard.press("Enter")
+        popup.wait_for()
+        assert popup.locator("a").get_attribute("href").startswith("/status/")
+
         # Older closed reports: the checkbox sends the form, and the map shows them.
         page.check("#around-older")
         page.wait_for_url("**/around?*older=1*")

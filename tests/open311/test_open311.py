@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 
 from app.factory import create_app
 from open311.clients import issue_client, revoke_client
+from open311.params import IGNORED, MAX_RADIUS_M
 from service_requests.intake import RequestInput, create_request
 from service_requests.lifecycle import add_note, change_status, mark_duplicate
 from service_requests.models import RequestContact, RequestEvent, ServiceRequest
@@ -571,6 +572,9 @@ def test_extensions(client, session, api_key):
         "district": requests[copy].district_key,
         "district_name": extended["extended_attributes"]["district_name"],
         "duplicate_of": original,
+        "channel": "open311",
+        "channel_name": "Open311",
+        "application": "Test app",
     }
     assert extended["extended_attributes"]["district_name"]
     assert [n["type"] for n in extended["notes"]] == ["created", "status"]
@@ -773,10 +777,20 @@ def test_the_openapi_document(client):
         "updated_after",
         "updated_before",
         "bbox",
+        "q",
+        "lat",
+        "long",
+        "radius",
         "page",
         "page_size",
         "extensions",
+        *IGNORED,
     }
+    for parameter in listing["parameters"]:
+        if parameter["name"] in IGNORED:  # accepted and ignored, with a Warning: any value is valid
+            assert parameter["schema"] == {"type": "string"} and "Warning" in parameter["description"]
+    radius = next(p for p in listing["parameters"] if p["name"] == "radius")
+    assert f"{MAX_RADIUS_M:,}" in radius["description"]
     assert document["components"]["securitySchemes"]["api_key"] == {
         **document["components"]["securitySchemes"]["api_key"],
         "type": "apiKey",
@@ -825,6 +839,7 @@ def test_the_openapi_patterns_are_the_parsers(client):
         "service_request_id": (["7K3MQ-9XAB0-TQ4ZH-M1C8R-E5W2PK", "7k3mq9xab0tq4zhm1c8re5w2pk"], ["12345", "7K3MQ"]),
         "bbox": (["-118.3,34.0,-118.2,34.1", "1,2,3,4"], ["1,2,3", "1e3,1,2,3", "a,b,c,d", "1000,1,2,3"]),
         "jurisdiction_id": (["lacity.org", "LA", ""], ["sfgov.org", "la "]),
+        "q": (["graffiti", "Café Tropical", "x" * 200, "(", ""], ["x" * 201, "a\x00b", "tab\there"]),
     }
     for name, (good, bad) in samples.items():
         schema = parameters[name]

@@ -9,7 +9,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from open311.errors import Open311Error
-from open311.params import parse_datetime, parse_request_query
+from open311.params import IGNORED, MAX_RADIUS_M, MAX_TEXT, MAX_WORDS, Circle, parse_datetime, parse_request_query
 
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -65,3 +65,94 @@ def test_a_moment_without_seconds_is_the_w3c_form_the_spec_cites():
     assert parse(start_date="2017-12-20T00:00Z").start == datetime(2017, 12, 20, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_datetime("2017-12-20T00Z", LA)  # hours alone are not a W3C form
+
+
+# -- q, lat/long/radius and the peers' arguments (issue 21) -----------------------------------------------
+
+
+def refusal(**args: str) -> list[str]:
+    """The descriptions of the 400 that ``args`` get."""
+    with pytest.raises(Open311Error) as refused:
+        parse(**args)
+    assert refused.value.status == 400
+    return [e.description for e in refused.value.errors]
+
+
+def test_q_is_its_words_and_text_of_spaces_alone_is_none():
+    assert parse(q="Graffiti  on   the wall").words == ("Graffiti", "on", "the", "wall")
+    assert parse(q="wall wall").words == ("wall",)
+    assert parse(q="   ").words == () and parse(q="").words == ()
+    assert parse(q="x" * MAX_TEXT).words == ("x" * MAX_TEXT,)
+
+
+@pytest.mark.parametrize(
+    ("q", "sentence"),
+    [
+        ("x" * (MAX_TEXT + 1), f"q is 201 characters long; give at most {MAX_TEXT}."),
+        ("café\x00", "q 'café\\\\x00' must be text of 1 to 200 characters, without control characters."),
+        ("tab\there", "must be text of 1 to 200 characters, without control characters"),
+        (" ".join(f"w{i}" for i in range(MAX_WORDS + 1)), f"q holds 11 different words; give at most {MAX_WORDS}."),
+    ],
+)
+def test_bad_q_is_a_400_naming_the_limit(q, sentence):
+    (description,) = refusal(q=q)
+    assert sentence in description
+
+
+def test_q_given_twice_differently_is_a_400():
+    with pytest.raises(Open311Error) as refused:
+        parse_request_query(MultiDict([("q", "a"), ("q", "b")]), LA, now=NOW)
+    assert "q was given 2 times; give it once." in str(refused.value)
+
+
+def test_a_circle_is_lat_long_and_radius_together():
+    query = parse(lat="34.07325", long="-118.26690", radius="100")
+    assert query.circle == Circle(lon=-118.2669, lat=34.07325, radius_m=100.0)
+    assert parse(lat="-90", long="180", radius=f"{MAX_RADIUS_M}").circle == Circle(180.0, -90.0, 5000.0)
+    assert parse(lat="", long="", radius="").circle is None  # sent empty: not sent
+    assert parse(radius=".5", lat="0", long="0").circle == Circle(0.0, 0.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("args", "sentences"),
+    [
+        ({"lat": "34.07"}, ["lat, long and radius go together", "long and radius are missing."]),
+        ({"lat": "34.07", "long": "-118.27"}, ["radius is missing."]),
+        ({"radius": "100"}, ["lat and long are missing."]),
+        ({"lat": "91", "long": "0", "radius": "1"}, ["lat '91' is outside the world: latitudes run from -90 to 90."]),
+        ({"lat": "0", "long": "-180.5", "radius": "1"}, ["long '-180.5' is outside the world"]),
+        ({"lat": "0", "long": "0", "radius": "0"}, ["radius must be more than 0 metres."]),
+        ({"lat": "0", "long": "0", "radius": "5000.5"}, ["radius '5000.5' is over the limit of 5,000 metres"]),
+        ({"lat": "0", "long": "0", "radius": "-5"}, ["radius '-5' must be a distance in metres, more than 0 and"]),
+        ({"lat": "north", "long": "0", "radius": "5"}, ["lat 'north' must be a latitude in WGS 84 decimal degrees"]),
+        ({"lat": "0", "long": "0", "radius": "1e3"}, ["radius '1e3' must be a distance in metres"]),
+        (
+            {"lat": "34.07", "long": "-118.27", "radius": "100", "bbox": "-118.3,34.0,-118.2,34.1"},
+            ["bbox and lat/long/radius both say where; give one of them"],
+        ),
+    ],
+)
+def test_a_bad_circle_is_a_400_saying_what_is_wrong(args, sentences):
+    descriptions = " ".join(refusal(**args))
+    for sentence in sentences:
+        assert sentence in descriptions, descriptions
+
+
+def test_every_problem_of_a_circle_is_said_at_once():
+    assert len(refusal(lat="95", long="190", radius="9000")) == 3
+
+
+def test_the_peers_arguments_are_noted_not_refused():
+    query = parse(limit="10", offset="20", sort="-requested_datetime", callback="cb", page_size="5")
+    assert query.ignored == ("limit", "offset", "sort", "callback") and query.page_size == 5
+    assert parse(limit="").ignored == ()  # sent empty: not sent
+    assert parse(foo="bar", order="asc").ignored == ()  # nobody's arguments: ignored, as before
+    assert parse(service_request_id="7k3mq9xab0tq4zhm1c8re5w2pk", limit="1").ignored == ("limit",)
+
+
+def test_each_warning_names_what_to_use_instead():
+    assert set(IGNORED) == {"limit", "offset", "sort", "callback"}
+    assert "page_size" in IGNORED["limit"] and "page" in IGNORED["offset"]
+    assert "newest first" in IGNORED["sort"] and "CORS" in IGNORED["callback"] and "JSONP" in IGNORED["callback"]
+    for text in IGNORED.values():  # a quoted-string of a header: printable ASCII, no quote or backslash
+        assert text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
