@@ -95,6 +95,7 @@ def create_app(
         api,
         assets,
         auth,
+        compression,
         errors,
         health,
         language,
@@ -142,6 +143,7 @@ def create_app(
     i18n.init_app(app, city.languages, translations or TRANSLATIONS_DIR)  # the interface's language: app/i18n.py
     errors.register(app)
     access.install(app)
+    compression.install(app)  # gzip for clients that ask (app/web/compression.py)
     register_cli(app)
 
     from app.web import close_read_session, replica_note

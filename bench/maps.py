@@ -49,7 +49,9 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
         sync_catalogue(session, city)
         session.commit()
         path = history_file(session, city, total, seed)
-        session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
+        session.execute(
+            text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY CASCADE")
+        )
         session.commit()
         start = time.perf_counter()
         report = import_history(

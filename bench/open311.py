@@ -93,7 +93,9 @@ def ensure_history(database: Any, city: Any, total: int, seed: int) -> dict[str,
         if ours == imported and abs(ours - total) <= 0.02 * total and newest and newest > now - timedelta(days=7):
             return {"stored": imported, "imported": False}
         path = history_file(session, total, now, seed)
-        session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
+        session.execute(
+            text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY CASCADE")
+        )
         session.commit()
     with database.session() as session:
         start = time.perf_counter()

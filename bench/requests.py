@@ -95,7 +95,9 @@ def run(total: int = 1_000_000, creations: int = 500, seed: int = 311) -> dict[s
         sync_catalogue(session, city)
         session.commit()
         path = history_file(session, city, total, seed)
-        session.execute(text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY"))
+        session.execute(
+            text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY CASCADE")
+        )
         session.commit()
     floor_s = floor(database, path)
     mapping = dataclasses.replace(history_mapping(city), paths=(path,))

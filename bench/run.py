@@ -9,7 +9,7 @@ import argparse
 import json
 import time
 
-from bench import address_validation, load, maps, open311, public_map, queue, reports, requests, tiles
+from bench import address_validation, load, maps, open311, open311_caching, public_map, queue, reports, requests, tiles
 from bench.common import RESULTS_DIR, drop_bench_data
 from bench.disk import check_disk
 from core.errors import UserError
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "requests": requests.run,
     "maps": maps.run,
     "open311": open311.run,
+    "open311_caching": open311_caching.run,
     "reports": reports.run,
     "load": load.run,
     "tiles": tiles.run,

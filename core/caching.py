@@ -46,7 +46,11 @@ cache                          value                        data version        
 
 Browsers cache the map tiles (``app/web/tiles.py``) by the same rule: the ETag is the data
 version (the last address load; the basemap file's time), fresh for ``tile_max_age`` seconds,
-then revalidated.
+then revalidated. The Open311 API's answers (``app/web/open311.py``) carry an ETag that is a
+hash of their bytes and a Last-Modified of the rows behind them: the catalogue's (discovery,
+services, definitions, the OpenAPI document) is fresh for ``open311_catalogue_max_age``
+seconds; requests and updates are revalidated on every use (``no-cache``), since they change
+by the minute and a 304 costs the client nothing to download.
 
 Caches of pure functions (``functools.lru_cache`` of address parsing, the migrations' head
 revision) hold nothing from the database and are outside this policy.
@@ -84,6 +88,8 @@ class CachePolicy:
     app sets it from ``GEO311_MAP_CACHE_SECONDS``); ``results``, ``frames``, ``weights``:
     how many analysis results, boundary or grid frames and spatial weights are kept;
     ``tile_max_age``: seconds a browser keeps a map tile before revalidating it by its ETag;
+    ``open311_catalogue_max_age``: seconds a client keeps the Open311 catalogue answers before
+    revalidating them;
     ``shared_results``, ``shared_max_bytes``: how many results the cache that every worker
     shares keeps (:mod:`core.shared_results`; 0 turns it off) and the largest it keeps.
     """
@@ -94,6 +100,7 @@ class CachePolicy:
     frames: int = 64
     weights: int = 16
     tile_max_age: int = 300
+    open311_catalogue_max_age: int = 300
     shared_results: int = 512
     shared_max_bytes: int = 32_000_000
 

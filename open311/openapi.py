@@ -289,11 +289,22 @@ def _moment(name: str, description: str) -> dict[str, Any]:
     return parameter
 
 
-def _responses(fmt: str, schema: str | None, codes: tuple[int, ...], text: str) -> dict[str, Any]:
+#: A GET's answer to a client whose copy is current (every GET carries an ETag: app/web/open311.py).
+_NOT_MODIFIED = {
+    "description": "Not Modified: the copy of the client's ETag (If-None-Match), or without one of its "
+    "If-Modified-Since, is current. No body."
+}
+
+
+def _responses(
+    fmt: str, schema: str | None, codes: tuple[int, ...], text: str, conditional: bool = False
+) -> dict[str, Any]:
     def content(ref: str) -> dict[str, Any]:
         return {FORMATS[fmt]: {"schema": _ref(ref)}}  # one schema for both formats: its xml names the elements
 
     responses: dict[str, Any] = {"200": {"description": text, "content": content(schema) if schema else {}}}
+    if conditional:
+        responses["304"] = _NOT_MODIFIED
     for code in codes:
         if code == 414:  # answered by the web server itself, before the app
             responses["414"] = {"description": _ERROR_TEXT[414]}
@@ -478,7 +489,7 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "tags": ["discovery"],
                 "security": optional_key,
                 "parameters": [jurisdiction],
-                "responses": _responses(fmt, "Discovery", (*common, 404), "The discovery document."),
+                "responses": _responses(fmt, "Discovery", (*common, 404), "The discovery document.", conditional=True),
             }
         }
         paths[f"{PREFIX}/services.{fmt}"] = {
@@ -488,7 +499,7 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                 "tags": ["services"],
                 "security": optional_key,
                 "parameters": [jurisdiction],
-                "responses": _responses(fmt, "Services", (*common, 404), "The active services."),
+                "responses": _responses(fmt, "Services", (*common, 404), "The active services.", conditional=True),
             }
         }
         paths[f"{PREFIX}/services/{{service_code}}.{fmt}"] = {
@@ -507,7 +518,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     },
                     jurisdiction,
                 ],
-                "responses": _responses(fmt, "ServiceDefinition", (*common, 404), "The service's questions."),
+                "responses": _responses(
+                    fmt, "ServiceDefinition", (*common, 404), "The service's questions.", conditional=True
+                ),
             }
         }
         paths[f"{PREFIX}/requests.{fmt}"] = {
@@ -592,7 +605,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                         for name, warning in IGNORED.items()
                     ),
                 ],
-                "responses": _responses(fmt, "ServiceRequests", (*common, 404), "The matching requests."),
+                "responses": _responses(
+                    fmt, "ServiceRequests", (*common, 404), "The matching requests.", conditional=True
+                ),
             },
         }
         paths[f"{PREFIX}/requests/{{service_request_id}}.{fmt}"] = {
@@ -612,7 +627,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     jurisdiction,
                     extensions,
                 ],
-                "responses": _responses(fmt, "ServiceRequests", (*common, 404), "An array of one request."),
+                "responses": _responses(
+                    fmt, "ServiceRequests", (*common, 404), "An array of one request.", conditional=True
+                ),
             }
         }
         paths[f"{PREFIX}/servicerequestupdates.{fmt}"] = {
@@ -632,7 +649,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     _argument("page", "Page number, from 1 to 10,000."),
                     _argument("page_size", "Updates per page, 1 to 1,000 (the default)."),
                 ],
-                "responses": _responses(fmt, "RequestUpdates", (*common, 404), "The updates in the window."),
+                "responses": _responses(
+                    fmt, "RequestUpdates", (*common, 404), "The updates in the window.", conditional=True
+                ),
             },
             "post": {
                 "operationId": f"post_service_request_update_{fmt}",
@@ -666,7 +685,9 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
                     },
                     jurisdiction,
                 ],
-                "responses": _responses(fmt, "TokenAnswer", (*common, 404), "The request id of the token."),
+                "responses": _responses(
+                    fmt, "TokenAnswer", (*common, 404), "The request id of the token.", conditional=True
+                ),
             }
         }
     return {
@@ -683,7 +704,8 @@ def openapi_document(city: CityConfig, services: list[Service]) -> dict[str, Any
             "e-mail, phone or notes. An argument sent empty counts as not sent. JSON and XML answers have "
             "the same schema: in XML each list is an element wrapping one element per item (named by the "
             "schemas' xml objects), a value not known (null) is an empty element, and numbers and booleans "
-            "are written as in JSON.",
+            "are written as in JSON. Every successful GET has an ETag and, where known, a "
+            "Last-Modified, and answers 304 to If-None-Match or If-Modified-Since.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,

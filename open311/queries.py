@@ -88,15 +88,41 @@ def discovery(session: Session, city: CityConfig, endpoint_url: str, production:
     }
 
 
-def api_changeset(session: Session, city: CityConfig) -> str:
-    """When the API or the catalogue (services and their definitions) last changed, as a W3C datetime:
-    the later of :data:`API_CHANGED` and the services' last update."""
+def catalogue_changed_at(session: Session, city: CityConfig) -> datetime | None:
+    """When the catalogue last changed (services and their definitions), or None for an empty one."""
     changed: datetime | None = session.execute(
         text("SELECT max(updated_at) FROM service WHERE city = :city"), {"city": city.key}
     ).scalar()
-    shown = w3c(max(API_CHANGED, changed) if changed else API_CHANGED, city.tz)
+    return changed
+
+
+def api_changed_at(session: Session, city: CityConfig) -> datetime:
+    """When the API or the catalogue last changed: the later of :data:`API_CHANGED` and the services' last
+    update (what discovery and the OpenAPI document describe)."""
+    changed = catalogue_changed_at(session, city)
+    return max(API_CHANGED, changed) if changed else API_CHANGED
+
+
+def api_changeset(session: Session, city: CityConfig) -> str:
+    """:func:`api_changed_at` as a W3C datetime."""
+    shown = w3c(api_changed_at(session, city), city.tz)
     assert shown is not None  # w3c gives None only for no moment
     return shown
+
+
+def requests_changed_at(session: Session, city: CityConfig) -> datetime | None:
+    """When a request of the city last changed (None when it has none): what a page of requests can
+    have changed since, whichever rows it holds (an index on ``(city, updated_at)`` answers it)."""
+    changed: datetime | None = session.execute(
+        text("SELECT max(updated_at) FROM service_request WHERE city = :city"), {"city": city.key}
+    ).scalar()
+    return changed
+
+
+def latest_published(records: Sequence[dict[str, Any]], field: str = "updated_datetime") -> datetime | None:
+    """The latest of the records' published W3C times in ``field`` (None when no record has one)."""
+    times = [datetime.fromisoformat(r[field]) for r in records if r.get(field)]
+    return max(times, default=None)
 
 
 def services(session: Session, city: CityConfig, language: str | None = None) -> list[dict[str, Any]]:
@@ -228,8 +254,8 @@ def get_request(
     return found[0] if found else None
 
 
-def resolve_token(session: Session, city: CityConfig, token: str) -> dict[str, Any] | None:
-    """GET service_request_id from a token.
+def resolve_token(session: Session, city: CityConfig, token: str) -> tuple[dict[str, Any], datetime] | None:
+    """GET service_request_id from a token: the answer, and since when it holds (the request's filing).
 
     Every service here is ``realtime``: POST returns the service_request_id at once, and
     the id doubles as the token, so a client written for ``batch`` endpoints finds its
@@ -239,10 +265,10 @@ def resolve_token(session: Session, city: CityConfig, token: str) -> dict[str, A
     if reference is None:
         return None
     found = session.execute(
-        text("SELECT public_ref FROM service_request WHERE city = :city AND public_ref = :ref"),
+        text("SELECT public_ref, requested_at FROM service_request WHERE city = :city AND public_ref = :ref"),
         {"city": city.key, "ref": reference},
-    ).scalar()
-    return {"service_request_id": found, "token": token} if found else None
+    ).first()
+    return ({"service_request_id": found.public_ref, "token": token}, found.requested_at) if found else None
 
 
 def _requests(

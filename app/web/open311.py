@@ -4,10 +4,17 @@ Every method answers in ``.xml`` and ``.json``; errors are the spec's error list
 same format, with HTTP 400, 403, 404 (and 429 when a rate limit is reached). The
 ``api_key`` is read from the form body or the query string; POST needs one, GET methods
 take one (then the client's own rate limit applies, else the per-address limit).
+
+Every successful GET carries an ETag (a hash of its bytes, so it changes with the content,
+the format and the language) and, where known, a Last-Modified of the rows behind it, and
+answers 304 Not Modified to ``If-None-Match`` (or, without one, ``If-Modified-Since``); its
+Cache-Control follows :data:`core.caching.POLICY` (see :func:`caching`). POSTs and errors
+are ``no-store`` and never 304. Answers are gzipped for clients that ask (app/web/compression.py).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, request
@@ -15,7 +22,9 @@ from flask import Blueprint, Response, g, request
 from app.i18n import languages
 from app.web import db_session, runtime
 from app.web.access import csrf, public
+from app.web.compression import revalidated_gzip_tag
 from app.web.media import media_store, uploads
+from core.caching import POLICY
 from core.i18n import pick_language
 from open311 import queries
 from open311.clients import authenticate, count_hit
@@ -41,10 +50,14 @@ csrf.exempt(bp)  # no cookies authenticate these calls: clients send api_key
 _CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 
 
-def respond(fmt: str, root: str, document: Any, status: int = 200) -> Response:
-    """``document`` as the spec's JSON, or as XML under ``<root>``."""
+def respond(fmt: str, root: str, document: Any, status: int = 200, last_modified: datetime | None = None) -> Response:
+    """``document`` as the spec's JSON, or as XML under ``<root>``; ``last_modified``: when what it
+    holds last changed (sent unless it lies in the future: a clock ahead of this one)."""
     body = to_json(document) if fmt == "json" else to_xml(root, document)
-    return Response(body, status=status, content_type=_CONTENT_TYPES[fmt])
+    response = Response(body, status=status, content_type=_CONTENT_TYPES[fmt])
+    if last_modified is not None and last_modified <= datetime.now(UTC):
+        response.last_modified = last_modified
+    return response
 
 
 def error_document(status: int, *descriptions: str, fmt: str | None = None) -> Response:
@@ -54,6 +67,7 @@ def error_document(status: int, *descriptions: str, fmt: str | None = None) -> R
         descriptions = (f"There is no {request.path[:120]!r}: see {PREFIX}/discovery.xml for the methods.",)
     errors = [{"code": str(status), "description": d} for d in descriptions]
     response = respond(fmt, "errors", errors, status)
+    response.cache_control.no_store = True
     if status == 429:
         rate = g.get("open311_rate")
         response.headers["Retry-After"] = str(rate.reset_in_s if rate else 60)
@@ -131,9 +145,49 @@ def check_key_and_rate() -> None:
         )
 
 
+#: The GETs of the catalogue: it changes when the city edits its services, seldom.
+CATALOGUE_ENDPOINTS = frozenset(
+    {"open311.discovery", "open311.service_list", "open311.service_definition", "open311.openapi"}
+)
+
+
+def caching(response: Response) -> Response:
+    """ETag, 304 Not Modified and Cache-Control of an answer.
+
+    A successful GET gets an ETag of its bytes and is answered 304 when the client holds it
+    (werkzeug's conditional request: weak comparison of If-None-Match, ``*`` and lists; else
+    If-Modified-Since against Last-Modified). Cache-Control: the catalogue is ``public`` for
+    ``POLICY.open311_catalogue_max_age`` seconds; requests, updates and tokens are
+    ``no-cache``: they change by the minute, so a client that polls revalidates every time
+    and is answered a bodiless 304 while nothing changed; an answer to a call with an api_key
+    (its rate-limit figures are the key's) and a token's are ``private``. Anything else (a
+    POST, an error, a preflight) is ``no-store``, without an ETag.
+    """
+    if request.method not in ("GET", "HEAD") or not 200 <= response.status_code < 300:
+        response.headers.pop("ETag", None)
+        response.cache_control.no_store = True
+        return response
+    response.add_etag()
+    revalidated_gzip_tag(response)
+    control = response.cache_control
+    if g.get("open311_client") is not None or request.endpoint == "open311.token":
+        control.private = True
+        control.no_cache = True
+    elif request.endpoint in CATALOGUE_ENDPOINTS:
+        control.public = True
+        control.max_age = POLICY.open311_catalogue_max_age
+    else:
+        control.public = True
+        control.no_cache = True
+    response.make_conditional(request)
+    return response
+
+
 @bp.after_request
 def headers(response: Response) -> Response:
-    """Rate-limit figures, and CORS for browser clients (the data is public; POST needs a key anyway)."""
+    """Caching (:func:`caching`), rate-limit figures, and CORS for browser clients (the data is public;
+    POST needs a key anyway)."""
+    caching(response)
     rate = g.get("open311_rate")
     if rate is not None:
         response.headers["X-RateLimit-Limit"] = str(rate.limit)
@@ -160,10 +214,11 @@ def discovery(fmt: str) -> Response:
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
     s = runtime()
+    session = db_session()
     document = queries.discovery(
-        db_session(), s.city, request.url_root.rstrip("/") + PREFIX, production=s.settings.env == "production"
+        session, s.city, request.url_root.rstrip("/") + PREFIX, production=s.settings.env == "production"
     )
-    return respond(fmt, "discovery", document)
+    return respond(fmt, "discovery", document, last_modified=queries.api_changed_at(session, s.city))
 
 
 def _language() -> str:
@@ -193,7 +248,10 @@ def service_list(fmt: str) -> Response:
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
     language = _language()
-    return _in_language(respond(fmt, "services", queries.services(db_session(), runtime().city, language)), language)
+    session, city = db_session(), runtime().city
+    document = queries.services(session, city, language)
+    changed = queries.catalogue_changed_at(session, city)
+    return _in_language(respond(fmt, "services", document, last_modified=changed), language)
 
 
 @bp.get("/services/<service_code>.<fmt>")
@@ -203,10 +261,12 @@ def service_definition(service_code: str, fmt: str) -> Response:
     fmt = parse_format(fmt)
     check_jurisdiction(request.args, _accepted_jurisdictions())
     language = _language()
-    definition = queries.service_definition(db_session(), runtime().city, service_code, language)
+    session, city = db_session(), runtime().city
+    definition = queries.service_definition(session, city, service_code, language)
     if definition is None:
         raise not_found(f"service_code {service_code[:64]!r} was not found: see services.{fmt} for the codes.")
-    return _in_language(respond(fmt, "service_definition", definition), language)
+    changed = queries.catalogue_changed_at(session, city)
+    return _in_language(respond(fmt, "service_definition", definition, last_modified=changed), language)
 
 
 @bp.post("/requests.<fmt>")
@@ -250,7 +310,11 @@ def request_list(fmt: str) -> Response:
     check_jurisdiction(request.args, _accepted_jurisdictions())
     city = runtime().city
     query = parse_request_query(request.args, city.tz)
-    response = respond(fmt, "service_requests", queries.find_requests(db_session(), city, query, _media_base()))
+    session = db_session()
+    found = queries.find_requests(session, city, query, _media_base())
+    # Not the latest of the rows shown: a page also changes when a request leaves it (closed,
+    # under a status filter) or a new one pushes the rows down; any such change is an update.
+    response = respond(fmt, "service_requests", found, last_modified=queries.requests_changed_at(session, city))
     for name in query.ignored:  # a peer's argument: answered as without it, and said so
         response.headers.add("Warning", f'299 - "{IGNORED[name]}"')
     return response
@@ -267,7 +331,7 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
     )
     if found is None:
         raise not_found(f"service_request_id {service_request_id[:64]!r} was not found.")
-    return respond(fmt, "service_requests", [found])
+    return respond(fmt, "service_requests", [found], last_modified=queries.latest_published([found]))
 
 
 def _media_base() -> str:
@@ -284,16 +348,17 @@ def token(token: str, fmt: str) -> Response:
     found = queries.resolve_token(db_session(), runtime().city, token)
     if found is None:
         raise not_found(f"token {token[:64]!r} was not found.")
-    return respond(fmt, "service_requests", [found])
+    answer, since = found
+    return respond(fmt, "service_requests", [answer], last_modified=since)
 
 
 @bp.get("/openapi.json")
 @public  # API keys and rate limits are checked by check_key_and_rate
 def openapi() -> Response:
     """The OpenAPI 3 document of this API, with this city's services and questions."""
-    city = runtime().city
-    document = openapi_document(city, active_services(db_session(), city.key))
-    return Response(to_json(document), content_type="application/json; charset=utf-8")
+    city, session = runtime().city, db_session()
+    document = openapi_document(city, active_services(session, city.key))
+    return respond("json", "openapi", document, last_modified=queries.api_changed_at(session, city))
 
 
 @bp.get("/servicerequestupdates.<fmt>")
@@ -304,7 +369,11 @@ def list_updates(fmt: str) -> Response:
     check_jurisdiction(request.args, _accepted_jurisdictions())
     city = runtime().city
     query = parse_update_query(request.args, city.tz)
-    return respond(fmt, ROOT, find_updates(db_session(), city, query))
+    found = find_updates(db_session(), city, query)
+    # Updates are listed oldest first and only ever added, stamped with the time they are
+    # written: a page changes only by gaining later ones, so the latest of its rows is when it
+    # last changed (to the second of an HTTP date; the ETag is exact).
+    return respond(fmt, ROOT, found, last_modified=queries.latest_published(found))
 
 
 @bp.post("/servicerequestupdates.<fmt>")
