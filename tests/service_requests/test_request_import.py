@@ -249,3 +249,17 @@ def test_a_large_import_is_followed_by_a_vacuum(database):
     while vacuums() == before and _time.monotonic() < deadline:  # statistics arrive a moment later
         _time.sleep(0.2)
     assert vacuums() == before + 1
+
+
+def test_imported_short_references_taken_by_the_city_or_another_row_are_drawn_again(session, la, tmp_path, monkeypatch):
+    held = session.execute(text("SELECT short_ref FROM service_request WHERE city = 'la' LIMIT 1")).scalar_one()
+    draws = iter([[held, "AAAAAAAAAA", "AAAAAAAAAA", "BBBBBBBBBB"], ["CCCCCCCCCC", "DDDDDDDDDD"]])
+    monkeypatch.setattr("service_requests.importer.new_short_references", lambda count: next(draws)[:count])
+    source = tmp_path / "clash.csv"
+    row = ["Graffiti Removal", "OCB", "Open", "Call", "2111 W BELLEVUE AVE, 90026", "90026", "34.0732", "-118.2668"]
+    write_csv(source, [[f"S-{i}", "01/05/2024 09:00:00 AM", "", "", *row] for i in range(4)])
+    report = import_history(session, la, dataclasses.replace(la.requests, paths=(source,)), report_dir=tmp_path)
+    assert report.inserted == 4
+    refs = session.execute(text("SELECT short_ref FROM service_request WHERE source_id LIKE 'S-%'")).scalars().all()
+    # the one the city held and the second of the two alike were drawn again; the others kept theirs
+    assert sorted(refs) == ["AAAAAAAAAA", "BBBBBBBBBB", "CCCCCCCCCC", "DDDDDDDDDD"]
