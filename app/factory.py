@@ -52,8 +52,12 @@ def create_app(
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         TESTING=settings.env == "test",
         JSON_SORT_KEYS=False,
-        # Room for the most photos a request takes, each at its largest, and the form itself.
-        MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, city.photos.max_per_request * city.photos.max_bytes + 2 * 1024 * 1024),
+        # Room for twice the most photos a request takes, each at its largest, and the form: a photo
+        # over its limit is then refused by name with everything else kept (service_requests.photos),
+        # and only a body far beyond anything allowed is refused whole (app/web/errors.py).
+        MAX_CONTENT_LENGTH=max(
+            16 * 1024 * 1024, 2 * city.photos.max_per_request * city.photos.max_bytes + 2 * 1024 * 1024
+        ),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,

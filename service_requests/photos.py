@@ -43,10 +43,12 @@ class PhotoError(UserError):
 
 @dataclass(frozen=True)
 class Upload:
-    """A file as sent: the name the sender gave it (for messages only) and its bytes."""
+    """A file as sent: the name the sender gave it (for messages only) and its bytes (only the beginning
+    of one larger than the limit, whose whole ``size`` is then given)."""
 
     filename: str
     data: bytes
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,9 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
     name = (upload.filename or "the photo").rsplit("/", 1)[-1][:80]
     if not upload.data:
         raise PhotoError(f"{name} is empty; choose the photo again.")
-    if len(upload.data) > limits.max_bytes:
+    if max(len(upload.data), upload.size or 0) > limits.max_bytes:
         raise PhotoError(
-            f"{name} is {_megabytes(len(upload.data))}; photos of at most {_megabytes(limits.max_bytes)} are "
+            f"{name} is {_megabytes(max(len(upload.data), upload.size or 0))}; photos of at most {_megabytes(limits.max_bytes)} are "
             "accepted. Send a smaller one (a phone's share or e-mail option usually offers a smaller size)."
         )
     try:

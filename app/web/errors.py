@@ -96,7 +96,12 @@ def register(app: Flask) -> None:
         limit = request.max_content_length
         if limit is not None and (request.content_length or 0) > limit:
             return error_response(
-                413, f"What you sent is larger than the {limit // (1024 * 1024)} MB a request may be."
+                413,
+                gettext(
+                    "What you sent is larger than the %(mb)s MB a request may be. Go back (your browser keeps "
+                    "what you typed) and send smaller photos, or fewer at a time.",
+                    mb=limit // (1024 * 1024),
+                ),
             )
         wrong = not_utf8(request.query_string)
         if wrong is None and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":

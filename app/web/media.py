@@ -7,6 +7,9 @@ else gets the 404 of a photo that does not exist.
 
 from __future__ import annotations
 
+import io
+from typing import IO
+
 from flask import Blueprint, abort, request, send_file
 
 from app.web import db_session, runtime
@@ -33,8 +36,17 @@ def uploads(field: str) -> tuple[Upload, ...]:
     for file in request.files.getlist(field):
         if not file or not file.filename:
             continue
-        found.append(Upload(file.filename, file.stream.read(limit)))
+        data = file.stream.read(limit)
+        found.append(Upload(file.filename, data, size=_whole_size(file.stream, len(data))))
     return tuple(found)
+
+
+def _whole_size(stream: IO[bytes], read: int) -> int:
+    """The size of an uploaded file of which ``read`` bytes were read (Werkzeug spools uploads: seekable)."""
+    try:
+        return max(read, stream.seek(0, io.SEEK_END))
+    except (OSError, ValueError):
+        return read
 
 
 @bp.get("/media/<name>")

@@ -92,6 +92,11 @@ def test_a_resident_files_a_request_with_photos(client, session, admin_client, m
     [
         ([(io.BytesIO(b"just some text, renamed"), "wall.jpg")], "wall.jpg is not a photo this site can read"),
         ([photo_file(f"{i}.jpg") for i in range(4)], "4 photos were chosen but a request takes at most 3"),
+        # three photos over the 10 MB limit: 36 MB in all, refused by name, not as a body too large
+        (
+            [(io.BytesIO(b"\xff\xd8" + bytes(12_000_000)), f"IMG_{i}.JPG") for i in range(3)],
+            "IMG_0.JPG is 12.0 MB; photos of at most 10.0 MB are accepted",
+        ),
     ],
 )
 def test_a_bad_photo_is_an_error_on_the_form_and_keeps_what_was_typed(client, session, media_dir, files, message):
@@ -275,3 +280,11 @@ def test_check_photos_finds_and_removes_what_an_unfinished_upload_left(app, clie
     missing = runner.invoke(args=["requests", "check-photos", "--remove"])
     assert missing.exit_code == 1 and f"1 photo(s) name a file that is missing: {kept.stored_name}" in missing.output
     assert "GEO311_MEDIA_DIR" in missing.output
+
+
+def test_a_body_beyond_anything_allowed_says_how_to_keep_what_was_typed(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    response = client.post("/report/graffiti", data={**FORM, "photos": [photo_file("big.jpg", bytes(2_000_000))]})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "larger than the 1 MB a request may be" in html and "your browser keeps what you typed" in html
