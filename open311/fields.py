@@ -87,7 +87,6 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("address_id", "r.address_id", nullable("string")),
     Field("zipcode", "r.zipcode", nullable("string")),
-    Field("demo_ward", "r.ward_key", nullable("string", description="The ward the request lies in (demonstration)")),
     Field(
         "lat",
         "CASE WHEN r.location_quality <> 'placeholder' THEN round(ST_Y(r.geom)::numeric, 6)::float8 END",

@@ -353,7 +353,6 @@ def test_requests_in_both_formats_with_the_spec_fields(client, session, api_key)
         "address",
         "address_id",
         "zipcode",
-        "demo_ward",
         "lat",
         "long",
         "media_url",
