@@ -80,13 +80,24 @@
     return box;
   }
 
+  // A report is a marker with an HTML icon, not a circle drawn on the map: Leaflet's markers are in the
+  // page's tab order (role=button, Enter opens the popup), its circles are not reachable by keyboard.
+  function dotIcon(p, name) {
+    const dot = document.createElement("span");
+    dot.className = "around-dot around-dot-" + p.family;
+    const words = document.createElement("span");
+    words.className = "around-dot-name";
+    words.textContent = name;  // the button's accessible name
+    dot.appendChild(words);
+    return L.divIcon({ html: dot, className: "around-dot-icon", iconSize: L.point(24, 24) });
+  }
+
   function marker(feature, latlng) {
     const p = feature.properties;
-    const m = L.circleMarker(latlng, {
-      radius: 8, color: "#222", weight: 1, fillColor: COLORS[p.family], fillOpacity: 0.9, family: p.family
-    });
+    const name = p.service + " (" + LABELS[p.family] + ")";
+    const m = L.marker(latlng, { icon: dotIcon(p, name), keyboard: true, family: p.family });
     m.bindPopup(function () { return popup(p); });
-    m.bindTooltip(p.service + " (" + LABELS[p.family] + ")");
+    m.bindTooltip(name);
     m.on("popupopen", function () { m.closeTooltip(); });
     return m;
   }

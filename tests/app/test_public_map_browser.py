@@ -64,9 +64,13 @@ def test_the_public_map_on_a_desktop_and_a_phone(settings, bound_database, sessi
             "([lat, lon]) => document.getElementById('around-map').geo311Map.setView([lat, lon], 18, {animate: false})",
             [BELLEVUE[1], BELLEVUE[0]],
         )
-        point = page.locator("#around-map path.leaflet-interactive").first
+        # Each report is reachable by keyboard: a button in the tab order that Enter opens.
+        point = page.locator("#around-map .around-dot-icon").first
         point.wait_for()
-        point.click(force=True)
+        assert point.get_attribute("tabindex") == "0" and point.get_attribute("role") == "button"
+        assert point.text_content() in ("Graffiti Removal (open)", "Graffiti Removal (closed)")  # its name
+        point.focus()
+        page.keyboard.press("Enter")
         popup = page.locator(".around-popup")
         popup.wait_for()
         assert "Graffiti Removal" in popup.inner_text() and "Bob" not in popup.inner_text()
