@@ -33,7 +33,17 @@ async (tags) => {
 """
 
 
-def test_no_page_has_a_serious_accessibility_violation(settings, bound_database, la, validator):
+@pytest.mark.parametrize(
+    ("width", "height", "language"),
+    [
+        pytest.param(1280, 900, "en", id="desktop"),
+        # a phone's width (the folded menu, the map under the form), with the Spanish pages
+        pytest.param(390, 844, "es", id="phone-es"),
+    ],
+)
+def test_no_page_has_a_serious_accessibility_violation(
+    settings, bound_database, la, validator, width, height, language
+):
     app = create_app(settings, database=bound_database)
     with bound_database.session() as session:
         values = sample_values(session, la, validator)
@@ -42,7 +52,11 @@ def test_no_page_has_a_serious_accessibility_violation(settings, bound_database,
     problems: list[str] = []
     with live_server(app) as base, chromium() as browser:
         # axe is injected as an inline script, which the pages' CSP (rightly) refuses: the test lifts it.
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+        page = browser.new_page(
+            viewport={"width": width, "height": height},
+            bypass_csp=True,
+            extra_http_headers={"Accept-Language": language},
+        )
         logged_in = False
         for route in routes:
             if route.staff and not logged_in:
@@ -53,7 +67,7 @@ def test_no_page_has_a_serious_accessibility_violation(settings, bound_database,
             for violation in page.evaluate(RUN_AXE_JS, TAGS):
                 if violation["impact"] in FAILING:
                     problems.append(
-                        f"{route.url}: {violation['id']} ({violation['impact']}): {violation['help']}"
+                        f"{route.url} ({width} px, {language}): {violation['id']} ({violation['impact']}): {violation['help']}"
                         f" at {', '.join(violation['targets'])}"
                     )
     assert not problems, "\n".join(problems)
