@@ -14,9 +14,12 @@ keeps the two in step.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from core.i18n import N_
 
 #: How far the nearest address, intersection or street may be for the place to be named by it.
 PLACE_RADIUS_M = 150.0
@@ -104,3 +107,30 @@ def approximate_place(address: str | None) -> str | None:
         return None
     block = int(match.group(1)) // 100 * 100
     return f"{block} block of {match.group(2).upper()}"
+
+
+#: The public place's sentences, by their English shape: each place :func:`public_place` and
+#: :func:`approximate_place` write is read back into one and its names, to be written in another language.
+_PLACE_WORDS = (
+    (re.compile(r"near the (?P<block>[0-9]+) block of (?P<street>.+)"), N_("near the %(block)s block of %(street)s")),
+    (re.compile(r"(?P<block>[0-9]+) block of (?P<street>.+)"), N_("%(block)s block of %(street)s")),
+    (re.compile(r"near (?P<street>.+?) AT (?P<cross>.+)"), N_("near %(street)s at %(cross)s")),
+    (re.compile(r"near (?P<street>.+)"), N_("near %(street)s")),
+)
+#: Marked for translation where it is shown (the constant stays the English the database holds).
+N_("location picked on the map")
+
+
+def place_words(place: str, gettext: Callable[[str], str], name: Callable[[str], str] = str) -> str:
+    """The public ``place`` (as :func:`approximate_place` gives it) in the words of ``gettext``'s language:
+    "2100 block of W BELLEVUE AVE" -> "cuadra 2100 de W BELLEVUE AVE". The street names stay as the
+    address tables write them, each passed through ``name`` (a page marks them as names not to translate);
+    a place of another shape (an intersection as stored) is left as it is."""
+    if place == NEUTRAL_PLACE:
+        return gettext(NEUTRAL_PLACE)
+    for pattern, sentence in _PLACE_WORDS:
+        found = pattern.fullmatch(place)
+        if found:
+            values = found.groupdict()
+            return gettext(sentence) % {k: v if k == "block" else name(v) for k, v in values.items()}
+    return name(place)

@@ -138,9 +138,11 @@ def create_app(
         language.bp,
     ):
         app.register_blueprint(blueprint)
-    from app.web.times import local_time
+    from app.web.times import date_words, local_time, local_time_words
 
     app.jinja_env.filters["local_time"] = local_time  # one time zone, the city's, on every page
+    app.jinja_env.filters["local_time_words"] = local_time_words  # the same, written out in the page's language
+    app.jinja_env.filters["date_words"] = date_words
     from app.web import contact_links
 
     contact_links.register(app)  # tel: and mailto: links

@@ -127,6 +127,16 @@ class ServiceLevel:
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in (("hours", self.hours), ("business_days", self.business_days)) if v is not None}
 
+    @classmethod
+    def from_description(cls, text: str | None) -> ServiceLevel | None:
+        """The service level that :meth:`describe` wrote as ``text`` (a request keeps its promise in those
+        words), to write it again in another language; None for words it did not write."""
+        found = re.fullmatch(r"(\d{1,6}) (hours|business days?)", (text or "").strip())
+        if found is None:
+            return None
+        number = int(found.group(1))
+        return cls(hours=number) if found.group(2) == "hours" else cls(business_days=number)
+
 
 @dataclass(frozen=True)
 class AttributeValue:

@@ -14,17 +14,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from core.i18n import N_
+
 #: The families every channel belongs to: code -> name for people.
 FAMILIES: dict[str, str] = {
-    "phone": "Phone",
-    "web": "Web",
-    "mobile_app": "Mobile app",
-    "email": "E-mail",
-    "social": "Social media",
-    "staff": "Staff",
-    "integration": "Integration",
-    "walk_in": "Walk-in",
-    "mail": "Mail",
+    "phone": N_("Phone"),
+    "web": N_("Web"),
+    "mobile_app": N_("Mobile app"),
+    "email": N_("E-mail"),
+    "social": N_("Social media"),
+    "staff": N_("Staff"),
+    "integration": N_("Integration"),
+    "walk_in": N_("Walk-in"),
+    "mail": N_("Mail"),
 }
 #: The keys of ``[channels]`` that are settings, not channels.
 SETTINGS = ("web_form", "open311", "staff_intake")
@@ -112,12 +114,16 @@ def _default() -> ChannelVocabulary:
         "council_office": "staff",
         "open311": "integration",
     }
-    names = {
-        "walk_in": "Walk-in",
-        "email": "E-mail",
+    names = {  # msgids: a page shows them in its language
+        "phone": N_("Phone"),
+        "walk_in": N_("Walk-in"),
+        "web": N_("Web"),
+        "mobile_app": N_("Mobile app"),
+        "email": N_("E-mail"),
+        "mail": N_("Mail"),
+        "staff": N_("Staff"),
+        "council_office": N_("Council office"),
         "open311": "Open311",
-        "mobile_app": "Mobile app",
-        "council_office": "Council office",
     }
     channels = {code: Channel(code, names.get(code, code.capitalize()), family) for code, family in families.items()}
     return ChannelVocabulary(

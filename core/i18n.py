@@ -14,7 +14,7 @@ listed that have a catalogue (English always has one: its own strings).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +33,26 @@ _CODE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
 def N_(message: str) -> str:  # noqa: N802 -- gettext's conventional name, which pybabel extracts
     """Mark ``message`` for extraction; it is translated where it is shown."""
     return message
+
+
+class Sentence(str):
+    """A sentence for people, in the source language (it is that ``str``), that keeps its msgid and values:
+    a Flask-free package raises its errors with one, and the page that shows the error writes it in the
+    page's language (:meth:`in_words`). Its msgid is marked with :func:`N_` where it is written:
+    ``Sentence(N_("%(name)s is empty; choose the photo again."), name=name)``."""
+
+    msgid: str
+    values: dict[str, object]
+
+    def __new__(cls, msgid: str, **values: object) -> Sentence:
+        made = super().__new__(cls, msgid % values if values else msgid)
+        made.msgid, made.values = msgid, values
+        return made
+
+    def in_words(self, gettext: Callable[[str], str]) -> str:
+        """The sentence in the language of ``gettext`` (a catalogue's), its values filled in."""
+        translated = gettext(self.msgid)
+        return translated % self.values if self.values else translated
 
 
 def language_problem(code: object) -> str | None:

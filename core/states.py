@@ -27,17 +27,17 @@ RESPONSE_METHODS = ("email", "mail", "phone", "none")
 RESPONSE_METHOD_LABELS = {"email": "e-mail", "mail": "post", "phone": "phone", "none": "no reply wanted"}
 #: Each kind of request history event, in words.
 EVENT_KIND_LABELS = {
-    "created": "Created",
-    "assigned": "Assigned",
-    "status": "Status changed",
-    "reopened": "Reopened",
-    "note": "Note",
-    "details_public": "Details made public",
-    "details_private": "Details made private",
-    "escalated": "Escalated",
-    "reply": "Reply sent",
-    "photo_added": "Photo added",
-    "photo_hidden": "Photo hidden",
-    "photo_shown": "Photo shown again",
+    "created": N_("Created"),
+    "assigned": N_("Assigned"),
+    "status": N_("Status changed"),
+    "reopened": N_("Reopened"),
+    "note": N_("Note"),
+    "details_public": N_("Details made public"),
+    "details_private": N_("Details made private"),
+    "escalated": N_("Escalated"),
+    "reply": N_("Reply sent"),
+    "photo_added": N_("Photo added"),
+    "photo_hidden": N_("Photo hidden"),
+    "photo_shown": N_("Photo shown again"),
 }
 MAX_DESCRIPTION = 4000

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import UserError
+from core.i18n import N_
 from core.states import RESPONSE_METHODS
 from service_requests.models import RequestEvent, RequestFollower, ServiceRequest
 
@@ -83,7 +84,7 @@ def add_me_too(session: Session, request: ServiceRequest, channel: str) -> Reque
     """A resident says "me too" on an open request's public page: another report of the same problem
     (a follower without contact, by ``channel``, the web form's), not a new request; commits."""
     if not request.is_open:
-        raise FollowerError("This request is closed: if the problem is back, report it again as a new request.")
+        raise FollowerError(N_("This request is closed: if the problem is back, report it again as a new request."))
     return add_follower(
         session,
         request,

@@ -33,7 +33,7 @@ from boundaries.lookup import check_lon_lat, outside_reason
 from core.catalogue_file import Attribute, Service
 from core.city import CityConfig
 from core.errors import InvalidCoordinates, UserError
-from core.i18n import translations
+from core.i18n import N_, Sentence, translations
 from core.states import MAX_DESCRIPTION, RESPONSE_METHODS
 from core.text import normalise_newlines
 from service_requests.catalogue_db import get_service
@@ -221,11 +221,11 @@ def create_request(
     contact, response_method = _contact(service, data)
     location = _location(session, city, validator, service, data)
     if data.photos and media is None:
-        raise IntakeError("photos", "Photos cannot be taken here; send the request without them.")
+        raise IntakeError("photos", N_("Photos cannot be taken here; send the request without them."))
     try:
         photos = clean_photos(data.photos, city.photos)
     except PhotoError as exc:
-        raise IntakeError("photos", str(exc)) from None
+        raise IntakeError("photos", exc.args[0]) from None  # its Sentence: shown in the page's language
 
     now = datetime.now(UTC)
     requested_at = data.requested_at or now
@@ -441,7 +441,10 @@ def check_attributes(service: Service, given: dict[str, Any] | None) -> dict[str
         value = given.get(attribute.code)
         if value in (None, "", []):
             if attribute.required:
-                raise IntakeError(f"attribute[{attribute.code}]", f"Please answer: {attribute.description}")
+                raise IntakeError(
+                    f"attribute[{attribute.code}]",
+                    Sentence(N_("Please answer: %(question)s"), question=attribute.description),
+                )
             continue
         values[attribute.code] = _attribute_value(attribute, value)
     return values
@@ -473,9 +476,11 @@ def _attribute_value(attribute: Attribute, value: Any) -> Any:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise IntakeError(name, f"{attribute.description}: give a number.") from None
+            raise IntakeError(
+                name, Sentence(N_("%(question)s: give a number."), question=attribute.description)
+            ) from None
         if not math.isfinite(number) or abs(number) > 1e12:
-            raise IntakeError(name, f"{attribute.description}: give a number.")
+            raise IntakeError(name, Sentence(N_("%(question)s: give a number."), question=attribute.description))
         return int(number) if number.is_integer() else number
     if attribute.datatype == "datetime":
         try:
@@ -488,7 +493,10 @@ def _attribute_value(attribute: Attribute, value: Any) -> Any:
     text_value = normalise_newlines(str(value).replace("\x00", ""))
     limit = 1000 if attribute.datatype == "string" else MAX_DESCRIPTION
     if len(text_value) > limit:
-        raise IntakeError(name, f"{attribute.description}: at most {limit} characters.")
+        raise IntakeError(
+            name,
+            Sentence(N_("%(question)s: at most %(limit)s characters."), question=attribute.description, limit=limit),
+        )
     return text_value
 
 
@@ -501,8 +509,11 @@ def _description(value: Any) -> str:
     if len(value) > MAX_DESCRIPTION:
         raise IntakeError(
             "description",
-            f"The description is {len(value):,} characters long; "
-            f"at most {MAX_DESCRIPTION:,} are kept. Please shorten it.",
+            Sentence(
+                N_("The description is %(length)s characters long; at most %(most)s are kept. Please shorten it."),
+                length=f"{len(value):,}",
+                most=f"{MAX_DESCRIPTION:,}",
+            ),
         )
     return value
 
@@ -521,18 +532,23 @@ def _contact(service: Service, data: RequestInput) -> tuple[dict[str, Any] | Non
         "notes": _short(data.contact_notes, "contact_notes", 1000),
     }
     if contact["email"] and not _EMAIL.match(contact["email"]):
-        raise IntakeError("email", f"{contact['email']!r} is not an e-mail address.")
+        raise IntakeError("email", Sentence(N_("%(email)s is not an e-mail address."), email=repr(contact["email"])))
     if contact["phone"] and len(re.sub(r"\D", "", contact["phone"])) < 7:
-        raise IntakeError("phone", "The phone number needs at least 7 digits.")
+        raise IntakeError("phone", N_("The phone number needs at least 7 digits."))
     if service.contact == "require" and not (contact["email"] or contact["phone"]):
-        raise IntakeError("contact", f"{service.name} needs a way to reach you: an e-mail address or a phone number.")
+        raise IntakeError(
+            "contact",
+            Sentence(
+                N_("%(service)s needs a way to reach you: an e-mail address or a phone number."), service=service.name
+            ),
+        )
     method = data.response_method
     if method == "email" and not contact["email"]:
-        raise IntakeError("email", "To be answered by e-mail, give an e-mail address.")
+        raise IntakeError("email", N_("To be answered by e-mail, give an e-mail address."))
     if method == "phone" and not contact["phone"]:
-        raise IntakeError("phone", "To be called back, give a phone number.")
+        raise IntakeError("phone", N_("To be called back, give a phone number."))
     if method == "mail" and not contact["notes"]:
-        raise IntakeError("contact_notes", "To be answered by mail, give the mailing address in the contact notes.")
+        raise IntakeError("contact_notes", N_("To be answered by mail, give the mailing address in the contact notes."))
     return (contact if any(contact.values()) else None), method
 
 

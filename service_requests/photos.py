@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core.city import PhotoSettings
 from core.errors import UserError
+from core.i18n import N_, Sentence
 from service_requests.models import RequestEvent, RequestPhoto, ServiceRecord, ServiceRequest
 from service_requests.photo_store import MediaStore, StoredFile
 
@@ -75,11 +76,19 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
     """Check ``upload`` by its content and re-encode it; raise :class:`PhotoError` saying why it is refused."""
     name = (upload.filename or "the photo").rsplit("/", 1)[-1][:80]
     if not upload.data:
-        raise PhotoError(f"{name} is empty; choose the photo again.")
-    if max(len(upload.data), upload.size or 0) > limits.max_bytes:
+        raise PhotoError(Sentence(N_("%(name)s is empty; choose the photo again."), name=name))
+    size = max(len(upload.data), upload.size or 0)
+    if size > limits.max_bytes:
         raise PhotoError(
-            f"{name} is {_megabytes(max(len(upload.data), upload.size or 0))}; photos of at most {_megabytes(limits.max_bytes)} are "
-            "accepted. Send a smaller one (a phone's share or e-mail option usually offers a smaller size)."
+            Sentence(
+                N_(
+                    "%(name)s is %(size)s; photos of at most %(most)s are accepted. Send a smaller one "
+                    "(a phone's share or e-mail option usually offers a smaller size)."
+                ),
+                name=name,
+                size=_megabytes(size),
+                most=_megabytes(limits.max_bytes),
+            )
         )
     try:
         with warnings.catch_warnings():
@@ -87,13 +96,24 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
             image = Image.open(io.BytesIO(upload.data))
             if image.format not in FORMATS:
                 raise PhotoError(
-                    f"{name} is a {image.format or 'file'} image; send a JPEG, PNG or WebP photo."
+                    Sentence(
+                        N_("%(name)s is a %(format)s image; send a JPEG, PNG or WebP photo."),
+                        name=name,
+                        format=image.format or "?",
+                    )
                 ) from None
             width, height = image.size
             if width * height > limits.max_pixels:
                 raise PhotoError(
-                    f"{name} is {width:,} x {height:,} pixels; at most {limits.max_pixels:,} pixels are accepted. "
-                    "Send a smaller photo."
+                    Sentence(
+                        N_(
+                            "%(name)s is %(width)s x %(height)s pixels; at most %(most)s pixels are accepted. Send a smaller photo."
+                        ),
+                        name=name,
+                        width=f"{width:,}",
+                        height=f"{height:,}",
+                        most=f"{limits.max_pixels:,}",
+                    )
                 )
             image.load()
     except PhotoError:
@@ -101,18 +121,35 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         if isinstance(exc, UnidentifiedImageError) and _is_heic(upload.data):
             raise PhotoError(
-                f"{name} is a HEIC photo, which cannot be read here; send it as JPEG (on an iPhone: Settings, "
-                "Camera, Formats, Most Compatible; or share or e-mail the photo, which converts it)."
+                Sentence(
+                    N_(
+                        "%(name)s is a HEIC photo, which cannot be read here; send it as JPEG (on an iPhone: "
+                        "Settings, Camera, Formats, Most Compatible; or share or e-mail the photo, which converts it)."
+                    ),
+                    name=name,
+                )
             ) from None
         if isinstance(exc, UnidentifiedImageError):
-            raise PhotoError(f"{name} is not a photo this site can read; send a JPEG, PNG or WebP image.") from None
-        raise PhotoError(f"{name} has more than {limits.max_pixels:,} pixels; send a smaller photo.") from None
+            raise PhotoError(
+                Sentence(N_("%(name)s is not a photo this site can read; send a JPEG, PNG or WebP image."), name=name)
+            ) from None
+        raise PhotoError(
+            Sentence(
+                N_("%(name)s has more than %(most)s pixels; send a smaller photo."),
+                name=name,
+                most=f"{limits.max_pixels:,}",
+            )
+        ) from None
     except (OSError, SyntaxError, ValueError):
-        raise PhotoError(f"{name} is damaged or incomplete; choose the photo again or send another.") from None
+        raise PhotoError(
+            Sentence(N_("%(name)s is damaged or incomplete; choose the photo again or send another."), name=name)
+        ) from None
     try:
         return _reencode(image, image.format or "JPEG", limits.longest_side)
     except (OSError, ValueError):  # a pixel format with no RGB conversion, say
-        raise PhotoError(f"{name} could not be converted; send it as an ordinary JPEG photo.") from None
+        raise PhotoError(
+            Sentence(N_("%(name)s could not be converted; send it as an ordinary JPEG photo."), name=name)
+        ) from None
 
 
 def _reencode(image: Image.Image, image_format: str, longest_side: int) -> CleanPhoto:
@@ -142,15 +179,28 @@ def clean_photos(uploads: Sequence[Upload], limits: PhotoSettings, already: int 
     if not uploads:
         return []
     if limits.max_per_request == 0:
-        raise PhotoError("This city does not take photos with requests; remove the photo and send the request.")
+        raise PhotoError(N_("This city does not take photos with requests; remove the photo and send the request."))
     if already + len(uploads) > limits.max_per_request:
         room = limits.max_per_request - already
         if room <= 0:
-            raise PhotoError(f"This request already has the most photos it can take ({limits.max_per_request}).")
+            raise PhotoError(
+                Sentence(
+                    N_("This request already has the most photos it can take (%(most)s)."), most=limits.max_per_request
+                )
+            )
+        values = {"chosen": len(uploads), "most": limits.max_per_request, "room": room, "already": already}
         raise PhotoError(
-            f"{len(uploads)} photos were chosen but a request takes at most {limits.max_per_request}"
-            + (f" ({already} already attached)" if already else "")
-            + f": choose at most {room}."
+            Sentence(
+                N_(
+                    "%(chosen)s photos were chosen but a request takes at most %(most)s (%(already)s already attached): choose at most %(room)s."
+                ),
+                **values,
+            )
+            if already
+            else Sentence(
+                N_("%(chosen)s photos were chosen but a request takes at most %(most)s: choose at most %(room)s."),
+                **values,
+            )
         )
     return [clean_photo(upload, limits) for upload in uploads]
 
@@ -217,7 +267,7 @@ def add_photos(
 ) -> list[RequestPhoto]:
     """Staff attach photos to a request (nothing is stored if any is refused); commits."""
     if not uploads:
-        raise PhotoError("Choose one or more photos to add.")
+        raise PhotoError(N_("Choose one or more photos to add."))
     photos = clean_photos(uploads, limits, already=len(photos_of(session, request)))
     added = store_photos(session, store, request, photos, actor, "staff")
     request.updated_at = datetime.now(UTC)
@@ -236,7 +286,7 @@ def set_hidden(session: Session, request: ServiceRequest, photo_id: int, actor: 
         select(RequestPhoto).where(RequestPhoto.id == photo_id, RequestPhoto.request_id == request.id)
     )
     if photo is None:
-        raise PhotoError("That photo is not one of this request's; reload the page.")
+        raise PhotoError(N_("That photo is not one of this request's; reload the page."))
     if photo.hidden == hidden:
         return photo
     now = datetime.now(UTC)

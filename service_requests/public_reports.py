@@ -40,12 +40,13 @@ from sqlalchemy.orm import Session
 from address_db.places import approximate_place
 from core.caching import REQUEST_TABLES, ResultCache, database_identity, writes_version
 from core.city import CityConfig, PublicMapSettings
+from core.i18n import N_
 from core.states import STATE_LABELS
 from service_requests.references import show_short_reference
 from service_requests.selection import YES, FilterChoices, FilterError, RequestFilter, parse_filter
 
 #: The statuses a visitor may ask for, with their words on the pages.
-PUBLIC_STATUSES = {"all": "Open and recently closed", "open": "Open", "closed": "Closed"}
+PUBLIC_STATUSES = {"all": N_("Open and recently closed"), "open": N_("Open"), "closed": N_("Closed")}
 #: The query-string names the public pages read (everything else is ignored, never an error).
 FILTER_ARGS = ("service", "ward", "district", "status")
 #: How much of a description marked public a report carries.

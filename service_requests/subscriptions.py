@@ -23,6 +23,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import UserError
+from core.i18n import N_, Sentence
 from core.ratelimit import Limit, hit
 from core.states import STATE_LABELS
 from service_requests import rules
@@ -65,7 +66,14 @@ class Area:
     def near(cls, lon: float, lat: float, radius_m: int, label: str) -> Area:
         """A circle of ``radius_m`` metres around (lon, lat); the radius is checked."""
         if not MIN_RADIUS_M <= radius_m <= MAX_RADIUS_M:
-            raise SubscriptionError(f"Choose a radius from {MIN_RADIUS_M} to {MAX_RADIUS_M} metres, not {radius_m}.")
+            raise SubscriptionError(
+                Sentence(
+                    N_("Choose a radius from %(least)s to %(most)s metres, not %(radius)s."),
+                    least=MIN_RADIUS_M,
+                    most=MAX_RADIUS_M,
+                    radius=radius_m,
+                )
+            )
         return cls("near", label, lon=lon, lat=lat, radius_m=radius_m)
 
 
@@ -119,11 +127,13 @@ def subscribe_to_area(session: Session, city: str, area: Area, email: str, links
 def _subscribe(session: Session, subscription: Subscription, email: str, links: Links) -> Subscription:
     email = (email or "").strip()[:200]
     if not is_email(email):
-        raise SubscriptionError("Type an e-mail address (name@example.org) to receive the updates.")
+        raise SubscriptionError(N_("Type an e-mail address (name@example.org) to receive the updates."))
     if not hit(session, PER_ADDRESS, email.lower()).allowed:
         raise SubscriptionError(
-            "Several confirmation e-mails were sent to that address within the hour; "
-            "use the link in one of them, or try again later."
+            N_(
+                "Several confirmation e-mails were sent to that address within the hour; "
+                "use the link in one of them, or try again later."
+            )
         )
     same = session.scalars(
         select(Subscription).where(
@@ -181,13 +191,19 @@ def confirm(session: Session, token: str, now: datetime | None = None) -> Subscr
     )
     if subscription is None or subscription.unsubscribed_at is not None:
         raise SubscriptionError(
-            "This confirmation link is not known or was used already. "
-            "If you are not receiving updates, subscribe again from the request's page or the alerts page."
+            N_(
+                "This confirmation link is not known or was used already. "
+                "If you are not receiving updates, subscribe again from the request's page or the alerts page."
+            )
         )
     if subscription.created_at + CONFIRM_FOR < now:
         raise SubscriptionError(
-            f"This confirmation link expired (links work for {int(CONFIRM_FOR.total_seconds() // 3600)} hours); "
-            "subscribe again to get a new one."
+            Sentence(
+                N_(
+                    "This confirmation link expired (links work for %(hours)s hours); subscribe again to get a new one."
+                ),
+                hours=int(CONFIRM_FOR.total_seconds() // 3600),
+            )
         )
     subscription.confirm_hash = None  # single use
     subscription.confirmed_at = now
@@ -268,6 +284,7 @@ class AreaRequest:
     requested_at: datetime
     updated_at: datetime
     distance_m: float | None
+    service_code: str = ""
 
     @property
     def status_label(self) -> str:
@@ -311,7 +328,7 @@ def area_requests(
         text(
             f"""
             SELECT r.id, r.public_ref, r.short_ref, r.service_name, r.status, r.address, r.requested_at, r.updated_at,
-                   {_distance(area)} AS distance_m
+                   {_distance(area)} AS distance_m, r.service_code
             FROM service_request r
             WHERE r.city = :city AND {rules.mapped("r")} AND {condition}
               AND r.id > :after_id AND (CAST(:up_to_id AS bigint) IS NULL OR r.id <= :up_to_id)

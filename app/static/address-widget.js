@@ -8,6 +8,7 @@
   const root = document.getElementById("address-widget");
   if (!root) { return; }
   const cfg = root.dataset;
+  const say = window.geo311Words(root); // page-words.js: the widget's sentences in the page's language
   const input = document.getElementById("address-input");
   const list = document.getElementById("address-suggestions");
   const result = document.getElementById("address-result");
@@ -189,23 +190,25 @@
       (c.note ? " (" + escapeHtml(c.note) + ")" : "") + "</button></li>").join("") + "</ul>";
   }
 
+  function notInCity() { return say("not_in_city", "Not in the {city}", { city: cfg.cityName }); }
+
   // No dead end: an address that cannot be matched can still be filed at a point on the map.
-  const PICK_HINT = '<p class="pick-hint">Or click the map where it is (or use the map centre): ' +
-    "the request can be filed at that point.</p>";
+  const PICK_HINT = '<p class="pick-hint">' + escapeHtml(say("pick_hint",
+    "Or click the map where it is (or use the map centre): the request can be filed at that point.")) + "</p>";
 
   // The outcomes that choose a place: their heading, and whether the place is to be confirmed.
   const CHOSEN = {
-    valid: { css: "outcome-valid", title: "Valid address", confirm: true },
-    approximate: { css: "outcome-approximate", title: "Approximate location", confirm: true, hint: true },
-    picked: { css: "outcome-valid", title: "Point picked on the map", confirm: false }
+    valid: { css: "outcome-valid", title: say("valid", "Valid address"), confirm: true },
+    approximate: { css: "outcome-approximate", title: say("approximate", "Approximate location"), confirm: true, hint: true },
+    picked: { css: "outcome-valid", title: say("picked", "Point picked on the map"), confirm: false }
   };
 
   function chosenHtml(status, lines, confirmed) {
     const o = CHOSEN[status];
-    return '<p class="outcome ' + o.css + '">' + o.title + "</p>" +
+    return '<p class="outcome ' + o.css + '">' + escapeHtml(o.title) + "</p>" +
       lines.filter((line) => line).map((line) => "<p>" + escapeHtml(line) + "</p>").join("") +
-      (o.confirm ? (confirmed ? '<button type="button" id="address-confirm" disabled>Location confirmed</button>'
-        : '<button type="button" id="address-confirm">Confirm this location</button>') : "") +
+      (o.confirm ? (confirmed ? '<button type="button" id="address-confirm" disabled>' + escapeHtml(say("confirmed", "Location confirmed")) + "</button>"
+        : '<button type="button" id="address-confirm">' + escapeHtml(say("confirm", "Confirm this location")) + "</button>") : "") +
       (o.hint ? PICK_HINT : "");
   }
 
@@ -214,7 +217,7 @@
     if (!confirm || confirm.disabled) { return; }
     confirm.addEventListener("click", () => {
       fields.confirmed.value = "yes";
-      confirm.textContent = "Location confirmed";
+      confirm.textContent = say("confirmed", "Location confirmed");
       confirm.disabled = true;
       input.focus();
     });
@@ -233,9 +236,9 @@
       const lines = [r.match.text, r.reason, areaText(r)];
       html = chosenHtml("approximate", lines, false);
       setChosen(r.match, "approximate", lines);
-      showPoint(r.match.lon, r.match.lat, r.match.text + " (approximate)");
+      showPoint(r.match.lon, r.match.lat, say("approximate_place", "{place} (approximate)", { place: r.match.text }));
     } else if (r.status === "outside") {
-      html = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p><p>" +
+      html = '<p class="outcome outcome-outside">' + escapeHtml(notInCity()) + "</p><p>" +
         escapeHtml(r.reason) + "</p>";
       setChosen(null);
       // Judged by the place typed (no address matched): the typed text, and where the agency is.
@@ -243,15 +246,15 @@
       showPoint(r.match.lon, r.match.lat, byPlace ? r.agency.name : r.match.text);
       openRedirect(byPlace ? r.query : r.match.text, r.agency, r.match.lon, r.match.lat, byPlace ? r.basis : null);
     } else if (r.status === "ambiguous") {
-      html = '<p class="outcome outcome-ambiguous">Which one?</p><p>' + escapeHtml(r.reason) + "</p>" +
-        candidateButtons("Choose the address:", r.candidates) + PICK_HINT;
+      html = '<p class="outcome outcome-ambiguous">' + escapeHtml(say("which", "Which one?")) + "</p><p>" + escapeHtml(r.reason) + "</p>" +
+        candidateButtons(say("choose", "Choose the address:"), r.candidates) + PICK_HINT;
       setChosen(null);
     } else if (r.status === "not_found") {
-      html = '<p class="outcome outcome-not_found">Not found</p><p>' + escapeHtml(r.reason) + "</p>" +
-        candidateButtons("Nearby or similar:", r.suggestions) + PICK_HINT;
+      html = '<p class="outcome outcome-not_found">' + escapeHtml(say("not_found", "Not found")) + "</p><p>" + escapeHtml(r.reason) + "</p>" +
+        candidateButtons(say("nearby", "Nearby or similar:"), r.suggestions) + PICK_HINT;
       setChosen(null);
     } else {
-      html = '<p class="outcome outcome-invalid">Not an address</p><p>' + escapeHtml(r.reason) + "</p>" + PICK_HINT;
+      html = '<p class="outcome outcome-invalid">' + escapeHtml(say("invalid", "Not an address")) + "</p><p>" + escapeHtml(r.reason) + "</p>" + PICK_HINT;
       setChosen(null);
     }
     result.innerHTML = html;
@@ -274,14 +277,14 @@
     ++suggestSeq;
     closeList();
     if (!text || !text.trim()) {
-      render({ status: "invalid", reason: "Type an address first." });
+      render({ status: "invalid", reason: say("type_first", "Type an address first.") });
       return;
     }
     const seq = ++checkSeq;
     result.dataset.status = "checking";
     getJson(cfg.validateUrl + "?q=" + encodeURIComponent(text))
       .then((r) => { if (seq === checkSeq) { render(r); } })
-      .catch(() => { result.textContent = "The check failed; try again."; result.dataset.status = "error"; });
+      .catch(() => { result.textContent = say("check_failed", "The check failed; try again."); result.dataset.status = "error"; });
   }
 
   document.getElementById("address-check").addEventListener("click", () => validate(input.value));
@@ -293,21 +296,21 @@
     getJson(cfg.reverseUrl + "?lon=" + lon.toFixed(6) + "&lat=" + lat.toFixed(6)).then((r) => {
       if (seq !== checkSeq) { return; }
       const loc = r.location;
-      showPoint(lon, lat, r.address ? r.address.text : "Picked point");
+      showPoint(lon, lat, r.address ? r.address.text : say("picked_point", "Picked point"));
       if (loc.status === "outside" || loc.status === "unlisted" || loc.status === "unknown") {
         // unlisted: in no layer (a gap between them); loc.agency is then the city's fallback contact.
         result.dataset.status = loc.status;
-        result.innerHTML = '<p class="outcome outcome-outside">Not in the ' + escapeHtml(cfg.cityName) + "</p>" +
+        result.innerHTML = '<p class="outcome outcome-outside">' + escapeHtml(notInCity()) + "</p>" +
           (loc.reason ? "<p>" + escapeHtml(loc.reason) + "</p>" : "");
         setChosen(null);
-        if (loc.agency) { openRedirect(r.address ? r.address.text : "the point you picked", loc.agency, lon, lat); }
+        if (loc.agency) { openRedirect(r.address ? r.address.text : say("your_point", "the point you picked"), loc.agency, lon, lat); }
         return;
       }
       if (r.address) { input.value = r.address.text; }
       const lines = [
-        r.address ? "Nearest address: " + r.address.text + " (" + Math.round(r.distance_m) + " m)"
-          : "No address within 100 m: the point itself will be used." +
-            (input.value.trim() ? " What you typed is kept for staff only; the public sees the place of the point." : ""),
+        r.address ? say("nearest", "Nearest address: {address} ({distance} m)", { address: r.address.text, distance: Math.round(r.distance_m) })
+          : say("no_address", "No address within 100 m: the point itself will be used.") +
+            (input.value.trim() ? " " + say("typed_kept", "What you typed is kept for staff only; the public sees the place of the point.") : ""),
         areaText(loc)
       ];
       setChosen({ address_id: r.address ? r.address.address_id : "", lon: lon, lat: lat }, "picked", lines);
@@ -315,7 +318,7 @@
       result.innerHTML = chosenHtml("picked", lines, false);
     }).catch(() => {
       if (seq !== checkSeq) { return; }
-      result.textContent = "The lookup of that point failed; try again.";
+      result.textContent = say("lookup_failed", "The lookup of that point failed; try again.");
       result.dataset.status = "error";
     });
   }
@@ -327,7 +330,7 @@
   /* ---- "Use my location": the browser's position, then as a point picked on the map ---------- */
   const locate = document.getElementById("address-locate");
   const locateStatus = document.getElementById("address-locate-status");
-  const LOCATE_ELSE = " Type the address or click the map instead.";
+  const LOCATE_ELSE = " " + say("locate_else", "Type the address or click the map instead.");
   function sayLocate(status, text) {
     locateStatus.dataset.status = status;
     locateStatus.textContent = text;
@@ -336,25 +339,26 @@
     locate.hidden = false;
     locate.addEventListener("click", () => {
       if (window.isSecureContext === false) {  // browsers give a position to https pages only
-        sayLocate("insecure", "Your browser shares your location only with a secure (https) page, and this one is not." + LOCATE_ELSE);
+        sayLocate("insecure", say("insecure", "Your browser shares your location only with a secure (https) page, and this one is not.") + LOCATE_ELSE);
         return;
       }
-      sayLocate("locating", "Finding your location…");
+      sayLocate("locating", say("locating", "Finding your location…"));
       locate.disabled = true;
       navigator.geolocation.getCurrentPosition((position) => {
         locate.disabled = false;
         const c = position.coords;
-        sayLocate("found", "Your location" + (c.accuracy ? " (to within about " + Math.round(c.accuracy) + " m)" : "") +
-          " is on the map: check the marker, or click the map to move it.");
+        sayLocate("found", c.accuracy
+          ? say("found_within", "Your location (to within about {metres} m) is on the map: check the marker, or click the map to move it.", { metres: Math.round(c.accuracy) })
+          : say("found", "Your location is on the map: check the marker, or click the map to move it."));
         pickPoint(c.longitude, c.latitude);
       }, (error) => {
         locate.disabled = false;
         if (error.code === error.PERMISSION_DENIED) {
-          sayLocate("denied", "Your browser did not let this page know your location (you can allow it in the site's settings)." + LOCATE_ELSE);
+          sayLocate("denied", say("denied", "Your browser did not let this page know your location (you can allow it in the site's settings).") + LOCATE_ELSE);
         } else if (error.code === error.TIMEOUT) {
-          sayLocate("timeout", "Finding your location took too long: try again." + LOCATE_ELSE);
+          sayLocate("timeout", say("timeout", "Finding your location took too long: try again.") + LOCATE_ELSE);
         } else {
-          sayLocate("unavailable", "Your device could not tell its location." + LOCATE_ELSE);
+          sayLocate("unavailable", say("unavailable", "Your device could not tell its location.") + LOCATE_ELSE);
         }
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
     });
@@ -391,13 +395,13 @@
     // it is whom to ask, not whose the place is.
     const fallback = Boolean(agency && agency.fallback);
     document.getElementById("redirect-where").textContent = fallback ?
-      "It is not inside any agency area we know; for help contact" :
-      basis ? "It is not in our address database; " + basis + " it is probably within the boundaries of" :
-        "It lies within the boundaries of";
-    document.getElementById("redirect-agency").textContent = agency ? agency.name : "an agency this system does not know";
+      say("fallback_where", "It is not inside any agency area we know; for help contact") :
+      basis ? say("basis_where", "It is not in our address database; {basis} it is probably within the boundaries of", { basis: basis }) :
+        say("where", "It lies within the boundaries of");
+    document.getElementById("redirect-agency").textContent = agency ? agency.name : say("unknown_agency", "an agency this system does not know");
     const contact = document.getElementById("redirect-contact");
-    contact.innerHTML = agency && agency.phone ? (fallback ? "Call" : "Contact them at") + " <strong>" +
-      telLinks(agency.phone) + "</strong>." : "No phone number is on file for this agency.";
+    contact.innerHTML = agency && agency.phone ? escapeHtml(fallback ? say("call", "Call") : say("contact", "Contact them at")) + " <strong>" +
+      telLinks(agency.phone) + "</strong>." : escapeHtml(say("no_phone", "No phone number is on file for this agency."));
     if (fallback && agency.note) { contact.innerHTML += " " + escapeHtml(agency.note); }
     if (agency && agency.website) {
       contact.innerHTML += ' <a href="' + encodeURI(agency.website) + '" rel="noopener">' + escapeHtml(agency.website) + "</a>";

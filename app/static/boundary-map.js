@@ -5,13 +5,8 @@
   const el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
   const cfg = el.dataset;
-  // The page's sentences in its language (data-words, written by index.html); "{name}" is filled in.
-  const words = JSON.parse(cfg.words || "{}");
-  function say(key, fallback, values) {
-    let text = words[key] || fallback;
-    Object.keys(values || {}).forEach((name) => { text = text.replace("{" + name + "}", values[name]); });
-    return text;
-  }
+  // The page's sentences in its language (data-words, written by index.html; page-words.js).
+  const say = window.geo311Words(el);
   const map = L.map(el, { preferCanvas: true });
   el.geo311Map = map; // for scripted checks (browser tests, kiosk pages)
   const basemap = window.geo311Basemap(map, JSON.parse(cfg.basemap || "null"));

@@ -9,6 +9,7 @@
   "use strict";
   const box = document.getElementById("nearby-requests");
   if (!box) { return; }
+  const say = window.geo311Words(box); // page-words.js: the box's sentences in the page's language
   let map = null;
   let layer = null;
   document.addEventListener("address:map", (event) => { map = event.detail.map; });
@@ -49,14 +50,18 @@
       box.dataset.count = String(items.length);
       draw(items);
       if (!items.length) { box.innerHTML = ""; return; }
-      box.innerHTML = "<p><strong>Already reported within " + escapeHtml(box.dataset.radius) + " m</strong> (orange on the map): " +
-        "if it is the same problem, " + (box.dataset.staff ? "add this caller to that request" : "follow that request") + " instead.</p><ul>" +
+      box.innerHTML = "<p><strong>" + escapeHtml(say("already", "Already reported within {radius} m", { radius: box.dataset.radius })) +
+        "</strong> " + escapeHtml(box.dataset.staff
+        ? say("same_staff", "(orange on the map): if it is the same problem, add this caller to that request instead.")
+        : say("same", "(orange on the map): if it is the same problem, follow that request instead.")) + "</p><ul>" +
         items.map((n) =>
-          '<li><a href="' + encodeURI(n.url) + '">' + escapeHtml(n.short_reference || n.reference) + "</a> " + escapeHtml(n.service) +
-          ", " + escapeHtml(n.status) + ", reported " + escapeHtml(n.requested || "") + ", " + escapeHtml(n.address || "") +
-          " (" + Math.round(n.distance_m) + " m)" +
+          '<li><a href="' + encodeURI(n.url) + '">' + escapeHtml(n.short_reference || n.reference) + "</a> " +
+          escapeHtml(say("item", "{service}, {status}, reported {date}, {place} ({distance} m)", {
+            service: n.service, status: n.status, date: n.requested || "", place: n.address || "", distance: Math.round(n.distance_m)
+          })) +
           (box.dataset.staff
-            ? ' <button type="button" class="follow" data-reference="' + escapeHtml(n.reference) + '">Add this caller to that request</button>'
+            ? ' <button type="button" class="follow" data-reference="' + escapeHtml(n.reference) + '">' +
+              escapeHtml(say("add_caller", "Add this caller to that request")) + "</button>"
             : "") + "</li>").join("") + "</ul>";
     });
   });

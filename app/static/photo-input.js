@@ -3,21 +3,26 @@
    The server checks again whatever this says (service_requests/photos.py). */
 (function () {
   "use strict";
-  function problem(input) {
+  function megabytes(count) { return (count / 1e6).toFixed(1) + " MB"; }
+  // The sentences are the server's (the input's data-words, in the page's language: page-words.js).
+  function problem(input, say) {
     const most = Number(input.dataset.maxCount || 0);
     const largest = Number(input.dataset.maxBytes || 0);
     const files = Array.from(input.files || []);
     if (most && files.length > most) {
-      return files.length + " photos were chosen but a request takes at most " + most + ": choose fewer.";
+      return say("too_many", "{chosen} photos were chosen but a request takes at most {most}: choose at most {room}.",
+        { chosen: files.length, most: most, room: most });
     }
     const big = files.find((f) => largest && f.size > largest);
     if (big) {
-      return big.name + " is " + (big.size / 1e6).toFixed(1) + " MB; photos of at most " +
-        (largest / 1e6).toFixed(1) + " MB are accepted. Send a smaller one.";
+      return say("too_large", "{name} is {size}; photos of at most {most} are accepted. Send a smaller one " +
+        "(a phone's share or e-mail option usually offers a smaller size).",
+        { name: big.name, size: megabytes(big.size), most: megabytes(largest) });
     }
     return "";
   }
   document.querySelectorAll("input[type=file][data-max-bytes]").forEach((input) => {
+    const say = window.geo311Words(input);
     const message = document.createElement("p");
     message.className = "field-error";
     message.id = input.id + "-check";
@@ -25,7 +30,7 @@
     message.hidden = true;
     input.insertAdjacentElement("afterend", message);
     function check() {
-      const text = problem(input);
+      const text = problem(input, say);
       message.textContent = text;
       message.hidden = !text;
       input.setAttribute("aria-invalid", text ? "true" : "false");

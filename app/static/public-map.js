@@ -18,8 +18,9 @@
   const el = document.getElementById("around-map");
   if (!el || typeof L === "undefined") { return; }
   const cfg = el.dataset;
+  const say = window.geo311Words(el); // page-words.js: the map's sentences in the page's language
   const COLORS = { open: "#d95f02", closed: "#1b9e77" };
-  const LABELS = { open: "open", closed: "closed" };
+  const LABELS = { open: say("open", "open"), closed: say("closed_one", "closed") };
   const BOX_ZOOM = 13; // from this zoom a truncated answer is asked again for the view's box
   const summary = document.getElementById("around-summary");
   const baseSummary = summary ? summary.textContent.replace(/\.$/, "") : "";
@@ -41,7 +42,7 @@
       COLORS.closed + " " + share.toFixed(1) + "% 100%)";
     ring.dataset.open = String(counts.open);
     ring.dataset.closed = String(counts.closed);
-    ring.title = counts.open + " open, " + counts.closed + " closed";
+    ring.title = say("shares", "{open} open, {closed} closed", { open: counts.open, closed: counts.closed });
     const count = document.createElement("span");
     count.textContent = String(total);
     ring.appendChild(count);
@@ -69,35 +70,35 @@
     line(box, p.service, "around-popup-service");
     line(box, p.status + " · " + p.reference);
     if (p.place) { line(box, p.place); }
-    line(box, "Reported " + p.requested + (p.closed ? "; closed " + p.closed : ""));
+    line(box, say("reported", "Reported {date}", { date: p.requested }) +
+      (p.closed ? "; " + say("closed", "closed {date}", { date: p.closed }) : ""));
     if (p.description) { line(box, p.description); }
     const link = document.createElement("a");
     link.href = p.url;
-    link.textContent = "Its status page";
+    link.textContent = say("status_page", "Its status page");
     line(box, "").appendChild(link);
     return box;
   }
 
+  // A report is a marker with an HTML icon, not a circle drawn on the map: Leaflet's markers are in the
+  // page's tab order (role=button, Enter opens the popup), its circles are not reachable by keyboard.
+  function dotIcon(p, name) {
+    const dot = document.createElement("span");
+    dot.className = "around-dot around-dot-" + p.family;
+    const words = document.createElement("span");
+    words.className = "around-dot-name";
+    words.textContent = name;  // the button's accessible name
+    dot.appendChild(words);
+    return L.divIcon({ html: dot, className: "around-dot-icon", iconSize: L.point(24, 24) });
+  }
+
   function marker(feature, latlng) {
     const p = feature.properties;
-    const m = L.circleMarker(latlng, {
-      radius: 8, color: "#222", weight: 1, fillColor: COLORS[p.family], fillOpacity: 0.9, family: p.family
-    });
+    const name = p.service + " (" + LABELS[p.family] + ")";
+    const m = L.marker(latlng, { icon: dotIcon(p, name), keyboard: true, family: p.family });
     m.bindPopup(function () { return popup(p); });
-    m.bindTooltip(p.service + " (" + LABELS[p.family] + ")");
+    m.bindTooltip(name);
     m.on("popupopen", function () { m.closeTooltip(); });
-    // A circle is an SVG path, which the keyboard cannot reach by itself: each report is made a
-    // button in the tab order that opens its popup with Enter or Space (the list is the other way).
-    m.on("add", function () {
-      const path = m.getElement();
-      if (!path || path.hasAttribute("tabindex")) { return; }
-      path.setAttribute("tabindex", "0");
-      path.setAttribute("role", "button");
-      path.setAttribute("aria-label", p.service + " (" + LABELS[p.family] + "), " + p.reference);
-      path.addEventListener("keydown", function (event) {
-        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); m.openPopup(); }
-      });
-    });
     return m;
   }
 
@@ -113,10 +114,10 @@
     el.dataset.open = String(open);
     el.dataset.truncated = String(Boolean(data.truncated));
     if (summary) {
-      const where = bbox ? " in this part of the map" : "";
-      summary.textContent = baseSummary + where + ": " + data.features.length + " (" + open + " open, " +
-        (data.features.length - open) + " closed)" +
-        (data.truncated ? ", the newest " + data.limit + "; zoom in or choose a service to see others." : ".");
+      const counts = { selection: baseSummary, count: data.features.length, open: open, closed: data.features.length - open };
+      summary.textContent = (bbox ? say("summary_view", "{selection} in this part of the map: {count} ({open} open, {closed} closed)", counts)
+        : say("summary", "{selection}: {count} ({open} open, {closed} closed)", counts)) +
+        (data.truncated ? ", " + say("truncated", "the newest {limit}; zoom in or choose a service to see others.", { limit: data.limit }) : ".");
       summary.classList.toggle("around-truncated", Boolean(data.truncated));
     }
   }
@@ -138,7 +139,7 @@
       })
       .catch(function (err) {
         el.dataset.ready = "error";
-        if (summary) { summary.textContent = "The reports could not be loaded (" + err.message + "). The list shows them too."; }
+        if (summary) { summary.textContent = say("load_failed", "The reports could not be loaded ({error}). The list shows them too.", { error: err.message }); }
       });
   }
 

@@ -12,13 +12,16 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as browser_session
+from flask_babel import gettext
 
 from address_db.places import approximate_place
+from app.i18n import error_words, place_text
 from app.web import db_session, runtime
 from app.web.access import csrf, public, rate_limited
 from app.web.requests import ME_TOO_KEY, status_page
 from boundaries.lookup import check_lon_lat
 from core.errors import InvalidCoordinates
+from core.i18n import N_
 from service_requests.followers import FollowerError, add_me_too
 from service_requests.lookup import find_by_reference
 from service_requests.models import ServiceRequest
@@ -44,7 +47,7 @@ bp = Blueprint("alerts", __name__)
 RADII = (200, 500, 1000, 2000)
 #: What a feed lists: the newest requests of the area within this many days, at most FEED_ENTRIES.
 FEED_DAYS, FEED_ENTRIES = 90, 50
-_SENT = "Check your e-mail: we sent a link to confirm. Nothing else is sent to you until you open it."
+_SENT = N_("Check your e-mail: we sent a link to confirm. Nothing else is sent to you until you open it.")
 
 
 def _links() -> Links:
@@ -54,7 +57,7 @@ def _links() -> Links:
 def _found(reference: str) -> ServiceRequest:
     found = find_by_reference(db_session(), runtime().city.key, reference)
     if found is None:
-        abort(404, "No request has that reference. Check it and try again.")
+        abort(404, gettext("No request has that reference. Check it and try again."))
     return found
 
 
@@ -70,8 +73,8 @@ def follow_request(reference: str):
         subscribe_to_request(session, found, email, _links())
     except SubscriptionError as exc:
         session.rollback()
-        return status_page(found, 400, error=str(exc), email=email)
-    flash(_SENT, "success")
+        return status_page(found, 400, error=error_words(exc), email=email)
+    flash(gettext(_SENT), "success")
     return redirect(url_for("requests.status", reference=found.public_ref) + "#follow", code=303)
 
 
@@ -83,16 +86,16 @@ def me_too(reference: str):
     found = _found(reference)
     done: list[int] = list(browser_session.get(ME_TOO_KEY, []))
     if found.id in done:
-        flash("You already said this problem affects you too: thank you.", "success")
+        flash(gettext("You already said this problem affects you too: thank you."), "success")
     else:
         session = db_session()
         try:
             add_me_too(session, found, runtime().city.channels.web_form)
         except FollowerError as exc:
             session.rollback()
-            return status_page(found, 400, me_too_error=str(exc))
+            return status_page(found, 400, me_too_error=error_words(exc))
         browser_session[ME_TOO_KEY] = [*done[-199:], found.id]
-        flash("Thank you: your report was added to this request.", "success")
+        flash(gettext("Thank you: your report was added to this request."), "success")
     return redirect(url_for("requests.status", reference=found.public_ref), code=303)
 
 
@@ -108,7 +111,7 @@ def confirm_subscription(token: str):
             done = confirm(session, token)
         except SubscriptionError as exc:
             session.rollback()
-            error = str(exc)
+            error = error_words(exc)
     return render_template(
         "subscription_confirm.html", city=runtime().city, done=done, error=error, status_url=_status_url(done)
     ), (400 if error else 200)
@@ -122,7 +125,9 @@ def unsubscribe_link(token: str):
     """The unsubscribe link: one click, no login."""
     ended = unsubscribe(db_session(), token)
     if ended is None:
-        abort(404, "This unsubscribe link is not known. If e-mails keep coming, use the link in the latest one.")
+        abort(
+            404, gettext("This unsubscribe link is not known. If e-mails keep coming, use the link in the latest one.")
+        )
     return render_template("subscription_ended.html", city=runtime().city, target=ended.target)
 
 
@@ -136,7 +141,7 @@ def _status_url(subscription: Any) -> str | None:
 def _ward_label() -> str:
     """What the city calls its wards ("Council District"): the ward layer's label."""
     layer = runtime().city.ward_layer
-    return layer.label if layer else "Ward"
+    return layer.label if layer else gettext("Ward")
 
 
 def _wards() -> dict[str, str]:
@@ -157,29 +162,40 @@ def _chosen_area(values: Any) -> Area | str | None:
         wards = _wards()
         key = values["ward"]
         if key not in wards:
-            return f"Choose a {label.lower()} of the list."
+            return gettext("Choose a %(area)s of the list.", area=label.lower())
         return Area("ward", _ward_name(wards[key]), ward_key=key)
     address = (values.get("address") or "").strip()[:200]
     if not address:
-        return "Choose an area: a ward, or an address and a radius." if values.get("kind") else None
+        return gettext("Choose an area: a ward, or an address and a radius.") if values.get("kind") else None
     try:
         radius = int(values.get("radius", "500"))
     except ValueError:
-        return f"Choose a radius from {MIN_RADIUS_M} to {MAX_RADIUS_M} metres."
+        return gettext("Choose a radius from %(least)s to %(most)s metres.", least=MIN_RADIUS_M, most=MAX_RADIUS_M)
     result = s.validator.validate(db_session(), address)
     if result.status == "valid" and result.match is not None and result.match.lon is not None:
         place = approximate_place(result.match.text) or result.match.text
         try:
-            return Area.near(result.match.lon, result.match.lat or 0.0, radius, f"{radius} m around {place}")
+            label = gettext("%(metres)s m around %(place)s", metres=radius, place=place_text(place))
+            return Area.near(result.match.lon, result.match.lat or 0.0, radius, label)
         except SubscriptionError as exc:
-            return str(exc)
+            return error_words(exc)
     if result.status == "outside":
-        return f"{address} is not in the {s.city.name}: alerts cover the city's requests only."
+        return gettext(
+            "%(address)s is not in the %(city)s: alerts cover the city's requests only.",
+            address=address,
+            city=s.city.name,
+        )
     if result.status == "ambiguous" and result.candidates:
-        return "Several addresses match; type one of them: " + "; ".join(c.text for c in result.candidates[:5]) + "."
+        choices = "; ".join(c.text for c in result.candidates[:5])
+        return gettext("Several addresses match; type one of them: %(choices)s.", choices=choices)
     if result.suggestions:
-        return f"{address} was not found. Did you mean " + "; ".join(c.text for c in result.suggestions[:5]) + "?"
-    return f"{address} was not found in the {s.city.name}'s addresses: check the number and the street."
+        choices = "; ".join(c.text for c in result.suggestions[:5])
+        return gettext("%(address)s was not found. Did you mean %(choices)s?", address=address, choices=choices)
+    return gettext(
+        "%(address)s was not found in the %(city)s's addresses: check the number and the street.",
+        address=address,
+        city=s.city.name,
+    )
 
 
 def _feed_url(area: Area) -> str:
@@ -206,9 +222,9 @@ def alerts_page():
             )
         except SubscriptionError as exc:
             session.rollback()
-            error = str(exc)
+            error = error_words(exc)
         else:
-            flash(_SENT, "success")
+            flash(gettext(_SENT), "success")
             return redirect(url_for("alerts.alerts_page", **_query(values)), code=303)
     return render_template(
         "alerts.html",

@@ -11,6 +11,7 @@ import io
 from typing import IO
 
 from flask import Blueprint, abort, request, send_file
+from flask_babel import gettext
 
 from app.web import db_session, runtime
 from app.web.access import allowed, public
@@ -57,13 +58,13 @@ def photo(name: str):
     path = store.path(name)
     found = find_photo(db_session(), runtime().city.key, name) if path is not None else None
     if path is None or found is None:
-        abort(404, "There is no such photo.")
+        abort(404, gettext("There is no such photo."))
     photo, service_request = found
     shown_publicly = is_public(db_session(), photo, service_request)
     if not shown_publicly and not allowed("requests.view", service_request):
-        abort(404, "There is no such photo.")
+        abort(404, gettext("There is no such photo."))
     if not path.is_file():
-        abort(404, "That photo's file is missing from the media folder.")
+        abort(404, gettext("That photo's file is missing from the media folder."))
     response = send_file(path, mimetype=photo.content_type, max_age=PUBLIC_MAX_AGE if shown_publicly else 0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}" if shown_publicly else "private, no-store"

@@ -13,10 +13,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, jsonify, render_template, request, url_for
+from flask_babel import gettext
 
+from app.i18n import place_text, service_names
 from app.web import filtering, read_session, runtime
 from app.web.access import public, rate_limited
 from app.web.tiles import basemap_config
+from core.i18n import N_
 from service_requests.public_reports import (
     PUBLIC_STATUSES,
     PublicQuery,
@@ -32,7 +35,9 @@ bp = Blueprint("public_map", __name__, url_prefix="/around")
 #: Reports on a page of the list.
 PAGE_SIZE = 50
 #: The colours of the legend (the staff maps' status colours, geo.maps.STATUS_COLORS), by family.
-LEGEND = (("open", "Open"), ("closed", "Closed"))
+LEGEND = (("open", N_("Open")), ("closed", N_("Closed")))
+#: The reports of each public status, in words (whole phrases: languages agree the words with the noun).
+_SELECTION = {"all": N_("Open and recently closed reports"), "open": N_("Open reports"), "closed": N_("Closed reports")}
 
 
 def _read(choices: FilterChoices) -> tuple[PublicQuery, str | None]:
@@ -59,15 +64,17 @@ def _url(endpoint: str, query: PublicQuery, **extra: object) -> str:
 
 
 def _words(query: PublicQuery, choices: FilterChoices) -> str:
-    """What the selection is, in words: "Open graffiti reports in Council District 13"."""
+    """What the selection is, in words: "Open reports: Graffiti, in Council District 13"."""
     flt = query.flt
-    services = ", ".join(choices.services.get(s, s) for s in flt.services)
-    parts = [PUBLIC_STATUSES[flt.status] + (" " + services if services else "") + " reports"]
-    if flt.ward:
-        parts.append("in " + choices.wards.get(flt.ward, flt.ward))
-    if flt.district:
-        parts.append("in " + choices.districts.get(flt.district, flt.district))
-    return " ".join(parts)
+    names = service_names()
+    services = ", ".join(names.get(s) or choices.services.get(s, s) for s in flt.services)
+    words = gettext(_SELECTION[flt.status])
+    if services:
+        words = gettext("%(reports)s: %(services)s", reports=words, services=services)
+    for key, named in ((flt.ward, choices.wards), (flt.district, choices.districts)):
+        if key:
+            words = gettext("%(reports)s, in %(area)s", reports=words, area=named.get(key, key))
+    return words
 
 
 def _context(query: PublicQuery, choices: FilterChoices, error: str | None) -> dict[str, Any]:
@@ -148,7 +155,14 @@ def reports_geojson():
         response.status_code = 400
         return response
     city = runtime().city
-    response = jsonify(as_geojson(public_reports(read_session(), city, query), city, _status_url))
+    collection = as_geojson(public_reports(read_session(), city, query), city, _status_url)
+    names = service_names()
+    for feature in collection["features"]:  # the words of the page's language (the codes stay)
+        words = feature["properties"]
+        words["service"] = names.get(words["service_code"], words["service"])
+        words["status"] = gettext(words["status"])
+        words["place"] = place_text(words["place"])
+    response = jsonify(collection)
     response.mimetype = "application/geo+json"
     return response
 

@@ -10,13 +10,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from flask import Blueprint, Response, abort, request, url_for
+from flask_babel import gettext
 from sqlalchemy import text
 
 from accounts.scope import within_scope
 from app.web import filtering, read_session, runtime
 from app.web.access import public, requires, staff_user
 from app.web.charts import column_chart, hbar_chart
+from app.web.times import date_words
 from core import spreadsheets
+from core.i18n import N_
 from geo import exports, reports
 from geo.dimensions import DIMENSIONS
 from geo.periods import PERIODS
@@ -85,26 +88,33 @@ def _page(template: str, **context: object) -> str:
     )
 
 
+#: The terms of the reports and what they count (msgids: the monthly report shows them in its language).
 DEFINITIONS = [
     (
-        "Requests",
-        "every request received, including duplicates; requests known to be outside the city are "
-        "not counted; requests without a location are counted.",
+        N_("Requests"),
+        N_(
+            "every request received, including duplicates; requests known to be outside the city are "
+            "not counted; requests without a location are counted."
+        ),
     ),
-    ("Distinct problems", "requests not marked as a duplicate of another request."),
+    (N_("Distinct problems"), N_("requests not marked as a duplicate of another request.")),
     (
-        "Open, closed, cancelled",
-        "each request is in exactly one: closed means closed in any way except "
-        "cancelled (fixed, duplicate, not our responsibility, referred to another agency).",
+        N_("Open, closed, cancelled"),
+        N_(
+            "each request is in exactly one: closed means closed in any way except "
+            "cancelled (fixed, duplicate, not our responsibility, referred to another agency)."
+        ),
     ),
-    ("Days to close", "the time from the request to its closing, in days, for closed requests."),
+    (N_("Days to close"), N_("the time from the request to its closing, in days, for closed requests.")),
     (
-        "Within the service level",
-        "closed requests closed by the due date promised when they were made, "
-        "as a share of closed requests that had a due date.",
+        N_("Within the service level"),
+        N_(
+            "closed requests closed by the due date promised when they were made, "
+            "as a share of closed requests that had a due date."
+        ),
     ),
-    ("Overdue", "open requests past their due date today."),
-    ("Dates", "local dates of the city's time zone, on the day each request was made."),
+    (N_("Overdue"), N_("open requests past their due date today.")),
+    (N_("Dates"), N_("local dates of the city's time zone, on the day each request was made.")),
 ]
 
 
@@ -361,15 +371,19 @@ def monthly():
         end=end,
         figures=figures,
         trend=column_chart(
-            "Requests per month, the last 12 months", [f"{k:%b %y}" for k in trend["key"]], trend["requests"].tolist()
+            gettext("Requests per month, the last 12 months"),
+            [date_words(k, "MMM yy") for k in trend["key"]],
+            trend["requests"].tolist(),
         ),
         departments=_records(departments),
         wards=_records(wards),
         top=_records(top),
         channel_chart=hbar_chart(
-            "Requests by how they were made", channels["label"].tolist(), channels["requests"].tolist()
+            gettext("Requests by how they were made"),
+            [gettext(label) for label in channels["label"]],  # the nine of old are msgids; a city's own stay
+            channels["requests"].tolist(),
         ),
-        ward_label=s.city.ward_layer.label if s.city.ward_layer else "Ward",
+        ward_label=s.city.ward_layer.label if s.city.ward_layer else gettext("Ward"),
         previous_month=(month - timedelta(days=1)).replace(day=1),
         next_month=reports.next_period_start(month, "month", 1),
     )

@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from accounts.scope import may_read_details
 from address_db.places import approximate_place
-from app.i18n import current_language
+from app.i18n import current_language, error_words, place_text, service_level_words, service_name
 from app.web import db_session, runtime
 from app.web.access import allowed, public, rate_limited, requires, staff_user
 from app.web.media import media_store, uploads
 from boundaries.lookup import check_lon_lat
+from core.catalogue_file import Service, ServiceLevel
 from core.errors import InvalidCoordinates
 from core.states import EVENT_KIND_LABELS, STATE_LABELS
 from service_requests.callers import caller_history
@@ -125,6 +126,7 @@ def _form_page(service_code: str, staff: bool):
         service=service,
         staff=staff,
         error=error,
+        error_text=_error_text(error, service) if error else None,
         shift_channel=s.city.channels.name(_shift_channel()) if staff else None,
         autofocus_address=True,
         form=request.form,
@@ -132,6 +134,12 @@ def _form_page(service_code: str, staff: bool):
         photo_limits=s.city.photos,
         idempotency_key=_idempotency_key_for_page(error),
     ), (400 if error else 200)
+
+
+def _error_text(error: IntakeError, service: Service) -> str:
+    """What was refused, in the page's language, naming the service and its question as the form does."""
+    questions = {f"attribute[{a.code}]": a.description for a in service.attributes}
+    return error_words(error, service=service.name, question=questions.get(error.field, ""))
 
 
 def _idempotency_key_for_page(error: IntakeError | None) -> str:
@@ -269,9 +277,9 @@ def nearby():
             {
                 "reference": n.public_ref,
                 "short_reference": show_short_reference(n.short_ref),
-                "service": n.service_name,
-                "status": STATE_LABELS[n.status],
-                "address": approximate_place(n.address),
+                "service": service_name(service_code, n.service_name),
+                "status": gettext(STATE_LABELS[n.status]),
+                "address": place_text(approximate_place(n.address)),
                 "distance_m": n.distance_m,
                 "requested": n.requested_at.astimezone(s.city.tz).date().isoformat(),
                 # staff see the point; anyone else a point within about 100 m of it (as the public maps do)
@@ -341,6 +349,17 @@ def status(reference: str):
     return status_page(found)
 
 
+def _note_words(event: RequestEvent) -> str | None:
+    """A public update's note in the page's language: the note of the request's creation is written
+    again from its channel; a note staff wrote stays in their words."""
+    channel = (event.data or {}).get("channel") if event.kind == "created" else None
+    if not channel:
+        return event.note
+    channels = runtime().city.channels
+    name = channels.name(channel)
+    return gettext("Request received by %(channel)s.", channel=name if channels.own else gettext(name).lower())
+
+
 def status_page(found: ServiceRequest, code: int = 200, **follow: Any) -> tuple[str, int]:
     """The public status page of ``found``; ``follow`` carries the follow form's error and typed e-mail."""
     s = runtime()
@@ -349,12 +368,14 @@ def status_page(found: ServiceRequest, code: int = 200, **follow: Any) -> tuple[
         select(RequestEvent).where(RequestEvent.request_id == found.id, RequestEvent.public).order_by(RequestEvent.at)
     ).all()
     original = session.get(ServiceRequest, found.duplicate_of) if found.duplicate_of else None
+    level = ServiceLevel.from_description(found.service_level)
     return render_template(
         "status.html",
         city=s.city,
         r=found,
-        notes=notes,
+        notes=[(n, _note_words(n)) for n in notes],
         label=STATE_LABELS[found.status],
+        service_level=service_level_words(level) if level else found.service_level,
         state_labels=STATE_LABELS,
         event_labels=EVENT_KIND_LABELS,
         place=approximate_place(found.address),

@@ -8,6 +8,7 @@ from html import unescape
 from sqlalchemy import select
 
 from app.i18n import COOKIE
+from core.i18n import N_, Sentence, translations
 from service_requests.models import ServiceRecord
 from tests.app.test_staff_pages import GRAFFITI_FORM
 from tests.helpers.fixture_cities import app_serving
@@ -143,3 +144,26 @@ def test_links_and_keys_inside_translated_sentences_stay_markup(client):
     assert "«zzzzzz»" in services
     hostile = client.get("/report?q=<b>x</b>", headers=spanish).get_data(as_text=True)
     assert "<b>x</b>" not in hostile and "&lt;b&gt;x&lt;/b&gt;" in hostile  # what was typed stays text
+
+
+def test_a_refused_request_form_says_why_in_spanish(client):
+    """The domain's errors (intake, photos) are Sentences: the form writes them in the page's language."""
+    spanish = {"Accept-Language": "es"}
+    base = {"address": "2111 W Bellevue Ave", "description": "Pintas"}
+    unanswered = client.post("/report/graffiti", data=base, headers=spanish)
+    page = unanswered.get_data(as_text=True)
+    assert unanswered.status_code == 400 and "Por favor, responda: ¿Dónde está el grafiti?" in page
+    bad_email = client.post(
+        "/report/graffiti",
+        data={**base, "attribute[surface]": "wall", "email": "ana-en-ejemplo", "response_method": "email"},
+        headers=spanish,
+    )
+    assert "&#39;ana-en-ejemplo&#39; no es una dirección de correo electrónico." in bad_email.get_data(as_text=True)
+    english = client.post("/report/graffiti", data=base).get_data(as_text=True)
+    assert "Please answer: Where is the graffiti?" in english
+
+
+def test_a_sentence_is_its_english_and_is_written_again_in_spanish():
+    sentence = Sentence(N_("%(name)s is empty; choose the photo again."), name="IMG_1.jpg")
+    assert sentence == "IMG_1.jpg is empty; choose the photo again."
+    assert sentence.in_words(translations("es").gettext) == "IMG_1.jpg está vacío; vuelva a elegir la foto."

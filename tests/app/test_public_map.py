@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import text
 
+from tests.helpers.translations import page_words
 from tests.service_requests.test_public_reports import BELLEVUE, BELLEVUE_PLACE, SECRETS, file
 
 PROPERTIES = {"reference", "service", "service_code", "status", "family", "requested", "closed", "place",
@@ -83,7 +84,7 @@ def test_the_list_shows_the_reports_as_text_with_links_and_nothing_private(clien
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     _secret_free(page, "list")
-    assert f'href="/status/{request.short_ref_shown}"' in page and BELLEVUE_PLACE in page
+    assert f'href="/status/{request.short_ref_shown}"' in page and BELLEVUE_PLACE in page_words(page)
     assert closed.short_ref_shown in page and "Fixed" in page and "closed " in page
     assert "See them on a map" in page and 'action="/around/list"' in page
     only_open = client.get("/around/list?status=open").get_data(as_text=True)
@@ -91,6 +92,9 @@ def test_the_list_shows_the_reports_as_text_with_links_and_nothing_private(clien
     selected = client.get("/around/list?service=dead-animal&older=1").get_data(as_text=True)
     assert closed.short_ref_shown in selected and request.short_ref_shown not in selected
     assert re.search(r'<option value="dead-animal"\s+selected>', selected) and "checked" in selected
+    spanish = client.get("/around/list", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert 'cerca de la cuadra 2100 de <span translate="no">W BELLEVUE AVE</span>' in spanish
+    assert "Reportes abiertos y cerrados hace poco" in spanish and "Resuelta" in spanish
 
 
 def test_the_list_pages_and_a_bad_value_keeps_the_form(client, session, la, validator):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -15,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: The pseudo-translation wraps every string in these, so that text outside them is untranslated.
 OPEN, CLOSE = "⟦", "⟧"
+
+
+def page_words(html: str) -> str:
+    """A page's HTML without its tags: its words as read, whatever marks them (a street's name in a
+    public place is a ``<span translate="no">``, as a name no translation changes)."""
+    return re.sub(r"<[^>]+>", "", html)
 
 
 def compile_catalogues(directory: Path = TRANSLATIONS_DIR) -> None:
