@@ -44,6 +44,7 @@ from boundaries.index import IndexCache
 from boundaries.lookup import Agency, Area, Location, check_lon_lat, outside_reason
 from boundaries.rules import current_layers
 from core.city import AddressSettings
+from core.i18n import N_, Sentence
 
 #: The best candidate is ``valid`` from this score, when no other comes within MARGIN.
 VALID_SCORE = 0.80
@@ -215,10 +216,15 @@ class Validator:
             # A neighbour's name was typed but the match is not the neighbour's: never silently the city's.
             result.status = "ambiguous"
             result.candidates = [*ranked[:7], self._agency_candidate(session, place)]
-            result.reason = (
-                f"{place.typed} was typed, which points to the {_bare(place.agency_name or place.agency)}, "
-                f"but the address matches {best.text} in the {self._owner_name(session, best.owner)}: "
-                "confirm on the map which is meant."
+            result.reason = Sentence(
+                N_(
+                    "%(typed)s was typed, which points to the %(agency)s, but the address matches %(address)s in "
+                    "the %(owner)s: confirm on the map which is meant."
+                ),
+                typed=place.typed,
+                agency=_bare(place.agency_name or place.agency),
+                address=best.text,
+                owner=self._owner_name(session, best.owner),
             )
             return result
         if best.score < VALID_SCORE or round(best.score - runner_up, 3) < MARGIN:
@@ -226,9 +232,10 @@ class Validator:
             result.candidates = self._labelled(session, ranked[:8])
             result.reason = _ambiguity_reason(parsed, ranked)
             if len(owners) > 1:
-                result.reason += (
-                    " The same address exists in more than one jurisdiction"
-                    f" ({', '.join(sorted(self._owner_name(session, o) for o in owners))})."
+                result.reason = Sentence(
+                    N_("%(reason)s The same address exists in more than one jurisdiction (%(owners)s)."),
+                    reason=result.reason,
+                    owners=", ".join(sorted(self._owner_name(session, o) for o in owners)),
                 )
             return result
         return self._answer(session, result, best)
@@ -248,9 +255,12 @@ class Validator:
             "not_found",
             shown[:300],
             standardized=street.text,
-            reason=(
-                f"0 is no house number: the street is {street.text}. Give the house number or the nearest cross "
-                "street, or pick the point on the map."
+            reason=Sentence(
+                N_(
+                    "0 is no house number: the street is %(street)s. Give the house number or the nearest cross "
+                    "street, or pick the point on the map."
+                ),
+                street=street.text,
             ),
             suggestions=self._street_suggestions(session, names) if names else [],
         )
@@ -268,11 +278,14 @@ class Validator:
             result.agency = self._agency(session, best.owner) or location.agency
             result.ward = result.district = None
             name = result.agency.name if result.agency else best.owner
-            result.reason = f"The address lies within the boundaries of {name}."
+            result.reason = Sentence(N_("The address lies within the boundaries of %(agency)s."), agency=name)
         elif location.in_jurisdiction:
             result.status = "approximate" if interpolated else "valid"
             if interpolated:
-                result.reason = f"No address point has this number; it is placed {best.basis}: confirm it on the map."
+                result.reason = Sentence(
+                    N_("No address point has this number; it is placed %(basis)s: confirm it on the map."),
+                    basis=best.basis or "",
+                )
         else:
             result.status = "outside"
             result.agency = location.agency
@@ -292,17 +305,25 @@ class Validator:
             agency = self._agency(session, place.agency)
             result.status = "outside"
             result.agency = agency
-            result.basis = "by the place name typed" if place.by == "name" else "by the ZIP code typed"
+            result.basis = Sentence(
+                N_("by the place name typed") if place.by == "name" else N_("by the ZIP code typed")
+            )
             result.match = self._agency_candidate(session, place)
             name = agency.name if agency else place.agency
-            evidence = "the place name" if place.by == "name" else "the ZIP code"
-            result.reason = (
-                f"This address is probably in the {_bare(name)}, judged by {evidence} typed "
-                f"({place.typed}): it is not in the {self.home_name}'s address database. "
-                "Confirm the location on the map."
+            probably = (
+                N_(
+                    "This address is probably in the %(agency)s, judged by the place name typed (%(typed)s): it is "
+                    "not in the %(home)s's address database. Confirm the location on the map."
+                )
+                if place.by == "name"
+                else N_(
+                    "This address is probably in the %(agency)s, judged by the ZIP code typed (%(typed)s): it is "
+                    "not in the %(home)s's address database. Confirm the location on the map."
+                )
             )
+            result.reason = Sentence(probably, agency=_bare(name), typed=place.typed, home=self.home_name)
             result.suggestions = [
-                replace(c, note=f"in the {self.home_name}, not {place.typed}")
+                replace(c, note=Sentence(N_("in the %(home)s, not %(typed)s"), home=self.home_name, typed=place.typed))
                 for c in suggestions
                 if c.owner != place.agency
             ]
@@ -314,7 +335,7 @@ class Validator:
     def _labelled(self, session: Session, candidates: list[Candidate]) -> list[Candidate]:
         """Candidates of another agency say so ("in the City of Santa Monica"), unless they say something already."""
         return [
-            replace(c, note=f"in the {_bare(self._owner_name(session, c.owner))}")
+            replace(c, note=Sentence(N_("in the %(agency)s"), agency=_bare(self._owner_name(session, c.owner))))
             if c.owner is not None and not c.note
             else c
             for c in candidates
@@ -379,7 +400,9 @@ class Validator:
         readings = _readings(streets, parsed.street)
         if not readings:
             resembling = streets.resembling(parsed.street.name)
-            reason = f"There is no street named {parsed.street.name} in the address database."
+            reason = Sentence(
+                N_("There is no street named %(street)s in the address database."), street=parsed.street.name
+            )
             return [], self._street_suggestions(session, resembling), reason
         names = {name for _, found in readings for name in found}
         rows = (
@@ -414,7 +437,11 @@ class Validator:
         ranked = sorted((c for c, fits in scored if fits), key=lambda c: (-c.score, c.text))
         # N ALAMEDA is not S ALAMEDA: a number on the street of the other direction is only a suggestion.
         elsewhere = [
-            replace(c, score=0.4, note=f"on {_street_of(c)}, not {parsed.street.text}")
+            replace(
+                c,
+                score=0.4,
+                note=Sentence(N_("on %(street)s, not %(typed)s"), street=_street_of(c), typed=parsed.street.text),
+            )
             for c, fits in scored
             if not fits
         ]
@@ -425,11 +452,19 @@ class Validator:
             return interpolated, [], ""
         street, found = readings[0]
         suggestions = self._nearest_numbers(session, parsed, street, found)
-        reason = f"There is no number {parsed.house} on {min(found, key=found.get)} in the address database."  # type: ignore[arg-type]
+        reason = Sentence(
+            N_("There is no number %(number)s on %(street)s in the address database."),
+            number=parsed.house,
+            street=min(found, key=found.get),  # type: ignore[arg-type]
+        )
         if any(street.predir or street.postdir for street, _ in readings):
-            reason = (
-                f"There is no number {parsed.house} on {parsed.street.text} in the address database, and it is "
-                "in no known address range."
+            reason = Sentence(
+                N_(
+                    "There is no number %(number)s on %(street)s in the address database, and it is in no known "
+                    "address range."
+                ),
+                number=parsed.house,
+                street=parsed.street.text,
             )
         return [], (suggestions + elsewhere)[:8], reason
 
@@ -510,7 +545,15 @@ class Validator:
         first, second = _readings(streets, parsed.street), _readings(streets, parsed.cross_street)
         missing = [s.name for s, found in ((parsed.street, first), (parsed.cross_street, second)) if not found]
         if missing:
-            reason = f"There is no street named {' or '.join(missing)} in the address database."
+            reason = (
+                Sentence(N_("There is no street named %(street)s in the address database."), street=missing[0])
+                if len(missing) == 1
+                else Sentence(
+                    N_("There is no street named %(street)s or %(other)s in the address database."),
+                    street=missing[0],
+                    other=missing[1],
+                )
+            )
             return [], self._street_suggestions(session, streets.resembling(missing[0])), reason
         names_a = [name for _, found in first for name in found]
         names_b = [name for _, found in second for name in found]
@@ -550,9 +593,10 @@ class Validator:
             .mappings()
             .all()
         )
-        reason = (
-            f"{parsed.street.name} and {parsed.cross_street.name} do not cross in the address database "
-            "(or the crossing is not recorded)."
+        reason = Sentence(
+            N_("%(street)s and %(other)s do not cross in the address database (or the crossing is not recorded)."),
+            street=parsed.street.name,
+            other=parsed.cross_street.name,
         )
         return [], [_candidate(row, 0.4) for row in suggestions], reason
 
@@ -967,8 +1011,13 @@ def _street_of(candidate: Candidate) -> str:
 
 def _ambiguity_reason(parsed: ParsedAddress, ranked: list[Candidate]) -> str:
     if len(ranked) == 1:
-        return f"The closest address is {ranked[0].text}, which differs from what was typed: please confirm."
-    return f"{len(ranked)} addresses match {parsed.text(unit=False)}: please choose one."
+        return Sentence(
+            N_("The closest address is %(address)s, which differs from what was typed: please confirm."),
+            address=ranked[0].text,
+        )
+    return Sentence(
+        N_("%(count)s addresses match %(typed)s: please choose one."), count=len(ranked), typed=parsed.text(unit=False)
+    )
 
 
 def _transpositions(number: int) -> list[int]:

@@ -8,7 +8,9 @@ languages offered, else the city's first. The languages offered are the city's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask_babel import Babel, get_locale, get_translations
@@ -96,10 +98,27 @@ def error_words(error: BaseException | str, **names: object) -> str:
     words = get_translations().gettext
     if isinstance(message, Sentence):
         shown = {k: v for k, v in names.items() if k in message.values}
-        return (
-            Sentence(message.msgid, **{**message.values, **shown}).in_words(words) if shown else message.in_words(words)
-        )
+        return _written(Sentence(message.msgid, **{**message.values, **shown}) if shown else message, words)
     return words(str(message))
+
+
+def _written(sentence: Sentence, words: Callable[[str], str]) -> str:
+    """``sentence`` in the language of ``words``, with the sentences among its values written in it too."""
+    values = {k: _written(v, words) if isinstance(v, Sentence) else v for k, v in sentence.values.items()}
+    translated = words(sentence.msgid)
+    return translated % values if values else translated
+
+
+def page_words(data: Any) -> Any:
+    """``data`` (an answer of the domain as dicts and lists) with each :class:`core.i18n.Sentence` in it
+    written in the page's language: what the JSON of the address service sends the widget."""
+    if isinstance(data, Sentence):
+        return error_words(data)
+    if isinstance(data, dict):
+        return {k: page_words(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [page_words(v) for v in data]
+    return data
 
 
 def init_app(app: Flask, city_languages: tuple[str, ...], directory: Path = TRANSLATIONS_DIR) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from boundaries.rules import current_layers
 from core.city import CityConfig
 from core.errors import InvalidCoordinates
+from core.i18n import N_, Sentence
 
 #: The layers that say whose a point is; their extent bounds where the fallback answers.
 OWNER_ROLES = ("jurisdiction", "agencies")
@@ -107,26 +108,60 @@ class Location:
         return data
 
 
+#: The sentences of :func:`outside_reason`, by what is located (each whole, for translators).
+_OUTSIDE = {
+    "address": (
+        N_(
+            "The address (%(lat)s, %(lon)s) lies beyond every area this system knows; check the point (are "
+            "longitude and latitude swapped?) or the address."
+        ),
+        N_("The address lies within the boundaries of %(agency)s."),
+        N_(
+            "The address is not inside any agency area we know either; for help contact %(agency)s at "
+            "%(phone)s (%(website)s)."
+        ),
+    ),
+    "location": (
+        N_(
+            "The location (%(lat)s, %(lon)s) lies beyond every area this system knows; check the point (are "
+            "longitude and latitude swapped?) or the address."
+        ),
+        N_("The location lies within the boundaries of %(agency)s."),
+        N_(
+            "The location is not inside any agency area we know either; for help contact %(agency)s at "
+            "%(phone)s (%(website)s)."
+        ),
+    ),
+    "point": (
+        N_(
+            "The point (%(lat)s, %(lon)s) lies beyond every area this system knows; check the point (are "
+            "longitude and latitude swapped?) or the address."
+        ),
+        N_("The point lies within the boundaries of %(agency)s."),
+        N_(
+            "The point is not inside any agency area we know either; for help contact %(agency)s at "
+            "%(phone)s (%(website)s)."
+        ),
+    ),
+}
+
+
 def outside_reason(location: Location, subject: str = "location") -> str:
     """One sentence on whose a point outside the home jurisdiction is, or whom to ask.
 
     ``subject`` names what is located ("location", "address"). Callers say first that
-    it is not in the city; this sentence says the rest.
+    it is not in the city; this sentence says the rest (a :class:`core.i18n.Sentence`: the page writes it
+    in its language).
     """
     if location.in_jurisdiction:
         raise ValueError("outside_reason() is for locations outside the home jurisdiction")
+    beyond, within, fallback = _OUTSIDE[subject]
     agency = location.agency
     if agency is None:
-        return (
-            f"The {subject} ({location.lat:.5f}, {location.lon:.5f}) lies beyond every area this system "
-            "knows; check the point (are longitude and latitude swapped?) or the address."
-        )
+        return Sentence(beyond, lat=f"{location.lat:.5f}", lon=f"{location.lon:.5f}")
     if not agency.fallback:
-        return f"The {subject} lies within the boundaries of {agency.name}."
-    reason = (
-        f"The {subject} is not inside any agency area we know either; for help contact {agency.name} "
-        f"at {agency.phone} ({agency.website})."
-    )
+        return Sentence(within, agency=agency.name)
+    reason = Sentence(fallback, agency=agency.name, phone=agency.phone, website=agency.website)
     return f"{reason} {agency.note}" if agency.note else reason
 
 

@@ -691,19 +691,24 @@ def _outside_message(city: CityConfig, reason: str | None, agency: Any) -> str:
     The city's fallback contact (a place in no layer) is not "them": ``reason`` already
     says whom to ask for help.
     """
-    message = f"This location is not in the {city.name}. {reason or ''}".strip()
     if agency is not None and getattr(agency, "phone", None) and not getattr(agency, "fallback", False):
-        message += f" Contact them at {agency.phone}."
-    return message
+        return Sentence(
+            N_("This location is not in the %(city)s. %(reason)s Contact them at %(phone)s."),
+            city=city.name,
+            reason=reason or "",
+            phone=agency.phone,
+        )
+    return Sentence(N_("This location is not in the %(city)s. %(reason)s"), city=city.name, reason=reason or "")
 
 
 def _unresolved_message(result: ValidationResult) -> str:
     if result.status == "ambiguous":
         choices = "; ".join(c.text for c in result.candidates[:4])
-        return f"{result.reason} Candidates: {choices}."
+        return Sentence(N_("%(reason)s Candidates: %(choices)s."), reason=result.reason or "", choices=choices)
     if result.status == "not_found" and result.suggestions:
-        return f"{result.reason} Nearby: {'; '.join(c.text for c in result.suggestions[:3])}."
-    return result.reason or "The address could not be checked."
+        nearby = "; ".join(c.text for c in result.suggestions[:3])
+        return Sentence(N_("%(reason)s Nearby: %(nearby)s."), reason=result.reason or "", nearby=nearby)
+    return result.reason or Sentence(N_("The address could not be checked."))
 
 
 def _zip(result: ValidationResult) -> str | None:

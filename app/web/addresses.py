@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, request
 
+from app.i18n import page_words
 from app.web import db_session, runtime
 from app.web.access import csrf, public, rate_limited, requires
 from app.web.api import json_object
@@ -31,7 +32,7 @@ def _query() -> str:
 def validate():
     """Validate one address: valid, ambiguous, not_found, outside or invalid (always HTTP 200)."""
     s = runtime()
-    return jsonify(s.validator.validate(db_session(), _query()).as_dict())
+    return jsonify(page_words(s.validator.validate(db_session(), _query()).as_dict()))
 
 
 @bp.get("/api/addresses/suggest")
@@ -44,7 +45,7 @@ def suggest():
     except ValueError:
         abort(400, "limit must be a whole number.")
     suggestions = runtime().validator.suggest(db_session(), request.args.get("q", ""), limit=limit)
-    return jsonify(suggestions=[c.as_dict() for c in suggestions])
+    return jsonify(suggestions=page_words([c.as_dict() for c in suggestions]))
 
 
 @bp.get("/api/addresses/reverse")
@@ -55,7 +56,7 @@ def reverse():
     lon, lat = request.args.get("lon"), request.args.get("lat")
     if lon is None or lat is None:
         abort(400, "Give the point as ?lon=...&lat=... in decimal degrees (WGS 84).")
-    return jsonify(runtime().validator.reverse(db_session(), lon, lat).as_dict())
+    return jsonify(page_words(runtime().validator.reverse(db_session(), lon, lat).as_dict()))
 
 
 @bp.get("/intake/address")

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
+from app.i18n import page_words
 from app.web import db_session, runtime
 from app.web.access import public, rate_limited
 from boundaries.queries import layer_geojson
@@ -72,4 +73,4 @@ def locate():
         abort(400, "Give the point as ?lon=...&lat=... in decimal degrees (WGS 84).")
     s = runtime()
     location = s.boundary_index.get(db_session(), s.city.key).locate(lon, lat)
-    return jsonify(location.as_dict())
+    return jsonify(page_words(location.as_dict()))

@@ -167,3 +167,22 @@ def test_a_sentence_is_its_english_and_is_written_again_in_spanish():
     sentence = Sentence(N_("%(name)s is empty; choose the photo again."), name="IMG_1.jpg")
     assert sentence == "IMG_1.jpg is empty; choose the photo again."
     assert sentence.in_words(translations("es").gettext) == "IMG_1.jpg está vacío; vuelva a elegir la foto."
+
+
+def test_the_address_service_answers_in_the_pages_language(client):
+    """The address widget's answers (why an address is not found, whose it is) are written in Spanish too."""
+    es = {"Accept-Language": "es"}
+    missing = client.get("/api/addresses/validate", query_string={"q": "123 Zzyzxq Ave"}, headers=es).get_json()
+    assert missing["status"] == "not_found"
+    assert missing["reason"] == "No hay ninguna calle llamada ZZYZXQ en la base de direcciones."
+    english = client.get("/api/addresses/validate", query_string={"q": "123 Zzyzxq Ave"}).get_json()
+    assert english["reason"] == "There is no street named ZZYZXQ in the address database."
+
+    beverly = client.get(
+        "/api/addresses/validate", query_string={"q": "9400 Brighton Way, Beverly Hills, CA 90210"}, headers=es
+    ).get_json()
+    assert beverly["status"] == "outside" and "Beverly Hills" in beverly["reason"]
+    assert "está" in beverly["reason"] and "is" not in beverly["reason"].split()
+
+    at_sea = client.get("/api/locate", query_string={"lon": "-120.5", "lat": "33.0"}, headers=es).get_json()
+    assert at_sea["reason"].startswith("El lugar (33.00000, -120.50000) está fuera de todas las zonas")

@@ -23,7 +23,7 @@ LOCUSTFILE = PROJECT_ROOT / "bench" / "locustfile.py"
 PEOPLE = 6
 
 
-def test_every_kind_of_person_works_without_a_failure(settings, bound_database, tmp_path):
+def test_every_kind_of_person_works_without_a_failure(settings, bound_database, la, tmp_path):
     unlimited = "100000/minute"
     app = create_app(
         dataclasses.replace(settings, rate_login=unlimited, rate_public_forms=unlimited, rate_public_api=unlimited),
@@ -34,7 +34,7 @@ def test_every_kind_of_person_works_without_a_failure(settings, bound_database, 
         session.commit()
     ward = busiest_ward(bound_database, "la")
     logins = staff_logins(bound_database, "la", ward)
-    places_file = places(bound_database, "la", 200, tmp_path / "places.json")
+    places_file = places(bound_database, la, 200, tmp_path / "places.json")
     mix = {"CallTaker": 10, "Resident": 14, "App": 8, "Planner": 6, "Manager": 6, "CouncilOffice": 6}
     users = sum(max(1, round(n * PEOPLE / 50)) for n in mix.values())
     with live_server(app) as base:
