@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from address_db.loader import load_addresses
 from app.factory import create_app
@@ -215,12 +216,12 @@ def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterato
     cluster: EmbeddedCluster | None = None
     if settings.database_url:
         server_url = normalize_url(settings.database_url)
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)  # survives a restart
     else:
         cluster = EmbeddedCluster(settings.pg_dir)
         cluster.ensure_running()
         server_url = cluster.url("postgres")
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)  # survives a restart
     _create_from_template(admin, server_url, (la, gardena), TEST_DBNAME)
     if cluster is not None:
         db = Database(cluster=cluster, dbname=TEST_DBNAME)
