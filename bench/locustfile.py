@@ -67,6 +67,31 @@ class Person(HttpUser):
                 )
         self.client.get("/api/addresses/validate", params={"q": address}, name="address: /api/addresses/validate")
 
+    def file_graffiti(self, path: str, name: str, place: dict, description: str) -> str | None:
+        """Open the graffiti form at ``path``, send it for ``place``: the new request's reference, or None."""
+        token = self.token(path, f"{name} (form)")
+        if token is None:
+            return None
+        with self.client.post(
+            path,
+            name=f"create: {name} (submit)",
+            allow_redirects=False,
+            catch_response=True,
+            data={
+                "csrf_token": token,
+                "address": place["address"],
+                "attribute[surface]": "wall",
+                "description": description,
+                "idempotency_key": uuid.uuid4().hex,
+            },
+        ) as response:
+            found = REFERENCE.search(response.headers.get("Location", ""))
+            if response.status_code == 303 and found:
+                response.success()
+                return found.group(1)
+            response.failure(f"answered {response.status_code}")
+            return None
+
 
 class Staff(Person):
     """A member of staff, logged in with the account of ``role``."""
@@ -101,26 +126,9 @@ class CallTaker(Staff):
     def take_a_call(self) -> None:
         place = _place()
         self.typed(place["address"])
-        token = self.token("/intake/new/graffiti", "/intake/new/<service> (form)")
-        if token is None:
-            return
-        with self.client.post(
-            "/intake/new/graffiti",
-            name="create: /intake/new/<service> (submit)",
-            allow_redirects=False,
-            catch_response=True,
-            data={
-                "csrf_token": token,
-                "address": place["address"],
-                "attribute[surface]": "wall",
-                "description": "Load test: caller reports tags on a wall",
-                "idempotency_key": uuid.uuid4().hex,
-            },
-        ) as response:
-            if response.status_code == 303:
-                response.success()
-            else:
-                response.failure(f"answered {response.status_code}")
+        self.file_graffiti(
+            "/intake/new/graffiti", "/intake/new/<service>", place, "Load test: caller reports tags on a wall"
+        )
 
 
 class Resident(Person):
@@ -136,28 +144,9 @@ class Resident(Person):
     def file_a_request(self) -> None:
         place = _place()
         self.typed(place["address"])
-        token = self.token("/report/graffiti", "/report/<service> (form)")
-        if token is None:
-            return
-        with self.client.post(
-            "/report/graffiti",
-            name="create: /report/<service> (submit)",
-            allow_redirects=False,
-            catch_response=True,
-            data={
-                "csrf_token": token,
-                "address": place["address"],
-                "attribute[surface]": "wall",
-                "description": "Load test",
-                "idempotency_key": uuid.uuid4().hex,
-            },
-        ) as response:
-            found = REFERENCE.search(response.headers.get("Location", ""))
-            if response.status_code == 303 and found:
-                self.references.append(found.group(1))
-                response.success()
-            else:
-                response.failure(f"answered {response.status_code}")
+        reference = self.file_graffiti("/report/graffiti", "/report/<service>", place, "Load test")
+        if reference:
+            self.references.append(reference)
 
     @task(1)
     def follow(self) -> None:
