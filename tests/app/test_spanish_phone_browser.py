@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.factory import create_app
 from core.settings import PROJECT_ROOT
-from service_requests.models import RequestPhoto, ServiceRecord, ServiceRequest, Subscription
+from service_requests.models import RequestPhoto, ServiceRequest, Subscription
+from tests.app.test_photo_pages import show_photos_publicly
 from tests.helpers.browser import chromium, live_server, watch
 from tests.service_requests.test_photo_processing import jpeg_with_gps
 
@@ -20,12 +21,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def test_a_resident_in_spanish_files_a_request_with_a_photo_and_follows_it(settings, bound_database, session, tmp_path):
-    session.execute(
-        update(ServiceRecord)
-        .where(ServiceRecord.city == "la", ServiceRecord.code == "graffiti")
-        .values(public_photos=True)
-    )
-    session.commit()
+    show_photos_publicly(session)
     photo = tmp_path / "IMG_2041.jpg"
     photo.write_bytes(jpeg_with_gps((3000, 4000)))
     too_big = tmp_path / "grande.jpg"
