@@ -8,7 +8,6 @@ languages offered, else the city's first. The languages offered are the city's
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +97,10 @@ def error_words(error: BaseException | str, **names: object) -> str:
     words = get_translations().gettext
     if isinstance(message, Sentence):
         shown = {k: v for k, v in names.items() if k in message.values}
-        return _written(Sentence(message.msgid, **{**message.values, **shown}) if shown else message, words)
+        return (
+            Sentence(message.msgid, **{**message.values, **shown}).in_words(words) if shown else message.in_words(words)
+        )
     return words(str(message))
-
-
-def _written(sentence: Sentence, words: Callable[[str], str]) -> str:
-    """``sentence`` in the language of ``words``, with the sentences among its values written in it too."""
-    values = {k: _written(v, words) if isinstance(v, Sentence) else v for k, v in sentence.values.items()}
-    translated = words(sentence.msgid)
-    return translated % values if values else translated
 
 
 def page_words(data: Any) -> Any:

@@ -50,9 +50,13 @@ class Sentence(str):
         return made
 
     def in_words(self, gettext: Callable[[str], str]) -> str:
-        """The sentence in the language of ``gettext`` (a catalogue's), its values filled in."""
+        """The sentence in the language of ``gettext`` (a catalogue's), its values filled in (a value that is a
+        sentence itself, such as the reason inside "%(reason)s Nearby: ...", written in that language too)."""
         translated = gettext(self.msgid)
-        return translated % self.values if self.values else translated
+        if not self.values:
+            return translated
+        values = {k: v.in_words(gettext) if isinstance(v, Sentence) else v for k, v in self.values.items()}
+        return translated % values
 
 
 def language_problem(code: object) -> str | None:
