@@ -20,6 +20,7 @@ from core.errors import UserError
 CSV_BYTES_PER_REQUEST = 260
 STORED_BYTES_PER_REQUEST = 3_000
 STAGING_BYTES_PER_REQUEST = 1_500
+PER_REQUEST_BYTES = CSV_BYTES_PER_REQUEST + STORED_BYTES_PER_REQUEST + STAGING_BYTES_PER_REQUEST
 #: Bytes per address: the point, its parsed parts, the trigram and street indexes.
 BYTES_PER_ADDRESS = 1_500
 #: Write-ahead log, sorts of the index builds and the results: room beyond the rows.
@@ -45,9 +46,7 @@ class DiskNeed:
 
 def bytes_needed(total: int) -> int:
     """What a run of ``total`` requests (and its addresses) writes, at most."""
-    addresses = min(total, MAX_ADDRESSES)
-    per_request = CSV_BYTES_PER_REQUEST + STORED_BYTES_PER_REQUEST + STAGING_BYTES_PER_REQUEST
-    return total * per_request + addresses * BYTES_PER_ADDRESS + SLACK_BYTES
+    return total * PER_REQUEST_BYTES + min(total, MAX_ADDRESSES) * BYTES_PER_ADDRESS + SLACK_BYTES
 
 
 def _existing(path: Path) -> Path:
@@ -66,10 +65,8 @@ def check_disk(total: int, where: Path) -> DiskNeed:
     """Raise :class:`UserError` before a run that the disk cannot hold, saying what to do."""
     need = disk_need(total, where)
     if not need.enough:
-        largest = int(
-            max(0, (need.free - SLACK_BYTES - min(total, MAX_ADDRESSES) * BYTES_PER_ADDRESS))
-            // (CSV_BYTES_PER_REQUEST + STORED_BYTES_PER_REQUEST + STAGING_BYTES_PER_REQUEST)
-        )
+        room = need.free - SLACK_BYTES - min(total, MAX_ADDRESSES) * BYTES_PER_ADDRESS
+        largest = max(0, room) // PER_REQUEST_BYTES
         raise UserError(
             f"A benchmark of {total:,} requests {need.sentence()}. Free space there, or run a smaller one "
             f"(--total {largest // 100_000 * 100_000:,} fits)."
