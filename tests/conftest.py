@@ -153,7 +153,7 @@ def _load_cities(db: Database, cities: tuple[CityConfig, ...]) -> None:
                 tidy_after_import(db.engine, report)  # as `flask requests import` does
 
 
-def _template_name(cities: tuple[CityConfig, ...]) -> str:
+def _template_name(cities: tuple[CityConfig, ...], data_dir: Path) -> str:
     """The loaded database's template for this code, these migrations, city files and data files.
 
     Anything that could change what the load makes changes the name: the application's source
@@ -166,15 +166,16 @@ def _template_name(cities: tuple[CityConfig, ...]) -> str:
     hashed.update(Path(__file__).read_bytes())  # how this file loads the cities
     for city in cities:
         hashed.update(city.path.read_bytes())
-    settings = Settings.from_env(env="test")
-    hashed.update(str(settings.data_dir.resolve()).encode())
-    for path in sorted(p for p in settings.data_dir.rglob("*") if p.is_file()):
+    hashed.update(str(data_dir.resolve()).encode())
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         stat = path.stat()
-        hashed.update(f"{path.relative_to(settings.data_dir)} {stat.st_size} {stat.st_mtime_ns}".encode())
+        hashed.update(f"{path.relative_to(data_dir)} {stat.st_size} {stat.st_mtime_ns}".encode())
     return f"geo311_template_{hashed.hexdigest()[:12]}"
 
 
-def _create_from_template(admin: Engine, server_url: str, cities: tuple[CityConfig, ...], dbname: str) -> None:
+def _create_from_template(
+    admin: Engine, server_url: str, cities: tuple[CityConfig, ...], data_dir: Path, dbname: str
+) -> None:
     """Create ``dbname`` as a copy of the template database of the loaded cities, built once (the first
     worker builds it, the others wait for it).
 
@@ -182,7 +183,7 @@ def _create_from_template(admin: Engine, server_url: str, cities: tuple[CityConf
     loading the cities again; a later run with the same code and data reuses it. Templates of other
     code or data are dropped when a new one is built.
     """
-    name = _template_name(cities)
+    name = _template_name(cities, data_dir)
     with admin.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(hashtext('geo311 test template'))"))
         try:
@@ -222,7 +223,7 @@ def database(settings: Settings, la: CityConfig, gardena: CityConfig) -> Iterato
         cluster.ensure_running()
         server_url = cluster.url("postgres")
         admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)  # survives a restart
-    _create_from_template(admin, server_url, (la, gardena), TEST_DBNAME)
+    _create_from_template(admin, server_url, (la, gardena), settings.data_dir, TEST_DBNAME)
     if cluster is not None:
         db = Database(cluster=cluster, dbname=TEST_DBNAME)
     else:
