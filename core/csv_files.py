@@ -11,6 +11,7 @@ column and the fix, raised before anything is loaded.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -31,30 +32,71 @@ def read_csv_file(path: Path, encoding: str | None = None, *, rows_required: boo
     year), text not in ``encoding``, a field longer than :data:`MAX_FIELD` or a file that
     is not CSV.
     """
+    chunks = list(read_csv_chunks(path, encoding, rows_required=rows_required))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks)
+
+
+def read_csv_chunks(
+    path: Path, encoding: str | None = None, chunk_rows: int | None = None, *, rows_required: bool = True
+) -> Iterator[pd.DataFrame]:
+    """The rows of ``path`` as :func:`read_csv_file` reads them, ``chunk_rows`` at a time (all at once if None).
+
+    A file of ten million rows is read in the memory of one chunk. Each chunk's index counts
+    on from the one before (row ``i`` is row ``i + 2`` of the file). The header is always
+    yielded, as an empty frame of the columns, when the file has no rows and ``rows_required``
+    is false; a problem found in a later chunk is raised when that chunk is read, so a caller
+    that loads chunk by chunk must do so in one transaction.
+    """
     encoding = encoding or DEFAULT_ENCODING
     if path.stat().st_size == 0:
         raise DataFileError(
             f"{path.name} is empty (0 bytes): export it again with its header and rows, "
             "or remove it from the sources in the city file."
         )
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""], "encoding": encoding}
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
-    except UnicodeDecodeError:
-        raise DataFileError(_undecodable(path, encoding)) from None
+        if chunk_rows is None:
+            reader: Iterator[pd.DataFrame] = iter([pd.read_csv(path, **options)])
+        else:
+            reader = pd.read_csv(path, chunksize=chunk_rows, **options)
+        first = True
+        for frame in _decoded(reader, path, encoding):
+            if frame.empty and first and rows_required:
+                raise DataFileError(
+                    f"{path.name} has a header row but no rows: export it again with its rows, "
+                    "or remove it from the sources in the city file."
+                )
+            _check_field_lengths(frame, path)
+            first = False
+            yield frame
     except pd.errors.EmptyDataError:
         raise DataFileError(
             f"{path.name} holds no header row, only blank lines: export it again with its "
             "header and rows, or remove it from the sources in the city file."
         ) from None
     except (pd.errors.ParserError, OSError, ValueError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            raise DataFileError(_undecodable(path, encoding)) from None
         raise DataFileError(f"{path.name} cannot be read as CSV ({str(exc).splitlines()[0]}); check the file.") from exc
-    if frame.empty and rows_required:
-        raise DataFileError(
-            f"{path.name} has a header row but no rows: export it again with its rows, "
-            "or remove it from the sources in the city file."
-        )
-    _check_field_lengths(frame, path)
-    return frame
+    if first:  # a chunked reader yields nothing for a header without rows
+        if rows_required:
+            raise DataFileError(
+                f"{path.name} has a header row but no rows: export it again with its rows, "
+                "or remove it from the sources in the city file."
+            )
+        yield pd.read_csv(path, nrows=0, **options)
+
+
+def _decoded(reader: Iterator[pd.DataFrame], path: Path, encoding: str) -> Iterator[pd.DataFrame]:
+    """The frames of ``reader``, a byte that is not text in ``encoding`` raised as the sentence saying where."""
+    while True:
+        try:
+            frame = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError:
+            raise DataFileError(_undecodable(path, encoding)) from None
+        yield frame
 
 
 def _check_field_lengths(frame: pd.DataFrame, path: Path) -> None:
@@ -103,4 +145,4 @@ def _undecodable(path: Path, encoding: str) -> str:
     )
 
 
-__all__ = ["DEFAULT_ENCODING", "MAX_FIELD", "read_csv_file"]
+__all__ = ["DEFAULT_ENCODING", "MAX_FIELD", "read_csv_chunks", "read_csv_file"]

@@ -39,7 +39,7 @@ from core.city import (
     file_names,
     requests_option,
 )
-from core.csv_files import read_csv_file
+from core.csv_files import read_csv_chunks
 from core.database import driver_connection, rows_affected
 from core.errors import DataFileError, UserError
 from core.settings import PROJECT_ROOT
@@ -156,32 +156,49 @@ class SnapReport:
         )
 
 
-def read_history(mapping: SourceMapping) -> pd.DataFrame:
-    """Every source of ``mapping`` as one frame with our field names (and its file and row)."""
-    frames = []
+#: Rows read, checked and staged at a time: a history of ten million rows is imported in the memory of one chunk.
+CHUNK_ROWS = 250_000
+
+
+def history_chunks(mapping: SourceMapping, chunk_rows: int | None = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """Every source of ``mapping``, ``chunk_rows`` at a time, with our field names (and its file and row).
+
+    The chunks' indexes count on across the files, so a label names one row of the history.
+    """
+    read = 0
     for path in mapping.paths:
         if not path.is_file():
             raise DataFileError(
                 f"The request history file {path} does not exist; check GEO311_DATA_DIR and [requests]."
             )
-        frame = read_csv_file(path, mapping.options.get("encoding"), rows_required=len(mapping.paths) == 1)
-        by_lower = {str(c).lower(): c for c in frame.columns}
-        columns = {}
-        for ours, theirs in mapping.fields.items():
-            if theirs.lower() not in by_lower:
-                raise DataFileError(f"{path.name} has no column {theirs!r} (mapped to {ours}); fix [requests.fields].")
-            columns[ours] = by_lower[theirs.lower()]
-        part = pd.DataFrame({ours: frame[col] for ours, col in columns.items()})
-        part["_file"] = path.name
-        part["_row"] = np.arange(len(part)) + 2  # header is row 1
-        frames.append(part)
-    history = pd.concat(frames, ignore_index=True)
-    if history.empty:
+        chunks = read_csv_chunks(
+            path, mapping.options.get("encoding"), chunk_rows, rows_required=len(mapping.paths) == 1
+        )
+        for frame in chunks:
+            by_lower = {str(c).lower(): c for c in frame.columns}
+            columns = {}
+            for ours, theirs in mapping.fields.items():
+                if theirs.lower() not in by_lower:
+                    raise DataFileError(
+                        f"{path.name} has no column {theirs!r} (mapped to {ours}); fix [requests.fields]."
+                    )
+                columns[ours] = by_lower[theirs.lower()]
+            part = pd.DataFrame({ours: frame[col] for ours, col in columns.items()})
+            part["_file"] = path.name
+            part["_row"] = frame.index.to_numpy() + 2  # header is row 1
+            part.index = pd.RangeIndex(read, read + len(part))
+            read += len(part)
+            yield part
+    if not read:
         raise DataFileError(
             f"{file_names(mapping.paths)} hold a header but no rows: export them again with their "
             "rows, or fix [requests] sources."
         )
-    return history
+
+
+def read_history(mapping: SourceMapping) -> pd.DataFrame:
+    """Every source of ``mapping`` as one frame with our field names (and its file and row)."""
+    return pd.concat(list(history_chunks(mapping, None)))
 
 
 def datetime_formats(mapping: SourceMapping) -> list[str]:
@@ -245,7 +262,11 @@ def coordinates(
 
 
 def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Service]) -> tuple[pd.DataFrame, list]:
-    """The rows ready to stage, and the rejected ones as (file, row, reason)."""
+    """The rows ready to stage, and the rejected ones as (file, row, reason).
+
+    A request number that appears again later in the history is found once every chunk is
+    staged (:func:`drop_earlier_duplicates`).
+    """
     mapping = city.requests
     assert mapping is not None
     formats = datetime_formats(mapping)
@@ -278,10 +299,6 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     reject(
         frame["source_id"].str.len().fillna(0) > MAX_SOURCE_ID,
         f"a request number longer than {MAX_SOURCE_ID} characters",
-    )
-    reject(
-        frame["source_id"].duplicated(keep="last") & frame["source_id"].notna(),
-        "the same request number appears again later in the files (the later row is imported)",
     )
     frame["requested_at"] = dates("requested_at")
     reject(frame["requested_at"].isna(), "no readable creation date")
@@ -344,12 +361,8 @@ def prepare_rows(frame: pd.DataFrame, city: CityConfig, services: dict[str, Serv
     return good, rejected
 
 
-def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[int, int]:
-    """COPY ``rows`` into a staging table and upsert them with their areas; returns (inserted, updated).
-
-    Each staged point is looked up once (a lateral GiST probe over the current boundary
-    pieces) as the rows are inserted, so the big table is written once.
-    """
+def create_stage(session: Session) -> None:
+    """The staging table of an import (dropped at commit): every checked row, in the order of the files."""
     session.execute(
         text("DROP TABLE IF EXISTS request_stage, request_stage_areas")
     )  # a second import in one transaction
@@ -357,6 +370,7 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         text(
             """
         CREATE TEMP TABLE request_stage (
+            seq bigint, file_name text, file_row integer,
             source_id text, public_ref text, short_ref text, service_code text, service_name text, department_code text, status text,
             channel text, description text, address text, zipcode text, lon float8, lat float8,
             requested_at bigint, updated_at bigint, closed_at bigint, due_at bigint, due_source text,
@@ -365,7 +379,14 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
         """
         )
     )
+
+
+def copy_to_stage(session: Session, rows: pd.DataFrame) -> None:
+    """COPY checked ``rows`` (one chunk, from :func:`prepare_rows`) into the staging table."""
     staged = rows[list(_STAGE)].copy()
+    staged.insert(0, "file_row", rows["_row"])
+    staged.insert(0, "file_name", rows["_file"])
+    staged.insert(0, "seq", rows.index)
     for column in ("description", "address", "department_code"):
         staged[column] = staged[column].str.replace("\x00", "", regex=False)
     for column in _TIMES:  # epoch microseconds: formatting datetimes as text costs more than the COPY
@@ -374,13 +395,86 @@ def stage_and_upsert(session: Session, city: str, rows: pd.DataFrame) -> tuple[i
     staged.to_csv(buffer, index=False, header=False, lineterminator="\r\n")  # a bare CR in a value is quoted
     raw = driver_connection(session)
     with raw.cursor() as cursor:
-        with cursor.copy(f"COPY request_stage ({', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)") as copy:
+        with cursor.copy(
+            f"COPY request_stage (seq, file_name, file_row, {', '.join(_STAGE)}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
             copy.write(buffer.getvalue())
+
+
+#: Why a staged row was not imported: its request number comes again later.
+REPEATED = "the same request number appears again later in the files (the later row is imported)"
+
+
+def drop_earlier_duplicates(session: Session) -> list[tuple[str, int, str]]:
+    """Remove the staged rows whose request number a later staged row has; return them as rejected rows."""
+    dropped = session.execute(
+        text(
+            """
+        WITH repeated AS (
+            SELECT source_id, max(seq) AS last FROM request_stage GROUP BY source_id HAVING count(*) > 1
+        )
+        DELETE FROM request_stage s USING repeated r
+        WHERE s.source_id = r.source_id AND s.seq < r.last
+        RETURNING s.file_name, s.file_row
+        """
+        )
+    ).all()
+    return [(name, int(row), REPEATED) for name, row in dropped]
+
+
+@dataclass(frozen=True)
+class StagedRows:
+    """What the staged rows hold, counted in the database."""
+
+    rows: int
+    without_location: int
+    due_from_source: int
+    due_from_catalogue: int
+    one_point: tuple[float, float] | None  # (lon, lat) when every located row is at it
+
+
+def staged_rows(session: Session) -> StagedRows:
+    """Counts of the staging table (after :func:`drop_earlier_duplicates`), in one pass."""
+    row = (
+        session.execute(
+            text(
+                """
+        SELECT count(*) AS rows, count(*) FILTER (WHERE lon IS NULL) AS without_location,
+               count(*) FILTER (WHERE due_source = 'source') AS due_from_source,
+               count(*) FILTER (WHERE due_source = 'catalogue') AS due_from_catalogue,
+               min(lon) AS lon, max(lon) AS lon_max, min(lat) AS lat, max(lat) AS lat_max
+        FROM request_stage
+        """
+            )
+        )
+        .mappings()
+        .one()
+    )
+    one_point = (
+        (float(row["lon"]), float(row["lat"]))
+        if row["lon"] is not None and row["lon"] == row["lon_max"] and row["lat"] == row["lat_max"]
+        else None
+    )
+    return StagedRows(
+        int(row["rows"]),
+        int(row["without_location"]),
+        int(row["due_from_source"]),
+        int(row["due_from_catalogue"]),
+        one_point,
+    )
+
+
+def upsert_stage(session: Session, city: str, staged: int) -> tuple[int, int]:
+    """Upsert the ``staged`` rows with their areas; returns (inserted, updated).
+
+    Each staged point is looked up once (a lateral GiST probe over the current boundary
+    pieces) as the rows are inserted, so the big table is written once.
+    """
+    session.execute(text("ANALYZE request_stage"))
     _stage_point_areas(session, city)
     _redraw_taken_short_refs(session, city)
-    with _secondary_indexes_rebuilt(session, len(staged)):
-        counts = _upsert_staged(session, city)
-    return counts
+    with _secondary_indexes_rebuilt(session, staged):
+        return _upsert_staged(session, city)
 
 
 def _stage_point_areas(session: Session, city: str) -> None:
@@ -714,7 +808,7 @@ def fix_placeholders(
 
 
 def refuse_one_point_history(
-    session: Session, city: str, rows: pd.DataFrame, mapping: SourceMapping, min_requests: int
+    session: Session, city: str, staged: StagedRows, mapping: SourceMapping, min_requests: int
 ) -> None:
     """Refuse a history whose every located request would be at one point: its coordinates are not locations.
 
@@ -723,23 +817,23 @@ def refuse_one_point_history(
     of requests at one point added to a history located elsewhere is not refused: its
     rows are placeholders among real locations, and are flagged as such.
     """
-    located = rows[["lon", "lat"]].dropna()
-    if len(located) < max(2, min_requests) or len(located.drop_duplicates()) > 1:
+    located = staged.rows - staged.without_location
+    if located < max(2, min_requests) or staged.one_point is None:
         return
-    lon, lat = located.iloc[0]
+    lon, lat = staged.one_point
     elsewhere = session.execute(
         text(
-            "SELECT EXISTS (SELECT 1 FROM service_request WHERE city = :city AND geom IS NOT NULL "
-            "AND NOT ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 1) "
-            "AND source_id <> ALL(:ids))"
+            "SELECT EXISTS (SELECT 1 FROM service_request r WHERE r.city = :city AND r.geom IS NOT NULL "
+            "AND NOT ST_DWithin(r.geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 1) "
+            "AND NOT EXISTS (SELECT 1 FROM request_stage s WHERE s.source_id = r.source_id))"
         ),
-        {"city": city, "lon": float(lon), "lat": float(lat), "ids": rows["source_id"].tolist()},
+        {"city": city, "lon": lon, "lat": lat},
     ).scalar()
     if elsewhere:
         return
     fields = dict(mapping.fields)
     raise UserError(
-        f"Every one of the {len(located):,} located rows of {file_names(mapping.paths)} is at the same point "
+        f"Every one of the {located:,} located rows of {file_names(mapping.paths)} is at the same point "
         f"(latitude {lat:.5f}, longitude {lon:.5f}), so the columns mapped as latitude ({fields.get('latitude')!r}) and longitude "
         f"({fields.get('longitude')!r}) in [requests.fields] do not hold the requests' locations. Map the columns "
         "that do, or remove latitude and longitude from [requests.fields] to import the requests without points. "
@@ -748,9 +842,16 @@ def refuse_one_point_history(
 
 
 def import_history(
-    session: Session, city: CityConfig, mapping: SourceMapping | None = None, report_dir: Path = DEFAULT_REPORT_DIR
+    session: Session,
+    city: CityConfig,
+    mapping: SourceMapping | None = None,
+    report_dir: Path = DEFAULT_REPORT_DIR,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> ImportReport:
     """Import the request history of ``city`` (its configured sources, or ``mapping``); commits once.
+
+    The files are read, checked and staged ``chunk_rows`` rows at a time (the memory of one
+    chunk, whatever the history's length); the upsert of everything staged is one statement.
 
     After the upsert, placeholder points are fixed (:func:`fix_placeholders`, thresholds
     ``placeholder_min_requests`` and ``placeholder_min_addresses`` of ``[requests]``) and
@@ -768,28 +869,29 @@ def import_history(
     services = {s.code: s for s in active_services(session, city.key)}
     if not services:
         raise UserError("The service catalogue is empty: run `flask services sync` first.")
-    frame = read_history(mapping)
-    rows, rejected = prepare_rows(frame, city, services)
-    refuse_one_point_history(session, city.key, rows, mapping, min_requests)
-    report = ImportReport(
-        city.key,
-        len(frame),
-        0,
-        0,
-        rejected,
-        without_location=int(rows["lon"].isna().sum()),
-        due_from_source=int((rows["due_source"] == "source").sum()),
-        due_from_catalogue=int((rows["due_source"] == "catalogue").sum()),
-    )
+    report = ImportReport(city.key, 0, 0, 0)
     try:
-        report.inserted, report.updated = stage_and_upsert(session, city.key, rows)
+        create_stage(session)
+        for chunk in history_chunks(mapping, chunk_rows):
+            rows, rejected = prepare_rows(chunk, city, services)
+            report.rows_read += len(chunk)
+            report.rejected += rejected
+            copy_to_stage(session, rows)
+        report.rejected += drop_earlier_duplicates(session)
+        file_order = {path.name: i for i, path in enumerate(mapping.paths)}
+        report.rejected.sort(key=lambda rejected: (file_order.get(rejected[0], 0), rejected[1]))
+        staged = staged_rows(session)
+        refuse_one_point_history(session, city.key, staged, mapping, min_requests)
+        report.without_location = staged.without_location
+        report.due_from_source, report.due_from_catalogue = staged.due_from_source, staged.due_from_catalogue
+        report.inserted, report.updated = upsert_stage(session, city.key, staged.rows)
         report.placeholders = fix_placeholders(session, city.key, min_requests, min_addresses)
         report.snapped = snap_to_city(session, city.key, snap_within_m, stage=False)  # staged by the upsert
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    report.report_path = _write_rejected(rejected, city.key, report_dir)
+    report.report_path = _write_rejected(report.rejected, city.key, report_dir)
     return report
 
 

@@ -112,6 +112,47 @@ def test_bad_rows_are_reported_with_reasons(session, la, tmp_path):
     ]
 
 
+def test_a_history_read_in_chunks_is_imported_as_if_read_at_once(session, la, tmp_path):
+    """Rows checked and staged three at a time, over two files: a number repeated in another chunk
+    or file keeps its last row, a bad row in a later chunk is reported by its own file and row."""
+    row = [
+        "2020-01-02 10:00:00",
+        "2020-01-03 10:00:00",
+        "2020-01-03 10:00:00",
+        "Graffiti Removal",
+        "OCB",
+        "Closed",
+        "Call",
+        "2111 W BELLEVUE AVE, 90026",
+        "90026",
+        "34.073216645",
+        "-118.266861909",
+    ]
+    first, second = tmp_path / "2019.csv", tmp_path / "2020.csv"
+    write_csv(first, [[f"C-{n}", *row] for n in range(1, 8)])  # rows 2 to 8 of the file
+    write_csv(
+        second,
+        [
+            ["C-2", *row[:6], "Mobile App", *row[7:]],  # C-2 again: this later row is the one kept
+            ["C-9", "not a date", *row[1:]],
+            ["C-5", *row],
+            ["C-10", *row],
+        ],
+    )
+    mapping = dataclasses.replace(la.requests, paths=(first, second))
+    before = count(session)
+    report = import_history(session, la, mapping, report_dir=tmp_path, chunk_rows=3)
+    assert (report.rows_read, report.inserted, report.updated) == (11, 8, 0)
+    assert report.rejected == [
+        ("2019.csv", 3, "the same request number appears again later in the files (the later row is imported)"),
+        ("2019.csv", 6, "the same request number appears again later in the files (the later row is imported)"),
+        ("2020.csv", 3, "no readable creation date"),
+    ]
+    assert count(session) == before + 8
+    channel = session.execute(text("SELECT channel FROM service_request WHERE source_id = 'C-2'")).scalar()
+    assert channel == "mobile_app"
+
+
 def test_a_broken_source_imports_nothing(session, la, tmp_path):
     before = count(session)
     missing = dataclasses.replace(la.requests, paths=(tmp_path / "gone.csv",))
