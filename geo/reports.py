@@ -35,7 +35,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from core.city import CityConfig
@@ -43,7 +43,8 @@ from geo import periods
 from geo.cache import RESULTS
 from geo.dimensions import DIMENSIONS, dimension
 from geo.listing import LIST_COLUMNS
-from service_requests import rules
+from geo.rolled_figures import rolled_figures
+from service_requests import rollups, rules
 from service_requests.selection import FilterChoices, FilterError, RequestFilter
 
 #: Periods a breakout can use, and their labels (defined in :mod:`geo.periods`).
@@ -108,7 +109,14 @@ _FIGURES = (
 
 
 def _figures(
-    session: Session, key: str | None, join: str, where: str, params: dict[str, Any], *, medians: bool = True
+    session: Session,
+    key: str | None,
+    join: str,
+    where: str,
+    params: dict[str, Any],
+    *,
+    medians: bool = True,
+    rollup: Rollup | None = None,
 ) -> pd.DataFrame:
     """The summary figures of the requests under ``where``, per ``key`` (an SQL expression) or in all.
 
@@ -118,7 +126,8 @@ def _figures(
     aggregates run in parallel, then the middle value is read from the index of closed
     requests in order of days to close. Results are kept in the analyses' cache
     (:mod:`geo.cache`): the same figures at the same data version, or younger than its
-    ``max_age``, are not computed again.
+    ``max_age``, are not computed again. With ``rollup`` (the question's city, dates and grain),
+    the periods the request rollup holds are read from it (:mod:`service_requests.rollups`).
     """
     cache_key = (
         "report",
@@ -129,13 +138,42 @@ def _figures(
         tuple(sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in params.items())),
     )
     return RESULTS.get_or_compute(
-        session, cache_key, lambda: _compute_figures(session, key, join, where, params, medians)
+        session, cache_key, lambda: _compute_figures(session, key, join, where, params, medians, rollup)
     ).copy()
 
 
+@dataclass(frozen=True)
+class Rollup:
+    """What the request rollup needs to know of a question: its city, its time range, and
+    ``day`` when it groups by days or weeks (else ``month``)."""
+
+    city: CityConfig
+    start: datetime | None
+    end: datetime | None
+    grain: str = "month"
+
+    def plan(self, session: Session, key: str | None, join: str, where: str) -> rollups.Plan | None:
+        """Where to read the question's requests, or None to read them all from the table."""
+        bind = session.get_bind()
+        if isinstance(bind, Engine):
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                rollups.refresh_if_due(connection, self.city)
+        columns = rollups.columns_read(where) | rollups.columns_read(key or "") | rollups.columns_read(join)
+        return rollups.plan(session, self.city, columns, self.grain, self.start, self.end)
+
+
 def _compute_figures(
-    session: Session, key: str | None, join: str, where: str, params: dict[str, Any], medians: bool
+    session: Session,
+    key: str | None,
+    join: str,
+    where: str,
+    params: dict[str, Any],
+    medians: bool,
+    rollup: Rollup | None = None,
 ) -> pd.DataFrame:
+    plan = rollup.plan(session, key, join, where) if rollup is not None else None
+    if plan is not None:
+        return rolled_figures(session, plan, key, join, where, params, medians)
     if key is None:
         row = dict(
             session.execute(text(f"SELECT {_AGGREGATES} FROM service_request r {join} WHERE {where}"), params)
@@ -174,6 +212,14 @@ def _compute_figures(
     if frame.empty:
         frame = pd.DataFrame(columns=[*(["key"] if key else []), *_FIGURES, "median_days_to_close"])
     return frame
+
+
+def _rollup(city: CityConfig, flt: RequestFilter, now: datetime | None, grain: str = "month") -> Rollup | None:
+    """The rollup's view of a question; None when asked as of a given time (counted from the requests)."""
+    if now is not None:
+        return None
+    start, end = flt.time_range(city)
+    return Rollup(city, start, end, grain)
 
 
 def _base(
@@ -236,7 +282,7 @@ def summary(
     city: the map's scope (located requests only) becomes ``city`` unless ``keep_scope``.
     """
     where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
-    frame = _finish(_figures(session, None, "", where, params))
+    frame = _finish(_figures(session, None, "", where, params, rollup=_rollup(city, flt, now)))
     return frame[[*SUMMARY_COLUMNS, "closed_with_date", "closed_with_due", "closed_on_time"]].astype(object).iloc[0]
 
 
@@ -298,7 +344,8 @@ def breakout(
     else:
         key = dimension(by).expression(city)
         join = DIMENSIONS[by].join
-    frame = _finish(_figures(session, key, join, where, params, medians=medians))
+    grain = "day" if by in ("day", "week") else "month"
+    frame = _finish(_figures(session, key, join, where, params, medians=medians, rollup=_rollup(city, flt, now, grain)))
     if is_period:
         frame = _fill_periods(frame, starts)
         frame["label"] = [period_label(k, by, city.reports.fiscal_year_start_month) for k in frame["key"]]

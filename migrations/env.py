@@ -9,6 +9,7 @@ import core.ratelimit  # noqa: F401
 import core.shared_results  # noqa: F401
 import open311.models  # noqa: F401
 import service_requests.models  # noqa: F401
+import service_requests.rollup_tables  # noqa: F401
 from core.database import Base
 
 target_metadata = Base.metadata
