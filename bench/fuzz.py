@@ -503,7 +503,7 @@ def _bench_app() -> tuple[Flask, Any]:
                 if city.requests is not None:
                     report = import_history(session, city, report_dir=PROJECT_ROOT / "var" / "bench" / "fuzz")
                     session.commit()
-                    tidy_after_import(database.engine, report)
+                    tidy_after_import(database.engine, report, city=city)
     return create_app(settings, database=database), database
 
 

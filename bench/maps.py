@@ -58,7 +58,7 @@ def ensure_requests(total: int, seed: int = 311) -> dict[str, Any]:
             session, city, dataclasses.replace(history_mapping(city), paths=(path,)), report_dir=DATA_DIR
         )
         session.commit()
-    tidy_after_import(database.engine, report)
+    tidy_after_import(database.engine, report, city=city)
     return {"requests": report.inserted, "imported": True, "import_s": round(time.perf_counter() - start, 1)}
 
 

@@ -102,7 +102,7 @@ def ensure_history(database: Any, city: Any, total: int, seed: int) -> dict[str,
         report = import_history(session, city, dataclasses.replace(city.requests, paths=(path,)), report_dir=DATA_DIR)
         session.execute(text("ANALYZE request_event"))
         session.commit()
-    tidy_after_import(database.engine, report)
+    tidy_after_import(database.engine, report, city=city)
     print(f"open311 bench: {report.summary()} in {time.perf_counter() - start:.0f} s", flush=True)
     return {"stored": report.inserted, "imported": True, "import_s": round(time.perf_counter() - start)}
 

@@ -46,6 +46,7 @@ from core.settings import PROJECT_ROOT
 from core.spreadsheets import write_csv
 from core.states import MAX_DESCRIPTION, STATES
 from core.text import normalise_newlines
+from service_requests import rollups
 from service_requests.catalogue_db import active_services
 from service_requests.references import new_references, new_short_references
 from service_requests.service_levels import due_at_many
@@ -473,7 +474,7 @@ def upsert_stage(session: Session, city: str, staged: int) -> tuple[int, int]:
     session.execute(text("ANALYZE request_stage"))
     _stage_point_areas(session, city)
     _redraw_taken_short_refs(session, city)
-    with _secondary_indexes_rebuilt(session, staged):
+    with _secondary_indexes_rebuilt(session, city, staged):
         return _upsert_staged(session, city)
 
 
@@ -592,8 +593,12 @@ BULK_REBUILD_MIN_ROWS = 50_000
 _REBUILT_TABLES = ("service_request", "request_event")
 
 
+#: The statement triggers marking the rollup's changed days as rows are written (migration 0026).
+_ROLLUP_TRIGGERS = ("request_rollup_inserted", "request_rollup_updated")
+
+
 @contextmanager
-def _secondary_indexes_rebuilt(session: Session, incoming: int) -> Iterator[bool]:
+def _secondary_indexes_rebuilt(session: Session, city: str, incoming: int) -> Iterator[bool]:
     """Drop the non-unique indexes for a large bulk load and build them again afterwards.
 
     Building an index once over sorted data is many times faster than a million single
@@ -618,7 +623,14 @@ def _secondary_indexes_rebuilt(session: Session, incoming: int) -> Iterator[bool
     ).all()
     for name, _ in definitions:
         session.execute(text(f"DROP INDEX {name}"))  # regclass text: already quoted where needed
+    # Nor are the changed days marked one statement at a time: the city's rollup is dropped,
+    # and counted again after the import (tidy_after_import), all at once.
+    session.execute(text("DELETE FROM request_rollup_state WHERE city = :city"), {"city": city})
+    for trigger in _ROLLUP_TRIGGERS:
+        session.execute(text(f"ALTER TABLE service_request DISABLE TRIGGER {trigger}"))
     yield True
+    for trigger in _ROLLUP_TRIGGERS:
+        session.execute(text(f"ALTER TABLE service_request ENABLE TRIGGER {trigger}"))
     if session.execute(
         text("SELECT pg_size_bytes(current_setting('maintenance_work_mem')) < 256 * 1024 * 1024")
     ).scalar():
@@ -899,8 +911,11 @@ def import_history(
 TIDY_AFTER_ROWS = 10_000
 
 
-def tidy_after_import(engine: Engine, report: ImportReport, min_rows: int = TIDY_AFTER_ROWS) -> bool:
-    """After a large import (committed), ``VACUUM (ANALYZE)`` the request table; True when it ran.
+def tidy_after_import(
+    engine: Engine, report: ImportReport, min_rows: int = TIDY_AFTER_ROWS, city: CityConfig | None = None
+) -> bool:
+    """After a large import (committed), ``VACUUM (ANALYZE)`` the request table and count the
+    request rollup of ``city`` again (:mod:`service_requests.rollups`); True when it ran.
 
     Reports and maps read the rows through index-only scans, which must read the table
     itself for every page not yet marked all-visible; a vacuum marks them at once instead
@@ -910,6 +925,12 @@ def tidy_after_import(engine: Engine, report: ImportReport, min_rows: int = TIDY
         return False
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM (ANALYZE) service_request"))
+    if city is not None:
+        with Session(engine) as session:
+            rollups.refresh(session, city)
+            session.commit()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM (ANALYZE) request_rollup"))
     return True
 
 

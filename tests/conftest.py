@@ -150,7 +150,7 @@ def _load_cities(db: Database, cities: tuple[CityConfig, ...]) -> None:
             if city.requests is not None:
                 report = import_history(session, city, report_dir=REPORT_DIR)
                 session.commit()
-                tidy_after_import(db.engine, report)  # as `flask requests import` does
+                tidy_after_import(db.engine, report, city=city)  # as `flask requests import` does
 
 
 def _template_name(cities: tuple[CityConfig, ...], data_dir: Path) -> str:

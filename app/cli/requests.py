@@ -44,11 +44,25 @@ def requests_import(report_dir: Path | None, if_configured: bool, draft_catalogu
     with s.database.session() as session:
         report = import_history(session, city, report_dir=report_dir or DEFAULT_REPORT_DIR)
     click.echo(report.summary())
-    if tidy_after_import(s.database.engine, report):
-        click.echo("Vacuumed and analysed the request table for the reports and maps.")
+    if tidy_after_import(s.database.engine, report, city=city):
+        click.echo("Vacuumed and analysed the request table, and counted the reports' rollup again.")
     audit(
         "config.history_import", None, inserted=report.inserted, updated=report.updated, rejected=len(report.rejected)
     )
+
+
+@requests_cli.command("rollup")
+@click.option("--full", is_flag=True, help="Count every request again, not only the days that changed.")
+@user_errors
+def requests_rollup(full: bool) -> None:
+    """Count the reports' rollup again: the days whose requests changed (run it from cron every few minutes)."""
+    from service_requests import rollups
+
+    s = runtime()
+    with s.database.session() as session:
+        report = rollups.build(session, s.city) if full else rollups.refresh(session, s.city)
+        session.commit()
+    click.echo(f"Request rollup of {s.city.name}: {report.summary()}.")
 
 
 @requests_cli.command("assign-areas")
