@@ -15,7 +15,7 @@ from flask import session as browser_session
 from flask_babel import gettext
 
 from address_db.places import approximate_place
-from app.i18n import error_words, place_text
+from app.i18n import current_language, error_words, place_text
 from app.web import db_session, runtime
 from app.web.access import csrf, public, rate_limited
 from app.web.requests import ME_TOO_KEY, status_page
@@ -70,7 +70,7 @@ def follow_request(reference: str):
     email = request.form.get("email", "")[:200]
     session = db_session()
     try:
-        subscribe_to_request(session, found, email, _links())
+        subscribe_to_request(session, found, email, _links(), current_language())
     except SubscriptionError as exc:
         session.rollback()
         return status_page(found, 400, error=error_words(exc), email=email)
@@ -218,7 +218,13 @@ def alerts_page():
         session = db_session()
         try:
             subscribe_to_area(
-                session, s.city.key, area, request.form.get("email", ""), _links(), bool(request.form.get("updates"))
+                session,
+                s.city.key,
+                area,
+                request.form.get("email", ""),
+                _links(),
+                bool(request.form.get("updates")),
+                current_language(),
             )
         except SubscriptionError as exc:
             session.rollback()

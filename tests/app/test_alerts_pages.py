@@ -166,3 +166,25 @@ def test_feeds_show_public_facts_only(client, session, la, validator):
     assert client.get(f"/alerts/near.atom?lat={lat}&lon={lon}&radius=abc").status_code == 400
     assert client.get("/alerts/near.atom").status_code == 400
     assert client.get("/alerts/ward/nowhere.atom").status_code == 404
+
+
+def test_following_and_alerts_from_a_spanish_page_are_written_in_spanish(client, session, la, validator):
+    """The page's language is the subscription's: its e-mails are in it (tests/service_requests/test_subscription_language.py)."""
+    request = make(session, la, validator)
+    spanish = {"Accept-Language": "es"}
+    client.post(f"/status/{request.public_ref}/follow", data={"email": "es@example.org"}, headers=spanish)
+    client.post("/alerts", data={"kind": "ward", "ward": request.ward_key, "email": "es@example.org"}, headers=spanish)
+    client.post(f"/status/{request.public_ref}/follow", data={"email": "en@example.org"})
+    stored = session.execute(select(Subscription.email, Subscription.kind, Subscription.language)).all()
+    assert {
+        ("es@example.org", "request", "es"),
+        ("es@example.org", "ward", "es"),
+        ("en@example.org", "request", "en"),
+    } <= set(stored)
+    subjects = session.scalars(
+        select(Notification.subject).where(Notification.recipient == "es@example.org").order_by(Notification.id)
+    ).all()
+    assert subjects == [
+        f"Confirme: novedades sobre la solicitud {request.short_ref_shown} (Eliminación de grafiti)",
+        f"Confirme: novedades sobre Council District {request.ward_key}",
+    ]
