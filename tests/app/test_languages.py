@@ -186,3 +186,38 @@ def test_the_address_service_answers_in_the_pages_language(client):
 
     at_sea = client.get("/api/locate", query_string={"lon": "-120.5", "lat": "33.0"}, headers=es).get_json()
     assert at_sea["reason"].startswith("El lugar (33.00000, -120.50000) está fuera de todas las zonas")
+
+
+def test_the_address_services_basis_and_refusals_are_in_the_pages_language(client):
+    """How an approximate point was placed (between two numbers, on a street's range) and why a text is no
+    address are Sentences too: the Spanish answer has no English left in them."""
+    es = {"Accept-Language": "es"}
+
+    def answer(q: str, headers: dict | None = None) -> dict:
+        return client.get("/api/addresses/validate", query_string={"q": q}, headers=headers or {}).get_json()
+
+    between = answer("315 S Main St", es)
+    assert between["status"] == "approximate" and between["match"]["source_kind"] == "between"
+    assert between["basis"] == between["match"]["basis"] == "entre el 303 y el 327 de S MAIN ST"
+    assert between["reason"] == (
+        "Ningún punto de dirección tiene este número; se ubicó entre el 303 y el 327 de S MAIN ST: confírmelo en el mapa."
+    )
+    assert answer("315 S Main St")["basis"] == "between 303 and 327 S MAIN ST"
+
+    on_a_range = answer("1685 Main St, Santa Monica", es)
+    assert on_a_range["match"]["source_kind"] == "range"
+    assert on_a_range["basis"] == (
+        "en el lado izquierdo de la cuadra 1651-1697 de MAIN ST (según el rango de números de la calle)"
+    )
+
+    by_place = answer("123 Foo St, West Hollywood", es)
+    assert by_place["match"]["text"] == "City of West Hollywood (el lugar escrito: WEST HOLLYWOOD)"
+
+    only_a_number = answer("12345", es)
+    assert only_a_number["status"] == "invalid"
+    assert (
+        only_a_number["reason"]
+        == "Eso es solo un número: agregue el nombre de la calle (por ejemplo, 200 N Spring St)."
+    )
+    assert answer("12345")["reason"] == "That is only a number: add the street name (e.g. 200 N Spring St)."
+
