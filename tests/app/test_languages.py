@@ -221,3 +221,15 @@ def test_the_address_services_basis_and_refusals_are_in_the_pages_language(clien
     )
     assert answer("12345")["reason"] == "That is only a number: add the street name (e.g. 200 N Spring St)."
 
+
+def test_the_footer_gives_the_number_from_outside_the_city_in_the_pages_language(client):
+    """The city file's numbers ([city] phone and phone_outside) are data; the words around them are the catalogue's."""
+    spanish = client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    footer = spanish[spanish.index('<footer class="site-footer">') :]
+    assert (
+        'llame al <a class="tel" href="tel:311">311</a> (desde fuera de la ciudad, al '
+        '<a class="tel" href="tel:2134733231">(213) 473-3231</a>)'
+    ) in footer
+    assert "outside" not in footer
+    english = client.get("/").get_data(as_text=True)
+    assert 'call <a class="tel" href="tel:311">311</a> (from outside the city, ' in english
