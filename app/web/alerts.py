@@ -277,7 +277,8 @@ def near_feed():
         area = Area.near(lon, lat, int(request.args.get("radius", "500")), "")
     except (ValueError, SubscriptionError):
         abort(400, f"Give the radius in whole metres, from {MIN_RADIUS_M} to {MAX_RADIUS_M}.")
-    label = gettext("%(metres)s m around %(place)s", metres=area.radius_m, place=f"{lat:.4f}, {lon:.4f}")
+    point = f"{lat:.4f}, {lon:.4f}"
+    label = gettext("%(metres)s m around %(place)s", metres=area.radius_m, place=point)
     return _feed(Area("near", label, lon=lon, lat=lat, radius_m=area.radius_m))
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.i18n import COOKIE
 from core.i18n import N_, Sentence, translations
 from service_requests.models import ServiceRecord
+from tests.app.test_alerts_pages import make
 from tests.app.test_staff_pages import GRAFFITI_FORM
 from tests.helpers.fixture_cities import app_serving
 
@@ -233,3 +234,31 @@ def test_the_footer_gives_the_number_from_outside_the_city_in_the_pages_language
     assert "outside" not in footer
     english = client.get("/").get_data(as_text=True)
     assert 'call <a class="tel" href="tel:311">311</a> (from outside the city, ' in english
+
+
+def test_another_report_and_a_bad_filter_are_told_in_the_pages_language(client, session, la, validator):
+    """The status page's note of a "me too" (the follower module's words), and the public map's, list's and
+    monthly report's answer to a hand-made query string, are the catalogue's in Spanish."""
+    spanish = {"Accept-Language": "es"}
+    reference = make(session, la, validator).public_ref
+    client.post(f"/status/{reference}/me-too", headers=spanish)
+    status = client.get(f"/status/{reference}", headers=spanish).get_data(as_text=True)
+    assert "Otro vecino también lo reportó («A mí también»)." in status and "Reported again" not in status
+    english = client.get(f"/status/{reference}").get_data(as_text=True)
+    assert 'Reported again by another resident ("me too").' in unescape(english)
+
+    around = client.get("/around?service=nope", headers=spanish)
+    assert around.status_code == 400
+    assert "&#39;nope&#39; no es un valor conocido de «servicio»; los valores conocidos son: " in around.get_data(
+        as_text=True
+    )
+    listed = client.get("/around/list?status=cancelled&ward=13", headers=spanish).get_data(as_text=True)
+    assert "El parámetro status debe ser uno de estos valores: all, open, closed; no &#39;cancelled&#39;." in listed
+    page = client.get("/around/list?page=0", headers=spanish).get_data(as_text=True)
+    assert "El parámetro page debe ser 1 o más" in page
+    monthly = client.get("/reports/monthly?month=2020-13", headers=spanish)
+    assert monthly.status_code == 400
+    assert "El parámetro month debe ser un mes escrito AAAA-MM (por ejemplo, 2024-03)" in monthly.get_data(as_text=True)
+    assert "There is no service 'nope'; known services: " in unescape(
+        client.get("/around?service=nope").get_data(as_text=True)
+    )
