@@ -49,9 +49,14 @@ def save_view(session: Session, user: StaffUser, name: str, query: str) -> Saved
     return found
 
 
+#: The largest id of a saved view (its column is a PostgreSQL integer).
+_MAX_ID = 2**31 - 1
+
+
 def delete_view(session: Session, user: StaffUser, view_id: int) -> None:
     """Delete the user's view ``view_id``; raises :class:`SavedViewError` if the user has no such view. Commits."""
-    found = session.get(SavedView, view_id)
+    # An id beyond the column's integer range names no view (and must not reach the database: out of range).
+    found = session.get(SavedView, view_id) if 0 < view_id <= _MAX_ID else None
     if found is None or found.user_id != user.id:
         raise SavedViewError("You have no such saved view.")
     session.delete(found)

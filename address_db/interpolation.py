@@ -11,19 +11,22 @@ Two bases, in this order of trust:
   ``max_gap`` numbers and ``max_distance_m`` metres apart, give the point at the
   number's fraction between them.
 
-Each answer says its basis in words ("between 150 and 250 N SPRING ST"). Nothing is
+Each answer says its basis in words ("between 150 and 250 N SPRING ST"), a :class:`core.i18n.Sentence`
+that a page writes in its language (the street stays as the address tables write it). Nothing is
 interpolated beyond the ends of what is known: a number in no range and not between two
 known numbers has no interpolated point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from core.i18n import N_, Sentence
 
 #: How far from the centerline an interpolated address is set (metres): about where a
 #: house front is on a residential street.
@@ -45,7 +48,7 @@ class Interpolated:
     in_jurisdiction: bool | None
     agency_key: str | None
     source: str
-    basis: str
+    basis: Sentence
 
     @property
     def street_text(self) -> str:
@@ -98,23 +101,32 @@ def on_ranges(
         .mappings()
         .all()
     )
-    # The basis is called inside _interpolated, while r is still this row.
     return [
         _interpolated(
             "range",
             r,
-            lambda street: (
-                f"on the {r['side']} side of the {min(r['f'], r['t'])}-"  # noqa: B023
-                f"{max(r['f'], r['t'])} block of {street} (address range of the street centerline)"  # noqa: B023
-            ),
+            Sentence(_RANGE_SIDE[r["side"]], low=min(r["f"], r["t"]), high=max(r["f"], r["t"]), street=_street(r)),
         )
         for r in rows
     ]
 
 
-def _interpolated(kind: str, row: Any, basis: Callable[[str], str]) -> Interpolated:
-    """An :class:`Interpolated` from a result row, its basis worded from the street's text."""
-    street = " ".join(p for p in (row["predir"], row["name"], row["suffix"], row["postdir"]) if p)
+#: The basis of a point on a range, by side of the centerline (whole phrases: a language words each side its way).
+_RANGE_SIDE = {
+    "left": N_("on the left side of the %(low)s-%(high)s block of %(street)s (address range of the street centerline)"),
+    "right": N_(
+        "on the right side of the %(low)s-%(high)s block of %(street)s (address range of the street centerline)"
+    ),
+}
+
+
+def _street(row: Any) -> str:
+    """The street of a result row as the address tables write it ("N SPRING ST")."""
+    return " ".join(p for p in (row["predir"], row["name"], row["suffix"], row["postdir"]) if p)
+
+
+def _interpolated(kind: str, row: Any, basis: Sentence) -> Interpolated:
+    """An :class:`Interpolated` from a result row, with its basis in words."""
     return Interpolated(
         kind,
         row["lon"],
@@ -127,7 +139,7 @@ def _interpolated(kind: str, row: Any, basis: Callable[[str], str]) -> Interpola
         row["in_jurisdiction"],
         row["agency_key"],
         row["source_key"],
-        basis(street),
+        basis,
     )
 
 
@@ -183,6 +195,10 @@ def between_known(
         .all()
     )
     return [
-        _interpolated("between", r, lambda street: f"between {r['lo_n']} and {r['hi_n']} {street}")  # noqa: B023 (called at once)
+        _interpolated(
+            "between",
+            r,
+            Sentence(N_("between %(low)s and %(high)s %(street)s"), low=r["lo_n"], high=r["hi_n"], street=_street(r)),
+        )
         for r in rows
     ]

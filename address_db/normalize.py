@@ -22,6 +22,7 @@ import usaddress
 from scourgify.address_constants import OCCUPANCY_TYPE_ABBREVIATIONS, STREET_TYPE_ABBREVIATIONS
 
 from core.errors import UserError
+from core.i18n import N_, Sentence
 
 MAX_LENGTH = 200
 
@@ -235,10 +236,10 @@ def standardize_components(
 ) -> ParsedAddress:
     """A :class:`ParsedAddress` from a source's separate columns (no free-text parsing)."""
     if not street_name or not str(street_name).strip():
-        raise InvalidAddress("There is no street name.")
+        raise InvalidAddress(Sentence(N_("There is no street name.")))
     number_value, number_suffix = _house_number(str(number).strip().upper()) if _present(number) else (None, None)
     if number_value is None:
-        raise InvalidAddress("There is no house number.")
+        raise InvalidAddress(Sentence(N_("There is no house number.")))
     return ParsedAddress(
         kind="address",
         street=standardize_street(str(street_name), predir, suffix, postdir),
@@ -254,7 +255,7 @@ def standardize_components(
 def parse_address(text: object) -> ParsedAddress:
     """Parse and standardize free text, or raise :class:`InvalidAddress` saying why not."""
     if not isinstance(text, str):
-        raise InvalidAddress("The address must be text.")
+        raise InvalidAddress(Sentence(N_("The address must be text.")))
     return _parse_cached(text.strip())
 
 
@@ -265,8 +266,12 @@ def _parse_cached(text: str) -> ParsedAddress:
     cleaned = _check_characters(text)
     if _PO_BOX.search(cleaned):
         raise InvalidAddress(
-            "A P.O. box is a mailing address, not a place: give the street address or the cross streets "
-            "where the problem is."
+            Sentence(
+                N_(
+                    "A P.O. box is a mailing address, not a place: give the street address or the cross streets "
+                    "where the problem is."
+                )
+            )
         )
     cleaned = _COUNTRY_AT_END.sub("", cleaned)
     cleaned = _INTERSECTION_OF.sub("", cleaned)
@@ -279,11 +284,13 @@ def _parse_cached(text: str) -> ParsedAddress:
     cleaned = _STATE_AT_END.sub("", cleaned).strip(" ,")
     cleaned = _DANGLING_CONNECTORS.sub("", cleaned).strip(" ,")  # "MAIN ST &": no second street was given
     if not cleaned:
-        raise InvalidAddress("That is only a ZIP code: add the house number and street.")
+        raise InvalidAddress(Sentence(N_("That is only a ZIP code: add the house number and street.")))
     if re.fullmatch(r"[\d\s,#\-/]+", cleaned):
-        raise InvalidAddress("That is only a number: add the street name (e.g. 200 N Spring St).")
+        raise InvalidAddress(Sentence(N_("That is only a number: add the street name (e.g. 200 N Spring St).")))
     if not re.search(r"[A-Z]{2}|\d+(?:ST|ND|RD|TH)\b|^[A-Z]\b|^\d+\s+(?:[NSEW]\s+)?[A-Z]\b", cleaned):
-        raise InvalidAddress("There is no street name: give the house number and street (e.g. 200 N Spring St).")
+        raise InvalidAddress(
+            Sentence(N_("There is no street name: give the house number and street (e.g. 200 N Spring St)."))
+        )
 
     intersection = _parse_intersection(cleaned, zipcode)
     if intersection is not None:
@@ -296,14 +303,26 @@ def _parse_cached(text: str) -> ParsedAddress:
 
 def _check_characters(text: str) -> str:
     if not text:
-        raise InvalidAddress("The address is empty: type a house number and street, or two cross streets.")
+        raise InvalidAddress(
+            Sentence(N_("The address is empty: type a house number and street, or two cross streets."))
+        )
     if len(text) > MAX_LENGTH:
-        raise InvalidAddress(f"The address is too long ({len(text)} characters; an address has at most {MAX_LENGTH}).")
+        raise InvalidAddress(
+            Sentence(
+                N_("The address is too long (%(length)s characters; an address has at most %(most)s)."),
+                length=len(text),
+                most=MAX_LENGTH,
+            )
+        )
     folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     bad = sorted({c for c in folded if not _ALLOWED.fullmatch(c)})
     if bad:
         shown = " ".join(repr(c) for c in bad[:5])
-        raise InvalidAddress(f"The address has characters that are not part of an address ({shown}); remove them.")
+        raise InvalidAddress(
+            Sentence(
+                N_("The address has characters that are not part of an address (%(shown)s); remove them."), shown=shown
+            )
+        )
     folded = folded.upper().replace(".", " ")
     return re.sub(r"\s+", " ", folded).strip()
 
@@ -379,12 +398,18 @@ def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     except usaddress.RepeatedLabelError:
         return _rule_based_address(cleaned, zipcode)
     if kind == "PO Box" or "USPSBoxID" in tags:
-        raise InvalidAddress("A P.O. box is a mailing address, not a place: give the street address of the problem.")
+        raise InvalidAddress(
+            Sentence(N_("A P.O. box is a mailing address, not a place: give the street address of the problem."))
+        )
     number, number_suffix = _house_number(tags.get("AddressNumber", ""))
     if number is None:
         raise InvalidAddress(
-            "There is no house number: give the number and street (e.g. 200 N Spring St) "
-            "or two cross streets (e.g. 1st St & Main St)."
+            Sentence(
+                N_(
+                    "There is no house number: give the number and street (e.g. 200 N Spring St) "
+                    "or two cross streets (e.g. 1st St & Main St)."
+                )
+            )
         )
     if tags.get("AddressNumberSuffix"):
         number_suffix = tags["AddressNumberSuffix"].replace(" ", "")
@@ -392,7 +417,7 @@ def _parse_street_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     if not name and tags.get("StreetNamePostDirectional"):  # "6610 S WEST (BLVD)": a street named WEST
         name = tags.pop("StreetNamePostDirectional")
     if not name:
-        raise InvalidAddress("There is no street name after the house number.")
+        raise InvalidAddress(Sentence(N_("There is no street name after the house number.")))
     unit_type, unit = _unit(tags)
     if trailing and unit is None:  # "1 N SPG # 12": the CRF read the unit into the street name
         parsed = _parse_street_address(cleaned[: trailing.start()], zipcode)
@@ -423,7 +448,9 @@ def _rule_based_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
     words = cleaned.replace(",", " ").split()
     number, number_suffix = _house_number(words[0]) if words else (None, None)
     if number is None:
-        raise InvalidAddress("There is no house number: give the number and street, or two cross streets.")
+        raise InvalidAddress(
+            Sentence(N_("There is no house number: give the number and street, or two cross streets."))
+        )
     words = words[1:]
     if words and _FRACTION.match(words[0]):
         number_suffix, words = words[0], words[1:]
@@ -436,7 +463,7 @@ def _rule_based_address(cleaned: str, zipcode: str | None) -> ParsedAddress:
             words = words[:i]
             break
     if not words:
-        raise InvalidAddress("There is no street name after the house number.")
+        raise InvalidAddress(Sentence(N_("There is no street name after the house number.")))
     return ParsedAddress(
         kind="address",
         street=_rule_based_street(words),

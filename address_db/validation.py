@@ -187,7 +187,7 @@ class Validator:
             parsed = parse_address(query)
         except InvalidAddress as exc:
             no_number = self._number_zero(session, shown)
-            return no_number or ValidationResult("invalid", shown[:300], reason=str(exc))
+            return no_number or ValidationResult("invalid", shown[:300], reason=exc.args[0])  # its Sentence
         streets = self.streets.get(session, self.city)
         places = self.places.get(session, self.city)
         parsed = _with_place_split_off(parsed, streets, places)
@@ -363,14 +363,14 @@ class Validator:
         name = place.agency_name or place.agency or ""
         return Candidate(
             None,
-            f"{name} (the place typed: {place.typed})",
+            Sentence(N_("%(agency)s (the place typed: %(typed)s)"), agency=name, typed=place.typed),
             "agency",
             point.lon if point else None,
             point.lat if point else None,
             0.5,
             source_kind="agency",
             owner=place.agency,
-            basis="by the place name typed" if place.by == "name" else "by the ZIP code typed",
+            basis=Sentence(N_("by the place name typed") if place.by == "name" else N_("by the ZIP code typed")),
         )
 
     def _agency(self, session: Session, key: str | None) -> Agency | None:
@@ -676,7 +676,12 @@ class Validator:
                     round(left + right - 1.0 - 0.01, 3),
                     source_kind="nearby",
                     owner=owner,
-                    basis=f"where addresses of {a_text} and {b_text} are {round(r['d'])} m apart",
+                    basis=Sentence(
+                        N_("where addresses of %(first)s and %(second)s are %(metres)s m apart"),
+                        first=a_text,
+                        second=b_text,
+                        metres=round(r["d"]),
+                    ),
                 )
             )
         return sorted(found, key=lambda c: (-c.score, c.text))

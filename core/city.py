@@ -17,7 +17,7 @@ import glob
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,6 +90,9 @@ class Contact:
     name: str
     phone: str | None = None
     website: str | None = None
+    #: the city's own contact only: the number to call from outside the city when ``phone`` is a short
+    #: code such as 311 (``[city] phone_outside``)
+    phone_outside: str | None = None
 
 
 @dataclass(frozen=True)
@@ -517,7 +520,9 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[tuple[str, str, tuple[str, ...]
     """
     found = _unknown("top level", raw, _TOP_LEVEL)
     found += _unknown(
-        "city", raw.get("city"), ("key", "name", "phone", "website", "timezone", "projected_crs", "languages")
+        "city",
+        raw.get("city"),
+        ("key", "name", "phone", "phone_outside", "website", "timezone", "projected_crs", "languages"),
     )
     jurisdiction = raw.get("jurisdiction")
     found += _unknown("jurisdiction", jurisdiction, _LAYER_KEYS + ("fill_holes_below_m2",))
@@ -799,7 +804,9 @@ class _CityParser:
 
         jurisdiction_raw = self.table(raw, "jurisdiction")
         assert jurisdiction_raw is not None
-        contact = self.contact("city", city)
+        contact = replace(
+            self.contact("city", city), phone_outside=self.string(city, "city", "phone_outside", required=False)
+        )
         fill = jurisdiction_raw.get("fill_holes_below_m2", 0)
         if not isinstance(fill, (int, float)) or fill < 0:
             raise self.fail("jurisdiction", "fill_holes_below_m2 must be a number of square metres, 0 or more")

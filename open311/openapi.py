@@ -416,7 +416,7 @@ def _post_form(services: list[Service], jurisdiction: dict[str, Any]) -> dict[st
                         "media": {
                             "type": "string",
                             "format": "binary",
-                            "description": "A photo (JPEG, PNG or WebP): checked by its content, scaled down and "
+                            "description": "A photo (JPEG, PNG, WebP or HEIC, stored as JPEG): checked by its content, scaled down and "
                             "stored without its metadata (location, camera); media_url then points at it where "
                             "the service shows photos publicly.",
                         },

@@ -43,7 +43,7 @@ def add_follower(
     response_method: str,
     channel: str,
     actor: str,
-    note: str = "Reported again by another caller, who now follows this request.",
+    note: str = N_("Reported again by another caller, who now follows this request."),
 ) -> RequestFollower:
     """Add a caller to ``request`` (they follow it) and record it as a report of the same problem; commits."""
     email, phone = _clean(email), _clean(phone)
@@ -95,7 +95,7 @@ def add_me_too(session: Session, request: ServiceRequest, channel: str) -> Reque
         response_method="none",
         channel=channel,
         actor="public",
-        note='Reported again by another resident ("me too").',
+        note=N_('Reported again by another resident ("me too").'),
     )
 
 

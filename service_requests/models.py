@@ -381,6 +381,9 @@ class Subscription(Base):
     #: area alerts: also the public updates of the area's requests, not only new ones
     updates: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     email: Mapped[str] = mapped_column(Text)
+    #: the language of the page it was made from ("es"): its e-mails are written in it; NULL (made
+    #: before migration 0027) for the city's default language
+    language: Mapped[str | None] = mapped_column(String(16))
     confirm_hash: Mapped[str | None] = mapped_column(String(64))
     # Not hashed: it only ends this subscription, and every later e-mail must carry it.
     unsubscribe_token: Mapped[str] = mapped_column(String(64))

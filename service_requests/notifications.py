@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from service_requests.models import Notification, ServiceRequest, Subscription
-from service_requests.subscriptions import Links
+from service_requests.subscriptions import Links, words
 
 MAX_BACKOFF = timedelta(hours=6)
 # Headers unfolded up to SMTP's line limit: a long List-Unsubscribe URL stays one readable <url>, not encoded words.
@@ -106,7 +106,12 @@ def compose(settings: Settings, notification: Notification, subscription: Subscr
         link = Links(settings.public_url).unsubscribe(subscription.unsubscribe_token)
         message["List-Unsubscribe"] = f"<{link}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: mail clients' one click
-        body += f"\n\n--\nYou receive this about {subscription.target}. To stop, open: {link}\n"
+        _ = words(subscription.language).gettext  # the language it was subscribed in
+        body += "\n\n--\n" + _("You receive this about %(target)s. To stop, open: %(link)s") % {
+            "target": subscription.target,
+            "link": link,
+        }
+        body += "\n"
     message.set_content(body)
     return message
 

@@ -1,8 +1,9 @@
 """Photos of requests: checking and cleaning an upload, attaching it, hiding it, who may see it.
 
 An upload is read by Pillow, never trusted by its name or declared type: JPEG, PNG and WebP
-are accepted (HEIC only if the installed Pillow can read it, otherwise refused with what to
-do instead). Its size in bytes and in pixels is limited before it is decoded (a small file
+are accepted, and an iPhone's HEIC photos (HEIF, read through the pillow-heif plugin and stored
+as JPEG, which every browser shows; one that cannot be decoded is refused with what to do
+instead). Its size in bytes and in pixels is limited before it is decoded (a small file
 can hold a huge image: a decompression bomb). It is turned upright from its EXIF
 orientation, scaled down to the city's longest side and encoded afresh without any of its
 metadata, so that the place it was taken (GPS), the camera and its owner are never stored.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,8 +34,12 @@ from core.i18n import N_, Sentence
 from service_requests.models import RequestEvent, RequestPhoto, ServiceRecord, ServiceRequest
 from service_requests.photo_store import MediaStore, StoredFile
 
-#: What is accepted, by Pillow's format name: (content type, extension).
+#: What is stored, by Pillow's format name: (content type, extension).
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+#: What is accepted besides and stored as one of FORMATS: a HEIC photo (Pillow's "HEIF") as a JPEG.
+STORED_AS = {"HEIF": "JPEG"}
+# Pillow opens HEIF files (HEIC photos) from now on; libheif applies their rotation as it decodes.
+register_heif_opener()
 ORIGINS = ("resident", "staff", "open311")
 _JPEG_QUALITY = 85
 
@@ -72,6 +78,17 @@ def _is_heic(data: bytes) -> bool:
     return data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 
+def _heic_refused(name: str) -> Sentence:
+    """Why a HEIC photo that could not be decoded is refused, and how to send it as a JPEG or PNG instead."""
+    return Sentence(
+        N_(
+            "%(name)s is a HEIC photo that could not be read; send it as JPEG or PNG (on an iPhone: Settings, "
+            "Camera, Formats, Most Compatible; or share or e-mail the photo, which converts it)."
+        ),
+        name=name,
+    )
+
+
 def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
     """Check ``upload`` by its content and re-encode it; raise :class:`PhotoError` saying why it is refused."""
     name = (upload.filename or "the photo").rsplit("/", 1)[-1][:80]
@@ -94,7 +111,7 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(upload.data))
-            if image.format not in FORMATS:
+            if image.format not in FORMATS and image.format not in STORED_AS:
                 raise PhotoError(
                     Sentence(
                         N_("%(name)s is a %(format)s image; send a JPEG, PNG or WebP photo."),
@@ -120,15 +137,7 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         if isinstance(exc, UnidentifiedImageError) and _is_heic(upload.data):
-            raise PhotoError(
-                Sentence(
-                    N_(
-                        "%(name)s is a HEIC photo, which cannot be read here; send it as JPEG (on an iPhone: "
-                        "Settings, Camera, Formats, Most Compatible; or share or e-mail the photo, which converts it)."
-                    ),
-                    name=name,
-                )
-            ) from None
+            raise PhotoError(_heic_refused(name)) from None
         if isinstance(exc, UnidentifiedImageError):
             raise PhotoError(
                 Sentence(N_("%(name)s is not a photo this site can read; send a JPEG, PNG or WebP image."), name=name)
@@ -141,11 +150,13 @@ def clean_photo(upload: Upload, limits: PhotoSettings) -> CleanPhoto:
             )
         ) from None
     except (OSError, SyntaxError, ValueError):
+        if _is_heic(upload.data):
+            raise PhotoError(_heic_refused(name)) from None
         raise PhotoError(
             Sentence(N_("%(name)s is damaged or incomplete; choose the photo again or send another."), name=name)
         ) from None
     try:
-        return _reencode(image, image.format or "JPEG", limits.longest_side)
+        return _reencode(image, STORED_AS.get(image.format or "", image.format or "JPEG"), limits.longest_side)
     except (OSError, ValueError):  # a pixel format with no RGB conversion, say
         raise PhotoError(
             Sentence(N_("%(name)s could not be converted; send it as an ordinary JPEG photo."), name=name)

@@ -43,7 +43,7 @@ from core.city import CityConfig, PublicMapSettings
 from core.i18n import N_
 from core.states import STATE_LABELS
 from service_requests.references import show_short_reference
-from service_requests.selection import YES, FilterChoices, FilterError, RequestFilter, parse_filter
+from service_requests.selection import YES, FilterChoices, FilterError, RequestFilter, one_of, parse_filter
 
 #: The statuses a visitor may ask for, with their words on the pages.
 PUBLIC_STATUSES = {"all": N_("Open and recently closed"), "open": N_("Open"), "closed": N_("Closed")}
@@ -131,7 +131,7 @@ def parse_query(args: Mapping[str, Sequence[str]], choices: FilterChoices | None
     :class:`FilterError` with a sentence a person can act on."""
     flt = parse_filter({name: args.get(name) or [] for name in FILTER_ARGS}, choices)
     if flt.status not in PUBLIC_STATUSES:
-        raise FilterError(f"status must be one of {', '.join(PUBLIC_STATUSES)}, not {flt.status!r}.")
+        raise FilterError(one_of("status", tuple(PUBLIC_STATUSES), flt.status))
     bboxes = [v for v in args.get("bbox") or [] if v and v.strip()]
     if len(bboxes) > 1:
         raise FilterError(f"Give one bbox, not {len(bboxes)}.")

@@ -35,6 +35,7 @@ from core.channels import CODE as CHANNEL_CODE
 from core.channels import FAMILIES
 from core.city import CityConfig
 from core.errors import UserError
+from core.i18n import N_, Sentence
 from core.states import STATE_LABELS
 from service_requests import rules
 
@@ -149,7 +150,7 @@ class FilterField:
         if self.kind == "codes":
             return tuple(values)
         if len(values) > 1:
-            raise FilterError(f"Give one {self.arg}, not {len(values)}.")
+            raise FilterError(Sentence(N_("Give one %(name)s, not %(count)s."), name=self.arg, count=len(values)))
         value = values[0] if values else None
         if value is None:
             return self.default
@@ -167,14 +168,26 @@ def _define(default: Any, arg: str, kind: Kind, help: str, **rest: Any) -> Any:
     """A dataclass field of :class:`RequestFilter` with its :class:`FilterField` (named when read)."""
     if kind == "choice" and "problem" not in rest:
         options = tuple(rest["options"])
-        rest["problem"] = lambda v: None if v in options else f"{arg} must be one of {', '.join(options)}, not {v!r}."
+        rest["problem"] = lambda v: None if v in options else one_of(arg, options, v)
     return field(default=default, metadata={_META: FilterField(arg, kind, help, **rest)})
+
+
+def one_of(name: str, options: Sequence[str], value: Any) -> Sentence:
+    """Why ``value`` is not a value of the argument ``name``: it must be one of ``options``."""
+    return Sentence(
+        N_("%(name)s must be one of %(options)s, not %(value)s."),
+        name=name,
+        options=", ".join(options),
+        value=repr(value),
+    )
 
 
 def _code_problem(value: Any) -> str | None:
     if isinstance(value, str) and _CODE.fullmatch(value):
         return None
-    return f"{str(value)[:70]!r} is not a code: 1 to 64 characters without control characters."
+    return Sentence(
+        N_("%(value)s is not a code: 1 to 64 characters without control characters."), value=repr(str(value)[:70])
+    )
 
 
 def _channel_problem(value: Any) -> str | None:
@@ -275,7 +288,7 @@ class RequestFilter:
         words=_named(),
         problem=_code_problem,
         choices="services",
-        what="service",
+        what=N_("service"),
         form=Widget("multiple", "Services", 3, size=5),
     )
     group: str | None = _define(
@@ -290,7 +303,7 @@ class RequestFilter:
         words=_value_words("group {}"),
         problem=_group_problem,
         choices="groups",
-        what="service group",
+        what=N_("service group"),
         form=Widget("select", "Service group", 2, blank="All groups"),
     )
     department: str | None = _define(
@@ -302,7 +315,7 @@ class RequestFilter:
         words=_named(known="department {}", unknown="department {}"),
         problem=_code_problem,
         choices="departments",
-        what="department",
+        what=N_("department"),
         form=Widget("select", "Department", 1, blank="All departments"),
     )
     status: str = _define(
@@ -338,7 +351,7 @@ class RequestFilter:
         words=_named(prefix="by "),
         problem=_channel_problem,
         choices="channels",
-        what="channel",
+        what=N_("channel"),
         form=Widget("multiple", "Channels", 7, size=4),
     )
     families: tuple[str, ...] = _define(
@@ -389,7 +402,7 @@ class RequestFilter:
         words=_named(unknown="ward {}"),
         problem=_code_problem,
         choices="wards",
-        what="ward",
+        what=N_("ward"),
         form=Widget("select", "Ward", 5, blank="All wards", shown_by="areas"),
     )
     district: str | None = _define(
@@ -401,7 +414,7 @@ class RequestFilter:
         words=_named(unknown="district {}"),
         problem=_code_problem,
         choices="districts",
-        what="district",
+        what=N_("district"),
         form=Widget("select", "District", 6, blank="All districts", shown_by="areas"),
     )
     overdue: bool = _define(
@@ -606,9 +619,21 @@ def parse_day(name: str, value: str) -> date:
             raise ValueError(value)
         day = date.fromisoformat(value)
     except ValueError:
-        raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value[:40]!r}.") from None
+        raise FilterError(
+            Sentence(
+                N_("%(name)s must be a date written YYYY-MM-DD, not %(value)s."), name=name, value=repr(value[:40])
+            )
+        ) from None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise FilterError(f"{name} must be a date from {EARLIEST_DATE} to {LATEST_DATE}, not {value}.")
+        raise FilterError(
+            Sentence(
+                N_("%(name)s must be a date from %(first)s to %(last)s, not %(value)s."),
+                name=name,
+                first=EARLIEST_DATE.isoformat(),
+                last=LATEST_DATE.isoformat(),
+                value=value,
+            )
+        )
     return day
 
 
@@ -617,10 +642,24 @@ def parse_month(name: str, value: str) -> date:
     value = value.strip()
     found = _ISO_MONTH.fullmatch(value)
     if not found or not 1 <= int(found.group(2)) <= 12:
-        raise FilterError(f"{name} must be a month written YYYY-MM (for example 2024-03), not {value[:40]!r}.")
+        raise FilterError(
+            Sentence(
+                N_("%(name)s must be a month written YYYY-MM (for example 2024-03), not %(value)s."),
+                name=name,
+                value=repr(value[:40]),
+            )
+        )
     month = date(int(found.group(1)), int(found.group(2)), 1)
     if not EARLIEST_DATE <= month <= LATEST_DATE:
-        raise FilterError(f"{name} must be a month from {EARLIEST_DATE:%Y-%m} to {LATEST_DATE:%Y-%m}, not {value}.")
+        raise FilterError(
+            Sentence(
+                N_("%(name)s must be a month from %(first)s to %(last)s, not %(value)s."),
+                name=name,
+                first=f"{EARLIEST_DATE:%Y-%m}",
+                last=f"{LATEST_DATE:%Y-%m}",
+                value=value,
+            )
+        )
     return month
 
 
@@ -630,7 +669,14 @@ def parse_page(value: str | None, name: str = "page") -> int:
     if not value:
         return 1
     if not _WHOLE.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
-        raise FilterError(f"{name} must be 1 or more (a whole number, at most {MAX_PAGE:,}), not {value[:40]!r}.")
+        raise FilterError(
+            Sentence(
+                N_("%(name)s must be 1 or more (a whole number, at most %(most)s), not %(value)s."),
+                name=name,
+                most=f"{MAX_PAGE:,}",
+                value=repr(value[:40]),
+            )
+        )
     return int(value)
 
 
@@ -658,6 +704,17 @@ def parse_filter(
     return check_filter(flt, choices) if choices is not None else flt
 
 
+#: What a field's codes are called, in the plural ("known services: ..."; a field of its own, its "what" and an s).
+_KNOWN = {
+    "service": N_("services"),
+    "service group": N_("service groups"),
+    "department": N_("departments"),
+    "channel": N_("channels"),
+    "ward": N_("wards"),
+    "district": N_("districts"),
+}
+
+
 def check_filter(flt: RequestFilter, choices: FilterChoices) -> RequestFilter:
     """``flt`` with its codes checked against ``choices``: refuse those the city does not have.
 
@@ -678,7 +735,15 @@ def check_filter(flt: RequestFilter, choices: FilterChoices) -> RequestFilter:
                     resolved[spec.name] = stored
                     continue
             sample = ", ".join(list(known)[:8]) + (", ..." if len(known) > 8 else "")
-            raise FilterError(f"There is no {spec.what} {value!r}; known {spec.what}s: {sample or 'none'}.")
+            raise FilterError(
+                Sentence(
+                    N_("There is no %(what)s %(value)s; known %(whats)s: %(known)s."),
+                    what=Sentence(spec.what),
+                    whats=Sentence(_KNOWN.get(spec.what, f"{spec.what}s")),
+                    value=repr(value),
+                    known=sample or Sentence(N_("none")),
+                )
+            )
     return flt.replace(**resolved) if resolved else flt
 
 

@@ -7,6 +7,12 @@ change of it through the outbox (:func:`announce`); a confirmed area subscriber 
 requests of the area once, from :func:`queue_area_alerts` (the ``flask alerts send`` job).
 Every message carries the subscription's unsubscribe link, which works without a login.
 
+Each message is written in the subscription's language (``Subscription.language``: the page's
+language when the resident subscribed), its services' names and states too; a subscription of no
+language (made before migration 0027) gets the city's first language where the caller knows the
+city (the alerts job: ``default_language``), else the source language (a followed request's updates,
+queued by the lifecycle, which knows no city file: as its requester's e-mails do).
+
 The e-mail address is personal data: no page shows it publicly; staff see counts
 (:func:`follower_count`).
 """
@@ -19,16 +25,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from babel.support import NullTranslations
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from address_db.places import place_words
 from core.errors import UserError
-from core.i18n import N_, Sentence
+from core.i18n import N_, SOURCE_LANGUAGE, Sentence, translations
 from core.ratelimit import Limit, hit
 from core.states import STATE_LABELS
 from service_requests import rules
 from service_requests.followers import is_email
-from service_requests.models import Notification, RequestEvent, ServiceRequest, Subscription
+from service_requests.models import Notification, RequestEvent, ServiceRecord, ServiceRequest, Subscription
 from service_requests.references import show_short_reference
 
 #: How long a confirmation link works.
@@ -98,24 +106,48 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def subscribe_to_request(session: Session, request: ServiceRequest, email: str, links: Links) -> Subscription:
-    """Ask ``email`` to confirm following ``request``: queues the one confirmation e-mail; commits."""
+def words(language: str | None, default_language: str | None = None) -> NullTranslations:
+    """The catalogue a subscriber's e-mails are written with: ``language``'s, else ``default_language``'s
+    (the city's first), else the source language's."""
+    return translations(language or default_language or SOURCE_LANGUAGE)
+
+
+def service_names(session: Session, city: str, language: str | None) -> dict[str, str]:
+    """The names of ``city``'s services in ``language``, by code, where the catalogue translates them."""
+    if not language or language == SOURCE_LANGUAGE:
+        return {}
+    rows = session.execute(select(ServiceRecord.code, ServiceRecord.translations).where(ServiceRecord.city == city))
+    return {code: str(found[language]["name"]) for code, found in rows if (found or {}).get(language, {}).get("name")}
+
+
+def subscribe_to_request(
+    session: Session, request: ServiceRequest, email: str, links: Links, language: str | None = None
+) -> Subscription:
+    """Ask ``email`` to confirm following ``request``: queues the one confirmation e-mail, in ``language``
+    (the page's), in which its updates will be written too; commits."""
+    _ = words(language).gettext
+    service = service_names(session, request.city, language).get(request.service_code, request.service_name)
     return _subscribe(
         session,
         Subscription(
             city=request.city,
             kind="request",
-            target=f"request {request.short_ref_shown} ({request.service_name})",
+            target=_("request %(reference)s (%(service)s)")
+            % {"reference": request.short_ref_shown, "service": service},
             request_id=request.id,
+            language=language,
         ),
         email,
         links,
     )
 
 
-def subscribe_to_area(session: Session, city: str, area: Area, email: str, links: Links, updates: bool) -> Subscription:
-    """Ask ``email`` to confirm alerts of new requests in ``area`` (and their updates if ``updates``); commits."""
-    subscription = Subscription(city=city, kind=area.kind, target=area.label, updates=updates)
+def subscribe_to_area(
+    session: Session, city: str, area: Area, email: str, links: Links, updates: bool, language: str | None = None
+) -> Subscription:
+    """Ask ``email`` to confirm alerts of new requests in ``area`` (and their updates if ``updates``), the
+    e-mails written in ``language`` (the page's: ``area.label`` is in it too); commits."""
+    subscription = Subscription(city=city, kind=area.kind, target=area.label, updates=updates, language=language)
     if area.kind == "ward":
         subscription.ward_key = area.ward_key
     else:
@@ -156,18 +188,21 @@ def _subscribe(session: Session, subscription: Subscription, email: str, links: 
     subscription.confirm_hash = token_hash(token)
     session.add(subscription)
     session.flush()
+    _ = words(subscription.language).gettext
+    values = {"target": subscription.target, "hours": int(CONFIRM_FOR.total_seconds() // 3600)}
     session.add(
         Notification(
             request_id=subscription.request_id,
             subscription_id=subscription.id,
             method="email",
             recipient=email,
-            subject=f"Confirm: updates about {subscription.target}",
+            subject=_("Confirm: updates about %(target)s") % values,
             body=(
-                f"Someone (we hope you) asked for e-mails about {subscription.target}.\n\n"
-                f"To confirm, open this link within {int(CONFIRM_FOR.total_seconds() // 3600)} hours:\n"
-                f"{links.confirm(token)}\n\n"
-                "If it was not you, ignore this message: nothing more will be sent to you."
+                _("Someone (we hope you) asked for e-mails about %(target)s.") % values
+                + "\n\n"
+                + _("To confirm, open this link within %(hours)s hours:") % values
+                + f"\n{links.confirm(token)}\n\n"
+                + _("If it was not you, ignore this message: nothing more will be sent to you.")
             ),
         )
     )
@@ -246,21 +281,33 @@ def follower_count(session: Session, request_id: int) -> int:
 
 
 def announce(session: Session, request: ServiceRequest, note: str | None, to_status: str | None) -> int:
-    """Queue a public change of ``request`` for its confirmed followers (does not commit); how many."""
-    status = STATE_LABELS.get(to_status or request.status, to_status or request.status)
-    body = f"Request {request.short_ref_shown} ({request.service_name}) is {status}." + (f"\n\n{note}" if note else "")
+    """Queue a public change of ``request`` for its confirmed followers, each in its language (does not
+    commit); how many. A follower of no language (made before migration 0027) gets the source language, as
+    the requester of a request of no language does (:mod:`service_requests.lifecycle` knows no city file)."""
+    state = to_status or request.status
     followers = session.scalars(
         select(Subscription).where(Subscription.request_id == request.id, *_active()).order_by(Subscription.id)
     ).all()
+    names: dict[str | None, dict[str, str]] = {}
     for follower in followers:
+        language = follower.language
+        _ = words(language).gettext
+        if language not in names:
+            names[language] = service_names(session, request.city, language)
+        values = {
+            "reference": request.short_ref_shown,
+            "service": names[language].get(request.service_code, request.service_name),
+            "status": _(STATE_LABELS.get(state, state)),
+        }
         session.add(
             Notification(
                 request_id=request.id,
                 subscription_id=follower.id,
                 method="email",
                 recipient=follower.email,
-                subject=f"Update on request {request.short_ref_shown}: {status}",
-                body=body,
+                subject=_("Update on request %(reference)s: %(status)s") % values,
+                body=_("Request %(reference)s (%(service)s) is now: %(status)s.") % values
+                + (f"\n\n{note}" if note else ""),
             )
         )
     return len(followers)
@@ -352,12 +399,18 @@ class AlertReport:
 
 
 def queue_area_alerts(
-    session: Session, city: str, links: Links, place: PlaceWords | None = None, now: datetime | None = None
+    session: Session,
+    city: str,
+    links: Links,
+    place: PlaceWords | None = None,
+    now: datetime | None = None,
+    default_language: str | None = None,
 ) -> AlertReport:
     """Queue, for each confirmed area subscriber of ``city``, one e-mail of the area's requests filed since its
     last alert (and their public updates if it asked for them): each request and update is sent once; commits.
 
-    ``place`` turns a stored address into the public words for it (the web layer's approximation).
+    ``place`` turns a stored address into the public words for it (the web layer's approximation). Each
+    e-mail is in its subscriber's language, else ``default_language`` (the city's first).
     """
     now = now or datetime.now(UTC)
     describe = place or (lambda address: None)
@@ -366,6 +419,7 @@ def queue_area_alerts(
     )
     up_to_event = int(session.scalar(select(func.coalesce(func.max(RequestEvent.id), 0))) or 0)
     queued = listed = 0
+    names: dict[str | None, dict[str, str]] = {}  # the services' names in each language
     subscribers = session.scalars(
         select(Subscription)
         .where(Subscription.city == city, Subscription.kind.in_(("ward", "near")), *_active())
@@ -382,32 +436,47 @@ def queue_area_alerts(
             up_to_id=up_to_request,
             limit=10_000,
         )
-        updates = _area_updates(session, city, subscriber, up_to_event) if subscriber.updates else []
+        updates = (
+            _area_updates(session, city, subscriber, up_to_event, subscriber.language or default_language)
+            if subscriber.updates
+            else []
+        )
         subscriber.last_request_id = max(subscriber.last_request_id, up_to_request)
         subscriber.last_event_id = max(subscriber.last_event_id, up_to_event)
         if not new and not updates:
             continue
-        lines = [f"New requests in {subscriber.target}:"] if new else []
+        language = subscriber.language or default_language
+        catalogue = words(language)
+        _ = catalogue.gettext
+        if language not in names:
+            names[language] = service_names(session, city, language)
+        area = {"area": subscriber.target}
+        lines = [_("New requests in %(area)s:") % area] if new else []
         for r in sorted(new, key=lambda r: r.id)[:ALERT_LIST_LIMIT]:
             where = describe(r.address)
             lines.append(
-                f"- {r.service_name}, {r.status_label}, {r.requested_at:%Y-%m-%d}"
-                + (f", {where}" if where else "")
+                f"- {names[language].get(r.service_code, r.service_name)}, {_(r.status_label)}, {r.requested_at:%Y-%m-%d}"
+                + (f", {place_words(where, _)}" if where else "")
                 + f": {links.status(r.public_ref)}"
             )
         if len(new) > ALERT_LIST_LIMIT:
-            lines.append(f"... and {len(new) - ALERT_LIST_LIMIT} more.")
+            lines.append(_("... and %(count)s more.") % {"count": len(new) - ALERT_LIST_LIMIT})
         if updates:
-            lines.append("" if new else f"Updates in {subscriber.target}:")
+            lines.append("" if new else _("Updates in %(area)s:") % area)
             lines.extend(f"- {line}" for line in updates[:ALERT_LIST_LIMIT])
         session.add(
             Notification(
                 subscription_id=subscriber.id,
                 method="email",
                 recipient=subscriber.email,
-                subject=f"311 alert: {len(new)} new request(s) in {subscriber.target}"
+                subject=catalogue.ngettext(
+                    "311 alert: %(count)s new request in %(area)s",
+                    "311 alert: %(count)s new requests in %(area)s",
+                    len(new),
+                )
+                % {**area, "count": len(new)}
                 if new
-                else f"311 alert: updates in {subscriber.target}",
+                else _("311 alert: updates in %(area)s") % area,
                 body="\n".join(lines),
             )
         )
@@ -417,13 +486,16 @@ def queue_area_alerts(
     return AlertReport(queued, listed)
 
 
-def _area_updates(session: Session, city: str, subscriber: Subscription, up_to_event: int) -> list[str]:
+def _area_updates(
+    session: Session, city: str, subscriber: Subscription, up_to_event: int, language: str | None
+) -> list[str]:
+    """The public changes of the area's requests since the subscriber's last alert, a line each, in ``language``."""
     condition, params = _area_condition(subscriber)
     quiet = ", ".join(f"'{k}'" for k in _QUIET_EVENTS)
     rows = session.execute(
         text(
             f"""
-            SELECT r.short_ref, r.service_name, e.to_status, e.kind, e.at
+            SELECT r.short_ref, r.service_code, r.service_name, e.to_status, e.kind, e.at
             FROM request_event e JOIN service_request r ON r.id = e.request_id
             WHERE r.city = :city AND {rules.mapped("r")} AND {condition}
               AND e.public AND e.kind NOT IN ({quiet}) AND e.kind <> 'created'
@@ -433,10 +505,16 @@ def _area_updates(session: Session, city: str, subscriber: Subscription, up_to_e
         ),
         {**params, "city": city, "after": subscriber.last_event_id, "up_to": up_to_event},
     ).all()
+    _ = words(language).gettext
+    names = service_names(session, city, language)
     return [
-        f"{row.service_name} {show_short_reference(row.short_ref)}: "
-        + (STATE_LABELS.get(row.to_status, row.to_status) if row.to_status else "updated")
-        + f" on {row.at:%Y-%m-%d}"
+        _("%(service)s %(reference)s: %(status)s on %(date)s")
+        % {
+            "service": names.get(row.service_code, row.service_name),
+            "reference": show_short_reference(row.short_ref),
+            "status": _(STATE_LABELS.get(row.to_status, row.to_status)) if row.to_status else _("updated"),
+            "date": f"{row.at:%Y-%m-%d}",
+        }
         for row in rows
     ]
 
@@ -454,5 +532,7 @@ __all__: Sequence[str] = (
     "queue_area_alerts",
     "subscribe_to_area",
     "subscribe_to_request",
+    "service_names",
     "unsubscribe",
+    "words",
 )

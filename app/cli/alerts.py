@@ -21,7 +21,13 @@ def alerts_send() -> None:
 
     s = runtime()
     with s.database.session() as session:
-        report = queue_area_alerts(session, s.city.key, Links(s.settings.public_url), place=approximate_place)
+        report = queue_area_alerts(
+            session,
+            s.city.key,
+            Links(s.settings.public_url),
+            place=approximate_place,
+            default_language=s.city.languages[0],
+        )
         click.echo(report.summary() + ".")
         delivered = deliver_pending(session, s.settings, s.city.key)
     if not s.settings.smtp_host:

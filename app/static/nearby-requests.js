@@ -23,7 +23,7 @@
     if (layer) { layer.remove(); }
     layer = window.L.layerGroup(items.filter((n) => n.lon != null && n.lat != null).map((n) =>
       window.L.circleMarker([n.lat, n.lon], { radius: 7, color: "#b35900", fillColor: "#ffb347", fillOpacity: 0.9 })
-        .bindTooltip(escapeHtml(n.short_reference || n.reference) + " · " + escapeHtml(n.status) + " · " + escapeHtml(n.requested || ""))
+        .bindTooltip(escapeHtml(n.short_reference || n.reference) + " · " + escapeHtml(n.status) + " · " + escapeHtml(window.geo311Date(n.requested)))
     )).addTo(map);
   }
   box.addEventListener("click", (event) => {
@@ -57,7 +57,7 @@
         items.map((n) =>
           '<li><a href="' + encodeURI(n.url) + '">' + escapeHtml(n.short_reference || n.reference) + "</a> " +
           escapeHtml(say("item", "{service}, {status}, reported {date}, {place} ({distance} m)", {
-            service: n.service, status: n.status, date: n.requested || "", place: n.address || "", distance: Math.round(n.distance_m)
+            service: n.service, status: n.status, date: window.geo311Date(n.requested), place: n.address || "", distance: Math.round(n.distance_m)
           })) +
           (box.dataset.staff
             ? ' <button type="button" class="follow" data-reference="' + escapeHtml(n.reference) + '">' +

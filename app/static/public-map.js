@@ -70,8 +70,8 @@
     line(box, p.service, "around-popup-service");
     line(box, p.status + " · " + p.reference);
     if (p.place) { line(box, p.place); }
-    line(box, say("reported", "Reported {date}", { date: p.requested }) +
-      (p.closed ? "; " + say("closed", "closed {date}", { date: p.closed }) : ""));
+    line(box, say("reported", "Reported {date}", { date: window.geo311Date(p.requested) }) +
+      (p.closed ? "; " + say("closed", "closed {date}", { date: window.geo311Date(p.closed) }) : ""));
     if (p.description) { line(box, p.description); }
     const link = document.createElement("a");
     link.href = p.url;

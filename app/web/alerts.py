@@ -12,10 +12,10 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as browser_session
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 
 from address_db.places import approximate_place
-from app.i18n import error_words, place_text
+from app.i18n import current_language, error_words, place_text, service_name
 from app.web import db_session, runtime
 from app.web.access import csrf, public, rate_limited
 from app.web.requests import ME_TOO_KEY, status_page
@@ -70,7 +70,7 @@ def follow_request(reference: str):
     email = request.form.get("email", "")[:200]
     session = db_session()
     try:
-        subscribe_to_request(session, found, email, _links())
+        subscribe_to_request(session, found, email, _links(), current_language())
     except SubscriptionError as exc:
         session.rollback()
         return status_page(found, 400, error=error_words(exc), email=email)
@@ -218,7 +218,13 @@ def alerts_page():
         session = db_session()
         try:
             subscribe_to_area(
-                session, s.city.key, area, request.form.get("email", ""), _links(), bool(request.form.get("updates"))
+                session,
+                s.city.key,
+                area,
+                request.form.get("email", ""),
+                _links(),
+                bool(request.form.get("updates")),
+                current_language(),
             )
         except SubscriptionError as exc:
             session.rollback()
@@ -271,9 +277,9 @@ def near_feed():
         area = Area.near(lon, lat, int(request.args.get("radius", "500")), "")
     except (ValueError, SubscriptionError):
         abort(400, f"Give the radius in whole metres, from {MIN_RADIUS_M} to {MAX_RADIUS_M}.")
-    return _feed(
-        Area("near", f"{area.radius_m} m around {lat:.4f}, {lon:.4f}", lon=lon, lat=lat, radius_m=area.radius_m)
-    )
+    point = f"{lat:.4f}, {lon:.4f}"
+    label = gettext("%(metres)s m around %(place)s", metres=area.radius_m, place=point)
+    return _feed(Area("near", label, lon=lon, lat=lat, radius_m=area.radius_m))
 
 
 def _feed(area: Area) -> Response:
@@ -282,10 +288,10 @@ def _feed(area: Area) -> Response:
     found = area_requests(db_session(), s.city.key, area, since=since, limit=FEED_ENTRIES)
     feed = FeedGenerator()
     feed.id(request.url)
-    feed.title(f"{s.city.name} 311: requests in {area.label}")
+    feed.title(gettext("%(city)s 311: requests in %(area)s", city=s.city.name, area=area.label))
     feed.link(href=request.url, rel="self")
     feed.link(href=url_for("alerts.alerts_page", _external=True), rel="alternate")
-    feed.language("en")
+    feed.language(current_language())
     feed.updated(max((r.updated_at for r in found), default=since))
     for r in reversed(found):  # feedgen puts the last added first: newest first
         _entry(feed, r)
@@ -294,15 +300,22 @@ def _feed(area: Area) -> Response:
 
 def _entry(feed: FeedGenerator, r: AreaRequest) -> None:
     link = url_for("requests.status", reference=r.public_ref, _external=True)
-    place = approximate_place(r.address) or "place not published"
+    place = place_text(approximate_place(r.address)) or gettext("place not published")
+    service, status = service_name(r.service_code, r.service_name), gettext(r.status_label)
     entry = feed.add_entry()
     entry.id(link)
-    entry.title(f"{r.service_name}: {r.status_label}")
+    entry.title(f"{service}: {status}")
     entry.link(href=link)
     entry.published(r.requested_at)
     entry.updated(r.updated_at)
     tz = runtime().city.tz
     entry.summary(
-        f"{r.service_name}, {place}. Status: {r.status_label}. "
-        f"Reported {r.requested_at.astimezone(tz):%Y-%m-%d}. Reference {show_short_reference(r.short_ref)}."
+        gettext(
+            "%(service)s, %(place)s. Status: %(status)s. Reported %(date)s. Reference %(reference)s.",
+            service=service,
+            place=place,
+            status=status,
+            date=format_date(r.requested_at.astimezone(tz).date(), "medium"),
+            reference=show_short_reference(r.short_ref),
+        )
     )

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_babel import gettext
 
-from app.i18n import place_text, service_names
+from app.i18n import error_words, place_text, service_names
 from app.web import filtering, read_session, runtime
 from app.web.access import public, rate_limited
 from app.web.tiles import basemap_config
@@ -46,7 +46,7 @@ def _read(choices: FilterChoices) -> tuple[PublicQuery, str | None]:
     try:
         return parse_query(args, choices), None
     except FilterError as exc:
-        return PublicQuery(), str(exc)
+        return PublicQuery(), error_words(exc)  # its Sentence, in the page's language
 
 
 def _args(query: PublicQuery, **extra: object) -> dict[str, list[str]]:
@@ -123,7 +123,7 @@ def list_page():
     try:
         number = parse_page(request.args.get("page"))
     except FilterError as exc:
-        number, error = 1, error or str(exc)
+        number, error = 1, error or error_words(exc)
     found = None if error else public_reports(read_session(), runtime().city, query)
     reports = found.reports if found else ()
     pages = max(1, -(-len(reports) // PAGE_SIZE))

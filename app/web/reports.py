@@ -14,6 +14,7 @@ from flask_babel import gettext
 from sqlalchemy import text
 
 from accounts.scope import within_scope
+from app.i18n import error_words
 from app.web import filtering, read_session, runtime
 from app.web.access import public, requires, staff_user
 from app.web.charts import column_chart, hbar_chart
@@ -333,7 +334,7 @@ def _month_arg(session, city) -> date:  # noqa: ANN001
         try:
             return parse_month("month", value)
         except FilterError as exc:
-            abort(400, str(exc))
+            abort(400, error_words(exc))  # the public report: in the page's language
     this_month = datetime.now(city.tz).date().replace(day=1)
     latest = session.execute(
         text(

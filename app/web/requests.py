@@ -351,7 +351,10 @@ def status(reference: str):
 
 def _note_words(event: RequestEvent) -> str | None:
     """A public update's note in the page's language: the note of the request's creation is written
-    again from its channel; a note staff wrote stays in their words."""
+    again from its channel, another report's is the catalogue's (service_requests.followers writes its
+    msgid); a note staff wrote stays in their words."""
+    if event.kind == "reported_again" and event.note:
+        return gettext(event.note)
     channel = (event.data or {}).get("channel") if event.kind == "created" else None
     if not channel:
         return event.note

@@ -166,3 +166,46 @@ def test_feeds_show_public_facts_only(client, session, la, validator):
     assert client.get(f"/alerts/near.atom?lat={lat}&lon={lon}&radius=abc").status_code == 400
     assert client.get("/alerts/near.atom").status_code == 400
     assert client.get("/alerts/ward/nowhere.atom").status_code == 404
+
+
+def test_following_and_alerts_from_a_spanish_page_are_written_in_spanish(client, session, la, validator):
+    """The page's language is the subscription's: its e-mails are in it (tests/service_requests/test_subscription_language.py)."""
+    request = make(session, la, validator)
+    spanish = {"Accept-Language": "es"}
+    client.post(f"/status/{request.public_ref}/follow", data={"email": "es@example.org"}, headers=spanish)
+    client.post("/alerts", data={"kind": "ward", "ward": request.ward_key, "email": "es@example.org"}, headers=spanish)
+    client.post(f"/status/{request.public_ref}/follow", data={"email": "en@example.org"})
+    stored = session.execute(select(Subscription.email, Subscription.kind, Subscription.language)).all()
+    assert {
+        ("es@example.org", "request", "es"),
+        ("es@example.org", "ward", "es"),
+        ("en@example.org", "request", "en"),
+    } <= set(stored)
+    subjects = session.scalars(
+        select(Notification.subject).where(Notification.recipient == "es@example.org").order_by(Notification.id)
+    ).all()
+    assert subjects == [
+        f"Confirme: novedades sobre la solicitud {request.short_ref_shown} (Eliminación de grafiti)",
+        f"Confirme: novedades sobre Council District {request.ward_key}",
+    ]
+
+
+def test_feeds_in_spanish(client, session, la, validator):
+    """A feed asked in Spanish (a reader's Accept-Language) is written in Spanish: its title, each entry's
+    service, status, place and date, and its xml:lang."""
+    request = make(session, la, validator)
+    feed = client.get(f"/alerts/ward/{request.ward_key}.atom", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    root = ElementTree.fromstring(feed)
+    assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "es"
+    assert (
+        root.find(f"{ATOM}title").text == f"City of Los Angeles 311: solicitudes en Council District {request.ward_key}"
+    )
+    mine = [e for e in root.findall(f"{ATOM}entry") if request.public_ref in e.find(f"{ATOM}link").get("href")]
+    assert mine[0].find(f"{ATOM}title").text == "Eliminación de grafiti: Recibida"
+    summary = mine[0].find(f"{ATOM}summary").text
+    assert summary.startswith("Eliminación de grafiti, cuadra 2100 de W BELLEVUE AVE. Estado: Recibida. Reportado el ")
+    assert summary.endswith(f". Referencia {request.short_ref_shown}.")
+    near = client.get(
+        "/alerts/near.atom?lat=34.0722&lon=-118.2625&radius=1000", headers={"Accept-Language": "es"}
+    ).get_data(as_text=True)
+    assert "solicitudes en 1000 m alrededor de 34.0722, -118.2625" in near

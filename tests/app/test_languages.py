@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.i18n import COOKIE
 from core.i18n import N_, Sentence, translations
 from service_requests.models import ServiceRecord
+from tests.app.test_alerts_pages import make
 from tests.app.test_staff_pages import GRAFFITI_FORM
 from tests.helpers.fixture_cities import app_serving
 
@@ -186,3 +187,78 @@ def test_the_address_service_answers_in_the_pages_language(client):
 
     at_sea = client.get("/api/locate", query_string={"lon": "-120.5", "lat": "33.0"}, headers=es).get_json()
     assert at_sea["reason"].startswith("El lugar (33.00000, -120.50000) está fuera de todas las zonas")
+
+
+def test_the_address_services_basis_and_refusals_are_in_the_pages_language(client):
+    """How an approximate point was placed (between two numbers, on a street's range) and why a text is no
+    address are Sentences too: the Spanish answer has no English left in them."""
+    es = {"Accept-Language": "es"}
+
+    def answer(q: str, headers: dict | None = None) -> dict:
+        return client.get("/api/addresses/validate", query_string={"q": q}, headers=headers or {}).get_json()
+
+    between = answer("315 S Main St", es)
+    assert between["status"] == "approximate" and between["match"]["source_kind"] == "between"
+    assert between["basis"] == between["match"]["basis"] == "entre el 303 y el 327 de S MAIN ST"
+    assert between["reason"] == (
+        "Ningún punto de dirección tiene este número; se ubicó entre el 303 y el 327 de S MAIN ST: confírmelo en el mapa."
+    )
+    assert answer("315 S Main St")["basis"] == "between 303 and 327 S MAIN ST"
+
+    on_a_range = answer("1685 Main St, Santa Monica", es)
+    assert on_a_range["match"]["source_kind"] == "range"
+    assert on_a_range["basis"] == (
+        "en el lado izquierdo de la cuadra 1651-1697 de MAIN ST (según el rango de números de la calle)"
+    )
+
+    by_place = answer("123 Foo St, West Hollywood", es)
+    assert by_place["match"]["text"] == "City of West Hollywood (el lugar escrito: WEST HOLLYWOOD)"
+
+    only_a_number = answer("12345", es)
+    assert only_a_number["status"] == "invalid"
+    assert (
+        only_a_number["reason"]
+        == "Eso es solo un número: agregue el nombre de la calle (por ejemplo, 200 N Spring St)."
+    )
+    assert answer("12345")["reason"] == "That is only a number: add the street name (e.g. 200 N Spring St)."
+
+
+def test_the_footer_gives_the_number_from_outside_the_city_in_the_pages_language(client):
+    """The city file's numbers ([city] phone and phone_outside) are data; the words around them are the catalogue's."""
+    spanish = client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    footer = spanish[spanish.index('<footer class="site-footer">') :]
+    assert (
+        'llame al <a class="tel" href="tel:311">311</a> (desde fuera de la ciudad, al '
+        '<a class="tel" href="tel:2134733231">(213) 473-3231</a>)'
+    ) in footer
+    assert "outside" not in footer
+    english = client.get("/").get_data(as_text=True)
+    assert 'call <a class="tel" href="tel:311">311</a> (from outside the city, ' in english
+
+
+def test_another_report_and_a_bad_filter_are_told_in_the_pages_language(client, session, la, validator):
+    """The status page's note of a "me too" (the follower module's words), and the public map's, list's and
+    monthly report's answer to a hand-made query string, are the catalogue's in Spanish."""
+    spanish = {"Accept-Language": "es"}
+    reference = make(session, la, validator).public_ref
+    client.post(f"/status/{reference}/me-too", headers=spanish)
+    status = client.get(f"/status/{reference}", headers=spanish).get_data(as_text=True)
+    assert "Otro vecino también lo reportó («A mí también»)." in status and "Reported again" not in status
+    english = client.get(f"/status/{reference}").get_data(as_text=True)
+    assert 'Reported again by another resident ("me too").' in unescape(english)
+
+    around = client.get("/around?service=nope", headers=spanish)
+    assert around.status_code == 400
+    assert "&#39;nope&#39; no es un valor conocido de «servicio»; los valores conocidos son: " in around.get_data(
+        as_text=True
+    )
+    listed = client.get("/around/list?status=cancelled&ward=13", headers=spanish).get_data(as_text=True)
+    assert "El parámetro status debe ser uno de estos valores: all, open, closed; no &#39;cancelled&#39;." in listed
+    page = client.get("/around/list?page=0", headers=spanish).get_data(as_text=True)
+    assert "El parámetro page debe ser 1 o más" in page
+    monthly = client.get("/reports/monthly?month=2020-13", headers=spanish)
+    assert monthly.status_code == 400
+    assert "El parámetro month debe ser un mes escrito AAAA-MM (por ejemplo, 2024-03)" in monthly.get_data(as_text=True)
+    assert "There is no service 'nope'; known services: " in unescape(
+        client.get("/around?service=nope").get_data(as_text=True)
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from app.factory import create_app
 from open311.clients import issue_client
 from service_requests.models import RequestEvent, RequestPhoto, ServiceRecord, ServiceRequest
-from tests.service_requests.test_photo_processing import GPS_IFD, jpeg_with_gps
+from tests.service_requests.test_photo_processing import GPS_IFD, heic_with_gps, jpeg_with_gps
 
 API = "/open311/v2"
 POINT = {"lat": "34.07325", "long": "-118.26690"}  # Echo Park, Council District 13
@@ -110,6 +110,14 @@ def test_a_bad_photo_is_an_error_on_the_form_and_keeps_what_was_typed(client, se
     assert '<option value="fence" selected' in html  # the address is kept by the form's own work (issue 20, Must 4)
     assert count(session) == before and count(session, RequestPhoto) == 0
     assert not media_dir.exists() or not list(media_dir.iterdir())  # nothing written either
+
+
+def test_a_resident_sends_an_iphones_heic_photo(client, session, media_dir):
+    response = client.post("/report/graffiti", data={**FORM, "photos": [photo_file("IMG_0042.HEIC", heic_with_gps())]})
+    found = request_of(session, reference_of(response))
+    [photo] = session.scalars(select(RequestPhoto).where(RequestPhoto.request_id == found.id)).all()
+    assert photo.content_type == "image/jpeg" and photo.stored_name.endswith(".jpg")
+    assert (photo.width, photo.height) == (1200, 1600) and Image.open(media_dir / photo.stored_name).format == "JPEG"
 
 
 def test_another_error_asks_to_choose_the_photos_again(client, session):

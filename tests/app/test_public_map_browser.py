@@ -102,3 +102,41 @@ def test_the_public_map_on_a_desktop_and_a_phone(settings, bound_database, sessi
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         phone.screenshot(path=str(SHOTS / "list-phone.png"), full_page=True)
     assert watched.errors == [] and watched.outside(base) == []
+
+
+def test_the_public_maps_popup_in_spanish(settings, bound_database, session, la, validator):
+    """The popup's words and dates are the page's language's: "Reportado el 3 dic 2026", not an ISO date."""
+    made = _reports(session, la, validator)
+    app = create_app(settings, database=bound_database)
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="es-US")
+        watched = watch(page)
+        page.goto(f"{base}/around")
+        _ready(page)
+        assert page.get_attribute("html", "lang") == "es"
+        page.evaluate(
+            "([lat, lon]) => document.getElementById('around-map').geo311Map.setView([lat, lon], 18, {animate: false})",
+            [BELLEVUE[1], BELLEVUE[0]],
+        )
+        point = page.locator("#around-map .around-dot-icon").first
+        point.wait_for()
+        point.focus()
+        page.keyboard.press("Enter")
+        popup = page.locator(".around-popup")
+        popup.wait_for()
+        words = popup.inner_text()
+        requested = made[0].requested_at.astimezone(la.tz).date()
+        assert "Eliminación de grafiti" in words and "Reportado el " in words
+        assert requested.isoformat() not in words and "Reported" not in words
+        spanish_date = page.evaluate(
+            "iso => window.geo311Date(iso)", requested.isoformat()
+        )  # the browser's Spanish: "3 dic 2026"
+        assert spanish_date != requested.isoformat() and str(requested.year) in spanish_date
+        assert f"Reportado el {spanish_date}" in words
+        month = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")[
+            requested.month - 1
+        ]
+        assert month in spanish_date
+        page.wait_for_timeout(400)  # the popup's fade-in
+        page.screenshot(path=str(SHOTS / "map-popup-spanish.png"))
+    assert watched.errors == [] and watched.outside(base) == []

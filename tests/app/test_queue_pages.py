@@ -125,6 +125,8 @@ def test_save_open_and_delete_a_view(client_as):
     refused = client.post("/staff/queue/views", data={"name": "", "query": "mine=1"}, follow_redirects=True)
     assert refused.status_code == 200 and "Give the view a name" in refused.get_data(as_text=True)
     assert client.post("/staff/queue/views/999999/delete", follow_redirects=True).status_code == 200
+    beyond = client.post("/staff/queue/views/54847404470317703233536/delete", follow_redirects=True)
+    assert beyond.status_code == 200 and "You have no such saved view." in beyond.get_data(as_text=True)  # not a 500
 
 
 def test_bulk_needs_one_confirmation(client_as, session, la, validator):

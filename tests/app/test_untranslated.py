@@ -4,11 +4,18 @@ The test compiles a pseudo-catalogue for ``es`` in which every msgstr is ⟦msgi
 with it, and renders each public page with ``Accept-Language: es``. Whatever visible text is left
 outside ⟦⟧ once data is taken out (the catalogue's Spanish, the city's name and its areas'
 labels, numbers, references) was never marked for translation.
+
+A sentence put into a translated one as a value ("placed %(basis)s") sits inside the outer ⟦⟧ even
+when it stayed English; so the real Spanish catalogue's pages and the address service's answers are
+also searched for the catalogue's own English sentences (:func:`english_sentences`).
 """
 
 from __future__ import annotations
 
+import json
 import re
+from functools import cache
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,9 +25,9 @@ from flask import Flask
 
 from app.factory import create_app
 from boundaries.queries import layer_versions
-from core.i18n import language_name
+from core.i18n import language_name, translations
 from service_requests.intake import RequestInput, create_request
-from tests.helpers.translations import CLOSE, OPEN, write_pseudo_catalogue
+from tests.helpers.translations import CLOSE, OPEN, extracted_messages, page_words, write_pseudo_catalogue
 
 #: Elements whose text is not read as the page's (scripts) or is data by construction: ``<time>`` holds a
 #: date Babel writes from its CLDR data in the page's language, not a string of the catalogue.
@@ -226,3 +233,67 @@ def test_the_pseudo_translation_finds_english():
     assert untranslated(visible_text(names, "main"), []) == []
     assert untranslated(visible_text(nested, "main"), []) == []
     assert untranslated(visible_text("<main><p>Graffiti 12</p></main>", "main"), ["Graffiti"]) == []
+
+
+@cache
+def english_sentences() -> list[re.Pattern[str]]:
+    """The catalogue's English sentences (four words or more, outside their values) that the Spanish catalogue
+    writes otherwise, each as a pattern whose values are any text: one found in a Spanish answer is a
+    sentence left in English, as a value of a translated one or in a script's data."""
+    spanish = translations("es").gettext
+    found = []
+    for message in extracted_messages():
+        msgid = str(message.id[0] if isinstance(message.id, tuple) else message.id)
+        if not msgid or spanish(msgid) == msgid:
+            continue
+        parts = re.split(r"%\(\w+\)[sd]", msgid)
+        if sum(len(re.findall(r"[A-Za-z]{2,}", part)) for part in parts) >= 4:
+            found.append(re.compile(".+?".join(re.escape(part) for part in parts)))
+    return found
+
+
+def english_in(text: str, sentences: list[re.Pattern[str]]) -> list[str]:
+    return [match.group(0) for pattern in sentences if (match := pattern.search(text))]
+
+
+#: What the address service and the public data answer, asked by a page in Spanish: an address placed
+#: between two numbers and on a street's range, one judged by the place typed, refusals, points in and out.
+ANSWERS = [
+    "/api/addresses/validate?q=315+S+Main+St",
+    "/api/addresses/validate?q=1685+Main+St,+Santa+Monica",
+    "/api/addresses/validate?q=123+Foo+St,+West+Hollywood",
+    "/api/addresses/validate?q=9113+W+Bellevue+Ave",
+    "/api/addresses/validate?q=326+Bonnie+Brae+St",
+    "/api/addresses/validate?q=La+Cienega+Blvd+%26+Blackwelder+St",
+    "/api/addresses/validate?q=12345",
+    "/api/addresses/validate?q=PO+Box+5",
+    "/api/addresses/validate?q=0+W+Bellevue+Ave",
+    "/api/addresses/suggest?q=2111+W+Bel",
+    "/api/addresses/reverse?lon=-118.2669&lat=34.07325",
+    "/api/locate?lon=-118.40&lat=34.07",
+    "/api/locate?lon=-120.5&lat=33.0",
+    "/api/requests/nearby?service=graffiti&lon=-118.2669&lat=34.07325",
+    "/around/reports.geojson",
+    "/alerts/ward/13.atom",
+]
+
+
+def test_the_english_sentences_are_found():
+    sentences = english_sentences()
+    assert english_in("placed between 303 and 327 S MAIN ST: confirm", sentences) == []  # a value, not a sentence
+    assert english_in(
+        "se ubicó on the left side of the 1651-1697 block of MAIN ST (address range of the street centerline)",
+        sentences,
+    )
+    assert english_in("City of Los Angeles: llame al 311 (outside the city: (213) 473-3231)", sentences) == []
+
+
+@pytest.mark.parametrize("path", [*(p.values[0] for p in PAGES), *ANSWERS])
+def test_a_spanish_page_or_answer_holds_no_english_sentence(client, reference, path):
+    response = client.get(path.format(reference=reference), headers={"Accept-Language": "es"})
+    assert response.status_code in (200, 400, 404), response.status_code
+    body = response.get_data(as_text=True)
+    if response.is_json:
+        body = json.dumps(response.get_json(), ensure_ascii=False)
+    text = unescape(page_words(body))
+    assert english_in(text, english_sentences()) == []

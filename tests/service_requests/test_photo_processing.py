@@ -12,6 +12,7 @@ from PIL import Image
 
 from core.city import PhotoSettings, load_city
 from core.errors import ConfigError
+from core.i18n import translations
 from service_requests.photo_store import MediaStore
 from service_requests.photos import PhotoError, Upload, clean_photo, clean_photos
 
@@ -31,6 +32,14 @@ def jpeg_with_gps(size: tuple[int, int] = (4000, 3000), orientation: int = 1) ->
     exif[GPS_IFD] = {1: "N", 2: (34.0, 4.0, 23.0), 3: "W", 4: (118.0, 15.0, 37.0)}
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif.tobytes(), comment=b"owner: Ana Lopez")
+    return out.getvalue()
+
+
+def heic_with_gps(size: tuple[int, int] = (4000, 3000), orientation: int = 6) -> bytes:
+    """An iPhone-like HEIC photo (encoded by pillow-heif): the camera JPEG's pixels and EXIF, GPS included."""
+    camera = Image.open(io.BytesIO(jpeg_with_gps(size, orientation)))
+    out = io.BytesIO()
+    camera.save(out, "HEIF", exif=camera.getexif().tobytes(), quality=60)
     return out.getvalue()
 
 
@@ -68,6 +77,28 @@ def test_formats_are_kept_and_transparency_survives():
     out = io.BytesIO()
     Image.new("RGB", (60, 60)).save(out, "WEBP")
     assert clean_photo(Upload("x.webp", out.getvalue()), LIMITS).content_type == "image/webp"
+
+
+def test_an_iphones_heic_photo_is_kept_as_an_upright_jpeg_without_its_metadata():
+    original = heic_with_gps((4000, 3000), orientation=6)
+    assert original[4:12] == b"ftypheic" and b"SecretCam" in original
+    clean = clean_photo(Upload("IMG_0042.HEIC", original), LIMITS)
+    assert (clean.content_type, clean.extension) == ("image/jpeg", "jpg")  # every browser shows it
+    assert (clean.width, clean.height) == (1200, 1600)  # turned as the camera held it, then scaled
+    stored = Image.open(io.BytesIO(clean.data))
+    assert stored.format == "JPEG" and not stored.getexif() and not {"exif", "xmp", "icc_profile"} & set(stored.info)
+    for secret in (b"SecretCam", b"Model-GPS-9000", b"Exif"):
+        assert secret not in clean.data
+    red, blue = stored.getpixel((clean.width - 20, clean.height - 20)), stored.getpixel((clean.width - 20, 20))
+    assert red[0] > 150 > red[2] and blue[2] > 150 > blue[0]  # the blue band, top left as shot, is now top right
+
+
+def test_a_heic_photo_that_cannot_be_read_says_to_send_a_jpeg_or_png_in_the_pages_language():
+    fake = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200)
+    with pytest.raises(PhotoError, match="HEIC photo that could not be read; send it as JPEG or PNG") as refused:
+        clean_photo(Upload("IMG_0043.HEIC", fake), LIMITS)
+    spanish = refused.value.args[0].in_words(translations("es").gettext)
+    assert spanish.startswith("IMG_0043.HEIC es una foto HEIC que no se pudo leer; envíela en JPEG o PNG")
 
 
 @pytest.mark.parametrize(
