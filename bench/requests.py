@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import queue
 import random
 import resource
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,14 @@ def floor(database: Any, path: Path) -> dict[str, float]:
 
 def _import_in_child(path: Path, answer: Any) -> None:
     """The import alone in a process of its own, so that its peak memory is its own (see :func:`measured_import`)."""
+    try:
+        answer.put(_import(path))
+    except BaseException:
+        answer.put(traceback.format_exc())
+        raise
+
+
+def _import(path: Path) -> tuple[ImportReport, float, int, float]:
     database, city = bench_database()
     mapping = dataclasses.replace(history_mapping(city), paths=(path,))
     with database.session() as session:
@@ -101,7 +111,7 @@ def _import_in_child(path: Path, answer: Any) -> None:
     start = time.perf_counter()
     tidy_after_import(database.engine, report, city=city)
     database.dispose()
-    answer.put((report, seconds, peak, time.perf_counter() - start))
+    return report, seconds, peak, time.perf_counter() - start
 
 
 def measured_import(path: Path) -> tuple[ImportReport, float, int, float]:
@@ -111,8 +121,17 @@ def measured_import(path: Path) -> tuple[ImportReport, float, int, float]:
     answer = context.Queue()
     child = context.Process(target=_import_in_child, args=(path, answer))
     child.start()
-    report, seconds, peak, tidy = answer.get()
+    while True:
+        try:
+            found = answer.get(timeout=5)
+            break
+        except queue.Empty:
+            if not child.is_alive():
+                raise RuntimeError(f"the import process ended with code {child.exitcode} and no answer") from None
     child.join()
+    if isinstance(found, str):
+        raise RuntimeError(f"the import process failed:\n{found}")
+    report, seconds, peak, tidy = found
     if child.exitcode:
         raise RuntimeError(f"the import process ended with code {child.exitcode}")
     return report, seconds, peak, tidy
