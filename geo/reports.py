@@ -156,7 +156,7 @@ class Rollup:
         """Where to read the question's requests, or None to read them all from the table."""
         bind = session.get_bind()
         if isinstance(bind, Engine):
-            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            with bind.connect() as connection:
                 rollups.refresh_if_due(connection, self.city)
         columns = rollups.columns_read(where) | rollups.columns_read(key or "") | rollups.columns_read(join)
         return rollups.plan(session, self.city, columns, self.grain, self.start, self.end)

@@ -274,7 +274,7 @@ def refresh(session: Session, city: CityConfig) -> BuildReport:
 
 
 def refresh_if_due(connection: Connection, city: CityConfig) -> bool:
-    """Refresh on ``connection`` (autocommitting, of its own) when stale days wait longer than
+    """Refresh in one transaction on ``connection`` (of its own) when stale days wait longer than
     :data:`REFRESH_AFTER_S` and span at most :data:`REFRESH_MAX_MONTHS` months, and no other
     process refreshes; True when it did. A standby (read only) never refreshes."""
     due = connection.execute(
@@ -287,6 +287,7 @@ def refresh_if_due(connection: Connection, city: CityConfig) -> bool:
         ),
         {"city": city.key, "months": REFRESH_MAX_MONTHS, "age": REFRESH_AFTER_S},
     ).scalar()
+    connection.rollback()  # the refresh is a transaction of its own, begun and committed by the session
     if not due:
         return False
     with Session(bind=connection) as session:

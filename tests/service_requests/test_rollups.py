@@ -128,6 +128,24 @@ def test_changed_requests_are_read_live_until_counted_again(session, la):
     assert_same(counted, figures(session, la))
 
 
+def test_a_report_counts_stale_days_again_once_they_wait(database, la):
+    """Days marked stale longer than REFRESH_AFTER_S ago are counted again, committed, by the next report."""
+    with database.engine.begin() as connection:
+        state = connection.execute(text("SELECT first_day FROM request_rollup_state WHERE city = 'la'")).scalar()
+        assert state is not None  # the test database's import counted it (tidy_after_import)
+        connection.execute(
+            text(
+                "INSERT INTO request_rollup_stale (city, day, marked_at) VALUES ('la', :day, now() - interval '1 hour')"
+            ),
+            {"day": state},
+        )
+    with database.engine.connect() as connection:
+        assert rollups.refresh_if_due(connection, la) is True
+        assert rollups.refresh_if_due(connection, la) is False  # nothing left
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM request_rollup_stale WHERE city = 'la'")).scalar() == 0
+
+
 def test_questions_the_rollup_cannot_answer_are_counted_from_the_requests(session, la):
     rollups.build(session, la)
     for flt in (RequestFilter(scope="mapped"), RequestFilter(scope="city", overdue=True)):
