@@ -1,7 +1,7 @@
 """Benchmark: the Open311 API with 1,000,000 requests stored, under a production WSGI server.
 
-With a generated history of ``total`` requests over the three years up to today (so that
-the default 90-day window holds tens of thousands of them), the app is served by gunicorn
+With the benchmarks' generated history of ``total`` requests over the seven years up to today
+(:func:`bench.maps.ensure_requests`; the default 90-day window holds tens of thousands of them), the app is served by gunicorn
 on this machine and measured over HTTP:
 
 - GET requests.json with the default window (1,000 requests, serialized): p95 <= 100 ms,
@@ -18,7 +18,6 @@ Errors are non-2xx answers, socket errors, and answers whose request is not in t
 
 from __future__ import annotations
 
-import dataclasses
 import http.client
 import json
 import os
@@ -31,80 +30,31 @@ import sys
 import threading
 import time
 import urllib.parse
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import text
 
 from address_db.validation import Validator
 from bench.address_validation import ensure_addresses
 from bench.common import bench_database, percentiles, write_results
-from bench.history import write_history
+from bench.maps import ensure_requests
 from bench.requests import DATA_DIR
 from open311.clients import issue_client
-from service_requests.catalogue_db import sync_catalogue
-from service_requests.importer import import_history, tidy_after_import
 
 TARGETS = {"get_p95_ms": 100.0, "post_per_s": 100.0}
-SOURCE_PREFIX = "O311-"
 WORKERS = 4
 CONNECTIONS = 8
 ROUNDS = 3
 VENV_BIN = Path(sys.executable).parent
 
 
-def history_file(session: Any, rows: int, end: datetime, seed: int = 311) -> Path:
-    """A MyLA311-format history of ``rows`` requests over the three years up to ``end`` (made once a day)."""
-    path = DATA_DIR / f"open311-history-{rows}-{end:%Y%m%d}.csv"
-    if path.exists():
-        return path
-    rng = np.random.default_rng(seed)
-    local_end = pd.Timestamp(end).tz_convert("America/Los_Angeles").tz_localize(None)  # the city file's local times
-    created = local_end - pd.to_timedelta(rng.uniform(0, 3 * 365 * 86400, rows), unit="s")
-    done = created + pd.to_timedelta(rng.exponential(5 * 86400, rows), unit="s")
-    finished = done < local_end
-    status = np.where(
-        finished,
-        rng.choice(["Closed", "Cancelled"], size=rows, p=[0.97, 0.03]),
-        rng.choice(["Open", "Pending"], size=rows),
-    )
-    updated = np.where(finished, done.strftime("%Y-%m-%d %H:%M:%S"), created.strftime("%Y-%m-%d %H:%M:%S"))
-    write_history(session, path, rng, created, updated, done, status, prefix=SOURCE_PREFIX)
-    return path
-
-
 def ensure_history(database: Any, city: Any, total: int, seed: int) -> dict[str, Any]:
-    """``total`` requests whose newest is recent (imported again when the data is another's or has aged)."""
-    now = datetime.now(UTC)
-    with database.session() as session:
-        sync_catalogue(session, city)
-        session.commit()
-        imported, ours, newest = session.execute(
-            text(
-                "SELECT count(*) FILTER (WHERE source_id IS NOT NULL), count(*) FILTER (WHERE source_id LIKE :prefix), "
-                "max(requested_at) FILTER (WHERE source_id IS NOT NULL) FROM service_request"
-            ),
-            {"prefix": f"{SOURCE_PREFIX}%"},
-        ).one()
-        # (requests POSTed by earlier runs stay: they are recent requests like any other)
-        if ours == imported and abs(ours - total) <= 0.02 * total and newest and newest > now - timedelta(days=7):
-            return {"stored": imported, "imported": False}
-        path = history_file(session, total, now, seed)
-        session.execute(
-            text("TRUNCATE service_request, request_event, request_contact, notification RESTART IDENTITY CASCADE")
-        )
-        session.commit()
-    with database.session() as session:
-        start = time.perf_counter()
-        report = import_history(session, city, dataclasses.replace(city.requests, paths=(path,)), report_dir=DATA_DIR)
-        session.execute(text("ANALYZE request_event"))
-        session.commit()
-    tidy_after_import(database.engine, report, city=city)
-    print(f"open311 bench: {report.summary()} in {time.perf_counter() - start:.0f} s", flush=True)
-    return {"stored": report.inserted, "imported": True, "import_s": round(time.perf_counter() - start)}
+    """The benchmarks' generated history of ``total`` requests up to today (:func:`bench.maps.ensure_requests`):
+    its recent months fill the default 90-day window."""
+    setup = ensure_requests(total, seed)
+    return {"stored": setup["requests"], **{k: v for k, v in setup.items() if k != "requests"}}
 
 
 def post_bodies(database: Any, city: Any, key: str, count: int, seed: int) -> list[str]:

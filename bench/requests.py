@@ -36,18 +36,28 @@ from service_requests.importer import CHUNK_ROWS, ImportReport, import_history, 
 from service_requests.intake import RequestInput, create_request
 
 DATA_DIR = PROJECT_ROOT / "var" / "bench"
-#: The generated history's years and its last day (fixed, so that every run measures the same rows).
+#: The generated history's years, up to the day it is made: every benchmark reads the same rows,
+#: and the recent ones fill Open311's 90-day window and the public map's.
 HISTORY_YEARS = 7
-HISTORY_END = pd.Timestamp("2026-01-01")
+#: Request numbers of the generated history start with it (source_id), so its rows are known.
+HISTORY_PREFIX = "B-"
+
+
+def history_end(city: CityConfig) -> pd.Timestamp:
+    """Today's midnight in the city (local, naive): the generated history's end."""
+    return pd.Timestamp.now(tz=city.timezone).normalize().tz_localize(None)
 
 
 def history_file(session: Any, city: CityConfig, rows: int, seed: int = 311) -> Path:
-    """A generated history CSV in the city's format over :data:`HISTORY_YEARS` years, shaped like its real
-    history (:mod:`bench.history`), on the synthetic addresses (made once)."""
-    path = DATA_DIR / f"history-{HISTORY_YEARS}y-{rows}.csv"
+    """A generated history CSV in the city's format over :data:`HISTORY_YEARS` years up to today, shaped like
+    its real history (:mod:`bench.history`), on the synthetic addresses (made once a day)."""
+    end = history_end(city)
+    path = DATA_DIR / f"history-{HISTORY_YEARS}y-{rows}-{end:%Y%m%d}.csv"
     if path.exists():
         return path
-    return write_years(session, path, real_profile(city), rows, HISTORY_END, HISTORY_YEARS, seed, prefix="B-")
+    for older in DATA_DIR.glob(f"history-{HISTORY_YEARS}y-{rows}-*.csv"):
+        older.unlink()  # an earlier day's file of the same size (a gigabyte at ten million rows)
+    return write_years(session, path, real_profile(city), rows, end, HISTORY_YEARS, seed, prefix=HISTORY_PREFIX)
 
 
 def floor(database: Any, path: Path) -> dict[str, float]:

@@ -487,46 +487,64 @@ def top_services(
 
     Columns: (``area`` and ``area_label`` with ``per``), ``rank``, ``service_code``,
     ``service_name``, ``requests``, ``share`` (of the requests of the area or overall),
-    ``open``. Ties are ranked by service code. One query with a window function. Names
-    come from ``choices`` (the catalogue), else from the requests themselves.
+    ``open``. Ties are ranked by service code. The counts are the summary figures per area and
+    service (:func:`_figures`: from the request rollup where it holds them). Names come from
+    ``choices`` (the catalogue), else from the catalogue table, else from the requests themselves.
     """
     where, params = _base(city, flt, distinct, now, keep_scope=keep_scope)
-    group = dimension(per).expression(city) if per else "NULL::text"
     if per and not DIMENSIONS[per].top:
         label = DIMENSIONS[per].label.lower()
         raise FilterError(f"Top services per {label} is not offered; filter by the {label} instead.")
-    params["n"] = n
-    rows = (
-        session.execute(
-            text(
-                f"""
-        SELECT area, rank, service_code, stored_name, requests, share, open FROM (
-            SELECT {group} AS area, r.service_code, min(r.service_name) AS stored_name, count(*) AS requests,
-                   count(*) FILTER (WHERE r.is_open) AS open,
-                   count(*)::float / sum(count(*)) OVER (PARTITION BY {group}) AS share,
-                   row_number() OVER (PARTITION BY {group} ORDER BY count(*) DESC, r.service_code) AS rank
-            FROM service_request r WHERE {where} GROUP BY 1, 2) t
-        WHERE rank <= :n ORDER BY area NULLS LAST, rank
-        """
-            ),
-            params,
-        )
-        .mappings()
-        .all()
+    group = f"coalesce(CAST({dimension(per).expression(city)} AS text), chr(1))" if per else "chr(1)"
+    counted = _figures(
+        session,
+        f"{group} || chr(31) || r.service_code",
+        "",
+        where,
+        params,
+        medians=False,
+        rollup=_rollup(city, flt, now),
     )
-    frame = pd.DataFrame(rows, columns=["area", "rank", "service_code", "stored_name", "requests", "share", "open"])
-    services = choices.services if choices else {}
-    frame.insert(
-        3,
-        "service_name",
-        [services.get(c) or name or c for c, name in zip(frame["service_code"], frame.pop("stored_name"))],
+    frame = pd.DataFrame(
+        {
+            "area": [k.split("\x1f", 1)[0] for k in counted["key"]],
+            "service_code": [k.split("\x1f", 1)[1] for k in counted["key"]],
+            "requests": counted["requests"].astype("int64"),
+            "open": counted["open"].fillna(0).astype("int64"),
+        }
     )
+    frame["area"] = frame["area"].where(frame["area"] != "\x01", None)
+    frame = frame.sort_values(["area", "requests", "service_code"], ascending=[True, False, True], na_position="last")
+    areas = frame["area"].fillna("\x01")
+    frame["share"] = frame["requests"] / frame.groupby(areas)["requests"].transform("sum")
+    frame["rank"] = frame.groupby(areas).cumcount() + 1
+    frame = frame[frame["rank"] <= n]
+    frame.insert(2, "service_name", _service_names(session, city, list(frame["service_code"]), choices))
+    frame = frame[["area", "rank", "service_code", "service_name", "requests", "share", "open"]]
     if per:
         names = _names(per, choices, city)
         frame.insert(1, "area_label", [names.get(a, a) if a else "(none)" for a in frame["area"]])
     else:
         frame = frame.drop(columns=["area"])
     return frame.reset_index(drop=True)
+
+
+def _service_names(session: Session, city: CityConfig, codes: list[str], choices: FilterChoices | None) -> list[str]:
+    """Each code's name: the catalogue's (``choices``, else the service table), else one the requests stored."""
+    names: dict[str, str] = dict(choices.services) if choices else {}
+    missing = sorted(set(codes) - set(names))
+    if missing:
+        rows = session.execute(
+            text(
+                """SELECT c, coalesce((SELECT s.name FROM service s WHERE s.city = :city AND s.code = c),
+                                  (SELECT r.service_name FROM service_request r
+                                   WHERE r.city = :city AND r.service_code = c LIMIT 1), c)
+                FROM unnest(CAST(:codes AS text[])) c"""
+            ),
+            {"city": city.key, "codes": missing},
+        ).all()
+        names.update({code: name for code, name in rows})
+    return [names.get(c) or c for c in codes]
 
 
 def backlog_aging(
